@@ -1,0 +1,48 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything else is a step of those.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint install system-deps services testbed testbed-down bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/setupwizard serve
+
+system-deps:
+	@scripts/install-system-deps.sh
+
+services:
+	@scripts/ensure-services.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: install system-deps services lint
+	$(BIN)/pytest -ra
+
+testbed: install
+	@if [ "$$(id -u)" -ne 0 ]; then echo "make testbed needs root (network namespaces, chroot): run it with sudo" >&2; exit 1; fi
+	@scripts/install-system-deps.sh
+	$(BIN)/setupwizard testbed up
+
+testbed-down: install
+	$(BIN)/setupwizard testbed down
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite needs, only those that are missing.
+# Needs root (apt-get); without root it says what to install and exits non-zero in CI.
+set -euo pipefail
+
+need=()
+have_cmd() { command -v "$1" >/dev/null 2>&1; }
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+have_cmd debootstrap || need+=(debootstrap)
+have_pkg apt-cacher-ng || need+=(apt-cacher-ng)
+have_cmd ip || need+=(iproute2)
+have_cmd unshare || need+=(util-linux)
+have_cmd chromium || need+=(chromium)
+have_pkg fonts-noto-cjk || need+=(fonts-noto-cjk)
+have_cmd redis-server || need+=(redis-server)
+have_cmd pg_ctlcluster || need+=(postgresql)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "Missing system packages: ${need[*]}" >&2
+  echo "Run as root, or: sudo apt-get install -y ${need[*]}" >&2
+  [ "${CI:-}" = "true" ] && exit 1
+  exit 0
+fi
+echo "Installing system packages: ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# apt-cacher-ng's postinst asks a debconf question; the answer does not matter for us.
+echo "apt-cacher-ng apt-cacher-ng/tunnelenable boolean false" | debconf-set-selections
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# The package starts its own daemon on port 3142 on all addresses; the testbed runs its own instance.
+if have_cmd systemctl && systemctl is-active --quiet apt-cacher-ng 2>/dev/null; then
+  systemctl stop apt-cacher-ng || true
+fi
+pkill -x apt-cacher-ng 2>/dev/null || true

@@ -1,0 +1,13 @@
+"""The ``setupwizard`` command. Each sub-command lives in its own module and registers itself here."""
+
+from __future__ import annotations
+
+from setupwizard.cli.root import app
+from setupwizard.cli import serve as _serve  # noqa: F401  (registers the command)
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,67 @@
+"""One validated Settings object, built by a function and passed in (tests pass their own)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. Environment variables use the prefix ``SETUPWIZARD_``."""
+
+    model_config = SettingsConfigDict(env_prefix="SETUPWIZARD_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Address the web service listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the web service listens on.")
+    data_dir: Path = Field(Path("data"), description="Directory for the SQLite database and the key file.")
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy async URL; empty means SQLite in the data directory. "
+        "PostgreSQL: postgresql+asyncpg://user@host/db.",
+    )
+    redis_url: str = Field(
+        "", description="Redis URL for the scale-out progress bus; empty means the in-process bus."
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Key for encrypting saved sudo passwords (32+ characters). "
+        "Empty: a key file is created with mode 0600 in the data directory.",
+    )
+    admin_user: str = Field("", description="First admin's username, created at start when no user exists.")
+    admin_password: SecretStr | None = Field(None, description="First admin's password (with admin_user).")
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Extra origins allowed to open the progress WebSocket (the service's own is always allowed).",
+    )
+    cookie_secure: bool = Field(False, description="Mark the session cookie Secure (set true behind HTTPS).")
+    token_ttl_seconds: int = Field(12 * 3600, ge=60, description="Lifetime of a login token and cookie.")
+    ws_max_lag: int = Field(
+        10_000, ge=10, description="Events a WebSocket client may fall behind before it is disconnected."
+    )
+    event_flush_seconds: float = Field(0.25, gt=0, description="How often buffered events are written.")
+    ssh_connect_timeout: float = Field(10.0, gt=0, description="Seconds to wait for an SSH connection.")
+    ssh_keepalive_interval: float = Field(5.0, gt=0, description="Seconds between SSH keepalives.")
+    log_level: str = Field("info", description="Log level of the service.")
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key_is_strong(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value() and len(value.get_secret_value()) < 32:
+            raise ValueError("SETUPWIZARD_SECRET_KEY must be at least 32 characters")
+        if value is not None and not value.get_secret_value():
+            return None
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL in use: the configured one, else SQLite in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'setupwizard.db'}"
+
+
+def get_settings() -> Settings:
+    """Build Settings from the environment."""
+    return Settings()

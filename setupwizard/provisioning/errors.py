@@ -1,0 +1,85 @@
+"""The engine's error tree. Messages are for people; none may contain a secret."""
+
+from __future__ import annotations
+
+
+class ProvisioningError(Exception):
+    """Base of every error the engine raises on purpose. ``code`` is stable for APIs and tests."""
+
+    code = "provisioning_error"
+
+
+class InvalidInputError(ProvisioningError):
+    """A value was rejected before anything ran. ``field`` names it."""
+
+    code = "invalid_input"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.reason = message
+
+
+class ConnectError(ProvisioningError):
+    """Could not reach or log into the server."""
+
+    code = "connect_failed"
+
+
+class HostUnreachableError(ConnectError):
+    """No route to the host or the name does not resolve."""
+
+    code = "host_unreachable"
+
+
+class ConnectionRefusedByHostError(ConnectError):
+    """The host answered, but nothing listens on the SSH port."""
+
+    code = "connection_refused"
+
+
+class ConnectTimeoutError(ConnectError):
+    """The host did not answer in time."""
+
+    code = "timeout"
+
+
+class AuthenticationFailedError(ConnectError):
+    """The server refused the username, password or key."""
+
+    code = "auth_failed"
+
+
+class HostKeyChangedError(ConnectError):
+    """The server's key differs from the one recorded or pinned: refused before any credential was sent."""
+
+    code = "host_key_changed"
+
+
+class UnsupportedOSError(ProvisioningError):
+    """The server is not Debian or Ubuntu; nothing was changed."""
+
+    code = "unsupported_os"
+
+
+class SudoRefusedError(ProvisioningError):
+    """The user cannot become root (no sudo, or a wrong sudo password)."""
+
+    code = "sudo_refused"
+
+
+class CommandFailedError(ProvisioningError):
+    """A remote command exited non-zero. ``tail`` holds its last output lines (redacted)."""
+
+    code = "command_failed"
+
+    def __init__(self, message: str, exit_status: int | None, tail: list[str]) -> None:
+        super().__init__(message)
+        self.exit_status = exit_status
+        self.tail = tail
+
+
+class LockoutPreventedError(ProvisioningError):
+    """Enabling the firewall would have locked SSH out; it was rolled back."""
+
+    code = "lockout_prevented"

@@ -1,0 +1,57 @@
+"""Where host key fingerprints are remembered per host:port (policy accept-new)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Protocol
+
+
+class KnownHostStore(Protocol):
+    """Remembers one SHA256 fingerprint per host:port."""
+
+    async def get(self, host: str, port: int) -> str | None:
+        """The recorded fingerprint, or None when the host is new."""
+        ...
+
+    async def put(self, host: str, port: int, fingerprint: str) -> None:
+        """Record (or replace) the fingerprint."""
+        ...
+
+
+class MemoryKnownHosts:
+    """A store that lives as long as the process (tests, one-off runs)."""
+
+    def __init__(self) -> None:
+        self._keys: dict[tuple[str, int], str] = {}
+
+    async def get(self, host: str, port: int) -> str | None:
+        return self._keys.get((host.lower(), port))
+
+    async def put(self, host: str, port: int, fingerprint: str) -> None:
+        self._keys[(host.lower(), port)] = fingerprint
+
+
+class FileKnownHosts:
+    """A JSON file of ``{"host:port": "SHA256:…"}`` (the CLI's store)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _load(self) -> dict[str, str]:
+        try:
+            data = json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return {}
+        return {str(k): str(v) for k, v in data.items()}
+
+    async def get(self, host: str, port: int) -> str | None:
+        return self._load().get(f"{host.lower()}:{port}")
+
+    async def put(self, host: str, port: int, fingerprint: str) -> None:
+        data = self._load()
+        data[f"{host.lower()}:{port}"] = fingerprint
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+        tmp.replace(self.path)

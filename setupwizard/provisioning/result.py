@@ -1,0 +1,112 @@
+"""What the engine reports back when a setup or a connection test ends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class StepStatus(StrEnum):
+    """How a step ended."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    UNCHANGED = "unchanged"  # already in place
+    WARNING = "warning"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+class SudoMode(StrEnum):
+    """How the login user gets root."""
+
+    ROOT = "root"
+    PASSWORDLESS = "passwordless"
+    PASSWORD = "password"
+
+
+@dataclass(frozen=True)
+class SudoCredential:
+    """What the web layer records in ``ssh_servers_sudo``: password '' when passwordless."""
+
+    sudo_user: str
+    sudo_password: str
+    mode: SudoMode
+
+    def __repr__(self) -> str:
+        return f"SudoCredential(sudo_user={self.sudo_user!r}, mode={self.mode.value!r})"
+
+
+@dataclass
+class StepResult:
+    """One step's outcome."""
+
+    id: str
+    name: str
+    status: StepStatus = StepStatus.PENDING
+    message: str = ""
+    duration: float = 0.0
+    changed: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "status": self.status.value,
+            "message": self.message,
+            "duration": round(self.duration, 3),
+            "changed": self.changed,
+        }
+
+
+@dataclass
+class SetupResult:
+    """The whole setup's outcome. ``sudo`` is set once sudo was verified, even if a later step failed."""
+
+    success: bool
+    message: str
+    status: str  # succeeded | failed | cancelled
+    steps: list[StepResult] = field(default_factory=list)
+    sudo: SudoCredential | None = None
+    host_key_fingerprint: str | None = None
+    os_name: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, without any secret."""
+        return {
+            "success": self.success,
+            "message": self.message,
+            "status": self.status,
+            "steps": [s.to_dict() for s in self.steps],
+            "sudo_user": self.sudo.sudo_user if self.sudo else None,
+            "sudo_mode": self.sudo.mode.value if self.sudo else None,
+            "host_key_fingerprint": self.host_key_fingerprint,
+            "os": self.os_name,
+        }
+
+
+@dataclass(frozen=True)
+class ConnectionReport:
+    """What a connection test found, without changing anything on the server."""
+
+    os_name: str
+    os_id: str
+    supported: bool
+    sudo_mode: SudoMode | None
+    host_key_fingerprint: str
+    host_key_known: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "os": self.os_name,
+            "os_id": self.os_id,
+            "supported": self.supported,
+            "sudo_mode": self.sudo_mode.value if self.sudo_mode else None,
+            "host_key_fingerprint": self.host_key_fingerprint,
+            "host_key_known": self.host_key_known,
+        }
