@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from setupwizard.cli.root import app
 from setupwizard.cli import serve as _serve  # noqa: F401  (registers the command)
+from setupwizard.cli.root import app
 
 __all__ = ["app", "main"]
 

@@ -1,0 +1,44 @@
+"""Where the testbed keeps things on this machine, and the addresses it uses.
+
+The image and the apt cache live outside the repository so a fresh clone reuses them; per-host state
+(overlay upper dirs, owner records) lives under ``STATE_DIR``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CACHE_DIR = Path("/var/cache/setupwizard-testbed")
+STATE_DIR = Path("/var/lib/setupwizard-testbed")
+HOSTS_DIR = STATE_DIR / "hosts"
+
+BRIDGE = "swtb0"
+NETWORK_PREFIX = "198.18.0"  # RFC 2544 benchmark range; the host's eth0 sits in 192.0.2.0/24
+BRIDGE_ADDRESS = f"{NETWORK_PREFIX}.1"
+PREFIX_LEN = 24
+NETWORK6_PREFIX = "fd5e:7b3d:0:1"  # a ULA /64 of our own; the host's eth0 uses fd00::/64
+BRIDGE_ADDRESS6 = f"{NETWORK6_PREFIX}::1"
+
+APT_PROXY_PORT = 3142
+APT_PROXY_URL = f"http://{BRIDGE_ADDRESS}:{APT_PROXY_PORT}"
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+SUITE = "bookworm"
+
+HOST_NAME_PREFIX = "swtb-"
+FIRST_GUEST_OCTET = 10
+MAX_HOSTS = 200  # guests .10 .. .209
+
+
+def host_name(slot: int) -> str:
+    """The name of the host in ``slot`` (also its hostname and network namespace)."""
+    return f"{HOST_NAME_PREFIX}{slot}"
+
+
+def host_address(slot: int) -> str:
+    """The IPv4 address of the host in ``slot``."""
+    return f"{NETWORK_PREFIX}.{FIRST_GUEST_OCTET + slot}"
+
+
+def host_address6(slot: int) -> str:
+    """The IPv6 (ULA) address of the host in ``slot``."""
+    return f"{NETWORK6_PREFIX}::{FIRST_GUEST_OCTET + slot:x}"
