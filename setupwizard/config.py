@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = Field(None, description="First admin's password (with admin_user).")
     allowed_origins: list[str] = Field(
         default_factory=list,
-        description="Extra origins (JSON list) allowed to open the progress WebSocket; the own origin always is.",
+        description="Extra origins (a JSON list) allowed to open the progress WebSocket.",
     )
     cookie_secure: bool = Field(False, description="Mark the session cookie Secure (set true behind HTTPS).")
     token_ttl_seconds: int = Field(12 * 3600, ge=60, description="Lifetime of a login token and cookie.")
