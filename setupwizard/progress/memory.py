@@ -1,0 +1,120 @@
+"""The in-process progress bus: one shared list of events per session and a condition to wake readers.
+
+Publishing appends to the list and notifies: O(1), it never waits for anyone. Each subscriber keeps its own
+index into the shared list, so there is no per-subscriber queue to fill up; a reader that falls behind simply
+reads older entries later (the WebSocket layer decides when a reader is too far behind).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from functools import partial
+
+from setupwizard.progress.bus import DEFAULT_RETENTION_SECONDS, OutOfOrderEventError
+from setupwizard.provisioning.events import EventType, SessionEvent
+
+
+@dataclass
+class _Channel:
+    events: list[SessionEvent] = field(default_factory=list)
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    subscribers: int = 0
+    complete: bool = False
+    expiry: asyncio.TimerHandle | None = None
+
+    @property
+    def last_seq(self) -> int:
+        return self.events[-1].seq if self.events else 0
+
+    def index_after(self, seq: int) -> int:
+        """Position of the first event with a seq above ``seq`` (events are sorted by seq)."""
+        lo, hi = 0, len(self.events)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.events[mid].seq <= seq:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+
+class MemoryBus:
+    """A :class:`~setupwizard.progress.bus.ProgressBus` living in this process.
+
+    :param retention_seconds: how long a finished session's events are kept after its ``complete`` event.
+    """
+
+    def __init__(self, retention_seconds: float = DEFAULT_RETENTION_SECONDS) -> None:
+        self.retention_seconds = retention_seconds
+        self._channels: dict[str, _Channel] = {}
+        self._closed = False
+
+    def _channel(self, session_id: str) -> _Channel:
+        channel = self._channels.get(session_id)
+        if channel is None:
+            channel = self._channels[session_id] = _Channel()
+        return channel
+
+    async def publish(self, session_id: str, event: SessionEvent) -> None:
+        """Append ``event`` and wake the session's subscribers (see the protocol)."""
+        channel = self._channel(session_id)
+        if event.seq <= channel.last_seq:
+            raise OutOfOrderEventError(
+                f"session {session_id}: seq {event.seq} published after {channel.last_seq}"
+            )
+        channel.events.append(event)
+        if event.type is EventType.COMPLETE:
+            channel.complete = True
+            channel.expiry = asyncio.get_running_loop().call_later(
+                self.retention_seconds, self._expire, session_id, channel
+            )
+        async with channel.changed:
+            channel.changed.notify_all()
+
+    def _expire(self, session_id: str, channel: _Channel) -> None:
+        if self._channels.get(session_id) is channel:
+            del self._channels[session_id]
+
+    async def subscribe(self, session_id: str, since: int = 0) -> AsyncIterator[SessionEvent]:
+        """Retained events with ``seq > since``, then live ones, until ``complete`` (see the protocol)."""
+        channel = self._channel(session_id)
+        channel.subscribers += 1
+        try:
+            position = channel.index_after(since)
+            while not self._closed:
+                while position < len(channel.events):
+                    event = channel.events[position]
+                    position += 1
+                    yield event
+                    if event.type is EventType.COMPLETE:
+                        return
+                async with channel.changed:
+                    await channel.changed.wait_for(partial(self._readable, channel, position))
+        finally:
+            channel.subscribers -= 1
+            # A reader that waited for a session that never started leaves no empty channel behind.
+            if not channel.events and not channel.subscribers and self._channels.get(session_id) is channel:
+                del self._channels[session_id]
+
+    def _readable(self, channel: _Channel, position: int) -> bool:
+        return self._closed or position < len(channel.events)
+
+    async def last_seq(self, session_id: str) -> int | None:
+        """The highest published seq, or None when nothing is held for the session."""
+        channel = self._channels.get(session_id)
+        if channel is None or not channel.events:
+            return None
+        return channel.last_seq
+
+    async def close(self) -> None:
+        """Drop every session and end waiting subscribers."""
+        self._closed = True
+        channels = list(self._channels.values())
+        self._channels.clear()
+        for channel in channels:
+            if channel.expiry is not None:
+                channel.expiry.cancel()
+            async with channel.changed:
+                channel.changed.notify_all()
