@@ -41,4 +41,5 @@ def host_address(slot: int) -> str:
 
 def host_address6(slot: int) -> str:
     """The IPv6 (ULA) address of the host in ``slot``."""
-    return f"{NETWORK6_PREFIX}::{FIRST_GUEST_OCTET + slot:x}"
+    # Same digits as the IPv4 last octet (read as hex), so .13 and ::13 go together.
+    return f"{NETWORK6_PREFIX}::{FIRST_GUEST_OCTET + slot}"

@@ -1,0 +1,14 @@
+"""A real Debian 12 test server on this machine: network namespace, overlay root, real sshd.
+
+See docs/testbed.md. Tests use the fixtures in ``testbed.pytest_plugin``; people use
+``setupwizard testbed up|down|status``.
+"""
+
+from __future__ import annotations
+
+from testbed.accounts import Account
+from testbed.commands import TestbedError
+from testbed.host import TestHost
+from testbed.testbed import Testbed
+
+__all__ = ["Account", "TestHost", "Testbed", "TestbedError"]

@@ -1,0 +1,233 @@
+"""One test host: a fresh Debian 12 system with its own namespaces and a real sshd on port 22."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from testbed.accounts import NO_SUDO, ROOT, SUDO_NOPASSWD, SUDO_PASSWORD, Account
+from testbed.commands import TestbedError
+from testbed.network import NETNS_DIR, create_host_network, remove_host_network
+from testbed.paths import host_address, host_address6
+from testbed.records import HostRecord, ProcessRef, host_dir, write_record
+
+LAUNCHER = Path(__file__).with_name("launcher.sh")
+GUEST_ENV = {
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME": "/root",
+    "LANG": "C.UTF-8",
+    "TERM": "dumb",
+    "DEBIAN_FRONTEND": "noninteractive",
+}
+READY_TIMEOUT = 60.0
+
+
+def _tcp_open(address: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+class TestHost:
+    """A running test host. Build one with ``Testbed.new_host()`` (or the pytest fixtures)."""
+
+    __test__ = False  # not a pytest test class
+
+    port = 22
+    root: Account = ROOT
+    sudo_password: Account = SUDO_PASSWORD  # alice: sudo asks for her password
+    sudo_nopasswd: Account = SUDO_NOPASSWD  # bob: NOPASSWD sudo
+    no_sudo: Account = NO_SUDO  # carol: no sudo
+
+    def __init__(self, record: HostRecord, process: subprocess.Popen[bytes] | None = None) -> None:
+        self.record = record
+        self.name = record.name
+        self.address = host_address(record.slot)
+        self.address6: str | None = host_address6(record.slot)
+        self._process = process
+
+    def __repr__(self) -> str:
+        return f"TestHost(name={self.name!r}, address={self.address!r})"
+
+    @property
+    def directory(self) -> Path:
+        """State directory on the machine (overlay upper dir, console log)."""
+        return host_dir(self.name)
+
+    def _launcher(self) -> ProcessRef:
+        if self.record.launcher is None:
+            raise TestbedError(f"{self.name} was never started")
+        return self.record.launcher
+
+    def init_pid(self) -> int:
+        """Machine pid of the host's PID 1 (its sshd)."""
+        launcher = self._launcher()
+        try:
+            children = Path(f"/proc/{launcher.pid}/task/{launcher.pid}/children").read_text().split()
+        except OSError as exc:
+            raise TestbedError(f"{self.name} is not running") from exc
+        if not children:
+            raise TestbedError(f"{self.name} is not running (no init process)")
+        return int(children[0])
+
+    def console_log(self) -> str:
+        """What the host's launcher and sshd printed (sshd runs with -e)."""
+        try:
+            return (self.directory / "console.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def run_root(
+        self, command: str, *, input: str | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``bash -c command`` as root inside the host (its namespaces and root), not over SSH."""
+        argv = ["nsenter", "-t", str(self.init_pid()), "-m", "-u", "-n", "-p", "-r", "-w"]
+        return subprocess.run(
+            [*argv, "/bin/bash", "-c", command],
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=GUEST_ENV,
+            check=False,
+            stdin=None if input is not None else subprocess.DEVNULL,
+        )
+
+    def _run_root_checked(self, command: str, *, input: str | None = None) -> None:
+        result = self.run_root(command, input=input)
+        if result.returncode != 0:
+            raise TestbedError(f"{self.name}: {command!r} failed: {result.stderr.strip()}")
+
+    def set_password(self, username: str, password: str) -> None:
+        """Set a user's password (through chpasswd's stdin, never argv)."""
+        self._run_root_checked("chpasswd", input=f"{username}:{password}\n")
+
+    def set_os_release(self, text: str) -> None:
+        """Replace /etc/os-release (a symlink in Debian) with ``text``."""
+        self._run_root_checked("rm -f /etc/os-release && cat > /etc/os-release", input=text)
+
+    def regenerate_host_keys(self) -> None:
+        """Give the host new sshd host keys and make sshd serve them before returning."""
+        self._run_root_checked("rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null")
+        pid = self.init_pid()
+        before = _socket_inodes(pid)
+        os.kill(pid, signal.SIGHUP)  # sshd re-executes itself in place and loads the new keys
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            now = _socket_inodes(pid)
+            if now and now.isdisjoint(before) and _tcp_open(self.address, self.port):
+                return
+            time.sleep(0.05)
+        raise TestbedError(f"{self.name}: sshd did not come back after SIGHUP\n{self.console_log()[-2000:]}")
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
+        """Wait until sshd accepts TCP connections; raise with the console log if the host died."""
+        launcher = self._launcher()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not launcher.alive():
+                raise TestbedError(f"{self.name} exited during start:\n{self.console_log()[-4000:]}")
+            if _tcp_open(self.address, self.port, timeout=0.2):
+                return
+            time.sleep(0.05)
+        raise TestbedError(f"{self.name}: sshd not ready after {timeout:.0f}s\n{self.console_log()[-4000:]}")
+
+    def stop(self) -> None:
+        """Kill everything in the host and delete its network and files (idempotent)."""
+        destroy(self.record, self._process)
+
+
+def _first_child(pid: int) -> ProcessRef | None:
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return None
+    return ProcessRef.of(int(children[0])) if children else None
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    fd_dir = Path(f"/proc/{pid}/fd")
+    try:
+        for fd in fd_dir.iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:"):
+                inodes.add(target)
+    except OSError:
+        return set()
+    return inodes
+
+
+def start(record: HostRecord, lower: Path, *, persistent: bool = False) -> TestHost:
+    """Wire up the network of a claimed slot, start its sshd and wait until it accepts connections."""
+    name = record.name
+    directory = host_dir(name)
+    create_host_network(name, host_address(record.slot), host_address6(record.slot))
+    with (directory / "console.log").open("ab") as console:
+        process = subprocess.Popen(
+            [
+                "nsenter",
+                f"--net={NETNS_DIR / name}",
+                "unshare",
+                "--uts",
+                "--mount",
+                "--pid",
+                "--fork",
+                "--kill-child",
+                "--propagation",
+                "private",
+                "sh",
+                str(LAUNCHER),
+                name,
+                str(lower),
+                str(directory),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=console,
+            stderr=console,
+            start_new_session=True,  # a Ctrl-C in the terminal reaches pytest, not every host
+        )
+    launcher = ProcessRef.of(process.pid)
+    if launcher is None:
+        process.wait()
+        raise TestbedError(f"{name}: launcher exited at once ({process.returncode})")
+    owner = launcher if persistent else record.owner
+    record = HostRecord(slot=record.slot, owner=owner, launcher=launcher, persistent=persistent)
+    write_record(record)
+    host = TestHost(record, process)
+    try:
+        host.wait_ready()
+    except BaseException:
+        host.stop()
+        raise
+    return host
+
+
+def destroy(record: HostRecord, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Stop the host of ``record`` (its whole PID namespace), delete its netns, veth and directory."""
+    launcher = record.launcher
+    waiting: list[ProcessRef] = []
+    if launcher is not None and launcher.alive():
+        waiting.append(launcher)
+        init = _first_child(launcher.pid)
+        if init is not None:
+            waiting.append(init)
+        # --kill-child: the launcher's death SIGKILLs the host's PID 1, which ends its PID namespace.
+        os.kill(launcher.pid, signal.SIGKILL)
+    if process is not None:
+        process.wait()
+    deadline = time.monotonic() + 10
+    while any(ref.alive() for ref in waiting) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    remove_host_network(record.name)
+    shutil.rmtree(host_dir(record.name), ignore_errors=True)

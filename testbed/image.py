@@ -1,0 +1,113 @@
+"""The cached Debian 12 root filesystem every test host starts from (read-only overlay lower dir).
+
+Built in two cached stages, each keyed by a hash of its recipe so a changed recipe builds a new one:
+1. ``debootstrap-<hash>``: plain debootstrap output (downloads go through the apt proxy, so even a
+   rebuild downloads nothing);
+2. ``base-<hash>``: a copy of stage 1 with the test users, sshd settings, apt proxy and sources.
+
+Each stage is built in a temporary directory and renamed into place under an flock, so concurrent
+pytest processes build it once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from testbed.accounts import ACCOUNTS, ROOT_PASSWORD
+from testbed.commands import TestbedError, require_commands, run
+from testbed.paths import APT_PROXY_URL, CACHE_DIR, DEBIAN_MIRROR, SUITE
+
+INCLUDE = ["openssh-server", "sudo", "python3", "iproute2", "ca-certificates", "procps"]
+IMAGE_FORMAT = "1"  # bump to force a rebuild of stage 2 when the customisation below changes
+
+CUSTOMIZE_SCRIPT = Path(__file__).with_name("customize-image.sh")
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:12]
+
+
+def _debootstrap_argv(target: Path) -> list[str]:
+    return [
+        "debootstrap",
+        "--variant=minbase",
+        f"--include={','.join(INCLUDE)}",
+        SUITE,
+        str(target),
+        DEBIAN_MIRROR,
+    ]
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _fresh_tmp(final: Path) -> Path:
+    tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    return tmp
+
+
+def _stage1() -> Path:
+    final = CACHE_DIR / f"debootstrap-{_digest(*_debootstrap_argv(Path('TARGET')))}"
+    if final.is_dir():
+        return final
+    require_commands("debootstrap")
+    tmp = _fresh_tmp(final)
+    try:
+        run(_debootstrap_argv(tmp), env={"http_proxy": APT_PROXY_URL}, timeout=1800)
+    except TestbedError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    tmp.rename(final)
+    return final
+
+
+def _stage2_key(stage1: Path) -> str:
+    script = CUSTOMIZE_SCRIPT.read_text()
+    accounts = ";".join(f"{a.username}:{a.password}" for a in ACCOUNTS)
+    return _digest(stage1.name, IMAGE_FORMAT, script, accounts, ROOT_PASSWORD, APT_PROXY_URL, DEBIAN_MIRROR)
+
+
+def ensure_image() -> Path:
+    """Return the cached image directory, building it first if needed (takes minutes the first time)."""
+    with _locked(CACHE_DIR / "image.lock"):
+        stage1 = _stage1()
+        final = CACHE_DIR / f"base-{_stage2_key(stage1)}"
+        if final.is_dir():
+            return final
+        tmp = _fresh_tmp(final)
+        try:
+            run(["cp", "-a", "--reflink=auto", str(stage1), str(tmp)], timeout=600)
+            accounts = "\n".join(f"{a.username}:{a.password}" for a in ACCOUNTS)
+            env = {
+                "TB_ROOT_PASSWORD": ROOT_PASSWORD,
+                "TB_ACCOUNTS": accounts,
+                "TB_APT_PROXY": APT_PROXY_URL,
+                "TB_MIRROR": DEBIAN_MIRROR,
+                "TB_SUITE": SUITE,
+            }
+            run(
+                ["sh", str(CUSTOMIZE_SCRIPT), str(tmp)],
+                env=env,
+                timeout=600,
+            )
+        except TestbedError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        tmp.rename(final)
+        return final

@@ -1,0 +1,77 @@
+"""The testbed network: one host bridge and, per test host, a network namespace joined by a veth pair.
+
+Only the bridge's own connected route appears on the host. No forwarding, no NAT, no other routes:
+guests can reach the bridge address (the apt proxy) and each other, nothing else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from testbed.commands import run
+from testbed.paths import (
+    BRIDGE,
+    BRIDGE_ADDRESS,
+    BRIDGE_ADDRESS6,
+    PREFIX_LEN,
+)
+
+NETNS_DIR = Path("/run/netns")
+
+
+def _link_exists(name: str) -> bool:
+    return Path("/sys/class/net", name).exists()
+
+
+def ensure_bridge() -> None:
+    """Create the bridge with its host-side addresses if it is missing (idempotent)."""
+    if not _link_exists(BRIDGE):
+        run(["ip", "link", "add", BRIDGE, "type", "bridge"])
+    addresses = run(["ip", "-o", "addr", "show", "dev", BRIDGE]).stdout
+    if f" {BRIDGE_ADDRESS}/" not in addresses:
+        run(["ip", "addr", "add", f"{BRIDGE_ADDRESS}/{PREFIX_LEN}", "dev", BRIDGE])
+    if f" {BRIDGE_ADDRESS6}/" not in addresses:
+        # nodad: the address is usable at once instead of after duplicate detection.
+        run(["ip", "-6", "addr", "add", f"{BRIDGE_ADDRESS6}/64", "dev", BRIDGE, "nodad"], check=False)
+    run(["ip", "link", "set", BRIDGE, "up"])
+
+
+def veth_name(name: str) -> str:
+    """Host-side veth name for host ``name`` (interface names are at most 15 characters)."""
+    return f"v{name}"[:15]
+
+
+def netns_exists(name: str) -> bool:
+    """True when the network namespace ``name`` exists."""
+    return (NETNS_DIR / name).exists()
+
+
+def list_netns(prefix: str) -> list[str]:
+    """Names of existing network namespaces starting with ``prefix``."""
+    if not NETNS_DIR.is_dir():
+        return []
+    return sorted(p.name for p in NETNS_DIR.iterdir() if p.name.startswith(prefix))
+
+
+def create_host_network(name: str, address: str, address6: str | None) -> None:
+    """Create netns ``name`` with ``eth0`` (address/24) wired to the bridge, and ``lo`` up."""
+    remove_host_network(name)
+    run(["ip", "netns", "add", name])
+    veth = veth_name(name)
+    run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", name])
+    run(["ip", "link", "set", veth, "master", BRIDGE, "up"])
+    inside = ["ip", "-n", name]
+    run([*inside, "link", "set", "lo", "up"])
+    run([*inside, "addr", "add", f"{address}/{PREFIX_LEN}", "dev", "eth0"])
+    if address6 is not None:
+        run([*inside, "-6", "addr", "add", f"{address6}/64", "dev", "eth0", "nodad"])
+    run([*inside, "link", "set", "eth0", "up"])
+
+
+def remove_host_network(name: str) -> None:
+    """Delete netns ``name`` and its veth (deleting either end of a veth deletes both)."""
+    veth = veth_name(name)
+    if _link_exists(veth):
+        run(["ip", "link", "del", veth], check=False)
+    if netns_exists(name):
+        run(["ip", "netns", "del", name], check=False)

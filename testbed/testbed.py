@@ -1,0 +1,95 @@
+"""The testbed as a whole: bridge, apt proxy, cached image, and the hosts started from it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from testbed import host as host_module
+from testbed.aptproxy import ensure_apt_proxy
+from testbed.commands import TestbedError, require_commands
+from testbed.host import TestHost
+from testbed.image import ensure_image
+from testbed.network import ensure_bridge, list_netns, remove_host_network
+from testbed.paths import HOST_NAME_PREFIX, HOSTS_DIR
+from testbed.records import all_records, claim_free_slot, hosts_locked, read_record
+
+
+def _require_root() -> None:
+    if os.geteuid() != 0:
+        raise TestbedError("the testbed needs root (network namespaces, overlay mounts, chroot)")
+
+
+class Testbed:
+    """Handle on the machine's testbed. ``Testbed.ensure()`` makes everything ready."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, image: Path) -> None:
+        self.image = image
+
+    @classmethod
+    def ensure(cls) -> Testbed:
+        """Bring up the bridge and apt proxy, build the image if needed, clean stale hosts.
+
+        Raises ``TestbedError`` (with a how-to) when this machine cannot run the testbed.
+        """
+        _require_root()
+        require_commands("ip", "nsenter", "unshare", "chroot", "debootstrap", "apt-cacher-ng", "mount")
+        ensure_bridge()
+        ensure_apt_proxy()
+        image = ensure_image()
+        testbed = cls(image)
+        testbed.clean_stale()
+        return testbed
+
+    def new_host(self, *, persistent: bool = False) -> TestHost:
+        """Start a fresh host (blocks until its sshd accepts connections).
+
+        ``persistent`` hosts outlive this process (``setupwizard testbed up``); others are stale once it
+        exits and are removed by the next run.
+        """
+        with hosts_locked():
+            self._clean_stale_locked()
+            taken = {record.slot for record in all_records()}
+            record = claim_free_slot(taken)
+        return host_module.start(record, self.image, persistent=persistent)
+
+    def hosts(self) -> list[TestHost]:
+        """Every host with a record on this machine (of any process), running or not."""
+        return [TestHost(record) for record in all_records()]
+
+    def clean_stale(self) -> list[str]:
+        """Remove hosts whose owner is gone; return their names."""
+        with hosts_locked():
+            return self._clean_stale_locked()
+
+    def _clean_stale_locked(self) -> list[str]:
+        removed = []
+        for record in all_records():
+            if record.stale():
+                host_module.destroy(record)
+                removed.append(record.name)
+        known = {record.name for record in all_records()}
+        # Directories without a readable record and namespaces without a directory are leftovers too.
+        if HOSTS_DIR.is_dir():
+            for directory in HOSTS_DIR.iterdir():
+                if directory.is_dir() and directory.name not in known and read_record(directory.name) is None:
+                    remove_host_network(directory.name)
+                    shutil.rmtree(directory, ignore_errors=True)
+                    removed.append(directory.name)
+        for name in list_netns(HOST_NAME_PREFIX):
+            if name not in known:
+                remove_host_network(name)
+                removed.append(name)
+        return sorted(set(removed))
+
+    def destroy_all(self) -> list[str]:
+        """Stop every testbed host on this machine, whoever started it; return their names."""
+        with hosts_locked():
+            names = []
+            for record in all_records():
+                host_module.destroy(record)
+                names.append(record.name)
+            return names + self._clean_stale_locked()

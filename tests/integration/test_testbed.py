@@ -1,0 +1,239 @@
+"""The testbed itself: a real Debian 12 host with real sshd, sudo, apt through the proxy, and ufw."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import asyncssh
+import pytest
+
+from testbed import Account, Testbed, TestHost
+from testbed.aptproxy import ACNG_DIR
+from testbed.network import netns_exists
+from testbed.records import read_record
+
+pytestmark = pytest.mark.testbed
+
+APT_PROXY_LOG = ACNG_DIR / "log" / "apt-cacher.log"
+
+
+async def connect(host: TestHost, account: Account) -> asyncssh.SSHClientConnection:
+    return await asyncssh.connect(
+        host.address,
+        port=host.port,
+        username=account.username,
+        password=account.password,
+        known_hosts=None,
+        client_keys=None,
+        agent_path=None,
+        connect_timeout=30,
+    )
+
+
+async def run_as(
+    host: TestHost, account: Account, command: str, *, input: str | None = None, term_type: str | None = None
+) -> asyncssh.SSHCompletedProcess:
+    conn = await connect(host, account)
+    try:
+        return await conn.run(command, check=False, input=input, term_type=term_type)
+    finally:
+        conn.close()
+        await conn.wait_closed()
+
+
+def tcp_connects(address: str, port: int, timeout: float = 3.0) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for_port(address: str, port: int, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if tcp_connects(address, port, timeout=0.5):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def ensure_ufw(host: TestHost) -> None:
+    if host.run_root("command -v ufw").returncode != 0:
+        result = host.run_root("apt-get update -q && apt-get install -y -q ufw", timeout=600)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("which", ["root", "sudo_password", "sudo_nopasswd", "no_sudo"])
+async def test_each_account_logs_in_over_ssh_with_its_password(test_host: TestHost, which: str) -> None:
+    account: Account = getattr(test_host, which)
+    result = await run_as(test_host, account, "id -un; hostname")
+    assert result.exit_status == 0, result.stderr
+    assert str(result.stdout).split() == [account.username, test_host.name]
+
+
+async def test_wrong_password_is_refused(test_host: TestHost) -> None:
+    with pytest.raises(asyncssh.PermissionDenied):
+        await connect(test_host, Account(test_host.sudo_password.username, "not-the-password"))
+
+
+async def test_sudo_without_password_fails_for_alice_and_works_for_bob(test_host: TestHost) -> None:
+    alice = await run_as(test_host, test_host.sudo_password, "sudo -n true")
+    bob = await run_as(test_host, test_host.sudo_nopasswd, "sudo -n id -un")
+    assert alice.exit_status != 0
+    assert "password is required" in str(alice.stderr)
+    assert bob.exit_status == 0, bob.stderr
+    assert str(bob.stdout).strip() == "root"
+
+
+async def test_alice_sudo_with_her_password_works_without_resolve_warnings(test_host: TestHost) -> None:
+    password = test_host.sudo_password.password
+    result = await run_as(test_host, test_host.sudo_password, "sudo -S -p '' id -un", input=password + "\n")
+    assert result.exit_status == 0, result.stderr
+    assert str(result.stdout).strip() == "root"
+    assert "unable to resolve host" not in str(result.stderr)
+
+
+async def test_carol_is_not_allowed_to_sudo(test_host: TestHost) -> None:
+    password = test_host.no_sudo.password
+    result = await run_as(test_host, test_host.no_sudo, "sudo -S -p '' true", input=password + "\n")
+    assert result.exit_status != 0
+    assert "not in the sudoers file" in str(result.stderr)
+
+
+async def test_ssh_session_with_a_pty_gets_a_terminal(test_host: TestHost) -> None:
+    result = await run_as(
+        test_host, test_host.sudo_nopasswd, "tty; sudo -n true && echo sudo-ok", term_type="xterm"
+    )
+    assert result.exit_status == 0, result.stdout
+    lines = str(result.stdout).split()
+    assert lines[0].startswith("/dev/pts/")
+    assert lines[1] == "sudo-ok"
+
+
+def test_run_root_runs_inside_the_host_not_on_the_machine(test_host: TestHost) -> None:
+    result = test_host.run_root("hostname; id -un; ps -o pid=,comm= -p 1; ip -4 -o addr show dev eth0")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == test_host.name
+    assert lines[1] == "root"
+    assert lines[2].split() == ["1", "sshd"]
+    assert f"{test_host.address}/24" in lines[3]
+
+
+def test_guest_has_no_route_beyond_the_bridge(test_host: TestHost) -> None:
+    result = test_host.run_root("ip route; ip -6 route")
+    assert result.returncode == 0, result.stderr
+    assert "default" not in result.stdout
+    assert "198.18.0.0/24 dev eth0" in result.stdout
+
+
+async def test_apt_installs_a_package_through_the_proxy(test_host: TestHost) -> None:
+    # Run over SSH as root, as the wizard will; the guest can only reach the proxy on the bridge.
+    proxy_log = APT_PROXY_LOG.read_bytes() if APT_PROXY_LOG.exists() else b""
+    result = await run_as(
+        test_host,
+        test_host.root,
+        "export DEBIAN_FRONTEND=noninteractive; apt-get update -q && apt-get install -y -q ufw",
+    )
+    assert result.exit_status == 0, f"{result.stdout!r}\n{result.stderr!r}"
+    new_log_lines = APT_PROXY_LOG.read_bytes()[len(proxy_log) :].decode().splitlines()
+    assert any(f"|{test_host.address}|" in line and "/ufw_" in line for line in new_log_lines), new_log_lines
+    installed = test_host.run_root("dpkg-query -W -f='${Status}' ufw")
+    assert installed.stdout == "install ok installed"
+
+
+async def test_ufw_really_filters_a_port_while_ssh_stays_open(test_host: TestHost) -> None:
+    ensure_ufw(test_host)
+    started = test_host.run_root(
+        "setsid nohup python3 -m http.server 8080 --bind 0.0.0.0 >/tmp/http.log 2>&1 </dev/null &"
+    )
+    assert started.returncode == 0, started.stderr
+    assert wait_for_port(test_host.address, 8080), "listener did not come up"
+
+    enabled = test_host.run_root("ufw allow 22/tcp && ufw --force enable && ufw status")
+    assert enabled.returncode == 0, enabled.stdout + enabled.stderr
+    assert "Status: active" in enabled.stdout
+
+    assert not tcp_connects(test_host.address, 8080), "port 8080 is still reachable with ufw enabled"
+    # The listener is still there: the firewall, not a dead server, stops the connection.
+    inside = test_host.run_root(
+        "python3 -c \"import urllib.request as u; print(u.urlopen('http://127.0.0.1:8080/').status)\""
+    )
+    assert inside.stdout.strip() == "200", inside.stderr
+    result = await run_as(test_host, test_host.root, "echo still-in")
+    assert str(result.stdout).strip() == "still-in"
+
+
+async def test_two_hosts_run_at_once_with_distinct_host_keys(
+    make_test_host: Callable[[], TestHost],
+) -> None:
+    first, second = make_test_host(), make_test_host()
+    assert first.address != second.address
+    keys = []
+    for host in (first, second):
+        async with await connect(host, host.root) as conn:
+            key = conn.get_server_host_key()
+            assert key is not None
+            keys.append(key.export_public_key())
+            assert str((await conn.run("hostname")).stdout).strip() == host.name
+    assert keys[0] != keys[1]
+
+
+async def test_regenerate_host_keys_serves_a_new_key(make_test_host: Callable[[], TestHost]) -> None:
+    host = make_test_host()
+    async with await connect(host, host.root) as conn:
+        before = conn.get_server_host_key()
+    host.regenerate_host_keys()
+    async with await connect(host, host.root) as conn:
+        after = conn.get_server_host_key()
+    assert before is not None and after is not None
+    assert before.export_public_key() != after.export_public_key()
+
+
+async def test_set_password_and_os_release(make_test_host: Callable[[], TestHost]) -> None:
+    host = make_test_host()
+    host.set_password("carol", "canary-Pw-123")
+    result = await run_as(host, Account("carol", "canary-Pw-123"), "id -un")
+    assert str(result.stdout).strip() == "carol"
+    host.set_os_release('ID=plan9\nVERSION_ID="4"\n')
+    assert host.run_root(". /etc/os-release; echo $ID").stdout.strip() == "plan9"
+
+
+def test_stop_removes_the_host_completely(testbed: Testbed) -> None:
+    host = testbed.new_host()
+    directory = host.directory
+    host.stop()
+    assert not netns_exists(host.name)
+    assert not directory.exists()
+    assert not tcp_connects(host.address, 22, timeout=1)
+
+
+def test_hosts_of_a_crashed_process_are_cleaned_up(testbed: Testbed) -> None:
+    script = textwrap.dedent(
+        f"""
+        import os
+        from pathlib import Path
+        from testbed import Testbed
+        host = Testbed(Path({str(testbed.image)!r})).new_host()
+        print(host.name, flush=True)
+        os._exit(0)  # crash: no stop()
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    name = out.stdout.strip()
+    record = read_record(name)
+    assert record is not None and record.launcher is not None
+    assert record.launcher.alive(), "the orphaned host should still run before cleanup"
+    assert name in testbed.clean_stale()
+    assert not record.launcher.alive()
+    assert not netns_exists(name)
+    assert not Path("/var/lib/setupwizard-testbed/hosts", name).exists()
