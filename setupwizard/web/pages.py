@@ -1,0 +1,73 @@
+"""The browser pages: login, the setup wizard, the history, and their static files.
+
+Pages are plain HTML shells; the data comes from the JSON API through ``/static/*.js`` (ES modules,
+no build step). The pages themselves hold nothing secret, so they are served without a login: the
+scripts call ``/api/auth/me`` and send the person to ``/login`` when the API answers 401.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from setupwizard import __version__
+
+WEB_DIR = Path(__file__).resolve().parent
+TEMPLATES_DIR = WEB_DIR / "templates"
+STATIC_DIR = WEB_DIR / "static"
+
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
+router = APIRouter(include_in_schema=False)
+
+# The pages must never be framed by another site, and the scripts only load from this origin.
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def _page(request: Request, template: str, page: str) -> HTMLResponse:
+    response = templates.TemplateResponse(
+        request, template, {"page": page, "version": __version__}, headers=_SECURITY_HEADERS
+    )
+    return response
+
+
+@router.get("/")
+async def index() -> RedirectResponse:
+    """The wizard is the home page."""
+    return RedirectResponse("/setup", status_code=307)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request) -> HTMLResponse:
+    """The login form; it posts to ``/api/auth/login``."""
+    return _page(request, "login.html", "login")
+
+
+@router.get("/setup", response_class=HTMLResponse)
+async def setup_page(request: Request) -> HTMLResponse:
+    """The setup wizard (the seed's ``server_setup_wizard.html``)."""
+    return _page(request, "server_setup_wizard.html", "setup")
+
+
+@router.get("/history", response_class=HTMLResponse)
+async def history_page(request: Request) -> HTMLResponse:
+    """Past and running setup sessions."""
+    return _page(request, "history.html", "history")
+
+
+def install_pages(app: FastAPI) -> None:
+    """Add the page routes and mount ``/static`` on ``app``."""
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

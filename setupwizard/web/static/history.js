@@ -1,0 +1,156 @@
+// The history page: past and running sessions; read a log (live when still running), download it,
+// cancel a running session.
+
+import { apiJson, ApiError } from "./api.js";
+import { initChrome, showMessage } from "./chrome.js";
+import { formatDuration, getLang, t } from "./i18n.js";
+import { ProgressStream } from "./live.js";
+import { Terminal } from "./terminal.js";
+
+const $ = (id) => document.getElementById(id);
+const tbody = document.querySelector("#sessions tbody");
+const terminal = new Terminal($("log-terminal"));
+let sessions = [];
+let openId = null;
+let stream = null;
+
+function toDate(value) {
+  if (!value) return null;
+  // Timestamps without an offset are UTC (the API's convention).
+  const text = /[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}Z`;
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+function durationOf(s) {
+  const start = toDate(s.created_at);
+  if (!start) return "";
+  const end = toDate(s.finished_at) || (s.status === "running" ? new Date() : null);
+  if (s.duration != null) return formatDuration(s.duration);
+  return end ? formatDuration((end - start) / 1000) : "";
+}
+
+function cell(text, className = "") {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+function button(key, onClick, className = "") {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = t(key);
+  b.className = className;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function render() {
+  tbody.textContent = "";
+  $("history-empty").hidden = sessions.length > 0;
+  const locale = getLang() === "en" ? "en-GB" : "zh-CN";
+  for (const s of sessions) {
+    const tr = document.createElement("tr");
+    tr.dataset.sessionId = s.id;
+    tr.dataset.status = s.status;
+    const status = cell(t(`status.${s.status}`), `status status-${s.status}`);
+    const started = toDate(s.created_at);
+    tr.append(
+      status,
+      cell(`${s.username ? `${s.username}@` : ""}${s.host}:${s.port ?? 22}`),
+      cell(started ? started.toLocaleString(locale) : ""),
+      cell(durationOf(s)),
+      cell(s.message || "", "message"),
+    );
+    const actions = document.createElement("td");
+    actions.className = "actions";
+    actions.append(button("history.open", () => openLog(s.id), "open"));
+    const download = document.createElement("a");
+    download.href = `/api/setup/sessions/${s.id}/log.txt`;
+    download.setAttribute("download", "");
+    download.className = "download";
+    download.textContent = t("history.download");
+    actions.append(download);
+    if (s.status === "running") actions.append(button("history.cancel", () => cancel(s.id), "cancel danger"));
+    tr.append(actions);
+    tbody.append(tr);
+  }
+}
+
+async function load() {
+  showMessage($("history-error"), "");
+  try {
+    const data = await apiJson("/api/setup/sessions");
+    sessions = Array.isArray(data) ? data : (data && (data.sessions || data.items)) || [];
+    render();
+  } catch (err) {
+    if (err instanceof ApiError && err.status !== 401) showMessage($("history-error"), err.message);
+  }
+}
+
+function closeLog() {
+  if (stream) stream.stop();
+  stream = null;
+  openId = null;
+  $("log-panel").hidden = true;
+}
+
+async function openLog(id) {
+  closeLog();
+  openId = id;
+  terminal.clear();
+  terminal.setDownloadUrl(`/api/setup/sessions/${id}/log.txt`);
+  $("log-title").textContent = t("history.log_of", { id });
+  $("log-panel").hidden = false;
+  $("log-panel").dataset.sessionId = id;
+  let data;
+  try {
+    data = await apiJson(`/api/setup/sessions/${id}`);
+  } catch (err) {
+    if (err instanceof ApiError && err.status !== 401) showMessage($("history-error"), err.message);
+    return;
+  }
+  if (openId !== id) return;
+  let lastSeq = 0;
+  for (const frame of data.events || []) {
+    if (frame.seq != null && frame.seq <= lastSeq) continue;
+    terminal.append(frame.message, frame.level, frame.seq);
+    lastSeq = frame.seq ?? lastSeq;
+  }
+  const live = data.status === "running";
+  $("log-live").hidden = !live;
+  if (live) {
+    stream = new ProgressStream(id, {
+      lastSeq,
+      onFrame: (frame) => terminal.append(frame.message, frame.level, frame.seq),
+      onNotice: () => {},
+    });
+    if (await stream.connect()) {
+      stream.done.then(() => {
+        $("log-live").hidden = true;
+        load();
+      });
+    }
+  }
+}
+
+async function cancel(id) {
+  try {
+    await apiJson(`/api/setup/sessions/${id}/cancel`, { method: "POST" });
+  } catch (err) {
+    if (err instanceof ApiError && err.status !== 401) showMessage($("history-error"), err.message);
+  }
+  await load();
+}
+
+$("refresh").addEventListener("click", load);
+$("log-close").addEventListener("click", closeLog);
+document.addEventListener("langchange", () => {
+  render();
+  if (openId) $("log-title").textContent = t("history.log_of", { id: openId });
+});
+
+initChrome()
+  .then(load)
+  .catch((err) => console.warn(err));

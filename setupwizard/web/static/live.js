@@ -1,0 +1,220 @@
+// One setup run, as the seed describes it: a fresh crypto.randomUUID() session id, the WebSocket
+// opened first, then the POST with session_id. Frames are shown as they arrive and deduplicated by
+// seq; a dropped connection is resumed with ?since=<last seq>; if the live log cannot be had,
+// the lines come from the server afterwards (the session's events, else the POST's "logs").
+
+import { apiJson, ApiError } from "./api.js";
+import { t } from "./i18n.js";
+
+const CONNECT_TIMEOUT_MS = 5000;
+const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 4000];
+const COMPLETE_GRACE_MS = 3000;
+
+export function progressUrl(sessionId, since = null) {
+  const protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
+  const base = `${protocol}//${window.location.host}/api/setup/setup-progress/${sessionId}`;
+  return since == null ? base : `${base}?since=${since}`;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Follows one session's events over the WebSocket, reconnecting with ?since.
+ * Callbacks: onFrame(frame) for each new event (seq-ordered, no duplicates), onNotice(text, level).
+ */
+export class ProgressStream {
+  constructor(sessionId, { onFrame, onNotice, lastSeq = 0 }) {
+    this.sessionId = sessionId;
+    this.onFrame = onFrame;
+    this.onNotice = onNotice;
+    this.lastSeq = lastSeq;
+    this.ws = null;
+    this.everConnected = false;
+    this.completed = false;
+    this.stopped = false;
+    this.lost = false; // gave up reconnecting
+    this.forbidden = false;
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  /** Opens the first connection; resolves true once open, false if it could not connect. */
+  connect() {
+    return this.open(null);
+  }
+
+  open(since) {
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (ok) => {
+        if (!settled) {
+          settled = true;
+          clearTimeout(timer);
+          resolve(ok);
+        }
+      };
+      let ws;
+      try {
+        ws = new WebSocket(progressUrl(this.sessionId, since));
+      } catch (err) {
+        console.warn("WebSocket could not be created", err);
+        settle(false);
+        return;
+      }
+      this.ws = ws;
+      const timer = setTimeout(() => {
+        console.warn("WebSocket connect timed out");
+        ws.close();
+        settle(false);
+      }, CONNECT_TIMEOUT_MS);
+      ws.onopen = () => {
+        const first = !this.everConnected;
+        this.everConnected = true;
+        ws.firstConnection = first;
+        settle(true);
+      };
+      ws.onmessage = (event) => this.receive(ws, event);
+      ws.onerror = (event) => console.warn("WebSocket error", event);
+      ws.onclose = (event) => {
+        const wasOpen = settled;
+        settle(false);
+        if (wasOpen && this.ws === ws) this.closed(event);
+      };
+    });
+  }
+
+  receive(ws, event) {
+    let frame;
+    try {
+      frame = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    if (frame.seq == null || frame.seq === 0) {
+      // The server's connection notice: shown once, not again on every reconnect.
+      if (ws.firstConnection && frame.message) this.onNotice(frame.message, frame.level || "info");
+      return;
+    }
+    if (frame.seq <= this.lastSeq) return; // already shown (replayed after a reconnect)
+    this.lastSeq = frame.seq;
+    this.onFrame(frame);
+    if (frame.type === "complete") {
+      this.completed = true;
+      this.resolveDone(true);
+    }
+  }
+
+  async closed(event) {
+    if (this.completed || this.stopped) return this.resolveDone(this.completed);
+    if (event.code === 4403) {
+      this.forbidden = true;
+      this.onNotice(t("run.ws_forbidden"), "error");
+      this.lost = true;
+      return this.resolveDone(false);
+    }
+    console.warn("WebSocket closed before the end", event.code, event.reason);
+    for (let attempt = 1; attempt <= RECONNECT_DELAYS_MS.length; attempt += 1) {
+      if (this.stopped || this.completed) return this.resolveDone(this.completed);
+      this.onNotice(t("run.ws_reconnecting", { n: attempt }), "warning");
+      await sleep(RECONNECT_DELAYS_MS[attempt - 1]);
+      if (this.stopped) return this.resolveDone(this.completed);
+      if (await this.open(this.lastSeq)) {
+        this.onNotice(t("run.ws_reconnected", { seq: this.lastSeq }), "success");
+        return undefined;
+      }
+    }
+    this.lost = true;
+    return this.resolveDone(false);
+  }
+
+  /** Stop following (no more reconnects) and close the socket. */
+  stop() {
+    this.stopped = true;
+    if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000);
+    this.resolveDone(this.completed);
+  }
+
+  /** Resolves with true once the complete frame arrived, or false after `ms`. */
+  waitComplete(ms) {
+    return Promise.race([this.done, sleep(ms).then(() => this.completed)]);
+  }
+
+  /** Fetch the events after lastSeq over HTTP (when the live stream could not deliver them). */
+  async backfill() {
+    const data = await apiJson(`/api/setup/sessions/${this.sessionId}?since=${this.lastSeq}`);
+    const events = (data && data.events) || [];
+    let added = 0;
+    for (const frame of events) {
+      if (frame.seq == null || frame.seq <= this.lastSeq) continue;
+      this.lastSeq = frame.seq;
+      this.onFrame(frame);
+      added += 1;
+      if (frame.type === "complete") this.completed = true;
+    }
+    return { data, added };
+  }
+}
+
+/** Runs one setup: WebSocket first, then the POST. Resolves with the final result object. */
+export async function runSetup(payload, { terminal, onFrame, onSessionId }) {
+  const sessionId = crypto.randomUUID();
+  if (onSessionId) onSessionId(sessionId);
+  let completeData = null;
+  const stream = new ProgressStream(sessionId, {
+    onFrame: (frame) => {
+      if (frame.type === "complete") completeData = frame.data || null;
+      onFrame(frame);
+    },
+    onNotice: (text, level) => terminal.append(text, level),
+  });
+
+  terminal.append(t("run.ws_connecting"));
+  const live = await stream.connect();
+  if (live) {
+    terminal.append(t("run.ws_connected"), "success");
+  } else {
+    stream.stop();
+    terminal.append(t("run.ws_error"), "warning");
+  }
+
+  let response = null;
+  let postError = null;
+  try {
+    response = await apiJson("/api/setup/auto-setup", {
+      method: "POST",
+      body: { ...payload, session_id: sessionId, wait: true },
+    });
+  } catch (err) {
+    postError = err;
+  }
+
+  if (postError && !(postError instanceof ApiError && postError.status === 0 && live)) {
+    stream.stop();
+    throw postError; // 422, 409, 403…: nothing ran (or we cannot know); the page shows it
+  }
+
+  if (!live) {
+    // The seed's fallback: every line from the HTTP response, at the end.
+    terminal.append(t("run.http_logs"));
+    for (const line of (response && response.logs) || []) terminal.append(line);
+    return { sessionId, result: response, via: "http" };
+  }
+
+  // Live: the complete frame usually arrives before the POST answer; give it a moment.
+  await stream.waitComplete(postError ? 24 * 3600 * 1000 : COMPLETE_GRACE_MS);
+  stream.stop();
+  if (!stream.completed) {
+    try {
+      const { added } = await stream.backfill();
+      if (added) terminal.append(t("run.backfilled", { n: added }), "info");
+    } catch (err) {
+      console.warn("backfill failed, falling back to the POST logs", err);
+      if (response && response.logs) {
+        terminal.clear();
+        terminal.append(t("run.http_logs"));
+        for (const line of response.logs) terminal.append(line);
+        return { sessionId, result: response, via: "http" };
+      }
+    }
+  }
+  return { sessionId, result: response || completeData, via: "ws" };
+}
