@@ -68,6 +68,10 @@ class SudoRefusedError(ProvisioningError):
     code = "sudo_refused"
 
 
+class SudoPasswordWrongError(SudoRefusedError):
+    """sudo rejected the password (asked once, refused once: no second try)."""
+
+
 class CommandFailedError(ProvisioningError):
     """A remote command exited non-zero. ``tail`` holds its last output lines (redacted)."""
 

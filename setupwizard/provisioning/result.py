@@ -74,6 +74,7 @@ class SetupResult:
     sudo: SudoCredential | None = None
     host_key_fingerprint: str | None = None
     os_name: str | None = None
+    error_code: str | None = None  # ProvisioningError.code of the failure, when there is one
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, without any secret."""
@@ -86,6 +87,7 @@ class SetupResult:
             "sudo_mode": self.sudo.mode.value if self.sudo else None,
             "host_key_fingerprint": self.host_key_fingerprint,
             "os": self.os_name,
+            "error_code": self.error_code,
         }
 
 

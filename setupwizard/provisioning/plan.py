@@ -1,0 +1,87 @@
+"""A setup plan as data: named steps, the commands they run, how each knows it is already done,
+and what a failure means (abort the plan, or warn and go on)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from setupwizard.provisioning.result import StepStatus
+
+if TYPE_CHECKING:
+    from setupwizard.provisioning.context import StepContext
+
+
+class Policy(StrEnum):
+    """What a failed step means for the rest of the plan."""
+
+    ABORT = "abort"
+    WARN = "warn"
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What a step's action reports when it returns normally."""
+
+    status: StepStatus
+    message: str
+    changed: bool = False
+
+
+StepAction = Callable[["StepContext"], Awaitable[StepOutcome]]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One checklist item.
+
+    :param id: stable identifier (``apt_update``), used in events and results.
+    :param name: what a person reads.
+    :param commands: the remote commands it runs, as a sysadmin would type them.
+    :param check: how it finds out the work is already done (idempotence), or None.
+    :param policy: abort the plan on failure, or warn and continue.
+    :param action: the coroutine that does it.
+    """
+
+    id: str
+    name: str
+    commands: tuple[str, ...]
+    check: str | None
+    policy: Policy
+    action: StepAction
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Steps in order."""
+
+    steps: tuple[Step, ...]
+
+    def describe(self) -> list[str]:
+        """The plan as readable text lines (for docs and the CLI)."""
+        out: list[str] = []
+        for index, step in enumerate(self.steps, 1):
+            out.append(f"{index}. {step.name} [{step.id}, on failure: {step.policy.value}]")
+            out.extend(f"     $ {command}" for command in step.commands)
+            if step.check:
+                out.append(f"     check: {step.check}")
+        return out
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """Engine tuning that is not part of the public API.
+
+    :param apt_lock_timeout: how long to wait for other apt/dpkg processes, in seconds.
+    :param lockout_drill: TEST ONLY. Make the firewall step wrongly deny the SSH port, to prove
+        that the lock-out guard notices and rolls the firewall back. Never exposed over HTTP.
+    """
+
+    apt_lock_timeout: float = 600.0
+    lockout_drill: bool = False
+
+
+class StepCancelled(Exception):
+    """Raised inside a step when the user cancelled the setup."""

@@ -1,0 +1,233 @@
+"""Run one remote command under a PTY and stream its output, line by line, as it is written.
+
+A PTY makes remote programs line-buffer their output (Python, grep and friends block-buffer into a
+pipe), so lines reach the listener as they are printed. The PTY's echo is switched off, and sudo's
+password prompt is a unique marker the runner answers itself: the password never enters argv and,
+because echo is off, never comes back in the output (it is also redacted by the emitter).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import shlex
+from collections import deque
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncssh
+
+from setupwizard.provisioning.errors import ConnectError, SudoPasswordWrongError, SudoRefusedError
+from setupwizard.provisioning.events import EventEmitter, EventType, Level
+from setupwizard.provisioning.lines import LineAssembler
+from setupwizard.provisioning.result import SudoMode
+from setupwizard.provisioning.ssh import Connection
+
+TAIL_LINES = 20
+KEEP_LINES = 5000
+STOP_GRACE = 5.0
+_UPLOAD_PATH = re.compile(r"/tmp/setupwizard\.[A-Za-z0-9]+")  # noqa: S108 - a remote mktemp name
+
+
+@dataclass(frozen=True)
+class StepRef:
+    """Which step log lines belong to."""
+
+    step_id: str
+    index: int
+    total: int
+
+
+@dataclass
+class CommandResult:
+    """How a remote command ended and what it printed (already plain text, not yet redacted)."""
+
+    exit_status: int | None
+    lines: list[str] = field(default_factory=list)
+    cancelled: bool = False
+    timed_out: bool = False
+    prompts: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """Exited 0, not cancelled."""
+        return self.exit_status == 0 and not self.cancelled
+
+    @property
+    def tail(self) -> list[str]:
+        """The last few lines, for an error message."""
+        return self.lines[-TAIL_LINES:]
+
+
+class Remote:
+    """One SSH connection used to run a setup: plain commands, privileged commands, uploads.
+
+    :param connection: an open connection from :func:`open_connection`.
+    :param emitter: where output lines go (as ``log`` events of the current :attr:`step`).
+    :param cancel: when set, the running command is interrupted and :attr:`CommandResult.cancelled` set.
+    """
+
+    def __init__(
+        self, connection: Connection, emitter: EventEmitter, cancel: asyncio.Event | None = None
+    ) -> None:
+        self.connection = connection
+        self.emitter = emitter
+        self.cancel = cancel or asyncio.Event()
+        self.step: StepRef | None = None
+        self.sudo_mode: SudoMode | None = None
+        self.sudo_password: str | None = None
+        self._marker = f"[sudo-pw-{secrets.token_hex(6)}]"
+
+    @property
+    def prompt_marker(self) -> str:
+        """The unique sudo prompt this runner recognises and answers."""
+        return self._marker
+
+    @property
+    def conn(self) -> asyncssh.SSHClientConnection:
+        """The underlying asyncssh connection."""
+        return self.connection.conn
+
+    def wrap(self, script: str, *, privileged: bool) -> str:
+        """The command line that runs ``script`` in bash, through sudo when needed. Quoted, no secret."""
+        command = f"bash -c {shlex.quote(script)}"
+        if not privileged or self.sudo_mode in (None, SudoMode.ROOT):
+            if privileged and self.sudo_mode is None:
+                raise SudoRefusedError("还没有确认 sudo 权限，不能运行需要 root 的命令")
+            return command
+        if self.sudo_mode is SudoMode.PASSWORDLESS:
+            return f"sudo -n -- {command}"
+        return f"sudo -S -p {shlex.quote(self._marker)} -- {command}"
+
+    async def run(
+        self,
+        script: str,
+        *,
+        privileged: bool = False,
+        quiet: bool = False,
+        time_limit: float | None = None,
+        verify_sudo: bool = False,
+    ) -> CommandResult:
+        """Run ``script`` under a PTY, emitting each output line as a ``log`` event as it arrives.
+
+        :param privileged: run it as root (directly, or via sudo as detected).
+        :param quiet: collect lines without emitting them (facts, checks).
+        :param time_limit: give up (and stop the command) after this many seconds.
+        :param verify_sudo: run ``script`` as given (a sudo command using this runner's prompt marker).
+        :raises SudoRefusedError: sudo asked for the password a second time (the password is wrong).
+        """
+        command = script if verify_sudo else self.wrap(script, privileged=privileged)
+        answer_prompt = verify_sudo or (privileged and self.sudo_mode is SudoMode.PASSWORD)
+        try:
+            proc = await self.conn.create_process(
+                command,
+                term_type="dumb",
+                term_size=(200, 50),
+                term_modes={asyncssh.PTY_ECHO: 0},
+                encoding=None,
+            )
+        except (asyncssh.Error, OSError) as exc:
+            raise ConnectError(f"SSH 连接已断开，无法运行命令: {exc}") from None
+        result = CommandResult(exit_status=None)
+        kept: deque[str] = deque(maxlen=KEEP_LINES)
+        assembler = LineAssembler()
+        loop = asyncio.get_running_loop()
+        deadline = None if time_limit is None else loop.time() + time_limit
+        cancel_wait = asyncio.ensure_future(self.cancel.wait())
+        read = asyncio.ensure_future(proc.stdout.read(65536))
+        stop_deadline: float | None = None
+        refused = False
+        try:
+            while True:
+                waits: set[asyncio.Future[Any]] = {read}
+                if stop_deadline is None:
+                    waits.add(cancel_wait)
+                limit = stop_deadline if stop_deadline is not None else deadline
+                remaining = None if limit is None else max(0.0, limit - loop.time())
+                done, _ = await asyncio.wait(waits, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+                if read in done:
+                    data = read.result()
+                    if not data:
+                        break
+                    await self._emit(assembler.feed(data), kept, quiet)
+                    read = asyncio.ensure_future(proc.stdout.read(65536))
+                    if answer_prompt and assembler.take_marker(self._marker):
+                        result.prompts += 1
+                        if result.prompts == 1 and self.sudo_password:
+                            proc.stdin.write(self.sudo_password.encode() + b"\n")
+                        elif stop_deadline is None:
+                            refused = True
+                            stop_deadline = self._stop(proc, loop)
+                    continue
+                if stop_deadline is not None:
+                    break  # it did not end in the grace period: stop reading, close below
+                if cancel_wait in done:
+                    result.cancelled = True
+                else:
+                    result.timed_out = True
+                stop_deadline = self._stop(proc, loop)
+            await self._emit(assembler.finish(), kept, quiet)
+        finally:
+            read.cancel()
+            cancel_wait.cancel()
+            if stop_deadline is not None or not proc.stdout.at_eof():
+                proc.close()
+        try:
+            completed = await asyncio.wait_for(proc.wait(), timeout=STOP_GRACE)
+            result.exit_status = completed.exit_status
+        except (TimeoutError, asyncssh.Error):
+            result.exit_status = None
+        result.lines = list(kept)
+        if refused:
+            raise SudoPasswordWrongError("sudo 密码错误（只尝试一次，以免账户被锁定）")
+        return result
+
+    def _stop(self, proc: asyncssh.SSHClientProcess[bytes], loop: asyncio.AbstractEventLoop) -> float:
+        """Interrupt the command: Ctrl-C into the PTY and a TERM signal; returns the grace deadline."""
+        with suppress(OSError, asyncssh.Error):
+            proc.stdin.write(b"\x03")
+        with suppress(OSError, asyncssh.Error):
+            proc.terminate()
+        return loop.time() + STOP_GRACE
+
+    async def _emit(self, lines: list[str], kept: deque[str], quiet: bool) -> None:
+        for line in lines:
+            kept.append(line)
+            if quiet:
+                continue
+            level = Level.INFO
+            if line.startswith("W:"):
+                level = Level.WARNING
+            elif line.startswith("E:"):
+                level = Level.ERROR
+            step = self.step
+            await self.emitter.emit(
+                EventType.LOG,
+                level,
+                line,
+                step_id=step.step_id if step else None,
+                step_index=step.index if step else None,
+                step_total=step.total if step else None,
+            )
+
+    async def read(self, script: str) -> tuple[int | None, str]:
+        """Run a short unprivileged ``script`` without a PTY; return exit status and stdout (facts)."""
+        try:
+            done = await self.conn.run(f"bash -c {shlex.quote(script)}", encoding="utf-8", errors="replace")
+        except (asyncssh.Error, OSError) as exc:
+            raise ConnectError(f"SSH 连接已断开，无法运行命令: {exc}") from None
+        return done.exit_status, str(done.stdout or "")
+
+    async def upload(self, text: str) -> str:
+        """Write ``text`` to a new private temp file (mode 600, no PTY, no shell echo); return its path."""
+        script = 'umask 077 && f=$(mktemp /tmp/setupwizard.XXXXXXXX) && cat > "$f" && printf "%s\\n" "$f"'
+        try:
+            done = await self.conn.run(f"bash -c {shlex.quote(script)}", input=text, encoding="utf-8")
+        except (asyncssh.Error, OSError) as exc:
+            raise ConnectError(f"SSH 连接已断开，无法上传脚本: {exc}") from None
+        path = str(done.stdout or "").strip()
+        if done.exit_status != 0 or not _UPLOAD_PATH.fullmatch(path):
+            raise ConnectError("无法在服务器的 /tmp 中写入脚本文件")
+        return path

@@ -1,0 +1,146 @@
+"""Steps 3–4: wait for apt/dpkg to be free, update, optionally upgrade, install packages."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shlex
+
+from setupwizard.provisioning.context import StepContext
+from setupwizard.provisioning.events import Level
+from setupwizard.provisioning.plan import Policy, Step, StepCancelled, StepOutcome
+from setupwizard.provisioning.result import StepStatus
+
+APT_ENV = "export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a LC_ALL=C; "
+APT_GET = (
+    "apt-get -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "
+    "-o Dpkg::Progress-Fancy=0 -o APT::Color=0 -o DPkg::Lock::Timeout=300"
+)
+PACKAGE_PROCESSES = ("apt", "apt-get", "aptitude", "dpkg", "packagekitd")
+# Lists running package-manager processes from /proc (no procps/psmisc needed); exit 1 when busy.
+# unattended-upgrades counts only while it works: its idle "unattended-upgrade-shutdown" helper does not.
+BUSY_CHECK = (
+    "busy=''; for p in /proc/[0-9]*; do read -r c 2>/dev/null < \"$p/comm\" || continue; "
+    f'case "$c" in {"|".join(PACKAGE_PROCESSES)}) busy="$busy $c";; '
+    "unattended-upgr) a=$(tr '\\0' ' ' 2>/dev/null < \"$p/cmdline\"); "
+    'case "$a" in *unattended-upgrade-shutdown*) ;; *) busy="$busy unattended-upgrades";; esac;; esac; done; '
+    "if [ -n \"$busy\" ]; then echo \"$busy\" | tr ' ' '\\n' | sort -u | tr '\\n' ' '; exit 1; fi"
+)
+POLL_SECONDS = 3.0
+_UPGRADED = re.compile(r"^(\d+) upgraded, (\d+) newly installed", re.MULTILINE)
+
+
+async def wait_for_apt(ctx: StepContext) -> StepOutcome:
+    """Poll until no other apt/dpkg process holds the package locks, up to the configured timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ctx.settings.apt_lock_timeout
+    started = loop.time()
+    waited = False
+    while True:
+        result = await ctx.run(BUSY_CHECK, quiet=True)
+        if result.exit_status == 0:
+            if waited:
+                return StepOutcome(
+                    StepStatus.SUCCEEDED, f"apt/dpkg 已空闲（等待了 {loop.time() - started:.0f} 秒）"
+                )
+            return StepOutcome(StepStatus.UNCHANGED, "没有其他 apt/dpkg 进程在运行")
+        who = " ".join(result.lines).strip() or "apt/dpkg"
+        if loop.time() >= deadline:
+            return StepOutcome(
+                StepStatus.FAILED,
+                f"等待 apt/dpkg 超时（{ctx.settings.apt_lock_timeout:.0f} 秒），仍在运行: {who}",
+            )
+        waited = True
+        await ctx.say(
+            f"等待其他软件包进程结束: {who}（已等待 {loop.time() - started:.0f} 秒）", Level.WARNING
+        )
+        try:
+            await asyncio.wait_for(ctx.cancel.wait(), timeout=POLL_SECONDS)
+        except TimeoutError:
+            continue
+        raise StepCancelled()
+
+
+async def apt_update(ctx: StepContext) -> StepOutcome:
+    """Refresh the package lists."""
+    await ctx.must(APT_ENV + APT_GET + " update", "apt-get update ", time_limit=1800)
+    return StepOutcome(StepStatus.SUCCEEDED, "软件源已更新")
+
+
+async def apt_upgrade(ctx: StepContext) -> StepOutcome:
+    """Upgrade installed packages (only when asked)."""
+    result = await ctx.must(APT_ENV + APT_GET + " upgrade", "apt-get upgrade ", time_limit=3600)
+    match = _UPGRADED.search("\n".join(result.lines))
+    if match and match.group(1) == "0" and match.group(2) == "0":
+        return StepOutcome(StepStatus.UNCHANGED, "所有软件包已是最新")
+    count = match.group(1) if match else "?"
+    return StepOutcome(StepStatus.SUCCEEDED, f"已升级 {count} 个软件包", changed=True)
+
+
+def installed_query(packages: list[str]) -> str:
+    """A dpkg-query command listing each package with its status (quoted, ``--`` before names)."""
+    names = " ".join(shlex.quote(p) for p in packages)
+    return f"dpkg-query -W -f='${{Package}} ${{db:Status-Abbrev}}\\n' -- {names} 2>/dev/null; true"
+
+
+def parse_installed(lines: list[str]) -> set[str]:
+    """Names whose dpkg status is ``ii`` (installed) in :func:`installed_query` output."""
+    found: set[str] = set()
+    for line in lines:
+        parts = line.split()
+        if len(parts) >= 2 and parts[1].startswith("ii"):
+            found.add(parts[0].split(":")[0])
+    return found
+
+
+async def install_packages(ctx: StepContext) -> StepOutcome:
+    """Install the requested packages that are not installed yet."""
+    wanted = list(dict.fromkeys(ctx.options.packages))
+    if not wanted:
+        return StepOutcome(StepStatus.SKIPPED, "没有要安装的软件包")
+    present = parse_installed((await ctx.run(installed_query(wanted), quiet=True)).lines)
+    missing = [p for p in wanted if p not in present]
+    if not missing:
+        return StepOutcome(StepStatus.UNCHANGED, f"软件包均已安装，无需更改: {', '.join(wanted)}")
+    await ctx.say(f"已安装: {', '.join(sorted(present)) or '无'}；需要安装: {', '.join(missing)}")
+    names = " ".join(shlex.quote(p) for p in missing)
+    await ctx.must(APT_ENV + APT_GET + f" install -- {names}", "apt-get install ", time_limit=3600)
+    present = parse_installed((await ctx.run(installed_query(wanted), quiet=True)).lines)
+    still = [p for p in wanted if p not in present]
+    if still:
+        return StepOutcome(StepStatus.FAILED, f"安装后仍未找到: {', '.join(still)}")
+    return StepOutcome(StepStatus.SUCCEEDED, f"新安装: {', '.join(missing)}", changed=True)
+
+
+WAIT = Step(
+    id="apt_wait",
+    name="等待其他 apt/dpkg 进程结束",
+    commands=("scan /proc/*/comm for " + ", ".join((*PACKAGE_PROCESSES, "unattended-upgrade")),),
+    check="no package-manager process is running",
+    policy=Policy.ABORT,
+    action=wait_for_apt,
+)
+UPDATE = Step(
+    id="apt_update",
+    name="更新软件源 (apt-get update)",
+    commands=(f"{APT_GET} update",),
+    check=None,
+    policy=Policy.ABORT,
+    action=apt_update,
+)
+UPGRADE = Step(
+    id="apt_upgrade",
+    name="升级已安装的软件包 (apt-get upgrade)",
+    commands=(f"{APT_GET} upgrade",),
+    check="apt-get reports 0 upgraded",
+    policy=Policy.WARN,
+    action=apt_upgrade,
+)
+INSTALL = Step(
+    id="packages",
+    name="安装软件包",
+    commands=(f"{APT_GET} install -- PACKAGES",),
+    check="dpkg-query -W -- PACKAGES shows every package as installed (ii)",
+    policy=Policy.ABORT,
+    action=install_packages,
+)

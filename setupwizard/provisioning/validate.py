@@ -1,0 +1,152 @@
+"""Input checks that run before anything touches a server.
+
+Every value that later reaches a remote shell is checked here against a strict pattern, and quoted
+again where it is used. Errors name the API field so the web layer can point at it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+import asyncssh
+
+from setupwizard.provisioning.errors import InvalidInputError
+from setupwizard.provisioning.target import SetupOptions, Target
+
+_USERNAME = re.compile(r"[a-z_][a-z0-9_-]*[$]?")
+_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
+_PORT_SPEC = re.compile(r"(?P<start>[0-9]{1,5})(?::(?P<end>[0-9]{1,5}))?(?:/(?P<proto>tcp|udp))?")
+_DNS_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+_FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
+
+MAX_PACKAGES = 200
+MAX_FIREWALL_PORTS = 100
+MAX_SCRIPT_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class PortSpec:
+    """A firewall port or range, already validated: ``80``, ``80/tcp``, ``60000:61000/udp``."""
+
+    start: int
+    end: int | None = None
+    proto: str | None = None
+
+    def __str__(self) -> str:
+        text = str(self.start) if self.end is None else f"{self.start}:{self.end}"
+        return f"{text}/{self.proto}" if self.proto else text
+
+
+def check_host(host: object) -> str:
+    """An IPv4 or IPv6 address, or a DNS name."""
+    if not isinstance(host, str) or not host:
+        raise InvalidInputError("host", "请填写服务器地址 (IPv4, IPv6 或域名)")
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    name = host[:-1] if host.endswith(".") else host
+    labels = name.split(".")
+    if (
+        len(name) > 253
+        or not all(_DNS_LABEL.fullmatch(label) for label in labels)
+        or all(label.isdigit() for label in labels)
+    ):
+        raise InvalidInputError("host", "不是有效的 IP 地址或域名")
+    return host
+
+
+def check_port(port: object, field: str = "port") -> int:
+    """A TCP port 1–65535."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise InvalidInputError(field, "端口必须是 1–65535 之间的整数")
+    return port
+
+
+def check_username(username: object) -> str:
+    """A POSIX-style login name, at most 32 characters."""
+    if not isinstance(username, str) or len(username) > 32 or not _USERNAME.fullmatch(username):
+        raise InvalidInputError(
+            "username", "用户名只能包含小写字母、数字、_ 和 -，以字母或 _ 开头，最多 32 个字符"
+        )
+    return username
+
+
+def check_package(name: object) -> str:
+    """A Debian package name (policy §5.6.1)."""
+    if not isinstance(name, str) or len(name) > 128 or not _PACKAGE.fullmatch(name):
+        raise InvalidInputError("packages", f"不是有效的 Debian 软件包名: {_shown(name)}")
+    return name
+
+
+def parse_port_spec(spec: object) -> PortSpec:
+    """``80``, ``80/tcp`` or ``60000:61000/udp`` (a range needs a protocol, as ufw requires)."""
+    match = _PORT_SPEC.fullmatch(spec) if isinstance(spec, str) else None
+    if match is None:
+        raise InvalidInputError(
+            "firewall_ports", f"端口格式应为 80、80/tcp 或 60000:61000/udp: {_shown(spec)}"
+        )
+    start = int(match["start"])
+    end = int(match["end"]) if match["end"] else None
+    proto = match["proto"]
+    if not 1 <= start <= 65535 or (end is not None and not start < end <= 65535):
+        raise InvalidInputError("firewall_ports", f"端口超出 1–65535 或范围顺序不对: {spec}")
+    if end is not None and proto is None:
+        raise InvalidInputError("firewall_ports", f"端口范围需要写明 /tcp 或 /udp: {spec}")
+    return PortSpec(start, end, proto)
+
+
+def validate_target(target: Target) -> None:
+    """Check a target's host, port, username, credentials and pinned fingerprint.
+
+    :raises InvalidInputError: naming the field (``host``, ``port``, ``username``, ``password``,
+        ``private_key``, ``sudo_password`` or ``host_key_fingerprint``). No message contains a secret.
+    """
+    check_host(target.host)
+    check_port(target.port)
+    check_username(target.username)
+    if not target.password and not target.private_key:
+        raise InvalidInputError("password", "请提供登录密码或私钥")
+    if target.private_key:
+        try:
+            asyncssh.import_private_key(target.private_key, target.passphrase or None)
+        except (asyncssh.KeyImportError, ValueError, TypeError):
+            raise InvalidInputError(
+                "private_key", "无法读取私钥: 需要 OpenSSH 或 PEM 格式；若私钥已加密，请检查口令"
+            ) from None
+    for field, secret in (("password", target.password), ("sudo_password", target.sudo_password)):
+        if secret is not None and ("\n" in secret or "\r" in secret or "\0" in secret):
+            raise InvalidInputError(field, "密码不能包含换行或空字符")
+    pin = target.host_key_fingerprint
+    if pin is not None and not _FINGERPRINT.fullmatch(pin):
+        raise InvalidInputError("host_key_fingerprint", "指纹格式应为 SHA256: 加 43 个 base64 字符")
+
+
+def validate_options(options: SetupOptions) -> None:
+    """Check package names, firewall port specs and the optional script.
+
+    :raises InvalidInputError: naming ``packages``, ``firewall_ports`` or ``script``.
+    """
+    if not isinstance(options.packages, list) or len(options.packages) > MAX_PACKAGES:
+        raise InvalidInputError("packages", f"最多 {MAX_PACKAGES} 个软件包")
+    for name in options.packages:
+        check_package(name)
+    if not isinstance(options.firewall_ports, list) or len(options.firewall_ports) > MAX_FIREWALL_PORTS:
+        raise InvalidInputError("firewall_ports", f"最多 {MAX_FIREWALL_PORTS} 个端口规则")
+    for spec in options.firewall_ports:
+        parse_port_spec(spec)
+    if options.script is not None:
+        if not isinstance(options.script, str):
+            raise InvalidInputError("script", "脚本必须是文本")
+        if "\0" in options.script:
+            raise InvalidInputError("script", "脚本不能包含空字符")
+        if len(options.script.encode()) > MAX_SCRIPT_BYTES:
+            raise InvalidInputError("script", f"脚本不能超过 {MAX_SCRIPT_BYTES // 1024} KiB")
+
+
+def _shown(value: object) -> str:
+    """A rejected value, shortened and made printable for an error message."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
