@@ -77,33 +77,63 @@ function detailText(detail) {
   return String(detail);
 }
 
-/** Field errors from FastAPI's 422 list (loc/msg) or from {field, message} shapes. */
+// The service answers errors as {"detail", "code", "field"}; a known code gets our own sentence in the
+// page's language, the service's English detail is kept as the explanation.
+const CODE_KEYS = {
+  auth_failed: "error.code.auth_failed",
+  host_unreachable: "error.code.host_unreachable",
+  connection_refused: "error.code.connection_refused",
+  connect_failed: "error.code.connect_failed",
+  timeout: "error.code.timeout",
+  host_key_changed: "error.code.host_key_changed",
+  unsupported_os: "error.code.unsupported_os",
+  sudo_refused: "error.code.sudo_refused",
+  lockout_prevented: "error.code.lockout_prevented",
+};
+
+function stripFieldPrefix(detail, field) {
+  return field && detail.startsWith(`${field}: `) ? detail.slice(field.length + 2) : detail;
+}
+
+function fieldMessage(detail, type) {
+  if (type === "missing" || /field required/i.test(detail)) return t("error.field_required");
+  return t("error.field_invalid", { detail });
+}
+
+/** Field errors: {"field": name} (this service), FastAPI's loc/msg list, or a {fields: {...}} map. */
 export function fieldErrors(data) {
   const fields = {};
+  if (!data || typeof data !== "object") return fields;
   const add = (name, msg) => {
-    if (name && !(name in fields)) fields[name] = msg;
+    const key = String(name).split(".")[0];
+    if (key && !(key in fields)) fields[key] = msg;
   };
-  const detail = data && (data.detail ?? data.errors ?? data);
-  const items = Array.isArray(detail) ? detail : detail && typeof detail === "object" ? [detail] : [];
-  for (const item of items) {
-    if (!item || typeof item !== "object") continue;
-    const loc = Array.isArray(item.loc) ? item.loc.filter((p) => p !== "body" && typeof p === "string") : [];
-    const name = item.field || loc[0];
-    const msg = item.message || item.msg || "";
-    if (name) add(name, item.type === "missing" ? t("error.field_required") : t("error.field_invalid", { detail: msg }));
+  if (typeof data.field === "string" && data.field) {
+    add(data.field, fieldMessage(stripFieldPrefix(detailText(data.detail), data.field)));
   }
-  if (data && data.fields && typeof data.fields === "object") {
-    for (const [name, msg] of Object.entries(data.fields)) add(name, t("error.field_invalid", { detail: detailText(msg) }));
+  if (Array.isArray(data.detail)) {
+    for (const item of data.detail) {
+      if (!item || typeof item !== "object") continue;
+      const loc = Array.isArray(item.loc) ? item.loc.filter((p) => !["body", "query", "path"].includes(p)) : [];
+      const name = item.field || loc[0];
+      if (name) add(name, fieldMessage(item.message || item.msg || "", item.type));
+    }
+  }
+  if (data.fields && typeof data.fields === "object") {
+    for (const [name, msg] of Object.entries(data.fields)) add(name, fieldMessage(detailText(msg)));
   }
   return fields;
 }
 
 export function toApiError(status, data) {
   const detail = detailText(data && (data.detail ?? data.message ?? data.error));
+  const code = data && data.code;
   if (status === 422 || status === 400) {
     const fields = fieldErrors(data);
+    if (CODE_KEYS[code] && !Object.keys(fields).length) return new ApiError(status, t(CODE_KEYS[code]), {}, detail);
     return new ApiError(status, t("error.field_invalid", { detail }), fields, detail);
   }
+  if (CODE_KEYS[code]) return new ApiError(status, t(CODE_KEYS[code]), {}, detail);
   if (status === 409) return new ApiError(status, t("error.conflict"), {}, detail);
   if (status === 403) return new ApiError(status, t("error.forbidden"), {}, detail);
   if (status === 404) return new ApiError(status, t("error.not_found"), {}, detail);

@@ -52,7 +52,8 @@ function render() {
   const locale = getLang() === "en" ? "en-GB" : "zh-CN";
   for (const s of sessions) {
     const tr = document.createElement("tr");
-    tr.dataset.sessionId = s.id;
+    const id = s.session_id || s.id;
+    tr.dataset.sessionId = id;
     tr.dataset.status = s.status;
     const status = cell(t(`status.${s.status}`), `status status-${s.status}`);
     const started = toDate(s.created_at);
@@ -65,14 +66,14 @@ function render() {
     );
     const actions = document.createElement("td");
     actions.className = "actions";
-    actions.append(button("history.open", () => openLog(s.id), "open"));
+    actions.append(button("history.open", () => openLog(id), "open"));
     const download = document.createElement("a");
-    download.href = `/api/setup/sessions/${s.id}/log.txt`;
+    download.href = `/api/setup/sessions/${id}/log.txt`;
     download.setAttribute("download", "");
     download.className = "download";
     download.textContent = t("history.download");
     actions.append(download);
-    if (s.status === "running") actions.append(button("history.cancel", () => cancel(s.id), "cancel danger"));
+    if (s.status === "running") actions.append(button("history.cancel", () => cancel(id), "cancel danger"));
     tr.append(actions);
     tbody.append(tr);
   }

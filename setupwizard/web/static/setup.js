@@ -203,7 +203,8 @@ function handleApiError(err, where, wrapKey = null) {
     if (Number.isFinite(step) && step !== current && !running) show(step);
     return;
   }
-  const text = wrapKey && err.status !== 409 ? t(wrapKey, { detail: err.detail || err.message }) : err.message;
+  let text = wrapKey ? t(wrapKey, { detail: err.message }) : err.message;
+  if (err.detail && !err.message.includes(err.detail)) text += ` (${err.detail})`;
   showMessage(where, text);
 }
 
