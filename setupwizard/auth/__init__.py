@@ -1,1 +1,1 @@
-"""auth."""
+"""Users, login tokens, and who may call what."""

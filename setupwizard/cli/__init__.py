@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from setupwizard.cli import serve as _serve  # noqa: F401  (registers the command)
+from setupwizard.cli import testbed as _testbed  # noqa: F401  (registers the command)
+from setupwizard.cli import users as _users  # noqa: F401  (registers the command)
 from setupwizard.cli.root import app
 
 __all__ = ["app", "main"]

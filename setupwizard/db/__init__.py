@@ -1,1 +1,1 @@
-"""db."""
+"""Persistence: models, engine, migrations."""

@@ -1,1 +1,1 @@
-"""servers."""
+"""Saved sudo credentials (ssh_servers_sudo) and known host keys."""

@@ -1,0 +1,134 @@
+"""Typed errors for the web edge: each carries its HTTP status and a stable code; one handler renders them.
+
+The engine's own errors (``setupwizard.provisioning.errors``) form a separate tree; they are translated
+here, at the edge, by :func:`translate_provisioning_error`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from setupwizard.provisioning import errors as prov
+
+log = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    """An error a client is meant to see: ``{"detail": message, "code": code, "field": field}``."""
+
+    def __init__(self, status_code: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.field = field
+
+    def to_dict(self) -> dict[str, str | None]:
+        """The JSON body of the response."""
+        return {"detail": self.message, "code": self.code, "field": self.field}
+
+
+class NotAuthenticatedError(AppError):
+    """No valid token or cookie: 401."""
+
+    def __init__(self, message: str = "Not authenticated") -> None:
+        super().__init__(401, "not_authenticated", message)
+
+
+class ForbiddenError(AppError):
+    """Authenticated, but not allowed: 403."""
+
+    def __init__(self, message: str = "Forbidden", code: str = "forbidden") -> None:
+        super().__init__(403, code, message)
+
+
+class NotFoundError(AppError):
+    """The thing does not exist (or is not the caller's): 404."""
+
+    def __init__(self, message: str = "Not found", code: str = "not_found") -> None:
+        super().__init__(404, code, message)
+
+
+class ConflictError(AppError):
+    """The request clashes with the current state (already exists, already running): 409."""
+
+    def __init__(self, message: str, code: str = "conflict") -> None:
+        super().__init__(409, code, message)
+
+
+class InvalidRequestError(AppError):
+    """A value was rejected: 422 naming the field."""
+
+    def __init__(self, field: str, message: str, code: str = "invalid_input") -> None:
+        super().__init__(422, code, message, field)
+
+
+# Connection problems are the remote side's fault (502) except a timeout (504); a changed host key is a
+# conflict with what was recorded (409); the rest of the engine's errors concern the server's state (422/502).
+_PROVISIONING_STATUS: list[tuple[type[prov.ProvisioningError], int]] = [
+    (prov.InvalidInputError, 422),
+    (prov.ConnectTimeoutError, 504),
+    (prov.HostKeyChangedError, 409),
+    (prov.AuthenticationFailedError, 502),
+    (prov.ConnectError, 502),
+    (prov.UnsupportedOSError, 422),
+    (prov.SudoRefusedError, 502),
+    (prov.LockoutPreventedError, 502),
+    (prov.CommandFailedError, 502),
+    (prov.ProvisioningError, 502),
+]
+
+
+def translate_provisioning_error(exc: prov.ProvisioningError) -> AppError:
+    """The engine's error as an :class:`AppError` (status, the engine's stable ``code``, field if any)."""
+    status = next(code for kind, code in _PROVISIONING_STATUS if isinstance(exc, kind))
+    if isinstance(exc, prov.InvalidInputError):
+        return AppError(status, exc.code, exc.reason, exc.field)
+    return AppError(status, exc.code, str(exc))
+
+
+def _validation_field(exc: RequestValidationError) -> tuple[str | None, str]:
+    errors = exc.errors()
+    if not errors:
+        return None, "Invalid request"
+    first = errors[0]
+    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
+    field = ".".join(location) or None
+    message = str(first.get("msg", "Invalid value"))
+    return field, f"{field}: {message}" if field else message
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render AppError, engine errors, validation errors and HTTP errors as one JSON shape."""
+
+    async def app_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AppError)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
+
+    async def provisioning_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, prov.ProvisioningError)
+        return await app_error(request, translate_provisioning_error(exc))
+
+    async def validation_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        field, message = _validation_field(exc)
+        # Pydantic echoes the rejected input in its error list; we never send it back (it may be a secret).
+        body = {"detail": message, "code": "invalid_input", "field": field}
+        return JSONResponse(body, status_code=422)
+
+    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = {401: "not_authenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+        body = {"detail": str(exc.detail), "code": code.get(exc.status_code, "http_error"), "field": None}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    app.add_exception_handler(AppError, app_error)
+    app.add_exception_handler(prov.ProvisioningError, provisioning_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)

@@ -1,0 +1,127 @@
+"""Authenticated encryption of small secrets at rest (saved sudo passwords).
+
+AES-256-GCM with a random 96-bit nonce. The stored text is ``"v1:" + base64(nonce || ciphertext+tag)``.
+Associated data binds a ciphertext to where it belongs (user, host, port), so a value copied into another
+row does not decrypt. The key comes from ``SETUPWIZARD_SECRET_KEY`` (stretched with HKDF-SHA256) or from
+``<data_dir>/secret.key``, created with mode 0600 on first start.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import secrets
+import stat
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from setupwizard.config import Settings
+
+log = logging.getLogger(__name__)
+
+PREFIX = "v1:"
+NONCE_BYTES = 12
+KEY_FILE_NAME = "secret.key"
+_HKDF_SALT = b"setupwizard secretbox"
+_HKDF_INFO = b"setupwizard secretbox v1 aes-256-gcm"
+
+
+class SecretBoxError(Exception):
+    """A value could not be decrypted (wrong key, tampered, or copied from elsewhere)."""
+
+
+class SecretKeyFileError(Exception):
+    """The key file is unsafe or unreadable; the message says what to do."""
+
+
+def derive_key(material: bytes) -> bytes:
+    """32 bytes for AES-256 from any key material, by HKDF-SHA256."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=_HKDF_SALT, info=_HKDF_INFO).derive(material)
+
+
+class SecretBox:
+    """Encrypts and decrypts short strings, each bound to associated data."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != 32:
+            raise ValueError("SecretBox needs a 32-byte key")
+        self._aead = AESGCM(key)
+
+    def __repr__(self) -> str:
+        return "SecretBox(<key hidden>)"
+
+    def encrypt(self, plaintext: str, associated_data: str) -> str:
+        """``"v1:" + base64(nonce || ct)``; only the same key and associated data open it."""
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, plaintext.encode(), associated_data.encode())
+        return PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
+
+    def decrypt(self, token: str, associated_data: str) -> str:
+        """The plaintext, or :class:`SecretBoxError` (never a partial or wrong value)."""
+        if not token.startswith(PREFIX):
+            raise SecretBoxError("not a v1 secretbox value")
+        try:
+            raw = base64.b64decode(token[len(PREFIX) :], validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise SecretBoxError("malformed secretbox value") from exc
+        if len(raw) <= NONCE_BYTES + 16:
+            raise SecretBoxError("malformed secretbox value")
+        try:
+            plain = self._aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], associated_data.encode())
+        except InvalidTag as exc:
+            raise SecretBoxError("cannot decrypt: wrong key or the value belongs elsewhere") from exc
+        return plain.decode()
+
+
+def _read_key_file(path: Path) -> bytes:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise SecretKeyFileError(
+            f"{path} is readable by other users (mode {mode:04o}); it protects saved sudo passwords. "
+            f"Run: chmod 600 {path}  (and consider it leaked if others could read it)"
+        )
+    try:
+        material = base64.b64decode(path.read_bytes().strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise SecretKeyFileError(f"{path} is not a valid key file (expected base64)") from exc
+    if len(material) < 32:
+        raise SecretKeyFileError(f"{path} holds a key shorter than 32 bytes")
+    return material
+
+
+def _create_key_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    material = base64.b64encode(secrets.token_bytes(32)) + b"\n"
+    # O_EXCL: two processes starting at once must not overwrite each other's fresh key.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, material)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    log.info("Created a new secret key file at %s (mode 0600)", path)
+
+
+def load_key_file(data_dir: Path) -> bytes:
+    """Key material from ``<data_dir>/secret.key``, creating the file (mode 0600) when missing."""
+    path = data_dir / KEY_FILE_NAME
+    try:
+        _create_key_file(path)
+    except FileExistsError:
+        pass
+    return _read_key_file(path)
+
+
+def secretbox_from_settings(settings: Settings) -> SecretBox:
+    """The service's SecretBox: from ``SETUPWIZARD_SECRET_KEY`` if set, else from the key file."""
+    if settings.secret_key is not None:
+        material = settings.secret_key.get_secret_value().encode()
+    else:
+        material = load_key_file(settings.data_dir)
+    return SecretBox(derive_key(material))

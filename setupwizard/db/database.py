@@ -1,0 +1,114 @@
+"""The engine, the session factory and the migrations runner of one service instance."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from setupwizard.config import Settings
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Alembic keeps its context in module globals: one upgrade at a time per process (tests run several apps).
+_ALEMBIC_LOCK = threading.Lock()
+# Several instances starting at once against one PostgreSQL: only one migrates, the others wait.
+_PG_MIGRATION_LOCK_ID = 0x5E7A9_0001
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """An Alembic Config pointing at the packaged migrations (no alembic.ini needed)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # WAL: readers never block the writer, so a long request cannot stall event batches.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create_engine_for(url: str) -> AsyncEngine:
+    """An async engine for ``url`` (SQLite via aiosqlite, PostgreSQL via asyncpg)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+        return engine
+    return create_async_engine(url, pool_pre_ping=True)
+
+
+def _upgrade(connection: Connection, cfg: Config) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_MIGRATION_LOCK_ID})
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, "head")
+
+
+class Database:
+    """One service instance's database: ``engine``, ``sessionmaker``, ``session()``, ``migrate()``.
+
+    :param settings: the service settings; ``settings.effective_database_url`` picks the database.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.url = settings.effective_database_url
+        self.engine: AsyncEngine = create_engine_for(self.url)
+        self.sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
+            self.engine, expire_on_commit=False
+        )
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session that commits when the block ends normally and rolls back on an exception.
+
+        For background tasks and WebSocket handlers; requests use ``SessionDep`` instead.
+        """
+        async with self.sessionmaker() as session:
+            try:
+                yield session
+            except BaseException:
+                await session.rollback()
+                raise
+            await session.commit()
+
+    async def migrate(self) -> None:
+        """Bring the schema to the newest revision (Alembic ``upgrade head``), in one transaction."""
+        cfg = alembic_config()
+        # Taken in a worker thread: blocking this loop on a lock another coroutine of it holds would hang.
+        await asyncio.to_thread(_ALEMBIC_LOCK.acquire)
+        try:
+            async with self.engine.begin() as connection:
+                await connection.run_sync(_upgrade, cfg)
+        finally:
+            _ALEMBIC_LOCK.release()
+        log.info("Database schema is up to date (%s)", self.dialect)
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()

@@ -1,0 +1,132 @@
+"""The tables. Every SQL statement lives in a domain's ``repository.py``; these are only the shapes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from setupwizard.db.types import UTCDateTime
+
+# Named constraints, so that later migrations (batch mode on SQLite) can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utc_now() -> datetime:
+    """Now, timezone-aware UTC (the default of every time column)."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class User(Base):
+    """A person who logs in. ``password_hash`` is argon2id."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+    def __repr__(self) -> str:
+        return f"User(id={self.id!r}, username={self.username!r}, is_admin={self.is_admin!r})"
+
+
+class AuthToken(Base):
+    """A login token, stored only as its SHA-256 (logout deletes the row)."""
+
+    __tablename__ = "auth_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class SshServerSudo(Base):
+    """The seed's ``ssh_servers_sudo``: who has sudo on a server, per user.
+
+    ``sudo_password`` is '' for passwordless sudo, otherwise a secretbox ciphertext ("v1:…") bound to
+    (user_id, host, ssh_port) — never plaintext.
+    """
+
+    __tablename__ = "ssh_servers_sudo"
+    __table_args__ = (
+        UniqueConstraint("user_id", "host", "ssh_port", name="uq_ssh_servers_sudo_user_host_port"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    host: Mapped[str] = mapped_column(String(255))
+    ssh_port: Mapped[int] = mapped_column(Integer)
+    sudo_user: Mapped[str] = mapped_column(String(64))
+    sudo_password: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
+
+    def __repr__(self) -> str:  # never the password column, not even its ciphertext
+        return f"SshServerSudo(id={self.id!r}, host={self.host!r}, ssh_port={self.ssh_port!r})"
+
+
+class KnownHost(Base):
+    """The SHA256 host key fingerprint recorded for host:port (accept-new)."""
+
+    __tablename__ = "known_hosts"
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    port: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(128))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class SetupSession(Base):
+    """One setup run. ``status``: running | succeeded | failed | cancelled | interrupted."""
+
+    __tablename__ = "setup_sessions"
+    __table_args__ = (Index("ix_setup_sessions_owner_created", "owner_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SetupSessionEvent(Base):
+    """One stored event of a session (the engine's ``SessionEvent``), ordered by ``seq``."""
+
+    __tablename__ = "session_events"
+
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("setup_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(16))
+    level: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime)
+    step_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    step_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    step_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,175 @@
+"""All SQL about saved sudo credentials (``ssh_servers_sudo``) and known host keys.
+
+The sudo password is encrypted here, on its way in, and decrypted on its way out (internal use only: the
+setup service reads it to prefill a setup; no route ever returns it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import Executable
+
+from setupwizard.core.secretbox import SecretBox, SecretBoxError
+from setupwizard.db.models import KnownHost, SshServerSudo
+
+log = logging.getLogger(__name__)
+
+
+def normalise_host(host: str) -> str:
+    """Host names are case-insensitive: one spelling per server."""
+    return host.strip().lower()
+
+
+def sudo_associated_data(user_id: int, host: str, port: int) -> str:
+    """What a saved sudo password is bound to: decrypting it in any other row fails."""
+    return f"ssh_servers_sudo:{user_id}:{normalise_host(host)}:{port}"
+
+
+@dataclass(frozen=True)
+class SavedSudo:
+    """A saved credential, decrypted. ``sudo_password`` is '' when passwordless, None when unreadable."""
+
+    sudo_user: str
+    sudo_password: str | None
+    passwordless: bool
+
+    def __repr__(self) -> str:
+        return f"SavedSudo(sudo_user={self.sudo_user!r}, passwordless={self.passwordless!r})"
+
+
+def _upsert(session: AsyncSession, values: dict[str, object], update: dict[str, object]) -> Executable:
+    """INSERT … ON CONFLICT (user_id, host, ssh_port) DO UPDATE, in the session's SQL dialect."""
+    keys = [SshServerSudo.user_id, SshServerSudo.host, SshServerSudo.ssh_port]
+    if session.get_bind().dialect.name == "postgresql":
+        pg = postgresql.insert(SshServerSudo).values(**values)
+        return pg.on_conflict_do_update(index_elements=keys, set_=update)
+    lite = sqlite.insert(SshServerSudo).values(**values)
+    return lite.on_conflict_do_update(index_elements=keys, set_=update)
+
+
+class SudoRepository:
+    """``ssh_servers_sudo`` rows of any user; every method takes the owner's ``user_id``."""
+
+    def __init__(self, session: AsyncSession, secretbox: SecretBox) -> None:
+        self.session = session
+        self.secretbox = secretbox
+
+    async def upsert_sudo(
+        self, user_id: int, host: str, port: int, sudo_user: str, sudo_password_plain: str
+    ) -> None:
+        """Insert or replace the row of (user, host, port): '' stays '' (passwordless), else encrypted."""
+        host = normalise_host(host)
+        stored = (
+            self.secretbox.encrypt(sudo_password_plain, sudo_associated_data(user_id, host, port))
+            if sudo_password_plain
+            else ""
+        )
+        now = datetime.now(UTC)
+        values: dict[str, object] = {
+            "user_id": user_id,
+            "host": host,
+            "ssh_port": port,
+            "sudo_user": sudo_user,
+            "sudo_password": stored,
+            "created_at": now,
+            "updated_at": now,
+        }
+        update: dict[str, object] = {"sudo_user": sudo_user, "sudo_password": stored, "updated_at": now}
+        await self.session.execute(_upsert(self.session, values, update))
+
+    async def _row(self, user_id: int, host: str, port: int) -> SshServerSudo | None:
+        result = await self.session.execute(
+            select(SshServerSudo).where(
+                SshServerSudo.user_id == user_id,
+                SshServerSudo.host == normalise_host(host),
+                SshServerSudo.ssh_port == port,
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def get_sudo(self, user_id: int, host: str, port: int) -> SavedSudo | None:
+        """The saved credential, decrypted (internal use only), or None when nothing is saved."""
+        row = await self._row(user_id, host, port)
+        if row is None:
+            return None
+        if not row.sudo_password:
+            return SavedSudo(row.sudo_user, "", passwordless=True)
+        try:
+            plain = self.secretbox.decrypt(row.sudo_password, sudo_associated_data(user_id, host, port))
+        except SecretBoxError:
+            log.warning(
+                "Saved sudo password for %s:%s (row %s) cannot be decrypted: was the secret key changed?",
+                row.host,
+                row.ssh_port,
+                row.id,
+            )
+            return SavedSudo(row.sudo_user, None, passwordless=False)
+        return SavedSudo(row.sudo_user, plain, passwordless=False)
+
+    async def describe(self, user_id: int, host: str, port: int) -> SshServerSudo | None:
+        """The row without decrypting anything (for prefill: who, and whether a password is saved)."""
+        return await self._row(user_id, host, port)
+
+    async def list_sudo(self, user_id: int) -> Sequence[SshServerSudo]:
+        """The user's rows, most recently updated first."""
+        result = await self.session.execute(
+            select(SshServerSudo)
+            .where(SshServerSudo.user_id == user_id)
+            .order_by(SshServerSudo.updated_at.desc(), SshServerSudo.id.desc())
+        )
+        return result.scalars().all()
+
+    async def delete_sudo(self, user_id: int, sudo_id: int) -> bool:
+        """Delete one of the user's rows; False when it is not theirs or does not exist."""
+        result = await self.session.execute(
+            delete(SshServerSudo).where(SshServerSudo.id == sudo_id, SshServerSudo.user_id == user_id)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+
+class KnownHostRepository:
+    """``known_hosts``: one fingerprint per host:port, shared by all users."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, host: str, port: int) -> KnownHost | None:
+        return await self.session.get(KnownHost, (normalise_host(host), port))
+
+    async def put(self, host: str, port: int, fingerprint: str) -> None:
+        """Record the fingerprint; a different one replaces the old (first_seen starts again)."""
+        now = datetime.now(UTC)
+        row = await self.get(host, port)
+        if row is None:
+            self.session.add(
+                KnownHost(
+                    host=normalise_host(host),
+                    port=port,
+                    fingerprint=fingerprint,
+                    first_seen=now,
+                    last_seen=now,
+                )
+            )
+        else:
+            if row.fingerprint != fingerprint:
+                row.fingerprint = fingerprint
+                row.first_seen = now
+            row.last_seen = now
+        await self.session.flush()
+
+    async def list(self) -> Sequence[KnownHost]:
+        result = await self.session.execute(select(KnownHost).order_by(KnownHost.host, KnownHost.port))
+        return result.scalars().all()
+
+    async def delete(self, host: str, port: int) -> bool:
+        result = await self.session.execute(
+            delete(KnownHost).where(KnownHost.host == normalise_host(host), KnownHost.port == port)
+        )
+        return bool(getattr(result, "rowcount", 0))

@@ -1,0 +1,85 @@
+"""``/api/servers``: saved sudo credentials (without passwords) and known host keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+
+from setupwizard.auth.deps import AdminUser, CurrentUser
+from setupwizard.core.errors import NotFoundError
+from setupwizard.core.secretbox import SecretBox
+from setupwizard.db.deps import SessionDep
+from setupwizard.servers.repository import KnownHostRepository, SudoRepository
+from setupwizard.servers.schemas import KnownHostOut, SudoOut, SudoPrefill
+
+router = APIRouter(prefix="/api/servers", tags=["servers"])
+
+Host = Annotated[str, Query(min_length=1, max_length=255)]
+Port = Annotated[int, Query(ge=1, le=65535)]
+
+
+def _sudo_repo(request: Request, session: SessionDep) -> SudoRepository:
+    box: SecretBox = request.app.state.secretbox
+    return SudoRepository(session, box)
+
+
+@router.get("/sudo")
+async def list_sudo(request: Request, user: CurrentUser, session: SessionDep) -> list[SudoOut]:
+    """The caller's saved sudo users per server (never a password)."""
+    rows = await _sudo_repo(request, session).list_sudo(user.id)
+    return [
+        SudoOut(
+            id=r.id,
+            host=r.host,
+            ssh_port=r.ssh_port,
+            sudo_user=r.sudo_user,
+            passwordless=r.sudo_password == "",
+            updated_at=r.updated_at,
+        )
+        for r in rows
+    ]
+
+
+@router.get("/sudo/prefill")
+async def prefill_sudo(
+    request: Request, user: CurrentUser, session: SessionDep, host: Host, port: Port = 22
+) -> SudoPrefill:
+    """Whether the caller saved a sudo user for host:port, and whether a password is stored for it."""
+    row = await _sudo_repo(request, session).describe(user.id, host, port)
+    if row is None:
+        return SudoPrefill(saved=False, sudo_user=None, has_password=False, passwordless=False)
+    has_password = row.sudo_password != ""
+    return SudoPrefill(
+        saved=True, sudo_user=row.sudo_user, has_password=has_password, passwordless=not has_password
+    )
+
+
+@router.delete("/sudo/{sudo_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_sudo(request: Request, sudo_id: int, user: CurrentUser, session: SessionDep) -> None:
+    """Forget one saved credential of the caller (404 if it is not theirs)."""
+    if not await _sudo_repo(request, session).delete_sudo(user.id, sudo_id):
+        raise NotFoundError("No such saved sudo credential")
+
+
+@router.get("/known-hosts")
+async def list_known_hosts(_user: CurrentUser, session: SessionDep) -> list[KnownHostOut]:
+    """Every recorded host key."""
+    rows = await KnownHostRepository(session).list()
+    return [
+        KnownHostOut(
+            host=r.host,
+            port=r.port,
+            fingerprint=r.fingerprint,
+            first_seen=r.first_seen,
+            last_seen=r.last_seen,
+        )
+        for r in rows
+    ]
+
+
+@router.delete("/known-hosts", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_known_host(_admin: AdminUser, session: SessionDep, host: Host, port: Port = 22) -> None:
+    """Forget a host key (admins only: the next connection accepts whatever key the host shows)."""
+    if not await KnownHostRepository(session).delete(host, port):
+        raise NotFoundError("No such known host")
