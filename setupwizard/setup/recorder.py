@@ -1,0 +1,92 @@
+"""Stores a session's events in batches, so a chatty apt run costs a few transactions, not thousands.
+
+Events are buffered in memory and written every ``flush_seconds`` or as soon as ``batch_size`` are waiting,
+one transaction per batch. :meth:`EventRecorder.close` writes whatever is left. A failed write keeps the
+batch and retries on the next tick; if the process dies, at most the last unflushed batch is lost (the
+events themselves were already on the bus).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from setupwizard.db.database import Database
+from setupwizard.provisioning.events import SessionEvent
+from setupwizard.setup import repository
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 200
+
+
+class EventRecorder:
+    """Batched persistence of one session's events.
+
+    :param db: the database.
+    :param session_id: the session the events belong to (its row must exist).
+    :param flush_seconds: the longest an event waits in memory before it is written.
+    :param batch_size: write at once when this many events are waiting.
+    """
+
+    def __init__(
+        self, db: Database, session_id: str, flush_seconds: float, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> None:
+        self._db = db
+        self._session_id = session_id
+        self._flush_seconds = flush_seconds
+        self._batch_size = batch_size
+        self._buffer: list[SessionEvent] = []
+        self._wakeup = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+        self._write_lock = asyncio.Lock()
+        self.written_seq = 0
+
+    def start(self) -> None:
+        """Start the background writer."""
+        self._task = asyncio.create_task(self._run(), name=f"event-recorder-{self._session_id}")
+
+    def add(self, event: SessionEvent) -> None:
+        """Queue ``event`` for writing; never waits for the database."""
+        self._buffer.append(event)
+        if len(self._buffer) >= self._batch_size:
+            self._wakeup.set()
+
+    async def flush(self) -> None:
+        """Write everything buffered now, in one transaction."""
+        async with self._write_lock:
+            if not self._buffer:
+                return
+            batch = self._buffer[:]
+            async with self._db.session() as session:
+                await repository.add_events(session, self._session_id, batch)
+            del self._buffer[: len(batch)]
+            self.written_seq = batch[-1].seq
+
+    async def _run(self) -> None:
+        while not self._closing:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), self._flush_seconds)
+            self._wakeup.clear()
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("Writing events of session %s failed; retrying", self._session_id)
+
+    async def close(self) -> None:
+        """Stop the background writer and write what is left (retried a few times)."""
+        self._closing = True
+        self._wakeup.set()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+        for attempt in range(5):
+            try:
+                await self.flush()
+                return
+            except Exception:
+                log.exception(
+                    "Final write of session %s events failed (attempt %d)", self._session_id, attempt
+                )
+                await asyncio.sleep(0.5 * (attempt + 1))

@@ -1,0 +1,145 @@
+"""``/api/setup``: the seed's auto-setup and progress WebSocket, plus session history, cancel, test."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response, WebSocket, status
+from fastapi.responses import PlainTextResponse
+
+from setupwizard.auth.deps import CurrentUser
+from setupwizard.config import Settings
+from setupwizard.core.errors import NotFoundError
+from setupwizard.db.database import Database
+from setupwizard.db.deps import SessionDep
+from setupwizard.db.models import SetupSession
+from setupwizard.provisioning import test_connection
+from setupwizard.servers.known_hosts import DatabaseKnownHosts
+from setupwizard.setup import repository
+from setupwizard.setup.schemas import (
+    AutoSetupRequest,
+    ConnectionRequest,
+    SessionDetail,
+    SessionSummary,
+    SetupResponse,
+    StartedSetup,
+    format_log_line,
+)
+from setupwizard.setup.service import SetupService
+from setupwizard.setup.socket import serve_progress
+
+router = APIRouter(prefix="/api/setup", tags=["setup"])
+
+
+def get_service(request: Request) -> SetupService:
+    """The app's SetupService (``app.state.setup_service``)."""
+    service: SetupService = request.app.state.setup_service
+    return service
+
+
+ServiceDep = Annotated[SetupService, Depends(get_service)]
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "session_id of another user"},
+    409: {"description": "busy or id used"},
+}
+
+
+@router.post(
+    "/auto-setup",
+    responses={202: {"model": StartedSetup, "description": "wait=false: started"}, **_ERRORS},
+)
+async def auto_setup(
+    body: AutoSetupRequest, user: CurrentUser, service: ServiceDep, response: Response
+) -> SetupResponse | StartedSetup:
+    """Run the setup. ``wait=true`` (default): answer when it ends, with every log line; else 202 at once.
+
+    The run does not depend on this request: a client that disconnects leaves it running.
+    """
+    run = await service.start(user.id, body)
+    if not body.wait or run.task is None:
+        response.status_code = status.HTTP_202_ACCEPTED
+        return StartedSetup(session_id=run.session_id)
+    return await asyncio.shield(run.task)
+
+
+async def _own_session(session: SessionDep, user_id: int, session_id: str) -> SetupSession:
+    try:
+        session_id = str(uuid.UUID(session_id))
+    except ValueError:
+        raise NotFoundError("没有这个设置会话", code="session_not_found") from None
+    row = await repository.get_session(session, session_id)
+    if row is None or row.owner_id != user_id:
+        raise NotFoundError("没有这个设置会话", code="session_not_found")
+    return row
+
+
+@router.get("/sessions")
+async def list_sessions(
+    user: CurrentUser, session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[SessionSummary]:
+    """The caller's setup sessions, newest first."""
+    return [SessionSummary.of(row) for row in await repository.list_sessions(session, user.id, limit)]
+
+
+@router.get("/sessions/{session_id}")
+async def get_session(
+    session_id: str, user: CurrentUser, session: SessionDep, since: Annotated[int, Query(ge=0)] = 0
+) -> SessionDetail:
+    """One of the caller's sessions with its stored events after ``since`` (as WebSocket frames)."""
+    row = await _own_session(session, user.id, session_id)
+    events = await repository.events_after(session, row.id, since)
+    return SessionDetail.with_events(row, events)
+
+
+@router.get("/sessions/{session_id}/log.txt", response_class=PlainTextResponse)
+async def download_log(session_id: str, user: CurrentUser, session: SessionDep) -> PlainTextResponse:
+    """The session's log as a plain text file."""
+    row = await _own_session(session, user.id, session_id)
+    events = await repository.events_after(session, row.id, 0)
+    header = [
+        f"# Setup Wizard session {row.id}",
+        f"# server: {row.username}@{row.host}:{row.port}",
+        f"# status: {row.status}",
+        "",
+    ]
+    text = "\n".join(header + [format_log_line(event) for event in events]) + "\n"
+    filename = f"setup-{row.id}.log.txt"
+    return PlainTextResponse(text, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.post("/sessions/{session_id}/cancel", status_code=status.HTTP_202_ACCEPTED)
+async def cancel_session(session_id: str, user: CurrentUser, service: ServiceDep) -> StartedSetup:
+    """Ask one of the caller's running setups to stop; the session ends ``cancelled``."""
+    try:
+        session_id = str(uuid.UUID(session_id))
+    except ValueError:
+        raise NotFoundError("没有这个设置会话", code="session_not_found") from None
+    await service.cancel(user.id, session_id)
+    return StartedSetup(session_id=session_id, status="cancelling")
+
+
+@router.post("/test-connection")
+async def check_connection(body: ConnectionRequest, user: CurrentUser, request: Request) -> dict[str, object]:
+    """Connect, report the OS, the sudo mode and the host key fingerprint; change nothing."""
+    settings: Settings = request.app.state.settings
+    db: Database = request.app.state.db
+    report = await test_connection(
+        body.to_target(), DatabaseKnownHosts(db), connect_timeout=settings.ssh_connect_timeout
+    )
+    return report.to_dict()
+
+
+@router.websocket("/setup-progress/{session_id}")
+async def setup_progress(ws: WebSocket, session_id: str) -> None:
+    """Live events of one of the caller's sessions (the seed's WebSocket; ``?since=N`` resumes)."""
+    app = ws.app
+    await serve_progress(
+        ws,
+        session_id,
+        ws.query_params.get("since"),
+        settings=app.state.settings,
+        db=app.state.db,
+        bus=app.state.progress_bus,
+    )

@@ -1,0 +1,198 @@
+"""The progress WebSocket: authenticate, wait for the session, replay, stream live, close.
+
+Close codes (besides 1000 after the ``complete`` frame):
+
+- refused before accept (HTTP 403): foreign ``Origin`` or not logged in;
+- 4400: the session id or ``since`` is malformed;
+- 4403: the session belongs to another user (no event is sent);
+- 4404: no session with that id started within the wait;
+- 4408: the client fell more than ``ws_max_lag`` events behind; it can reconnect with ``?since=<last seq>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from enum import Enum
+
+from starlette.websockets import WebSocket, WebSocketState
+
+from setupwizard.auth.deps import authenticate_websocket, origin_allowed
+from setupwizard.config import Settings
+from setupwizard.db.database import Database
+from setupwizard.db.models import SetupSession
+from setupwizard.progress.bus import ProgressBus
+from setupwizard.provisioning.events import EventType, SessionEvent, format_timestamp, utc_now
+from setupwizard.setup import repository
+from setupwizard.setup.feed import session_events
+
+log = logging.getLogger(__name__)
+
+CONNECTED_MESSAGE = "✓ 实时日志连接已建立"
+SESSION_WAIT_SECONDS = 120.0
+CLOSE_TIMEOUT_SECONDS = 5.0
+BAD_REQUEST = 4400
+FOREIGN_SESSION = 4403
+NO_SESSION = 4404
+TOO_SLOW = 4408
+
+
+class RelayEnd(Enum):
+    """How a relay ended."""
+
+    COMPLETE = "complete"  # the complete frame was sent
+    TOO_SLOW = "too_slow"  # the client fell too far behind
+    ENDED = "ended"  # the feed ended without a complete event (service shutting down)
+
+
+async def relay(
+    events: AsyncIterator[SessionEvent], send: Callable[[str], Awaitable[None]], max_lag: int
+) -> RelayEnd:
+    """Send every event's frame in order; give up when more than ``max_lag`` are waiting to be sent.
+
+    Reading the feed never waits on ``send``, so a stuck client holds up nothing but itself.
+    """
+    waiting: deque[SessionEvent | None] = deque()
+    ready = asyncio.Event()
+
+    async def pump() -> RelayEnd:
+        async for event in events:
+            if len(waiting) >= max_lag:
+                return RelayEnd.TOO_SLOW
+            waiting.append(event)
+            ready.set()
+            if event.type is EventType.COMPLETE:
+                return RelayEnd.COMPLETE
+        waiting.append(None)
+        ready.set()
+        return RelayEnd.ENDED
+
+    async def sender() -> RelayEnd:
+        while True:
+            while not waiting:
+                ready.clear()
+                await ready.wait()
+            event = waiting.popleft()
+            if event is None:
+                return RelayEnd.ENDED
+            await send(json.dumps(event.to_frame(), ensure_ascii=False))
+            if event.type is EventType.COMPLETE:
+                return RelayEnd.COMPLETE
+
+    pumping = asyncio.create_task(pump())
+    sending = asyncio.create_task(sender())
+    try:
+        done, _ = await asyncio.wait({pumping, sending}, return_when=asyncio.FIRST_COMPLETED)
+        if sending in done:
+            return sending.result()
+        if pumping.result() is RelayEnd.TOO_SLOW:
+            return RelayEnd.TOO_SLOW
+        return await sending
+    finally:
+        for task in (pumping, sending):
+            task.cancel()
+        await asyncio.gather(pumping, sending, return_exceptions=True)
+
+
+async def wait_for_session(db: Database, session_id: str, wait_seconds: float) -> SetupSession | None:
+    """The session row, waiting up to ``wait_seconds`` for it to appear (the page connects first)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_seconds
+    delay = 0.05
+    while True:
+        async with db.session() as session:
+            row = await repository.get_session(session, session_id)
+        if row is not None or loop.time() >= deadline:
+            return row
+        await asyncio.sleep(delay)
+        delay = min(delay * 1.5, 0.5)
+
+
+def connected_frame(session_id: str) -> str:
+    """The connection notice sent first (not a session event: it has no seq)."""
+    frame = {
+        "type": "info",
+        "message": CONNECTED_MESSAGE,
+        "timestamp": format_timestamp(utc_now()),
+        "level": "success",
+        "session_id": session_id,
+    }
+    return json.dumps(frame, ensure_ascii=False)
+
+
+async def _until_disconnect(ws: WebSocket) -> None:
+    while True:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+
+
+async def _stream(
+    ws: WebSocket,
+    session_id: str,
+    since: int,
+    *,
+    user_id: int,
+    settings: Settings,
+    db: Database,
+    bus: ProgressBus,
+) -> tuple[int, str]:
+    row = await wait_for_session(db, session_id, SESSION_WAIT_SECONDS)
+    if row is None:
+        return NO_SESSION, "no such session"
+    if row.owner_id != user_id:
+        return FOREIGN_SESSION, "session belongs to another user"
+    end = await relay(session_events(db, bus, session_id, since), ws.send_text, settings.ws_max_lag)
+    if end is RelayEnd.TOO_SLOW:
+        return TOO_SLOW, "too slow; reconnect with ?since=<last seq>"
+    if end is RelayEnd.ENDED:
+        return 1001, "service shutting down"
+    return 1000, "complete"
+
+
+async def serve_progress(
+    ws: WebSocket, session_id: str, since: str | None, *, settings: Settings, db: Database, bus: ProgressBus
+) -> None:
+    """Handle one progress WebSocket from handshake to close (see the module doc for close codes)."""
+    if not origin_allowed(ws, settings):
+        await ws.close(code=1008, reason="origin refused")
+        return
+    user = await authenticate_websocket(ws)
+    if user is None:
+        await ws.close(code=1008, reason="not authenticated")
+        return
+    await ws.accept()
+    await ws.send_text(connected_frame(session_id))
+    try:
+        session_id = str(uuid.UUID(session_id))
+        start = int(since) if since else 0
+        if start < 0:
+            raise ValueError(since)
+    except ValueError:
+        await ws.close(code=BAD_REQUEST, reason="session id must be a UUID, since a seq >= 0")
+        return
+
+    watching = asyncio.create_task(_until_disconnect(ws))
+    streaming = asyncio.create_task(
+        _stream(ws, session_id, start, user_id=user.id, settings=settings, db=db, bus=bus)
+    )
+    try:
+        done, _ = await asyncio.wait({watching, streaming}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (watching, streaming):
+            task.cancel()
+        await asyncio.gather(watching, streaming, return_exceptions=True)
+    if streaming not in done or streaming.cancelled() or streaming.exception() is not None:
+        if streaming in done and not streaming.cancelled() and streaming.exception() is not None:
+            log.debug("Progress socket of %s ended: %r", session_id, streaming.exception())
+        return  # the client left (or its connection broke): nothing more to say
+    code, reason = streaming.result()
+    if ws.application_state is WebSocketState.CONNECTED:
+        try:
+            await asyncio.wait_for(ws.close(code=code, reason=reason), CLOSE_TIMEOUT_SECONDS)
+        except (TimeoutError, RuntimeError, OSError):
+            log.info("Could not close the progress socket of %s cleanly", session_id)
