@@ -31,6 +31,10 @@ class MemoryKnownHosts:
     async def put(self, host: str, port: int, fingerprint: str) -> None:
         self._keys[(host.lower(), port)] = fingerprint
 
+    async def forget(self, host: str, port: int) -> bool:
+        """Drop the recorded key (after a legitimate key change); True if there was one."""
+        return self._keys.pop((host.lower(), port), None) is not None
+
 
 class FileKnownHosts:
     """A JSON file of ``{"host:port": "SHA256:…"}`` (the CLI's store)."""
@@ -51,6 +55,17 @@ class FileKnownHosts:
     async def put(self, host: str, port: int, fingerprint: str) -> None:
         data = self._load()
         data[f"{host.lower()}:{port}"] = fingerprint
+        self._save(data)
+
+    async def forget(self, host: str, port: int) -> bool:
+        """Drop the recorded key (after a legitimate key change); True if there was one."""
+        data = self._load()
+        found = data.pop(f"{host.lower()}:{port}", None) is not None
+        if found:
+            self._save(data)
+        return found
+
+    def _save(self, data: dict[str, str]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
