@@ -11,16 +11,14 @@ pytest processes build it once.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from testbed.accounts import ACCOUNTS, ROOT_PASSWORD
 from testbed.commands import TestbedError, require_commands, run
+from testbed.locks import file_lock
 from testbed.paths import APT_PROXY_URL, CACHE_DIR, DEBIAN_MIRROR, SUITE
 
 INCLUDE = ["openssh-server", "sudo", "python3", "iproute2", "ca-certificates", "procps"]
@@ -42,17 +40,6 @@ def _debootstrap_argv(target: Path) -> list[str]:
         str(target),
         DEBIAN_MIRROR,
     ]
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _fresh_tmp(final: Path) -> Path:
@@ -85,7 +72,7 @@ def _stage2_key(stage1: Path) -> str:
 
 def ensure_image() -> Path:
     """Return the cached image directory, building it first if needed (takes minutes the first time)."""
-    with _locked(CACHE_DIR / "image.lock"):
+    with file_lock(CACHE_DIR / "image.lock"):
         stage1 = _stage1()
         final = CACHE_DIR / f"base-{_stage2_key(stage1)}"
         if final.is_dir():

@@ -7,7 +7,6 @@ Processes are identified by pid *and* start time, so a reused pid never looks li
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from testbed.locks import file_lock
 from testbed.paths import HOSTS_DIR, MAX_HOSTS, STATE_DIR, host_name
 
 LOCK_FILE = STATE_DIR / "hosts.lock"
@@ -110,12 +110,8 @@ def all_records() -> list[HostRecord]:
 def hosts_locked() -> Iterator[None]:
     """Hold the exclusive lock on the host table (allocation and cleanup)."""
     HOSTS_DIR.mkdir(parents=True, exist_ok=True)
-    with LOCK_FILE.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with file_lock(LOCK_FILE):
+        yield
 
 
 def claim_free_slot(taken: set[int]) -> HostRecord:

@@ -11,8 +11,9 @@ from testbed.aptproxy import ensure_apt_proxy
 from testbed.commands import TestbedError, require_commands
 from testbed.host import TestHost
 from testbed.image import ensure_image
+from testbed.locks import file_lock
 from testbed.network import ensure_bridge, list_netns, remove_host_network
-from testbed.paths import HOST_NAME_PREFIX, HOSTS_DIR
+from testbed.paths import HOST_NAME_PREFIX, HOSTS_DIR, STATE_DIR
 from testbed.records import all_records, claim_free_slot, hosts_locked, read_record
 
 
@@ -26,8 +27,8 @@ class Testbed:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, image: Path) -> None:
-        self.image = image
+    def __init__(self, image: Path | None) -> None:
+        self.image = image  # None: only for listing and removing hosts
 
     @classmethod
     def ensure(cls) -> Testbed:
@@ -37,8 +38,9 @@ class Testbed:
         """
         _require_root()
         require_commands("ip", "nsenter", "unshare", "chroot", "debootstrap", "apt-cacher-ng", "mount")
-        ensure_bridge()
-        ensure_apt_proxy()
+        with file_lock(STATE_DIR / "network.lock"):
+            ensure_bridge()
+            ensure_apt_proxy()
         image = ensure_image()
         testbed = cls(image)
         testbed.clean_stale()
@@ -50,11 +52,17 @@ class Testbed:
         ``persistent`` hosts outlive this process (``setupwizard testbed up``); others are stale once it
         exits and are removed by the next run.
         """
+        if self.image is None:
+            raise TestbedError("no image: use Testbed.ensure() to start hosts")
         with hosts_locked():
             self._clean_stale_locked()
             taken = {record.slot for record in all_records()}
             record = claim_free_slot(taken)
-        return host_module.start(record, self.image, persistent=persistent)
+        try:
+            return host_module.start(record, self.image, persistent=persistent)
+        except BaseException:
+            host_module.destroy(record)
+            raise
 
     def hosts(self) -> list[TestHost]:
         """Every host with a record on this machine (of any process), running or not."""
@@ -85,11 +93,15 @@ class Testbed:
                 removed.append(name)
         return sorted(set(removed))
 
-    def destroy_all(self) -> list[str]:
-        """Stop every testbed host on this machine, whoever started it; return their names."""
+    def destroy_all(self, *, include_running_tests: bool = False) -> list[str]:
+        """Stop hosts started by ``testbed up`` and stale ones; return their names.
+
+        With ``include_running_tests`` also the hosts of test runs that are still going.
+        """
         with hosts_locked():
             names = []
             for record in all_records():
-                host_module.destroy(record)
-                names.append(record.name)
-            return names + self._clean_stale_locked()
+                if record.persistent or include_running_tests:
+                    host_module.destroy(record)
+                    names.append(record.name)
+            return sorted(set(names + self._clean_stale_locked()))

@@ -237,3 +237,38 @@ def test_hosts_of_a_crashed_process_are_cleaned_up(testbed: Testbed) -> None:
     assert not record.launcher.alive()
     assert not netns_exists(name)
     assert not Path("/var/lib/setupwizard-testbed/hosts", name).exists()
+
+
+def setupwizard_cli(*args: str, user: int | None = None) -> subprocess.CompletedProcess[str]:
+    argv = [str(Path(sys.executable).with_name("setupwizard")), "testbed", *args]
+    if user is not None:
+        argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *argv]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=300)
+
+
+async def test_cli_up_leaves_a_usable_host_and_down_removes_it(testbed: Testbed) -> None:
+    up = setupwizard_cli("up")
+    assert up.returncode == 0, up.stdout + up.stderr
+    name = next(word for word in up.stdout.split() if word.startswith("swtb-"))
+    record = read_record(name)
+    assert record is not None and record.persistent
+    host = TestHost(record)
+    try:
+        assert f"ssh root@{host.address}" in up.stdout
+        assert host.root.password in up.stdout  # people need it to try the wizard
+        result = await run_as(host, host.root, "hostname")  # the command has exited; the host runs on
+        assert str(result.stdout).strip() == name
+        status = setupwizard_cli("status")
+        assert any(line.split()[:3] == [name, host.address, "running"] for line in status.stdout.splitlines())
+    finally:
+        down = setupwizard_cli("down")
+    assert down.returncode == 0, down.stderr
+    assert name in down.stdout
+    assert not netns_exists(name)
+    assert not tcp_connects(host.address, 22, timeout=1)
+
+
+def test_cli_says_clearly_that_it_needs_root(testbed: Testbed) -> None:
+    result = setupwizard_cli("up", user=65534)
+    assert result.returncode == 1
+    assert "needs root" in result.stderr
