@@ -4,11 +4,12 @@
 // the lines come from the server afterwards (the session's events, else the POST's "logs").
 
 import { apiJson, ApiError } from "./api.js";
-import { t } from "./i18n.js";
+import { MESSAGES, t } from "./i18n.js";
 
 const CONNECT_TIMEOUT_MS = 5000;
 const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 4000];
 const COMPLETE_GRACE_MS = 3000;
+const FINAL_CLOSE_CODES = new Set([4400, 4404]);
 
 export function progressUrl(sessionId, since = null) {
   const protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
@@ -90,8 +91,12 @@ export class ProgressStream {
       return;
     }
     if (frame.seq == null || frame.seq === 0) {
-      // The server's connection notice: shown once, not again on every reconnect.
-      if (ws.firstConnection && frame.message) this.onNotice(frame.message, frame.level || "info");
+      // The server's connection notice is not a session event. The page already printed the seed's
+      // "connected" line when the socket opened; any other notice is shown once, not per reconnect.
+      const seen = [MESSAGES.zh["run.ws_connected"], MESSAGES.en["run.ws_connected"]];
+      if (ws.firstConnection && frame.message && !seen.includes(frame.message)) {
+        this.onNotice(frame.message, frame.level || "info");
+      }
       return;
     }
     if (frame.seq <= this.lastSeq) return; // already shown (replayed after a reconnect)
@@ -105,6 +110,12 @@ export class ProgressStream {
 
   async closed(event) {
     if (this.completed || this.stopped) return this.resolveDone(this.completed);
+    if (FINAL_CLOSE_CODES.has(event.code)) {
+      // 4400 malformed, 4404 no such session: reconnecting cannot help; the HTTP answer will.
+      console.warn("WebSocket closed for good", event.code, event.reason);
+      this.lost = true;
+      return this.resolveDone(false);
+    }
     if (event.code === 4403) {
       this.forbidden = true;
       this.onNotice(t("run.ws_forbidden"), "error");
