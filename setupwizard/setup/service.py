@@ -13,6 +13,7 @@ session, its events and the saved sudo row right away.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -78,6 +79,8 @@ class RunningSetup:
 
     session_id: str
     owner_id: int
+    host: str
+    port: int
     cancel: asyncio.Event = field(default_factory=asyncio.Event)
     logs: list[str] = field(default_factory=list)
     task: asyncio.Task[SetupResponse] | None = None
@@ -111,6 +114,7 @@ class SetupService:
         self.runner = runner
         self.validate = validate
         self.running: dict[str, RunningSetup] = {}
+        self._closing = False
 
     async def start(self, owner_id: int, request: AutoSetupRequest) -> RunningSetup:
         """Validate, lock and record a new session, then run it in a background task.
@@ -151,7 +155,7 @@ class SetupService:
         except BaseException:
             await lease.release()
             raise
-        run = RunningSetup(session_id=session_id, owner_id=owner_id)
+        run = RunningSetup(session_id=session_id, owner_id=owner_id, host=target.host, port=target.port)
         self.running[session_id] = run
         run.task = asyncio.create_task(self._run(run, target, options, lease), name=f"setup-{session_id}")
         return run
@@ -170,14 +174,14 @@ class SetupService:
     ) -> SetupResponse:
         recorder = EventRecorder(self.db, run.session_id, self.settings.event_flush_seconds)
         recorder.start()
-        held: list[SessionEvent] = []
+        completes: list[SessionEvent] = []
 
         async def sink(event: SessionEvent) -> None:
+            if event.type is EventType.COMPLETE:
+                completes.append(event)  # recorded and published once the rest is stored: see _conclude
+                return
             run.logs.append(event.message)
             recorder.add(event)
-            if event.type is EventType.COMPLETE:
-                held.append(event)  # published once the database is final
-                return
             try:
                 await self.bus.publish(run.session_id, event)
             except Exception:  # live viewers miss it, but it is recorded; the setup goes on
@@ -186,20 +190,66 @@ class SetupService:
         emitter = EventEmitter(sink, secrets=target.secrets())
         try:
             result = await self._call_engine(run, target, options, emitter)
-            if not held:  # the engine promises one complete event; never leave readers hanging
-                await emitter.emit(EventType.COMPLETE, _level(result), result.message, data=result.to_dict())
-            await recorder.close()
-            await self._finish(run, target, result)
-        except asyncio.CancelledError:
-            await self._end_interrupted(run, emitter, recorder, lease, held)
+        except asyncio.CancelledError:  # the process is stopping and did not wait for the engine
+            await self._conclude(run, recorder, lease, _interrupted_event(emitter, completes), None)
             raise
         finally:
             self.running.pop(run.session_id, None)
-        await lease.release()
-        for event in held:
-            await self._publish_quietly(run.session_id, event)
-        body = {**result.to_dict(), "session_id": run.session_id, "logs": list(run.logs)}
+        if self._closing and result.status == "cancelled":  # stopped by a shutdown, not by the user
+            complete = _interrupted_event(emitter, completes)
+        elif completes:
+            complete = completes[0]
+            if not complete.data:
+                complete = dataclasses.replace(complete, data=result.to_dict())
+        else:  # the engine promises one complete event; never leave readers hanging
+            message = emitter.redact(result.message)
+            complete = _final_event(emitter.last_seq + 1, _level(result), message, result.to_dict())
+        await self._conclude(run, recorder, lease, complete, result)
+        body = {**complete.data, "session_id": run.session_id, "logs": list(run.logs)}
         return SetupResponse.model_validate(body)
+
+    async def _conclude(
+        self,
+        run: RunningSetup,
+        recorder: EventRecorder,
+        lease: HostLease,
+        complete: SessionEvent,
+        result: SetupResult | None,
+    ) -> None:
+        """Store the last events and the outcome, save sudo, free the server, then publish ``complete``."""
+        run.logs.append(complete.message)
+        recorder.add(complete)
+        data = complete.data
+        steps: list[Callable[[], Awaitable[Any]]] = [
+            recorder.close,
+            partial(
+                self._store_outcome,
+                run.session_id,
+                str(data.get("status", "failed")),
+                str(data.get("message", complete.message)),
+                data,
+            ),
+        ]
+        if result is not None and result.sudo is not None:
+            sudo = result.sudo
+            password = sudo.sudo_password if sudo.mode is SudoMode.PASSWORD else ""
+            steps.append(
+                partial(self.sudo_store.save, run.owner_id, run.host, run.port, sudo.sudo_user, password)
+            )
+        steps += [lease.release, partial(self.bus.publish, run.session_id, complete)]
+        for step in steps:
+            try:
+                await step()
+            except Exception:
+                log.exception("Ending session %s: a step failed; going on with the rest", run.session_id)
+
+    async def _store_outcome(
+        self, session_id: str, status: str, message: str, result: dict[str, Any]
+    ) -> None:
+        async with self.db.session() as session:
+            await repository.finish_session(
+                session, session_id, status=status, message=message, result=result
+            )
 
     async def _call_engine(
         self, run: RunningSetup, target: Target, options: SetupOptions, emitter: EventEmitter
@@ -222,60 +272,6 @@ class SetupService:
             log.exception("The engine failed unexpectedly in session %s", run.session_id)
             return SetupResult(success=False, message=f"✗ 内部错误: {type(exc).__name__}", status="failed")
 
-    async def _finish(self, run: RunningSetup, target: Target, result: SetupResult) -> None:
-        async with self.db.session() as session:
-            await repository.finish_session(
-                session, run.session_id, status=result.status, message=result.message, result=result.to_dict()
-            )
-        if result.sudo is not None:
-            password = result.sudo.sudo_password if result.sudo.mode is SudoMode.PASSWORD else ""
-            try:
-                await self.sudo_store.save(
-                    run.owner_id, target.host, target.port, result.sudo.sudo_user, password
-                )
-            except Exception:
-                log.exception("Saving the sudo credential of session %s failed", run.session_id)
-
-    async def _end_interrupted(
-        self,
-        run: RunningSetup,
-        emitter: EventEmitter,
-        recorder: EventRecorder,
-        lease: HostLease,
-        held: list[SessionEvent],
-    ) -> None:
-        """The service is shutting down under a running setup: say so, store it, free the server."""
-        steps: list[Callable[[], Awaitable[Any]]] = []
-        if not held:
-            steps.append(
-                lambda: emitter.emit(
-                    EventType.COMPLETE, Level.ERROR, INTERRUPTED_MESSAGE, data=interrupted_result()
-                )
-            )
-        steps += [recorder.close, lambda: self._mark_interrupted(run.session_id), lease.release]
-        steps += [partial(self._publish_quietly, run.session_id, event) for event in held]
-        for step in steps:
-            try:
-                await step()
-            except Exception:
-                log.exception("Ending interrupted session %s cleanly failed at one step", run.session_id)
-
-    async def _mark_interrupted(self, session_id: str) -> None:
-        async with self.db.session() as session:
-            await repository.finish_session(
-                session,
-                session_id,
-                status=repository.INTERRUPTED,
-                message=INTERRUPTED_MESSAGE,
-                result=interrupted_result(),
-            )
-
-    async def _publish_quietly(self, session_id: str, event: SessionEvent) -> None:
-        try:
-            await self.bus.publish(session_id, event)
-        except Exception:
-            log.exception("Publishing the final event of session %s failed", session_id)
-
     async def cancel(self, owner_id: int, session_id: str) -> None:
         """Ask a running session of the caller to stop (404 not theirs, 409 not running here)."""
         async with self.db.session() as session:
@@ -289,6 +285,7 @@ class SetupService:
 
     async def close(self) -> None:
         """Shutdown: cancel every running setup, give it a moment to stop, then interrupt the rest."""
+        self._closing = True
         runs = list(self.running.values())
         for run in runs:
             run.cancel.set()
@@ -299,6 +296,17 @@ class SetupService:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _final_event(seq: int, level: Level, message: str, data: dict[str, Any]) -> SessionEvent:
+    return SessionEvent(
+        seq=seq, type=EventType.COMPLETE, level=level, message=message, timestamp=utc_now(), data=data
+    )
+
+
+def _interrupted_event(emitter: EventEmitter, completes: list[SessionEvent]) -> SessionEvent:
+    seq = completes[0].seq if completes else emitter.last_seq + 1
+    return _final_event(seq, Level.ERROR, INTERRUPTED_MESSAGE, interrupted_result())
 
 
 def _level(result: SetupResult) -> Level:
@@ -333,14 +341,7 @@ async def recover_interrupted(db: Database, locks: HostLocks) -> list[str]:
             if await locks.is_held(row.host, row.port):
                 continue
             seq = max(row.last_seq, await repository.max_event_seq(session, row.id)) + 1
-            final = SessionEvent(
-                seq=seq,
-                type=EventType.COMPLETE,
-                level=Level.ERROR,
-                message=INTERRUPTED_MESSAGE,
-                timestamp=utc_now(),
-                data=interrupted_result(),
-            )
+            final = _final_event(seq, Level.ERROR, INTERRUPTED_MESSAGE, interrupted_result())
             await repository.add_events(session, row.id, [final])
             await repository.finish_session(
                 session, row.id, status=repository.INTERRUPTED, message=INTERRUPTED_MESSAGE, result=final.data
