@@ -255,3 +255,6 @@ async def test_connection(
         host_key_fingerprint=connection.fingerprint,
         host_key_known=known,
     )
+
+
+test_connection.__test__ = False  # type: ignore[attr-defined]  # not a pytest test when imported into one

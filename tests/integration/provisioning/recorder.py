@@ -1,0 +1,46 @@
+"""A sink that keeps every event, for assertions about the stream."""
+
+from __future__ import annotations
+
+import json
+
+from setupwizard.provisioning import EventEmitter, EventType, SessionEvent, Target
+
+
+class Recorder:
+    """Collects events; :attr:`emitter` feeds it."""
+
+    def __init__(self) -> None:
+        self.events: list[SessionEvent] = []
+        self.emitter = EventEmitter(self.sink)
+
+    async def sink(self, event: SessionEvent) -> None:
+        self.events.append(event)
+
+    def messages(self, type_: EventType | None = None) -> list[str]:
+        return [e.message for e in self.events if type_ is None or e.type is type_]
+
+    def dump(self) -> str:
+        """Every frame as JSON text (what would reach a browser)."""
+        return "\n".join(json.dumps(e.to_frame(), ensure_ascii=False) for e in self.events)
+
+    def step_events(self, step_id: str) -> list[SessionEvent]:
+        return [e for e in self.events if e.type is EventType.STEP and e.step_id == step_id]
+
+    def assert_well_formed(self) -> None:
+        """seq 1..n without gaps; exactly one complete event, and it is the last."""
+        assert [e.seq for e in self.events] == list(range(1, len(self.events) + 1))
+        completes = [e for e in self.events if e.type is EventType.COMPLETE]
+        assert len(completes) == 1
+        assert self.events[-1].type is EventType.COMPLETE
+
+
+def login(host: object, account: str, **extra: object) -> Target:
+    """A Target for one of the test host's accounts (``root``, ``sudo_password``, ...)."""
+    acct = getattr(host, account)
+    return Target(
+        host=host.address,  # type: ignore[attr-defined]
+        username=acct.username,
+        password=acct.password,
+        **extra,  # type: ignore[arg-type]
+    )
