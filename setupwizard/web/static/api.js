@@ -25,7 +25,9 @@ export class ApiError extends Error {
   }
 }
 
-export function redirectToLogin(reason = "expired") {
+export function redirectToLogin(reason = null) {
+  // Someone who had a token lost it (expired); someone who never logged in is asked to.
+  reason = reason || (getToken() ? "expired" : "required");
   setToken(null);
   const next = encodeURIComponent(location.pathname + location.search);
   location.assign(`/login?reason=${reason}&next=${next}`);
@@ -44,7 +46,7 @@ export async function authFetch(url, options = {}) {
     throw new ApiError(0, t("error.network"), {}, String(err));
   }
   if (response.status === 401 && !options.noLoginRedirect) {
-    redirectToLogin("expired");
+    redirectToLogin();
     throw new ApiError(401, t("login.expired"));
   }
   return response;

@@ -253,7 +253,8 @@ function renderBanner() {
   const head = document.createElement("strong");
   head.textContent = t(key);
   banner.append(head);
-  if (finalResult.message) banner.append(document.createTextNode(` — ${finalResult.message}`));
+  const headText = t(key).replace(/^[✓⚠✗]\s*/, "");
+  if (finalResult.message && finalResult.message !== headText) banner.append(document.createTextNode(` — ${finalResult.message}`));
   if (finalResult.sudo_user) {
     const extra = document.createElement("div");
     extra.textContent = t("run.sudo_user", { user: finalResult.sudo_user, mode: t(`test.sudo.${finalResult.sudo_mode || "none"}`) });
