@@ -2,7 +2,7 @@
 // the tab closes) and sent as "Authorization: Bearer"; the HttpOnly cookie set by the server covers
 // the WebSocket, which cannot carry a header. A 401 anywhere sends the person back to /login.
 
-import { t } from "./i18n.js";
+import { has, t } from "./i18n.js";
 
 const TOKEN_KEY = "setupwizard.token";
 
@@ -20,7 +20,7 @@ export class ApiError extends Error {
   constructor(status, message, fields = {}, detail = "") {
     super(message);
     this.status = status;
-    this.fields = fields; // {fieldName: message}
+    this.fields = fields; // {fieldName: message or {text, detail}}
     this.detail = detail;
   }
 }
@@ -97,9 +97,12 @@ function stripFieldPrefix(detail, field) {
   return field && detail.startsWith(`${field}: `) ? detail.slice(field.length + 2) : detail;
 }
 
-function fieldMessage(detail, type) {
-  if (type === "missing" || /field required/i.test(detail)) return t("error.field_required");
-  return t("error.field_invalid", { detail });
+// A field error in the page's language: our sentence for that field; the service's own wording
+// stays available as `detail` (shown as the note's tooltip).
+function fieldMessage(field, detail, type) {
+  if (type === "missing" || /field required/i.test(detail)) return { text: t("error.field_required"), detail };
+  if (has(`error.invalid.${field}`)) return { text: t(`error.invalid.${field}`), detail };
+  return { text: t("error.field_invalid", { detail }), detail };
 }
 
 /** Field errors: {"field": name} (this service), FastAPI's loc/msg list, or a {fields: {...}} map. */
@@ -111,18 +114,19 @@ export function fieldErrors(data) {
     if (key && !(key in fields)) fields[key] = msg;
   };
   if (typeof data.field === "string" && data.field) {
-    add(data.field, fieldMessage(stripFieldPrefix(detailText(data.detail), data.field)));
+    const name = data.field.split(".")[0];
+    add(name, fieldMessage(name, stripFieldPrefix(detailText(data.detail), data.field)));
   }
   if (Array.isArray(data.detail)) {
     for (const item of data.detail) {
       if (!item || typeof item !== "object") continue;
       const loc = Array.isArray(item.loc) ? item.loc.filter((p) => !["body", "query", "path"].includes(p)) : [];
       const name = item.field || loc[0];
-      if (name) add(name, fieldMessage(item.message || item.msg || "", item.type));
+      if (name) add(name, fieldMessage(name, item.message || item.msg || "", item.type));
     }
   }
   if (data.fields && typeof data.fields === "object") {
-    for (const [name, msg] of Object.entries(data.fields)) add(name, fieldMessage(detailText(msg)));
+    for (const [name, msg] of Object.entries(data.fields)) add(name, fieldMessage(name, detailText(msg)));
   }
   return fields;
 }

@@ -132,6 +132,17 @@ export const MESSAGES = {
     "error.code.unsupported_os": "不支持此操作系统（仅支持 Debian 和 Ubuntu），服务器未被修改",
     "error.code.sudo_refused": "无法获得 root 权限：没有 sudo 权限或 sudo 密码错误",
     "error.code.lockout_prevented": "启用防火墙会断开 SSH，已回滚",
+    "error.invalid.host": "不是有效的 IP 地址或域名",
+    "error.invalid.port": "端口必须是 1 到 65535 之间的数字",
+    "error.invalid.username": "用户名无效",
+    "error.invalid.password": "密码无效或缺失",
+    "error.invalid.private_key": "私钥无法读取（格式错误或口令不对）",
+    "error.invalid.passphrase": "私钥口令不对",
+    "error.invalid.sudo_password": "sudo 密码无效",
+    "error.invalid.packages": "软件包名无效",
+    "error.invalid.firewall_ports": "端口格式无效（例如 80、80/tcp、60000:61000/udp）",
+    "error.invalid.script": "脚本无效",
+    "error.invalid.host_key_fingerprint": "指纹格式无效（应为 SHA256:…）",
     "error.key_file": "无法读取私钥文件",
     "duration.s": "{s} 秒",
     "duration.ms": "{m} 分 {s} 秒",
@@ -264,6 +275,17 @@ export const MESSAGES = {
     "error.code.unsupported_os": "Unsupported operating system (Debian and Ubuntu only); nothing was changed",
     "error.code.sudo_refused": "Cannot become root: no sudo rights or a wrong sudo password",
     "error.code.lockout_prevented": "Enabling the firewall would cut SSH off; it was rolled back",
+    "error.invalid.host": "Not a valid IP address or host name",
+    "error.invalid.port": "The port must be a number from 1 to 65535",
+    "error.invalid.username": "Invalid username",
+    "error.invalid.password": "Missing or invalid password",
+    "error.invalid.private_key": "The key cannot be read (bad format or wrong passphrase)",
+    "error.invalid.passphrase": "Wrong key passphrase",
+    "error.invalid.sudo_password": "Invalid sudo password",
+    "error.invalid.packages": "Invalid package name",
+    "error.invalid.firewall_ports": "Invalid port (e.g. 80, 80/tcp, 60000:61000/udp)",
+    "error.invalid.script": "Invalid script",
+    "error.invalid.host_key_fingerprint": "Invalid fingerprint (expected SHA256:…)",
     "error.key_file": "Cannot read the key file",
     "duration.s": "{s}s",
     "duration.ms": "{m}m {s}s",
@@ -280,6 +302,10 @@ export function setLang(lang) {
   localStorage.setItem(STORAGE_KEY, lang === "en" ? "en" : "zh");
   applyTranslations(document);
   document.dispatchEvent(new CustomEvent("langchange", { detail: getLang() }));
+}
+
+export function has(key) {
+  return key in MESSAGES.zh;
 }
 
 export function t(key, params = {}) {

@@ -64,7 +64,7 @@ export function showFieldErrors(form, errors) {
     const el = fieldElement(form, name);
     if (!el) {
       const general = document.getElementById("form-error");
-      general.textContent = `${name}: ${message}`;
+      general.textContent = `${name}: ${typeof message === "string" ? message : message.text}`;
       general.hidden = false;
       continue;
     }
@@ -74,7 +74,8 @@ export function showFieldErrors(form, errors) {
     note.className = "field-error";
     note.dataset.fieldError = name;
     note.setAttribute("role", "alert");
-    note.textContent = message;
+    note.textContent = typeof message === "string" ? message : message.text;
+    if (typeof message !== "string" && message.detail) note.title = message.detail;
     (el.closest("label") || el).after(note);
   }
 }
