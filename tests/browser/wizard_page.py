@@ -42,7 +42,7 @@ def fill_server(page: Page, server: Server) -> None:
     expect(page.locator("section[data-step='2']")).to_be_visible()
 
 
-def test_and_confirm(page: Page) -> str:
+def confirm_connection(page: Page) -> str:
     """Step 2: test the connection, confirm the fingerprint; returns the fingerprint shown."""
     page.click("#test-connection")
     expect(page.locator("#test-report")).to_be_visible(timeout=60_000)

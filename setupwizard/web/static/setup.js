@@ -304,6 +304,13 @@ $("auto-setup").addEventListener("click", async () => {
     finalResult = outcome.result;
     runPanel.dataset.via = outcome.via;
     runPanel.dataset.state = (finalResult && finalResult.status) || (finalResult && finalResult.success ? "succeeded" : "failed");
+    const steps = (finalResult && finalResult.steps) || [];
+    if (!stepState && steps.length) {
+      // No live step frames (the HTTP fallback): the result's step list tells how far it got.
+      const finished = steps.filter((s) => !["pending", "running", "skipped"].includes(s.status));
+      const last = finished[finished.length - 1] || steps[0];
+      stepState = { n: finished.length || 1, total: steps.length, message: last.name, doneCount: finished.length };
+    }
     if (finalResult && finalResult.status === "succeeded" && stepState) stepState.doneCount = stepState.total;
     $("new-run").hidden = false;
   } catch (err) {
