@@ -26,6 +26,9 @@ cat > "$root/etc/ssh/sshd_config.d/testbed.conf" <<'CONF'
 PermitRootLogin yes
 PasswordAuthentication yes
 CONF
+# No syslog in the host: sshd logs to a file (also when restarted with `service ssh restart`).
+sed -i 's|^SSHD_OPTS=.*|SSHD_OPTS="-E /var/log/sshd.log"|' "$root/etc/default/ssh"
+grep -q '^SSHD_OPTS="-E /var/log/sshd.log"$' "$root/etc/default/ssh"
 # Every host generates its own keys at start (ssh-keygen -A in the launcher).
 rm -f "$root"/etc/ssh/ssh_host_*
 rm -f "$root/etc/hostname"

@@ -67,7 +67,7 @@ class TestHost:
         return self.record.launcher
 
     def init_pid(self) -> int:
-        """Machine pid of the host's PID 1 (its sshd)."""
+        """Machine pid of the host's PID 1 (its init, testbed/guest-init.py)."""
         launcher = self._launcher()
         try:
             children = Path(f"/proc/{launcher.pid}/task/{launcher.pid}/children").read_text().split()
@@ -78,11 +78,14 @@ class TestHost:
         return int(children[0])
 
     def console_log(self) -> str:
-        """What the host's launcher and sshd printed (sshd runs with -e)."""
-        try:
-            return (self.directory / "console.log").read_text(errors="replace")
-        except OSError:
-            return ""
+        """What the host's launcher and init printed, then the host's sshd log (/var/log/sshd.log)."""
+        texts = []
+        for path in (self.directory / "console.log", self.directory / "upper/var/log/sshd.log"):
+            try:
+                texts.append(path.read_text(errors="replace"))
+            except OSError:
+                pass
+        return "\n".join(texts)
 
     def run_root(
         self, command: str, *, input: str | None = None, timeout: float = 120
@@ -114,18 +117,16 @@ class TestHost:
         self._run_root_checked("rm -f /etc/os-release && cat > /etc/os-release", input=text)
 
     def regenerate_host_keys(self) -> None:
-        """Give the host new sshd host keys and make sshd serve them before returning."""
-        self._run_root_checked("rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null")
-        pid = self.init_pid()
-        before = _socket_inodes(pid)
-        os.kill(pid, signal.SIGHUP)  # sshd re-executes itself in place and loads the new keys
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline:
-            now = _socket_inodes(pid)
-            if now and now.isdisjoint(before) and _tcp_open(self.address, self.port):
-                return
-            time.sleep(0.05)
-        raise TestbedError(f"{self.name}: sshd did not come back after SIGHUP\n{self.console_log()[-2000:]}")
+        """Give the host new sshd host keys and restart sshd; returns once the new sshd listens.
+
+        The restart goes through /etc/init.d/ssh (as ``service ssh restart`` would): the old listener is
+        gone before the new one starts, so the first successful connection afterwards gets the new keys.
+        Open SSH sessions stay up.
+        """
+        self._run_root_checked(
+            "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && /etc/init.d/ssh restart >/dev/null"
+        )
+        self.wait_ready()
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
         """Wait until sshd accepts TCP connections; raise with the console log if the host died."""
@@ -150,22 +151,6 @@ def _first_child(pid: int) -> ProcessRef | None:
     except OSError:
         return None
     return ProcessRef.of(int(children[0])) if children else None
-
-
-def _socket_inodes(pid: int) -> set[str]:
-    inodes = set()
-    fd_dir = Path(f"/proc/{pid}/fd")
-    try:
-        for fd in fd_dir.iterdir():
-            try:
-                target = os.readlink(fd)
-            except OSError:
-                continue
-            if target.startswith("socket:"):
-                inodes.add(target)
-    except OSError:
-        return set()
-    return inodes
 
 
 def start(record: HostRecord, lower: Path, *, persistent: bool = False) -> TestHost:

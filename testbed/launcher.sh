@@ -1,5 +1,5 @@
 #!/bin/sh
-# PID 1 of one test host. Started by testbed/host.py as
+# Sets up and becomes PID 1 of one test host. Started by testbed/host.py as
 #   nsenter --net=/run/netns/NAME unshare --uts --mount --pid --fork --kill-child launcher.sh NAME LOWER DIR
 # so everything below happens in the host's own network, UTS, mount and PID namespaces; the mounts vanish
 # when this PID namespace ends (killing the unshare process kills it).
@@ -51,4 +51,6 @@ mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$root/tmp"
 
 # Each host gets its own host keys.
 chroot "$root" ssh-keygen -A >/dev/null
-exec chroot "$root" /usr/sbin/sshd -D -e
+# PID 1: a small init (guest-init.py) that starts sshd through its init script and reaps orphans.
+init_code=$(cat "$(dirname "$0")/guest-init.py")
+exec chroot "$root" /usr/bin/python3 -I -c "$init_code"

@@ -53,12 +53,24 @@ def list_netns(prefix: str) -> list[str]:
     return sorted(p.name for p in NETNS_DIR.iterdir() if p.name.startswith(prefix))
 
 
+def guest_mac(address: str) -> str:
+    """A fixed, locally administered MAC for a guest address.
+
+    When a slot is reused, the new host has the same IP *and* MAC as the old one, so no neighbour
+    cache (the machine's or another guest's) keeps sending to a MAC that is gone, which stalled
+    connections for up to ~30 s.
+    """
+    last = int(address.rsplit(".", 1)[1])
+    return f"02:5e:7b:3d:00:{last:02x}"
+
+
 def create_host_network(name: str, address: str, address6: str | None) -> None:
     """Create netns ``name`` with ``eth0`` (address/24) wired to the bridge, and ``lo`` up."""
     remove_host_network(name)
     run(["ip", "netns", "add", name])
     veth = veth_name(name)
-    run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", name])
+    peer = ["name", "eth0", "address", guest_mac(address), "netns", name]
+    run(["ip", "link", "add", veth, "type", "veth", "peer", *peer])
     run(["ip", "link", "set", veth, "master", BRIDGE, "up"])
     inside = ["ip", "-n", name]
     run([*inside, "link", "set", "lo", "up"])
@@ -66,6 +78,10 @@ def create_host_network(name: str, address: str, address6: str | None) -> None:
     if address6 is not None:
         run([*inside, "-6", "addr", "add", f"{address6}/64", "dev", "eth0", "nodad"])
     run([*inside, "link", "set", "eth0", "up"])
+    # Forget what the machine knew about this address before (an older host in the same slot).
+    run(["ip", "neigh", "flush", "to", address, "dev", BRIDGE], check=False)
+    if address6 is not None:
+        run(["ip", "-6", "neigh", "flush", "to", address6, "dev", BRIDGE], check=False)
 
 
 def remove_host_network(name: str) -> None:

@@ -118,13 +118,28 @@ async def test_ssh_session_with_a_pty_gets_a_terminal(test_host: TestHost) -> No
 
 
 def test_run_root_runs_inside_the_host_not_on_the_machine(test_host: TestHost) -> None:
-    result = test_host.run_root("hostname; id -un; ps -o pid=,comm= -p 1; ip -4 -o addr show dev eth0")
+    result = test_host.run_root("hostname; id -un; cat /run/sshd.pid; ip -4 -o addr show dev eth0")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == test_host.name
     assert lines[1] == "root"
-    assert lines[2].split() == ["1", "sshd"]
+    assert int(lines[2]) < 1000  # a pid of the host's own PID namespace
     assert f"{test_host.address}/24" in lines[3]
+
+
+async def test_service_ssh_restart_inside_keeps_the_host_and_open_sessions(test_host: TestHost) -> None:
+    conn = await connect(test_host, test_host.root)
+    try:
+        restart = await conn.run("kill 1; service ssh restart", check=False)
+        assert restart.exit_status == 0, f"{restart.stdout!r} {restart.stderr!r}"
+        same_session = await conn.run("echo still-here", check=False)
+        assert str(same_session.stdout).strip() == "still-here"
+    finally:
+        conn.close()
+        await conn.wait_closed()
+    test_host.wait_ready()
+    result = await run_as(test_host, test_host.sudo_nopasswd, "hostname")
+    assert str(result.stdout).strip() == test_host.name
 
 
 def test_guest_has_no_route_beyond_the_bridge(test_host: TestHost) -> None:
@@ -204,6 +219,41 @@ async def test_set_password_and_os_release(make_test_host: Callable[[], TestHost
     assert str(result.stdout).strip() == "carol"
     host.set_os_release('ID=plan9\nVERSION_ID="4"\n')
     assert host.run_root(". /etc/os-release; echo $ID").stdout.strip() == "plan9"
+
+
+def test_host_answers_on_ipv6_too(test_host: TestHost) -> None:
+    assert test_host.address6 is not None
+    assert tcp_connects(test_host.address6, 22)
+
+
+def test_concurrent_processes_get_distinct_hosts(testbed: Testbed) -> None:
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from testbed import Testbed
+        host = Testbed(Path({str(testbed.image)!r})).new_host()
+        print(host.name, host.address, flush=True)
+        sys.stdin.read()  # hold the host until the test closes our stdin
+        host.stop()
+        """
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    try:
+        started = [proc.stdout.readline().split() for proc in procs if proc.stdout is not None]
+        assert all(len(words) == 2 for words in started), started
+        assert len({name for name, _ in started}) == 3
+        assert len({address for _, address in started}) == 3
+        assert all(tcp_connects(address, 22) for _, address in started)
+    finally:
+        for proc in procs:
+            proc.communicate(timeout=60)
+    assert all(not netns_exists(name) for name, _ in started)
 
 
 def test_stop_removes_the_host_completely(testbed: Testbed) -> None:
