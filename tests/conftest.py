@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-pytest_plugins = ["testbed.pytest_plugin"]
+pytest_plugins = ["testbed.pytest_plugin", "tests.integration.web.fixtures"]
