@@ -79,12 +79,18 @@ function render() {
   }
 }
 
+const POLL_MS = 3000;
+let pollTimer = null;
+
 async function load() {
+  clearTimeout(pollTimer);
   showMessage($("history-error"), "");
   try {
     const data = await apiJson("/api/setup/sessions");
     sessions = Array.isArray(data) ? data : (data && (data.sessions || data.items)) || [];
     render();
+    // While something runs, keep the list current (status, duration) without a manual refresh.
+    if (sessions.some((s) => s.status === "running")) pollTimer = setTimeout(load, POLL_MS);
   } catch (err) {
     if (err instanceof ApiError && err.status !== 401) showMessage($("history-error"), err.message);
   }

@@ -203,9 +203,9 @@ function handleApiError(err, where, wrapKey = null) {
     if (Number.isFinite(step) && step !== current && !running) show(step);
     return;
   }
-  let text = wrapKey ? t(wrapKey, { detail: err.message }) : err.message;
-  if (err.detail && !err.message.includes(err.detail)) text += ` (${err.detail})`;
-  showMessage(where, text);
+  // Our sentence in the page's language; the service's own wording is kept as the tooltip.
+  showMessage(where, wrapKey ? t(wrapKey, { detail: err.message }) : err.message);
+  where.title = err.detail || "";
 }
 
 function renderProgress() {
