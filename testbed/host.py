@@ -187,7 +187,9 @@ def start(record: HostRecord, lower: Path, *, persistent: bool = False) -> TestH
         process.wait()
         raise TestbedError(f"{name}: launcher exited at once ({process.returncode})")
     owner = launcher if persistent else record.owner
-    record = HostRecord(slot=record.slot, owner=owner, launcher=launcher, persistent=persistent)
+    record = HostRecord(
+        slot=record.slot, owner=owner, launcher=launcher, persistent=persistent, image=str(lower)
+    )
     write_record(record)
     host = TestHost(record, process)
     try:

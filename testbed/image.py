@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import time
 from pathlib import Path
 
 from testbed.accounts import ACCOUNTS, ROOT_PASSWORD
@@ -22,6 +23,7 @@ from testbed.locks import file_lock
 from testbed.paths import APT_PROXY_URL, CACHE_DIR, DEBIAN_MIRROR, SUITE
 
 INCLUDE = ["openssh-server", "sudo", "python3", "iproute2", "ca-certificates", "procps"]
+PRUNE_AFTER = 6 * 3600
 IMAGE_FORMAT = "1"  # bump to force a rebuild of stage 2 when the customisation below changes
 
 CUSTOMIZE_SCRIPT = Path(__file__).with_name("customize-image.sh")
@@ -49,8 +51,13 @@ def _fresh_tmp(final: Path) -> Path:
     return tmp
 
 
+def stage1_path() -> Path:
+    """Where stage 1 (plain debootstrap output) of the current recipe lives."""
+    return CACHE_DIR / f"debootstrap-{_digest(*_debootstrap_argv(Path('TARGET')))}"
+
+
 def _stage1() -> Path:
-    final = CACHE_DIR / f"debootstrap-{_digest(*_debootstrap_argv(Path('TARGET')))}"
+    final = stage1_path()
     if final.is_dir():
         return final
     require_commands("debootstrap")
@@ -98,3 +105,23 @@ def ensure_image() -> Path:
             raise
         tmp.rename(final)
         return final
+
+
+def prune_images(keep: Path, in_use: set[str], cache_dir: Path = CACHE_DIR) -> list[Path]:
+    """Delete image directories of older recipes that no host uses; return what was deleted.
+
+    Only once ``keep`` has been the current image for ``PRUNE_AFTER`` seconds: a test session that
+    started before the recipe changed may still start hosts from the old image. Call with the host
+    table locked (``records.hosts_locked``) so no host starts from one meanwhile.
+    """
+    removed: list[Path] = []
+    if time.time() - keep.stat().st_mtime < PRUNE_AFTER:
+        return removed
+    with file_lock(cache_dir / "image.lock"):
+        stage1 = cache_dir / stage1_path().name
+        for path in sorted(cache_dir.glob("base-*")) + sorted(cache_dir.glob("debootstrap-*")):
+            if path in (keep, stage1) or str(path) in in_use or ".tmp-" in path.name:
+                continue
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed

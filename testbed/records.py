@@ -58,6 +58,7 @@ class HostRecord:
     owner: ProcessRef
     launcher: ProcessRef | None
     persistent: bool = False  # started by ``setupwizard testbed up``: owned by its own launcher
+    image: str = ""  # the image directory used as the overlay lower dir (kept while in use)
 
     @property
     def name(self) -> str:
@@ -93,6 +94,7 @@ def read_record(name: str) -> HostRecord | None:
             owner=ProcessRef(**data["owner"]),
             launcher=None if launcher is None else ProcessRef(**launcher),
             persistent=bool(data.get("persistent", False)),
+            image=str(data.get("image", "")),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -10,7 +10,7 @@ from testbed import host as host_module
 from testbed.aptproxy import ensure_apt_proxy
 from testbed.commands import TestbedError, require_commands
 from testbed.host import TestHost
-from testbed.image import ensure_image
+from testbed.image import ensure_image, prune_images
 from testbed.locks import file_lock
 from testbed.network import ensure_bridge, list_netns, remove_host_network
 from testbed.paths import HOST_NAME_PREFIX, HOSTS_DIR, STATE_DIR
@@ -43,7 +43,12 @@ class Testbed:
             ensure_apt_proxy()
         image = ensure_image()
         testbed = cls(image)
-        testbed.clean_stale()
+        with hosts_locked():
+            testbed._clean_stale_locked()
+            in_use = {record.image for record in all_records()}
+            # Hosts recorded before the image was recorded: their image is unknown, so prune nothing.
+            if "" not in in_use:
+                prune_images(keep=image, in_use=in_use)
         return testbed
 
     def new_host(self, *, persistent: bool = False) -> TestHost:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -17,8 +18,6 @@ from testbed import Account, Testbed, TestHost
 from testbed.aptproxy import ACNG_DIR
 from testbed.network import netns_exists
 from testbed.records import read_record
-
-pytestmark = pytest.mark.testbed
 
 APT_PROXY_LOG = ACNG_DIR / "log" / "apt-cacher.log"
 
@@ -322,3 +321,21 @@ def test_cli_says_clearly_that_it_needs_root(testbed: Testbed) -> None:
     result = setupwizard_cli("up", user=65534)
     assert result.returncode == 1
     assert "needs root" in result.stderr
+
+
+def test_old_images_are_pruned_only_when_unused_and_long_superseded(tmp_path: Path) -> None:
+    from testbed.image import PRUNE_AFTER, prune_images, stage1_path
+
+    keep, old, used = (tmp_path / f"base-{n}" for n in ("new", "old", "used"))
+    stage1, old_stage1, building = (
+        tmp_path / stage1_path().name,
+        tmp_path / "debootstrap-old",
+        tmp_path / "base-x.tmp-1",
+    )
+    for path in (keep, old, used, stage1, old_stage1, building):
+        path.mkdir()
+    assert prune_images(keep, {str(used)}, cache_dir=tmp_path) == []  # keep is brand new: prune nothing
+    long_ago = time.time() - PRUNE_AFTER - 60
+    os.utime(keep, (long_ago, long_ago))
+    assert prune_images(keep, {str(used)}, cache_dir=tmp_path) == [old, old_stage1]
+    assert all(p.exists() for p in (keep, used, stage1, building))
