@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from pydantic import SecretStr
 
 from tests.support import missing_dependency
 
@@ -70,7 +71,7 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServi
         port=port,
         data_dir=tmp_path_factory.mktemp("browser-data"),
         admin_user=ADMIN_USER,
-        admin_password=ADMIN_PASSWORD,  # type: ignore[arg-type]  # pydantic converts to SecretStr
+        admin_password=SecretStr(ADMIN_PASSWORD),
         log_level="warning",
     )
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
@@ -93,7 +94,9 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServi
 def browser() -> Iterator[Browser]:
     """Debian's Chromium, headless, driven by Playwright (no `playwright install`: it cannot download)."""
     if not (os.path.exists(CHROMIUM) and shutil.which(CHROMIUM)):
-        missing_dependency("Chromium (/usr/bin/chromium)", "install Debian's chromium (make test does it as root)")
+        missing_dependency(
+            "Chromium (/usr/bin/chromium)", "install Debian's chromium (make test does it as root)"
+        )
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -106,7 +109,9 @@ def browser() -> Iterator[Browser]:
 def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A fresh browser context (no cookies, no storage) and page; a screenshot is kept if the test fails."""
     # The pages' CSP forbids eval; Playwright's wait_for_function needs it, so the test context bypasses CSP.
-    context = browser.new_context(viewport={"width": 1200, "height": 900}, bypass_csp=True, accept_downloads=True)
+    context = browser.new_context(
+        viewport={"width": 1200, "height": 900}, bypass_csp=True, accept_downloads=True
+    )
     context.set_default_timeout(30_000)
     new_page = context.new_page()
     errors: list[str] = []

@@ -10,7 +10,9 @@ from tests.browser.conftest import LiveService
 from tests.browser.wizard_page import log_in
 
 
-def test_a_visitor_is_sent_to_login_and_back_to_the_page_asked_for(page: Page, live_service: LiveService) -> None:
+def test_a_visitor_is_sent_to_login_and_back_to_the_page_asked_for(
+    page: Page, live_service: LiveService
+) -> None:
     page.goto(live_service.url + "/history")
     page.wait_for_url(re.compile(r"/login\?reason=required&next=%2Fhistory$"))
     expect(page.locator("#login-notice")).to_have_text("请先登录")
@@ -41,7 +43,9 @@ def test_an_expired_login_sends_the_person_back_to_login(page: Page, live_servic
     expect(page.locator("#login-notice")).to_have_text("登录已过期，请重新登录")
 
 
-def test_the_english_switch_translates_every_page_and_is_remembered(page: Page, live_service: LiveService) -> None:
+def test_the_english_switch_translates_every_page_and_is_remembered(
+    page: Page, live_service: LiveService
+) -> None:
     log_in(page, live_service.url, live_service.username, live_service.password)
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     expect(page.locator("section[data-step='1'] h2")).to_have_text("1. 服务器")

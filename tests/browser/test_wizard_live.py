@@ -18,12 +18,12 @@ from tests.browser.wizard_page import (
     EVENT_LINES,
     TERMINAL_LINES,
     Server,
+    confirm_connection,
     event_seqs,
     fill_server,
     log_in,
     set_options,
     terminal_texts,
-    confirm_connection,
     wait_finished,
 )
 
@@ -50,7 +50,9 @@ def session_events(page: Page, live_service: LiveService, session_id: str) -> li
 
 
 def at_bottom(page: Page) -> bool:
-    gap: float = page.eval_on_selector("#terminal .terminal", "s => s.scrollHeight - s.scrollTop - s.clientHeight")
+    gap: float = page.eval_on_selector(
+        "#terminal .terminal", "s => s.scrollHeight - s.scrollTop - s.clientHeight"
+    )
     return gap <= 24
 
 
@@ -89,6 +91,7 @@ def test_seed_flow_streams_lines_before_the_post_returns(
     session_id = page.locator("#run-panel").get_attribute("data-session-id")
     assert session_id and order[0].endswith(f"/api/setup/setup-progress/{session_id}")
     post = answers[0].request.post_data_json
+    assert isinstance(post, dict)
     assert post["session_id"] == session_id
     assert post["host_key_fingerprint"] == fingerprint
     assert post["firewall_ports"] == ["80/tcp"]

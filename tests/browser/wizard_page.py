@@ -54,7 +54,9 @@ def confirm_connection(page: Page) -> str:
     return fingerprint
 
 
-def set_options(page: Page, *, packages: str | None = None, ports: str | None = None, script: str | None = None) -> None:
+def set_options(
+    page: Page, *, packages: str | None = None, ports: str | None = None, script: str | None = None
+) -> None:
     """Step 3: change what was given, keep the rest; then go to step 4."""
     if packages is not None:
         page.fill("input[name=packages]", packages)
