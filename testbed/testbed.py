@@ -98,15 +98,18 @@ class Testbed:
                 removed.append(name)
         return sorted(set(removed))
 
-    def destroy_all(self, *, include_running_tests: bool = False) -> list[str]:
+    def destroy_all(self, *, include_running_tests: bool = False, only: str | None = None) -> list[str]:
         """Stop hosts started by ``testbed up`` and stale ones; return their names.
 
-        With ``include_running_tests`` also the hosts of test runs that are still going.
+        With ``include_running_tests`` also the hosts of test runs that are still going; with ``only``
+        just the host of that name (and stale ones).
         """
         with hosts_locked():
             names = []
             for record in all_records():
-                if record.persistent or include_running_tests:
+                if only is not None and record.name != only:
+                    continue
+                if record.persistent or include_running_tests or only is not None:
                     host_module.destroy(record)
                     names.append(record.name)
             return sorted(set(names + self._clean_stale_locked()))

@@ -58,6 +58,7 @@ def up() -> None:
 
 @testbed_app.command()
 def down(
+    name: str | None = typer.Argument(None, help="Only this host (e.g. swtb-0)."),
     all_hosts: bool = typer.Option(
         False, "--all", help="Also remove hosts of test runs that are still going (they will fail)."
     ),
@@ -66,7 +67,7 @@ def down(
     _require_root()
     from testbed import Testbed
 
-    names = Testbed(image=None).destroy_all(include_running_tests=all_hosts)
+    names = Testbed(image=None).destroy_all(include_running_tests=all_hosts, only=name)
     typer.echo(f"Removed: {', '.join(names)}" if names else "No testbed hosts were running.")
 
 

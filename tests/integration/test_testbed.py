@@ -310,7 +310,7 @@ async def test_cli_up_leaves_a_usable_host_and_down_removes_it(testbed: Testbed)
         status = setupwizard_cli("status")
         assert any(line.split()[:3] == [name, host.address, "running"] for line in status.stdout.splitlines())
     finally:
-        down = setupwizard_cli("down")
+        down = setupwizard_cli("down", name)
     assert down.returncode == 0, down.stderr
     assert name in down.stdout
     assert not netns_exists(name)
