@@ -1,0 +1,96 @@
+"""Pure pieces of the plan: os-release, dpkg and ufw parsing, rules, summary, plan shape."""
+
+from __future__ import annotations
+
+import pytest
+
+from setupwizard.provisioning import InvalidInputError, SetupOptions
+from setupwizard.provisioning.context import parse_os_release
+from setupwizard.provisioning.events import Level
+from setupwizard.provisioning.result import SetupResult, StepResult, StepStatus
+from setupwizard.provisioning.steps import default_plan
+from setupwizard.provisioning.steps.apt import installed_query, parse_installed
+from setupwizard.provisioning.steps.firewall import FirewallState, parse_state, wanted_rules
+from setupwizard.provisioning.summary import complete_event_level, mark, summary_lines
+
+
+def test_os_release_debian_and_ubuntu_are_supported_others_not() -> None:
+    debian = parse_os_release('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n')
+    assert debian.supported and debian.pretty_name == "Debian GNU/Linux 12 (bookworm)"
+    ubuntu = parse_os_release("NAME=\"Ubuntu\"\nID=ubuntu\nID_LIKE=debian\nPRETTY_NAME='Ubuntu 24.04 LTS'\n")
+    assert ubuntu.supported and ubuntu.pretty_name == "Ubuntu 24.04 LTS"
+    mint = parse_os_release("ID=linuxmint\nID_LIKE=ubuntu\n")
+    assert not mint.supported
+    assert not parse_os_release("").supported
+
+
+def test_dpkg_query_is_quoted_and_parsed() -> None:
+    command = installed_query(["libstdc++6", "ufw"])
+    assert "'a b'" in installed_query(["a b"])  # quoted (validation rejects such names first)
+    assert command.startswith("dpkg-query -W") and "-- libstdc++6 ufw" in command
+    assert parse_installed(["ufw ii ", "tree un ", "libc6:amd64 ii ", "garbage"]) == {"ufw", "libc6"}
+
+
+UFW_ACTIVE = [
+    "Status: active",
+    "Logging: on (low)",
+    "Default: deny (incoming), allow (outgoing), disabled (routed)",
+    "To                         Action      From",
+    "22/tcp                     ALLOW IN    Anywhere",
+    "--- added",
+    "Added user rules (see 'ufw status' for running firewall):",
+    "ufw allow 22/tcp",
+    "ufw allow 60000:61000/udp",
+]
+
+
+def test_ufw_state_is_parsed() -> None:
+    assert parse_state(UFW_ACTIVE) == FirewallState(True, "deny", ("allow 22/tcp", "allow 60000:61000/udp"))
+    inactive = parse_state(["Status: inactive", "--- added", "Added user rules", "(None)"])
+    assert inactive == FirewallState(False, "", ())
+
+
+def test_wanted_rules_start_with_the_ssh_port_and_skip_duplicates() -> None:
+    assert wanted_rules(2222, ["80", "80", "443/tcp"], lockout_drill=False) == [
+        "allow 2222/tcp",
+        "allow 80",
+        "allow 443/tcp",
+    ]
+    assert wanted_rules(22, [], lockout_drill=True) == ["deny 22/tcp"]
+    with pytest.raises(InvalidInputError):
+        wanted_rules(22, ["80; reboot"], lockout_drill=False)
+
+
+def test_default_plan_includes_optional_steps_only_when_asked() -> None:
+    ids = [s.id for s in default_plan(SetupOptions()).steps]
+    assert ids == ["connect", "sudo", "apt_wait", "apt_update", "packages", "firewall"]
+    full = default_plan(SetupOptions(upgrade=True, script="echo hi"))
+    assert [s.id for s in full.steps][4] == "apt_upgrade" and full.steps[-1].id == "script"
+    text = "\n".join(full.describe())
+    assert "ufw --force enable" in text and "on failure: warn" in text
+
+
+def test_summary_marks_durations_and_changes() -> None:
+    result = SetupResult(
+        success=True,
+        message="ok",
+        status="succeeded",
+        steps=[
+            StepResult("packages", "安装软件包", StepStatus.UNCHANGED, "均已安装", 0.25),
+            StepResult("firewall", "配置防火墙", StepStatus.SUCCEEDED, "已启用", 1.5, changed=True),
+            StepResult("apt_upgrade", "升级", StepStatus.WARNING, "失败", 2.0),
+            StepResult("script", "脚本", StepStatus.SKIPPED, "未执行"),
+        ],
+    )
+    lines = summary_lines(result)
+    assert "✓ 安装软件包: 均已安装（0.2 秒）" in lines or "✓ 安装软件包: 均已安装（0.3 秒）" in lines
+    assert "✓ 配置防火墙: 已启用（1.5 秒）" in lines
+    assert "⚠ 升级: 失败（2.0 秒）" in lines
+    assert "– 脚本: 未执行" in lines
+    assert "有更改: 配置防火墙" in lines and "已就绪无需更改: 安装软件包" in lines
+    assert complete_event_level(result) is Level.WARNING
+    assert mark(StepStatus.FAILED) == "✗"
+    result.status, result.success = "cancelled", False
+    assert complete_event_level(result) is Level.WARNING
+    result.status = "failed"
+    assert complete_event_level(result) is Level.ERROR
