@@ -15,9 +15,6 @@ import asyncio
 import json
 import logging
 import uuid
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
-from enum import Enum
 
 from starlette.websockets import WebSocket, WebSocketState
 
@@ -26,9 +23,10 @@ from setupwizard.config import Settings
 from setupwizard.db.database import Database
 from setupwizard.db.models import SetupSession
 from setupwizard.progress.bus import ProgressBus
-from setupwizard.provisioning.events import EventType, SessionEvent, format_timestamp, utc_now
+from setupwizard.provisioning.events import format_timestamp, utc_now
 from setupwizard.setup import repository
 from setupwizard.setup.feed import session_events
+from setupwizard.setup.relay import RelayEnd, relay
 
 log = logging.getLogger(__name__)
 
@@ -39,63 +37,6 @@ BAD_REQUEST = 4400
 FOREIGN_SESSION = 4403
 NO_SESSION = 4404
 TOO_SLOW = 4408
-
-
-class RelayEnd(Enum):
-    """How a relay ended."""
-
-    COMPLETE = "complete"  # the complete frame was sent
-    TOO_SLOW = "too_slow"  # the client fell too far behind
-    ENDED = "ended"  # the feed ended without a complete event (service shutting down)
-
-
-async def relay(
-    events: AsyncIterator[SessionEvent], send: Callable[[str], Awaitable[None]], max_lag: int
-) -> RelayEnd:
-    """Send every event's frame in order; give up when more than ``max_lag`` are waiting to be sent.
-
-    Reading the feed never waits on ``send``, so a stuck client holds up nothing but itself.
-    """
-    waiting: deque[SessionEvent | None] = deque()
-    ready = asyncio.Event()
-
-    async def pump() -> RelayEnd:
-        async for event in events:
-            if len(waiting) >= max_lag:
-                return RelayEnd.TOO_SLOW
-            waiting.append(event)
-            ready.set()
-            if event.type is EventType.COMPLETE:
-                return RelayEnd.COMPLETE
-        waiting.append(None)
-        ready.set()
-        return RelayEnd.ENDED
-
-    async def sender() -> RelayEnd:
-        while True:
-            while not waiting:
-                ready.clear()
-                await ready.wait()
-            event = waiting.popleft()
-            if event is None:
-                return RelayEnd.ENDED
-            await send(json.dumps(event.to_frame(), ensure_ascii=False))
-            if event.type is EventType.COMPLETE:
-                return RelayEnd.COMPLETE
-
-    pumping = asyncio.create_task(pump())
-    sending = asyncio.create_task(sender())
-    try:
-        done, _ = await asyncio.wait({pumping, sending}, return_when=asyncio.FIRST_COMPLETED)
-        if sending in done:
-            return sending.result()
-        if pumping.result() is RelayEnd.TOO_SLOW:
-            return RelayEnd.TOO_SLOW
-        return await sending
-    finally:
-        for task in (pumping, sending):
-            task.cancel()
-        await asyncio.gather(pumping, sending, return_exceptions=True)
 
 
 async def wait_for_session(db: Database, session_id: str, wait_seconds: float) -> SetupSession | None:
@@ -146,7 +87,9 @@ async def _stream(
         return NO_SESSION, "no such session"
     if row.owner_id != user_id:
         return FOREIGN_SESSION, "session belongs to another user"
-    end = await relay(session_events(db, bus, session_id, since), ws.send_text, settings.ws_max_lag)
+    live_after = max(row.last_seq, await bus.last_seq(session_id) or 0)
+    feed = session_events(db, bus, session_id, since)
+    end = await relay(feed, ws.send_text, max_lag=settings.ws_max_lag, live_after=live_after)
     if end is RelayEnd.TOO_SLOW:
         return TOO_SLOW, "too slow; reconnect with ?since=<last seq>"
     if end is RelayEnd.ENDED:

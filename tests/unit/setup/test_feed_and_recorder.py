@@ -1,0 +1,134 @@
+"""Batched event storage, and the reader's feed merged from the database and the bus without gap or dupe."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import event as sa_event
+
+from setupwizard.db.database import Database
+from setupwizard.progress.memory import MemoryBus
+from setupwizard.provisioning.events import EventType, Level, SessionEvent
+from setupwizard.setup import repository
+from setupwizard.setup.feed import session_events
+from setupwizard.setup.recorder import EventRecorder
+
+MakeUser = Callable[[], Awaitable[int]]
+
+
+def event(seq: int, complete: bool = False) -> SessionEvent:
+    kind = EventType.COMPLETE if complete else EventType.LOG
+    return SessionEvent(seq, kind, Level.INFO, f"line {seq} ✓", datetime.now(UTC), data={"n": seq})
+
+
+async def new_session(db: Database, owner_id: int) -> str:
+    session_id = str(uuid.uuid4())
+    async with db.session() as session:
+        await repository.insert_session(
+            session, session_id=session_id, owner_id=owner_id, host="198.18.0.9", port=22, username="bob"
+        )
+    return session_id
+
+
+async def store(db: Database, session_id: str, events: list[SessionEvent]) -> None:
+    async with db.session() as session:
+        await repository.add_events(session, session_id, events)
+
+
+async def finish(db: Database, session_id: str) -> None:
+    async with db.session() as session:
+        await repository.finish_session(session, session_id, status="succeeded", message="ok", result={})
+
+
+async def collect(feed: AsyncIterator[SessionEvent]) -> list[int]:
+    return [e.seq async for e in feed]
+
+
+async def test_recorder_writes_in_batches_not_per_event(db: Database, make_user: MakeUser) -> None:
+    session_id = await new_session(db, await make_user())
+    commits = 0
+
+    def count(_conn: object) -> None:
+        nonlocal commits
+        commits += 1
+
+    sa_event.listen(db.engine.sync_engine, "commit", count)
+    try:
+        recorder = EventRecorder(db, session_id, flush_seconds=30.0, batch_size=100)
+        recorder.start()
+        for seq in range(1, 251):
+            recorder.add(event(seq))
+        for _ in range(200):  # a full batch goes out at once, not after the 30 s timer
+            await asyncio.sleep(0.02)
+            if recorder.written_seq == 250:
+                break
+        assert recorder.written_seq == 250
+        for seq in range(251, 301):  # fewer than a batch: they wait for the timer (or close)
+            recorder.add(event(seq))
+        await asyncio.sleep(0.3)
+        assert recorder.written_seq == 250
+        await recorder.close()
+        assert recorder.written_seq == 300
+    finally:
+        sa_event.remove(db.engine.sync_engine, "commit", count)
+    assert commits == 2  # 300 events, two transactions
+    async with db.session() as session:
+        stored = await repository.events_after(session, session_id)
+        row = await repository.get_session(session, session_id)
+    assert [e.seq for e in stored] == list(range(1, 301))
+    assert stored[0].message == "line 1 ✓"
+    assert stored[0].data == {"n": 1}
+    assert row is not None and row.last_seq == 300
+
+
+async def test_finished_session_is_read_from_the_database_alone(db: Database, make_user: MakeUser) -> None:
+    session_id = await new_session(db, await make_user())
+    await store(db, session_id, [event(1), event(2), event(3, complete=True)])
+    await finish(db, session_id)
+    bus = MemoryBus()  # knows nothing of the session (expired, or another process ran it)
+    assert await asyncio.wait_for(collect(session_events(db, bus, session_id)), 10) == [1, 2, 3]
+    assert await asyncio.wait_for(collect(session_events(db, bus, session_id, since=1)), 10) == [2, 3]
+    await bus.close()
+
+
+async def test_stored_then_live_events_come_once_each(db: Database, make_user: MakeUser) -> None:
+    session_id = await new_session(db, await make_user())
+    bus = MemoryBus()
+    for seq in range(1, 7):
+        await bus.publish(session_id, event(seq))
+    await store(db, session_id, [event(1), event(2), event(3)])  # the recorder lags behind the bus
+    reader = asyncio.create_task(collect(session_events(db, bus, session_id)))
+    await asyncio.sleep(0.05)
+    await bus.publish(session_id, event(7))
+    await bus.publish(session_id, event(8, complete=True))
+    assert await asyncio.wait_for(reader, 10) == list(range(1, 9))
+    await bus.close()
+
+
+async def test_hole_in_the_bus_is_filled_from_the_database(db: Database, make_user: MakeUser) -> None:
+    session_id = await new_session(db, await make_user())
+    bus = MemoryBus()
+    for seq in (5, 6):  # the bus lost 1..4 (say Redis restarted); the database has them
+        await bus.publish(session_id, event(seq))
+    reader = asyncio.create_task(collect(session_events(db, bus, session_id, since=2)))
+    await asyncio.sleep(0.05)
+    await store(db, session_id, [event(1), event(2), event(3), event(4)])
+    await bus.publish(session_id, event(7, complete=True))
+    assert await asyncio.wait_for(reader, 10) == [3, 4, 5, 6, 7]
+    await bus.close()
+
+
+async def test_feed_notices_a_session_that_ended_without_the_bus(db: Database, make_user: MakeUser) -> None:
+    session_id = await new_session(db, await make_user())
+    bus = MemoryBus()
+    await bus.publish(session_id, event(1))
+    reader = asyncio.create_task(collect(session_events(db, bus, session_id, recheck_seconds=0.1)))
+    await asyncio.sleep(0.05)
+    # e.g. crash recovery in another process wrote the end straight to the database
+    await store(db, session_id, [event(1), event(2, complete=True)])
+    await finish(db, session_id)
+    assert await asyncio.wait_for(reader, 10) == [1, 2]
+    await bus.close()
