@@ -6,6 +6,8 @@ import asyncio
 import logging
 import time
 
+import asyncssh
+
 from setupwizard.provisioning.context import StepContext, parse_os_release
 from setupwizard.provisioning.errors import ProvisioningError, SudoPasswordWrongError, SudoRefusedError
 from setupwizard.provisioning.events import EventEmitter, EventType, Level, SessionEvent
@@ -144,6 +146,14 @@ async def _run_steps(plan: Plan, ctx: StepContext, result: SetupResult) -> None:
         except ProvisioningError as exc:
             outcome = StepOutcome(StepStatus.FAILED, str(exc))
             code = exc.code
+        except (asyncssh.Error, OSError) as exc:  # the connection dropped mid-step
+            reason = getattr(exc, "reason", None) or type(exc).__name__
+            outcome = StepOutcome(StepStatus.FAILED, f"SSH 连接中断: {reason}")
+            code = "connection_lost"
+        except Exception as exc:  # a bug must not leave the step "running" on the page
+            log.exception("step %s failed unexpectedly", step.id)
+            outcome = StepOutcome(StepStatus.FAILED, f"内部错误: {type(exc).__name__}")
+            code = "internal_error"
         record.duration = time.monotonic() - started
         status = outcome.status
         if status is StepStatus.FAILED and step.policy is Policy.WARN:
