@@ -183,6 +183,9 @@ async def test_ufw_really_filters_a_port_while_ssh_stays_open(test_host: TestHos
     assert inside.stdout.strip() == "200", inside.stderr
     result = await run_as(test_host, test_host.root, "echo still-in")
     assert str(result.stdout).strip() == "still-in"
+    # And opening the port in ufw lets the same connection through again.
+    assert test_host.run_root("ufw allow 8080/tcp").returncode == 0
+    assert tcp_connects(test_host.address, 8080)
 
 
 async def test_two_hosts_run_at_once_with_distinct_host_keys(
