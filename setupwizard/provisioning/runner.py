@@ -102,6 +102,11 @@ async def execute_setup(
                 ctx.remote.connection.close()
     except asyncio.CancelledError:
         result.status, result.success, result.message = "cancelled", False, "设置被中断"
+        for record in result.steps:
+            if record.status is StepStatus.RUNNING:
+                record.status, record.message = StepStatus.CANCELLED, "已中断"
+            elif record.status is StepStatus.PENDING:
+                record.status, record.message = StepStatus.SKIPPED, "已中断，未执行"
         await asyncio.shield(_complete(emitter, result))
         raise
     except Exception as exc:  # the contract: no exception escapes, the page always gets a result

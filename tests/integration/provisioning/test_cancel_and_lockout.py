@@ -6,6 +6,8 @@ import asyncio
 import secrets
 from collections.abc import Callable
 
+import pytest
+
 from setupwizard.provisioning import (
     EventType,
     Level,
@@ -97,3 +99,27 @@ async def test_firewall_that_would_lock_ssh_out_is_rolled_back(
     assert added[1:] == ["(None)"], added
     report = await test_connection(login(host, "root"), known, connect_timeout=5)
     assert report.supported
+
+
+async def test_cancelling_the_task_still_ends_with_a_complete_event(test_host: TestHost) -> None:
+    rec = Recorder()
+    started = asyncio.Event()
+
+    async def sink(event: SessionEvent) -> None:
+        await rec.sink(event)
+        if event.message == "task-sleeping":
+            started.set()
+
+    rec.emitter._sink = sink
+    options = SetupOptions(packages=["ufw"], script="echo task-sleeping\nsleep 300\n")
+    task = asyncio.create_task(run_setup(login(test_host, "root"), options, rec.emitter, MemoryKnownHosts()))
+    await asyncio.wait_for(started.wait(), timeout=300)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    rec.assert_well_formed()
+    final = rec.events[-1].data
+    assert final["status"] == "cancelled"
+    assert final["steps"][-1]["status"] == "cancelled"
+    await asyncio.sleep(1)
+    assert test_host.run_root("pgrep -f 'sleep 300'").returncode == 1
