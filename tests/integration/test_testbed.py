@@ -342,3 +342,21 @@ def test_old_images_are_pruned_only_when_unused_and_long_superseded(tmp_path: Pa
     os.utime(keep, (long_ago, long_ago))
     assert prune_images(keep, {str(used)}, cache_dir=tmp_path) == [old, old_stage1]
     assert all(p.exists() for p in (keep, used, stage1, building))
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("", "1 skipped"), ("true", "1 error")])
+def test_without_root_testbed_tests_skip_with_a_how_to_but_fail_in_ci(
+    testbed: Testbed, ci: str, outcome: str
+) -> None:
+    # A user namespace without mappings makes geteuid() return 65534 while files stay readable.
+    pytest_bin = str(Path(sys.executable).with_name("pytest"))
+    test_id = f"{__file__}::test_each_account_logs_in_over_ssh_with_its_password[root]"
+    result = subprocess.run(
+        ["unshare", "--user", "env", f"CI={ci}", pytest_bin, test_id, "-q", "-rs", "-p", "no:cacheprovider"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert outcome in result.stdout, result.stdout
+    assert "needs root" in result.stdout
+    assert "sudo make test" in result.stdout
