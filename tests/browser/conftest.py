@@ -1,16 +1,14 @@
 """Fixtures for the browser suite: Debian's Chromium (Python Playwright) and the live service.
 
-The service is the real app (``create_app``) on a free loopback port, in a thread of the test process,
-with its own data directory (SQLite) and a known admin. The test server is the testbed's ``test_host``.
+The service is the real app (``create_app``) served by the platform's live-server class
+(:class:`tests.integration.web.live.ThreadServer`) on a free loopback port, with its own data directory
+(SQLite) and the test admin. The test server is the testbed's ``test_host``.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,8 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from pydantic import SecretStr
 
+from setupwizard.config import Settings
+from tests.integration.web.live import ADMIN_PASSWORD, ADMIN_USER, ThreadServer
 from tests.support import missing_dependency
 
 CHROMIUM = "/usr/bin/chromium"
@@ -30,8 +30,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-ADMIN_USER = "webadmin"
-ADMIN_PASSWORD = "browser-suite-Pa55word!"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -51,43 +49,30 @@ class LiveService:
     password: str
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
-    """The real app served by uvicorn on 127.0.0.1 (SQLite in a temporary data directory)."""
-    import uvicorn
+    """The real service for the whole browser session (SQLite in a temporary data directory).
 
-    from setupwizard.app import create_app
-    from setupwizard.config import Settings
-
-    port = _free_port()
+    Pages need no fresh database per test, and the SQLite/PostgreSQL matrix is covered by the API
+    integration tests, so this is one session-scoped ThreadServer rather than the per-test ``live_server``.
+    """
+    data_dir = tmp_path_factory.mktemp("browser-data")
     settings = Settings(
-        host="127.0.0.1",
-        port=port,
-        data_dir=tmp_path_factory.mktemp("browser-data"),
+        data_dir=data_dir,
+        database_url=f"sqlite+aiosqlite:///{data_dir / 'setupwizard.db'}",
         admin_user=ADMIN_USER,
         admin_password=SecretStr(ADMIN_PASSWORD),
+        redis_url="",
+        secret_key=None,
+        allowed_origins=[],
         log_level="warning",
     )
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="live-service", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the live service did not start")
-        time.sleep(0.05)
+    server = ThreadServer(settings)
+    server.start()
     try:
-        yield LiveService(url=f"http://127.0.0.1:{port}", username=ADMIN_USER, password=ADMIN_PASSWORD)
+        yield LiveService(url=server.base_url, username=ADMIN_USER, password=ADMIN_PASSWORD)
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+        server.stop()
 
 
 @pytest.fixture(scope="session")

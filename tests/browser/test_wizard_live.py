@@ -177,18 +177,24 @@ def test_a_dropped_socket_resumes_with_since_without_duplicates(
     page: Page, live_service: LiveService, test_host: TestHost, artifacts: Path
 ) -> None:
     """The page's socket is closed by a proxy (Playwright's WebSocket route) after event 15; the page
-    must reconnect with ?since=15 to the real service and show every event exactly once."""
+    must reconnect with ?since=15 to the real service and show every event exactly once. The proxy also
+    delivers event 15 a second time on the new connection (as an at-least-once relay could): the page
+    must drop it by its seq."""
     drop_after = 15
     urls: list[str] = []
+    last_before_drop: list[str | bytes] = []
 
     def proxy(ws: WebSocketRoute) -> None:
         urls.append(ws.url)
         first = len(urls) == 1
         server = ws.connect_to_server()
+        if not first and last_before_drop:
+            ws.send(last_before_drop[0])
 
         def from_server(message: str | bytes) -> None:
             ws.send(message)
             if first and json.loads(message).get("seq") == drop_after:
+                last_before_drop.append(message)
                 ws.close(code=1012, reason="test: connection dropped")
                 server.close()
 
@@ -201,6 +207,7 @@ def test_a_dropped_socket_resumes_with_since_without_duplicates(
     assert wait_finished(page) == "succeeded"
 
     assert len(urls) >= 2, urls
+    assert last_before_drop, "the connection was never dropped"
     assert "?" not in urls[0]
     assert urls[1].endswith(f"?since={drop_after}")
     expect(page.locator("#terminal")).to_contain_text(f"✓ 实时日志连接已恢复，从第 {drop_after} 条继续")
