@@ -103,12 +103,12 @@ class LiveServer:
 
     def client(self, login: Login | None = None, **kwargs: Any) -> httpx.Client:
         """A synchronous httpx client on ``base_url`` (with the login's bearer header if given)."""
-        headers = login.headers if login else {}
+        headers = {**(login.headers if login else {}), **kwargs.pop("headers", {})}
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=60.0, **kwargs)
 
     def async_client(self, login: Login | None = None, **kwargs: Any) -> httpx.AsyncClient:
         """An async httpx client on ``base_url`` (with the login's bearer header if given)."""
-        headers = login.headers if login else {}
+        headers = {**(login.headers if login else {}), **kwargs.pop("headers", {})}
         return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=60.0, **kwargs)
 
     def login(self, username: str, password: str) -> Login:
