@@ -84,7 +84,7 @@ def test_carriage_returns_redraw_and_marks_colour_lines(page: Page, live_service
     open_terminal(page, live_service)
     page.evaluate(
         """() => {
-          term.append('Reading package lists... 0%\\rReading package lists... 50%\\rReading package lists... Done');
+          term.append('Reading lists... 0%\\rReading lists... 50%\\rReading package lists... Done');
           term.append('Progress: [ 10%]', 'info', 2);
           term.replaceLast('Progress: [ 90%]', 'info', 3);
           term.append('\\u001b[1;32m✓ installed\\u001b[0m');
