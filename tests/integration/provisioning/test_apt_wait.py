@@ -1,0 +1,58 @@
+"""Waiting for another package manager (a fresh VPS often runs unattended-upgrades at boot)."""
+
+from __future__ import annotations
+
+from setupwizard.provisioning import EventType, Level, MemoryKnownHosts, SetupOptions, StepStatus
+from setupwizard.provisioning.plan import PlanSettings
+from setupwizard.provisioning.runner import execute_setup
+from testbed.host import TestHost
+
+from .recorder import Recorder, login
+
+
+def start_busy(host: TestHost, name: str, seconds: int) -> None:
+    """Run ``sleep`` under another program's name in the background on the host."""
+    command = (
+        f"install -d /tmp/fakebin && cp /bin/sleep /tmp/fakebin/{name} && "
+        f"setsid -f /tmp/fakebin/{name} {seconds} >/dev/null 2>&1 < /dev/null"
+    )
+    assert host.run_root(command).returncode == 0
+
+
+async def test_setup_waits_visibly_for_unattended_upgrades_then_continues(test_host: TestHost) -> None:
+    start_busy(test_host, "unattended-upgrade", 8)
+    rec = Recorder()
+    result = await execute_setup(
+        login(test_host, "root"),
+        SetupOptions(packages=["ufw"]),
+        rec.emitter,
+        MemoryKnownHosts(),
+        settings=PlanSettings(apt_lock_timeout=120),
+    )
+    assert result.success, rec.dump()
+    waiting = [e for e in rec.events if e.type is EventType.INFO and e.step_id == "apt_wait"]
+    assert waiting and all(e.level is Level.WARNING for e in waiting)
+    assert "unattended-upgrades" in waiting[0].message
+    wait_step = next(s for s in result.steps if s.id == "apt_wait")
+    assert wait_step.status is StepStatus.SUCCEEDED and "已空闲" in wait_step.message
+
+
+async def test_the_wait_has_a_timeout(test_host: TestHost) -> None:
+    start_busy(test_host, "dpkg", 60)
+    rec = Recorder()
+    try:
+        result = await execute_setup(
+            login(test_host, "root"),
+            SetupOptions(packages=["tree"]),
+            rec.emitter,
+            MemoryKnownHosts(),
+            settings=PlanSettings(apt_lock_timeout=4),
+        )
+    finally:
+        test_host.run_root("pkill -f /tmp/fakebin/dpkg; true")
+    assert result.status == "failed"
+    wait_step = next(s for s in result.steps if s.id == "apt_wait")
+    assert (
+        wait_step.status is StepStatus.FAILED and "超时" in wait_step.message and "dpkg" in wait_step.message
+    )
+    assert test_host.run_root("command -v tree").returncode != 0
