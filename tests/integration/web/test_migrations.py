@@ -85,9 +85,18 @@ print(setupwizard.__file__)
 def test_migrations_run_from_a_built_package(tmp_path: Path, db_url: str) -> None:
     """Build the package as an installer would (setuptools build_py) and migrate from that copy alone."""
     build = tmp_path / "build"
+    egg_info = ["egg_info", "--egg-base", str(tmp_path)]
     subprocess.run(
-        [sys.executable, "-c", "from setuptools import setup; setup()", "-q"]
-        + ["egg_info", "--egg-base", str(tmp_path), "build_py", "--build-lib", str(build)],
+        [
+            sys.executable,
+            "-c",
+            "from setuptools import setup; setup()",
+            "-q",
+            *egg_info,
+            "build_py",
+            "--build-lib",
+            str(build),
+        ],
         cwd=REPO,
         check=True,
         capture_output=True,
