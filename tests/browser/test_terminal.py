@@ -8,6 +8,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LiveService
+from tests.browser.wizard_page import scroll_up
 
 MOUNT = """async () => {
   const { Terminal } = await import('/static/terminal.js');
@@ -62,8 +63,7 @@ def test_a_paused_view_stays_on_the_same_line_while_old_lines_leave_the_dom(
     open_terminal(page, live_service)
     page.evaluate("() => window.feed(1, 6000)")
     expect(page.locator("#under-test .line").first).to_have_text("line 1001")
-    page.hover("#under-test .terminal")
-    page.mouse.wheel(0, -3000)
+    scroll_up(page, "#under-test .terminal", 3000)
     expect(page.locator("#under-test .terminal-jump")).to_be_visible()
     top_line = """() => {
       const s = document.querySelector('#under-test .terminal');

@@ -22,6 +22,7 @@ from tests.browser.wizard_page import (
     event_seqs,
     fill_server,
     log_in,
+    scroll_up,
     set_options,
     terminal_texts,
     wait_finished,
@@ -148,8 +149,7 @@ def test_terminal_follows_pauses_when_scrolled_up_and_jumps_back(
     jump = page.locator("#terminal .terminal-jump")
     expect(jump).to_be_hidden()
 
-    page.hover("#terminal .terminal")
-    page.mouse.wheel(0, -600)
+    scroll_up(page, "#terminal .terminal", 600)
     expect(jump).to_be_visible()
     expect(jump).to_have_text("↓ 跳到最新")
     expect(page.locator("#terminal .terminal-paused")).to_be_visible()

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from testbed.accounts import Account
 
@@ -85,3 +86,26 @@ def terminal_texts(page: Page) -> list[str]:
     """Every line's text in the terminal, in order."""
     texts: list[str] = page.eval_on_selector_all(TERMINAL_LINES, "els => els.map(e => e.textContent)")
     return texts
+
+
+def scroll_up(page: Page, selector: str, pixels: int) -> None:
+    """Scroll the element up with the mouse wheel, as a reader does.
+
+    Chromium occasionally drops a synthetic wheel event sent while it is busy; the reader would just
+    scroll again, so up to three tries are made until the element's scrollTop has changed.
+    """
+    box = page.locator(selector)
+    box.hover()
+    start = box.evaluate("s => s.scrollTop")
+    for _ in range(3):
+        page.mouse.wheel(0, -pixels)
+        try:
+            page.wait_for_function(
+                "([sel, start]) => document.querySelector(sel).scrollTop < start",
+                arg=[selector, start],
+                timeout=2000,
+            )
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"{selector} did not scroll")
