@@ -13,7 +13,8 @@ import re
 import secrets
 import shlex
 from collections import deque
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +80,15 @@ class Remote:
         self.sudo_mode: SudoMode | None = None
         self.sudo_password: str | None = None
         self._marker = f"[sudo-pw-{secrets.token_hex(6)}]"
+
+    @contextmanager
+    def uncancellable(self) -> Iterator[None]:
+        """Commands run inside ignore cancel (a half-applied firewall must be finished or undone)."""
+        saved, self.cancel = self.cancel, asyncio.Event()
+        try:
+            yield
+        finally:
+            self.cancel = saved
 
     @property
     def prompt_marker(self) -> str:

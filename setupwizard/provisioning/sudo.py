@@ -11,6 +11,7 @@ from __future__ import annotations
 import shlex
 
 from setupwizard.provisioning.errors import SudoRefusedError
+from setupwizard.provisioning.plan import StepCancelled
 from setupwizard.provisioning.remote import Remote
 from setupwizard.provisioning.result import SudoCredential, SudoMode
 
@@ -50,6 +51,6 @@ async def detect_sudo(remote: Remote, username: str, password: str | None) -> Su
     if any(needle in text for needle in _NO_RIGHTS):
         raise SudoRefusedError(f"用户 {username} 没有 sudo 权限")
     if result.cancelled:
-        raise SudoRefusedError("检查 sudo 时被取消")
+        raise StepCancelled()
     detail = result.tail[-1] if result.tail else f"退出码 {result.exit_status}"
     raise SudoRefusedError(f"无法通过 sudo 获得 root 权限: {shlex.quote(detail)}")

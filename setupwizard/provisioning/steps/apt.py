@@ -62,7 +62,12 @@ async def wait_for_apt(ctx: StepContext) -> StepOutcome:
 
 
 async def apt_update(ctx: StepContext) -> StepOutcome:
-    """Refresh the package lists."""
+    """Finish any interrupted dpkg run (e.g. a cancelled setup), then refresh the package lists."""
+    if (await ctx.run("dpkg --audit", quiet=True)).lines:
+        await ctx.say("上次的 dpkg 没有完成，先运行 dpkg --configure -a", Level.WARNING)
+        await ctx.must(
+            APT_ENV + "dpkg --force-confdef --force-confold --configure -a", "dpkg --configure -a "
+        )
     await ctx.must(APT_ENV + APT_GET + " update", "apt-get update ", time_limit=1800)
     return StepOutcome(StepStatus.SUCCEEDED, "软件源已更新")
 
@@ -123,7 +128,7 @@ WAIT = Step(
 UPDATE = Step(
     id="apt_update",
     name="更新软件源 (apt-get update)",
-    commands=(f"{APT_GET} update",),
+    commands=("dpkg --configure -a  # only if dpkg --audit reports an interrupted run", f"{APT_GET} update"),
     check=None,
     policy=Policy.ABORT,
     action=apt_update,

@@ -70,11 +70,19 @@ async def read_state(ctx: StepContext) -> FirewallState:
 
 
 async def configure_firewall(ctx: StepContext) -> StepOutcome:
-    """Apply the rules, enable ufw, prove a new SSH login works, roll back if it does not."""
-    ssh_port = ctx.ssh_port or ctx.target.port
+    """Apply the rules, enable ufw, prove a new SSH login works, roll back if it does not.
+
+    Cancel is honoured only before the first change: a firewall left half-way could lock SSH out.
+    """
     if not (await ctx.run("command -v ufw", quiet=True)).ok:
         await ctx.say("ufw 未安装，先安装 ufw")
         await ctx.must(APT_ENV + APT_GET + " install -- ufw", "安装 ufw ", time_limit=1800)
+    with ctx.shell.uncancellable():
+        return await _apply_and_prove(ctx)
+
+
+async def _apply_and_prove(ctx: StepContext) -> StepOutcome:
+    ssh_port = ctx.ssh_port or ctx.target.port
     before = await read_state(ctx)
     rules = wanted_rules(ssh_port, ctx.options.firewall_ports, lockout_drill=ctx.settings.lockout_drill)
     if ctx.settings.lockout_drill:

@@ -123,3 +123,27 @@ async def test_cancelling_the_task_still_ends_with_a_complete_event(test_host: T
     assert final["steps"][-1]["status"] == "cancelled"
     await asyncio.sleep(1)
     assert test_host.run_root("pgrep -f 'sleep 300'").returncode == 1
+
+
+async def test_cancel_while_the_firewall_is_half_applied_lets_it_finish(
+    make_test_host: Callable[[], TestHost],
+) -> None:
+    host = make_test_host()
+    cancel = asyncio.Event()
+    rec = Recorder()
+
+    async def sink(event: SessionEvent) -> None:
+        await rec.sink(event)
+        if event.step_id == "firewall" and event.message.startswith("Rules updated"):
+            cancel.set()  # the first rule is in: from here the step must finish (or undo) itself
+
+    rec.emitter._sink = sink
+    options = SetupOptions(packages=["ufw"], script="echo should-not-run\n")
+    result = await run_setup(login(host, "root"), options, rec.emitter, MemoryKnownHosts(), cancel=cancel)
+    assert result.status == "cancelled"
+    by_id = {s.id: s for s in result.steps}
+    assert by_id["firewall"].status is StepStatus.SUCCEEDED
+    assert by_id["script"].status is StepStatus.SKIPPED
+    assert "should-not-run" not in rec.messages()
+    status = host.run_root("ufw status").stdout
+    assert "Status: active" in status and "22/tcp" in status

@@ -1,4 +1,4 @@
-"""Waiting for another package manager (a fresh VPS often runs unattended-upgrades at boot)."""
+"""apt steps on a real host: waiting for another package manager, recovering an interrupted dpkg."""
 
 from __future__ import annotations
 
@@ -56,3 +56,24 @@ async def test_the_wait_has_a_timeout(test_host: TestHost) -> None:
         wait_step.status is StepStatus.FAILED and "超时" in wait_step.message and "dpkg" in wait_step.message
     )
     assert test_host.run_root("command -v tree").returncode != 0
+
+
+async def test_an_interrupted_dpkg_run_is_finished_first(test_host: TestHost) -> None:
+    prepare = (
+        "cd /tmp && apt-get update -qq && apt-get download -qq tree && dpkg --unpack tree_*.deb "
+        "&& rm -f tree_*.deb && dpkg --audit | grep -q tree"
+    )
+    assert test_host.run_root(prepare).returncode == 0  # tree unpacked, never configured
+    rec = Recorder()
+    result = await execute_setup(
+        login(test_host, "root"),
+        SetupOptions(packages=["tree"]),
+        rec.emitter,
+        MemoryKnownHosts(),
+        settings=PlanSettings(),
+    )
+    assert result.success, rec.dump()
+    assert any("dpkg --configure -a" in m for m in rec.messages(EventType.INFO))
+    assert test_host.run_root("dpkg --audit").stdout.strip() == ""
+    status = test_host.run_root("dpkg-query -W -f='${db:Status-Abbrev}' tree").stdout
+    assert status.startswith("ii")
