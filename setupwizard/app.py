@@ -26,6 +26,16 @@ FeatureLifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 """A part of the service that starts after the database is ready and stops before it closes."""
 
 
+def configure_logging(settings: Settings) -> None:
+    """Show the service's own log lines (uvicorn configures only its loggers), once per process."""
+    logger = logging.getLogger("setupwizard")
+    logger.setLevel(settings.log_level.upper())
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)-9s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+
+
 def _optional_module(name: str) -> ModuleType | None:
     """Import ``name`` if that module exists (a feature still being written is simply absent)."""
     if importlib.util.find_spec(name) is None:
@@ -48,6 +58,7 @@ def _feature_lifespans() -> list[FeatureLifespan]:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Data dir, secret key, database (migrated), first admin, then the features (see below)."""
     settings: Settings = app.state.settings
+    configure_logging(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     app.state.secretbox = secretbox_from_settings(settings)
     db = Database(settings)
