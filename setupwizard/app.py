@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from setupwizard import __version__
 from setupwizard.auth.routes import router as auth_router
 from setupwizard.auth.service import ensure_first_admin
+from setupwizard.auth.throttle import LoginThrottle
 from setupwizard.config import Settings
 from setupwizard.core.errors import install_error_handlers
 from setupwizard.core.secretbox import secretbox_from_settings
@@ -79,6 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
     """Build the app: routers, error handlers, lifespan (database, bus, crash recovery)."""
     app = FastAPI(title="Setup Wizard", version=__version__, lifespan=lifespan)
     app.state.settings = settings
+    app.state.login_throttle = LoginThrottle()
     install_error_handlers(app)
 
     @app.get("/api/health", tags=["health"])

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 from fastapi import APIRouter, Request, Response, status
 
 from setupwizard.auth import service
 from setupwizard.auth.deps import COOKIE_NAME, AdminUser, CurrentUser, origin_allowed, request_token
 from setupwizard.auth.repository import UserRepository
 from setupwizard.auth.schemas import LoginRequest, PasswordChange, TokenResponse, UserCreate, UserOut
+from setupwizard.auth.throttle import LoginThrottle
 from setupwizard.config import Settings
-from setupwizard.core.errors import ForbiddenError
+from setupwizard.core.errors import AppError, ForbiddenError, NotAuthenticatedError
 from setupwizard.db.deps import SessionDep
 
 router = APIRouter(tags=["auth"])
@@ -28,7 +31,23 @@ async def login(
     settings = _settings(request)
     if not origin_allowed(request, settings):
         raise ForbiddenError("Cross-origin request refused", code="origin_refused")
-    _, token = await service.login(session, body.username, body.password.get_secret_value(), settings)
+    throttle: LoginThrottle = request.app.state.login_throttle
+    address = request.client.host if request.client else "unknown"
+    wait = throttle.retry_after(body.username, address)
+    if wait is not None:
+        seconds = max(1, math.ceil(wait))
+        raise AppError(
+            429,
+            "too_many_attempts",
+            f"Too many failed logins; try again in {seconds} seconds",
+            headers={"Retry-After": str(seconds)},
+        )
+    try:
+        _, token = await service.login(session, body.username, body.password.get_secret_value(), settings)
+    except NotAuthenticatedError:
+        throttle.failure(body.username, address)
+        raise
+    throttle.success(body.username, address)
     response.set_cookie(
         COOKIE_NAME,
         token,

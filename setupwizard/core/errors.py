@@ -21,12 +21,20 @@ log = logging.getLogger(__name__)
 class AppError(Exception):
     """An error a client is meant to see: ``{"detail": message, "code": code, "field": field}``."""
 
-    def __init__(self, status_code: int, code: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.code = code
         self.message = message
         self.field = field
+        self.headers = headers
 
     def to_dict(self) -> dict[str, str | None]:
         """The JSON body of the response."""
@@ -108,8 +116,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def app_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AppError)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
+        headers.update(exc.headers or {})
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers or None)
 
     async def provisioning_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, prov.ProvisioningError)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import update
 
 from setupwizard.auth.deps import COOKIE_NAME
+from setupwizard.auth.throttle import MAX_FAILURES_PER_USER
 from setupwizard.core.security import token_digest
 from setupwizard.db.database import Database
 from setupwizard.db.models import AuthToken
@@ -193,3 +194,17 @@ def test_password_change_ends_every_login(live_server: LiveServer) -> None:
     with live_server.client(other) as client:
         assert client.get("/api/auth/me").status_code == 401
     assert live_server.login("bob", "bob-password-2").token
+
+
+def test_repeated_wrong_passwords_are_throttled(live_server: LiveServer) -> None:
+    live_server.create_user("frank", "frank-password-1")
+    with live_server.client() as client:
+        for _ in range(MAX_FAILURES_PER_USER):
+            wrong = client.post("/api/auth/login", json={"username": "admin", "password": "guess-guess"})
+            assert wrong.status_code == 401
+        blocked = client.post("/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+        assert blocked.status_code == 429  # even the right password waits: guessing must not go on
+        assert blocked.json()["code"] == "too_many_attempts"
+        assert 1 <= int(blocked.headers["retry-after"]) <= 300
+        other = client.post("/api/auth/login", json={"username": "frank", "password": "frank-password-1"})
+        assert other.status_code == 200
