@@ -11,7 +11,7 @@ import shlex
 from dataclasses import dataclass
 
 from setupwizard.provisioning.context import StepContext
-from setupwizard.provisioning.errors import ConnectError, LockoutPreventedError
+from setupwizard.provisioning.errors import CommandFailedError, ConnectError, LockoutPreventedError
 from setupwizard.provisioning.events import Level
 from setupwizard.provisioning.plan import Policy, Step, StepOutcome
 from setupwizard.provisioning.result import StepStatus
@@ -87,10 +87,15 @@ async def _apply_and_prove(ctx: StepContext) -> StepOutcome:
     rules = wanted_rules(ssh_port, ctx.options.firewall_ports, lockout_drill=ctx.settings.lockout_drill)
     if ctx.settings.lockout_drill:
         await ctx.say(f"演练: 故意拒绝 SSH 端口 {ssh_port}，以验证防锁死保护", Level.WARNING)
-    for rule in rules:
-        await ctx.must(f"ufw {rule}", f"ufw {rule} ")
-    await ctx.must("ufw default deny incoming", "ufw default deny incoming ")
-    await ctx.must("ufw --force enable", "ufw enable ")
+    try:
+        for rule in rules:
+            await ctx.must(f"ufw {rule}", f"ufw {rule} ")
+        await ctx.must("ufw default deny incoming", "ufw default deny incoming ")
+        await ctx.must("ufw --force enable", "ufw enable ")
+    except CommandFailedError:
+        await ctx.say("防火墙配置失败，正在撤销本步骤的更改 …", Level.ERROR)
+        await _roll_back(ctx, before, await read_state(ctx))
+        raise
     after = await read_state(ctx)
     changed = after != before
     await ctx.say(f"正在用新的 SSH 连接验证端口 {ssh_port} 仍可登录 …")

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from setupwizard.provisioning import EventEmitter, EventType, SessionEvent, Target
+from testbed.host import TestHost
 
 
 class Recorder:
-    """Collects events; :attr:`emitter` feeds it."""
+    """Collects events; :attr:`emitter` feeds it. ``on_event`` runs after each event is kept."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_event: Callable[[SessionEvent], Awaitable[None]] | None = None) -> None:
         self.events: list[SessionEvent] = []
         self.emitter = EventEmitter(self.sink)
+        self._on_event = on_event
 
     async def sink(self, event: SessionEvent) -> None:
         self.events.append(event)
+        if self._on_event is not None:
+            await self._on_event(event)
 
     def messages(self, type_: EventType | None = None) -> list[str]:
         return [e.message for e in self.events if type_ is None or e.type is type_]
@@ -35,12 +41,7 @@ class Recorder:
         assert self.events[-1].type is EventType.COMPLETE
 
 
-def login(host: object, account: str, **extra: object) -> Target:
+def login(host: TestHost, account: str, **extra: Any) -> Target:
     """A Target for one of the test host's accounts (``root``, ``sudo_password``, ...)."""
     acct = getattr(host, account)
-    return Target(
-        host=host.address,  # type: ignore[attr-defined]
-        username=acct.username,
-        password=acct.password,
-        **extra,  # type: ignore[arg-type]
-    )
+    return Target(host=host.address, username=acct.username, password=acct.password, **extra)

@@ -32,15 +32,12 @@ async def test_cancel_stops_the_remote_command_and_keeps_the_events(
     tag = secrets.token_hex(4)
     script = f"echo started-{tag}\nsleep 300\necho never-{tag}\n"
     cancel = asyncio.Event()
-    rec = Recorder()
-    original_sink = rec.sink
 
     async def sink(event: SessionEvent) -> None:
-        await original_sink(event)
         if event.message == f"started-{tag}":
             cancel.set()
 
-    rec.emitter._sink = sink  # the recorder keeps events; this sink also presses "cancel"
+    rec = Recorder(on_event=sink)  # keeps every event, then presses "cancel" on the right one
     options = SetupOptions(packages=["ufw"], script=script)
     result = await run_setup(
         login(host, "sudo_password"), options, rec.emitter, MemoryKnownHosts(), cancel=cancel
@@ -102,15 +99,13 @@ async def test_firewall_that_would_lock_ssh_out_is_rolled_back(
 
 
 async def test_cancelling_the_task_still_ends_with_a_complete_event(test_host: TestHost) -> None:
-    rec = Recorder()
     started = asyncio.Event()
 
     async def sink(event: SessionEvent) -> None:
-        await rec.sink(event)
         if event.message == "task-sleeping":
             started.set()
 
-    rec.emitter._sink = sink
+    rec = Recorder(on_event=sink)
     options = SetupOptions(packages=["ufw"], script="echo task-sleeping\nsleep 300\n")
     task = asyncio.create_task(run_setup(login(test_host, "root"), options, rec.emitter, MemoryKnownHosts()))
     await asyncio.wait_for(started.wait(), timeout=300)
@@ -130,14 +125,12 @@ async def test_cancel_while_the_firewall_is_half_applied_lets_it_finish(
 ) -> None:
     host = make_test_host()
     cancel = asyncio.Event()
-    rec = Recorder()
 
     async def sink(event: SessionEvent) -> None:
-        await rec.sink(event)
         if event.step_id == "firewall" and event.message.startswith("Rules updated"):
             cancel.set()  # the first rule is in: from here the step must finish (or undo) itself
 
-    rec.emitter._sink = sink
+    rec = Recorder(on_event=sink)
     options = SetupOptions(packages=["ufw"], script="echo should-not-run\n")
     result = await run_setup(login(host, "root"), options, rec.emitter, MemoryKnownHosts(), cancel=cancel)
     assert result.status == "cancelled"

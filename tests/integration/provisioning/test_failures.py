@@ -47,15 +47,13 @@ async def test_a_server_that_goes_silent_mid_setup_is_noticed_by_keepalive(
     make_test_host: Callable[[], TestHost],
 ) -> None:
     host = make_test_host()
-    rec = Recorder()
     started = threading.Event()
 
     async def sink(event: SessionEvent) -> None:
-        await rec.sink(event)
         if event.message == "long-task-started":
             started.set()
 
-    rec.emitter._sink = sink
+    rec = Recorder(on_event=sink)
     options = SetupOptions(packages=["ufw"], script="echo long-task-started\nsleep 600\n")
     setup = asyncio.create_task(
         run_setup(login(host, "root"), options, rec.emitter, MemoryKnownHosts(), keepalive_interval=2)
