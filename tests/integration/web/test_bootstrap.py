@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import logging
 import stat
+from pathlib import Path
 
 import pytest
 
 from setupwizard.auth.service import INITIAL_PASSWORD_FILE
+from setupwizard.config import Settings
 from setupwizard.core.secretbox import KEY_FILE_NAME
 from tests.integration.web.fixtures import LiveServerFactory, SettingsFactory
-from tests.integration.web.live import ADMIN_PASSWORD, LiveServerError
+from tests.integration.web.live import ADMIN_PASSWORD, ADMIN_USER, LiveServerError, ThreadServer
 
 
-def mode(path: object) -> int:
-    from pathlib import Path
-
-    assert isinstance(path, Path)
+def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
@@ -68,6 +67,22 @@ def test_key_file_and_data_dir_are_private(
     live_server_factory(settings)
     assert mode(settings.data_dir / KEY_FILE_NAME) == 0o600
     assert mode(settings.data_dir) & 0o077 == 0
+
+
+def test_sqlite_files_are_private(tmp_path: Path) -> None:
+    data = tmp_path / "private-data"
+    settings = Settings(data_dir=data, admin_user=ADMIN_USER, admin_password=ADMIN_PASSWORD, database_url="")
+    server = ThreadServer(settings)
+    server.start()
+    try:
+        server.admin_login()  # a write, so the WAL file exists
+        files = [data / "setupwizard.db", data / "setupwizard.db-wal", data / "setupwizard.db-shm"]
+        assert files[0].exists() and files[1].exists()
+        for path in files:
+            if path.exists():
+                assert mode(path) == 0o600, path
+    finally:
+        server.stop()
 
 
 def test_a_readable_key_file_stops_the_start_with_the_fix(
