@@ -105,6 +105,8 @@ def _validation_field(exc: RequestValidationError) -> tuple[str | None, str]:
     if not errors:
         return None, "Invalid request"
     first = errors[0]
+    if first.get("type") == "json_invalid":
+        return None, "The request body is not valid JSON"
     location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
     field = ".".join(location) or None
     message = str(first.get("msg", "Invalid value"))
@@ -137,7 +139,13 @@ def install_error_handlers(app: FastAPI) -> None:
         body = {"detail": str(exc.detail), "code": code.get(exc.status_code, "http_error"), "field": None}
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
+    async def unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+        # The traceback goes to the log (by the server); the client gets the same shape as every other error.
+        body = {"detail": "Internal server error", "code": "internal_error", "field": None}
+        return JSONResponse(body, status_code=500)
+
     app.add_exception_handler(AppError, app_error)
+    app.add_exception_handler(Exception, unexpected_error)
     app.add_exception_handler(prov.ProvisioningError, provisioning_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

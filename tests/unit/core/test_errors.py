@@ -74,6 +74,10 @@ def tiny_app() -> FastAPI:
     async def invalid() -> None:
         raise InvalidRequestError("username", "too long")
 
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError(CANARY)
+
     @app.post("/body")
     async def body(_: Body) -> None:
         return None
@@ -82,7 +86,7 @@ def tiny_app() -> FastAPI:
 
 
 async def call(method: str, path: str, **kwargs: object) -> httpx.Response:
-    transport = httpx.ASGITransport(app=tiny_app())
+    transport = httpx.ASGITransport(app=tiny_app(), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         return await client.request(method, path, **kwargs)  # type: ignore[arg-type]
 
@@ -118,4 +122,21 @@ def test_app_error_to_dict() -> None:
         "detail": "short and stout",
         "code": "teapot",
         "field": "spout",
+    }
+
+
+async def test_unexpected_error_is_a_json_500_without_details() -> None:
+    response = await call("GET", "/boom")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error", "code": "internal_error", "field": None}
+    assert CANARY not in response.text
+
+
+async def test_malformed_json_is_422_without_a_field() -> None:
+    response = await call("POST", "/body", content=b"{not json", headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": "The request body is not valid JSON",
+        "code": "invalid_input",
+        "field": None,
     }
