@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 from setupwizard.core.secretbox import secretbox_from_settings
 from setupwizard.db.database import Database
 from setupwizard.db.models import SshServerSudo
+from setupwizard.provisioning.known_hosts import KnownHostStore
 from setupwizard.servers.known_hosts import DatabaseKnownHosts
 from setupwizard.servers.repository import SavedSudo, SudoRepository
 from tests.integration.web.fixtures import run_sync
@@ -169,7 +170,7 @@ def test_known_hosts_are_stored_listed_and_deleted_by_admins_only(live_server: L
     async def record() -> tuple[str | None, str | None]:
         db = Database(live_server.settings)
         try:
-            store = DatabaseKnownHosts(db)
+            store: KnownHostStore = DatabaseKnownHosts(db)  # mypy checks the protocol
             before = await store.get("Host.Example.org", 22)
             await store.put("Host.Example.org", 22, FINGERPRINT)
             await store.put("host.example.org", 2222, "SHA256:other")
