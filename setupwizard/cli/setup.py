@@ -142,7 +142,7 @@ async def _run(target: Target, options: SetupOptions, forget: bool, connect_time
         text = Text(event.message, style=_STYLES[event.level])
         if event.type is EventType.LOG:
             text.stylize("dim")
-        progress.console.print(text)
+        progress.console.print(text, soft_wrap=True)  # the terminal wraps; copied lines stay whole
         if event.type is EventType.STEP and event.step_total:
             done = event.step_index or 0
             if event.data.get("status") == "running":

@@ -49,3 +49,16 @@ def test_cli_rejects_bad_input_before_connecting(tmp_path: Path) -> None:
     done = run_cli(["198.18.0.250", "--allow", "22; touch /tmp/pwned"], "x", tmp_path)
     assert done.returncode == 1
     assert "firewall_ports" in done.stdout
+
+
+def test_cli_refuses_a_changed_host_key_until_told_to_forget_it(test_host: TestHost, tmp_path: Path) -> None:
+    acct = test_host.sudo_nopasswd
+    args = [test_host.address, "--user", acct.username, "--packages", "ufw"]
+    assert run_cli(args, acct.password, tmp_path).returncode == 0
+    test_host.regenerate_host_keys()
+    refused = run_cli(args, acct.password, tmp_path)
+    assert refused.returncode == 1
+    assert "主机密钥已改变" in refused.stdout and "--forget-host-key" in refused.stdout
+    accepted = run_cli([*args, "--forget-host-key"], acct.password, tmp_path)
+    assert accepted.returncode == 0, accepted.stdout
+    assert "Forgot the recorded host key" in accepted.stdout
