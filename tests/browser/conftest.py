@@ -49,12 +49,14 @@ class LiveService:
     password: str
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
-    """The real service for the whole browser session (SQLite in a temporary data directory).
+    """The real service for one test module (SQLite in a temporary data directory).
 
-    Pages need no fresh database per test, and the SQLite/PostgreSQL matrix is covered by the API
-    integration tests, so this is one session-scoped ThreadServer rather than the per-test ``live_server``.
+    Module scope, like ``test_host``: each module's fresh test host may reuse an address whose old host
+    key an earlier module's service recorded (the service then rightly refuses it). Pages need no fresh
+    database per test, and the SQLite/PostgreSQL matrix is covered by the API integration tests, so this
+    is a module-scoped ThreadServer rather than the per-test ``live_server``.
     """
     data_dir = tmp_path_factory.mktemp("browser-data")
     settings = Settings(
