@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from setupwizard.provisioning import EventType, Level, MemoryKnownHosts, SetupOptions, StepStatus
+from setupwizard.provisioning import (
+    DEFAULT_PACKAGES,
+    EventType,
+    Level,
+    MemoryKnownHosts,
+    SetupOptions,
+    StepStatus,
+)
 from setupwizard.provisioning.plan import PlanSettings
 from setupwizard.provisioning.runner import execute_setup
 from testbed.host import TestHost
@@ -77,3 +84,20 @@ async def test_an_interrupted_dpkg_run_is_finished_first(test_host: TestHost) ->
     assert test_host.run_root("dpkg --audit").stdout.strip() == ""
     status = test_host.run_root("dpkg-query -W -f='${db:Status-Abbrev}' tree").stdout
     assert status.startswith("ii")
+
+
+async def test_default_packages_and_upgrade_install_without_any_prompt(test_host: TestHost) -> None:
+    rec = Recorder()
+    result = await execute_setup(
+        login(test_host, "sudo_nopasswd"),
+        SetupOptions(upgrade=True),
+        rec.emitter,
+        MemoryKnownHosts(),
+        settings=PlanSettings(),
+    )
+    assert result.success, rec.dump()
+    upgrade = next(s for s in result.steps if s.id == "apt_upgrade")
+    assert upgrade.status in (StepStatus.SUCCEEDED, StepStatus.UNCHANGED)
+    for package in DEFAULT_PACKAGES:
+        status = test_host.run_root(f"dpkg-query -W -f='${{db:Status-Abbrev}}' {package}").stdout
+        assert status.startswith("ii"), package
