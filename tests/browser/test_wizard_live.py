@@ -126,13 +126,14 @@ def test_seed_flow_streams_lines_before_the_post_returns(
     assert test_host.sudo_password.password not in log_text
     assert test_host.sudo_password.password not in " ".join(texts)
 
-
-def test_the_saved_sudo_password_is_announced_not_shown(
-    page: Page, live_service: LiveService, test_host: TestHost
-) -> None:
-    open_wizard(page, live_service, test_host)
+    # The setup saved alice's sudo password: the next setup of this server says so, without showing it.
+    page.click("#new-run")
+    expect(page.locator("section[data-step='1']")).to_be_visible()
+    page.click("section[data-step='1'] [data-next='2']")
+    confirm_connection(page)
     expect(page.locator("#sudo-saved")).to_have_text("已保存的 sudo 密码将被使用")
     assert page.input_value("input[name=sudo_password]") == ""
+    assert test_host.sudo_password.password not in page.content()
     page.click("#lang-switch")
     expect(page.locator("#sudo-saved")).to_have_text("The saved sudo password will be used")
 
@@ -268,3 +269,60 @@ def test_a_blocked_socket_falls_back_to_the_logs_of_the_http_answer(
     assert len(logs) == len(session_events(page, live_service, session_id))
     expect(page.locator("#banner")).to_contain_text("✓ 服务器设置完成")
     page.screenshot(path=str(artifacts / "wizard-fallback.png"))
+
+
+def test_a_private_key_picked_from_a_file_logs_in(
+    page: Page, live_service: LiveService, test_host: TestHost, tmp_path: Path
+) -> None:
+    import asyncssh
+
+    key = asyncssh.generate_private_key("ssh-ed25519", comment="browser-test")
+    public = key.export_public_key().decode().strip()
+    done = test_host.run_root(
+        "install -d -m 700 -o bob -g bob /home/bob/.ssh && "
+        f"echo '{public}' >> /home/bob/.ssh/authorized_keys && "
+        "chown bob:bob /home/bob/.ssh/authorized_keys && chmod 600 /home/bob/.ssh/authorized_keys"
+    )
+    assert done.returncode == 0, done.stderr
+    key_file = tmp_path / "id_ed25519"
+    key_file.write_bytes(key.export_private_key())
+
+    log_in(page, live_service.url, live_service.username, live_service.password)
+    page.fill("input[name=host]", test_host.address)
+    page.fill("input[name=username]", "bob")
+    page.check("input[name=auth_method][value=key]")
+    expect(page.locator("input[name=password]")).to_be_hidden()
+    page.set_input_files("#private-key-file", str(key_file))
+    expect(page.locator("#private-key-file-note")).to_have_text("已读取私钥文件：id_ed25519")
+    assert page.input_value("textarea[name=private_key]").startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
+    page.click("section[data-step='1'] [data-next='2']")
+    with page.expect_request(re.compile(r"/api/setup/test-connection$")) as sent:
+        page.click("#test-connection")
+    body = sent.value.post_data_json
+    assert isinstance(body, dict)
+    assert body["private_key"].startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
+    assert "password" not in body
+    expect(page.locator("#test-report")).to_be_visible(timeout=60_000)
+    expect(page.locator("#report-sudo")).to_have_text("免密码 sudo")
+
+
+def test_a_field_rejected_by_auto_setup_is_marked_on_its_step_and_nothing_runs(
+    page: Page, live_service: LiveService, test_host: TestHost
+) -> None:
+    open_wizard(page, live_service, test_host)
+    set_options(page, packages="curl bad;name")
+    with page.expect_response(AUTO_SETUP) as answer:
+        page.click("#auto-setup")
+    assert answer.value.status == 422
+    assert answer.value.json()["field"] == "packages"
+    expect(page.locator("section[data-step='3']")).to_be_visible()
+    expect(page.locator("[data-field-error='packages']")).to_have_text("软件包名无效")
+    expect(page.locator("#run-panel")).to_have_attribute("data-state", "error")
+    session_id = str(page.locator("#run-panel").get_attribute("data-session-id"))
+    # Nothing ran: the service knows no session with the page's id.
+    assert page.context.request.get(f"{live_service.url}/api/setup/sessions/{session_id}").status == 404
+    page.click("#lang-switch")
+    page.click("section[data-step='3'] [data-next='4']")
+    with page.expect_response(AUTO_SETUP):
+        page.click("#auto-setup")
+    expect(page.locator("[data-field-error='packages']")).to_have_text("Invalid package name")
