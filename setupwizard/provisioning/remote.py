@@ -26,6 +26,7 @@ from setupwizard.provisioning.lines import LineAssembler
 from setupwizard.provisioning.result import SudoMode
 from setupwizard.provisioning.ssh import Connection
 
+NO_INPUT = "exec </dev/null\n"
 TAIL_LINES = 20
 KEEP_LINES = 5000
 STOP_GRACE = 5.0
@@ -102,7 +103,9 @@ class Remote:
 
     def wrap(self, script: str, *, privileged: bool) -> str:
         """The command line that runs ``script`` in bash, through sudo when needed. Quoted, no secret."""
-        command = f"bash -c {shlex.quote(script)}"
+        # stdin from /dev/null: a program that waits for input gets EOF instead of hanging on the PTY
+        # (inside bash, so sudo still reads its password from the PTY first); stdout stays the PTY.
+        command = f"bash -c {shlex.quote(NO_INPUT + script)}"
         if not privileged or self.sudo_mode in (None, SudoMode.ROOT):
             if privileged and self.sudo_mode is None:
                 raise SudoRefusedError("还没有确认 sudo 权限，不能运行需要 root 的命令")

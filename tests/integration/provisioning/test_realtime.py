@@ -75,3 +75,21 @@ async def test_control_without_a_pty_block_buffered_output_arrives_late(test_hos
         connection.close()
     assert f"first-line-{tag}" in chunk
     assert existed, "without a PTY, python's first line should only arrive after it finished"
+
+
+async def test_a_command_waiting_for_input_gets_eof_instead_of_hanging(test_host: TestHost) -> None:
+    target = login(test_host, "sudo_password")
+    connection = await open_connection(target, MemoryKnownHosts())
+    try:
+        remote = Remote(connection, EventEmitter(_ignore))
+        await detect_sudo(remote, target.username, target.password)
+        script = 'if read -r answer; then echo "got:$answer"; else echo no-input; fi; id -u'
+        result = await remote.run(script, privileged=True, time_limit=60)
+    finally:
+        connection.close()
+    assert not result.timed_out
+    assert result.exit_status == 0 and result.lines == ["no-input", "0"]
+
+
+async def _ignore(event: SessionEvent) -> None:
+    return None

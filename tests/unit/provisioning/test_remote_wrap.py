@@ -9,7 +9,7 @@ import pytest
 
 from setupwizard.provisioning import SudoMode, SudoRefusedError
 from setupwizard.provisioning.events import EventEmitter, SessionEvent
-from setupwizard.provisioning.remote import Remote
+from setupwizard.provisioning.remote import NO_INPUT, Remote
 from setupwizard.provisioning.ssh import Connection
 
 
@@ -30,7 +30,7 @@ SCRIPT = "echo 'it''s' $(id -u); touch \"/tmp/a b\""
 def test_unprivileged_and_root_commands_are_one_quoted_bash_argument() -> None:
     for runner in (remote(None), remote(SudoMode.ROOT)):
         command = runner.wrap(SCRIPT, privileged=runner.sudo_mode is SudoMode.ROOT)
-        assert shlex.split(command) == ["bash", "-c", SCRIPT]
+        assert shlex.split(command) == ["bash", "-c", NO_INPUT + SCRIPT]
 
 
 def test_passwordless_sudo_never_prompts() -> None:
@@ -40,14 +40,14 @@ def test_passwordless_sudo_never_prompts() -> None:
         "--",
         "bash",
         "-c",
-        SCRIPT,
+        NO_INPUT + SCRIPT,
     ]
 
 
 def test_password_sudo_uses_the_unique_prompt_and_keeps_the_password_out_of_argv() -> None:
     runner = remote(SudoMode.PASSWORD, password="Canary-pw-42")
     argv = shlex.split(runner.wrap(SCRIPT, privileged=True))
-    assert argv == ["sudo", "-S", "-p", runner.prompt_marker, "--", "bash", "-c", SCRIPT]
+    assert argv == ["sudo", "-S", "-p", runner.prompt_marker, "--", "bash", "-c", NO_INPUT + SCRIPT]
     assert "Canary-pw-42" not in " ".join(argv)
     assert runner.prompt_marker != remote(SudoMode.PASSWORD).prompt_marker
 
