@@ -6,9 +6,9 @@ import asyncio
 
 from alembic import context
 from sqlalchemy import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from setupwizard.config import Settings
+from setupwizard.db.database import create_engine_for
 from setupwizard.db.models import Base
 
 config = context.config
@@ -35,7 +35,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_async_engine(_url())
+    engine = create_engine_for(_url())
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)
