@@ -17,6 +17,7 @@ from setupwizard.auth.service import ensure_first_admin
 from setupwizard.auth.throttle import LoginThrottle
 from setupwizard.config import Settings
 from setupwizard.core.errors import install_error_handlers
+from setupwizard.core.headers import ApiHeadersMiddleware
 from setupwizard.core.secretbox import secretbox_from_settings
 from setupwizard.db.database import Database
 from setupwizard.servers.routes import router as servers_router
@@ -81,6 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Setup Wizard", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.login_throttle = LoginThrottle()
+    app.add_middleware(ApiHeadersMiddleware)
     install_error_handlers(app)
 
     @app.get("/api/health", tags=["health"])

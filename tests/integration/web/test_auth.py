@@ -49,6 +49,8 @@ def test_bearer_header_alone_authenticates(live_server: LiveServer) -> None:
     assert me.status_code == 200
     assert me.json()["username"] == "admin"
     assert me.json()["is_admin"] is True
+    assert me.headers["cache-control"] == "no-store"  # API answers are never cached
+    assert me.headers["x-content-type-options"] == "nosniff"
 
 
 def test_cookie_alone_authenticates(live_server: LiveServer) -> None:
