@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from types import ModuleType
 
 from fastapi import FastAPI
 
@@ -21,6 +18,9 @@ from setupwizard.core.headers import ApiHeadersMiddleware
 from setupwizard.core.secretbox import secretbox_from_settings
 from setupwizard.db.database import Database
 from setupwizard.servers.routes import router as servers_router
+from setupwizard.setup.lifespan import lifespan as setup_lifespan
+from setupwizard.setup.routes import router as setup_router
+from setupwizard.web.pages import install_pages
 
 log = logging.getLogger(__name__)
 
@@ -38,22 +38,11 @@ def configure_logging(settings: Settings) -> None:
         logger.addHandler(handler)
 
 
-def _optional_module(name: str) -> ModuleType | None:
-    """Import ``name`` if that module exists (a feature still being written is simply absent)."""
-    if importlib.util.find_spec(name) is None:
-        return None
-    return importlib.import_module(name)
-
-
-def _feature_lifespans() -> list[FeatureLifespan]:
-    """The features' own start/stop: ``setupwizard.setup.lifespan.lifespan(app)`` (progress bus, host
-    locks, crash recovery of sessions left ``running``). Entered in order after the database is migrated
-    and the first admin exists (``app.state.db``/``settings``/``secretbox`` are set); left in reverse."""
-    found: list[FeatureLifespan] = []
-    module = _optional_module("setupwizard.setup.lifespan")
-    if module is not None and hasattr(module, "lifespan"):
-        found.append(module.lifespan)
-    return found
+FEATURE_LIFESPANS: tuple[FeatureLifespan, ...] = (setup_lifespan,)
+"""The features' own start/stop, entered in order once the database is migrated and the first admin exists
+(``app.state.db``/``settings``/``secretbox`` are set), left in reverse. The setup feature builds the
+progress bus, the host locks and the setup service, and marks sessions a crash left ``running`` as
+``interrupted``."""
 
 
 @asynccontextmanager
@@ -69,7 +58,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await db.migrate()
         await ensure_first_admin(db, settings)
         async with AsyncExitStack() as stack:
-            for feature in _feature_lifespans():
+            for feature in FEATURE_LIFESPANS:
                 await stack.enter_async_context(feature(app))
             log.info("Setup Wizard %s ready", __version__)
             yield
@@ -92,10 +81,6 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(auth_router)
     app.include_router(servers_router)
-    setup_routes = _optional_module("setupwizard.setup.routes")
-    if setup_routes is not None:
-        app.include_router(setup_routes.router)
-    pages = _optional_module("setupwizard.web.pages")
-    if pages is not None:
-        pages.install_pages(app)
+    app.include_router(setup_router)
+    install_pages(app)
     return app
