@@ -210,8 +210,13 @@ export async function runSetup(payload, { terminal, onFrame, onSessionId }) {
     return { sessionId, result: response, via: "http" };
   }
 
-  // Live: the complete frame usually arrives before the POST answer; give it a moment.
-  await stream.waitComplete(postError ? 24 * 3600 * 1000 : COMPLETE_GRACE_MS);
+  // Live: the complete frame usually arrives before the POST answer. If the socket is still behind
+  // (a very chatty run), keep playing it while it makes progress; backfill only when it stalls.
+  let seen = -1;
+  while (!stream.completed && !stream.lost && stream.lastSeq !== seen) {
+    seen = stream.lastSeq;
+    await stream.waitComplete(postError ? 24 * 3600 * 1000 : COMPLETE_GRACE_MS);
+  }
   stream.stop();
   if (!stream.completed) {
     try {

@@ -12,6 +12,7 @@ const $ = (id) => document.getElementById(id);
 const formError = $("form-error");
 const runPanel = $("run-panel");
 const terminal = new Terminal($("terminal"));
+window.setupWizard = { terminal }; // for the browser console (and the browser tests): every line in memory
 let current = 1;
 let report = null; // the last test-connection answer
 let prefill = null;
