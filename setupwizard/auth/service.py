@@ -16,7 +16,7 @@ from setupwizard.auth.repository import UserRepository
 from setupwizard.auth.schemas import USERNAME_PATTERN
 from setupwizard.config import Settings
 from setupwizard.core import security
-from setupwizard.core.errors import ConflictError, InvalidRequestError, NotAuthenticatedError
+from setupwizard.core.errors import ConflictError, InvalidRequestError, NotAuthenticatedError, NotFoundError
 from setupwizard.db.database import Database
 from setupwizard.db.models import User
 
@@ -91,6 +91,17 @@ async def change_password(session: AsyncSession, user: User, current: str, new: 
     fresh = await repo.get(user.id)
     assert fresh is not None
     await repo.set_password_hash(fresh, await run_in_threadpool(security.hash_password, new))
+    await repo.delete_user_tokens(user.id)
+
+
+async def reset_password(session: AsyncSession, username: str, new: str) -> None:
+    """Set a user's password without the old one (the CLI, for a forgotten admin password); logins end."""
+    _check_new_user(username, new)
+    repo = UserRepository(session)
+    user = await repo.get_by_username(username)
+    if user is None:
+        raise NotFoundError(f"No user {username!r}")
+    await repo.set_password_hash(user, await run_in_threadpool(security.hash_password, new))
     await repo.delete_user_tokens(user.id)
 
 

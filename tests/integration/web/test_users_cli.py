@@ -50,5 +50,19 @@ def test_users_created_by_the_cli_can_log_in(
 
     server = live_server_factory(settings)  # users exist: no generated admin
     assert not (settings.data_dir / "initial-admin-password").exists()
-    with server.client(server.login("carol", PASSWORD)) as client:
+    carol = server.login("carol", PASSWORD)
+    with server.client(carol) as client:
         assert client.get("/api/auth/me").json()["is_admin"] is True
+
+    reset = cli(
+        ["users", "set-password", "carol", "--password-stdin"], settings.data_dir, db_url, "new-pass-77\n"
+    )
+    assert reset.returncode == 0, reset.stderr
+    with server.client(carol) as client:
+        assert client.get("/api/auth/me").status_code == 401  # the old login ended
+    assert server.login("carol", "new-pass-77").token
+    unknown = cli(
+        ["users", "set-password", "nobody", "--password-stdin"], settings.data_dir, db_url, "whatever-1\n"
+    )
+    assert unknown.returncode == 1
+    assert "No user 'nobody'" in unknown.stderr
