@@ -279,7 +279,7 @@ $("auto-setup").addEventListener("click", async () => {
   if (running || !canLeave(1, 4)) return;
   setFormError(null);
   clearFieldErrors(form);
-  const payload = readPayload(form, { prefill });
+  const payload = readPayload(form);
   terminal.clear();
   finalResult = null;
   stepState = null;
