@@ -326,3 +326,21 @@ def test_a_field_rejected_by_auto_setup_is_marked_on_its_step_and_nothing_runs(
     with page.expect_response(AUTO_SETUP):
         page.click("#auto-setup")
     expect(page.locator("[data-field-error='packages']")).to_have_text("Invalid package name")
+
+
+def test_the_cancel_button_stops_a_running_setup(
+    page: Page, live_service: LiveService, test_host: TestHost
+) -> None:
+    open_wizard(page, live_service, test_host)
+    set_options(page, script=slow_script(2000, pause="0.1"))
+    page.click("#auto-setup")
+    expect(page.locator("#terminal")).to_contain_text("progress line 5 of 2000", timeout=300_000)
+    cancel = page.locator("#cancel-run")
+    expect(cancel).to_have_text("取消")
+    with page.expect_response(re.compile(r"/api/setup/sessions/[0-9a-f-]+/cancel$")) as answer:
+        cancel.click()
+    assert answer.value.status == 202
+    assert wait_finished(page) == "cancelled"
+    expect(page.locator("#banner")).to_contain_text("⚠ 设置已取消")
+    expect(page.locator("#terminal")).not_to_contain_text("progress line 2000 of 2000")
+    expect(cancel).to_be_hidden()
