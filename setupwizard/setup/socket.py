@@ -32,7 +32,9 @@ log = logging.getLogger(__name__)
 
 CONNECTED_MESSAGE = "✓ 实时日志连接已建立"
 SESSION_WAIT_SECONDS = 120.0
-CLOSE_TIMEOUT_SECONDS = 5.0
+# A dropped slow client gets its 4408 close frame once it reads what is queued before it; a dead one is
+# cut off by uvicorn's ping timeout long before this.
+CLOSE_TIMEOUT_SECONDS = 60.0
 BAD_REQUEST = 4400
 FOREIGN_SESSION = 4403
 NO_SESSION = 4404
@@ -129,11 +131,13 @@ async def serve_progress(
         for task in (watching, streaming):
             task.cancel()
         await asyncio.gather(watching, streaming, return_exceptions=True)
+    peer = f"{ws.client.host}:{ws.client.port}" if ws.client else "?"
     if streaming not in done or streaming.cancelled() or streaming.exception() is not None:
-        if streaming in done and not streaming.cancelled() and streaming.exception() is not None:
-            log.debug("Progress socket of %s ended: %r", session_id, streaming.exception())
-        return  # the client left (or its connection broke): nothing more to say
+        error = streaming.exception() if streaming in done and not streaming.cancelled() else None
+        log.info("Progress socket of %s for %s: the client left (%r)", session_id, peer, error)
+        return  # nothing more to say to it
     code, reason = streaming.result()
+    log.info("Progress socket of %s for %s closing: %d %s", session_id, peer, code, reason)
     if ws.application_state is WebSocketState.CONNECTED:
         try:
             await asyncio.wait_for(ws.close(code=code, reason=reason), CLOSE_TIMEOUT_SECONDS)
