@@ -77,9 +77,13 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServi
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, driven by Playwright (no `playwright install`: it cannot download)."""
+    """Debian's Chromium, headless, driven by Playwright (no `playwright install`: it cannot download).
+
+    Module scope on purpose: Playwright's sync API keeps an event loop running in this thread while it is
+    open, and every asyncio test after it would fail with "cannot be called from a running event loop".
+    """
     if not (os.path.exists(CHROMIUM) and shutil.which(CHROMIUM)):
         missing_dependency(
             "Chromium (/usr/bin/chromium)", "install Debian's chromium (make test does it as root)"

@@ -19,7 +19,9 @@ REPO = Path(__file__).resolve().parents[3]
 
 def make_run_command() -> list[str]:
     """The command ``make run`` ends with (read from ``make -n``, so the test follows the Makefile)."""
-    dry = subprocess.run(["make", "-n", "run"], cwd=REPO, check=True, capture_output=True, text=True)
+    dry = subprocess.run(
+        ["make", "--no-print-directory", "-n", "run"], cwd=REPO, check=True, capture_output=True, text=True
+    )
     last = dry.stdout.strip().splitlines()[-1]
     command = shlex.split(last)
     assert command[-1] == "serve", last
