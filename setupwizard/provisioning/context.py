@@ -9,7 +9,7 @@ from setupwizard.provisioning.errors import CommandFailedError, ConnectError
 from setupwizard.provisioning.events import EventEmitter, EventType, Level
 from setupwizard.provisioning.known_hosts import KnownHostStore
 from setupwizard.provisioning.plan import PlanSettings, StepCancelled
-from setupwizard.provisioning.remote import CommandResult, Remote, StepRef
+from setupwizard.provisioning.remote import CommandResult, Remote, StepRef, emit_in_step
 from setupwizard.provisioning.result import SudoCredential
 from setupwizard.provisioning.target import SetupOptions, Target
 
@@ -57,15 +57,7 @@ class StepContext:
 
     async def say(self, message: str, level: Level = Level.INFO) -> None:
         """Emit an ``info`` line for the current step."""
-        step = self.current_step
-        await self.emitter.emit(
-            EventType.INFO,
-            level,
-            message,
-            step_id=step.step_id if step else None,
-            step_index=step.index if step else None,
-            step_total=step.total if step else None,
-        )
+        await emit_in_step(self.emitter, self.current_step, EventType.INFO, level, message)
 
     async def run(
         self, script: str, *, privileged: bool = True, quiet: bool = False, time_limit: float | None = None

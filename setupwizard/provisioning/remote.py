@@ -21,7 +21,7 @@ from typing import Any
 import asyncssh
 
 from setupwizard.provisioning.errors import ConnectError, SudoPasswordWrongError, SudoRefusedError
-from setupwizard.provisioning.events import EventEmitter, EventType, Level
+from setupwizard.provisioning.events import EventEmitter, EventType, Level, SessionEvent
 from setupwizard.provisioning.lines import LineAssembler
 from setupwizard.provisioning.result import SudoMode
 from setupwizard.provisioning.ssh import Connection
@@ -40,6 +40,26 @@ class StepRef:
     step_id: str
     index: int
     total: int
+
+
+async def emit_in_step(
+    emitter: EventEmitter,
+    step: StepRef | None,
+    type: EventType,
+    level: Level,
+    message: str,
+    data: dict[str, Any] | None = None,
+) -> SessionEvent:
+    """Emit an event tagged with ``step``'s id, index and total (untagged when no step runs)."""
+    return await emitter.emit(
+        type,
+        level,
+        message,
+        step_id=step.step_id if step else None,
+        step_index=step.index if step else None,
+        step_total=step.total if step else None,
+        data=data,
+    )
 
 
 @dataclass
@@ -215,15 +235,7 @@ class Remote:
                 level = Level.WARNING
             elif line.startswith("E:"):
                 level = Level.ERROR
-            step = self.step
-            await self.emitter.emit(
-                EventType.LOG,
-                level,
-                line,
-                step_id=step.step_id if step else None,
-                step_index=step.index if step else None,
-                step_total=step.total if step else None,
-            )
+            await emit_in_step(self.emitter, self.step, EventType.LOG, level, line)
 
     async def read(self, script: str) -> tuple[int | None, str]:
         """Run a short unprivileged ``script`` without a PTY; return exit status and stdout (facts)."""

@@ -13,7 +13,7 @@ from setupwizard.provisioning.errors import ProvisioningError, SudoPasswordWrong
 from setupwizard.provisioning.events import EventEmitter, EventType, Level, SessionEvent
 from setupwizard.provisioning.known_hosts import KnownHostStore
 from setupwizard.provisioning.plan import Plan, PlanSettings, Policy, StepCancelled, StepOutcome
-from setupwizard.provisioning.remote import Remote, StepRef
+from setupwizard.provisioning.remote import Remote, StepRef, emit_in_step
 from setupwizard.provisioning.result import ConnectionReport, SetupResult, StepResult, StepStatus
 from setupwizard.provisioning.ssh import open_connection
 from setupwizard.provisioning.steps import default_plan
@@ -208,15 +208,7 @@ async def _step_event(
     }
     if code:
         data["error_code"] = code
-    return await emitter.emit(
-        EventType.STEP,
-        level,
-        message,
-        step_id=ref.step_id,
-        step_index=ref.index,
-        step_total=ref.total,
-        data=data,
-    )
+    return await emit_in_step(emitter, ref, EventType.STEP, level, message, data)
 
 
 async def _complete(emitter: EventEmitter, result: SetupResult) -> SetupResult:
