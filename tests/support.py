@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import NoReturn
 
 import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def in_ci() -> bool:
@@ -19,3 +26,25 @@ def missing_dependency(what: str, how: str) -> NoReturn:
     if in_ci():
         pytest.fail(f"CI=true and {message}", pytrace=False)
     pytest.skip(message)
+
+
+@asynccontextmanager
+async def redis_namespace() -> AsyncIterator[str]:
+    """A key prefix of this test's own on the real Redis; every key under it is deleted afterwards.
+
+    Redis unreachable: :func:`missing_dependency`. Callers make their own clients from ``REDIS_URL``.
+    """
+    probe = Redis.from_url(REDIS_URL)
+    try:
+        await probe.ping()
+    except (RedisConnectionError, OSError):
+        await probe.aclose()
+        missing_dependency("Redis on 127.0.0.1:6379", "start it: scripts/ensure-services.sh")
+    prefix = f"setupwizard-test:{uuid.uuid4().hex}:"
+    try:
+        yield prefix
+    finally:
+        keys = [key async for key in probe.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await probe.delete(*keys)
+        await probe.aclose()

@@ -9,15 +9,13 @@ from datetime import UTC, datetime
 
 import pytest
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from setupwizard.progress.bus import OutOfOrderEventError, ProgressBus
 from setupwizard.progress.memory import MemoryBus
 from setupwizard.progress.redis import RedisBus
 from setupwizard.provisioning.events import EventType, Level, SessionEvent
-from tests.support import missing_dependency
+from tests.support import REDIS_URL, redis_namespace
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 RETENTION = 1.0
 
 
@@ -39,21 +37,10 @@ async def bus(request: pytest.FixtureRequest) -> AsyncIterator[ProgressBus]:
         yield memory
         await memory.close()
         return
-    client = Redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except (RedisConnectionError, OSError):
-        await client.aclose()
-        missing_dependency("Redis on 127.0.0.1:6379", "start it: scripts/ensure-services.sh")
-    prefix = f"setupwizard-test:{uuid.uuid4().hex}:"
-    redis_bus = RedisBus(client, prefix=prefix, retention_seconds=RETENTION)
-    yield redis_bus
-    cleanup = Redis.from_url(REDIS_URL)
-    keys = [key async for key in cleanup.scan_iter(match=f"{prefix}*")]
-    if keys:
-        await cleanup.delete(*keys)
-    await cleanup.aclose()
-    await redis_bus.close()
+    async with redis_namespace() as prefix:
+        redis_bus = RedisBus(Redis.from_url(REDIS_URL), prefix=prefix, retention_seconds=RETENTION)
+        yield redis_bus
+        await redis_bus.close()
 
 
 def new_session() -> str:

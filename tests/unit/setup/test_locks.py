@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from setupwizard.setup.locks import HostLocks, MemoryHostLocks, RedisHostLocks, lock_name
-from tests.support import missing_dependency
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
+from tests.support import REDIS_URL, redis_namespace
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -21,18 +17,10 @@ async def locks(request: pytest.FixtureRequest) -> AsyncIterator[HostLocks]:
     if request.param == "memory":
         yield MemoryHostLocks()
         return
-    client = Redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except (RedisConnectionError, OSError):
+    async with redis_namespace() as prefix:
+        client = Redis.from_url(REDIS_URL)
+        yield RedisHostLocks(client, prefix=prefix, ttl=1.5)
         await client.aclose()
-        missing_dependency("Redis on 127.0.0.1:6379", "start it: scripts/ensure-services.sh")
-    prefix = f"setupwizard-test:{uuid.uuid4().hex}:"
-    yield RedisHostLocks(client, prefix=prefix, ttl=1.5)
-    keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
 
 
 def test_one_name_per_server_however_it_is_spelled() -> None:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from setupwizard.config import Settings
 from setupwizard.core.errors import ConflictError
@@ -19,48 +17,37 @@ from setupwizard.provisioning.known_hosts import MemoryKnownHosts
 from setupwizard.setup.feed import session_events
 from setupwizard.setup.locks import RedisHostLocks
 from setupwizard.setup.service import SetupService, recover_interrupted
-from tests.support import missing_dependency
+from tests.support import REDIS_URL, redis_namespace
 
 from .test_service import FakeEngine, MemorySudoStore, request, validate
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 MakeUser = Callable[[], Awaitable[int]]
 Worker = tuple[SetupService, FakeEngine]
 
 
 @pytest.fixture
 async def workers(db: Database) -> AsyncIterator[tuple[Worker, Worker]]:
-    probe = Redis.from_url(REDIS_URL)
-    try:
-        await probe.ping()
-    except (RedisConnectionError, OSError):
-        await probe.aclose()
-        missing_dependency("Redis on 127.0.0.1:6379", "start it: scripts/ensure-services.sh")
-    prefix = f"setupwizard-test:{uuid.uuid4().hex}:"
-    built: list[Worker] = []
-    for _ in range(2):
-        client = Redis.from_url(REDIS_URL)
-        engine = FakeEngine()
-        service = SetupService(
-            settings=Settings(event_flush_seconds=0.05),
-            db=db,
-            bus=RedisBus(client, prefix=prefix),
-            locks=RedisHostLocks(client, prefix=prefix),
-            known_hosts=MemoryKnownHosts(),
-            sudo_store=MemorySudoStore(),
-            runner=engine,
-            validate=validate,
-        )
-        built.append((service, engine))
-    yield built[0], built[1]
-    for service, engine in built:
-        engine.release.set()
-        await service.close()
-        await service.bus.close()
-    keys = [key async for key in probe.scan_iter(match=f"{prefix}*")]
-    if keys:
-        await probe.delete(*keys)
-    await probe.aclose()
+    async with redis_namespace() as prefix:
+        built: list[Worker] = []
+        for _ in range(2):
+            client = Redis.from_url(REDIS_URL)
+            engine = FakeEngine()
+            service = SetupService(
+                settings=Settings(event_flush_seconds=0.05),
+                db=db,
+                bus=RedisBus(client, prefix=prefix),
+                locks=RedisHostLocks(client, prefix=prefix),
+                known_hosts=MemoryKnownHosts(),
+                sudo_store=MemorySudoStore(),
+                runner=engine,
+                validate=validate,
+            )
+            built.append((service, engine))
+        yield built[0], built[1]
+        for service, engine in built:
+            engine.release.set()
+            await service.close()
+            await service.bus.close()
 
 
 async def test_a_server_busy_in_one_worker_is_409_in_the_other_and_its_events_stream_there(
