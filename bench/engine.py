@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Sequence
 
 from setupwizard.provisioning import (
     EventEmitter,
@@ -31,10 +32,11 @@ async def run() -> dict[str, float]:
     host_up = time.perf_counter() - started
     latencies: list[float] = []
 
-    async def sink(event: SessionEvent) -> None:
+    async def sink(events: Sequence[SessionEvent]) -> None:
         now = time.time()
-        if event.type is EventType.LOG and event.message.startswith("tick "):
-            latencies.append(now - float(event.message.split()[1]))
+        for event in events:
+            if event.type is EventType.LOG and event.message.startswith("tick "):
+                latencies.append(now - float(event.message.split()[1]))
 
     try:
         target = Target(host=host.address, username="root", password=host.root.password)

@@ -11,6 +11,7 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
 from typing import Annotated
@@ -138,7 +139,11 @@ async def _run(target: Target, options: SetupOptions, forget: bool, connect_time
     )
     task = progress.add_task("setup", total=None)
 
-    async def show(event: SessionEvent) -> None:
+    async def show(events: Sequence[SessionEvent]) -> None:
+        for event in events:
+            show_one(event)
+
+    def show_one(event: SessionEvent) -> None:
         text = Text(event.message, style=_STYLES[event.level])
         if event.type is EventType.LOG:
             text.stylize("dim")

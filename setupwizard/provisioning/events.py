@@ -6,7 +6,7 @@ an async callable. It knows nothing of WebSockets, buses or databases.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -92,8 +92,12 @@ class SessionEvent:
         )
 
 
-EventSink = Callable[[SessionEvent], Awaitable[None]]
-"""Where events go. Must not block for long: the bus behind it buffers."""
+EventSink = Callable[[Sequence[SessionEvent]], Awaitable[None]]
+"""Where events go, a batch at a time: one or more events with consecutive seqs, in order.
+
+A chunk of output read from the server becomes one batch, so everything behind the sink (redaction,
+bus publish, database write, WebSocket frame) is paid per batch, not per line. Must not block for
+long: the bus behind it buffers."""
 
 
 class EventEmitter:
@@ -149,5 +153,5 @@ class EventEmitter:
             step_total=step_total,
             data=data or {},
         )
-        await self._sink(event)
+        await self._sink((event,))
         return event

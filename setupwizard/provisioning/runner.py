@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 
 import asyncssh
 
@@ -221,7 +222,7 @@ async def _complete(emitter: EventEmitter, result: SetupResult) -> SetupResult:
     return result
 
 
-async def _discard(event: SessionEvent) -> None:
+async def _discard(events: Sequence[SessionEvent]) -> None:
     """A sink that drops events (connection tests emit none)."""
 
 

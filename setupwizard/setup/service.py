@@ -16,7 +16,7 @@ import asyncio
 import dataclasses
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
@@ -176,16 +176,17 @@ class SetupService:
         recorder.start()
         completes: list[SessionEvent] = []
 
-        async def sink(event: SessionEvent) -> None:
-            if event.type is EventType.COMPLETE:
-                completes.append(event)  # recorded and published once the rest is stored: see _conclude
-                return
-            run.logs.append(event.message)
-            recorder.add(event)
-            try:
-                await self.bus.publish(run.session_id, event)
-            except Exception:  # live viewers miss it, but it is recorded; the setup goes on
-                log.exception("Publishing an event of session %s failed", run.session_id)
+        async def sink(events: Sequence[SessionEvent]) -> None:
+            for event in events:
+                if event.type is EventType.COMPLETE:
+                    completes.append(event)  # recorded and published once the rest is stored: see _conclude
+                    return
+                run.logs.append(event.message)
+                recorder.add(event)
+                try:
+                    await self.bus.publish(run.session_id, event)
+                except Exception:  # live viewers miss it, but it is recorded; the setup goes on
+                    log.exception("Publishing an event of session %s failed", run.session_id)
 
         emitter = EventEmitter(sink, secrets=target.secrets())
         try:

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from setupwizard.provisioning.events import EventEmitter, EventType, Level, SessionEvent
 
 
 async def test_emitter_numbers_events_without_gaps_and_redacts_secrets() -> None:
     seen: list[SessionEvent] = []
 
-    async def sink(event: SessionEvent) -> None:
-        seen.append(event)
+    async def sink(events: Sequence[SessionEvent]) -> None:
+        seen.extend(events)
 
     emitter = EventEmitter(sink, secrets=["canary-Pw-123"])
     await emitter.emit(EventType.INFO, Level.INFO, "hello")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from setupwizard.provisioning import EventEmitter, EventType, SessionEvent, Target
@@ -18,10 +18,11 @@ class Recorder:
         self.emitter = EventEmitter(self.sink)
         self._on_event = on_event
 
-    async def sink(self, event: SessionEvent) -> None:
-        self.events.append(event)
-        if self._on_event is not None:
-            await self._on_event(event)
+    async def sink(self, events: Sequence[SessionEvent]) -> None:
+        for event in events:
+            self.events.append(event)
+            if self._on_event is not None:
+                await self._on_event(event)
 
     def messages(self, type_: EventType | None = None) -> list[str]:
         return [e.message for e in self.events if type_ is None or e.type is type_]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Sequence
 
 import asyncssh
 import pytest
@@ -43,9 +44,10 @@ async def test_first_line_arrives_before_the_second_is_printed(test_host: TestHo
     first, second = f"first-line-{tag}", f"second-line-{tag}"
     seen: dict[str, bool] = {}
 
-    async def sink(event: SessionEvent) -> None:
-        if event.type is EventType.LOG and event.message in (first, second):
-            seen[event.message] = await asyncio.to_thread(marker_exists, test_host, marker)
+    async def sink(events: Sequence[SessionEvent]) -> None:
+        for event in events:
+            if event.type is EventType.LOG and event.message in (first, second):
+                seen[event.message] = await asyncio.to_thread(marker_exists, test_host, marker)
 
     target = login(test_host, "sudo_password")  # through password sudo: the hardest path
     connection = await open_connection(target, MemoryKnownHosts())
@@ -91,5 +93,5 @@ async def test_a_command_waiting_for_input_gets_eof_instead_of_hanging(test_host
     assert result.exit_status == 0 and result.lines == ["no-input", "0"]
 
 
-async def _ignore(event: SessionEvent) -> None:
+async def _ignore(events: Sequence[SessionEvent]) -> None:
     return None

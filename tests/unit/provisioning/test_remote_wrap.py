@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from typing import Any, cast
 
 import pytest
@@ -13,7 +14,7 @@ from setupwizard.provisioning.remote import NO_INPUT, Remote
 from setupwizard.provisioning.ssh import Connection
 
 
-async def _drop(event: SessionEvent) -> None:
+async def _drop(events: Sequence[SessionEvent]) -> None:
     return None
 
 
