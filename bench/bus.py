@@ -10,9 +10,9 @@ import asyncio
 import time
 import uuid
 
-from setupwizard.progress.bus import ProgressBus
-from setupwizard.progress.memory import MemoryBus
-from setupwizard.progress.redis import RedisBus
+from setupwizard.live.bus import ProgressBus
+from setupwizard.live.memory import MemoryBus
+from setupwizard.live.redis import RedisBus
 from setupwizard.provisioning.events import EventType, Level, SessionEvent, utc_now
 
 

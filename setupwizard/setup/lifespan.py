@@ -12,9 +12,9 @@ from redis.asyncio import Redis
 from setupwizard.config import Settings
 from setupwizard.core.secretbox import SecretBox
 from setupwizard.db.database import Database
-from setupwizard.progress.bus import ProgressBus
-from setupwizard.progress.memory import MemoryBus
-from setupwizard.progress.redis import RedisBus
+from setupwizard.live.bus import ProgressBus
+from setupwizard.live.memory import MemoryBus
+from setupwizard.live.redis import RedisBus
 from setupwizard.provisioning import SetupOptions, Target, run_setup, validate_options, validate_target
 from setupwizard.servers.known_hosts import DatabaseKnownHosts
 from setupwizard.servers.repository import SudoRepository

@@ -15,6 +15,7 @@ from setupwizard.core.errors import NotFoundError
 from setupwizard.db.database import Database
 from setupwizard.db.deps import SessionDep
 from setupwizard.db.models import SetupSession
+from setupwizard.live.socket import serve_progress
 from setupwizard.provisioning import test_connection
 from setupwizard.servers.known_hosts import DatabaseKnownHosts
 from setupwizard.setup import repository
@@ -28,7 +29,6 @@ from setupwizard.setup.schemas import (
     format_log_line,
 )
 from setupwizard.setup.service import SetupService
-from setupwizard.setup.socket import serve_progress
 
 router = APIRouter(prefix="/api/setup", tags=["setup"])
 

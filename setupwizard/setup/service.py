@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from setupwizard.config import Settings
 from setupwizard.core.errors import ConflictError, ForbiddenError, NotFoundError
 from setupwizard.db.database import Database
-from setupwizard.progress.bus import ProgressBus
+from setupwizard.live.bus import ProgressBus
 from setupwizard.provisioning.events import EventEmitter, EventType, Level, SessionEvent, utc_now
 from setupwizard.provisioning.known_hosts import KnownHostStore
 from setupwizard.provisioning.result import SetupResult, SudoMode

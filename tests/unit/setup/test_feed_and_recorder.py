@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from sqlalchemy import event as sa_event
 
 from setupwizard.db.database import Database
-from setupwizard.progress.memory import MemoryBus
+from setupwizard.live.feed import session_events
+from setupwizard.live.memory import MemoryBus
 from setupwizard.provisioning.events import EventType, Level, SessionEvent
 from setupwizard.setup import repository
-from setupwizard.setup.feed import session_events
 from setupwizard.setup.recorder import EventRecorder
 
 MakeUser = Callable[[], Awaitable[int]]

@@ -12,7 +12,7 @@ import pytest
 from setupwizard.config import Settings
 from setupwizard.core.errors import ConflictError, ForbiddenError, NotFoundError
 from setupwizard.db.database import Database
-from setupwizard.progress.memory import MemoryBus
+from setupwizard.live.memory import MemoryBus
 from setupwizard.provisioning import InvalidInputError, validate_options, validate_target
 from setupwizard.provisioning.events import EventEmitter, EventType, Level
 from setupwizard.provisioning.known_hosts import KnownHostStore, MemoryKnownHosts

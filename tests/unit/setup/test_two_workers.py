@@ -11,10 +11,10 @@ from redis.asyncio import Redis
 from setupwizard.config import Settings
 from setupwizard.core.errors import ConflictError
 from setupwizard.db.database import Database
-from setupwizard.progress.redis import RedisBus
+from setupwizard.live.feed import session_events
+from setupwizard.live.redis import RedisBus
 from setupwizard.provisioning.events import SessionEvent
 from setupwizard.provisioning.known_hosts import MemoryKnownHosts
-from setupwizard.setup.feed import session_events
 from setupwizard.setup.locks import RedisHostLocks
 from setupwizard.setup.service import SetupService, recover_interrupted
 from tests.support import REDIS_URL, redis_namespace

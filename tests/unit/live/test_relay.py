@@ -7,9 +7,9 @@ import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from setupwizard.progress.memory import MemoryBus
+from setupwizard.live.memory import MemoryBus
+from setupwizard.live.relay import RelayEnd, relay
 from setupwizard.provisioning.events import EventType, Level, SessionEvent
-from setupwizard.setup.relay import RelayEnd, relay
 
 
 def event(seq: int, complete: bool = False) -> SessionEvent:

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import pytest
 from redis.asyncio import Redis
 
-from setupwizard.progress.bus import OutOfOrderEventError, ProgressBus
-from setupwizard.progress.memory import MemoryBus
-from setupwizard.progress.redis import RedisBus
+from setupwizard.live.bus import OutOfOrderEventError, ProgressBus
+from setupwizard.live.memory import MemoryBus
+from setupwizard.live.redis import RedisBus
 from setupwizard.provisioning.events import EventType, Level, SessionEvent
 from tests.support import REDIS_URL, redis_namespace
 

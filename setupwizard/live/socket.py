@@ -22,11 +22,11 @@ from setupwizard.auth.deps import authenticate_websocket, origin_allowed
 from setupwizard.config import Settings
 from setupwizard.db.database import Database
 from setupwizard.db.models import SetupSession
-from setupwizard.progress.bus import ProgressBus
+from setupwizard.live.bus import ProgressBus
+from setupwizard.live.feed import session_events
+from setupwizard.live.relay import RelayEnd, relay
 from setupwizard.provisioning.events import format_timestamp, utc_now
 from setupwizard.setup import repository
-from setupwizard.setup.feed import session_events
-from setupwizard.setup.relay import RelayEnd, relay
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from setupwizard.progress.bus import DEFAULT_RETENTION_SECONDS, OutOfOrderEventError
+from setupwizard.live.bus import DEFAULT_RETENTION_SECONDS, OutOfOrderEventError
 from setupwizard.provisioning.events import EventType, SessionEvent
 
 RUNNING_TTL_SECONDS = 24 * 3600
@@ -26,7 +26,7 @@ _READ_COUNT = 500
 
 
 class RedisBus:
-    """A :class:`~setupwizard.progress.bus.ProgressBus` on Redis Streams.
+    """A :class:`~setupwizard.live.bus.ProgressBus` on Redis Streams.
 
     :param redis: a ``redis.asyncio.Redis`` client (``decode_responses`` may be either).
     :param prefix: key prefix, so several deployments or test runs share one Redis.

@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from setupwizard.db.database import Database
-from setupwizard.progress.bus import ProgressBus
+from setupwizard.live.bus import ProgressBus
 from setupwizard.provisioning.events import EventType, SessionEvent
 from setupwizard.setup import repository
 

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from functools import partial
 
-from setupwizard.progress.bus import DEFAULT_RETENTION_SECONDS, OutOfOrderEventError
+from setupwizard.live.bus import DEFAULT_RETENTION_SECONDS, OutOfOrderEventError
 from setupwizard.provisioning.events import EventType, SessionEvent
 
 
@@ -41,7 +41,7 @@ class _Channel:
 
 
 class MemoryBus:
-    """A :class:`~setupwizard.progress.bus.ProgressBus` living in this process.
+    """A :class:`~setupwizard.live.bus.ProgressBus` living in this process.
 
     :param retention_seconds: how long a finished session's events are kept after its ``complete`` event.
     """

@@ -5,8 +5,8 @@ for everything after a ``seq`` it already has (``since``): retained events are r
 arrive live, and the iteration ends after the session's ``complete`` event. Publishing never waits for a
 subscriber: a slow reader falls behind, it does not hold anyone up.
 
-Two implementations share this protocol and one test module: :class:`~setupwizard.progress.memory.MemoryBus`
-(one process, the embedded default) and :class:`~setupwizard.progress.redis.RedisBus` (Redis Streams, for
+Two implementations share this protocol and one test module: :class:`~setupwizard.live.memory.MemoryBus`
+(one process, the embedded default) and :class:`~setupwizard.live.redis.RedisBus` (Redis Streams, for
 several workers).
 """
 
