@@ -19,7 +19,7 @@ from setupwizard.provisioning import (
     Target,
     run_setup,
 )
-from testbed import Testbed
+from setupwizard.testbed import Testbed
 
 LINES = 50
 SCRIPT = f'for i in $(seq 1 {LINES}); do echo "tick $(date +%s.%N)"; sleep 0.05; done\n'

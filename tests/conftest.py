@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["testbed.pytest_plugin", "tests.integration.web.fixtures"]
+pytest_plugins = ["setupwizard.testbed.pytest_plugin", "tests.integration.web.fixtures"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,6 +1,6 @@
 """``setupwizard testbed up|down|status``: a real Debian 12 test server on this machine, for people.
 
-The same hosts the test suite uses (package ``testbed``, docs/testbed.md); ``up`` leaves one running.
+The same hosts the test suite uses (package ``setupwizard.testbed``, docs/testbed.md); ``up`` leaves one running.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _require_root() -> None:
 def up() -> None:
     """Start one fresh test host that keeps running after this command, and say how to use it."""
     _require_root()
-    from testbed import Testbed, TestbedError
+    from setupwizard.testbed import Testbed, TestbedError
 
     typer.echo("Preparing the testbed (the first run builds a Debian image: about a minute)...")
     try:
@@ -65,7 +65,7 @@ def down(
 ) -> None:
     """Stop and delete the hosts `up` started, and leftovers (the image and apt cache stay)."""
     _require_root()
-    from testbed import Testbed
+    from setupwizard.testbed import Testbed
 
     names = Testbed(image=None).destroy_all(include_running_tests=all_hosts, only=name)
     typer.echo(f"Removed: {', '.join(names)}" if names else "No testbed hosts were running.")
@@ -74,7 +74,7 @@ def down(
 @testbed_app.command()
 def status() -> None:
     """List testbed hosts on this machine."""
-    from testbed import Testbed
+    from setupwizard.testbed import Testbed
 
     hosts = Testbed(image=None).hosts()
     if not hosts:

@@ -7,7 +7,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from testbed.host import TestHost
+from setupwizard.testbed.host import TestHost
 from tests.browser.conftest import LiveService
 from tests.browser.wizard_page import (
     Server,

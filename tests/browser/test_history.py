@@ -8,7 +8,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from testbed.host import TestHost
+from setupwizard.testbed.host import TestHost
 from tests.browser.conftest import LiveService
 from tests.browser.wizard_page import Server, confirm_connection, fill_server, log_in, set_options
 

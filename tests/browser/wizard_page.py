@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from testbed.accounts import Account
+from setupwizard.testbed.accounts import Account
 
 TERMINAL_LINES = "#terminal .line"
 EVENT_LINES = "#terminal .line[data-seq]"

@@ -14,10 +14,10 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from testbed import Account, Testbed, TestHost
-from testbed.aptproxy import ACNG_DIR
-from testbed.network import netns_exists
-from testbed.records import read_record
+from setupwizard.testbed import Account, Testbed, TestHost
+from setupwizard.testbed.aptproxy import ACNG_DIR
+from setupwizard.testbed.network import netns_exists
+from setupwizard.testbed.records import read_record
 
 APT_PROXY_LOG = ACNG_DIR / "log" / "apt-cacher.log"
 
@@ -233,7 +233,7 @@ def test_concurrent_processes_get_distinct_hosts(testbed: Testbed) -> None:
         f"""
         import sys
         from pathlib import Path
-        from testbed import Testbed
+        from setupwizard.testbed import Testbed
         host = Testbed(Path({str(testbed.image)!r})).new_host()
         print(host.name, host.address, flush=True)
         sys.stdin.read()  # hold the host until the test closes our stdin
@@ -272,7 +272,7 @@ def test_hosts_of_a_crashed_process_are_cleaned_up(testbed: Testbed) -> None:
         f"""
         import os
         from pathlib import Path
-        from testbed import Testbed
+        from setupwizard.testbed import Testbed
         host = Testbed(Path({str(testbed.image)!r})).new_host()
         print(host.name, flush=True)
         os._exit(0)  # crash: no stop()
@@ -327,7 +327,7 @@ def test_cli_says_clearly_that_it_needs_root(testbed: Testbed) -> None:
 
 
 def test_old_images_are_pruned_only_when_unused_and_long_superseded(tmp_path: Path) -> None:
-    from testbed.image import PRUNE_AFTER, prune_images, stage1_path
+    from setupwizard.testbed.image import PRUNE_AFTER, prune_images, stage1_path
 
     keep, old, used = (tmp_path / f"base-{n}" for n in ("new", "old", "used"))
     stage1, old_stage1, building = (

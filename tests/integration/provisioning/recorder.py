@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from setupwizard.provisioning import EventEmitter, EventType, SessionEvent, Target
-from testbed.host import TestHost
+from setupwizard.testbed.host import TestHost
 
 
 class Recorder:

@@ -12,7 +12,7 @@ from setupwizard.provisioning import (
 )
 from setupwizard.provisioning.plan import PlanSettings
 from setupwizard.provisioning.runner import execute_setup
-from testbed.host import TestHost
+from setupwizard.testbed.host import TestHost
 
 from .recorder import Recorder, login
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from testbed.host import TestHost
+from setupwizard.testbed.host import TestHost
 
 SETUPWIZARD = str(Path(sys.executable).with_name("setupwizard"))
 

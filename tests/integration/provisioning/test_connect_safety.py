@@ -21,7 +21,7 @@ from setupwizard.provisioning import (
     run_setup,
     test_connection,
 )
-from testbed.host import TestHost
+from setupwizard.testbed.host import TestHost
 
 from .recorder import Recorder, login
 

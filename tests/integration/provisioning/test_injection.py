@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from setupwizard.provisioning import MemoryKnownHosts, run_setup, test_connection
-from testbed.host import TestHost
+from setupwizard.testbed.host import TestHost
 from tests.unit.provisioning.payloads import FIELDS, PAYLOADS, PWNED, injected
 
 from .recorder import Recorder, login

@@ -19,7 +19,7 @@ from setupwizard.provisioning import EventEmitter, EventType, MemoryKnownHosts, 
 from setupwizard.provisioning.remote import Remote
 from setupwizard.provisioning.ssh import open_connection
 from setupwizard.provisioning.sudo import detect_sudo
-from testbed.host import TestHost
+from setupwizard.testbed.host import TestHost
 
 from .recorder import login
 

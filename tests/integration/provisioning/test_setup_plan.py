@@ -14,7 +14,7 @@ from setupwizard.provisioning import (
     SudoMode,
     run_setup,
 )
-from testbed.host import TestHost
+from setupwizard.testbed.host import TestHost
 
 from .recorder import Recorder, login
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from testbed.host import TestHost
+from setupwizard.testbed.host import TestHost
 from tests.integration.web.live import Login, ProcessServer
 
 from .clients import frames, open_progress, read_to_close, seqs

@@ -18,8 +18,8 @@ import pytest
 import websockets
 
 from setupwizard.provisioning.events import EventType
-from testbed.accounts import Account
-from testbed.host import TestHost
+from setupwizard.testbed.accounts import Account
+from setupwizard.testbed.host import TestHost
 from tests.integration.web.live import Login, ProcessServer
 
 from .clients import frames, open_progress, read_to_close, seqs

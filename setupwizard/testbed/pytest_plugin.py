@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from testbed.commands import TestbedError
-from testbed.host import TestHost
-from testbed.testbed import Testbed
+from setupwizard.testbed.commands import TestbedError
+from setupwizard.testbed.host import TestHost
+from setupwizard.testbed.testbed import Testbed
 
 FIXTURES = frozenset({"testbed", "test_host", "make_test_host"})
 HOW_TO = "run the suite as root on Debian (sudo make test); docs/testbed.md explains what it builds"

@@ -10,11 +10,11 @@ import subprocess
 import time
 from pathlib import Path
 
-from testbed.accounts import NO_SUDO, ROOT, SUDO_NOPASSWD, SUDO_PASSWORD, Account
-from testbed.commands import TestbedError
-from testbed.network import NETNS_DIR, create_host_network, remove_host_network
-from testbed.paths import host_address, host_address6
-from testbed.records import HostRecord, ProcessRef, host_dir, write_record
+from setupwizard.testbed.accounts import NO_SUDO, ROOT, SUDO_NOPASSWD, SUDO_PASSWORD, Account
+from setupwizard.testbed.commands import TestbedError
+from setupwizard.testbed.network import NETNS_DIR, create_host_network, remove_host_network
+from setupwizard.testbed.paths import host_address, host_address6
+from setupwizard.testbed.records import HostRecord, ProcessRef, host_dir, write_record
 
 LAUNCHER = Path(__file__).with_name("launcher.sh")
 GUEST_ENV = {

@@ -6,15 +6,15 @@ import os
 import shutil
 from pathlib import Path
 
-from testbed import host as host_module
-from testbed.aptproxy import ensure_apt_proxy
-from testbed.commands import TestbedError, require_commands
-from testbed.host import TestHost
-from testbed.image import ensure_image, prune_images
-from testbed.locks import file_lock
-from testbed.network import ensure_bridge, list_netns, remove_host_network
-from testbed.paths import HOST_NAME_PREFIX, HOSTS_DIR, STATE_DIR
-from testbed.records import all_records, claim_free_slot, hosts_locked, read_record
+from setupwizard.testbed import host as host_module
+from setupwizard.testbed.aptproxy import ensure_apt_proxy
+from setupwizard.testbed.commands import TestbedError, require_commands
+from setupwizard.testbed.host import TestHost
+from setupwizard.testbed.image import ensure_image, prune_images
+from setupwizard.testbed.locks import file_lock
+from setupwizard.testbed.network import ensure_bridge, list_netns, remove_host_network
+from setupwizard.testbed.paths import HOST_NAME_PREFIX, HOSTS_DIR, STATE_DIR
+from setupwizard.testbed.records import all_records, claim_free_slot, hosts_locked, read_record
 
 
 def _require_root() -> None:

@@ -6,9 +6,9 @@ See docs/testbed.md. Tests use the fixtures in ``testbed.pytest_plugin``; people
 
 from __future__ import annotations
 
-from testbed.accounts import Account
-from testbed.commands import TestbedError
-from testbed.host import TestHost
-from testbed.testbed import Testbed
+from setupwizard.testbed.accounts import Account
+from setupwizard.testbed.commands import TestbedError
+from setupwizard.testbed.host import TestHost
+from setupwizard.testbed.testbed import Testbed
 
 __all__ = ["Account", "TestHost", "Testbed", "TestbedError"]

@@ -13,8 +13,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from testbed.commands import TestbedError, require_commands
-from testbed.paths import APT_PROXY_PORT, BRIDGE_ADDRESS, CACHE_DIR, DEBIAN_MIRROR
+from setupwizard.testbed.commands import TestbedError, require_commands
+from setupwizard.testbed.paths import APT_PROXY_PORT, BRIDGE_ADDRESS, CACHE_DIR, DEBIAN_MIRROR
 
 ACNG_DIR = CACHE_DIR / "acng"
 CONF_DIR = ACNG_DIR / "conf"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from testbed.commands import run
-from testbed.paths import (
+from setupwizard.testbed.commands import run
+from setupwizard.testbed.paths import (
     BRIDGE,
     BRIDGE_ADDRESS,
     BRIDGE_ADDRESS6,

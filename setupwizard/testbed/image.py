@@ -17,10 +17,10 @@ import shutil
 import time
 from pathlib import Path
 
-from testbed.accounts import ACCOUNTS, ROOT_PASSWORD
-from testbed.commands import TestbedError, require_commands, run
-from testbed.locks import file_lock
-from testbed.paths import APT_PROXY_URL, CACHE_DIR, DEBIAN_MIRROR, SUITE
+from setupwizard.testbed.accounts import ACCOUNTS, ROOT_PASSWORD
+from setupwizard.testbed.commands import TestbedError, require_commands, run
+from setupwizard.testbed.locks import file_lock
+from setupwizard.testbed.paths import APT_PROXY_URL, CACHE_DIR, DEBIAN_MIRROR, SUITE
 
 INCLUDE = ["openssh-server", "sudo", "python3", "iproute2", "ca-certificates", "procps"]
 PRUNE_AFTER = 6 * 3600

@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from testbed.locks import file_lock
-from testbed.paths import HOSTS_DIR, MAX_HOSTS, STATE_DIR, host_name
+from setupwizard.testbed.locks import file_lock
+from setupwizard.testbed.paths import HOSTS_DIR, MAX_HOSTS, STATE_DIR, host_name
 
 LOCK_FILE = STATE_DIR / "hosts.lock"
 
