@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import stat
+import tempfile
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -86,25 +87,55 @@ def _read_key_file(path: Path) -> bytes:
             f"{path} is readable by other users (mode {mode:04o}); it protects saved sudo passwords. "
             f"Run: chmod 600 {path}  (and consider it leaked if others could read it)"
         )
+    content = path.read_bytes().strip()
+    if not content:
+        raise SecretKeyFileError(
+            f"{path} is empty (an older version could leave it so when the disk was full at first start). "
+            f"No key was ever written to it, so nothing was encrypted with it: delete {path} and start again"
+        )
     try:
-        material = base64.b64decode(path.read_bytes().strip(), validate=True)
+        material = base64.b64decode(content, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise SecretKeyFileError(f"{path} is not a valid key file (expected base64)") from exc
     if len(material) < 32:
-        raise SecretKeyFileError(f"{path} holds a key shorter than 32 bytes")
+        raise SecretKeyFileError(
+            f"{path} holds a key shorter than 32 bytes (cut short?); restore it from a backup, or delete it "
+            "and save the sudo passwords again (the ones encrypted with it cannot be read any more)"
+        )
     return material
 
 
-def _create_key_file(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    material = base64.b64encode(secrets.token_bytes(32)) + b"\n"
-    # O_EXCL: two processes starting at once must not overwrite each other's fresh key.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
     try:
-        os.write(fd, material)
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a fresh key atomically: a temp file (0600) is written and fsynced, then linked into place.
+
+    A full disk or a crash leaves no key file, or a whole one; never a short one. ``os.link`` fails when
+    the name exists, so two processes starting at once never overwrite each other's fresh key.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    material = base64.b64encode(secrets.token_bytes(32)) + b"\n"
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        try:
+            os.fchmod(fd, 0o600)
+            written = 0
+            while written < len(material):
+                written += os.write(fd, material[written:])
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_directory(path.parent)
     log.info("Created a new secret key file at %s (mode 0600)", path)
 
 

@@ -128,3 +128,32 @@ def test_key_file_box_survives_a_restart(tmp_path: Path) -> None:
 
 def test_repr_does_not_show_the_key() -> None:
     assert "hidden" in repr(box())
+
+
+def test_full_disk_at_first_start_leaves_no_short_key_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(fd: int, data: bytes) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        load_key_file(tmp_path)
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []  # neither a 0-byte secret.key nor a temp file
+    assert len(load_key_file(tmp_path)) == 32  # the next start simply creates it
+
+
+def test_empty_key_file_is_refused_with_a_message_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "secret.key"
+    path.touch(mode=0o600)
+    with pytest.raises(SecretKeyFileError, match=f"{path} is empty.*delete {path}"):
+        load_key_file(tmp_path)
+
+
+def test_short_key_file_is_refused_with_a_message_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "secret.key"
+    path.write_bytes(base64.b64encode(b"short") + b"\n")
+    path.chmod(0o600)
+    with pytest.raises(SecretKeyFileError, match=f"{path} holds a key shorter than 32 bytes"):
+        load_key_file(tmp_path)
