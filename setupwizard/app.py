@@ -15,8 +15,19 @@ from setupwizard.auth.throttle import LoginThrottle
 from setupwizard.config import Settings
 from setupwizard.core.errors import install_error_handlers
 from setupwizard.core.headers import ApiHeadersMiddleware
+from setupwizard.core.health import close_health_checks
+from setupwizard.core.health import router as health_router
+from setupwizard.core.limits import RequestLimitsMiddleware
 from setupwizard.core.secretbox import secretbox_from_settings
-from setupwizard.db.database import Database
+from setupwizard.db.database import Database, DatabaseNotWritableError
+from setupwizard.db.faults import (
+    HANDLED_ERRORS,
+    PROCESS_FAULTS,
+    DatabaseFaults,
+    RepeatedFaultFilter,
+    describe,
+    is_database_fault,
+)
 from setupwizard.servers.routes import router as servers_router
 from setupwizard.setup.lifespan import lifespan as setup_lifespan
 from setupwizard.setup.routes import router as setup_router
@@ -35,6 +46,7 @@ def configure_logging(settings: Settings) -> None:
     if not logger.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(levelname)-9s %(name)s: %(message)s"))
+        handler.addFilter(RepeatedFaultFilter(PROCESS_FAULTS))  # one database traceback a minute
         logger.addHandler(handler)
 
 
@@ -54,8 +66,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.secretbox = secretbox_from_settings(settings)
     db = Database(settings)
     app.state.db = db
+    app.state.db_faults = DatabaseFaults()
     try:
-        await db.migrate()
+        await _open_database(db)
         await ensure_first_admin(db, settings)
         async with AsyncExitStack() as stack:
             for feature in FEATURE_LIFESPANS:
@@ -63,7 +76,25 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             log.info("Setup Wizard %s ready", __version__)
             yield
     finally:
+        await close_health_checks(app.state)
         await db.dispose()
+
+
+async def _open_database(db: Database) -> None:
+    """Migrate, after checking the service can write: a read-only database stops the start, naming it."""
+    try:
+        db.check_file_writable()
+        await db.migrate()
+        await db.probe_write()
+    except DatabaseNotWritableError as exc:
+        log.critical("%s", exc)
+        raise
+    except HANDLED_ERRORS as exc:
+        if not is_database_fault(exc):
+            raise
+        message = f"The database {db.describe()} cannot be written ({describe(exc)}); nobody could log in"
+        log.critical("%s", message)
+        raise DatabaseNotWritableError(message) from None
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -71,14 +102,11 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Setup Wizard", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.login_throttle = LoginThrottle()
-    app.add_middleware(ApiHeadersMiddleware)
+    app.add_middleware(RequestLimitsMiddleware)
+    app.add_middleware(ApiHeadersMiddleware)  # outermost: the limits' own answers get the headers too
     install_error_handlers(app)
 
-    @app.get("/api/health", tags=["health"])
-    async def health() -> dict[str, str]:
-        """Liveness: the process answers (public, no login)."""
-        return {"status": "ok", "version": __version__}
-
+    app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(servers_router)
     app.include_router(setup_router)

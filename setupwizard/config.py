@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     ssh_connect_timeout: float = Field(10.0, gt=0, description="Seconds to wait for an SSH connection.")
     ssh_keepalive_interval: float = Field(5.0, gt=0, description="Seconds between SSH keepalives.")
     log_level: str = Field("info", description="Log level of the service.")
+    # Hardening (issue F): trusted proxies, targets refused, health and fault reporting.
+    forwarded_allow_ips: list[str] = Field(
+        default_factory=list,
+        description="Proxies (a JSON list of IPs/CIDRs) whose X-Forwarded-For/-Proto are believed; "
+        "empty: none, the client address is the TCP peer.",
+    )
 
     @field_validator("secret_key")
     @classmethod

@@ -12,6 +12,13 @@ def serve() -> None:
     import uvicorn
 
     from setupwizard.app import create_app
+    from setupwizard.core.serving import server_options
 
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        **server_options(settings),  # hardening: trusted proxies only, wsproto
+    )

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from setupwizard.db.faults import HANDLED_ERRORS, DatabaseFaults, is_database_fault
 from setupwizard.provisioning import errors as prov
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,18 @@ class ConflictError(AppError):
         super().__init__(409, code, message)
 
 
+class DatabaseUnavailableError(AppError):
+    """The database cannot be used right now (full, read-only, away): 503 with ``Retry-After``."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            503,
+            "database_unavailable",
+            "The service's database is not available right now; try again shortly",
+            headers={"Retry-After": "30"},
+        )
+
+
 class InvalidRequestError(AppError):
     """A value was rejected: 422 naming the field."""
 
@@ -113,6 +126,17 @@ def _validation_field(exc: RequestValidationError) -> tuple[str | None, str]:
     return field, f"{field}: {message}" if field else message
 
 
+_HTTP_CODES = {
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    414: "url_too_long",
+}
+_UNPARSABLE_BODY = (UnicodeDecodeError, RecursionError)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render AppError, engine errors, validation errors and HTTP errors as one JSON shape."""
 
@@ -135,8 +159,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        code = {401: "not_authenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
-        body = {"detail": str(exc.detail), "code": code.get(exc.status_code, "http_error"), "field": None}
+        if exc.status_code == 400 and isinstance(exc.__cause__, _UNPARSABLE_BODY):
+            # FastAPI answers 400 for a body that is not UTF-8 or nests too deep to parse; it is bad input.
+            unparsable = InvalidRequestError("body", "The request body is not valid JSON (UTF-8)")
+            return JSONResponse({**unparsable.to_dict(), "field": None}, status_code=422)
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        body = {"detail": str(exc.detail), "code": code, "field": None}
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     async def unexpected_error(_: Request, exc: Exception) -> JSONResponse:
@@ -144,7 +172,19 @@ def install_error_handlers(app: FastAPI) -> None:
         body = {"detail": "Internal server error", "code": "internal_error", "field": None}
         return JSONResponse(body, status_code=500)
 
+    async def database_error(request: Request, exc: Exception) -> JSONResponse:
+        if not is_database_fault(exc):  # a failing query is a bug: 500, with the traceback in the log
+            log.error("Unexpected database error in %s %s", request.method, request.url.path, exc_info=exc)
+            return await unexpected_error(request, exc)
+        # Full disk, read-only or unreachable database: the client may retry; the log says it once a minute.
+        faults: DatabaseFaults | None = getattr(request.app.state, "db_faults", None)
+        if faults is not None:
+            faults.record(exc)
+        return await app_error(request, DatabaseUnavailableError())
+
     app.add_exception_handler(AppError, app_error)
+    for kind in HANDLED_ERRORS:
+        app.add_exception_handler(kind, database_error)
     app.add_exception_handler(Exception, unexpected_error)
     app.add_exception_handler(prov.ProvisioningError, provisioning_error)
     app.add_exception_handler(RequestValidationError, validation_error)

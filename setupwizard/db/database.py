@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import tempfile
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -78,6 +79,38 @@ def _upgrade(connection: Connection, cfg: Config) -> None:
     command.upgrade(cfg, "head")
 
 
+class DatabaseNotWritableError(RuntimeError):
+    """The database cannot be written: the service refuses to start (the message names the file)."""
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for PostgreSQL or an in-memory database)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def _check_sqlite_file_writable(path: Path) -> None:
+    """Open the file and its directory for writing the way SQLite will (root ignores the mode bits,
+    so ``os.access`` is not enough)."""
+    fix = "make it writable by the service's user (chmod/chown, or a read-write mount), then start again"
+    try:
+        os.close(os.open(path, os.O_RDWR))
+    except OSError as exc:
+        raise DatabaseNotWritableError(
+            f"The database file {path} is not writable ({exc.strerror}): nobody could log in. {fix}"
+        ) from None
+    try:
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as exc:
+        raise DatabaseNotWritableError(
+            f"The directory {path.parent} of the database file {path} is not writable ({exc.strerror}); "
+            f"SQLite keeps its -wal and -shm files there. {fix}"
+        ) from None
+
+
 class Database:
     """One service instance's database: ``engine``, ``sessionmaker``, ``session()``, ``migrate()``.
 
@@ -121,6 +154,29 @@ class Database:
         finally:
             _ALEMBIC_LOCK.release()
         log.info("Database schema is up to date (%s)", self.dialect)
+
+    def describe(self) -> str:
+        """Where the database is, for messages: the SQLite file, or the URL without its password."""
+        path = sqlite_file(self.url)
+        return str(path) if path else make_url(self.url).render_as_string(hide_password=True)
+
+    def check_file_writable(self) -> None:
+        """Before the first connection: a SQLite file (and its directory) the service cannot write stops
+        the start with :class:`DatabaseNotWritableError` naming the file. Nothing to check for PostgreSQL."""
+        path = sqlite_file(self.url)
+        if path is not None:
+            _check_sqlite_file_writable(path)
+
+    async def probe_write(self) -> None:
+        """Write one row in a transaction (a no-op update): raises when the database is read-only, full or
+        away. Used at start (after migrating) and by ``/api/health`` while a fault lasts."""
+        async with self.engine.begin() as connection:
+            await connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
+
+    async def ping(self) -> None:
+        """One ``SELECT 1``: raises when the database cannot be reached."""
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, status
 
 from setupwizard.auth.deps import AdminUser, CurrentUser
 from setupwizard.core.errors import NotFoundError
+from setupwizard.core.params import RowIdPath
 from setupwizard.core.secretbox import SecretBox
 from setupwizard.db.deps import SessionDep
 from setupwizard.servers.repository import KnownHostRepository, SudoRepository
@@ -56,7 +57,7 @@ async def prefill_sudo(
 
 
 @router.delete("/sudo/{sudo_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_sudo(request: Request, sudo_id: int, user: CurrentUser, session: SessionDep) -> None:
+async def delete_sudo(request: Request, sudo_id: RowIdPath, user: CurrentUser, session: SessionDep) -> None:
     """Forget one saved credential of the caller (404 if it is not theirs)."""
     if not await _sudo_repo(request, session).delete_sudo(user.id, sudo_id):
         raise NotFoundError("No such saved sudo credential")

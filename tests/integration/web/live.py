@@ -163,11 +163,16 @@ class ThreadServer(LiveServer):
 
     def start(self) -> None:
         from setupwizard.app import create_app
+        from setupwizard.core.serving import server_options
 
         sock = free_socket()
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
-            create_app(self.settings), log_level="warning", lifespan="on", timeout_graceful_shutdown=10
+            create_app(self.settings),
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=10,
+            **server_options(self.settings),  # as `setupwizard serve` runs it
         )
         server = uvicorn.Server(config)
         self._server, self._error = server, None
