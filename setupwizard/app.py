@@ -13,6 +13,7 @@ from setupwizard.auth.routes import router as auth_router
 from setupwizard.auth.service import ensure_first_admin
 from setupwizard.auth.throttle import LoginThrottle
 from setupwizard.config import Settings
+from setupwizard.core.api_docs import install_api_docs
 from setupwizard.core.errors import install_error_handlers
 from setupwizard.core.headers import ApiHeadersMiddleware
 from setupwizard.core.health import close_health_checks
@@ -99,7 +100,7 @@ async def _open_database(db: Database) -> None:
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the app: routers, error handlers, lifespan (database, bus, crash recovery)."""
-    app = FastAPI(title="Setup Wizard", version=__version__, lifespan=lifespan)
+    app = FastAPI(title="Setup Wizard", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.login_throttle = LoginThrottle()
     app.add_middleware(RequestLimitsMiddleware)
@@ -111,4 +112,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(servers_router)
     app.include_router(setup_router)
     install_pages(app)
+    install_api_docs(app)
     return app

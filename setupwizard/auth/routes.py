@@ -12,6 +12,7 @@ from setupwizard.auth.repository import UserRepository
 from setupwizard.auth.schemas import LoginRequest, PasswordChange, TokenResponse, UserCreate, UserOut
 from setupwizard.auth.throttle import LoginThrottle
 from setupwizard.config import Settings
+from setupwizard.core.api_docs import error_responses
 from setupwizard.core.errors import AppError, ForbiddenError, NotAuthenticatedError
 from setupwizard.db.deps import SessionDep
 
@@ -23,7 +24,7 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-@router.post("/api/auth/login")
+@router.post("/api/auth/login", responses=error_responses(401, 403, 429))
 async def login(
     body: LoginRequest, request: Request, response: Response, session: SessionDep
 ) -> TokenResponse:
@@ -95,7 +96,9 @@ async def list_users(_admin: AdminUser, session: SessionDep) -> list[UserOut]:
     return [UserOut.model_validate(u) for u in await UserRepository(session).list()]
 
 
-@router.post("/api/users", status_code=status.HTTP_201_CREATED, tags=["users"])
+@router.post(
+    "/api/users", status_code=status.HTTP_201_CREATED, tags=["users"], responses=error_responses(409)
+)
 async def create_user(body: UserCreate, _admin: AdminUser, session: SessionDep) -> UserOut:
     """Add a user (admins only); 409 when the name is taken."""
     user = await service.create_user(session, body.username, body.password.get_secret_value(), body.is_admin)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+STRICT = ConfigDict(strict=True, extra="forbid")
+"""Request bodies take JSON types as they are: ``"is_admin": "yes"`` is a 422, not True."""
+
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
 
 
 class LoginRequest(BaseModel):
     """``POST /api/auth/login``."""
+
+    model_config = STRICT
 
     username: str = Field(min_length=1, max_length=64)
     password: SecretStr = Field(min_length=1, max_length=1024)
@@ -34,6 +39,8 @@ class UserOut(BaseModel):
 class UserCreate(BaseModel):
     """``POST /api/users`` (admins only)."""
 
+    model_config = STRICT
+
     username: str = Field(pattern=USERNAME_PATTERN)
     password: SecretStr = Field(min_length=8, max_length=1024)
     is_admin: bool = False
@@ -41,6 +48,8 @@ class UserCreate(BaseModel):
 
 class PasswordChange(BaseModel):
     """``POST /api/auth/password``: change one's own password (every other login is ended)."""
+
+    model_config = STRICT
 
     current_password: SecretStr = Field(min_length=1, max_length=1024)
     new_password: SecretStr = Field(min_length=8, max_length=1024)

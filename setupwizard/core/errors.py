@@ -7,6 +7,7 @@ here, at the edge, by :func:`translate_provisioning_error`.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -122,8 +123,19 @@ def _validation_field(exc: RequestValidationError) -> tuple[str | None, str]:
         return None, "The request body is not valid JSON"
     location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
     field = ".".join(location) or None
-    message = str(first.get("msg", "Invalid value"))
+    message = _message_without_input(first)
     return field, f"{field}: {message}" if field else message
+
+
+def _message_without_input(error: Any) -> str:
+    """Pydantic's message, unless it quotes the rejected input (a secret, or an injection payload)."""
+    message = str(error.get("msg", "Invalid value"))
+    rejected = error.get("input")
+    if error.get("type", "").startswith("uuid_"):
+        return "Input should be a valid UUID"
+    if isinstance(rejected, str | int | float) and len(str(rejected)) >= 2 and str(rejected) in message:
+        return "Invalid value"
+    return message
 
 
 _HTTP_CODES = {

@@ -77,7 +77,7 @@ def check_username(username: object) -> str:
 def check_package(name: object) -> str:
     """A Debian package name (policy §5.6.1)."""
     if not isinstance(name, str) or len(name) > 128 or not _PACKAGE.fullmatch(name):
-        raise InvalidInputError("packages", f"不是有效的 Debian 软件包名: {_shown(name)}")
+        raise InvalidInputError("packages", "不是有效的 Debian 软件包名")
     return name
 
 
@@ -85,16 +85,14 @@ def parse_port_spec(spec: object) -> PortSpec:
     """``80``, ``80/tcp`` or ``60000:61000/udp`` (a range needs a protocol, as ufw requires)."""
     match = _PORT_SPEC.fullmatch(spec) if isinstance(spec, str) else None
     if match is None:
-        raise InvalidInputError(
-            "firewall_ports", f"端口格式应为 80、80/tcp 或 60000:61000/udp: {_shown(spec)}"
-        )
+        raise InvalidInputError("firewall_ports", "端口格式应为 80、80/tcp 或 60000:61000/udp")
     start = int(match["start"])
     end = int(match["end"]) if match["end"] else None
     proto = match["proto"]
     if not 1 <= start <= 65535 or (end is not None and not start < end <= 65535):
-        raise InvalidInputError("firewall_ports", f"端口超出 1–65535 或范围顺序不对: {spec}")
+        raise InvalidInputError("firewall_ports", "端口超出 1–65535 或范围顺序不对")
     if end is not None and proto is None:
-        raise InvalidInputError("firewall_ports", f"端口范围需要写明 /tcp 或 /udp: {spec}")
+        raise InvalidInputError("firewall_ports", "端口范围需要写明 /tcp 或 /udp")
     return PortSpec(start, end, proto)
 
 
@@ -144,9 +142,3 @@ def validate_options(options: SetupOptions) -> None:
             raise InvalidInputError("script", "脚本不能包含空字符")
         if len(options.script.encode()) > MAX_SCRIPT_BYTES:
             raise InvalidInputError("script", f"脚本不能超过 {MAX_SCRIPT_BYTES // 1024} KiB")
-
-
-def _shown(value: object) -> str:
-    """A rejected value, shortened and made printable for an error message."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

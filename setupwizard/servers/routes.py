@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 
 from setupwizard.auth.deps import AdminUser, CurrentUser
+from setupwizard.core.api_docs import error_responses
 from setupwizard.core.errors import NotFoundError
 from setupwizard.core.params import RowIdPath
 from setupwizard.core.secretbox import SecretBox
@@ -56,7 +57,7 @@ async def prefill_sudo(
     )
 
 
-@router.delete("/sudo/{sudo_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/sudo/{sudo_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404))
 async def delete_sudo(request: Request, sudo_id: RowIdPath, user: CurrentUser, session: SessionDep) -> None:
     """Forget one saved credential of the caller (404 if it is not theirs)."""
     if not await _sudo_repo(request, session).delete_sudo(user.id, sudo_id):
@@ -79,7 +80,7 @@ async def list_known_hosts(_user: CurrentUser, session: SessionDep) -> list[Know
     ]
 
 
-@router.delete("/known-hosts", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/known-hosts", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404))
 async def delete_known_host(_admin: AdminUser, session: SessionDep, host: Host, port: Port = 22) -> None:
     """Forget a host key (admins only: the next connection accepts whatever key the host shows)."""
     if not await KnownHostRepository(session).delete(host, port):

@@ -18,9 +18,12 @@ def _plain(secret: SecretStr | None) -> str | None:
 
 
 class ConnectionRequest(BaseModel):
-    """How to reach a server: the fields shared by auto-setup and test-connection."""
+    """How to reach a server: the fields shared by auto-setup and test-connection.
 
-    model_config = ConfigDict(extra="forbid")
+    Strict: ``"port": true`` or ``"port": "22"`` is a 422, never port 1 or a silent conversion.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     host: str = Field(description="IPv4, IPv6 or DNS name of the server.")
     port: int = Field(22, description="SSH port (1-65535).")
@@ -58,7 +61,9 @@ class AutoSetupRequest(ConnectionRequest):
     )
     upgrade: bool = Field(False, description="Run apt-get upgrade too.")
     script: str | None = Field(None, description="Shell script run with sudo after the setup.")
-    session_id: uuid.UUID | None = Field(None, description="UUID made by the page for its WebSocket.")
+    session_id: uuid.UUID | None = Field(
+        None, strict=False, description="UUID made by the page for its WebSocket (a JSON string)."
+    )
     wait: bool = Field(True, description="true: answer when done (200); false: answer at once (202).")
     use_saved_sudo_password: bool = Field(
         True, description="Use the sudo password saved for this server when sudo_password is omitted."

@@ -35,7 +35,7 @@ def public_non_api_paths() -> set[str]:
     from setupwizard.web.pages import router as pages
 
     app = listing_app()
-    docs = {app.docs_url, app.redoc_url, app.openapi_url, app.swagger_ui_oauth2_redirect_url}
+    docs = {app.docs_url, app.redoc_url, app.openapi_url, app.swagger_ui_oauth2_redirect_url, "/docs"}
     return _paths(pages.routes) | {path for path in docs if path}
 
 
@@ -82,7 +82,10 @@ def test_the_route_listing_sees_the_service() -> None:
         ("GET", "/api/servers/known-hosts"),
     ]:
         assert expected in routes
-    assert set(mounts()) <= {"/static"}, "a new mounted app needs a look at its authentication"
+    # /docs-assets: Swagger UI's own files (public, like /static)
+    assert set(mounts()) <= {"/static", "/docs-assets"}, (
+        "a new mounted app needs a look at its authentication"
+    )
     assert websocket_routes() == ["/api/setup/setup-progress/{session_id}"]
 
 
