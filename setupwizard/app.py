@@ -6,9 +6,11 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from setupwizard import __version__
+from setupwizard.audit.routes import router as audit_router
+from setupwizard.audit.routes import setup_trail
 from setupwizard.auth.routes import router as auth_router
 from setupwizard.auth.service import ensure_first_admin
 from setupwizard.auth.throttle import LoginThrottle
@@ -110,7 +112,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(servers_router)
-    app.include_router(setup_router)
+    app.include_router(setup_router, dependencies=[Depends(setup_trail)])  # start/cancel/delete → audit
+    app.include_router(audit_router)
     install_pages(app)
     install_api_docs(app)
     return app

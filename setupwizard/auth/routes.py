@@ -6,6 +6,8 @@ import math
 
 from fastapi import APIRouter, Request, Response, status
 
+from setupwizard.audit import trail as audit
+from setupwizard.audit.trail import AuditAction
 from setupwizard.auth import service
 from setupwizard.auth.deps import COOKIE_NAME, AdminUser, CurrentUser, origin_allowed, request_token
 from setupwizard.auth.repository import UserRepository
@@ -24,6 +26,20 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
+async def _record_login(request: Request, session: SessionDep, username: str, outcome: str) -> None:
+    """A login attempt in the trail. An unknown name is not kept: people type passwords into it."""
+    user = await UserRepository(session).get_by_username(username)
+    await audit.record(
+        request.app.state.db,
+        request,
+        AuditAction.LOGIN,
+        user=user,
+        outcome=outcome,
+        target=user.username if user else "",
+        detail={} if user else {"unknown_user": True},
+    )
+
+
 @router.post("/api/auth/login", responses=error_responses(401, 403, 429))
 async def login(
     body: LoginRequest, request: Request, response: Response, session: SessionDep
@@ -36,6 +52,7 @@ async def login(
     address = request.client.host if request.client else "unknown"
     wait = throttle.retry_after(body.username, address)
     if wait is not None:
+        await _record_login(request, session, body.username, "throttled")
         seconds = max(1, math.ceil(wait))
         raise AppError(
             429,
@@ -44,11 +61,13 @@ async def login(
             headers={"Retry-After": str(seconds)},
         )
     try:
-        _, token = await service.login(session, body.username, body.password.get_secret_value(), settings)
+        user, token = await service.login(session, body.username, body.password.get_secret_value(), settings)
     except NotAuthenticatedError:
         throttle.failure(body.username, address)
+        await _record_login(request, session, body.username, "failed")
         raise
     throttle.success(body.username, address)
+    await audit.record_in(session, request, AuditAction.LOGIN, user=user, target=user.username)
     response.set_cookie(
         COOKIE_NAME,
         token,
@@ -63,11 +82,12 @@ async def login(
 
 
 @router.post("/api/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(request: Request, _user: CurrentUser, session: SessionDep) -> Response:
+async def logout(request: Request, user: CurrentUser, session: SessionDep) -> Response:
     """End this login (the token stops working) and clear the cookie."""
     token = request_token(request)
     if token:
         await service.logout(session, token)
+    await audit.record_in(session, request, AuditAction.LOGOUT, user=user, target=user.username)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     settings = _settings(request)
     response.delete_cookie(
@@ -83,11 +103,19 @@ async def me(user: CurrentUser) -> UserOut:
 
 
 @router.post("/api/auth/password", status_code=status.HTTP_204_NO_CONTENT)
-async def change_password(body: PasswordChange, user: CurrentUser, session: SessionDep) -> None:
+async def change_password(
+    body: PasswordChange, user: CurrentUser, session: SessionDep, request: Request
+) -> None:
     """Change one's own password; every login of this user ends (log in again)."""
-    await service.change_password(
-        session, user, body.current_password.get_secret_value(), body.new_password.get_secret_value()
-    )
+    db = request.app.state.db
+    try:
+        await service.change_password(
+            session, user, body.current_password.get_secret_value(), body.new_password.get_secret_value()
+        )
+    except AppError as exc:
+        await audit.record(db, request, AuditAction.PASSWORD_CHANGE, user=user, outcome=exc.code)
+        raise
+    await audit.record_in(session, request, AuditAction.PASSWORD_CHANGE, user=user, target=user.username)
 
 
 @router.get("/api/users", tags=["users"])
@@ -99,7 +127,20 @@ async def list_users(_admin: AdminUser, session: SessionDep) -> list[UserOut]:
 @router.post(
     "/api/users", status_code=status.HTTP_201_CREATED, tags=["users"], responses=error_responses(409)
 )
-async def create_user(body: UserCreate, _admin: AdminUser, session: SessionDep) -> UserOut:
+async def create_user(body: UserCreate, admin: AdminUser, session: SessionDep, request: Request) -> UserOut:
     """Add a user (admins only); 409 when the name is taken."""
-    user = await service.create_user(session, body.username, body.password.get_secret_value(), body.is_admin)
+    db = request.app.state.db
+    what = {"is_admin": body.is_admin}
+    try:
+        user = await service.create_user(
+            session, body.username, body.password.get_secret_value(), body.is_admin
+        )
+    except AppError as exc:
+        await audit.record(
+            db, request, AuditAction.USER_CREATE, user=admin, outcome=exc.code, target=body.username
+        )
+        raise
+    await audit.record_in(
+        session, request, AuditAction.USER_CREATE, user=admin, target=user.username, detail=what
+    )
     return UserOut.model_validate(user)

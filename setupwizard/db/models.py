@@ -83,15 +83,41 @@ class SshServerSudo(Base):
 
 
 class KnownHost(Base):
-    """The SHA256 host key fingerprint recorded for host:port (accept-new)."""
+    """The SHA256 host key fingerprint one user trusts for host:port (accept-new, after a login worked).
+
+    Per user: a key another user's connection saw is no trust of yours (issue F.7).
+    """
 
     __tablename__ = "known_hosts"
 
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     host: Mapped[str] = mapped_column(String(255), primary_key=True)
     port: Mapped[int] = mapped_column(Integer, primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(128))
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class AuditEvent(Base):
+    """Who did what, when, from where: logins, setups, user changes, saved sudo rows. Never a secret.
+
+    ``actor`` is the user's name at the time (kept when the user is deleted); for a failed login with an
+    unknown name it is empty, since people type passwords into the name field.
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, index=True)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    actor: Mapped[str] = mapped_column(String(64), default="")
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    outcome: Mapped[str] = mapped_column(String(32), default="ok")
+    target: Mapped[str] = mapped_column(String(320), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class SetupSession(Base):

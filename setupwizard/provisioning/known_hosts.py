@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class KnownHostStore(Protocol):
@@ -17,6 +17,23 @@ class KnownHostStore(Protocol):
     async def put(self, host: str, port: int, fingerprint: str) -> None:
         """Record (or replace) the fingerprint."""
         ...
+
+
+@runtime_checkable
+class KnownHostBook(Protocol):
+    """Known hosts kept per user of a service: each user's own trust."""
+
+    def for_user(self, user_id: int) -> KnownHostStore:
+        """The store of one user."""
+        ...
+
+
+def store_for(known_hosts: KnownHostStore | KnownHostBook, user_id: int) -> KnownHostStore:
+    """The store a run of ``user_id`` uses: their own from a per-user book, else the shared store as it is
+    (the CLI's file, a test's memory)."""
+    if isinstance(known_hosts, KnownHostBook):
+        return known_hosts.for_user(user_id)
+    return known_hosts
 
 
 class MemoryKnownHosts:

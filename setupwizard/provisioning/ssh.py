@@ -112,8 +112,7 @@ async def open_connection(
     except asyncssh.HostKeyNotVerifiable:
         raise _key_error(target, check, recorded) from None
     except asyncssh.PermissionDenied:
-        if check.seen and recorded is None and pin is None:
-            await known_hosts.put(target.host, target.port, check.seen)
+        # No key is recorded: a key is trusted only after a login worked (issue F.7).
         raise AuthenticationFailedError(
             f"{target.username}@{target.host} 登录失败: 用户名、密码或私钥不被服务器接受"
         ) from None

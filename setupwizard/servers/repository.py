@@ -16,8 +16,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import Executable
 
+from setupwizard.audit.repository import AuditRepository
 from setupwizard.core.secretbox import SecretBox, SecretBoxError
-from setupwizard.db.models import KnownHost, SshServerSudo
+from setupwizard.db.models import KnownHost, SshServerSudo, User
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,14 @@ class SudoRepository:
         }
         update: dict[str, object] = {"sudo_user": sudo_user, "sudo_password": stored, "updated_at": now}
         await self.session.execute(_upsert(self.session, values, update))
+        owner = await self.session.get(User, user_id)
+        await AuditRepository(self.session).add(  # in the same transaction as the row: both or neither
+            action="sudo.save",
+            actor_id=user_id,
+            actor=owner.username if owner else "",
+            target=f"{sudo_user}@{host}:{port}",
+            detail={"passwordless": not sudo_password_plain},
+        )
 
     async def _row(self, user_id: int, host: str, port: int) -> SshServerSudo | None:
         result = await self.session.execute(
@@ -135,21 +144,22 @@ class SudoRepository:
 
 
 class KnownHostRepository:
-    """``known_hosts``: one fingerprint per host:port, shared by all users."""
+    """``known_hosts``: one fingerprint per user and host:port (each user's own trust)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, host: str, port: int) -> KnownHost | None:
-        return await self.session.get(KnownHost, (normalise_host(host), port))
+    async def get(self, user_id: int, host: str, port: int) -> KnownHost | None:
+        return await self.session.get(KnownHost, (user_id, normalise_host(host), port))
 
-    async def put(self, host: str, port: int, fingerprint: str) -> None:
-        """Record the fingerprint; a different one replaces the old (first_seen starts again)."""
+    async def put(self, user_id: int, host: str, port: int, fingerprint: str) -> None:
+        """Record the user's trust in the fingerprint; a different one replaces the old (first_seen anew)."""
         now = datetime.now(UTC)
-        row = await self.get(host, port)
+        row = await self.get(user_id, host, port)
         if row is None:
             self.session.add(
                 KnownHost(
+                    user_id=user_id,
                     host=normalise_host(host),
                     port=port,
                     fingerprint=fingerprint,
@@ -164,12 +174,21 @@ class KnownHostRepository:
             row.last_seen = now
         await self.session.flush()
 
-    async def list(self) -> Sequence[KnownHost]:
-        result = await self.session.execute(select(KnownHost).order_by(KnownHost.host, KnownHost.port))
-        return result.scalars().all()
-
-    async def delete(self, host: str, port: int) -> bool:
-        result = await self.session.execute(
-            delete(KnownHost).where(KnownHost.host == normalise_host(host), KnownHost.port == port)
+    async def list(self, user_id: int | None) -> Sequence[tuple[KnownHost, str]]:
+        """The user's records (``None``: everybody's, for admins), each with its user's name."""
+        query = (
+            select(KnownHost, User.username)
+            .join(User, User.id == KnownHost.user_id)
+            .order_by(KnownHost.host, KnownHost.port, User.username)
         )
-        return bool(getattr(result, "rowcount", 0))
+        if user_id is not None:
+            query = query.where(KnownHost.user_id == user_id)
+        return [(row, name) for row, name in (await self.session.execute(query)).all()]
+
+    async def delete(self, host: str, port: int, user_id: int | None) -> int:
+        """Forget host:port for one user (``None``: for every user); the number of records removed."""
+        statement = delete(KnownHost).where(KnownHost.host == normalise_host(host), KnownHost.port == port)
+        if user_id is not None:
+            statement = statement.where(KnownHost.user_id == user_id)
+        result = await self.session.execute(statement)
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -6,10 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
-from setupwizard.auth.deps import AdminUser, CurrentUser
+from setupwizard.audit import trail as audit
+from setupwizard.audit.trail import AuditAction
+from setupwizard.auth.deps import CurrentUser
 from setupwizard.core.api_docs import error_responses
-from setupwizard.core.errors import NotFoundError
-from setupwizard.core.params import RowIdPath
+from setupwizard.core.errors import ForbiddenError, NotFoundError
+from setupwizard.core.params import RowIdPath, RowIdQuery
 from setupwizard.core.secretbox import SecretBox
 from setupwizard.db.deps import SessionDep
 from setupwizard.servers.repository import KnownHostRepository, SudoRepository
@@ -62,26 +64,48 @@ async def delete_sudo(request: Request, sudo_id: RowIdPath, user: CurrentUser, s
     """Forget one saved credential of the caller (404 if it is not theirs)."""
     if not await _sudo_repo(request, session).delete_sudo(user.id, sudo_id):
         raise NotFoundError("No such saved sudo credential")
+    await audit.record_in(session, request, AuditAction.SUDO_DELETE, user=user, detail={"sudo_id": sudo_id})
 
 
 @router.get("/known-hosts")
-async def list_known_hosts(_user: CurrentUser, session: SessionDep) -> list[KnownHostOut]:
-    """Every recorded host key."""
-    rows = await KnownHostRepository(session).list()
+async def list_known_hosts(user: CurrentUser, session: SessionDep) -> list[KnownHostOut]:
+    """The host keys the caller trusts (an admin sees every user's, each with its user)."""
+    rows = await KnownHostRepository(session).list(None if user.is_admin else user.id)
     return [
         KnownHostOut(
+            user_id=r.user_id,
+            username=username,
             host=r.host,
             port=r.port,
             fingerprint=r.fingerprint,
             first_seen=r.first_seen,
             last_seen=r.last_seen,
         )
-        for r in rows
+        for r, username in rows
     ]
 
 
-@router.delete("/known-hosts", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404))
-async def delete_known_host(_admin: AdminUser, session: SessionDep, host: Host, port: Port = 22) -> None:
-    """Forget a host key (admins only: the next connection accepts whatever key the host shows)."""
-    if not await KnownHostRepository(session).delete(host, port):
+@router.delete("/known-hosts", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(403, 404))
+async def delete_known_host(
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    host: Host,
+    port: Port = 22,
+    user_id: RowIdQuery | None = None,
+) -> None:
+    """Forget a trusted host key: the caller's own. An admin forgets it for ``user_id``, or for every user
+    when ``user_id`` is omitted (after a legitimate key change). The next login accepts the new key."""
+    if user.is_admin:
+        whose = user_id
+    elif user_id is not None and user_id != user.id:
+        raise ForbiddenError("Administrators only")
+    else:
+        whose = user.id
+    removed = await KnownHostRepository(session).delete(host, port, whose)
+    if not removed:
         raise NotFoundError("No such known host")
+    detail = {"user_id": whose, "removed": removed}
+    await audit.record_in(
+        session, request, AuditAction.KNOWN_HOST_DELETE, user=user, target=f"{host}:{port}", detail=detail
+    )

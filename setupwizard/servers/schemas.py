@@ -28,8 +28,10 @@ class SudoPrefill(BaseModel):
 
 
 class KnownHostOut(BaseModel):
-    """A recorded host key."""
+    """A host key one user trusts (``user_id``/``username``: whose trust it is)."""
 
+    user_id: int
+    username: str
     host: str
     port: int
     fingerprint: str

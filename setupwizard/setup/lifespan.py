@@ -16,7 +16,7 @@ from setupwizard.live.bus import ProgressBus
 from setupwizard.live.memory import MemoryBus
 from setupwizard.live.redis import RedisBus
 from setupwizard.provisioning import SetupOptions, Target, run_setup, validate_options, validate_target
-from setupwizard.servers.known_hosts import DatabaseKnownHosts
+from setupwizard.servers.known_hosts import DatabaseKnownHostBook
 from setupwizard.servers.repository import SudoRepository
 from setupwizard.setup.locks import HostLocks, MemoryHostLocks, RedisHostLocks
 from setupwizard.setup.service import SetupService, recover_interrupted
@@ -73,7 +73,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db=db,
         bus=bus,
         locks=locks,
-        known_hosts=DatabaseKnownHosts(db),
+        known_hosts=DatabaseKnownHostBook(db),  # hardening F.7: each user's own trust
         sudo_store=DatabaseSudoStore(db, app.state.secretbox),
         runner=run_setup,
         validate=validate,

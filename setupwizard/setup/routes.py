@@ -126,7 +126,7 @@ async def check_connection(body: ConnectionRequest, user: CurrentUser, request: 
     settings: Settings = request.app.state.settings
     db: Database = request.app.state.db
     report = await test_connection(
-        body.to_target(), DatabaseKnownHosts(db), connect_timeout=settings.ssh_connect_timeout
+        body.to_target(), DatabaseKnownHosts(db, user.id), connect_timeout=settings.ssh_connect_timeout
     )
     return report.to_dict()
 

@@ -28,7 +28,7 @@ from setupwizard.core.errors import ConflictError, ForbiddenError, NotFoundError
 from setupwizard.db.database import Database
 from setupwizard.live.bus import ProgressBus
 from setupwizard.provisioning.events import EventEmitter, EventType, Level, SessionEvent, utc_now
-from setupwizard.provisioning.known_hosts import KnownHostStore
+from setupwizard.provisioning.known_hosts import KnownHostBook, KnownHostStore, store_for
 from setupwizard.provisioning.result import SetupResult, SudoMode
 from setupwizard.provisioning.target import SetupOptions, Target
 from setupwizard.setup import repository
@@ -100,7 +100,7 @@ class SetupService:
         db: Database,
         bus: ProgressBus,
         locks: HostLocks,
-        known_hosts: KnownHostStore,
+        known_hosts: KnownHostStore | KnownHostBook,
         sudo_store: SudoStore,
         runner: SetupRunner,
         validate: Validator,
@@ -260,7 +260,7 @@ class SetupService:
                 target,
                 options,
                 emitter,
-                self.known_hosts,
+                store_for(self.known_hosts, run.owner_id),  # hardening F.7: the owner's own trust
                 cancel=run.cancel,
                 connect_timeout=self.settings.ssh_connect_timeout,
                 keepalive_interval=self.settings.ssh_keepalive_interval,

@@ -67,6 +67,12 @@ async def history_page(request: Request) -> HTMLResponse:
     return _page(request, "history.html", "history")
 
 
+@router.get("/audit", response_class=HTMLResponse)
+async def audit_page(request: Request) -> HTMLResponse:
+    """The audit trail (admins; the API refuses others)."""
+    return _page(request, "audit.html", "audit")
+
+
 def install_pages(app: FastAPI) -> None:
     """Add the page routes and mount ``/static`` on ``app``."""
     app.include_router(router)

@@ -24,6 +24,8 @@ export function initChrome({ requireLogin = true } = {}) {
   return apiJson("/api/auth/me").then((me) => {
     const who = document.getElementById("whoami");
     if (who && me) who.textContent = me.username;
+    const audit = document.getElementById("nav-audit");
+    if (audit && me && me.is_admin) audit.hidden = false;
     return me;
   });
 }

@@ -166,41 +166,49 @@ def test_users_see_and_delete_only_their_own_rows(live_server: LiveServer) -> No
         assert client.delete(f"/api/servers/sudo/{row['id']}").status_code == 404
 
 
-def test_known_hosts_are_stored_listed_and_deleted_by_admins_only(live_server: LiveServer) -> None:
-    async def record() -> tuple[str | None, str | None]:
+def test_known_hosts_are_each_users_own_and_admins_see_all(live_server: LiveServer) -> None:
+    eve = live_server.create_user("eve", "eve-password-1")
+    eve_id = next(
+        u["id"]
+        for u in live_server.client(live_server.admin_login()).get("/api/users").json()
+        if u["username"] == "eve"
+    )
+
+    async def record() -> tuple[str | None, str | None, str | None]:
         db = Database(live_server.settings)
         try:
-            store: KnownHostStore = DatabaseKnownHosts(db)  # mypy checks the protocol
+            store: KnownHostStore = DatabaseKnownHosts(db, eve_id)  # mypy checks the protocol
             before = await store.get("Host.Example.org", 22)
             await store.put("Host.Example.org", 22, FINGERPRINT)
             await store.put("host.example.org", 2222, "SHA256:other")
-            return before, await store.get("HOST.example.org", 22)
+            admins = await DatabaseKnownHosts(db, 1).get("host.example.org", 22)
+            return before, await store.get("HOST.example.org", 22), admins
         finally:
             await db.dispose()
 
-    assert run_sync(record) == (None, FINGERPRINT)
-    eve = live_server.create_user("eve", "eve-password-1")
+    assert run_sync(record) == (None, FINGERPRINT, None)
     with live_server.client(eve) as client:
         listed = client.get("/api/servers/known-hosts").json()
-        assert [(h["host"], h["port"], h["fingerprint"]) for h in listed] == [
-            ("host.example.org", 22, FINGERPRINT),
-            ("host.example.org", 2222, "SHA256:other"),
+        assert [(h["username"], h["host"], h["port"], h["fingerprint"]) for h in listed] == [
+            ("eve", "host.example.org", 22, FINGERPRINT),
+            ("eve", "host.example.org", 2222, "SHA256:other"),
         ]
-        refused = client.delete("/api/servers/known-hosts", params={"host": "host.example.org", "port": 22})
-        assert refused.status_code == 403
+        gone = client.delete("/api/servers/known-hosts", params={"host": "host.example.org", "port": 2222})
+        assert gone.status_code == 204  # her own trust: she may forget it
     with live_server.client(live_server.admin_login()) as client:
+        assert [h["port"] for h in client.get("/api/servers/known-hosts").json()] == [22]
         gone = client.delete("/api/servers/known-hosts", params={"host": "host.example.org", "port": 22})
         assert gone.status_code == 204
         again = client.delete("/api/servers/known-hosts", params={"host": "host.example.org", "port": 22})
         assert again.status_code == 404
-        assert [h["port"] for h in client.get("/api/servers/known-hosts").json()] == [2222]
+        assert client.get("/api/servers/known-hosts").json() == []
 
 
 def test_known_host_key_change_replaces_the_fingerprint(live_server: LiveServer) -> None:
     async def change() -> str | None:
         db = Database(live_server.settings)
         try:
-            store = DatabaseKnownHosts(db)
+            store = DatabaseKnownHosts(db, 1)
             await store.put("h", 22, "SHA256:old")
             await store.put("h", 22, "SHA256:new")
             return await store.get("h", 22)
