@@ -31,6 +31,7 @@ from setupwizard.db.faults import (
     describe,
     is_database_fault,
 )
+from setupwizard.servers.guard import connection_guard
 from setupwizard.servers.routes import router as servers_router
 from setupwizard.setup.lifespan import lifespan as setup_lifespan
 from setupwizard.setup.routes import router as setup_router
@@ -112,7 +113,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(servers_router)
-    app.include_router(setup_router, dependencies=[Depends(setup_trail)])  # start/cancel/delete → audit
+    # The setup routes: targets checked and attempts counted before connecting; start/cancel/delete audited.
+    app.include_router(setup_router, dependencies=[Depends(setup_trail), Depends(connection_guard)])
     app.include_router(audit_router)
     install_pages(app)
     install_api_docs(app)

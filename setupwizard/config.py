@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from setupwizard.servers.targets import DEFAULT_TARGET_DENY, parse_networks
+
 
 class Settings(BaseSettings):
     """Every knob of the service. Environment variables use the prefix ``SETUPWIZARD_``."""
@@ -50,6 +52,19 @@ class Settings(BaseSettings):
         description="Proxies (a JSON list of IPs/CIDRs) whose X-Forwarded-For/-Proto are believed; "
         "empty: none, the client address is the TCP peer.",
     )
+    target_deny: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_TARGET_DENY),
+        description="Networks (a JSON list of CIDRs) test-connection and auto-setup refuse to connect to.",
+    )
+    connect_attempts_per_minute: int = Field(
+        30, ge=1, description="Connections (test-connection, auto-setup) one user may start per minute."
+    )
+
+    @field_validator("target_deny")
+    @classmethod
+    def _target_deny_is_networks(cls, value: list[str]) -> list[str]:
+        parse_networks(value)
+        return value
 
     @field_validator("secret_key")
     @classmethod

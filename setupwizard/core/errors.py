@@ -106,8 +106,16 @@ _PROVISIONING_STATUS: list[tuple[type[prov.ProvisioningError], int]] = [
 ]
 
 
+# Refused, filtered (timeout) and no route are one answer: telling them apart would let a user map which
+# ports and hosts of the service's own network are open (issue F.10).
+_UNREACHABLE = (prov.ConnectionRefusedByHostError, prov.HostUnreachableError, prov.ConnectTimeoutError)
+UNREACHABLE_MESSAGE = "无法连接到服务器的 SSH 端口：连接被拒绝、被过滤或没有路由。请检查地址、端口和防火墙"
+
+
 def translate_provisioning_error(exc: prov.ProvisioningError) -> AppError:
     """The engine's error as an :class:`AppError` (status, the engine's stable ``code``, field if any)."""
+    if isinstance(exc, _UNREACHABLE):
+        return AppError(502, "unreachable", UNREACHABLE_MESSAGE)
     status = next(code for kind, code in _PROVISIONING_STATUS if isinstance(exc, kind))
     if isinstance(exc, prov.InvalidInputError):
         return AppError(status, exc.code, exc.reason, exc.field)

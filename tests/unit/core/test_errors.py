@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 from setupwizard.core.errors import (
+    UNREACHABLE_MESSAGE,
     AppError,
     ConflictError,
     InvalidRequestError,
@@ -23,9 +24,6 @@ CANARY = "canary-secret-9d1e"
 @pytest.mark.parametrize(
     ("error", "status", "code"),
     [
-        (prov.ConnectTimeoutError("slow"), 504, "timeout"),
-        (prov.HostUnreachableError("no route"), 502, "host_unreachable"),
-        (prov.ConnectionRefusedByHostError("closed"), 502, "connection_refused"),
         (prov.AuthenticationFailedError("denied"), 502, "auth_failed"),
         (prov.HostKeyChangedError("changed"), 409, "host_key_changed"),
         (prov.UnsupportedOSError("centos"), 422, "unsupported_os"),
@@ -41,6 +39,20 @@ def test_engine_errors_map_to_status_and_keep_their_code(
     translated = translate_provisioning_error(error)
     assert (translated.status_code, translated.code, translated.field) == (status, code, None)
     assert translated.message == str(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        prov.ConnectTimeoutError("连接 10.0.0.5:22 超时"),
+        prov.HostUnreachableError("无法到达 10.0.0.5"),
+        prov.ConnectionRefusedByHostError("10.0.0.5:22 拒绝连接"),
+    ],
+)
+def test_refused_filtered_and_unreachable_give_one_answer(error: prov.ProvisioningError) -> None:
+    translated = translate_provisioning_error(error)
+    assert translated.to_dict() == {"detail": UNREACHABLE_MESSAGE, "code": "unreachable", "field": None}
+    assert translated.status_code == 502
 
 
 def test_invalid_input_becomes_422_naming_the_field() -> None:

@@ -1,0 +1,111 @@
+"""Which servers a user may point the service at, and how often.
+
+test-connection and auto-setup make the service itself open a TCP connection. Without a rule any user
+could use it to probe the service's own machine (loopback), the link-local network and the cloud metadata
+service (169.254.169.254). :class:`TargetPolicy` refuses the networks in ``SETUPWIZARD_TARGET_DENY``
+(checked on every address a name resolves to), and :class:`ConnectAttempts` limits how many connections a
+user may ask for per minute.
+
+A name could resolve to another address between this check and the connection (DNS rebinding): where
+that matters, give the service a resolver you trust, or deny by firewall as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
+
+DEFAULT_TARGET_DENY = [
+    "127.0.0.0/8",  # loopback
+    "::1/128",
+    "0.0.0.0/8",  # "this host": 0.0.0.0 reaches loopback on Linux
+    "::/128",
+    "169.254.0.0/16",  # link-local, with the cloud metadata service 169.254.169.254
+    "fe80::/10",
+    "fd00:ec2::254/128",  # the IPv6 metadata service of EC2
+]
+"""``SETUPWIZARD_TARGET_DENY`` by default."""
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def parse_networks(entries: Iterable[str]) -> list[IpNetwork]:
+    """CIDRs (or single addresses) as networks; raises ValueError naming a bad entry."""
+    networks: list[IpNetwork] = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"not a network or address: {entry!r}") from None
+    return networks
+
+
+def _literal(host: str) -> IpAddress | None:
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]").split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+class TargetPolicy:
+    """Refuses targets whose address (or any address their name resolves to) is in a denied network."""
+
+    def __init__(self, deny: Iterable[str]) -> None:
+        self.networks = parse_networks(deny)
+
+    def denies_address(self, address: IpAddress) -> bool:
+        """True when ``address`` (an IPv4-mapped IPv6 address counts as its IPv4 form) is denied."""
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address.version == net.version and address in net for net in self.networks)
+
+    async def denies(self, host: str, port: int) -> bool:
+        """True when the target must be refused. A name that does not resolve is left to the connection
+        (it fails there as unreachable, which tells nothing about the service's network)."""
+        if not self.networks:
+            return False
+        literal = _literal(host)
+        if literal is not None:
+            return self.denies_address(literal)
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError):
+            return False
+        addresses = {_literal(str(info[4][0])) for info in infos}
+        return any(a is not None and self.denies_address(a) for a in addresses)
+
+
+class ConnectAttempts:
+    """A sliding window of connection attempts per user (in memory, per process).
+
+    :param per_minute: attempts a user may start in any 60 seconds.
+    :param clock: monotonic seconds (tests pass a fake one).
+    """
+
+    WINDOW_SECONDS = 60.0
+    MAX_USERS_TRACKED = 10_000
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self.clock = clock
+        self._attempts: OrderedDict[int, deque[float]] = OrderedDict()
+
+    def take(self, user_id: int) -> float | None:
+        """Count one attempt; None when allowed, else the seconds until the next one is (not counted)."""
+        now = self.clock()
+        times = self._attempts.get(user_id, deque())
+        while times and times[0] <= now - self.WINDOW_SECONDS:
+            times.popleft()
+        if len(times) >= self.per_minute:
+            return times[0] + self.WINDOW_SECONDS - now
+        times.append(now)
+        self._attempts[user_id] = times
+        self._attempts.move_to_end(user_id)
+        while len(self._attempts) > self.MAX_USERS_TRACKED:
+            self._attempts.popitem(last=False)
+        return None
