@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from setupwizard import __version__
 from setupwizard.auth.routes import router as auth_router
 from setupwizard.auth.service import ensure_first_admin
-from setupwizard.auth.throttle import LoginThrottle
+from setupwizard.auth.throttle import login_throttle_for
 from setupwizard.config import Settings
 from setupwizard.core.errors import install_error_handlers
 from setupwizard.core.headers import ApiHeadersMiddleware
@@ -63,6 +63,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             log.info("Setup Wizard %s ready", __version__)
             yield
     finally:
+        await app.state.login_throttle.close()
         await db.dispose()
 
 
@@ -70,7 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
     """Build the app: routers, error handlers, lifespan (database, bus, crash recovery)."""
     app = FastAPI(title="Setup Wizard", version=__version__, lifespan=lifespan)
     app.state.settings = settings
-    app.state.login_throttle = LoginThrottle()
+    app.state.login_throttle = login_throttle_for(settings)  # shared on Redis when redis_url is set
     app.add_middleware(ApiHeadersMiddleware)
     install_error_handlers(app)
 

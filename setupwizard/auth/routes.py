@@ -33,7 +33,7 @@ async def login(
         raise ForbiddenError("Cross-origin request refused", code="origin_refused")
     throttle: LoginThrottle = request.app.state.login_throttle
     address = request.client.host if request.client else "unknown"
-    wait = throttle.retry_after(body.username, address)
+    wait = await throttle.retry_after(body.username, address)
     if wait is not None:
         seconds = max(1, math.ceil(wait))
         raise AppError(
@@ -45,9 +45,9 @@ async def login(
     try:
         _, token = await service.login(session, body.username, body.password.get_secret_value(), settings)
     except NotAuthenticatedError:
-        throttle.failure(body.username, address)
+        await throttle.failure(body.username, address)
         raise
-    throttle.success(body.username, address)
+    await throttle.success(body.username, address)
     response.set_cookie(
         COOKIE_NAME,
         token,
