@@ -73,8 +73,8 @@ class DataDirLock:
         except BlockingIOError:
             os.close(fd)
             raise SecondWorkerError(
-                f"Another Setup Wizard process already serves the SQLite database {self.path.with_suffix('')} "
-                f"(one process only; it holds {self.path}). {SCALE_OUT_HOW}"
+                "Another Setup Wizard process already serves the SQLite database "
+                f"{self.path.with_suffix('')} (one process only; it holds {self.path}). {SCALE_OUT_HOW}"
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
