@@ -34,7 +34,7 @@ class Settings(BaseSettings):
         30.0, gt=0, description="A running setup's host lock and heartbeat outlive their worker by this long."
     )
     sweep_interval_seconds: float = Field(
-        15.0, gt=0, description="How often a worker looks for setups whose worker died (Redis mode)."
+        10.0, gt=0, description="How often a worker looks for setups whose worker died (Redis mode)."
     )
     secret_key: SecretStr | None = Field(
         None,

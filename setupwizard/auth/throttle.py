@@ -6,12 +6,15 @@ Two implementations of :class:`LoginThrottle`, chosen by :func:`login_throttle_f
 - :class:`MemoryLoginThrottle`: in memory, one process (the embedded default; a restart forgets).
 - :class:`RedisLoginThrottle`: on Redis when ``SETUPWIZARD_REDIS_URL`` is set, so every worker counts the
   same failures. One sorted set per counter (failure times), trimmed and checked by a small Lua script
-  on Redis's own clock: one round trip per check, atomic, and workers' clocks do not matter.
+  on Redis's own clock: one round trip per check, atomic, and workers' clocks do not matter. While Redis
+  cannot be reached, logins are not throttled (and the error is logged): Redis down must not lock
+  everybody out.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import time
 from collections import OrderedDict, deque
@@ -19,8 +22,11 @@ from collections.abc import Callable
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from setupwizard.config import Settings
+
+log = logging.getLogger(__name__)
 
 MAX_FAILURES_PER_USER = 10
 MAX_FAILURES_PER_ADDRESS = 50
@@ -170,17 +176,27 @@ class RedisLoginThrottle:
         return [f"{self.prefix}login-failures:user:{user}", f"{self.prefix}login-failures:address:{addr}"]
 
     async def retry_after(self, username: str, address: str) -> float | None:
-        wait_ms = int(
-            await self._retry_after(keys=self.keys(username, address), args=[self._window_ms, *self._limits])
-        )
+        keys = self.keys(username, address)
+        try:
+            wait_ms = int(await self._retry_after(keys=keys, args=[self._window_ms, *self._limits]))
+        except (RedisError, OSError):
+            log.exception("The shared login throttle cannot reach Redis; this login is not throttled")
+            return None
         return wait_ms / 1000 if wait_ms > 0 else None
 
     async def failure(self, username: str, address: str) -> None:
         member = secrets.token_hex(8)
-        await self._failure(keys=self.keys(username, address), args=[self._window_ms, member, *self._limits])
+        keys = self.keys(username, address)
+        try:
+            await self._failure(keys=keys, args=[self._window_ms, member, *self._limits])
+        except (RedisError, OSError):
+            log.exception("The shared login throttle cannot reach Redis; a failed login went uncounted")
 
     async def success(self, username: str, address: str) -> None:
-        await self.redis.delete(self.keys(username, address)[0])
+        try:
+            await self.redis.delete(self.keys(username, address)[0])
+        except (RedisError, OSError):
+            log.exception("The shared login throttle cannot reach Redis")
 
     async def close(self) -> None:
         await self.redis.aclose()

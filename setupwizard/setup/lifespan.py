@@ -90,7 +90,12 @@ async def _setup_feature(app: FastAPI, settings: Settings, db: Database) -> Asyn
     if isinstance(signals, RedisRunSignals):
         await signals.start()
         sweep = DeadRunSweep(
-            db, bus, signals, interval=settings.sweep_interval_seconds, grace=settings.lease_seconds
+            db,
+            bus,
+            signals,
+            interval=settings.sweep_interval_seconds,
+            grace=settings.lease_seconds,
+            confirm_after=settings.lease_seconds / 2,  # longer than a heartbeat's renewal period (1/3)
         )
         sweep.start()
     else:

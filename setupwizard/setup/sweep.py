@@ -6,9 +6,11 @@ A row no worker is alive for (its heartbeat in :mod:`~setupwizard.setup.run_sign
 worker had published to the bus but not yet stored are copied from the bus first; the ``complete`` event
 then goes to the bus too, so a WebSocket still watching on a live worker ends.
 
-Why this cannot end a run that is alive: the runner stores its final row *before* it drops its heartbeat,
-and the sweep reads the row again after it found no heartbeat. A row just inserted, whose heartbeat may not
-be written yet, is left alone for ``grace_seconds``.
+Why this does not end a run that is alive: the runner stores its final row *before* it drops its
+heartbeat, and the sweep reads the row again after it found no heartbeat. A row just inserted, whose
+heartbeat may not be written yet, is left alone for ``grace`` seconds. And a heartbeat must be missing at
+two passes at least ``confirm_after`` seconds apart (longer than one renewal period), so a Redis that
+restarted empty, whose keys the live runners write again at their next beat, ends nothing.
 """
 
 from __future__ import annotations
@@ -32,16 +34,27 @@ class DeadRunSweep:
 
     :param interval: seconds between two sweeps.
     :param grace: a row younger than this is never swept (its heartbeat may be on its way).
+    :param confirm_after: a heartbeat must have been missing this long (seen at an earlier pass) before
+        its session is ended; 0 ends it at the first pass.
     """
 
     def __init__(
-        self, db: Database, bus: ProgressBus, signals: RunSignals, *, interval: float, grace: float
+        self,
+        db: Database,
+        bus: ProgressBus,
+        signals: RunSignals,
+        *,
+        interval: float,
+        grace: float,
+        confirm_after: float = 0.0,
     ) -> None:
         self.db = db
         self.bus = bus
         self.signals = signals
         self.interval = interval
         self.grace = grace
+        self.confirm_after = confirm_after
+        self._missing_since: dict[str, float] = {}
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -67,14 +80,20 @@ class DeadRunSweep:
         async with self.db.session() as session:
             rows = [(row.id, row.created_at) for row in await repository.running_sessions(session)]
         cutoff = datetime.now(UTC) - timedelta(seconds=self.grace)
+        now = asyncio.get_running_loop().time()
+        missing: dict[str, float] = {}
         ended = []
         for session_id, created_at in rows:
             if created_at > cutoff or await self.signals.is_alive(session_id):
                 continue
+            missing[session_id] = since = self._missing_since.get(session_id, now)
+            if now - since < self.confirm_after:
+                continue  # not yet: look again at the next pass
             if not await self.signals.claim(session_id):
                 continue
             if await self._interrupt(session_id):
                 ended.append(session_id)
+        self._missing_since = {k: v for k, v in missing.items() if k not in ended}
         if ended:
             log.warning("Marked %d setup(s) of a dead worker interrupted: %s", len(ended), ", ".join(ended))
         return ended

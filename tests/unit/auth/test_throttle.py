@@ -102,3 +102,12 @@ async def test_shared_address_limit_and_success_clear_only_the_name(
     await first.failure("carol", "10.0.0.7")  # ...but the address's five failures stay
     assert await first.retry_after("bob", "10.0.0.7") is not None
     assert await second.retry_after("dave", "10.0.0.7") is not None
+
+
+async def test_an_unreachable_redis_throttles_nothing_and_locks_nobody_out() -> None:
+    throttle = RedisLoginThrottle(Redis.from_url("redis://127.0.0.1:1/0"), prefix="unreachable:", per_user=1)
+    await throttle.failure("admin", "10.0.0.1")
+    await throttle.failure("admin", "10.0.0.1")
+    assert await throttle.retry_after("admin", "10.0.0.1") is None
+    await throttle.success("admin", "10.0.0.1")
+    await throttle.close()

@@ -146,3 +146,39 @@ async def test_memory_signals_cancel_only_what_this_process_runs() -> None:
     assert cancel.is_set()
     signals.untrack("a")
     assert not await signals.is_alive("a")
+
+
+async def test_a_heartbeat_lost_with_a_redis_restart_comes_back_and_ends_nothing(
+    workers: tuple[Worker, Worker], make_user: MakeUser, db: Database
+) -> None:
+    first, second = workers
+    owner = await make_user()
+    run = await first.service.start(owner, request("198.18.0.83"))
+    # lease 1.5 s: the runner beats every 0.5 s; a missing beat must persist 0.75 s to count
+    sweep = DeadRunSweep(db, second.bus, second.signals, interval=0.2, grace=0, confirm_after=0.75)
+    await second.redis.delete(second.signals.run_key(run.session_id))  # as if Redis restarted empty
+    assert await sweep.sweep() == []  # noted as missing, not ended
+    await asyncio.sleep(0.8)  # the runner's next beat writes the key again
+    assert await sweep.sweep() == []
+    async with db.session() as session:
+        row = await repository.get_session(session, run.session_id)
+    assert row is not None and row.status == repository.RUNNING
+    first.engine.release.set()
+    assert run.task is not None
+    assert (await asyncio.wait_for(run.task, 10)).success
+
+
+async def test_a_missing_heartbeat_ends_the_session_only_once_confirmed_at_a_later_pass(
+    workers: tuple[Worker, Worker], make_user: MakeUser, db: Database
+) -> None:
+    _first, second = workers
+    owner = await make_user()
+    dead = str(uuid.uuid4())
+    async with db.session() as session:
+        await repository.insert_session(
+            session, session_id=dead, owner_id=owner, host="198.18.0.84", port=22, username="alice"
+        )
+    sweep = DeadRunSweep(db, second.bus, second.signals, interval=0.2, grace=0, confirm_after=0.3)
+    assert await sweep.sweep() == []
+    await asyncio.sleep(0.35)
+    assert await sweep.sweep() == [dead]
