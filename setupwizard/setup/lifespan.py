@@ -32,6 +32,10 @@ from setupwizard.setup.worker_guard import single_worker_guard
 
 log = logging.getLogger(__name__)
 
+REDIS_SOCKET_TIMEOUT_SECONDS = 30.0
+"""Above the bus's blocking XREAD (5 s). redis-py 8 defaults to a 5 s socket timeout, which cut a reader on
+another worker after 5 quiet seconds (``TimeoutError``, the WebSocket dropped with 1006)."""
+
 
 class DatabaseSudoStore:
     """The service's view of ``ssh_servers_sudo`` (the platform's SudoRepository; one transaction each)."""
@@ -63,7 +67,7 @@ def validate(target: Target, options: SetupOptions) -> None:
 def build_shared_parts(settings: Settings) -> tuple[ProgressBus, HostLocks, RunSignals]:
     """Bus, host locks and run signals: on Redis when ``redis_url`` is set (one client), else in-process."""
     if settings.redis_url:
-        redis = Redis.from_url(settings.redis_url)
+        redis = Redis.from_url(settings.redis_url, socket_timeout=REDIS_SOCKET_TIMEOUT_SECONDS)
         prefix = settings.redis_prefix
         return (
             RedisBus(redis, prefix=prefix),

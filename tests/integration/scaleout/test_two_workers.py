@@ -90,6 +90,23 @@ async def test_post_on_one_worker_websocket_on_the_other_gets_20000_lines_in_ord
     assert detail["last_seq"] == pairs[-1][0]
 
 
+async def test_a_reader_on_the_other_worker_outlasts_a_quiet_spell_longer_than_the_bus_blocks(
+    cluster: Cluster, test_host: TestHost
+) -> None:
+    cluster.ensure_running()
+    assert cluster.owner is not None
+    session_id = str(uuid.uuid4())
+    ws = await open_progress(cluster.b, cluster.owner, session_id)
+    await post_setup(
+        cluster.a, cluster.owner, test_host, "echo before-quiet\nsleep 8\necho after-quiet\n", session_id
+    )
+    received, code = await read_to_close(ws)
+    assert code == 1000
+    texts = [text for _seq, text in lines_of(received)]
+    assert "before-quiet" in texts and "after-quiet" in texts
+    assert received[-1]["type"] == "complete" and received[-1]["data"]["status"] == "succeeded"
+
+
 async def test_a_cancel_sent_to_the_worker_not_running_the_setup_stops_it(
     cluster: Cluster, test_host: TestHost
 ) -> None:
