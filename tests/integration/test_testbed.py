@@ -436,12 +436,19 @@ def setupwizard_cli(*args: str, user: int | None = None) -> subprocess.Completed
     return subprocess.run(argv, capture_output=True, text=True, timeout=300)
 
 
-async def test_cli_up_leaves_a_usable_host_and_down_removes_it(testbed: Testbed) -> None:
-    up = setupwizard_cli("up")
+@pytest.mark.parametrize(
+    ("options", "kind"),
+    [((), "quick/bookworm"), (("--flavour", "systemd", "--release", "trixie"), "systemd/trixie")],
+)
+async def test_cli_up_leaves_a_usable_host_and_down_removes_it(
+    testbed: Testbed, options: tuple[str, ...], kind: str
+) -> None:
+    up = setupwizard_cli("up", *options)
     assert up.returncode == 0, up.stdout + up.stderr
     name = next(word for word in up.stdout.split() if word.startswith("swtb-"))
     record = read_record(name)
     assert record is not None and record.persistent
+    assert f"{record.flavour}/{record.release}" == kind
     host = TestHost(record)
     try:
         assert f"ssh root@{host.address}" in up.stdout
@@ -449,13 +456,19 @@ async def test_cli_up_leaves_a_usable_host_and_down_removes_it(testbed: Testbed)
         result = await run_as(host, host.root, "hostname")  # the command has exited; the host runs on
         assert str(result.stdout).strip() == name
         status = setupwizard_cli("status")
-        assert any(line.split()[:3] == [name, host.address, "running"] for line in status.stdout.splitlines())
+        assert any(
+            line.split()[:4] == [name, host.address, "running", kind] for line in status.stdout.splitlines()
+        )
     finally:
         down = setupwizard_cli("down", name)
     assert down.returncode == 0, down.stderr
     assert name in down.stdout
-    assert not netns_exists(name)
-    assert not tcp_connects(host.address, 22, timeout=1)
+    assert record.launcher is not None and not record.launcher.alive()
+    assert (record.init is not None) == (record.flavour == "systemd")
+    assert record.init is None or not record.init.alive()
+    if read_record(name) is None:  # (other test runs on this machine may take the free slot at once)
+        assert not netns_exists(name)
+        assert not tcp_connects(host.address, 22, timeout=1)
 
 
 def test_cli_says_clearly_that_it_needs_root(testbed: Testbed) -> None:
