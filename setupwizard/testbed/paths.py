@@ -15,6 +15,9 @@ HOSTS_DIR = STATE_DIR / "hosts"
 BRIDGE = "swtb0"
 NETWORK_PREFIX = "198.18.0"  # RFC 2544 benchmark range; the host's eth0 sits in 192.0.2.0/24
 BRIDGE_ADDRESS = f"{NETWORK_PREFIX}.1"
+# More addresses of the machine on the bridge: a test can log in from another address than the usual
+# one (asyncssh ``local_addr=(CLIENT_ADDRESSES[0], 0)``), e.g. to get that address banned by fail2ban.
+CLIENT_ADDRESSES = (f"{NETWORK_PREFIX}.2", f"{NETWORK_PREFIX}.3")
 PREFIX_LEN = 24
 NETWORK6_PREFIX = "fd5e:7b3d:0:1"  # a ULA /64 of our own; the host's eth0 uses fd00::/64
 BRIDGE_ADDRESS6 = f"{NETWORK6_PREFIX}::1"

@@ -10,12 +10,16 @@ import asyncssh
 import pytest
 
 from setupwizard.testbed import Account, TestHost
+from setupwizard.testbed.paths import BRIDGE_ADDRESS, CLIENT_ADDRESSES
 
 
-async def connect(host: TestHost, account: Account) -> asyncssh.SSHClientConnection:
+async def connect(
+    host: TestHost, account: Account, *, source: str | None = None
+) -> asyncssh.SSHClientConnection:
     return await asyncssh.connect(
         host.address,
         port=host.port,
+        local_addr=None if source is None else (source, 0),
         username=account.username,
         password=account.password,
         known_hosts=None,
@@ -159,3 +163,25 @@ async def test_ufw_filters_as_a_service_while_ssh_stays_open(systemd_host: TestH
     finally:
         systemd_host.run_root("ufw --force disable; systemctl stop tb-listener")
     assert "Status: inactive" in root(systemd_host, "ufw status")
+
+
+async def test_a_second_client_address_can_be_shut_out_alone(systemd_host: TestHost) -> None:
+    # What fail2ban does to an attacker: the other address (the tests' usual one) keeps working.
+    other = CLIENT_ADDRESSES[0]
+    conn = await connect(systemd_host, systemd_host.sudo_nopasswd, source=other)
+    assert str((await conn.run("echo $SSH_CLIENT", check=True)).stdout).split()[0] == other
+    conn.close()
+    root(
+        systemd_host,
+        "command -v iptables || (apt-get update -q && apt-get install -y -q iptables)",
+        timeout=600,
+    )
+    root(systemd_host, f"iptables -I INPUT -s {other} -p tcp --dport 22 -j REJECT")
+    try:
+        with pytest.raises(OSError):
+            await connect(systemd_host, systemd_host.sudo_nopasswd, source=other)
+        conn = await connect(systemd_host, systemd_host.sudo_nopasswd)
+        assert str((await conn.run("echo $SSH_CLIENT", check=True)).stdout).split()[0] == BRIDGE_ADDRESS
+        conn.close()
+    finally:
+        root(systemd_host, f"iptables -D INPUT -s {other} -p tcp --dport 22 -j REJECT")
