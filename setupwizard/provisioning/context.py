@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from setupwizard.provisioning.errors import CommandFailedError, ConnectError
-from setupwizard.provisioning.events import EventEmitter, EventType, Level
+from setupwizard.provisioning.errors import CommandFailedError, ConnectError, StepCancelled, SudoRefusedError
+from setupwizard.provisioning.events import EventEmitter, EventType, Level, StepRef
 from setupwizard.provisioning.known_hosts import KnownHostStore
-from setupwizard.provisioning.plan import PlanSettings, StepCancelled
-from setupwizard.provisioning.remote import CommandResult, Remote, StepRef, emit_in_step
+from setupwizard.provisioning.remote import CommandResult, Remote
 from setupwizard.provisioning.result import SudoCredential
+from setupwizard.provisioning.settings import PlanSettings
 from setupwizard.provisioning.target import SetupOptions, Target
 
 
@@ -29,9 +30,21 @@ class OSInfo:
         return self.id in {"debian", "ubuntu"}
 
 
+def line_level(line: str) -> Level:
+    """apt's ``W:`` lines are warnings and ``E:`` lines errors; every other output line is info."""
+    if line.startswith("W:"):
+        return Level.WARNING
+    if line.startswith("E:"):
+        return Level.ERROR
+    return Level.INFO
+
+
 @dataclass
 class StepContext:
-    """Mutable state of one setup run, handed to every step action."""
+    """Mutable state of one setup run, handed to every step action.
+
+    ``step`` is the step running now (set by the runner); every line and note is tagged with it.
+    """
 
     target: Target
     options: SetupOptions
@@ -41,29 +54,60 @@ class StepContext:
     cancel: asyncio.Event
     connect_timeout: float
     keepalive_interval: float
-    remote: Remote | None = None
     fingerprint: str | None = None
     os: OSInfo | None = None
     sudo: SudoCredential | None = None
     ssh_port: int | None = None
-    current_step: StepRef | None = None
+    step: StepRef | None = None
+    _remote: Remote | None = field(default=None, repr=False)
 
     @property
-    def shell(self) -> Remote:
+    def remote(self) -> Remote:
         """The open remote runner (steps after ``connect`` may rely on it)."""
-        if self.remote is None:
+        if self._remote is None:
             raise ConnectError("还没有连接到服务器")
-        return self.remote
+        return self._remote
 
-    async def say(self, message: str, level: Level = Level.INFO) -> None:
+    def attach(self, remote: Remote) -> None:
+        """Use ``remote`` for the rest of the run (the connect step opens it)."""
+        self._remote = remote
+
+    def close(self) -> None:
+        """Close the connection, if one was opened."""
+        if self._remote is not None:
+            self._remote.connection.close()
+
+    async def say(
+        self,
+        message: str,
+        level: Level = Level.INFO,
+        *,
+        code: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
         """Emit an ``info`` line for the current step."""
-        await emit_in_step(self.emitter, self.current_step, EventType.INFO, level, message)
+        await self.emitter.emit(EventType.INFO, level, message, step=self.step, code=code, params=params)
+
+    async def log_lines(self, lines: list[str]) -> None:
+        """Output lines of the current step: one batch of ``log`` events."""
+        await self.emitter.emit_lines(lines, [line_level(line) for line in lines], step=self.step)
 
     async def run(
         self, script: str, *, privileged: bool = True, quiet: bool = False, time_limit: float | None = None
     ) -> CommandResult:
-        """Run a command; raise :class:`StepCancelled` if the user cancelled meanwhile."""
-        result = await self.shell.run(script, privileged=privileged, quiet=quiet, time_limit=time_limit)
+        """Run a command; raise :class:`StepCancelled` if the user cancelled meanwhile.
+
+        :param privileged: as root, the way the sudo step found (refused before that step succeeded).
+        :param quiet: collect the output without emitting it (facts, checks).
+        """
+        if privileged and self.sudo is None:
+            raise SudoRefusedError("还没有确认 sudo 权限，不能运行需要 root 的命令")
+        result = await self.remote.run(
+            script,
+            on_lines=None if quiet else self.log_lines,
+            sudo=self.sudo if privileged else None,
+            time_limit=time_limit,
+        )
         if result.cancelled:
             raise StepCancelled()
         return result

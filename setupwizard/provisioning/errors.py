@@ -87,3 +87,7 @@ class LockoutPreventedError(ProvisioningError):
     """Enabling the firewall would have locked SSH out; it was rolled back."""
 
     code = "lockout_prevented"
+
+
+class StepCancelled(Exception):
+    """Raised inside a step when the user cancelled the setup (not a :class:`ProvisioningError`)."""

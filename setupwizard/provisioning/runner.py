@@ -10,12 +10,18 @@ from collections.abc import Sequence
 import asyncssh
 
 from setupwizard.provisioning.context import StepContext, parse_os_release
-from setupwizard.provisioning.errors import ProvisioningError, SudoPasswordWrongError, SudoRefusedError
-from setupwizard.provisioning.events import EventEmitter, EventType, Level, SessionEvent
+from setupwizard.provisioning.errors import (
+    ProvisioningError,
+    StepCancelled,
+    SudoPasswordWrongError,
+    SudoRefusedError,
+)
+from setupwizard.provisioning.events import EventEmitter, EventType, Level, SessionEvent, StepRef
 from setupwizard.provisioning.known_hosts import KnownHostStore
-from setupwizard.provisioning.plan import Plan, PlanSettings, Policy, StepCancelled, StepOutcome
-from setupwizard.provisioning.remote import Remote, StepRef, emit_in_step
+from setupwizard.provisioning.plan import Plan, Policy, StepOutcome
+from setupwizard.provisioning.remote import Remote
 from setupwizard.provisioning.result import ConnectionReport, SetupResult, StepResult, StepStatus
+from setupwizard.provisioning.settings import PlanSettings
 from setupwizard.provisioning.ssh import open_connection
 from setupwizard.provisioning.steps import default_plan
 from setupwizard.provisioning.sudo import detect_sudo
@@ -99,8 +105,7 @@ async def execute_setup(
         try:
             await _run_steps(plan, ctx, result)
         finally:
-            if ctx.remote is not None:
-                ctx.remote.connection.close()
+            ctx.close()
     except asyncio.CancelledError:
         result.status, result.success, result.message = "cancelled", False, "设置被中断"
         for record in result.steps:
@@ -138,9 +143,7 @@ async def _run_steps(plan: Plan, ctx: StepContext, result: SetupResult) -> None:
             record.message = "已取消，未执行" if stopped is StepStatus.CANCELLED else "前面的步骤失败，未执行"
             await _step_event(ctx.emitter, ref, record, f"– {step.name}: {record.message}", Level.INFO)
             continue
-        ctx.current_step = ref
-        if ctx.remote is not None:
-            ctx.remote.step = ref
+        ctx.step = ref
         record.status = StepStatus.RUNNING
         await _step_event(ctx.emitter, ref, record, f"[{index}/{total}] {step.name} …", Level.INFO)
         started = time.monotonic()
@@ -182,7 +185,7 @@ async def _run_steps(plan: Plan, ctx: StepContext, result: SetupResult) -> None:
             if status is StepStatus.FAILED:
                 result.message = f"第 {index} 步「{step.name}」失败: {record.message}"
                 result.error_code = code or "step_failed"
-    ctx.current_step = None
+    ctx.step = None
     if stopped is StepStatus.CANCELLED:
         result.status, result.message = "cancelled", "设置已取消，已完成的步骤保持不变"
     elif stopped is StepStatus.FAILED:
@@ -209,7 +212,7 @@ async def _step_event(
     }
     if code:
         data["error_code"] = code
-    return await emit_in_step(emitter, ref, EventType.STEP, level, message, data)
+    return await emitter.emit(EventType.STEP, level, message, step=ref, data=data)
 
 
 async def _complete(emitter: EventEmitter, result: SetupResult) -> SetupResult:
@@ -243,7 +246,7 @@ async def test_connection(
     try:
         emitter = EventEmitter(_discard)
         register_secrets(emitter, target)
-        remote = Remote(connection, emitter)
+        remote = Remote(connection, guard=emitter.redactor)
         status, text = await remote.read("cat /etc/os-release")
         os_info = parse_os_release(text if status == 0 else "")
         try:

@@ -7,8 +7,9 @@ import re
 import shlex
 
 from setupwizard.provisioning.context import StepContext
+from setupwizard.provisioning.errors import StepCancelled
 from setupwizard.provisioning.events import Level
-from setupwizard.provisioning.plan import Policy, Step, StepCancelled, StepOutcome
+from setupwizard.provisioning.plan import Policy, Step, StepOutcome
 from setupwizard.provisioning.result import StepStatus
 
 APT_ENV = "export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a LC_ALL=C; "

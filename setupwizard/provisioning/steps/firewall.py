@@ -77,7 +77,7 @@ async def configure_firewall(ctx: StepContext) -> StepOutcome:
     if not (await ctx.run("command -v ufw", quiet=True)).ok:
         await ctx.say("ufw 未安装，先安装 ufw")
         await ctx.must(APT_ENV + APT_GET + " install -- ufw", "安装 ufw ", time_limit=1800)
-    with ctx.shell.uncancellable():
+    with ctx.remote.uncancellable():
         return await _apply_and_prove(ctx)
 
 

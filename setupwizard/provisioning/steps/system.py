@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from setupwizard.provisioning.context import StepContext, parse_os_release
-from setupwizard.provisioning.errors import UnsupportedOSError
+from setupwizard.provisioning.errors import StepCancelled, UnsupportedOSError
 from setupwizard.provisioning.events import Level
-from setupwizard.provisioning.plan import Policy, Step, StepCancelled, StepOutcome
+from setupwizard.provisioning.plan import Policy, Step, StepOutcome
 from setupwizard.provisioning.remote import Remote
 from setupwizard.provisioning.result import StepStatus, SudoMode
 from setupwizard.provisioning.ssh import open_connection
@@ -35,17 +35,16 @@ async def connect(ctx: StepContext) -> StepOutcome:
         attempt.cancel()
         raise StepCancelled()
     connection = attempt.result()
-    ctx.remote = Remote(connection, ctx.emitter, ctx.cancel)
-    ctx.remote.step = ctx.current_step
+    ctx.attach(Remote(connection, ctx.cancel, guard=ctx.emitter.redactor))
     ctx.fingerprint = connection.fingerprint
     if connection.newly_recorded:
         await ctx.say(f"首次连接此主机，已记录主机密钥指纹 {connection.fingerprint}", Level.WARNING)
     else:
         await ctx.say(f"主机密钥指纹与记录一致: {connection.fingerprint}")
-    _, ssh_connection = await ctx.shell.read('printf "%s\\n" "$SSH_CONNECTION"')
+    _, ssh_connection = await ctx.remote.read('printf "%s\\n" "$SSH_CONNECTION"')
     fields = ssh_connection.split()
     ctx.ssh_port = int(fields[3]) if len(fields) == 4 and fields[3].isdigit() else target.port
-    status, text = await ctx.shell.read("cat /etc/os-release")
+    status, text = await ctx.remote.read("cat /etc/os-release")
     os_info = parse_os_release(text if status == 0 else "")
     ctx.os = os_info
     if not os_info.supported:
@@ -60,7 +59,7 @@ async def check_sudo(ctx: StepContext) -> StepOutcome:
     """Detect root / passwordless / password sudo (password verified once)."""
     target = ctx.target
     password = target.sudo_password or target.password
-    credential = await detect_sudo(ctx.shell, target.username, password)
+    credential = await detect_sudo(ctx.remote, target.username, password)
     ctx.sudo = credential
     text = {
         SudoMode.ROOT: "以 root 登录，无需 sudo",
