@@ -8,6 +8,7 @@ from typing import Any
 
 from setupwizard.provisioning.errors import CommandFailedError, ConnectError, StepCancelled, SudoRefusedError
 from setupwizard.provisioning.events import EventEmitter, EventType, Level, StepRef
+from setupwizard.provisioning.facts import HostFacts
 from setupwizard.provisioning.known_hosts import KnownHostStore
 from setupwizard.provisioning.remote import CommandResult, Remote
 from setupwizard.provisioning.result import SudoCredential
@@ -58,6 +59,7 @@ class StepContext:
     os: OSInfo | None = None
     sudo: SudoCredential | None = None
     ssh_port: int | None = None
+    facts: HostFacts | None = None
     step: StepRef | None = None
     _remote: Remote | None = field(default=None, repr=False)
 

@@ -50,6 +50,12 @@ class AuthenticationFailedError(ConnectError):
     code = "auth_failed"
 
 
+class AuthTimeoutError(AuthenticationFailedError):
+    """The server answered and showed its key, but did not accept or refuse the login in time."""
+
+    code = "auth_timeout"
+
+
 class HostKeyChangedError(ConnectError):
     """The server's key differs from the one recorded or pinned: refused before any credential was sent."""
 

@@ -17,6 +17,7 @@ from setupwizard.provisioning.errors import (
     SudoRefusedError,
 )
 from setupwizard.provisioning.events import EventEmitter, EventType, Level, SessionEvent, StepRef
+from setupwizard.provisioning.facts import read_facts
 from setupwizard.provisioning.known_hosts import KnownHostStore
 from setupwizard.provisioning.plan import Plan, Policy, StepOutcome
 from setupwizard.provisioning.remote import Remote
@@ -247,10 +248,10 @@ async def test_connection(
         emitter = EventEmitter(_discard)
         register_secrets(emitter, target)
         remote = Remote(connection, guard=emitter.redactor)
-        status, text = await remote.read("cat /etc/os-release")
-        os_info = parse_os_release(text if status == 0 else "")
+        facts = await read_facts(remote)
+        os_info = parse_os_release(facts.os_release)
         try:
-            sudo = await detect_sudo(remote, target.username, target.sudo_password or target.password)
+            sudo = await detect_sudo(remote, target.username, target.sudo_password or target.password, facts)
             mode = sudo.mode
         except SudoPasswordWrongError:
             raise

@@ -18,5 +18,5 @@ class PlanSettings:
     """
 
     apt_lock_timeout: float = 600.0
-    apt_lists_max_age: float = 0.0
+    apt_lists_max_age: float = 1800.0
     lockout_drill: bool = False

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
+from collections.abc import Awaitable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +19,7 @@ import asyncssh
 
 from setupwizard.provisioning.errors import (
     AuthenticationFailedError,
+    AuthTimeoutError,
     ConnectError,
     ConnectionRefusedByHostError,
     ConnectTimeoutError,
@@ -26,6 +29,7 @@ from setupwizard.provisioning.errors import (
 from setupwizard.provisioning.known_hosts import KnownHostStore
 from setupwizard.provisioning.target import Target
 
+AUTH_TIMEOUT = 30.0
 _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.EADDRNOTAVAIL}
 
 RESET_HINT = (
@@ -55,12 +59,14 @@ class _HostKeyCheck(asyncssh.SSHClient):
         self.pinned = pinned
         self.seen: str | None = None
         self.mismatch = False
+        self.key_checked = asyncio.Event()  # key exchange is done: the login phase begins
 
     def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
         self.seen = key.get_fingerprint("sha256")
         if self.expected is not None and self.seen != self.expected:
             self.mismatch = True
             return False
+        self.key_checked.set()
         return True
 
 
@@ -76,8 +82,12 @@ async def open_connection(
     connect_timeout: float = 10.0,
     keepalive_interval: float = 5.0,
     expected_fingerprint: str | None = None,
+    auth_timeout: float = AUTH_TIMEOUT,
 ) -> Connection:
     """Connect and log in to ``target``, enforcing the host-key policy.
+
+    Two phases, two time limits: reaching the server and checking its key (``connect_timeout``),
+    then logging in (``auth_timeout``: a server that delays a wrong password is not "unreachable").
 
     :param expected_fingerprint: require exactly this key (used to re-check a host mid-setup);
         defaults to the target's pin, else the recorded key, else accept and record a new one.
@@ -90,7 +100,7 @@ async def open_connection(
     if target.private_key:
         client_keys = [asyncssh.import_private_key(target.private_key, target.passphrase or None)]
     try:
-        conn = await asyncio.wait_for(
+        conn = await _two_phases(
             asyncssh.connect(
                 target.host,
                 target.port,
@@ -102,12 +112,15 @@ async def open_connection(
                 known_hosts=_no_trusted_keys,
                 server_host_key_algs="default",
                 client_factory=lambda: check,
-                connect_timeout=connect_timeout,
+                connect_timeout=None,
+                login_timeout=connect_timeout + auth_timeout + 5,
                 keepalive_interval=keepalive_interval,
                 keepalive_count_max=3,
                 preferred_auth="publickey,keyboard-interactive,password",
             ),
-            timeout=connect_timeout + 5,
+            check,
+            connect_timeout,
+            auth_timeout,
         )
     except asyncssh.HostKeyNotVerifiable:
         raise _key_error(target, check, recorded) from None
@@ -116,6 +129,11 @@ async def open_connection(
             await known_hosts.put(target.host, target.port, check.seen)
         raise AuthenticationFailedError(
             f"{target.username}@{target.host} 登录失败: 用户名、密码或私钥不被服务器接受"
+        ) from None
+    except _LoginTimeout:
+        raise AuthTimeoutError(
+            f"{target.username}@{target.host} 登录超时: 服务器在 {auth_timeout:g} 秒内没有接受或拒绝凭据"
+            "（连接本身正常；密码错误时有的服务器会故意拖延，请检查用户名和密码）"
         ) from None
     except TimeoutError:
         raise ConnectTimeoutError(
@@ -137,6 +155,41 @@ async def open_connection(
     if recorded != check.seen:  # new host, or a pinned key replacing an old record
         await known_hosts.put(target.host, target.port, check.seen)
     return Connection(conn, check.seen, newly_recorded=recorded is None)
+
+
+class _LoginTimeout(Exception):
+    """The server's key was checked, then the login did not finish in time."""
+
+
+async def _two_phases(
+    connecting: Awaitable[asyncssh.SSHClientConnection],
+    check: _HostKeyCheck,
+    connect_timeout: float,
+    auth_timeout: float,
+) -> asyncssh.SSHClientConnection:
+    """Await ``connecting``: ``connect_timeout`` until the host key was checked, then ``auth_timeout``.
+
+    :raises TimeoutError: the server was not reached (or showed no key) in time.
+    :raises _LoginTimeout: the login phase took too long.
+    """
+    task = asyncio.ensure_future(connecting)
+    keyed = asyncio.ensure_future(check.key_checked.wait())
+    try:
+        await asyncio.wait({task, keyed}, timeout=connect_timeout, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            return task.result()
+        if not keyed.done():
+            raise TimeoutError
+        done, _ = await asyncio.wait({task}, timeout=auth_timeout)
+        if not done:
+            raise _LoginTimeout
+        return task.result()
+    finally:
+        keyed.cancel()
+        if not task.done():
+            task.cancel()
+            with suppress(asyncio.CancelledError, Exception):
+                await task
 
 
 def _key_error(target: Target, check: _HostKeyCheck, recorded: str | None) -> ConnectError:

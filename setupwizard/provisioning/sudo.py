@@ -11,28 +11,31 @@ from __future__ import annotations
 import shlex
 
 from setupwizard.provisioning.errors import StepCancelled, SudoRefusedError
+from setupwizard.provisioning.facts import HostFacts, read_facts
 from setupwizard.provisioning.remote import Remote
 from setupwizard.provisioning.result import SudoCredential, SudoMode
 
 _NO_RIGHTS = ("is not in the sudoers file", "is not allowed to execute", "may not run sudo")
 
 
-async def detect_sudo(remote: Remote, username: str, password: str | None) -> SudoCredential:
+async def detect_sudo(
+    remote: Remote, username: str, password: str | None, facts: HostFacts | None = None
+) -> SudoCredential:
     """Establish how ``username`` becomes root; the credential is what later root commands pass to ``run``.
 
     :param password: the sudo password (``sudo_password`` if given, else the login password).
+    :param facts: what :func:`read_facts` found (read now when not given).
     :raises SudoRefusedError: no sudo, sudo not installed, or a wrong password (after one try).
     """
-    status, out = await remote.read('id -u; command -v sudo || echo "no-sudo"')
-    uid, _, rest = out.partition("\n")
-    if uid.strip() == "0":
+    if facts is None:
+        facts = await read_facts(remote)
+    if facts.is_root:
         return SudoCredential(sudo_user=username, sudo_password="", mode=SudoMode.ROOT)
-    if "no-sudo" in rest:
+    if not facts.has_sudo:
         raise SudoRefusedError(f"服务器上没有安装 sudo，用户 {username} 无法获得 root 权限；请用 root 登录")
-    status, out = await remote.read("sudo -n true 2>&1")
-    if status == 0:
+    if facts.sudo_n_status == 0:
         return SudoCredential(sudo_user=username, sudo_password="", mode=SudoMode.PASSWORDLESS)
-    if any(text in out for text in _NO_RIGHTS):
+    if any(text in facts.sudo_n_output for text in _NO_RIGHTS):
         raise SudoRefusedError(f"用户 {username} 没有 sudo 权限")
     if not password:
         raise SudoRefusedError(f"用户 {username} 的 sudo 需要密码，但没有提供密码")

@@ -28,6 +28,14 @@ BUSY_CHECK = (
     "if [ -n \"$busy\" ]; then echo \"$busy\" | tr ' ' '\\n' | sort -u | tr '\\n' ' '; exit 1; fi"
 )
 POLL_SECONDS = 3.0
+# The stamp apt's own periodic job (and Ubuntu's update hook) touches after a successful update.
+UPDATE_STAMP = "/var/lib/apt/periodic/update-success-stamp"
+# apt sources and keys: a change to any of them after the stamp means the lists must be fetched again.
+APT_SOURCES = (
+    "/etc/apt/sources.list /etc/apt/sources.list.d/* /etc/apt/trusted.gpg /etc/apt/trusted.gpg.d/* "
+    "/etc/apt/keyrings/* /usr/share/keyrings/*"
+)
+_AUDIT_END = "--- setupwizard:fresh"
 _UPGRADED = re.compile(r"^(\d+) upgraded, (\d+) newly installed", re.MULTILINE)
 
 
@@ -62,14 +70,57 @@ async def wait_for_apt(ctx: StepContext) -> StepOutcome:
         raise StepCancelled()
 
 
+def lists_fresh_check(max_age: float) -> str:
+    """Exit 0 when the package lists exist, the update stamp is younger than ``max_age`` seconds and
+    no apt source or key changed since the stamp; otherwise exit 1."""
+    return (
+        f"s={UPDATE_STAMP}; [ -e $s ] || exit 1; "
+        "ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1 || exit 1; "
+        "age=$(( $(date +%s) - $(stat -c %Y $s) )); "
+        f'[ "$age" -ge 0 ] && [ "$age" -lt {int(max_age)} ] || exit 1; '
+        f'for f in {APT_SOURCES}; do [ -e "$f" ] && [ "$f" -nt $s ] && exit 1; done; exit 0'
+    )
+
+
+def update_check(max_age: float) -> str:
+    """``dpkg --audit``, then a marker line, then ``fresh`` or ``stale`` (one round trip)."""
+    if max_age <= 0:
+        return f"dpkg --audit; echo '{_AUDIT_END}'; echo stale"
+    return f"dpkg --audit; echo '{_AUDIT_END}'; ( {lists_fresh_check(max_age)} ) && echo fresh || echo stale"
+
+
+def update_warnings(lines: list[str]) -> list[str]:
+    """apt-get update's ``W:`` lines (a source that failed to download is a warning, exit status 0)."""
+    return [line for line in lines if line.startswith("W:")]
+
+
 async def apt_update(ctx: StepContext) -> StepOutcome:
-    """Finish any interrupted dpkg run (e.g. a cancelled setup), then refresh the package lists."""
-    if (await ctx.run("dpkg --audit", quiet=True)).lines:
+    """Finish any interrupted dpkg run (e.g. a cancelled setup), then refresh the package lists.
+
+    The update is skipped when the lists were refreshed less than ``apt_lists_max_age`` ago and no
+    source changed since (never when upgrading). A ``W:`` line (e.g. ``W: Failed to fetch``) makes
+    the step a warning with the reason.
+    """
+    max_age = 0.0 if ctx.options.upgrade else ctx.settings.apt_lists_max_age
+    check = (await ctx.run(update_check(max_age), quiet=True)).lines
+    split = check.index(_AUDIT_END) if _AUDIT_END in check else len(check)
+    if check[:split]:
         await ctx.say("上次的 dpkg 没有完成，先运行 dpkg --configure -a", Level.WARNING)
         await ctx.must(
             APT_ENV + "dpkg --force-confdef --force-confold --configure -a", "dpkg --configure -a "
         )
-    await ctx.must(APT_ENV + APT_GET + " update", "apt-get update ", time_limit=1800)
+    if check[split + 1 :] == ["fresh"]:
+        minutes = max(1, round(max_age / 60))
+        return StepOutcome(
+            StepStatus.UNCHANGED, f"软件源在 {minutes} 分钟内已更新，且源未改变，跳过 apt-get update"
+        )
+    result = await ctx.must(APT_ENV + APT_GET + " update", "apt-get update ", time_limit=1800)
+    warnings = update_warnings(result.lines)
+    if warnings:
+        reason = ctx.emitter.redact(warnings[0])
+        more = f"（共 {len(warnings)} 条警告）" if len(warnings) > 1 else ""
+        return StepOutcome(StepStatus.WARNING, f"软件源已更新，但有警告: {reason}{more}")
+    await ctx.run(f"mkdir -p {UPDATE_STAMP.rsplit('/', 1)[0]} && touch {UPDATE_STAMP}", quiet=True)
     return StepOutcome(StepStatus.SUCCEEDED, "软件源已更新")
 
 
@@ -129,8 +180,12 @@ WAIT = Step(
 UPDATE = Step(
     id="apt_update",
     name="更新软件源 (apt-get update)",
-    commands=("dpkg --configure -a  # only if dpkg --audit reports an interrupted run", f"{APT_GET} update"),
-    check=None,
+    commands=(
+        "dpkg --configure -a  # only if dpkg --audit reports an interrupted run",
+        f"{APT_GET} update",
+        f"touch {UPDATE_STAMP}  # after an update without warnings",
+    ),
+    check=f"{UPDATE_STAMP} younger than the lists' max age and no apt source newer than it",
     policy=Policy.ABORT,
     action=apt_update,
 )

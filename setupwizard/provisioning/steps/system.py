@@ -7,6 +7,7 @@ import asyncio
 from setupwizard.provisioning.context import StepContext, parse_os_release
 from setupwizard.provisioning.errors import StepCancelled, UnsupportedOSError
 from setupwizard.provisioning.events import Level
+from setupwizard.provisioning.facts import read_facts
 from setupwizard.provisioning.plan import Policy, Step, StepOutcome
 from setupwizard.provisioning.remote import Remote
 from setupwizard.provisioning.result import StepStatus, SudoMode
@@ -41,11 +42,10 @@ async def connect(ctx: StepContext) -> StepOutcome:
         await ctx.say(f"首次连接此主机，已记录主机密钥指纹 {connection.fingerprint}", Level.WARNING)
     else:
         await ctx.say(f"主机密钥指纹与记录一致: {connection.fingerprint}")
-    _, ssh_connection = await ctx.remote.read('printf "%s\\n" "$SSH_CONNECTION"')
-    fields = ssh_connection.split()
-    ctx.ssh_port = int(fields[3]) if len(fields) == 4 and fields[3].isdigit() else target.port
-    status, text = await ctx.remote.read("cat /etc/os-release")
-    os_info = parse_os_release(text if status == 0 else "")
+    facts = await read_facts(ctx.remote)  # one round trip: port, OS, uid, sudo
+    ctx.facts = facts
+    ctx.ssh_port = facts.ssh_port or target.port
+    os_info = parse_os_release(facts.os_release)
     ctx.os = os_info
     if not os_info.supported:
         raise UnsupportedOSError(
@@ -59,7 +59,7 @@ async def check_sudo(ctx: StepContext) -> StepOutcome:
     """Detect root / passwordless / password sudo (password verified once)."""
     target = ctx.target
     password = target.sudo_password or target.password
-    credential = await detect_sudo(ctx.remote, target.username, password)
+    credential = await detect_sudo(ctx.remote, target.username, password, ctx.facts)
     ctx.sudo = credential
     text = {
         SudoMode.ROOT: "以 root 登录，无需 sudo",
@@ -72,7 +72,7 @@ async def check_sudo(ctx: StepContext) -> StepOutcome:
 CONNECT = Step(
     id="connect",
     name="连接服务器并识别系统",
-    commands=("ssh USER@HOST -p PORT", "cat /etc/os-release"),
+    commands=("ssh USER@HOST -p PORT", "echo $SSH_CONNECTION; cat /etc/os-release; id -u; sudo -n true"),
     check=None,
     policy=Policy.ABORT,
     action=connect,
@@ -81,7 +81,7 @@ CONNECT = Step(
 SUDO = Step(
     id="sudo",
     name="检查 sudo 权限",
-    commands=("id -u", "sudo -n true", "sudo -k -S -p PROMPT -- true"),
+    commands=("sudo -k -S -p PROMPT -- true  # only when sudo -n true asked for a password",),
     check=None,
     policy=Policy.ABORT,
     action=check_sudo,
