@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
 
 from setupwizard.provisioning.errors import CommandFailedError, ConnectError, StepCancelled, SudoRefusedError
 from setupwizard.provisioning.events import EventEmitter, EventType, Level, StepRef
 from setupwizard.provisioning.facts import HostFacts
 from setupwizard.provisioning.known_hosts import KnownHostStore
+from setupwizard.provisioning.messages import Msg, msg, text_msg
 from setupwizard.provisioning.remote import CommandResult, Remote
 from setupwizard.provisioning.result import SudoCredential
 from setupwizard.provisioning.settings import PlanSettings
@@ -79,16 +79,11 @@ class StepContext:
         if self._remote is not None:
             self._remote.connection.close()
 
-    async def say(
-        self,
-        message: str,
-        level: Level = Level.INFO,
-        *,
-        code: str | None = None,
-        params: dict[str, Any] | None = None,
-    ) -> None:
-        """Emit an ``info`` line for the current step."""
-        await self.emitter.emit(EventType.INFO, level, message, step=self.step, code=code, params=params)
+    async def say(self, message: Msg, level: Level = Level.INFO) -> None:
+        """Emit an ``info`` line for the current step (its code and params beside the Chinese text)."""
+        await self.emitter.emit(
+            EventType.INFO, level, str(message), step=self.step, code=message.code, params=message.params
+        )
 
     async def log_lines(self, lines: list[str]) -> None:
         """Output lines of the current step: one batch of ``log`` events."""
@@ -103,7 +98,7 @@ class StepContext:
         :param quiet: collect the output without emitting it (facts, checks).
         """
         if privileged and self.sudo is None:
-            raise SudoRefusedError("还没有确认 sudo 权限，不能运行需要 root 的命令")
+            raise SudoRefusedError(msg("error.sudo_unverified"))
         result = await self.remote.run(
             script,
             on_lines=None if quiet else self.log_lines,
@@ -127,9 +122,14 @@ class StepContext:
         result = await self.run(script, privileged=privileged, quiet=quiet, time_limit=time_limit)
         if not result.ok:
             tail = [self.emitter.redact(line) for line in result.tail]
-            why = "超时" if result.timed_out else f"退出码 {result.exit_status}"
-            last = f": {tail[-1]}" if tail else ""
-            raise CommandFailedError(f"{what}失败（{why}）{last}", result.exit_status, tail)
+            why = (
+                msg("command.timed_out")
+                if result.timed_out
+                else msg("command.exit_status", status=result.exit_status)
+            )
+            last = msg("command.last_line", line=tail[-1]) if tail else text_msg("")
+            failed = msg("command.failed", what=what, why=why, last=last)
+            raise CommandFailedError(failed, result.exit_status, tail)
         return result
 
 

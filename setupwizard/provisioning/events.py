@@ -250,10 +250,19 @@ class EventEmitter:
             step_total=step_total,
             data=data or {},
             code=code,
-            params=params,
+            params=None if params is None else self._redact_params(params),
         )
         await self._sink((event,))
         return event
+
+    def _redact_params(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, dict):
+            return {key: self._redact_params(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._redact_params(item) for item in value]
+        return value
 
     async def emit_lines(
         self, lines: Sequence[str], levels: Sequence[Level], *, step: StepRef | None = None

@@ -51,6 +51,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "step.end": ("{mark} {step}: {outcome}", "{mark} {step}: {outcome}"),
     "step.not_run.cancelled": ("已取消，未执行", "cancelled, not run"),
     "step.not_run.failed": ("前面的步骤失败，未执行", "not run: an earlier step failed"),
+    "step.interrupted": ("已中断", "interrupted"),
+    "step.not_run.interrupted": ("已中断，未执行", "interrupted, not run"),
     "step.cancelled": ("已取消，远程命令已终止", "cancelled; the remote command was stopped"),
     "step.connection_lost": ("SSH 连接中断: {reason}", "SSH connection lost: {reason}"),
     "step.internal_error": ("内部错误: {kind}", "Internal error: {kind}"),
@@ -83,10 +85,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "The host key fingerprint matches the record: {fingerprint}",
     ),
     "connect.done": ("已连接 {host}，系统 {os}", "Connected to {host}, system {os}"),
-    "connect.unsupported_os": (
-        "不支持的系统: {os}（ID={os_id}）。目前只支持 Debian 和 Ubuntu，服务器上没有做任何更改。",
-        "Unsupported system: {os} (ID={os_id}). Only Debian and Ubuntu are supported; nothing was changed.",
-    ),
     "sudo.root": ("以 root 登录，无需 sudo", "Logged in as root, no sudo needed"),
     "sudo.passwordless": ("{user} 可以免密码使用 sudo", "{user} can use sudo without a password"),
     "sudo.password": ("{user} 的 sudo 密码已验证", "{user}'s sudo password was verified"),
@@ -201,6 +199,47 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "无法到达 {host}: 没有到该主机的网络路由",
         "Cannot reach {host}: no network route to the host",
     ),
+    "error.connect_failed": (
+        "连接 {host}:{port} 失败: {reason}",
+        "Connecting to {host}:{port} failed: {reason}",
+    ),
+    "error.handshake_failed": (
+        "与 {host}:{port} 的 SSH 握手失败: {reason}",
+        "The SSH handshake with {host}:{port} failed: {reason}",
+    ),
+    "error.host_key_unverifiable": (
+        "{where} 的主机密钥无法验证",
+        "The host key of {where} cannot be verified",
+    ),
+    "error.host_key_pin_mismatch": (
+        "{where} 的主机密钥与指定的指纹不符: 期望 {expected}，服务器出示 {seen}。已在发送任何凭据前断开。",
+        "The host key of {where} does not match the given fingerprint: expected {expected}, the server "
+        "shows {seen}. Disconnected before sending any credential.",
+    ),
+    "error.host_key_changed": (
+        "{where} 的主机密钥已改变: 记录的指纹 {recorded}，服务器现在出示 {seen}。"
+        "已在发送任何凭据前断开。{hint}",
+        "The host key of {where} changed: recorded {recorded}, the server now shows {seen}. "
+        "Disconnected before sending any credential. {hint}",
+    ),
+    "error.reset_hint": (
+        "如果服务器确实重装过或换过密钥，请在「服务器 → 已知主机密钥」中删除旧记录"
+        "（命令行: setupwizard setup --forget-host-key）后重试",
+        "If the server really was rebuilt or got new keys, delete the old record under Servers → Known "
+        "host keys (command line: setupwizard setup --forget-host-key) and try again",
+    ),
+    "error.connection_closed_run": (
+        "SSH 连接已断开，无法运行命令: {reason}",
+        "The SSH connection is closed; the command cannot run: {reason}",
+    ),
+    "error.connection_closed_upload": (
+        "SSH 连接已断开，无法上传脚本: {reason}",
+        "The SSH connection is closed; the script cannot be uploaded: {reason}",
+    ),
+    "error.upload_failed": (
+        "无法在服务器的 /tmp 中写入脚本文件",
+        "Cannot write the script file in the server's /tmp",
+    ),
     "error.sudo_no_sudo": (
         "服务器上没有安装 sudo，用户 {user} 无法获得 root 权限；请用 root 登录",
         "sudo is not installed on the server, so {user} cannot become root; log in as root",
@@ -209,6 +248,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "error.sudo_needs_password": (
         "用户 {user} 的 sudo 需要密码，但没有提供密码",
         "{user}'s sudo asks for a password, but none was given",
+    ),
+    "error.sudo_unverified": (
+        "还没有确认 sudo 权限，不能运行需要 root 的命令",
+        "sudo rights are not confirmed yet: a command needing root cannot run",
+    ),
+    "error.sudo_failed": (
+        "无法通过 sudo 获得 root 权限: {detail}",
+        "Could not become root through sudo: {detail}",
+    ),
+    "error.unsupported_os": (
+        "不支持的系统: {os}（ID={os_id}）。目前只支持 Debian 和 Ubuntu，服务器上没有做任何更改。",
+        "Unsupported system: {os} (ID={os_id}). Only Debian and Ubuntu are supported; nothing was changed.",
     ),
     "error.sudo_password_wrong": (
         "sudo 密码错误（只尝试一次，以免账户被锁定）",

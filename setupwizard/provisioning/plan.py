@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from setupwizard.provisioning.messages import Msg
 from setupwizard.provisioning.result import StepStatus
 from setupwizard.provisioning.settings import PlanSettings
 
@@ -29,7 +30,7 @@ class StepOutcome:
     """What a step's action reports when it returns normally."""
 
     status: StepStatus
-    message: str
+    message: str | Msg
     changed: bool = False
 
 

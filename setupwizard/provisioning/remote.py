@@ -22,6 +22,7 @@ import asyncssh
 
 from setupwizard.provisioning.errors import ConnectError, SudoPasswordWrongError
 from setupwizard.provisioning.lines import CutGuard, LineAssembler
+from setupwizard.provisioning.messages import msg
 from setupwizard.provisioning.result import SudoCredential, SudoMode
 from setupwizard.provisioning.ssh import Connection
 
@@ -136,7 +137,7 @@ class Remote:
                 encoding=None,
             )
         except (asyncssh.Error, OSError) as exc:
-            raise ConnectError(f"SSH 连接已断开，无法运行命令: {exc}") from None
+            raise ConnectError(msg("error.connection_closed_run", reason=str(exc))) from None
         result = CommandResult(exit_status=None)
         kept: deque[str] = deque(maxlen=KEEP_LINES)
         assembler = LineAssembler(guard=self._guard)
@@ -188,7 +189,7 @@ class Remote:
             result.exit_status = None
         result.lines = list(kept)
         if refused:
-            raise SudoPasswordWrongError("sudo 密码错误（只尝试一次，以免账户被锁定）")
+            raise SudoPasswordWrongError(msg("error.sudo_password_wrong"))
         return result
 
     def _stop(self, proc: asyncssh.SSHClientProcess[bytes], loop: asyncio.AbstractEventLoop) -> float:
@@ -212,7 +213,7 @@ class Remote:
         try:
             done = await self.conn.run(f"bash -c {shlex.quote(script)}", encoding="utf-8", errors="replace")
         except (asyncssh.Error, OSError) as exc:
-            raise ConnectError(f"SSH 连接已断开，无法运行命令: {exc}") from None
+            raise ConnectError(msg("error.connection_closed_run", reason=str(exc))) from None
         return done.exit_status, str(done.stdout or "")
 
     async def upload(self, text: str) -> str:
@@ -221,8 +222,8 @@ class Remote:
         try:
             done = await self.conn.run(f"bash -c {shlex.quote(script)}", input=text, encoding="utf-8")
         except (asyncssh.Error, OSError) as exc:
-            raise ConnectError(f"SSH 连接已断开，无法上传脚本: {exc}") from None
+            raise ConnectError(msg("error.connection_closed_upload", reason=str(exc))) from None
         path = str(done.stdout or "").strip()
         if done.exit_status != 0 or not _UPLOAD_PATH.fullmatch(path):
-            raise ConnectError("无法在服务器的 /tmp 中写入脚本文件")
+            raise ConnectError(msg("error.upload_failed"))
         return path

@@ -27,15 +27,13 @@ from setupwizard.provisioning.errors import (
     HostUnreachableError,
 )
 from setupwizard.provisioning.known_hosts import KnownHostStore
+from setupwizard.provisioning.messages import msg
 from setupwizard.provisioning.target import Target
 
 AUTH_TIMEOUT = 30.0
 _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.EADDRNOTAVAIL}
 
-RESET_HINT = (
-    "如果服务器确实重装过或换过密钥，请在「服务器 → 已知主机密钥」中删除旧记录"
-    "（命令行: setupwizard setup --forget-host-key）后重试"
-)
+RESET_HINT = str(msg("error.reset_hint"))
 
 
 @dataclass(frozen=True)
@@ -127,30 +125,29 @@ async def open_connection(
     except asyncssh.PermissionDenied:
         if check.seen and recorded is None and pin is None:
             await known_hosts.put(target.host, target.port, check.seen)
-        raise AuthenticationFailedError(
-            f"{target.username}@{target.host} 登录失败: 用户名、密码或私钥不被服务器接受"
-        ) from None
+        failed = msg("error.auth_failed", user=target.username, host=target.host)
+        raise AuthenticationFailedError(failed) from None
     except _LoginTimeout:
-        raise AuthTimeoutError(
-            f"{target.username}@{target.host} 登录超时: 服务器在 {auth_timeout:g} 秒内没有接受或拒绝凭据"
-            "（连接本身正常；密码错误时有的服务器会故意拖延，请检查用户名和密码）"
-        ) from None
+        slow = msg("error.auth_timeout", user=target.username, host=target.host, seconds=f"{auth_timeout:g}")
+        raise AuthTimeoutError(slow) from None
     except TimeoutError:
-        raise ConnectTimeoutError(
-            f"连接 {target.host}:{target.port} 超时（{connect_timeout:g} 秒内没有响应）"
-        ) from None
+        late = msg("error.timeout", host=target.host, port=target.port, seconds=f"{connect_timeout:g}")
+        raise ConnectTimeoutError(late) from None
     except ConnectionRefusedError:
-        raise ConnectionRefusedByHostError(
-            f"{target.host}:{target.port} 拒绝连接: 该端口上没有 SSH 服务在监听"
-        ) from None
+        refused = msg("error.connection_refused", host=target.host, port=target.port)
+        raise ConnectionRefusedByHostError(refused) from None
     except socket.gaierror:
-        raise HostUnreachableError(f"无法解析主机名 {target.host}") from None
+        raise HostUnreachableError(msg("error.unresolvable", host=target.host)) from None
     except OSError as exc:
         if exc.errno in _UNREACHABLE:
-            raise HostUnreachableError(f"无法到达 {target.host}: 没有到该主机的网络路由") from None
-        raise ConnectError(f"连接 {target.host}:{target.port} 失败: {exc.strerror or exc}") from None
+            raise HostUnreachableError(msg("error.host_unreachable", host=target.host)) from None
+        reason = str(exc.strerror or exc)
+        raise ConnectError(
+            msg("error.connect_failed", host=target.host, port=target.port, reason=reason)
+        ) from None
     except asyncssh.Error as exc:
-        raise ConnectError(f"与 {target.host}:{target.port} 的 SSH 握手失败: {exc.reason}") from None
+        handshake = msg("error.handshake_failed", host=target.host, port=target.port, reason=exc.reason)
+        raise ConnectError(handshake) from None
     assert check.seen is not None  # validate_host_public_key ran during key exchange
     if recorded != check.seen:  # new host, or a pinned key replacing an old record
         await known_hosts.put(target.host, target.port, check.seen)
@@ -195,13 +192,17 @@ async def _two_phases(
 def _key_error(target: Target, check: _HostKeyCheck, recorded: str | None) -> ConnectError:
     where = f"{target.host}:{target.port}"
     if not check.mismatch or check.seen is None:
-        return ConnectError(f"{where} 的主机密钥无法验证")
+        return ConnectError(msg("error.host_key_unverifiable", where=where))
     if check.pinned:
         return HostKeyChangedError(
-            f"{where} 的主机密钥与指定的指纹不符: 期望 {check.expected}，服务器出示 {check.seen}。"
-            "已在发送任何凭据前断开。"
+            msg("error.host_key_pin_mismatch", where=where, expected=check.expected, seen=check.seen)
         )
     return HostKeyChangedError(
-        f"{where} 的主机密钥已改变: 记录的指纹 {recorded}，服务器现在出示 {check.seen}。"
-        f"已在发送任何凭据前断开。{RESET_HINT}"
+        msg(
+            "error.host_key_changed",
+            where=where,
+            recorded=recorded,
+            seen=check.seen,
+            hint=msg("error.reset_hint"),
+        )
     )

@@ -12,6 +12,7 @@ import shlex
 
 from setupwizard.provisioning.errors import StepCancelled, SudoRefusedError
 from setupwizard.provisioning.facts import HostFacts, read_facts
+from setupwizard.provisioning.messages import msg
 from setupwizard.provisioning.remote import Remote
 from setupwizard.provisioning.result import SudoCredential, SudoMode
 
@@ -32,21 +33,21 @@ async def detect_sudo(
     if facts.is_root:
         return SudoCredential(sudo_user=username, sudo_password="", mode=SudoMode.ROOT)
     if not facts.has_sudo:
-        raise SudoRefusedError(f"服务器上没有安装 sudo，用户 {username} 无法获得 root 权限；请用 root 登录")
+        raise SudoRefusedError(msg("error.sudo_no_sudo", user=username))
     if facts.sudo_n_status == 0:
         return SudoCredential(sudo_user=username, sudo_password="", mode=SudoMode.PASSWORDLESS)
     if any(text in facts.sudo_n_output for text in _NO_RIGHTS):
-        raise SudoRefusedError(f"用户 {username} 没有 sudo 权限")
+        raise SudoRefusedError(msg("error.sudo_no_rights", user=username))
     if not password:
-        raise SudoRefusedError(f"用户 {username} 的 sudo 需要密码，但没有提供密码")
+        raise SudoRefusedError(msg("error.sudo_needs_password", user=username))
     credential = SudoCredential(sudo_user=username, sudo_password=password, mode=SudoMode.PASSWORD)
     result = await remote.run("true", sudo=credential)
     text = "\n".join(result.lines)
     if result.ok and result.prompts == 1:
         return credential
     if any(needle in text for needle in _NO_RIGHTS):
-        raise SudoRefusedError(f"用户 {username} 没有 sudo 权限")
+        raise SudoRefusedError(msg("error.sudo_no_rights", user=username))
     if result.cancelled:
         raise StepCancelled()
     detail = result.tail[-1] if result.tail else f"退出码 {result.exit_status}"
-    raise SudoRefusedError(f"无法通过 sudo 获得 root 权限: {shlex.quote(detail)}")
+    raise SudoRefusedError(msg("error.sudo_failed", detail=shlex.quote(detail)))

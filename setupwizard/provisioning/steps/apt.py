@@ -9,6 +9,7 @@ import shlex
 from setupwizard.provisioning.context import StepContext
 from setupwizard.provisioning.errors import StepCancelled
 from setupwizard.provisioning.events import Level
+from setupwizard.provisioning.messages import msg, text_msg
 from setupwizard.provisioning.plan import Policy, Step, StepOutcome
 from setupwizard.provisioning.result import StepStatus
 
@@ -49,20 +50,16 @@ async def wait_for_apt(ctx: StepContext) -> StepOutcome:
         result = await ctx.run(BUSY_CHECK, quiet=True)
         if result.exit_status == 0:
             if waited:
-                return StepOutcome(
-                    StepStatus.SUCCEEDED, f"apt/dpkg 已空闲（等待了 {loop.time() - started:.0f} 秒）"
-                )
-            return StepOutcome(StepStatus.UNCHANGED, "没有其他 apt/dpkg 进程在运行")
+                idle = msg("apt_wait.idle_after", seconds=f"{loop.time() - started:.0f}")
+                return StepOutcome(StepStatus.SUCCEEDED, idle)
+            return StepOutcome(StepStatus.UNCHANGED, msg("apt_wait.idle"))
         who = " ".join(result.lines).strip() or "apt/dpkg"
         if loop.time() >= deadline:
-            return StepOutcome(
-                StepStatus.FAILED,
-                f"等待 apt/dpkg 超时（{ctx.settings.apt_lock_timeout:.0f} 秒），仍在运行: {who}",
-            )
+            limit = f"{ctx.settings.apt_lock_timeout:.0f}"
+            return StepOutcome(StepStatus.FAILED, msg("apt_wait.timeout", limit=limit, who=who))
         waited = True
-        await ctx.say(
-            f"等待其他软件包进程结束: {who}（已等待 {loop.time() - started:.0f} 秒）", Level.WARNING
-        )
+        so_far = f"{loop.time() - started:.0f}"
+        await ctx.say(msg("apt_wait.waiting", who=who, seconds=so_far), Level.WARNING)
         try:
             await asyncio.wait_for(ctx.cancel.wait(), timeout=POLL_SECONDS)
         except TimeoutError:
@@ -105,23 +102,21 @@ async def apt_update(ctx: StepContext) -> StepOutcome:
     check = (await ctx.run(update_check(max_age), quiet=True)).lines
     split = check.index(_AUDIT_END) if _AUDIT_END in check else len(check)
     if check[:split]:
-        await ctx.say("上次的 dpkg 没有完成，先运行 dpkg --configure -a", Level.WARNING)
+        await ctx.say(msg("apt_update.dpkg_configure"), Level.WARNING)
         await ctx.must(
             APT_ENV + "dpkg --force-confdef --force-confold --configure -a", "dpkg --configure -a "
         )
     if check[split + 1 :] == ["fresh"]:
-        minutes = max(1, round(max_age / 60))
-        return StepOutcome(
-            StepStatus.UNCHANGED, f"软件源在 {minutes} 分钟内已更新，且源未改变，跳过 apt-get update"
-        )
+        fresh = msg("apt_update.fresh", minutes=max(1, round(max_age / 60)))
+        return StepOutcome(StepStatus.UNCHANGED, fresh)
     result = await ctx.must(APT_ENV + APT_GET + " update", "apt-get update ", time_limit=1800)
     warnings = update_warnings(result.lines)
     if warnings:
         reason = ctx.emitter.redact(warnings[0])
-        more = f"（共 {len(warnings)} 条警告）" if len(warnings) > 1 else ""
-        return StepOutcome(StepStatus.WARNING, f"软件源已更新，但有警告: {reason}{more}")
+        more = msg("apt_update.more_warnings", count=len(warnings)) if len(warnings) > 1 else text_msg("")
+        return StepOutcome(StepStatus.WARNING, msg("apt_update.warning", reason=reason, more=more))
     await ctx.run(f"mkdir -p {UPDATE_STAMP.rsplit('/', 1)[0]} && touch {UPDATE_STAMP}", quiet=True)
-    return StepOutcome(StepStatus.SUCCEEDED, "软件源已更新")
+    return StepOutcome(StepStatus.SUCCEEDED, msg("apt_update.done"))
 
 
 async def apt_upgrade(ctx: StepContext) -> StepOutcome:
@@ -129,9 +124,9 @@ async def apt_upgrade(ctx: StepContext) -> StepOutcome:
     result = await ctx.must(APT_ENV + APT_GET + " upgrade", "apt-get upgrade ", time_limit=3600)
     match = _UPGRADED.search("\n".join(result.lines))
     if match and match.group(1) == "0" and match.group(2) == "0":
-        return StepOutcome(StepStatus.UNCHANGED, "所有软件包已是最新")
+        return StepOutcome(StepStatus.UNCHANGED, msg("apt_upgrade.none"))
     count = match.group(1) if match else "?"
-    return StepOutcome(StepStatus.SUCCEEDED, f"已升级 {count} 个软件包", changed=True)
+    return StepOutcome(StepStatus.SUCCEEDED, msg("apt_upgrade.done", count=count), changed=True)
 
 
 def installed_query(packages: list[str]) -> str:
@@ -154,19 +149,21 @@ async def install_packages(ctx: StepContext) -> StepOutcome:
     """Install the requested packages that are not installed yet."""
     wanted = list(dict.fromkeys(ctx.options.packages))
     if not wanted:
-        return StepOutcome(StepStatus.SKIPPED, "没有要安装的软件包")
+        return StepOutcome(StepStatus.SKIPPED, msg("packages.none"))
     present = parse_installed((await ctx.run(installed_query(wanted), quiet=True)).lines)
     missing = [p for p in wanted if p not in present]
     if not missing:
-        return StepOutcome(StepStatus.UNCHANGED, f"软件包均已安装，无需更改: {', '.join(wanted)}")
-    await ctx.say(f"已安装: {', '.join(sorted(present)) or '无'}；需要安装: {', '.join(missing)}")
+        return StepOutcome(StepStatus.UNCHANGED, msg("packages.present", packages=", ".join(wanted)))
+    installed = ", ".join(sorted(present)) or msg("packages.nothing")
+    await ctx.say(msg("packages.plan", present=installed, missing=", ".join(missing)))
     names = " ".join(shlex.quote(p) for p in missing)
     await ctx.must(APT_ENV + APT_GET + f" install -- {names}", "apt-get install ", time_limit=3600)
     present = parse_installed((await ctx.run(installed_query(wanted), quiet=True)).lines)
     still = [p for p in wanted if p not in present]
     if still:
-        return StepOutcome(StepStatus.FAILED, f"安装后仍未找到: {', '.join(still)}")
-    return StepOutcome(StepStatus.SUCCEEDED, f"新安装: {', '.join(missing)}", changed=True)
+        return StepOutcome(StepStatus.FAILED, msg("packages.missing_after", packages=", ".join(still)))
+    installed_now = msg("packages.installed", packages=", ".join(missing))
+    return StepOutcome(StepStatus.SUCCEEDED, installed_now, changed=True)
 
 
 WAIT = Step(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from setupwizard.provisioning.context import StepContext
 from setupwizard.provisioning.errors import CommandFailedError, ConnectError, LockoutPreventedError
 from setupwizard.provisioning.events import Level
+from setupwizard.provisioning.messages import msg
 from setupwizard.provisioning.plan import Policy, Step, StepOutcome
 from setupwizard.provisioning.result import StepStatus
 from setupwizard.provisioning.ssh import open_connection
@@ -90,7 +91,7 @@ async def configure_firewall(ctx: StepContext) -> StepOutcome:
     """
     probe = await ctx.must(PROBE, "读取 ufw 状态", quiet=True)
     if NO_UFW in probe.lines:
-        await ctx.say("ufw 未安装，先安装 ufw")
+        await ctx.say(msg("firewall.install_ufw"))
         await ctx.must(APT_ENV + APT_GET + " install -- ufw", "安装 ufw ", time_limit=1800)
         before = await read_state(ctx)
     else:
@@ -103,30 +104,27 @@ async def _apply_and_prove(ctx: StepContext, before: FirewallState) -> StepOutco
     ssh_port = ctx.ssh_port or ctx.target.port
     rules = wanted_rules(ssh_port, ctx.options.firewall_ports, lockout_drill=ctx.settings.lockout_drill)
     if ctx.settings.lockout_drill:
-        await ctx.say(f"演练: 故意拒绝 SSH 端口 {ssh_port}，以验证防锁死保护", Level.WARNING)
+        await ctx.say(msg("firewall.drill", port=ssh_port), Level.WARNING)
     changed = not already_applied(before, rules)
     if changed:
         try:
             await ctx.must(apply_script(rules), "ufw 配置 ")
         except CommandFailedError:
-            await ctx.say("防火墙配置失败，正在撤销本步骤的更改 …", Level.ERROR)
+            await ctx.say(msg("firewall.apply_failed"), Level.ERROR)
             await _roll_back(ctx, before, await read_state(ctx))
             raise
-    await ctx.say(f"正在用新的 SSH 连接验证端口 {ssh_port} 仍可登录 …")
+    await ctx.say(msg("firewall.proving", port=ssh_port))
     problem = await _new_login_problem(ctx)
     if problem is not None:
-        await ctx.say(f"新的 SSH 连接失败（{problem}），正在回滚防火墙 …", Level.ERROR)
+        await ctx.say(msg("firewall.proof_failed", problem=problem), Level.ERROR)
         await _roll_back(ctx, before, await read_state(ctx))
         again = await _new_login_problem(ctx)
-        state = "回滚后新的 SSH 连接已恢复" if again is None else f"回滚后仍无法新建连接: {again}"
-        raise LockoutPreventedError(
-            f"启用防火墙后无法建立新的 SSH 连接（端口 {ssh_port}），已通过现有连接回滚防火墙设置；{state}。"
-            "请检查端口设置和云厂商的安全组。"
-        )
+        state = msg("firewall.restored") if again is None else msg("firewall.still_locked", problem=again)
+        raise LockoutPreventedError(msg("firewall.lockout_prevented", port=ssh_port, state=state))
     summary = ", ".join(rules)
     if not changed:
-        return StepOutcome(StepStatus.UNCHANGED, f"防火墙已启用，规则已存在，无需更改: {summary}")
-    return StepOutcome(StepStatus.SUCCEEDED, f"防火墙已启用: {summary}；默认拒绝入站", changed=True)
+        return StepOutcome(StepStatus.UNCHANGED, msg("firewall.unchanged", rules=summary))
+    return StepOutcome(StepStatus.SUCCEEDED, msg("firewall.enabled", rules=summary), changed=True)
 
 
 async def _new_login_problem(ctx: StepContext) -> str | None:

@@ -7,6 +7,7 @@ from contextlib import suppress
 
 from setupwizard.provisioning.context import StepContext
 from setupwizard.provisioning.errors import ConnectError
+from setupwizard.provisioning.messages import msg
 from setupwizard.provisioning.plan import Policy, Step, StepOutcome
 from setupwizard.provisioning.result import StepStatus
 
@@ -21,7 +22,7 @@ async def run_script(ctx: StepContext) -> StepOutcome:
     finally:
         with suppress(ConnectError):  # cleanup is best effort; the step's own outcome matters
             await ctx.remote.read(f"rm -f -- {quoted}")
-    return StepOutcome(StepStatus.SUCCEEDED, "自定义脚本执行成功（退出码 0）", changed=True)
+    return StepOutcome(StepStatus.SUCCEEDED, msg("script.done"), changed=True)
 
 
 SCRIPT = Step(

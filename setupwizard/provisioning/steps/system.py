@@ -8,6 +8,7 @@ from setupwizard.provisioning.context import StepContext, parse_os_release
 from setupwizard.provisioning.errors import StepCancelled, UnsupportedOSError
 from setupwizard.provisioning.events import Level
 from setupwizard.provisioning.facts import read_facts
+from setupwizard.provisioning.messages import msg
 from setupwizard.provisioning.plan import Policy, Step, StepOutcome
 from setupwizard.provisioning.remote import Remote
 from setupwizard.provisioning.result import StepStatus, SudoMode
@@ -18,7 +19,7 @@ from setupwizard.provisioning.sudo import detect_sudo
 async def connect(ctx: StepContext) -> StepOutcome:
     """Open the session, report the host key, read /etc/os-release; refuse anything but Debian/Ubuntu."""
     target = ctx.target
-    await ctx.say(f"正在连接 {target.username}@{target.host}:{target.port} …")
+    await ctx.say(msg("connect.connecting", user=target.username, host=target.host, port=target.port))
     attempt = asyncio.ensure_future(
         open_connection(
             target,
@@ -39,20 +40,17 @@ async def connect(ctx: StepContext) -> StepOutcome:
     ctx.attach(Remote(connection, ctx.cancel, guard=ctx.emitter.redactor))
     ctx.fingerprint = connection.fingerprint
     if connection.newly_recorded:
-        await ctx.say(f"首次连接此主机，已记录主机密钥指纹 {connection.fingerprint}", Level.WARNING)
+        await ctx.say(msg("connect.new_host_key", fingerprint=connection.fingerprint), Level.WARNING)
     else:
-        await ctx.say(f"主机密钥指纹与记录一致: {connection.fingerprint}")
+        await ctx.say(msg("connect.host_key_matches", fingerprint=connection.fingerprint))
     facts = await read_facts(ctx.remote)  # one round trip: port, OS, uid, sudo
     ctx.facts = facts
     ctx.ssh_port = facts.ssh_port or target.port
     os_info = parse_os_release(facts.os_release)
     ctx.os = os_info
     if not os_info.supported:
-        raise UnsupportedOSError(
-            f"不支持的系统: {os_info.pretty_name}（ID={os_info.id or '?'}）。"
-            "目前只支持 Debian 和 Ubuntu，服务器上没有做任何更改。"
-        )
-    return StepOutcome(StepStatus.SUCCEEDED, f"已连接 {target.host}，系统 {os_info.pretty_name}")
+        raise UnsupportedOSError(msg("error.unsupported_os", os=os_info.pretty_name, os_id=os_info.id or "?"))
+    return StepOutcome(StepStatus.SUCCEEDED, msg("connect.done", host=target.host, os=os_info.pretty_name))
 
 
 async def check_sudo(ctx: StepContext) -> StepOutcome:
@@ -61,12 +59,12 @@ async def check_sudo(ctx: StepContext) -> StepOutcome:
     password = target.sudo_password or target.password
     credential = await detect_sudo(ctx.remote, target.username, password, ctx.facts)
     ctx.sudo = credential
-    text = {
-        SudoMode.ROOT: "以 root 登录，无需 sudo",
-        SudoMode.PASSWORDLESS: f"{target.username} 可以免密码使用 sudo",
-        SudoMode.PASSWORD: f"{target.username} 的 sudo 密码已验证",
+    code = {
+        SudoMode.ROOT: "sudo.root",
+        SudoMode.PASSWORDLESS: "sudo.passwordless",
+        SudoMode.PASSWORD: "sudo.password",
     }[credential.mode]
-    return StepOutcome(StepStatus.SUCCEEDED, text)
+    return StepOutcome(StepStatus.SUCCEEDED, msg(code, user=target.username))
 
 
 CONNECT = Step(
