@@ -37,6 +37,9 @@ APT_SOURCES = (
     "/etc/apt/keyrings/* /usr/share/keyrings/*"
 )
 _AUDIT_END = "--- setupwizard:fresh"
+# Package description translations are not needed to install anything: about 40% of a fresh
+# Debian 12 update's download (6.1 of 15 MB).
+UPDATE_OPTIONS = " -o Acquire::Languages=none"
 _UPGRADED = re.compile(r"^(\d+) upgraded, (\d+) newly installed", re.MULTILINE)
 
 
@@ -109,7 +112,9 @@ async def apt_update(ctx: StepContext) -> StepOutcome:
     if check[split + 1 :] == ["fresh"]:
         fresh = msg("apt_update.fresh", minutes=max(1, round(max_age / 60)))
         return StepOutcome(StepStatus.UNCHANGED, fresh)
-    result = await ctx.must(APT_ENV + APT_GET + " update", "apt-get update ", time_limit=1800)
+    result = await ctx.must(
+        APT_ENV + APT_GET + UPDATE_OPTIONS + " update", "apt-get update ", time_limit=1800
+    )
     warnings = update_warnings(result.lines)
     if warnings:
         reason = ctx.emitter.redact(warnings[0])
@@ -179,7 +184,7 @@ UPDATE = Step(
     name="更新软件源 (apt-get update)",
     commands=(
         "dpkg --configure -a  # only if dpkg --audit reports an interrupted run",
-        f"{APT_GET} update",
+        f"{APT_GET}{UPDATE_OPTIONS} update",
         f"touch {UPDATE_STAMP}  # after an update without warnings",
     ),
     check=f"{UPDATE_STAMP} younger than the lists' max age and no apt source newer than it",
