@@ -87,7 +87,12 @@ class StepContext:
 
     async def log_lines(self, lines: list[str]) -> None:
         """Output lines of the current step: one batch of ``log`` events."""
-        await self.emitter.emit_lines(lines, [line_level(line) for line in lines], step=self.step)
+        text = "\n" + "\n".join(lines)
+        if "\nW:" in text or "\nE:" in text:
+            levels = [line_level(line) for line in lines]
+        else:  # the usual case: one search instead of a test per line
+            levels = [Level.INFO] * len(lines)
+        await self.emitter.emit_lines(lines, levels, step=self.step)
 
     async def run(
         self, script: str, *, privileged: bool = True, quiet: bool = False, time_limit: float | None = None
