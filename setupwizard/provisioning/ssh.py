@@ -123,8 +123,7 @@ async def open_connection(
     except asyncssh.HostKeyNotVerifiable:
         raise _key_error(target, check, recorded) from None
     except asyncssh.PermissionDenied:
-        if check.seen and recorded is None and pin is None:
-            await known_hosts.put(target.host, target.port, check.seen)
+        # No key is recorded: a key is trusted only after a login worked (issue F.7).
         failed = msg("error.auth_failed", user=target.username, host=target.host)
         raise AuthenticationFailedError(failed) from None
     except _LoginTimeout:
