@@ -13,7 +13,7 @@ from setupwizard.audit.routes import router as audit_router
 from setupwizard.audit.routes import setup_trail
 from setupwizard.auth.routes import router as auth_router
 from setupwizard.auth.service import ensure_first_admin
-from setupwizard.auth.throttle import LoginThrottle
+from setupwizard.auth.throttle import login_throttle_for
 from setupwizard.config import Settings
 from setupwizard.core.api_docs import install_api_docs
 from setupwizard.core.errors import install_error_handlers
@@ -80,6 +80,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             log.info("Setup Wizard %s ready", __version__)
             yield
     finally:
+        await app.state.login_throttle.close()
         await close_health_checks(app.state)
         await db.dispose()
 
@@ -105,7 +106,7 @@ def create_app(settings: Settings) -> FastAPI:
     """Build the app: routers, error handlers, lifespan (database, bus, crash recovery)."""
     app = FastAPI(title="Setup Wizard", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
-    app.state.login_throttle = LoginThrottle()
+    app.state.login_throttle = login_throttle_for(settings)  # shared on Redis when redis_url is set
     app.add_middleware(RequestLimitsMiddleware)
     app.add_middleware(ApiHeadersMiddleware)  # outermost: the limits' own answers get the headers too
     install_error_handlers(app)

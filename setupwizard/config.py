@@ -26,6 +26,18 @@ class Settings(BaseSettings):
     redis_url: str = Field(
         "", description="Redis URL for the scale-out progress bus; empty means the in-process bus."
     )
+    # Several workers (issue E §2): what they share through Redis, and how fast a dead one is noticed.
+    redis_prefix: str = Field(
+        "setupwizard:",
+        min_length=1,
+        description="Prefix of every Redis key (several deployments share one Redis).",
+    )
+    lease_seconds: float = Field(
+        30.0, gt=0, description="A running setup's host lock and heartbeat outlive their worker by this long."
+    )
+    sweep_interval_seconds: float = Field(
+        10.0, gt=0, description="How often a worker looks for setups whose worker died (Redis mode)."
+    )
     secret_key: SecretStr | None = Field(
         None,
         description="Key for encrypting saved sudo passwords (32+ characters). "

@@ -50,7 +50,7 @@ async def login(
         raise ForbiddenError("Cross-origin request refused", code="origin_refused")
     throttle: LoginThrottle = request.app.state.login_throttle
     address = request.client.host if request.client else "unknown"
-    wait = throttle.retry_after(body.username, address)
+    wait = await throttle.retry_after(body.username, address)
     if wait is not None:
         await _record_login(request, session, body.username, "throttled")
         seconds = max(1, math.ceil(wait))
@@ -63,10 +63,10 @@ async def login(
     try:
         user, token = await service.login(session, body.username, body.password.get_secret_value(), settings)
     except NotAuthenticatedError:
-        throttle.failure(body.username, address)
+        await throttle.failure(body.username, address)
         await _record_login(request, session, body.username, "failed")
         raise
-    throttle.success(body.username, address)
+    await throttle.success(body.username, address)
     await audit.record_in(session, request, AuditAction.LOGIN, user=user, target=user.username)
     response.set_cookie(
         COOKIE_NAME,

@@ -2,7 +2,8 @@
 
 Passwords come from a hidden prompt or ``--password-stdin``, never from argv. Host keys are
 remembered in ``~/.config/setupwizard/known_hosts.json`` (policy accept-new). Exit code 0 on
-success, 1 on failure or cancel.
+success, 1 on failure or cancel. ``--lang en`` shows the wizard's own lines in English (output
+printed by the server's programs stays as printed).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from setupwizard.provisioning import (
     Target,
     run_setup,
 )
+from setupwizard.provisioning.messages import LANGS, Lang, render
 
 _STYLES = {Level.SUCCESS: "green", Level.WARNING: "yellow", Level.ERROR: "red", Level.INFO: ""}
 
@@ -90,8 +92,15 @@ def setup(
         bool, typer.Option("--forget-host-key", help="Forget the recorded host key first (server rebuilt).")
     ] = False,
     connect_timeout: Annotated[float, typer.Option("--connect-timeout", help="Seconds.")] = 10.0,
+    lang: Annotated[
+        str,
+        typer.Option("--lang", help="Language of the wizard's own lines: zh or en.", case_sensitive=False),
+    ] = "zh",
 ) -> None:
     """Set up a Debian/Ubuntu server over SSH: apt, packages, ufw firewall, optional script."""
+    language: Lang = "en" if lang.lower() == "en" else "zh"
+    if lang.lower() not in LANGS:
+        raise typer.BadParameter("use zh or en", param_hint="--lang")
     private_key = key.read_text() if key else None
     password: str | None = None
     passphrase: str | None = None
@@ -117,11 +126,20 @@ def setup(
         upgrade=upgrade,
         script=script.read_text() if script else None,
     )
-    ok = asyncio.run(_run(target, options, forget_host_key, connect_timeout))
+    ok = asyncio.run(_run(target, options, forget_host_key, connect_timeout, language))
     raise typer.Exit(0 if ok else 1)
 
 
-async def _run(target: Target, options: SetupOptions, forget: bool, connect_timeout: float) -> bool:
+def event_text(event: SessionEvent, lang: Lang) -> str:
+    """The event's line in ``lang``: a coded event is rendered from the catalogue, output lines as printed."""
+    if event.code is None or lang == "zh":
+        return event.message
+    return render(event.code, event.params, lang)
+
+
+async def _run(
+    target: Target, options: SetupOptions, forget: bool, connect_timeout: float, lang: Lang = "zh"
+) -> bool:
     console = Console(highlight=False)
     store = FileKnownHosts(known_hosts_path())
     if forget and await store.forget(target.host, target.port):
@@ -144,7 +162,7 @@ async def _run(target: Target, options: SetupOptions, forget: bool, connect_time
             show_one(event)
 
     def show_one(event: SessionEvent) -> None:
-        text = Text(event.message, style=_STYLES[event.level])
+        text = Text(event_text(event, lang), style=_STYLES[event.level])
         if event.type is EventType.LOG:
             text.stylize("dim")
         progress.console.print(text, soft_wrap=True)  # the terminal wraps; copied lines stay whole

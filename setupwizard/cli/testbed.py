@@ -1,6 +1,7 @@
-"""``setupwizard testbed up|down|status``: a real Debian 12 test server on this machine, for people.
+"""``setupwizard testbed up|down|status``: a real Debian test server on this machine, for people.
 
-The same hosts the test suite uses (package ``setupwizard.testbed``, docs/testbed.md); ``up`` leaves one running.
+The same hosts the test suite uses (package ``setupwizard.testbed``, docs/testbed.md); ``up`` leaves one
+running: the quick flavour (no systemd) or the systemd flavour, Debian 12 bookworm or 13 trixie.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import typer
 from setupwizard.cli.root import app
 from setupwizard.config import get_settings
 
-testbed_app = typer.Typer(no_args_is_help=True, help="A local Debian 12 test server to try the wizard on.")
+testbed_app = typer.Typer(no_args_is_help=True, help="A local Debian test server to try the wizard on.")
 app.add_typer(testbed_app, name="testbed")
 
 NEEDS_ROOT = (
@@ -28,19 +29,29 @@ def _require_root() -> None:
 
 
 @testbed_app.command()
-def up() -> None:
+def up(
+    flavour: str = typer.Option(
+        "quick",
+        "--flavour",
+        help="quick (chroot, no systemd) or systemd (boots systemd under systemd-nspawn).",
+    ),
+    release: str = typer.Option(
+        "bookworm", "--release", help="Debian release: bookworm (12) or trixie (13)."
+    ),
+) -> None:
     """Start one fresh test host that keeps running after this command, and say how to use it."""
     _require_root()
     from setupwizard.testbed import Testbed, TestbedError
 
     typer.echo("Preparing the testbed (the first run builds a Debian image: about a minute)...")
     try:
-        host = Testbed.ensure().new_host(persistent=True)
+        host = Testbed.ensure().new_host(persistent=True, flavour=flavour, release=release)
     except TestbedError as exc:
         typer.echo(f"Could not start a test host: {exc}", err=True)
         raise typer.Exit(1) from exc
     settings = get_settings()
-    typer.echo(f"\nTest host {host.name} is up: ssh root@{host.address} (port {host.port})")
+    kind = f"{host.flavour}, Debian {host.release}"
+    typer.echo(f"\nTest host {host.name} ({kind}) is up: ssh root@{host.address} (port {host.port})")
     typer.echo("Accounts (test passwords, this machine only):")
     for label, account in (
         ("root", host.root),
@@ -84,4 +95,5 @@ def status() -> None:
         record = host.record
         state = "stale" if record.stale() else "running"
         owner = "testbed up" if record.persistent else f"process {record.owner.pid}"
-        typer.echo(f"{host.name:<10} {host.address:<14} {state:<8} owner: {owner}")
+        kind = f"{host.flavour}/{host.release}"
+        typer.echo(f"{host.name:<10} {host.address:<14} {state:<8} {kind:<17} owner: {owner}")

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from setupwizard.provisioning.errors import CommandFailedError, ConnectError
-from setupwizard.provisioning.events import EventEmitter, EventType, Level
+from setupwizard.provisioning.errors import CommandFailedError, ConnectError, StepCancelled, SudoRefusedError
+from setupwizard.provisioning.events import EventEmitter, EventType, Level, StepRef
+from setupwizard.provisioning.facts import HostFacts
 from setupwizard.provisioning.known_hosts import KnownHostStore
-from setupwizard.provisioning.plan import PlanSettings, StepCancelled
-from setupwizard.provisioning.remote import CommandResult, Remote, StepRef, emit_in_step
+from setupwizard.provisioning.messages import Msg, msg, text_msg
+from setupwizard.provisioning.remote import CommandResult, Remote
 from setupwizard.provisioning.result import SudoCredential
+from setupwizard.provisioning.settings import PlanSettings
 from setupwizard.provisioning.target import SetupOptions, Target
 
 
@@ -29,9 +31,21 @@ class OSInfo:
         return self.id in {"debian", "ubuntu"}
 
 
+def line_level(line: str) -> Level:
+    """apt's ``W:`` lines are warnings and ``E:`` lines errors; every other output line is info."""
+    if line.startswith("W:"):
+        return Level.WARNING
+    if line.startswith("E:"):
+        return Level.ERROR
+    return Level.INFO
+
+
 @dataclass
 class StepContext:
-    """Mutable state of one setup run, handed to every step action."""
+    """Mutable state of one setup run, handed to every step action.
+
+    ``step`` is the step running now (set by the runner); every line and note is tagged with it.
+    """
 
     target: Target
     options: SetupOptions
@@ -41,29 +55,61 @@ class StepContext:
     cancel: asyncio.Event
     connect_timeout: float
     keepalive_interval: float
-    remote: Remote | None = None
     fingerprint: str | None = None
     os: OSInfo | None = None
     sudo: SudoCredential | None = None
     ssh_port: int | None = None
-    current_step: StepRef | None = None
+    facts: HostFacts | None = None
+    step: StepRef | None = None
+    _remote: Remote | None = field(default=None, repr=False)
 
     @property
-    def shell(self) -> Remote:
+    def remote(self) -> Remote:
         """The open remote runner (steps after ``connect`` may rely on it)."""
-        if self.remote is None:
+        if self._remote is None:
             raise ConnectError("还没有连接到服务器")
-        return self.remote
+        return self._remote
 
-    async def say(self, message: str, level: Level = Level.INFO) -> None:
-        """Emit an ``info`` line for the current step."""
-        await emit_in_step(self.emitter, self.current_step, EventType.INFO, level, message)
+    def attach(self, remote: Remote) -> None:
+        """Use ``remote`` for the rest of the run (the connect step opens it)."""
+        self._remote = remote
+
+    def close(self) -> None:
+        """Close the connection, if one was opened."""
+        if self._remote is not None:
+            self._remote.connection.close()
+
+    async def say(self, message: Msg, level: Level = Level.INFO) -> None:
+        """Emit an ``info`` line for the current step (its code and params beside the Chinese text)."""
+        await self.emitter.emit(
+            EventType.INFO, level, str(message), step=self.step, code=message.code, params=message.params
+        )
+
+    async def log_lines(self, lines: list[str]) -> None:
+        """Output lines of the current step: one batch of ``log`` events."""
+        text = "\n" + "\n".join(lines)
+        if "\nW:" in text or "\nE:" in text:
+            levels = [line_level(line) for line in lines]
+        else:  # the usual case: one search instead of a test per line
+            levels = [Level.INFO] * len(lines)
+        await self.emitter.emit_lines(lines, levels, step=self.step)
 
     async def run(
         self, script: str, *, privileged: bool = True, quiet: bool = False, time_limit: float | None = None
     ) -> CommandResult:
-        """Run a command; raise :class:`StepCancelled` if the user cancelled meanwhile."""
-        result = await self.shell.run(script, privileged=privileged, quiet=quiet, time_limit=time_limit)
+        """Run a command; raise :class:`StepCancelled` if the user cancelled meanwhile.
+
+        :param privileged: as root, the way the sudo step found (refused before that step succeeded).
+        :param quiet: collect the output without emitting it (facts, checks).
+        """
+        if privileged and self.sudo is None:
+            raise SudoRefusedError(msg("error.sudo_unverified"))
+        result = await self.remote.run(
+            script,
+            on_lines=None if quiet else self.log_lines,
+            sudo=self.sudo if privileged else None,
+            time_limit=time_limit,
+        )
         if result.cancelled:
             raise StepCancelled()
         return result
@@ -81,9 +127,14 @@ class StepContext:
         result = await self.run(script, privileged=privileged, quiet=quiet, time_limit=time_limit)
         if not result.ok:
             tail = [self.emitter.redact(line) for line in result.tail]
-            why = "超时" if result.timed_out else f"退出码 {result.exit_status}"
-            last = f": {tail[-1]}" if tail else ""
-            raise CommandFailedError(f"{what}失败（{why}）{last}", result.exit_status, tail)
+            why = (
+                msg("command.timed_out")
+                if result.timed_out
+                else msg("command.exit_status", status=result.exit_status)
+            )
+            last = msg("command.last_line", line=tail[-1]) if tail else text_msg("")
+            failed = msg("command.failed", what=what, why=why, last=last)
+            raise CommandFailedError(failed, result.exit_status, tail)
         return result
 
 

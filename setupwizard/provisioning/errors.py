@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from setupwizard.provisioning.messages import Msg, text_msg
+
 
 class ProvisioningError(Exception):
-    """Base of every error the engine raises on purpose. ``code`` is stable for APIs and tests."""
+    """Base of every error the engine raises on purpose. ``code`` is stable for APIs and tests.
+
+    Raised with a :class:`Msg`, ``str(error)`` is its Chinese text and :attr:`msg` the catalogued
+    message (for English); raised with a plain string, :attr:`msg` shows that string as it is.
+    """
 
     code = "provisioning_error"
+
+    def __init__(self, message: str | Msg = "") -> None:
+        super().__init__(str(message))
+        self.msg = message if isinstance(message, Msg) else text_msg(str(message))
 
 
 class InvalidInputError(ProvisioningError):
@@ -50,6 +60,12 @@ class AuthenticationFailedError(ConnectError):
     code = "auth_failed"
 
 
+class AuthTimeoutError(AuthenticationFailedError):
+    """The server answered and showed its key, but did not accept or refuse the login in time."""
+
+    code = "auth_timeout"
+
+
 class HostKeyChangedError(ConnectError):
     """The server's key differs from the one recorded or pinned: refused before any credential was sent."""
 
@@ -77,7 +93,7 @@ class CommandFailedError(ProvisioningError):
 
     code = "command_failed"
 
-    def __init__(self, message: str, exit_status: int | None, tail: list[str]) -> None:
+    def __init__(self, message: str | Msg, exit_status: int | None, tail: list[str]) -> None:
         super().__init__(message)
         self.exit_status = exit_status
         self.tail = tail
@@ -87,3 +103,7 @@ class LockoutPreventedError(ProvisioningError):
     """Enabling the firewall would have locked SSH out; it was rolled back."""
 
     code = "lockout_prevented"
+
+
+class StepCancelled(Exception):
+    """Raised inside a step when the user cancelled the setup (not a :class:`ProvisioningError`)."""

@@ -1,7 +1,8 @@
 """Events the engine emits: one per output line, per step change, and one at the end.
 
-The engine numbers events itself (``seq`` 1, 2, 3… per session, no gaps) and hands each to a sink,
-an async callable. It knows nothing of WebSockets, buses or databases.
+The engine numbers events itself (``seq`` 1, 2, 3… per session, no gaps) and hands them to a sink,
+an async callable, a batch at a time: the lines of one chunk of output are one batch. Secrets are
+redacted before anything leaves the engine. It knows nothing of WebSockets, buses or databases.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class SessionEvent:
     step_index: int | None = None
     step_total: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    code: str | None = None
+    params: dict[str, Any] | None = None
 
     def to_frame(self) -> dict[str, Any]:
         """The JSON object sent to clients: the seed's three fields plus ours."""
@@ -74,6 +77,10 @@ class SessionEvent:
             frame["step_total"] = self.step_total
         if self.data:
             frame["data"] = self.data
+        if self.code is not None:
+            frame["code"] = self.code
+        if self.params is not None:
+            frame["params"] = self.params
         return frame
 
     @classmethod
@@ -89,6 +96,8 @@ class SessionEvent:
             step_index=frame.get("step_index"),
             step_total=frame.get("step_total"),
             data=dict(frame.get("data") or {}),
+            code=frame.get("code"),
+            params=frame.get("params"),
         )
 
 
@@ -100,6 +109,93 @@ bus publish, database write, WebSocket frame) is paid per batch, not per line. M
 long: the bus behind it buffers."""
 
 
+@dataclass(frozen=True, slots=True)
+class StepRef:
+    """Which step events belong to."""
+
+    step_id: str
+    index: int
+    total: int
+
+
+MASK = "********"
+
+
+class Redactor:
+    """Replaces every occurrence of every secret, including secrets inside or overlapping others.
+
+    All occurrences of all secrets are found first and their spans merged, so a secret that
+    contains another (login ``X``, sudo ``X-Extra``) or overlaps it never leaks a part. It is also
+    the line assembler's cut guard: an over-long line is cut where no secret is split.
+    """
+
+    def __init__(self, secrets: Sequence[str | None] | None = None) -> None:
+        self._secrets: list[str] = []
+        for secret in secrets or []:
+            self.add(secret)
+
+    def add(self, secret: str | None) -> None:
+        """Redact ``secret`` from now on (empty or None is ignored)."""
+        if secret and secret not in self._secrets:
+            self._secrets.append(secret)
+            self._secrets.sort(key=len, reverse=True)
+
+    @property
+    def hold(self) -> int:
+        """The longest secret's length minus one (0 without secrets)."""
+        return len(self._secrets[0]) - 1 if self._secrets else 0
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Where secrets are in ``text``: merged, sorted ``(start, end)`` spans."""
+        found: list[tuple[int, int]] = []
+        for secret in self._secrets:
+            start = text.find(secret)
+            while start >= 0:
+                found.append((start, start + len(secret)))
+                start = text.find(secret, start + 1)
+        if not found:
+            return found
+        found.sort()
+        merged = [found[0]]
+        for start, end in found[1:]:
+            last_start, last_end = merged[-1]
+            if start < last_end:
+                merged[-1] = (last_start, max(last_end, end))
+            else:
+                merged.append((start, end))
+        return merged
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret replaced by ``********``."""
+        spans = self.spans(text)
+        if not spans:
+            return text
+        out: list[str] = []
+        done = 0
+        for start, end in spans:
+            out.append(text[done:start])
+            out.append(MASK)
+            done = end
+        out.append(text[done:])
+        return "".join(out)
+
+    def redact_lines(self, lines: Sequence[str]) -> list[str]:
+        """Each line redacted; one search over the whole batch finds the lines that need it."""
+        joined = "\n".join(lines)
+        if not any(secret in joined for secret in self._secrets):
+            return list(lines)
+        return [self.redact(line) for line in lines]
+
+    def safe_cut(self, text: str, at: int) -> int:
+        """Cut at ``at``, or at the start of a secret straddling it (at its end if it starts at 0)."""
+        for start, end in self.spans(text):
+            if start < at < end:
+                return start if start > 0 else end
+            if start >= at:
+                break
+        return at
+
+
 class EventEmitter:
     """Numbers events of one session and hands them to a sink, after redacting secrets.
 
@@ -107,10 +203,10 @@ class EventEmitter:
     :param secrets: strings that must never leave the engine (passwords, passphrases, key text).
     """
 
-    def __init__(self, sink: EventSink, secrets: list[str] | None = None) -> None:
+    def __init__(self, sink: EventSink, secrets: Sequence[str | None] | None = None) -> None:
         self._sink = sink
         self._seq = 0
-        self._secrets = [s for s in (secrets or []) if s]
+        self.redactor = Redactor(secrets)
 
     @property
     def last_seq(self) -> int:
@@ -119,15 +215,11 @@ class EventEmitter:
 
     def add_secret(self, secret: str | None) -> None:
         """Redact ``secret`` from every later event."""
-        if secret and secret not in self._secrets:
-            self._secrets.append(secret)
+        self.redactor.add(secret)
 
     def redact(self, text: str) -> str:
         """``text`` with every known secret replaced by ``********``."""
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, "********")
-        return text
+        return self.redactor.redact(text)
 
     async def emit(
         self,
@@ -138,9 +230,14 @@ class EventEmitter:
         step_id: str | None = None,
         step_index: int | None = None,
         step_total: int | None = None,
+        step: StepRef | None = None,
         data: dict[str, Any] | None = None,
+        code: str | None = None,
+        params: dict[str, Any] | None = None,
     ) -> SessionEvent:
-        """Build the next event and send it to the sink."""
+        """Build the next event and send it to the sink (``step`` tags it with a step's id, index, total)."""
+        if step is not None:
+            step_id, step_index, step_total = step.step_id, step.index, step.total
         self._seq += 1
         event = SessionEvent(
             seq=self._seq,
@@ -152,6 +249,34 @@ class EventEmitter:
             step_index=step_index,
             step_total=step_total,
             data=data or {},
+            code=code,
+            params=None if params is None else self._redact_params(params),
         )
         await self._sink((event,))
         return event
+
+    def _redact_params(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, dict):
+            return {key: self._redact_params(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._redact_params(item) for item in value]
+        return value
+
+    async def emit_lines(
+        self, lines: Sequence[str], levels: Sequence[Level], *, step: StepRef | None = None
+    ) -> list[SessionEvent]:
+        """One ``log`` event per line, consecutive seqs, redacted together, handed to the sink at once."""
+        if not lines:
+            return []
+        first = self._seq + 1
+        self._seq += len(lines)
+        now = utc_now()
+        step_id, index, total = (step.step_id, step.index, step.total) if step else (None, None, None)
+        events = [
+            SessionEvent(first + i, EventType.LOG, level, text, now, step_id, index, total)
+            for i, (text, level) in enumerate(zip(self.redactor.redact_lines(lines), levels, strict=True))
+        ]
+        await self._sink(events)
+        return events

@@ -4,14 +4,36 @@ Output read from a PTY is what a terminal would draw: CRLF line ends, ``\\r`` re
 bars, ANSI colour and cursor sequences. :class:`LineAssembler` replays the few cursor movements
 that matter on a one-line buffer, so a redrawn line collapses to its final state, and drops every
 other escape sequence. Text is decoded as UTF-8 with replacement, and lines are bounded.
+
+Most output is plain text: the stretches between control characters are split with ``str``
+methods, and the character-by-character state machine runs only where control characters are.
 """
 
 from __future__ import annotations
 
 import codecs
+import re
 from enum import Enum, auto
+from typing import Protocol
 
 MAX_LINE = 4000
+# Characters the state machine must see: every control character except "\n", and a "\r" that is
+# not the first half of a CRLF (a CRLF ends the line exactly as a bare "\n" does). Everything
+# between two of these is printable text and newlines, handled with str methods.
+_SPECIAL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
+
+
+class CutGuard(Protocol):
+    """Keeps secrets whole when an over-long line is cut (implemented by the emitter's redactor)."""
+
+    @property
+    def hold(self) -> int:
+        """How many characters past the cut a line must hold before it is cut (longest secret - 1)."""
+        ...
+
+    def safe_cut(self, text: str, at: int) -> int:
+        """A cut position near ``at`` (0 < cut ≤ len(text)) that splits no secret in ``text``."""
+        ...
 
 
 class _State(Enum):
@@ -27,11 +49,14 @@ class LineAssembler:
     """Feed bytes in, take finished lines out.
 
     :param max_line: a line longer than this is cut and continued on the next line.
+    :param guard: when given, a line is cut only once it holds ``guard.hold`` characters past
+        ``max_line``, at a place that splits no secret, so redaction later sees every secret whole.
     """
 
-    def __init__(self, max_line: int = MAX_LINE) -> None:
+    def __init__(self, max_line: int = MAX_LINE, guard: CutGuard | None = None) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._max_line = max_line
+        self._guard = guard
         self._buf: list[str] = []
         self._cursor = 0
         self._state = _State.TEXT
@@ -67,12 +92,138 @@ class LineAssembler:
         lines, self._lines = self._lines, []
         return lines
 
-    def _end_line(self) -> None:
-        line = "".join(self._buf).rstrip()
-        if line.strip():
+    def _hold(self) -> int:
+        return min(self._guard.hold, self._max_line) if self._guard is not None else 0
+
+    # -- the fast path: plain text and newlines ---------------------------------------------------
+
+    def _feed_text(self, text: str) -> None:
+        pos, end = 0, len(text)
+        while pos < end:
+            if self._state is not _State.TEXT:
+                pos = self._feed_sequence(text, pos)
+                continue
+            match = _SPECIAL.search(text, pos)
+            stop = end if match is None else match.start()
+            if stop > pos:
+                self._plain(text[pos:stop])
+            if match is None:
+                return
+            self._text_char(text[stop])
+            pos = stop + 1
+
+    def _feed_sequence(self, text: str, pos: int) -> int:
+        """Run the state machine from ``pos`` until an escape sequence ends; return where it stopped."""
+        end = len(text)
+        while pos < end and self._state is not _State.TEXT:
+            self._step(text[pos])
+            pos += 1
+        return pos
+
+    def _plain(self, text: str) -> None:
+        """Printable text with newlines (a CRLF counts as a newline): no state machine needed."""
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+        pieces = text.split("\n")
+        last = len(pieces) - 1
+        self._put_text(pieces[0])
+        if last == 0:
+            return
+        self._end_line()
+        middle = pieces[1:last]  # each starts on an empty line with the cursor at 0
+        if middle:
+            limit = self._max_line
+            if max(map(len, middle)) <= limit:
+                self._lines.extend(line for line in (piece.rstrip() for piece in middle) if line)
+            else:
+                for piece in middle:
+                    self._put_text(piece)
+                    self._end_line()
+        self._put_text(pieces[last])
+
+    def _put_text(self, text: str) -> None:
+        """Draw ``text`` (printable, no newline) at the cursor, exactly as ``_put`` per character."""
+        if not text:
+            return
+        buf, cursor = self._buf, self._cursor
+        if cursor < len(buf):  # overwrite what is on the line; the line does not grow
+            n = min(len(text), len(buf) - cursor)
+            buf[cursor : cursor + n] = text[:n]
+            self._cursor = cursor + n
+            text = text[n:]
+        limit = self._max_line + self._hold()
+        while text:
+            buf, cursor = self._buf, self._cursor
+            if cursor > len(buf):
+                buf.extend(" " * (cursor - len(buf)))
+            room = max(1, limit - len(buf))
+            buf.extend(text[:room])
+            self._cursor = len(buf)
+            text = text[room:]
+            if len(buf) >= limit:
+                self._cut()
+
+    # -- line ends and cuts -----------------------------------------------------------------------
+
+    def _add_line(self, text: str) -> None:
+        line = text.rstrip()
+        if line:
             self._lines.append(line)
+
+    def _end_line(self) -> None:
+        text = "".join(self._buf)
+        if self._guard is not None and self._hold():
+            while len(text) > self._max_line:
+                cut = self._guard.safe_cut(text, self._max_line)
+                self._add_line(text[:cut])
+                text = text[cut:]
+        self._add_line(text)
         self._buf = []
         self._cursor = 0
+
+    def _cut(self) -> None:
+        """The line reached its limit: finish it (keeping a secret that straddles the cut whole)."""
+        hold = self._hold()
+        if self._guard is None or not hold:
+            self._end_line()
+            return
+        text = "".join(self._buf)
+        limit = self._max_line + hold
+        while len(text) >= limit:
+            cut = self._guard.safe_cut(text, self._max_line)
+            self._add_line(text[:cut])
+            text = text[cut:]
+        self._buf = list(text)
+        self._cursor = len(text)
+
+    # -- the state machine, for control characters and escape sequences ---------------------------
+
+    def _feed_chars(self, text: str) -> None:
+        """The state machine over every character (what the fast path must behave like)."""
+        for ch in text:
+            self._step(ch)
+
+    def _step(self, ch: str) -> None:
+        state = self._state
+        if state is _State.TEXT:
+            self._text_char(ch)
+        elif state is _State.ESC:
+            self._esc_char(ch)
+        elif state is _State.CSI:
+            if "@" <= ch <= "~":
+                self._csi_final(ch, "".join(self._params))
+                self._state = _State.TEXT
+            else:
+                self._params.append(ch)
+        elif state is _State.OSC:
+            if ch == "\x07":
+                self._state = _State.TEXT
+            elif ch == "\x1b":
+                self._state = _State.OSC_ESC
+        elif state is _State.OSC_ESC:
+            self._state = _State.TEXT if ch == "\\" else _State.OSC
+        else:  # CHARSET: one designator character follows ESC ( or ESC )
+            self._state = _State.TEXT
 
     def _put(self, ch: str) -> None:
         if self._cursor < len(self._buf):
@@ -81,31 +232,8 @@ class LineAssembler:
             self._buf.extend(" " * (self._cursor - len(self._buf)))
             self._buf.append(ch)
         self._cursor += 1
-        if len(self._buf) >= self._max_line:
-            self._end_line()
-
-    def _feed_text(self, text: str) -> None:
-        for ch in text:
-            state = self._state
-            if state is _State.TEXT:
-                self._text_char(ch)
-            elif state is _State.ESC:
-                self._esc_char(ch)
-            elif state is _State.CSI:
-                if "@" <= ch <= "~":
-                    self._csi_final(ch, "".join(self._params))
-                    self._state = _State.TEXT
-                else:
-                    self._params.append(ch)
-            elif state is _State.OSC:
-                if ch == "\x07":
-                    self._state = _State.TEXT
-                elif ch == "\x1b":
-                    self._state = _State.OSC_ESC
-            elif state is _State.OSC_ESC:
-                self._state = _State.TEXT if ch == "\\" else _State.OSC
-            else:  # CHARSET: one designator character follows ESC ( or ESC )
-                self._state = _State.TEXT
+        if len(self._buf) >= self._max_line + self._hold():
+            self._cut()
 
     def _text_char(self, ch: str) -> None:
         if ch == "\n":
@@ -136,7 +264,7 @@ class LineAssembler:
             self._state = _State.TEXT  # two-character sequence (ESC 7, ESC M, …): no visible effect
 
     def _csi_final(self, final: str, params: str) -> None:
-        number = int(params) if params.isdigit() else None
+        number = int(params) if params.isascii() and params.isdigit() else None
         if final == "K":  # erase in line
             if number in (None, 0):
                 del self._buf[self._cursor :]

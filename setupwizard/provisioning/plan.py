@@ -8,10 +8,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from setupwizard.provisioning.messages import Msg
 from setupwizard.provisioning.result import StepStatus
+from setupwizard.provisioning.settings import PlanSettings
 
 if TYPE_CHECKING:
     from setupwizard.provisioning.context import StepContext
+
+__all__ = ["Plan", "PlanSettings", "Policy", "Step", "StepAction", "StepOutcome"]
 
 
 class Policy(StrEnum):
@@ -26,7 +30,7 @@ class StepOutcome:
     """What a step's action reports when it returns normally."""
 
     status: StepStatus
-    message: str
+    message: str | Msg
     changed: bool = False
 
 
@@ -68,20 +72,3 @@ class Plan:
             if step.check:
                 out.append(f"     check: {step.check}")
         return out
-
-
-@dataclass(frozen=True)
-class PlanSettings:
-    """Engine tuning that is not part of the public API.
-
-    :param apt_lock_timeout: how long to wait for other apt/dpkg processes, in seconds.
-    :param lockout_drill: TEST ONLY. Make the firewall step wrongly deny the SSH port, to prove
-        that the lock-out guard notices and rolls the firewall back. Never exposed over HTTP.
-    """
-
-    apt_lock_timeout: float = 600.0
-    lockout_drill: bool = False
-
-
-class StepCancelled(Exception):
-    """Raised inside a step when the user cancelled the setup."""

@@ -13,17 +13,17 @@ import re
 import secrets
 import shlex
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncssh
 
-from setupwizard.provisioning.errors import ConnectError, SudoPasswordWrongError, SudoRefusedError
-from setupwizard.provisioning.events import EventEmitter, EventType, Level, SessionEvent
-from setupwizard.provisioning.lines import LineAssembler
-from setupwizard.provisioning.result import SudoMode
+from setupwizard.provisioning.errors import ConnectError, SudoPasswordWrongError
+from setupwizard.provisioning.lines import CutGuard, LineAssembler
+from setupwizard.provisioning.messages import msg
+from setupwizard.provisioning.result import SudoCredential, SudoMode
 from setupwizard.provisioning.ssh import Connection
 
 NO_INPUT = "exec </dev/null\n"
@@ -33,33 +33,8 @@ STOP_GRACE = 5.0
 _UPLOAD_PATH = re.compile(r"/tmp/setupwizard\.[A-Za-z0-9]+")  # noqa: S108 - a remote mktemp name
 
 
-@dataclass(frozen=True)
-class StepRef:
-    """Which step log lines belong to."""
-
-    step_id: str
-    index: int
-    total: int
-
-
-async def emit_in_step(
-    emitter: EventEmitter,
-    step: StepRef | None,
-    type: EventType,
-    level: Level,
-    message: str,
-    data: dict[str, Any] | None = None,
-) -> SessionEvent:
-    """Emit an event tagged with ``step``'s id, index and total (untagged when no step runs)."""
-    return await emitter.emit(
-        type,
-        level,
-        message,
-        step_id=step.step_id if step else None,
-        step_index=step.index if step else None,
-        step_total=step.total if step else None,
-        data=data,
-    )
+LineHandler = Callable[[list[str]], Awaitable[None]]
+"""Receives the lines finished by one chunk of output, once per chunk (plain text, not yet redacted)."""
 
 
 @dataclass
@@ -84,22 +59,25 @@ class CommandResult:
 
 
 class Remote:
-    """One SSH connection used to run a setup: plain commands, privileged commands, uploads.
+    """One SSH connection used to run a setup: plain commands, commands as root, uploads.
+
+    It keeps no step or sudo state: each :meth:`run` says how to become root and where lines go.
 
     :param connection: an open connection from :func:`open_connection`.
-    :param emitter: where output lines go (as ``log`` events of the current :attr:`step`).
     :param cancel: when set, the running command is interrupted and :attr:`CommandResult.cancelled` set.
+    :param guard: keeps secrets whole where an over-long output line is cut (the emitter's redactor).
     """
 
     def __init__(
-        self, connection: Connection, emitter: EventEmitter, cancel: asyncio.Event | None = None
+        self,
+        connection: Connection,
+        cancel: asyncio.Event | None = None,
+        *,
+        guard: CutGuard | None = None,
     ) -> None:
         self.connection = connection
-        self.emitter = emitter
         self.cancel = cancel or asyncio.Event()
-        self.step: StepRef | None = None
-        self.sudo_mode: SudoMode | None = None
-        self.sudo_password: str | None = None
+        self._guard = guard
         self._marker = f"[sudo-pw-{secrets.token_hex(6)}]"
 
     @contextmanager
@@ -121,38 +99,35 @@ class Remote:
         """The underlying asyncssh connection."""
         return self.connection.conn
 
-    def wrap(self, script: str, *, privileged: bool) -> str:
-        """The command line that runs ``script`` in bash, through sudo when needed. Quoted, no secret."""
+    def wrap(self, script: str, sudo: SudoCredential | None) -> str:
+        """The command line that runs ``script`` in bash, as root through ``sudo`` when given. No secret."""
         # stdin from /dev/null: a program that waits for input gets EOF instead of hanging on the PTY
         # (inside bash, so sudo still reads its password from the PTY first); stdout stays the PTY.
         command = f"bash -c {shlex.quote(NO_INPUT + script)}"
-        if not privileged or self.sudo_mode in (None, SudoMode.ROOT):
-            if privileged and self.sudo_mode is None:
-                raise SudoRefusedError("还没有确认 sudo 权限，不能运行需要 root 的命令")
+        if sudo is None or sudo.mode is SudoMode.ROOT:
             return command
-        if self.sudo_mode is SudoMode.PASSWORDLESS:
+        if sudo.mode is SudoMode.PASSWORDLESS:
             return f"sudo -n -- {command}"
-        return f"sudo -S -p {shlex.quote(self._marker)} -- {command}"
+        # -k: ignore a cached sudo ticket, so the prompt comes exactly once and is answered once
+        return f"sudo -k -S -p {shlex.quote(self._marker)} -- {command}"
 
     async def run(
         self,
         script: str,
         *,
-        privileged: bool = False,
-        quiet: bool = False,
+        on_lines: LineHandler | None = None,
+        sudo: SudoCredential | None = None,
         time_limit: float | None = None,
-        verify_sudo: bool = False,
     ) -> CommandResult:
-        """Run ``script`` under a PTY, emitting each output line as a ``log`` event as it arrives.
+        """Run ``script`` under a PTY; each chunk of output becomes one call of ``on_lines``.
 
-        :param privileged: run it as root (directly, or via sudo as detected).
-        :param quiet: collect lines without emitting them (facts, checks).
+        :param on_lines: receives the lines each chunk finished, at once (None: collect them only).
+        :param sudo: run as root this way (None: as the login user).
         :param time_limit: give up (and stop the command) after this many seconds.
-        :param verify_sudo: run ``script`` as given (a sudo command using this runner's prompt marker).
-        :raises SudoRefusedError: sudo asked for the password a second time (the password is wrong).
+        :raises SudoPasswordWrongError: sudo asked for the password a second time (it is wrong).
         """
-        command = script if verify_sudo else self.wrap(script, privileged=privileged)
-        answer_prompt = verify_sudo or (privileged and self.sudo_mode is SudoMode.PASSWORD)
+        command = self.wrap(script, sudo)
+        password = sudo.sudo_password if sudo is not None and sudo.mode is SudoMode.PASSWORD else None
         try:
             proc = await self.conn.create_process(
                 command,
@@ -162,10 +137,10 @@ class Remote:
                 encoding=None,
             )
         except (asyncssh.Error, OSError) as exc:
-            raise ConnectError(f"SSH 连接已断开，无法运行命令: {exc}") from None
+            raise ConnectError(msg("error.connection_closed_run", reason=str(exc))) from None
         result = CommandResult(exit_status=None)
         kept: deque[str] = deque(maxlen=KEEP_LINES)
-        assembler = LineAssembler()
+        assembler = LineAssembler(guard=self._guard)
         loop = asyncio.get_running_loop()
         deadline = None if time_limit is None else loop.time() + time_limit
         cancel_wait = asyncio.ensure_future(self.cancel.wait())
@@ -184,12 +159,12 @@ class Remote:
                     data = read.result()
                     if not data:
                         break
-                    await self._emit(assembler.feed(data), kept, quiet)
                     read = asyncio.ensure_future(proc.stdout.read(65536))
-                    if answer_prompt and assembler.take_marker(self._marker):
+                    await self._deliver(assembler.feed(data), kept, on_lines)
+                    if password is not None and assembler.take_marker(self._marker):
                         result.prompts += 1
-                        if result.prompts == 1 and self.sudo_password:
-                            proc.stdin.write(self.sudo_password.encode() + b"\n")
+                        if result.prompts == 1:
+                            proc.stdin.write(password.encode() + b"\n")
                         elif stop_deadline is None:
                             refused = True
                             stop_deadline = self._stop(proc, loop)
@@ -201,7 +176,7 @@ class Remote:
                 else:
                     result.timed_out = True
                 stop_deadline = self._stop(proc, loop)
-            await self._emit(assembler.finish(), kept, quiet)
+            await self._deliver(assembler.finish(), kept, on_lines)
         finally:
             read.cancel()
             cancel_wait.cancel()
@@ -214,7 +189,7 @@ class Remote:
             result.exit_status = None
         result.lines = list(kept)
         if refused:
-            raise SudoPasswordWrongError("sudo 密码错误（只尝试一次，以免账户被锁定）")
+            raise SudoPasswordWrongError(msg("error.sudo_password_wrong"))
         return result
 
     def _stop(self, proc: asyncssh.SSHClientProcess[bytes], loop: asyncio.AbstractEventLoop) -> float:
@@ -225,24 +200,20 @@ class Remote:
             proc.terminate()
         return loop.time() + STOP_GRACE
 
-    async def _emit(self, lines: list[str], kept: deque[str], quiet: bool) -> None:
-        for line in lines:
-            kept.append(line)
-            if quiet:
-                continue
-            level = Level.INFO
-            if line.startswith("W:"):
-                level = Level.WARNING
-            elif line.startswith("E:"):
-                level = Level.ERROR
-            await emit_in_step(self.emitter, self.step, EventType.LOG, level, line)
+    @staticmethod
+    async def _deliver(lines: list[str], kept: deque[str], on_lines: LineHandler | None) -> None:
+        if not lines:
+            return
+        kept.extend(lines)
+        if on_lines is not None:
+            await on_lines(lines)
 
     async def read(self, script: str) -> tuple[int | None, str]:
         """Run a short unprivileged ``script`` without a PTY; return exit status and stdout (facts)."""
         try:
             done = await self.conn.run(f"bash -c {shlex.quote(script)}", encoding="utf-8", errors="replace")
         except (asyncssh.Error, OSError) as exc:
-            raise ConnectError(f"SSH 连接已断开，无法运行命令: {exc}") from None
+            raise ConnectError(msg("error.connection_closed_run", reason=str(exc))) from None
         return done.exit_status, str(done.stdout or "")
 
     async def upload(self, text: str) -> str:
@@ -251,8 +222,8 @@ class Remote:
         try:
             done = await self.conn.run(f"bash -c {shlex.quote(script)}", input=text, encoding="utf-8")
         except (asyncssh.Error, OSError) as exc:
-            raise ConnectError(f"SSH 连接已断开，无法上传脚本: {exc}") from None
+            raise ConnectError(msg("error.connection_closed_upload", reason=str(exc))) from None
         path = str(done.stdout or "").strip()
         if done.exit_status != 0 or not _UPLOAD_PATH.fullmatch(path):
-            raise ConnectError("无法在服务器的 /tmp 中写入脚本文件")
+            raise ConnectError(msg("error.upload_failed"))
         return path

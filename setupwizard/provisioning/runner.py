@@ -10,16 +10,24 @@ from collections.abc import Sequence
 import asyncssh
 
 from setupwizard.provisioning.context import StepContext, parse_os_release
-from setupwizard.provisioning.errors import ProvisioningError, SudoPasswordWrongError, SudoRefusedError
-from setupwizard.provisioning.events import EventEmitter, EventType, Level, SessionEvent
+from setupwizard.provisioning.errors import (
+    ProvisioningError,
+    StepCancelled,
+    SudoPasswordWrongError,
+    SudoRefusedError,
+)
+from setupwizard.provisioning.events import EventEmitter, EventType, Level, SessionEvent, StepRef
+from setupwizard.provisioning.facts import read_facts
 from setupwizard.provisioning.known_hosts import KnownHostStore
-from setupwizard.provisioning.plan import Plan, PlanSettings, Policy, StepCancelled, StepOutcome
-from setupwizard.provisioning.remote import Remote, StepRef, emit_in_step
+from setupwizard.provisioning.messages import Msg, msg, text_msg
+from setupwizard.provisioning.plan import Plan, Policy, StepOutcome
+from setupwizard.provisioning.remote import Remote
 from setupwizard.provisioning.result import ConnectionReport, SetupResult, StepResult, StepStatus
+from setupwizard.provisioning.settings import PlanSettings
 from setupwizard.provisioning.ssh import open_connection
 from setupwizard.provisioning.steps import default_plan
 from setupwizard.provisioning.sudo import detect_sudo
-from setupwizard.provisioning.summary import complete_event_level, mark, summary_lines
+from setupwizard.provisioning.summary import complete_event_level, mark, step_name, summary_lines
 from setupwizard.provisioning.target import SetupOptions, Target
 from setupwizard.provisioning.validate import validate_options, validate_target
 
@@ -69,15 +77,18 @@ async def execute_setup(
     """:func:`run_setup` with engine :class:`PlanSettings` (tests use it for the lock-out drill)."""
     register_secrets(emitter, target)
     result = SetupResult(success=False, message="", status="failed")
+    run = _Messages()
     try:
         try:
             validate_target(target)
             validate_options(options)
         except ProvisioningError as exc:
-            result.message = f"输入无效: {exc}"
+            reason = text_msg(str(exc))
+            run.set(result, msg("run.input_invalid", reason=reason))
             result.error_code = exc.code
-            await emitter.emit(EventType.INFO, Level.ERROR, f"✗ {result.message}")
-            return await _complete(emitter, result)
+            line = msg("run.invalid_input", reason=reason)
+            await emitter.emit(EventType.INFO, Level.ERROR, str(line), code=line.code, params=line.params)
+            return await _complete(emitter, result, run)
         plan = default_plan(options)
         ctx = StepContext(
             target=target,
@@ -90,31 +101,54 @@ async def execute_setup(
             keepalive_interval=keepalive_interval,
         )
         result.steps = [StepResult(step.id, step.name) for step in plan.steps]
+        start = msg(
+            "run.start", user=target.username, host=target.host, port=target.port, total=len(plan.steps)
+        )
         await emitter.emit(
             EventType.INFO,
             Level.INFO,
-            f"开始设置 {target.username}@{target.host}:{target.port}，共 {len(plan.steps)} 步",
+            str(start),
             data={"steps": [{"id": s.id, "name": s.name} for s in plan.steps]},
+            code=start.code,
+            params=start.params,
         )
         try:
-            await _run_steps(plan, ctx, result)
+            await _run_steps(plan, ctx, result, run)
         finally:
-            if ctx.remote is not None:
-                ctx.remote.connection.close()
+            ctx.close()
     except asyncio.CancelledError:
-        result.status, result.success, result.message = "cancelled", False, "设置被中断"
+        result.status, result.success = "cancelled", False
+        run.set(result, msg("run.interrupted"))
         for record in result.steps:
             if record.status is StepStatus.RUNNING:
-                record.status, record.message = StepStatus.CANCELLED, "已中断"
+                record.status = StepStatus.CANCELLED
+                run.outcome(record, msg("step.interrupted"))
             elif record.status is StepStatus.PENDING:
-                record.status, record.message = StepStatus.SKIPPED, "已中断，未执行"
-        await asyncio.shield(_complete(emitter, result))
+                record.status = StepStatus.SKIPPED
+                run.outcome(record, msg("step.not_run.interrupted"))
+        await asyncio.shield(_complete(emitter, result, run))
         raise
     except Exception as exc:  # the contract: no exception escapes, the page always gets a result
         log.exception("setup of %s failed unexpectedly", target.host)
         result.status, result.success = "failed", False
-        result.message = emitter.redact(f"内部错误: {type(exc).__name__}")
-    return await _complete(emitter, result)
+        run.set(result, msg("run.internal_error", kind=type(exc).__name__))
+    return await _complete(emitter, result, run)
+
+
+class _Messages:
+    """The catalogued forms of what a run reports: each step's outcome and the run's message."""
+
+    def __init__(self) -> None:
+        self.outcomes: dict[str, Msg] = {}
+        self.result = text_msg("")
+
+    def set(self, result: SetupResult, message: Msg) -> None:
+        self.result = message
+        result.message = str(message)
+
+    def outcome(self, record: StepResult, message: Msg) -> None:
+        self.outcomes[record.id] = message
+        record.message = str(message)
 
 
 def register_secrets(emitter: EventEmitter, target: Target) -> None:
@@ -126,46 +160,49 @@ def register_secrets(emitter: EventEmitter, target: Target) -> None:
             emitter.add_secret(line.strip())
 
 
-async def _run_steps(plan: Plan, ctx: StepContext, result: SetupResult) -> None:
+async def _run_steps(plan: Plan, ctx: StepContext, result: SetupResult, run: _Messages) -> None:
     total = len(plan.steps)
+    redact = ctx.emitter.redact
     stopped: StepStatus | None = None  # FAILED or CANCELLED once the plan stops
     for index, (step, record) in enumerate(zip(plan.steps, result.steps, strict=True), 1):
         ref = StepRef(step.id, index, total)
+        name = step_name(step.id, step.name)
         if stopped is None and ctx.cancel.is_set():
             stopped = StepStatus.CANCELLED
         if stopped is not None:
             record.status = StepStatus.SKIPPED
-            record.message = "已取消，未执行" if stopped is StepStatus.CANCELLED else "前面的步骤失败，未执行"
-            await _step_event(ctx.emitter, ref, record, f"– {step.name}: {record.message}", Level.INFO)
+            cancelled = stopped is StepStatus.CANCELLED
+            run.outcome(record, msg("step.not_run.cancelled" if cancelled else "step.not_run.failed"))
+            line = msg("step.end", mark="–", step=name, outcome=run.outcomes[step.id])
+            await _step_event(ctx.emitter, ref, record, line, Level.INFO)
             continue
-        ctx.current_step = ref
-        if ctx.remote is not None:
-            ctx.remote.step = ref
+        ctx.step = ref
         record.status = StepStatus.RUNNING
-        await _step_event(ctx.emitter, ref, record, f"[{index}/{total}] {step.name} …", Level.INFO)
+        await _step_event(ctx.emitter, ref, record, msg("step.running", index=index, total=total, step=name))
         started = time.monotonic()
         code: str | None = None
         try:
             outcome = await step.action(ctx)
+            said = outcome.message if isinstance(outcome.message, Msg) else text_msg(outcome.message)
         except StepCancelled:
-            outcome = StepOutcome(StepStatus.CANCELLED, "已取消，远程命令已终止")
+            outcome, said = StepOutcome(StepStatus.CANCELLED, ""), msg("step.cancelled")
         except ProvisioningError as exc:
-            outcome = StepOutcome(StepStatus.FAILED, str(exc))
-            code = exc.code
+            outcome, said, code = StepOutcome(StepStatus.FAILED, ""), exc.msg, exc.code
         except (asyncssh.Error, OSError) as exc:  # the connection dropped mid-step
             reason = getattr(exc, "reason", None) or type(exc).__name__
-            outcome = StepOutcome(StepStatus.FAILED, f"SSH 连接中断: {reason}")
+            outcome, said = StepOutcome(StepStatus.FAILED, ""), msg("step.connection_lost", reason=reason)
             code = "connection_lost"
         except Exception as exc:  # a bug must not leave the step "running" on the page
             log.exception("step %s failed unexpectedly", step.id)
-            outcome = StepOutcome(StepStatus.FAILED, f"内部错误: {type(exc).__name__}")
-            code = "internal_error"
+            outcome = StepOutcome(StepStatus.FAILED, "")
+            said, code = msg("step.internal_error", kind=type(exc).__name__), "internal_error"
         record.duration = time.monotonic() - started
         status = outcome.status
         if status is StepStatus.FAILED and step.policy is Policy.WARN:
             status = StepStatus.WARNING
         record.status, record.changed = status, outcome.changed
-        record.message = ctx.emitter.redact(outcome.message)
+        run.outcome(record, said)
+        record.message = redact(record.message)
         result.host_key_fingerprint = ctx.fingerprint
         result.os_name = ctx.os.pretty_name if ctx.os else None
         result.sudo = ctx.sudo
@@ -174,23 +211,26 @@ async def _run_steps(plan: Plan, ctx: StepContext, result: SetupResult) -> None:
             StepStatus.WARNING: Level.WARNING,
             StepStatus.CANCELLED: Level.WARNING,
         }.get(status, Level.SUCCESS)
-        await _step_event(
-            ctx.emitter, ref, record, f"{mark(status)} {step.name}: {record.message}", level, code
-        )
+        line = msg("step.end", mark=mark(status), step=name, outcome=said)
+        await _step_event(ctx.emitter, ref, record, line, level, code)
         if status in (StepStatus.FAILED, StepStatus.CANCELLED):
             stopped = status
             if status is StepStatus.FAILED:
-                result.message = f"第 {index} 步「{step.name}」失败: {record.message}"
+                run.set(result, msg("run.failed_step", index=index, step=name, reason=said))
+                result.message = redact(result.message)
                 result.error_code = code or "step_failed"
-    ctx.current_step = None
+    ctx.step = None
     if stopped is StepStatus.CANCELLED:
-        result.status, result.message = "cancelled", "设置已取消，已完成的步骤保持不变"
+        result.status = "cancelled"
+        run.set(result, msg("run.cancelled"))
     elif stopped is StepStatus.FAILED:
         result.status = "failed"
     else:
         warnings = sum(1 for s in result.steps if s.status is StepStatus.WARNING)
         result.status = "succeeded"
-        result.message = "服务器设置完成" + (f"（{warnings} 个警告）" if warnings else "")
+        run.set(
+            result, msg("run.succeeded_with_warnings", count=warnings) if warnings else msg("run.succeeded")
+        )
     result.success = result.status == "succeeded"
 
 
@@ -198,8 +238,8 @@ async def _step_event(
     emitter: EventEmitter,
     ref: StepRef,
     record: StepResult,
-    message: str,
-    level: Level,
+    line: Msg,
+    level: Level = Level.INFO,
     code: str | None = None,
 ) -> SessionEvent:
     data: dict[str, object] = {
@@ -209,16 +249,21 @@ async def _step_event(
     }
     if code:
         data["error_code"] = code
-    return await emit_in_step(emitter, ref, EventType.STEP, level, message, data)
+    return await emitter.emit(
+        EventType.STEP, level, str(line), step=ref, data=data, code=line.code, params=line.params
+    )
 
 
-async def _complete(emitter: EventEmitter, result: SetupResult) -> SetupResult:
-    for line in summary_lines(result):
-        await emitter.emit(EventType.INFO, Level.INFO, line)
+async def _complete(emitter: EventEmitter, result: SetupResult, run: _Messages) -> SetupResult:
+    for line in summary_lines(result, run.outcomes):
+        await emitter.emit(EventType.INFO, Level.INFO, str(line), code=line.code, params=line.params)
     level = complete_event_level(result)
     symbol = {Level.SUCCESS: "✓", Level.WARNING: "⚠"}.get(level, "✗")
     result.message = emitter.redact(result.message)
-    await emitter.emit(EventType.COMPLETE, level, f"{symbol} {result.message}", data=result.to_dict())
+    line = msg("run.complete", mark=symbol, result=run.result)
+    await emitter.emit(
+        EventType.COMPLETE, level, str(line), data=result.to_dict(), code=line.code, params=line.params
+    )
     return result
 
 
@@ -243,11 +288,11 @@ async def test_connection(
     try:
         emitter = EventEmitter(_discard)
         register_secrets(emitter, target)
-        remote = Remote(connection, emitter)
-        status, text = await remote.read("cat /etc/os-release")
-        os_info = parse_os_release(text if status == 0 else "")
+        remote = Remote(connection, guard=emitter.redactor)
+        facts = await read_facts(remote)
+        os_info = parse_os_release(facts.os_release)
         try:
-            sudo = await detect_sudo(remote, target.username, target.sudo_password or target.password)
+            sudo = await detect_sudo(remote, target.username, target.sudo_password or target.password, facts)
             mode = sudo.mode
         except SudoPasswordWrongError:
             raise

@@ -1,56 +1,53 @@
 """Find out how the login user becomes root, verifying a sudo password at most once.
 
 Modes: logged in as root (no sudo), passwordless sudo (``sudo -n true`` works), or password sudo,
-verified with ``sudo -k -S -p <unique prompt> -- true``: the runner answers the prompt through the
-PTY's stdin (echo off). A second prompt means the password was wrong: the command is stopped and
-:class:`SudoRefusedError` raised, so one setup never loops into a lock-out.
+verified by running ``true`` through ``sudo -k -S -p <unique prompt>``: the runner answers the
+prompt through the PTY's stdin (echo off). A second prompt means the password was wrong: the
+command is stopped and :class:`SudoRefusedError` raised, so one setup never loops into a lock-out.
 """
 
 from __future__ import annotations
 
 import shlex
 
-from setupwizard.provisioning.errors import SudoRefusedError
-from setupwizard.provisioning.plan import StepCancelled
+from setupwizard.provisioning.errors import StepCancelled, SudoRefusedError
+from setupwizard.provisioning.facts import HostFacts, read_facts
+from setupwizard.provisioning.messages import msg
 from setupwizard.provisioning.remote import Remote
 from setupwizard.provisioning.result import SudoCredential, SudoMode
 
 _NO_RIGHTS = ("is not in the sudoers file", "is not allowed to execute", "may not run sudo")
 
 
-async def detect_sudo(remote: Remote, username: str, password: str | None) -> SudoCredential:
-    """Establish the sudo mode and set it on ``remote`` so later privileged commands work.
+async def detect_sudo(
+    remote: Remote, username: str, password: str | None, facts: HostFacts | None = None
+) -> SudoCredential:
+    """Establish how ``username`` becomes root; the credential is what later root commands pass to ``run``.
 
     :param password: the sudo password (``sudo_password`` if given, else the login password).
+    :param facts: what :func:`read_facts` found (read now when not given).
     :raises SudoRefusedError: no sudo, sudo not installed, or a wrong password (after one try).
     """
-    status, out = await remote.read('id -u; command -v sudo || echo "no-sudo"')
-    uid, _, rest = out.partition("\n")
-    if uid.strip() == "0":
-        remote.sudo_mode = SudoMode.ROOT
+    if facts is None:
+        facts = await read_facts(remote)
+    if facts.is_root:
         return SudoCredential(sudo_user=username, sudo_password="", mode=SudoMode.ROOT)
-    if "no-sudo" in rest:
-        raise SudoRefusedError(f"服务器上没有安装 sudo，用户 {username} 无法获得 root 权限；请用 root 登录")
-    status, out = await remote.read("sudo -n true 2>&1")
-    if status == 0:
-        remote.sudo_mode = SudoMode.PASSWORDLESS
+    if not facts.has_sudo:
+        raise SudoRefusedError(msg("error.sudo_no_sudo", user=username))
+    if facts.sudo_n_status == 0:
         return SudoCredential(sudo_user=username, sudo_password="", mode=SudoMode.PASSWORDLESS)
-    if any(text in out for text in _NO_RIGHTS):
-        raise SudoRefusedError(f"用户 {username} 没有 sudo 权限")
+    if any(text in facts.sudo_n_output for text in _NO_RIGHTS):
+        raise SudoRefusedError(msg("error.sudo_no_rights", user=username))
     if not password:
-        raise SudoRefusedError(f"用户 {username} 的 sudo 需要密码，但没有提供密码")
-    remote.sudo_password = password
-    remote.sudo_mode = SudoMode.PASSWORD
-    prompt = shlex.quote(remote.prompt_marker)
-    result = await remote.run(f"sudo -k -S -p {prompt} -- true", quiet=True, verify_sudo=True)
+        raise SudoRefusedError(msg("error.sudo_needs_password", user=username))
+    credential = SudoCredential(sudo_user=username, sudo_password=password, mode=SudoMode.PASSWORD)
+    result = await remote.run("true", sudo=credential)
     text = "\n".join(result.lines)
     if result.ok and result.prompts == 1:
-        return SudoCredential(sudo_user=username, sudo_password=password, mode=SudoMode.PASSWORD)
-    remote.sudo_mode = None
-    remote.sudo_password = None
+        return credential
     if any(needle in text for needle in _NO_RIGHTS):
-        raise SudoRefusedError(f"用户 {username} 没有 sudo 权限")
+        raise SudoRefusedError(msg("error.sudo_no_rights", user=username))
     if result.cancelled:
         raise StepCancelled()
     detail = result.tail[-1] if result.tail else f"退出码 {result.exit_status}"
-    raise SudoRefusedError(f"无法通过 sudo 获得 root 权限: {shlex.quote(detail)}")
+    raise SudoRefusedError(msg("error.sudo_failed", detail=shlex.quote(detail)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from setupwizard.provisioning.events import Level
+from setupwizard.provisioning.messages import CATALOGUE, Msg, msg, text_msg
 from setupwizard.provisioning.result import SetupResult, StepStatus
 
 _MARKS = {
@@ -19,24 +20,36 @@ def mark(status: StepStatus) -> str:
     return _MARKS.get(status, "–")
 
 
-def summary_lines(result: SetupResult) -> list[str]:
-    """Readable lines, one per step, then what changed."""
+def step_name(step_id: str, name: str) -> Msg:
+    """A step's name as a message (catalogued under ``step_name.<id>`` when the texts agree)."""
+    code = f"step_name.{step_id}"
+    if code in CATALOGUE and CATALOGUE[code][0] == name:
+        return msg(code)
+    return text_msg(name)
+
+
+def summary_lines(result: SetupResult, outcomes: dict[str, Msg] | None = None) -> list[Msg]:
+    """Readable lines, one per step, then what changed. ``outcomes``: each step's catalogued outcome."""
     if not result.steps:
         return []
-    lines = ["—— 总结 ——"]
+    outcomes = outcomes or {}
+    lines = [msg("summary.title")]
     for step in result.steps:
-        took = (
-            f"（{step.duration:.1f} 秒）"
-            if step.status not in (StepStatus.SKIPPED, StepStatus.PENDING)
-            else ""
-        )
-        lines.append(f"{mark(step.status)} {step.name}: {step.message}{took}")
-    changed = [s.name for s in result.steps if s.changed]
-    unchanged = [s.name for s in result.steps if s.status is StepStatus.UNCHANGED]
+        name = step_name(step.id, step.name)
+        outcome = outcomes.get(step.id) or text_msg(step.message)
+        if step.status in (StepStatus.SKIPPED, StepStatus.PENDING):
+            lines.append(msg("summary.step_not_run", mark=mark(step.status), step=name, outcome=outcome))
+        else:
+            seconds = f"{step.duration:.1f}"
+            lines.append(
+                msg("summary.step", mark=mark(step.status), step=name, outcome=outcome, seconds=seconds)
+            )
+    changed = [step_name(s.id, s.name) for s in result.steps if s.changed]
+    unchanged = [step_name(s.id, s.name) for s in result.steps if s.status is StepStatus.UNCHANGED]
     if changed:
-        lines.append("有更改: " + "、".join(changed))
+        lines.append(msg("summary.changed", steps=changed))
     if unchanged:
-        lines.append("已就绪无需更改: " + "、".join(unchanged))
+        lines.append(msg("summary.unchanged", steps=unchanged))
     return lines
 
 

@@ -1,4 +1,10 @@
-"""Start and stop the setup feature with the app: progress bus, host locks, service, crash recovery."""
+"""Start and stop the setup feature with the app: progress bus, host locks, run signals, service, recovery.
+
+One process (no Redis): in-process bus, locks and signals; sessions a crash left ``running`` are marked
+``interrupted`` at start. Several workers (``redis_url`` set): all of them on Redis, and instead of the
+start-up recovery every worker runs the dead-worker sweep (at start and every ``sweep_interval_seconds``),
+which only ends sessions no live worker runs.
+"""
 
 from __future__ import annotations
 
@@ -19,11 +25,16 @@ from setupwizard.provisioning import SetupOptions, Target, run_setup, validate_o
 from setupwizard.servers.known_hosts import DatabaseKnownHostBook
 from setupwizard.servers.repository import SudoRepository
 from setupwizard.setup.locks import HostLocks, MemoryHostLocks, RedisHostLocks
+from setupwizard.setup.run_signals import MemoryRunSignals, RedisRunSignals, RunSignals
 from setupwizard.setup.service import SetupService, recover_interrupted
+from setupwizard.setup.sweep import DeadRunSweep
+from setupwizard.setup.worker_guard import single_worker_guard
 
 log = logging.getLogger(__name__)
 
-REDIS_PREFIX = "setupwizard:"
+REDIS_SOCKET_TIMEOUT_SECONDS = 30.0
+"""Above the bus's blocking XREAD (5 s). redis-py 8 defaults to a 5 s socket timeout, which cut a reader on
+another worker after 5 quiet seconds (``TimeoutError``, the WebSocket dropped with 1006)."""
 
 
 class DatabaseSudoStore:
@@ -53,21 +64,46 @@ def validate(target: Target, options: SetupOptions) -> None:
     validate_options(options)
 
 
-def build_bus_and_locks(settings: Settings) -> tuple[ProgressBus, HostLocks]:
-    """Redis Streams and Redis locks when ``redis_url`` is set, else in-process ones."""
+def build_shared_parts(settings: Settings) -> tuple[ProgressBus, HostLocks, RunSignals]:
+    """Bus, host locks and run signals: on Redis when ``redis_url`` is set (one client), else in-process."""
     if settings.redis_url:
-        redis = Redis.from_url(settings.redis_url)
-        return RedisBus(redis, prefix=REDIS_PREFIX), RedisHostLocks(redis, prefix=REDIS_PREFIX)
-    return MemoryBus(), MemoryHostLocks()
+        redis = Redis.from_url(settings.redis_url, socket_timeout=REDIS_SOCKET_TIMEOUT_SECONDS)
+        prefix = settings.redis_prefix
+        return (
+            RedisBus(redis, prefix=prefix),
+            RedisHostLocks(redis, prefix=prefix, ttl=settings.lease_seconds),
+            RedisRunSignals(redis, prefix=prefix, lease_seconds=settings.lease_seconds),
+        )
+    return MemoryBus(), MemoryHostLocks(), MemoryRunSignals()
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Build the feature on ``app.state`` (``progress_bus``, ``setup_service``) and recover crashed runs."""
+    """Build the feature on ``app.state`` (``progress_bus``, ``setup_service``) and end crashed runs."""
     settings: Settings = app.state.settings
     db: Database = app.state.db
-    bus, locks = build_bus_and_locks(settings)
-    await recover_interrupted(db, locks)
+    async with single_worker_guard(settings, db):  # without Redis, a second worker is refused
+        async with _setup_feature(app, settings, db):
+            yield
+
+
+@asynccontextmanager
+async def _setup_feature(app: FastAPI, settings: Settings, db: Database) -> AsyncIterator[None]:
+    bus, locks, signals = build_shared_parts(settings)
+    sweep: DeadRunSweep | None = None
+    if isinstance(signals, RedisRunSignals):
+        await signals.start()
+        sweep = DeadRunSweep(
+            db,
+            bus,
+            signals,
+            interval=settings.sweep_interval_seconds,
+            grace=settings.lease_seconds,
+            confirm_after=settings.lease_seconds / 2,  # longer than a heartbeat's renewal period (1/3)
+        )
+        sweep.start()
+    else:
+        await recover_interrupted(db, locks)
     service = SetupService(
         settings=settings,
         db=db,
@@ -77,11 +113,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sudo_store=DatabaseSudoStore(db, app.state.secretbox),
         runner=run_setup,
         validate=validate,
+        signals=signals,
     )
     app.state.progress_bus = bus
     app.state.setup_service = service
     try:
         yield
     finally:
+        if sweep is not None:
+            await sweep.close()
         await service.close()
+        await signals.close()
         await bus.close()

@@ -34,6 +34,7 @@ from setupwizard.provisioning.target import SetupOptions, Target
 from setupwizard.setup import repository
 from setupwizard.setup.locks import HostLease, HostLocks
 from setupwizard.setup.recorder import EventRecorder
+from setupwizard.setup.run_signals import MemoryRunSignals, RunSignals
 from setupwizard.setup.schemas import AutoSetupRequest, SetupResponse
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,7 @@ class SetupService:
         sudo_store: SudoStore,
         runner: SetupRunner,
         validate: Validator,
+        signals: RunSignals | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -113,6 +115,7 @@ class SetupService:
         self.sudo_store = sudo_store
         self.runner = runner
         self.validate = validate
+        self.signals: RunSignals = signals or MemoryRunSignals()  # scale-out: cancel/liveness across workers
         self.running: dict[str, RunningSetup] = {}
         self._closing = False
 
@@ -158,6 +161,10 @@ class SetupService:
         run = RunningSetup(session_id=session_id, owner_id=owner_id, host=target.host, port=target.port)
         self.running[session_id] = run
         run.task = asyncio.create_task(self._run(run, target, options, lease), name=f"setup-{session_id}")
+        # scale-out (issue E §2): a cancel sent to any worker reaches this run; its heartbeat ends with the
+        # task, i.e. after the final row is stored (the dead-worker sweep relies on that order)
+        await self.signals.track(session_id, run.cancel)
+        run.task.add_done_callback(lambda _task: self.signals.untrack(session_id))
         return run
 
     async def _check_session_id(self, owner_id: int, session_id: str) -> None:
@@ -274,15 +281,14 @@ class SetupService:
             return SetupResult(success=False, message=f"✗ 内部错误: {type(exc).__name__}", status="failed")
 
     async def cancel(self, owner_id: int, session_id: str) -> None:
-        """Ask a running session of the caller to stop (404 not theirs, 409 not running here)."""
+        """Ask a running session of the caller to stop, in any worker (404 not theirs, 409 not running)."""
         async with self.db.session() as session:
             row = await repository.get_session(session, session_id)
         if row is None or row.owner_id != owner_id:
             raise NotFoundError("没有这个设置会话", code="session_not_found")
-        run = self.running.get(session_id)
-        if row.status != repository.RUNNING or run is None:
+        if row.status != repository.RUNNING:
             raise ConflictError("该设置已结束，无法取消", code="session_not_running")
-        run.cancel.set()
+        await self.signals.request_cancel(session_id)  # scale-out: reaches the run in whichever worker
 
     async def close(self) -> None:
         """Shutdown: cancel every running setup, give it a moment to stop, then interrupt the rest."""

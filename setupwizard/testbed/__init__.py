@@ -1,4 +1,4 @@
-"""A real Debian 12 test server on this machine: network namespace, overlay root, real sshd.
+"""Real Debian test servers on this machine (12 bookworm, 13 trixie; quick chroot or systemd under nspawn).
 
 See docs/testbed.md. Tests use the fixtures in ``testbed.pytest_plugin``; people use
 ``setupwizard testbed up|down|status``.

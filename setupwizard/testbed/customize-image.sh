@@ -1,7 +1,7 @@
 #!/bin/sh
 # Turns a debootstrap tree into the testbed image: accounts, sshd settings, apt via the testbed proxy.
 # Usage: customize-image.sh ROOT   (env: TB_ROOT_PASSWORD, TB_ACCOUNTS "user:pw" lines, TB_APT_PROXY,
-#        TB_MIRROR, TB_SUITE). Passwords come in the environment, never in argv.
+#        TB_MIRROR, TB_SUITE, TB_FLAVOUR quick|systemd). Passwords come in the environment, never in argv.
 set -eu
 root=$1
 in_root() { chroot "$root" "$@"; }
@@ -26,9 +26,18 @@ cat > "$root/etc/ssh/sshd_config.d/testbed.conf" <<'CONF'
 PermitRootLogin yes
 PasswordAuthentication yes
 CONF
-# No syslog in the host: sshd logs to a file (also when restarted with `service ssh restart`).
-sed -i 's|^SSHD_OPTS=.*|SSHD_OPTS="-E /var/log/sshd.log"|' "$root/etc/default/ssh"
-grep -q '^SSHD_OPTS="-E /var/log/sshd.log"$' "$root/etc/default/ssh"
+if [ "${TB_FLAVOUR:-quick}" = systemd ]; then
+  # systemd boots it: sshd is the ssh.service unit, journald is the only log (as on fresh cloud images).
+  in_root systemctl enable ssh.service >/dev/null 2>&1
+  in_root systemctl disable ssh.socket >/dev/null 2>&1 || true
+  # First-boot prompts would wait on the console.
+  in_root systemctl mask systemd-firstboot.service >/dev/null 2>&1 || true
+  test -L "$root/etc/systemd/system/multi-user.target.wants/ssh.service"
+else
+  # No syslog in the host: sshd logs to a file (also when restarted with `service ssh restart`).
+  sed -i 's|^SSHD_OPTS=.*|SSHD_OPTS="-E /var/log/sshd.log"|' "$root/etc/default/ssh"
+  grep -q '^SSHD_OPTS="-E /var/log/sshd.log"$' "$root/etc/default/ssh"
+fi
 # Every host generates its own keys at start (ssh-keygen -A in the launcher).
 rm -f "$root"/etc/ssh/ssh_host_*
 rm -f "$root/etc/hostname"

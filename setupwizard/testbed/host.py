@@ -1,4 +1,9 @@
-"""One test host: a fresh Debian 12 system with its own namespaces and a real sshd on port 22."""
+"""One test host: a fresh Debian system with its own namespaces and a real sshd on port 22.
+
+Two flavours (docs/testbed.md): ``quick`` is a chroot whose PID 1 is a small init that starts sshd from
+its init script; ``systemd`` boots the image's own systemd as PID 1 under systemd-nspawn, so sshd is the
+``ssh.service`` unit and systemctl, hostnamectl, timedatectl and journald work as on a real server.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +13,18 @@ import signal
 import socket
 import subprocess
 import time
+from dataclasses import replace
 from pathlib import Path
 
+from setupwizard.testbed import cgroups
 from setupwizard.testbed.accounts import NO_SUDO, ROOT, SUDO_NOPASSWD, SUDO_PASSWORD, Account
-from setupwizard.testbed.commands import TestbedError
+from setupwizard.testbed.commands import TestbedError, require_commands
 from setupwizard.testbed.network import NETNS_DIR, create_host_network, remove_host_network
 from setupwizard.testbed.paths import host_address, host_address6
 from setupwizard.testbed.records import HostRecord, ProcessRef, host_dir, write_record
 
 LAUNCHER = Path(__file__).with_name("launcher.sh")
+SYSTEMD_LAUNCHER = Path(__file__).with_name("launcher-systemd.sh")
 GUEST_ENV = {
     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "HOME": "/root",
@@ -25,6 +33,7 @@ GUEST_ENV = {
     "DEBIAN_FRONTEND": "noninteractive",
 }
 READY_TIMEOUT = 60.0
+BOOT_TIMEOUT = 120.0  # systemd flavour: until `systemctl is-system-running --wait` returns
 
 
 def _tcp_open(address: str, port: int, timeout: float = 0.5) -> bool:
@@ -54,7 +63,20 @@ class TestHost:
         self._process = process
 
     def __repr__(self) -> str:
-        return f"TestHost(name={self.name!r}, address={self.address!r})"
+        return (
+            f"TestHost(name={self.name!r}, address={self.address!r}, "
+            f"flavour={self.flavour!r}, release={self.release!r})"
+        )
+
+    @property
+    def flavour(self) -> str:
+        """``quick`` (chroot, no systemd) or ``systemd`` (systemd as PID 1 under systemd-nspawn)."""
+        return self.record.flavour
+
+    @property
+    def release(self) -> str:
+        """The Debian release: ``bookworm`` (12) or ``trixie`` (13)."""
+        return self.record.release
 
     @property
     def directory(self) -> Path:
@@ -67,7 +89,11 @@ class TestHost:
         return self.record.launcher
 
     def init_pid(self) -> int:
-        """Machine pid of the host's PID 1 (its init, testbed/guest-init.py)."""
+        """Machine pid of the host's PID 1 (guest-init.py, or the image's systemd)."""
+        if self.record.init is not None:
+            if not self.record.init.alive():
+                raise TestbedError(f"{self.name} is not running")
+            return self.record.init.pid
         launcher = self._launcher()
         try:
             children = Path(f"/proc/{launcher.pid}/task/{launcher.pid}/children").read_text().split()
@@ -78,12 +104,18 @@ class TestHost:
         return int(children[0])
 
     def console_log(self) -> str:
-        """What the host's launcher and init printed, then the host's sshd log (/var/log/sshd.log)."""
+        """What the launcher and init printed (the boot log), then sshd's log (file or journal)."""
         texts = []
         for path in (self.directory / "console.log", self.directory / "upper/var/log/sshd.log"):
             try:
                 texts.append(path.read_text(errors="replace"))
             except OSError:
+                pass
+        if self.flavour == "systemd":
+            try:
+                journal = self.run_root("journalctl --no-pager -n 200 -u ssh.service", timeout=15)
+                texts.append(journal.stdout)
+            except (TestbedError, subprocess.TimeoutExpired):
                 pass
         return "\n".join(texts)
 
@@ -92,6 +124,8 @@ class TestHost:
     ) -> subprocess.CompletedProcess[str]:
         """Run ``bash -c command`` as root inside the host (its namespaces and root), not over SSH."""
         argv = ["nsenter", "-t", str(self.init_pid()), "-m", "-u", "-n", "-p", "-r", "-w"]
+        if self.flavour == "systemd":
+            argv.append("-i")  # nspawn gives the host its own IPC namespace too
         return subprocess.run(
             [*argv, "/bin/bash", "-c", command],
             input=input,
@@ -119,12 +153,13 @@ class TestHost:
     def regenerate_host_keys(self) -> None:
         """Give the host new sshd host keys and restart sshd; returns once the new sshd listens.
 
-        The restart goes through /etc/init.d/ssh (as ``service ssh restart`` would): the old listener is
-        gone before the new one starts, so the first successful connection afterwards gets the new keys.
-        Open SSH sessions stay up.
+        The restart goes through /etc/init.d/ssh (quick) or ``systemctl restart ssh`` (systemd): the old
+        listener is gone before the new one starts, so the first successful connection afterwards gets the
+        new keys. Open SSH sessions stay up.
         """
+        restart = "systemctl restart ssh" if self.flavour == "systemd" else "/etc/init.d/ssh restart"
         self._run_root_checked(
-            "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && /etc/init.d/ssh restart >/dev/null"
+            f"rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && {restart} >/dev/null"
         )
         self.wait_ready()
 
@@ -140,6 +175,15 @@ class TestHost:
             time.sleep(0.05)
         raise TestbedError(f"{self.name}: sshd not ready after {timeout:.0f}s\n{self.console_log()[-4000:]}")
 
+    def wait_booted(self, timeout: float = BOOT_TIMEOUT) -> str:
+        """systemd flavour: wait until start-up is over; return the state (``running`` or ``degraded``)."""
+        command = f"timeout {timeout:.0f} systemctl is-system-running --wait"
+        state = self.run_root(command, timeout=timeout + 10).stdout.strip()
+        if state not in ("running", "degraded"):
+            log = self.console_log()[-4000:]
+            raise TestbedError(f"{self.name}: systemd did not finish booting ({state!r})\n{log}")
+        return state
+
     def stop(self) -> None:
         """Kill everything in the host and delete its network and files (idempotent)."""
         destroy(self.record, self._process)
@@ -153,30 +197,68 @@ def _first_child(pid: int) -> ProcessRef | None:
     return ProcessRef.of(int(children[0])) if children else None
 
 
+def _launch_argv(record: HostRecord, lower: Path, directory: Path) -> list[str]:
+    name = record.name
+    if record.flavour == "systemd":
+        require_commands("systemd-nspawn")
+        groups = [str(group) for group in cgroups.create(name)]
+        return [
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            str(SYSTEMD_LAUNCHER),
+            name,
+            str(lower),
+            str(directory),
+            *groups,
+        ]
+    return [
+        "nsenter",
+        f"--net={NETNS_DIR / name}",
+        "unshare",
+        "--uts",
+        "--mount",
+        "--pid",
+        "--fork",
+        "--kill-child",
+        "--propagation",
+        "private",
+        "sh",
+        str(LAUNCHER),
+        name,
+        str(lower),
+        str(directory),
+    ]
+
+
+def _wait_for_init(launcher: ProcessRef, timeout: float = READY_TIMEOUT) -> ProcessRef | None:
+    """systemd flavour: the container's PID 1 is systemd-nspawn's child once the overlay is mounted."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and launcher.alive():
+        child = _first_child(launcher.pid)
+        try:
+            exe = os.readlink(f"/proc/{child.pid}/exe") if child is not None else ""
+        except OSError:
+            exe = ""
+        if child is not None and os.path.basename(exe) == "systemd":
+            return child
+        time.sleep(0.05)
+    return None
+
+
 def start(record: HostRecord, lower: Path, *, persistent: bool = False) -> TestHost:
-    """Wire up the network of a claimed slot, start its sshd and wait until it accepts connections."""
+    """Wire up the network of a claimed slot, start its sshd and wait until it accepts connections.
+
+    The flavour and release come from ``record``; ``lower`` is the matching image.
+    """
     name = record.name
     directory = host_dir(name)
     create_host_network(name, host_address(record.slot), host_address6(record.slot))
     with (directory / "console.log").open("ab") as console:
         process = subprocess.Popen(
-            [
-                "nsenter",
-                f"--net={NETNS_DIR / name}",
-                "unshare",
-                "--uts",
-                "--mount",
-                "--pid",
-                "--fork",
-                "--kill-child",
-                "--propagation",
-                "private",
-                "sh",
-                str(LAUNCHER),
-                name,
-                str(lower),
-                str(directory),
-            ],
+            _launch_argv(record, lower, directory),
             stdin=subprocess.DEVNULL,
             stdout=console,
             stderr=console,
@@ -187,13 +269,20 @@ def start(record: HostRecord, lower: Path, *, persistent: bool = False) -> TestH
         process.wait()
         raise TestbedError(f"{name}: launcher exited at once ({process.returncode})")
     owner = launcher if persistent else record.owner
-    record = HostRecord(
-        slot=record.slot, owner=owner, launcher=launcher, persistent=persistent, image=str(lower)
-    )
+    record = replace(record, owner=owner, launcher=launcher, persistent=persistent, image=str(lower))
     write_record(record)
     host = TestHost(record, process)
     try:
+        if record.flavour == "systemd":
+            init = _wait_for_init(launcher)
+            if init is None:
+                raise TestbedError(f"{name}: systemd did not start:\n{host.console_log()[-4000:]}")
+            # Recorded: killing systemd-nspawn alone leaves the container running.
+            host.record = record = replace(record, init=init)
+            write_record(record)
         host.wait_ready()
+        if record.flavour == "systemd":
+            host.wait_booted()
     except BaseException:
         host.stop()
         raise
@@ -204,6 +293,10 @@ def destroy(record: HostRecord, process: subprocess.Popen[bytes] | None = None) 
     """Stop the host of ``record`` (its whole PID namespace), delete its netns, veth and directory."""
     launcher = record.launcher
     waiting: list[ProcessRef] = []
+    if record.init is not None and record.init.alive():
+        # The host's PID 1: its death ends the host's PID namespace (every process in the host).
+        waiting.append(record.init)
+        os.kill(record.init.pid, signal.SIGKILL)
     if launcher is not None and launcher.alive():
         waiting.append(launcher)
         init = _first_child(launcher.pid)
@@ -216,5 +309,7 @@ def destroy(record: HostRecord, process: subprocess.Popen[bytes] | None = None) 
     deadline = time.monotonic() + 10
     while any(ref.alive() for ref in waiting) and time.monotonic() < deadline:
         time.sleep(0.02)
+    # Whatever is left in the host's cgroups (a launcher killed before its record was written).
+    cgroups.kill_and_remove(record.name)
     remove_host_network(record.name)
     shutil.rmtree(host_dir(record.name), ignore_errors=True)

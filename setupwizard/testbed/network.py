@@ -13,6 +13,7 @@ from setupwizard.testbed.paths import (
     BRIDGE,
     BRIDGE_ADDRESS,
     BRIDGE_ADDRESS6,
+    CLIENT_ADDRESSES,
     PREFIX_LEN,
 )
 
@@ -28,8 +29,9 @@ def ensure_bridge() -> None:
     if not _link_exists(BRIDGE):
         run(["ip", "link", "add", BRIDGE, "type", "bridge"])
     addresses = run(["ip", "-o", "addr", "show", "dev", BRIDGE]).stdout
-    if f" {BRIDGE_ADDRESS}/" not in addresses:
-        run(["ip", "addr", "add", f"{BRIDGE_ADDRESS}/{PREFIX_LEN}", "dev", BRIDGE])
+    for address in (BRIDGE_ADDRESS, *CLIENT_ADDRESSES):  # the first is primary: the bridge's own source
+        if f" {address}/" not in addresses:
+            run(["ip", "addr", "add", f"{address}/{PREFIX_LEN}", "dev", BRIDGE])
     if f" {BRIDGE_ADDRESS6}/" not in addresses:
         # nodad: the address is usable at once instead of after duplicate detection.
         run(["ip", "-6", "addr", "add", f"{BRIDGE_ADDRESS6}/64", "dev", BRIDGE, "nodad"], check=False)

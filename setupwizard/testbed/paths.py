@@ -15,14 +15,22 @@ HOSTS_DIR = STATE_DIR / "hosts"
 BRIDGE = "swtb0"
 NETWORK_PREFIX = "198.18.0"  # RFC 2544 benchmark range; the host's eth0 sits in 192.0.2.0/24
 BRIDGE_ADDRESS = f"{NETWORK_PREFIX}.1"
+# More addresses of the machine on the bridge: a test can log in from another address than the usual
+# one (asyncssh ``local_addr=(CLIENT_ADDRESSES[0], 0)``), e.g. to get that address banned by fail2ban.
+CLIENT_ADDRESSES = (f"{NETWORK_PREFIX}.2", f"{NETWORK_PREFIX}.3")
 PREFIX_LEN = 24
 NETWORK6_PREFIX = "fd5e:7b3d:0:1"  # a ULA /64 of our own; the host's eth0 uses fd00::/64
 BRIDGE_ADDRESS6 = f"{NETWORK6_PREFIX}::1"
 
-APT_PROXY_PORT = 3142
+# Not apt-cacher-ng's default 3142: a distribution's own apt-cacher-ng listens there on every address.
+APT_PROXY_PORT = 31420
 APT_PROXY_URL = f"http://{BRIDGE_ADDRESS}:{APT_PROXY_PORT}"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
-SUITE = "bookworm"
+
+RELEASES = ("bookworm", "trixie")  # Debian 12 and 13; no Ubuntu archive is reachable from here
+DEFAULT_RELEASE = "bookworm"
+FLAVOURS = ("quick", "systemd")  # quick: chroot + a small init; systemd: the image's systemd under nspawn
+DEFAULT_FLAVOUR = "quick"
 
 HOST_NAME_PREFIX = "swtb-"
 FIRST_GUEST_OCTET = 10

@@ -59,6 +59,9 @@ class HostRecord:
     launcher: ProcessRef | None
     persistent: bool = False  # started by ``setupwizard testbed up``: owned by its own launcher
     image: str = ""  # the image directory used as the overlay lower dir (kept while in use)
+    flavour: str = "quick"  # quick: chroot + small init; systemd: systemd under systemd-nspawn
+    release: str = "bookworm"
+    init: ProcessRef | None = None  # the host's PID 1 as the machine sees it (systemd flavour)
 
     @property
     def name(self) -> str:
@@ -89,12 +92,16 @@ def read_record(name: str) -> HostRecord | None:
     try:
         data = json.loads((host_dir(name) / "owner.json").read_text())
         launcher = data.get("launcher")
+        init = data.get("init")
         return HostRecord(
             slot=int(data["slot"]),
             owner=ProcessRef(**data["owner"]),
             launcher=None if launcher is None else ProcessRef(**launcher),
             persistent=bool(data.get("persistent", False)),
             image=str(data.get("image", "")),
+            flavour=str(data.get("flavour", "quick")),
+            release=str(data.get("release", "bookworm")),
+            init=None if init is None else ProcessRef(**init),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None

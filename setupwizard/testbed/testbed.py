@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
+from setupwizard.testbed import cgroups
 from setupwizard.testbed import host as host_module
 from setupwizard.testbed.aptproxy import ensure_apt_proxy
 from setupwizard.testbed.commands import TestbedError, require_commands
 from setupwizard.testbed.host import TestHost
-from setupwizard.testbed.image import ensure_image, prune_images
+from setupwizard.testbed.image import ImageSpec, ensure_image, prune_images
 from setupwizard.testbed.locks import file_lock
 from setupwizard.testbed.network import ensure_bridge, list_netns, remove_host_network
-from setupwizard.testbed.paths import HOST_NAME_PREFIX, HOSTS_DIR, STATE_DIR
+from setupwizard.testbed.paths import DEFAULT_FLAVOUR, DEFAULT_RELEASE, HOST_NAME_PREFIX, HOSTS_DIR, STATE_DIR
 from setupwizard.testbed.records import all_records, claim_free_slot, hosts_locked, read_record
 
 
@@ -28,7 +30,8 @@ class Testbed:
     __test__ = False  # not a pytest test class
 
     def __init__(self, image: Path | None) -> None:
-        self.image = image  # None: only for listing and removing hosts
+        self.image = image  # the quick bookworm image; None: only for listing and removing hosts
+        self._images: dict[ImageSpec, Path] = {} if image is None else {ImageSpec(): image}
 
     @classmethod
     def ensure(cls) -> Testbed:
@@ -51,20 +54,34 @@ class Testbed:
                 prune_images(keep=image, in_use=in_use)
         return testbed
 
-    def new_host(self, *, persistent: bool = False) -> TestHost:
-        """Start a fresh host (blocks until its sshd accepts connections).
+    def image_for(self, spec: ImageSpec) -> Path:
+        """The image of ``spec``, built on first use (a cold build takes about a minute)."""
+        if spec not in self._images:
+            if spec.flavour == "systemd":
+                require_commands("systemd-nspawn")
+            self._images[spec] = ensure_image(spec)
+        return self._images[spec]
 
+    def new_host(
+        self, *, persistent: bool = False, flavour: str = DEFAULT_FLAVOUR, release: str = DEFAULT_RELEASE
+    ) -> TestHost:
+        """Start a fresh host (blocks until its sshd accepts connections; systemd: until booted).
+
+        ``flavour``: ``quick`` (chroot, no systemd, about a second) or ``systemd`` (the image's systemd
+        as PID 1 under systemd-nspawn). ``release``: ``bookworm`` (Debian 12) or ``trixie`` (Debian 13).
         ``persistent`` hosts outlive this process (``setupwizard testbed up``); others are stale once it
         exits and are removed by the next run.
         """
         if self.image is None:
             raise TestbedError("no image: use Testbed.ensure() to start hosts")
+        spec = ImageSpec(flavour, release)
+        image = self.image_for(spec)
         with hosts_locked():
             self._clean_stale_locked()
             taken = {record.slot for record in all_records()}
-            record = claim_free_slot(taken)
+            record = replace(claim_free_slot(taken), flavour=flavour, release=release)
         try:
-            return host_module.start(record, self.image, persistent=persistent)
+            return host_module.start(record, image, persistent=persistent)
         except BaseException:
             host_module.destroy(record)
             raise
@@ -95,6 +112,11 @@ class Testbed:
         for name in list_netns(HOST_NAME_PREFIX):
             if name not in known:
                 remove_host_network(name)
+                removed.append(name)
+        # A systemd host whose record was never written (its starter killed at the wrong moment).
+        for name in cgroups.names():
+            if name not in known:
+                cgroups.kill_and_remove(name)
                 removed.append(name)
         return sorted(set(removed))
 

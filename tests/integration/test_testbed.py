@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -14,10 +15,11 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from setupwizard.testbed import Account, Testbed, TestHost
-from setupwizard.testbed.aptproxy import ACNG_DIR
+from setupwizard.testbed import Account, Testbed, TestHost, cgroups
+from setupwizard.testbed.aptproxy import ACNG_DIR, BRIDGE_PROXY, AptProxy
+from setupwizard.testbed.commands import TestbedError
 from setupwizard.testbed.network import netns_exists
-from setupwizard.testbed.records import read_record
+from setupwizard.testbed.records import HostRecord, all_records, read_record
 
 APT_PROXY_LOG = ACNG_DIR / "log" / "apt-cacher.log"
 
@@ -291,6 +293,142 @@ def test_hosts_of_a_crashed_process_are_cleaned_up(testbed: Testbed) -> None:
     assert not Path("/var/lib/setupwizard-testbed/hosts", name).exists()
 
 
+def free_port() -> int:
+    """A free port below 32768: apt-cacher-ng 3.7 cannot bind above ("Error resolving address")."""
+    for port in random.sample(range(20000, 32000), 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port")
+
+
+def test_the_apt_proxy_has_a_port_of_its_own_and_the_install_script_stops_nothing() -> None:
+    assert BRIDGE_PROXY.port != 3142  # apt-cacher-ng's default: a distribution's daemon listens there
+    assert BRIDGE_PROXY.own_pid() is not None  # the `testbed` fixture started it (or found ours running)
+    script = (Path(__file__).parents[2] / "scripts" / "install-system-deps.sh").read_text()
+    code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("#"))
+    for word in ("pkill", "killall", "kill ", "systemctl stop", "service apt-cacher-ng"):
+        assert word not in code, word
+
+
+def test_a_foreign_apt_cacher_ng_survives_the_testbed(testbed: Testbed, tmp_path: Path) -> None:
+    # Two programs the testbed did not start: one merely named apt-cacher-ng (what `pkill -x` matches),
+    # one a real apt-cacher-ng with its own configuration on another port (like a distribution's daemon).
+    named = subprocess.Popen(["bash", "-c", "exec -a apt-cacher-ng sleep 600"], start_new_session=True)
+    foreign = AptProxy(tmp_path / "foreign", "127.0.0.1", free_port())
+    ours = AptProxy(tmp_path / "ours", "127.0.0.1", free_port())
+    try:
+        foreign.ensure()
+        foreign_pid = foreign.own_pid()
+        assert foreign_pid is not None
+        time.sleep(0.2)
+        assert Path(f"/proc/{named.pid}/cmdline").read_bytes().startswith(b"apt-cacher-ng\0")
+        ours.ensure()  # an instance of ours starting from nothing, while both foreign ones run
+        Testbed.ensure()
+        testbed.new_host().stop()
+        assert ours.stop()
+        assert named.poll() is None, "the process named apt-cacher-ng was signalled"
+        assert foreign.own_pid() == foreign_pid and foreign.reachable(), (
+            "the foreign apt-cacher-ng was stopped"
+        )
+    finally:
+        ours.stop()
+        foreign.stop()
+        named.kill()
+        named.wait()
+
+
+def test_a_port_held_by_another_program_is_an_error_and_the_program_stays(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = int(holder.getsockname()[1])
+        proxy = AptProxy(tmp_path / "acng", "127.0.0.1", port)
+        with pytest.raises(TestbedError, match="held by a program"):
+            proxy.ensure()
+        assert tcp_connects("127.0.0.1", port)
+
+
+def mounted_anywhere(path: Path) -> bool:
+    """True when any process on the machine has a mount at or below ``path`` (in any mount namespace)."""
+    needle = f" {path}".encode()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if needle in (entry / "mountinfo").read_bytes():
+                    return True
+            except OSError:
+                continue
+    return False
+
+
+def assert_reclaimed(record: HostRecord) -> None:
+    for ref in (record.launcher, record.init):
+        assert ref is None or not ref.alive(), ref
+    assert not netns_exists(record.name)
+    assert not Path("/var/lib/setupwizard-testbed/hosts", record.name).exists()
+    assert not any(group.exists() for group in cgroups.host_groups(record.name))
+    assert not mounted_anywhere(Path("/var/lib/setupwizard-testbed/hosts", record.name))
+
+
+def test_hosts_of_a_run_killed_with_sigkill_are_reclaimed_by_the_next(testbed: Testbed) -> None:
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from setupwizard.testbed import Testbed
+        testbed = Testbed(Path({str(testbed.image)!r}))
+        for host in (testbed.new_host(), testbed.new_host(flavour="systemd", release="trixie")):
+            print(host.name, flush=True)
+        sys.stdin.read()
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    names = [proc.stdout.readline().strip() for _ in range(2)]
+    proc.kill()  # SIGKILL: no finally, no atexit, no fixture teardown
+    proc.wait()
+    records = [read_record(name) for name in names]
+    assert all(r is not None and r.launcher is not None and r.launcher.alive() for r in records), records
+    systemd = records[1]
+    assert systemd is not None and systemd.init is not None and systemd.init.alive()
+    assert mounted_anywhere(Path("/var/lib/setupwizard-testbed/hosts", systemd.name, "root"))
+    removed = testbed.clean_stale()
+    assert set(names) <= set(removed)
+    for record in records:
+        assert record is not None
+        assert_reclaimed(record)
+
+
+def test_a_systemd_host_killed_while_booting_is_reclaimed(testbed: Testbed) -> None:
+    script = textwrap.dedent(
+        f"""
+        from pathlib import Path
+        from setupwizard.testbed import Testbed
+        Testbed(Path({str(testbed.image)!r})).new_host(flavour="systemd", release="bookworm")
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL)
+    record = None
+    deadline = time.monotonic() + 120
+    while record is None and time.monotonic() < deadline and proc.poll() is None:
+        mine = [r for r in all_records() if r.owner.pid == proc.pid and r.launcher is not None]
+        record = mine[0] if mine else None
+        time.sleep(0.01)
+    proc.kill()  # somewhere during the boot
+    proc.wait()
+    assert record is not None, "the host never got a launcher"
+    testbed.clean_stale()
+    final = read_record(record.name)
+    assert final is None
+    assert_reclaimed(record)
+
+
 def setupwizard_cli(*args: str, user: int | None = None) -> subprocess.CompletedProcess[str]:
     argv = [str(Path(sys.executable).with_name("setupwizard")), "testbed", *args]
     if user is not None:
@@ -298,12 +436,19 @@ def setupwizard_cli(*args: str, user: int | None = None) -> subprocess.Completed
     return subprocess.run(argv, capture_output=True, text=True, timeout=300)
 
 
-async def test_cli_up_leaves_a_usable_host_and_down_removes_it(testbed: Testbed) -> None:
-    up = setupwizard_cli("up")
+@pytest.mark.parametrize(
+    ("options", "kind"),
+    [((), "quick/bookworm"), (("--flavour", "systemd", "--release", "trixie"), "systemd/trixie")],
+)
+async def test_cli_up_leaves_a_usable_host_and_down_removes_it(
+    testbed: Testbed, options: tuple[str, ...], kind: str
+) -> None:
+    up = setupwizard_cli("up", *options)
     assert up.returncode == 0, up.stdout + up.stderr
     name = next(word for word in up.stdout.split() if word.startswith("swtb-"))
     record = read_record(name)
     assert record is not None and record.persistent
+    assert f"{record.flavour}/{record.release}" == kind
     host = TestHost(record)
     try:
         assert f"ssh root@{host.address}" in up.stdout
@@ -311,13 +456,19 @@ async def test_cli_up_leaves_a_usable_host_and_down_removes_it(testbed: Testbed)
         result = await run_as(host, host.root, "hostname")  # the command has exited; the host runs on
         assert str(result.stdout).strip() == name
         status = setupwizard_cli("status")
-        assert any(line.split()[:3] == [name, host.address, "running"] for line in status.stdout.splitlines())
+        assert any(
+            line.split()[:4] == [name, host.address, "running", kind] for line in status.stdout.splitlines()
+        )
     finally:
         down = setupwizard_cli("down", name)
     assert down.returncode == 0, down.stderr
     assert name in down.stdout
-    assert not netns_exists(name)
-    assert not tcp_connects(host.address, 22, timeout=1)
+    assert record.launcher is not None and not record.launcher.alive()
+    assert (record.init is not None) == (record.flavour == "systemd")
+    assert record.init is None or not record.init.alive()
+    if read_record(name) is None:  # (other test runs on this machine may take the free slot at once)
+        assert not netns_exists(name)
+        assert not tcp_connects(host.address, 22, timeout=1)
 
 
 def test_cli_says_clearly_that_it_needs_root(testbed: Testbed) -> None:

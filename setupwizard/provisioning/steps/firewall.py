@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from setupwizard.provisioning.context import StepContext
 from setupwizard.provisioning.errors import CommandFailedError, ConnectError, LockoutPreventedError
 from setupwizard.provisioning.events import Level
+from setupwizard.provisioning.messages import msg
 from setupwizard.provisioning.plan import Policy, Step, StepOutcome
 from setupwizard.provisioning.result import StepStatus
 from setupwizard.provisioning.ssh import open_connection
@@ -20,6 +21,9 @@ from setupwizard.provisioning.steps.apt import APT_ENV, APT_GET
 from setupwizard.provisioning.validate import parse_port_spec
 
 STATE = "export LC_ALL=C; ufw status verbose; echo '--- added'; ufw show added"
+NO_UFW = "--- no ufw"
+# ufw's presence and state in one round trip
+PROBE = f"command -v ufw >/dev/null 2>&1 || {{ echo '{NO_UFW}'; exit 0; }}; {STATE}"
 
 
 @dataclass(frozen=True)
@@ -69,50 +73,58 @@ async def read_state(ctx: StepContext) -> FirewallState:
     return parse_state((await ctx.must(STATE, "读取 ufw 状态", quiet=True)).lines)
 
 
+def apply_script(rules: list[str]) -> str:
+    """Every rule, the default policy and enabling, as one command (stops at the first failure)."""
+    commands = [f"ufw {rule}" for rule in rules] + ["ufw default deny incoming", "ufw --force enable"]
+    return " && ".join(commands)
+
+
+def already_applied(state: FirewallState, rules: list[str]) -> bool:
+    """ufw is active, denies incoming by default and has every wanted rule: nothing to change."""
+    return state.active and state.incoming == "deny" and all(rule in state.rules for rule in rules)
+
+
 async def configure_firewall(ctx: StepContext) -> StepOutcome:
     """Apply the rules, enable ufw, prove a new SSH login works, roll back if it does not.
 
     Cancel is honoured only before the first change: a firewall left half-way could lock SSH out.
     """
-    if not (await ctx.run("command -v ufw", quiet=True)).ok:
-        await ctx.say("ufw 未安装，先安装 ufw")
+    probe = await ctx.must(PROBE, "读取 ufw 状态", quiet=True)
+    if NO_UFW in probe.lines:
+        await ctx.say(msg("firewall.install_ufw"))
         await ctx.must(APT_ENV + APT_GET + " install -- ufw", "安装 ufw ", time_limit=1800)
-    with ctx.shell.uncancellable():
-        return await _apply_and_prove(ctx)
+        before = await read_state(ctx)
+    else:
+        before = parse_state(probe.lines)
+    with ctx.remote.uncancellable():
+        return await _apply_and_prove(ctx, before)
 
 
-async def _apply_and_prove(ctx: StepContext) -> StepOutcome:
+async def _apply_and_prove(ctx: StepContext, before: FirewallState) -> StepOutcome:
     ssh_port = ctx.ssh_port or ctx.target.port
-    before = await read_state(ctx)
     rules = wanted_rules(ssh_port, ctx.options.firewall_ports, lockout_drill=ctx.settings.lockout_drill)
     if ctx.settings.lockout_drill:
-        await ctx.say(f"演练: 故意拒绝 SSH 端口 {ssh_port}，以验证防锁死保护", Level.WARNING)
-    try:
-        for rule in rules:
-            await ctx.must(f"ufw {rule}", f"ufw {rule} ")
-        await ctx.must("ufw default deny incoming", "ufw default deny incoming ")
-        await ctx.must("ufw --force enable", "ufw enable ")
-    except CommandFailedError:
-        await ctx.say("防火墙配置失败，正在撤销本步骤的更改 …", Level.ERROR)
-        await _roll_back(ctx, before, await read_state(ctx))
-        raise
-    after = await read_state(ctx)
-    changed = after != before
-    await ctx.say(f"正在用新的 SSH 连接验证端口 {ssh_port} 仍可登录 …")
+        await ctx.say(msg("firewall.drill", port=ssh_port), Level.WARNING)
+    changed = not already_applied(before, rules)
+    if changed:
+        try:
+            await ctx.must(apply_script(rules), "ufw 配置 ")
+        except CommandFailedError:
+            await ctx.say(msg("firewall.apply_failed"), Level.ERROR)
+            await _roll_back(ctx, before, await read_state(ctx))
+            raise
+    await ctx.say(msg("firewall.proving", port=ssh_port))
     problem = await _new_login_problem(ctx)
     if problem is not None:
-        await ctx.say(f"新的 SSH 连接失败（{problem}），正在回滚防火墙 …", Level.ERROR)
-        await _roll_back(ctx, before, after)
+        await ctx.say(msg("firewall.proof_failed", problem=problem), Level.ERROR)
+        await _roll_back(ctx, before, await read_state(ctx))
         again = await _new_login_problem(ctx)
-        state = "回滚后新的 SSH 连接已恢复" if again is None else f"回滚后仍无法新建连接: {again}"
-        raise LockoutPreventedError(
-            f"启用防火墙后无法建立新的 SSH 连接（端口 {ssh_port}），已通过现有连接回滚防火墙设置；{state}。"
-            "请检查端口设置和云厂商的安全组。"
-        )
+        state = msg("firewall.restored") if again is None else msg("firewall.still_locked", problem=again)
+        raise LockoutPreventedError(msg("firewall.lockout_prevented", port=ssh_port, state=state))
     summary = ", ".join(rules)
     if not changed:
-        return StepOutcome(StepStatus.UNCHANGED, f"防火墙已启用，规则已存在，无需更改: {summary}")
-    return StepOutcome(StepStatus.SUCCEEDED, f"防火墙已启用: {summary}；默认拒绝入站", changed=True)
+        return StepOutcome(StepStatus.UNCHANGED, msg("firewall.unchanged", rules=summary))
+    return StepOutcome(StepStatus.SUCCEEDED, msg("firewall.enabled", rules=summary), changed=True)
 
 
 async def _new_login_problem(ctx: StepContext) -> str | None:
@@ -152,10 +164,8 @@ FIREWALL = Step(
     id="firewall",
     name="配置防火墙 (ufw)",
     commands=(
-        "ufw allow SSH_PORT/tcp",
-        "ufw allow PORT  # each requested port",
-        "ufw default deny incoming",
-        "ufw --force enable",
+        "ufw status verbose; ufw show added  # skip the next command when every rule is in place",
+        "ufw allow SSH_PORT/tcp && ufw allow PORT ... && ufw default deny incoming && ufw --force enable",
         "ssh USER@HOST -p PORT true  # a brand-new connection must still get in",
     ),
     check="ufw status verbose / ufw show added unchanged",

@@ -7,6 +7,7 @@ from contextlib import suppress
 
 from setupwizard.provisioning.context import StepContext
 from setupwizard.provisioning.errors import ConnectError
+from setupwizard.provisioning.messages import msg
 from setupwizard.provisioning.plan import Policy, Step, StepOutcome
 from setupwizard.provisioning.result import StepStatus
 
@@ -14,14 +15,14 @@ from setupwizard.provisioning.result import StepStatus
 async def run_script(ctx: StepContext) -> StepOutcome:
     """Upload the script (no PTY, so nothing is echoed), run it with bash as root, then delete it."""
     script = ctx.options.script or ""
-    path = await ctx.shell.upload(script)
+    path = await ctx.remote.upload(script)
     quoted = shlex.quote(path)
     try:
         await ctx.must(f"bash -- {quoted}", "自定义脚本")
     finally:
         with suppress(ConnectError):  # cleanup is best effort; the step's own outcome matters
-            await ctx.shell.read(f"rm -f -- {quoted}")
-    return StepOutcome(StepStatus.SUCCEEDED, "自定义脚本执行成功（退出码 0）", changed=True)
+            await ctx.remote.read(f"rm -f -- {quoted}")
+    return StepOutcome(StepStatus.SUCCEEDED, msg("script.done"), changed=True)
 
 
 SCRIPT = Step(

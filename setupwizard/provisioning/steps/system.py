@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from setupwizard.provisioning.context import StepContext, parse_os_release
-from setupwizard.provisioning.errors import UnsupportedOSError
+from setupwizard.provisioning.errors import StepCancelled, UnsupportedOSError
 from setupwizard.provisioning.events import Level
-from setupwizard.provisioning.plan import Policy, Step, StepCancelled, StepOutcome
+from setupwizard.provisioning.facts import read_facts
+from setupwizard.provisioning.messages import msg
+from setupwizard.provisioning.plan import Policy, Step, StepOutcome
 from setupwizard.provisioning.remote import Remote
 from setupwizard.provisioning.result import StepStatus, SudoMode
 from setupwizard.provisioning.ssh import open_connection
@@ -17,7 +19,7 @@ from setupwizard.provisioning.sudo import detect_sudo
 async def connect(ctx: StepContext) -> StepOutcome:
     """Open the session, report the host key, read /etc/os-release; refuse anything but Debian/Ubuntu."""
     target = ctx.target
-    await ctx.say(f"正在连接 {target.username}@{target.host}:{target.port} …")
+    await ctx.say(msg("connect.connecting", user=target.username, host=target.host, port=target.port))
     attempt = asyncio.ensure_future(
         open_connection(
             target,
@@ -35,45 +37,40 @@ async def connect(ctx: StepContext) -> StepOutcome:
         attempt.cancel()
         raise StepCancelled()
     connection = attempt.result()
-    ctx.remote = Remote(connection, ctx.emitter, ctx.cancel)
-    ctx.remote.step = ctx.current_step
+    ctx.attach(Remote(connection, ctx.cancel, guard=ctx.emitter.redactor))
     ctx.fingerprint = connection.fingerprint
     if connection.newly_recorded:
-        await ctx.say(f"首次连接此主机，已记录主机密钥指纹 {connection.fingerprint}", Level.WARNING)
+        await ctx.say(msg("connect.new_host_key", fingerprint=connection.fingerprint), Level.WARNING)
     else:
-        await ctx.say(f"主机密钥指纹与记录一致: {connection.fingerprint}")
-    _, ssh_connection = await ctx.shell.read('printf "%s\\n" "$SSH_CONNECTION"')
-    fields = ssh_connection.split()
-    ctx.ssh_port = int(fields[3]) if len(fields) == 4 and fields[3].isdigit() else target.port
-    status, text = await ctx.shell.read("cat /etc/os-release")
-    os_info = parse_os_release(text if status == 0 else "")
+        await ctx.say(msg("connect.host_key_matches", fingerprint=connection.fingerprint))
+    facts = await read_facts(ctx.remote)  # one round trip: port, OS, uid, sudo
+    ctx.facts = facts
+    ctx.ssh_port = facts.ssh_port or target.port
+    os_info = parse_os_release(facts.os_release)
     ctx.os = os_info
     if not os_info.supported:
-        raise UnsupportedOSError(
-            f"不支持的系统: {os_info.pretty_name}（ID={os_info.id or '?'}）。"
-            "目前只支持 Debian 和 Ubuntu，服务器上没有做任何更改。"
-        )
-    return StepOutcome(StepStatus.SUCCEEDED, f"已连接 {target.host}，系统 {os_info.pretty_name}")
+        raise UnsupportedOSError(msg("error.unsupported_os", os=os_info.pretty_name, os_id=os_info.id or "?"))
+    return StepOutcome(StepStatus.SUCCEEDED, msg("connect.done", host=target.host, os=os_info.pretty_name))
 
 
 async def check_sudo(ctx: StepContext) -> StepOutcome:
     """Detect root / passwordless / password sudo (password verified once)."""
     target = ctx.target
     password = target.sudo_password or target.password
-    credential = await detect_sudo(ctx.shell, target.username, password)
+    credential = await detect_sudo(ctx.remote, target.username, password, ctx.facts)
     ctx.sudo = credential
-    text = {
-        SudoMode.ROOT: "以 root 登录，无需 sudo",
-        SudoMode.PASSWORDLESS: f"{target.username} 可以免密码使用 sudo",
-        SudoMode.PASSWORD: f"{target.username} 的 sudo 密码已验证",
+    code = {
+        SudoMode.ROOT: "sudo.root",
+        SudoMode.PASSWORDLESS: "sudo.passwordless",
+        SudoMode.PASSWORD: "sudo.password",
     }[credential.mode]
-    return StepOutcome(StepStatus.SUCCEEDED, text)
+    return StepOutcome(StepStatus.SUCCEEDED, msg(code, user=target.username))
 
 
 CONNECT = Step(
     id="connect",
     name="连接服务器并识别系统",
-    commands=("ssh USER@HOST -p PORT", "cat /etc/os-release"),
+    commands=("ssh USER@HOST -p PORT", "echo $SSH_CONNECTION; cat /etc/os-release; id -u; sudo -n true"),
     check=None,
     policy=Policy.ABORT,
     action=connect,
@@ -82,7 +79,7 @@ CONNECT = Step(
 SUDO = Step(
     id="sudo",
     name="检查 sudo 权限",
-    commands=("id -u", "sudo -n true", "sudo -k -S -p PROMPT -- true"),
+    commands=("sudo -k -S -p PROMPT -- true  # only when sudo -n true asked for a password",),
     check=None,
     policy=Policy.ABORT,
     action=check_sudo,

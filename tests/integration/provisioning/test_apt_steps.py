@@ -1,6 +1,9 @@
-"""apt steps on a real host: waiting for another package manager, recovering an interrupted dpkg."""
+"""apt steps on a real host: waiting for another package manager, recovering an interrupted dpkg,
+skipping an update of fresh lists, and update warnings."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from setupwizard.provisioning import (
     DEFAULT_PACKAGES,
@@ -101,3 +104,60 @@ async def test_default_packages_and_upgrade_install_without_any_prompt(test_host
     for package in DEFAULT_PACKAGES:
         status = test_host.run_root(f"dpkg-query -W -f='${{db:Status-Abbrev}}' {package}").stdout
         assert status.startswith("ii"), package
+
+
+STAMP = "/var/lib/apt/periodic/update-success-stamp"
+
+
+def _apt_update_step(rec: Recorder) -> list[str]:
+    return [e.message for e in rec.events if e.step_id == "apt_update" and e.type is EventType.LOG]
+
+
+async def test_fresh_lists_skip_apt_get_update_until_a_source_changes(
+    make_test_host: Callable[[], TestHost],
+) -> None:
+    host = make_test_host()
+    known = MemoryKnownHosts()
+    runs: list[tuple[Recorder, StepStatus, str]] = []
+    for change in ("", "", "touch -d '+1 minute' /etc/apt/sources.list.d/added-later.list"):
+        if change:
+            assert host.run_root(change).returncode == 0
+        rec = Recorder()
+        result = await execute_setup(
+            login(host, "root"), SetupOptions(packages=["ufw"]), rec.emitter, known, settings=PlanSettings()
+        )
+        assert result.success, rec.dump()
+        step = next(s for s in result.steps if s.id == "apt_update")
+        runs.append((rec, step.status, step.message))
+    (first, s1, _), (second, s2, m2), (third, s3, _) = runs
+    assert s1 is StepStatus.SUCCEEDED and any(line.startswith("Get:") for line in _apt_update_step(first))
+    assert s2 is StepStatus.UNCHANGED and "跳过 apt-get update" in m2 and _apt_update_step(second) == []
+    assert s3 is StepStatus.SUCCEEDED and _apt_update_step(third)  # a source changed: fetched again
+    assert host.run_root(f"test -e {STAMP}").returncode == 0
+
+
+async def test_apt_get_update_warnings_end_the_step_as_a_warning(
+    make_test_host: Callable[[], TestHost],
+) -> None:
+    host = make_test_host()
+    broken = (
+        "echo 'deb [trusted=yes] http://198.18.0.1:9/debian bookworm main' "
+        "> /etc/apt/sources.list.d/broken.list && "
+        "echo 'Acquire::http::Proxy::198.18.0.1 \"DIRECT\";' > /etc/apt/apt.conf.d/99broken-direct"
+    )
+    assert host.run_root(broken).returncode == 0
+    rec = Recorder()
+    result = await execute_setup(
+        login(host, "root"),
+        SetupOptions(packages=["ufw"]),
+        rec.emitter,
+        MemoryKnownHosts(),
+        settings=PlanSettings(),
+    )
+    assert result.success and result.status == "succeeded", rec.dump()
+    step = next(s for s in result.steps if s.id == "apt_update")
+    assert step.status is StepStatus.WARNING and "W: Failed to fetch" in step.message
+    end = rec.step_events("apt_update")[-1]
+    assert end.level is Level.WARNING and end.message.startswith("⚠ ") and end.code == "step.end"
+    assert rec.events[-1].level is Level.WARNING and "1 个警告" in rec.events[-1].message
+    assert host.run_root(f"test -e {STAMP}").returncode != 0  # a partial update is not "fresh"

@@ -45,6 +45,14 @@ def test_cli_exits_non_zero_on_failure(test_host: TestHost, tmp_path: Path) -> N
     assert "not-the-password" not in done.stdout + done.stderr
 
 
+def test_cli_speaks_english_with_lang_en(test_host: TestHost, tmp_path: Path) -> None:
+    args = [test_host.address, "--user", "alice", "--lang", "en"]
+    done = run_cli(args, "not-the-password", tmp_path)
+    assert done.returncode == 1
+    assert "login failed" in done.stdout and "[1/6] Connect and identify the system" in done.stdout
+    assert "登录" not in done.stdout and "连接" not in done.stdout
+
+
 def test_cli_rejects_bad_input_before_connecting(tmp_path: Path) -> None:
     done = run_cli(["198.18.0.250", "--allow", "22; touch /tmp/pwned"], "x", tmp_path)
     assert done.returncode == 1

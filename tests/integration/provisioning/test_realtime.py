@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Sequence
 
 import asyncssh
 import pytest
 
-from setupwizard.provisioning import EventEmitter, EventType, MemoryKnownHosts, SessionEvent
+from setupwizard.provisioning import MemoryKnownHosts
 from setupwizard.provisioning.remote import Remote
 from setupwizard.provisioning.ssh import open_connection
 from setupwizard.provisioning.sudo import detect_sudo
@@ -44,18 +43,18 @@ async def test_first_line_arrives_before_the_second_is_printed(test_host: TestHo
     first, second = f"first-line-{tag}", f"second-line-{tag}"
     seen: dict[str, bool] = {}
 
-    async def sink(events: Sequence[SessionEvent]) -> None:
-        for event in events:
-            if event.type is EventType.LOG and event.message in (first, second):
-                seen[event.message] = await asyncio.to_thread(marker_exists, test_host, marker)
+    async def on_lines(lines: list[str]) -> None:
+        for line in lines:
+            if line in (first, second):
+                seen[line] = await asyncio.to_thread(marker_exists, test_host, marker)
 
     target = login(test_host, "sudo_password")  # through password sudo: the hardest path
     connection = await open_connection(target, MemoryKnownHosts())
     try:
-        remote = Remote(connection, EventEmitter(sink))
-        await detect_sudo(remote, target.username, target.password)
+        remote = Remote(connection)
+        sudo = await detect_sudo(remote, target.username, target.password)
         command = PROGRAMS[program].format(first=first, second=second, marker=marker)
-        result = await remote.run(command, privileged=True)
+        result = await remote.run(command, on_lines=on_lines, sudo=sudo)
     finally:
         connection.close()
     assert result.exit_status == 0, result.lines
@@ -83,15 +82,11 @@ async def test_a_command_waiting_for_input_gets_eof_instead_of_hanging(test_host
     target = login(test_host, "sudo_password")
     connection = await open_connection(target, MemoryKnownHosts())
     try:
-        remote = Remote(connection, EventEmitter(_ignore))
-        await detect_sudo(remote, target.username, target.password)
+        remote = Remote(connection)
+        sudo = await detect_sudo(remote, target.username, target.password)
         script = 'if read -r answer; then echo "got:$answer"; else echo no-input; fi; id -u'
-        result = await remote.run(script, privileged=True, time_limit=60)
+        result = await remote.run(script, sudo=sudo, time_limit=60)
     finally:
         connection.close()
     assert not result.timed_out
     assert result.exit_status == 0 and result.lines == ["no-input", "0"]
-
-
-async def _ignore(events: Sequence[SessionEvent]) -> None:
-    return None

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from setupwizard.provisioning import (
+    EventType,
     MemoryKnownHosts,
     SetupOptions,
     SudoMode,
@@ -117,3 +118,49 @@ async def test_user_without_sudo_fails_at_the_sudo_step(test_host: TestHost) -> 
     assert "没有 sudo 权限" in result.message
     assert rec.events[-1].message.startswith("✗")
     assert test_host.run_root("command -v tree").returncode != 0
+
+
+def _windows(text: str, size: int = 8) -> set[str]:
+    return {text[i : i + size] for i in range(len(text) - size + 1)}
+
+
+STRADDLE_SCRIPT = r"""
+dots() { head -c "$1" /dev/zero | tr '\0' '.'; }
+for s in "$Y" "$X"; do
+  for n in $(seq 1 ${#s}); do dots $((4000 - n)); printf '%s tail\n' "$s"; done
+done
+printf 'split %s' "${Y:0:12}"; sleep 0.4; printf '%s end\n' "${Y:12}"
+printf 'split %s' "${X:0:9}"; sleep 0.4; printf '%s end\n' "${X:9}"
+echo "both $X and $Y"
+"""
+
+
+async def test_nested_and_straddling_secrets_leave_no_fragment(
+    make_test_host: Callable[[], TestHost],
+) -> None:
+    """Login password X, sudo password X-Extra… (root's: ``rootpw``), printed across reads and line cuts."""
+    host = make_test_host()
+    login_pw = f"Cnry{secrets.token_hex(12)}"
+    sudo_pw = f"{login_pw}-Extra{secrets.token_hex(4)}"
+    host.set_password("alice", login_pw)
+    host.set_password("root", sudo_pw)
+    host.run_root(
+        "echo 'Defaults:alice rootpw' > /etc/sudoers.d/zz-rootpw && chmod 440 /etc/sudoers.d/zz-rootpw"
+    )
+    target = Target(host=host.address, username="alice", password=login_pw, sudo_password=sudo_pw)
+    script = f"X='{login_pw}'\nY='{sudo_pw}'\n{STRADDLE_SCRIPT}"
+    rec = Recorder()
+    result = await run_setup(
+        target, SetupOptions(packages=["ufw"], script=script), rec.emitter, MemoryKnownHosts()
+    )
+    assert result.success, rec.dump()[-3000:]
+    assert result.sudo is not None and result.sudo.mode is SudoMode.PASSWORD
+    rec.assert_well_formed()
+    frames = rec.dump()
+    fragments = _windows(login_pw[4:]) | _windows(sudo_pw[len(login_pw) :])
+    leaked = sorted(f for f in fragments if f in frames)
+    assert leaked == [], leaked
+    logs = rec.messages(EventType.LOG)
+    cut_lines = [line for line in logs if line.endswith("******** tail")]
+    assert len(cut_lines) == len(login_pw) + len(sudo_pw) - 2  # each straddling one was kept whole
+    assert "split ******** end" in logs and "both ******** and ********" in logs

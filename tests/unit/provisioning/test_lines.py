@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import random
+
+import pytest
+
 from setupwizard.provisioning.lines import LineAssembler
 
 
@@ -66,3 +70,132 @@ def test_take_marker_removes_a_prompt_from_the_pending_line() -> None:
 def test_a_flood_of_redraws_is_one_line() -> None:
     data = b"".join(b"\r[%5d/100000]" % i for i in range(100000)) + b"\n"
     assert feed_all(data) == ["[99999/100000]"]
+
+
+class _StateMachineOnly(LineAssembler):
+    """The reference: every character through the state machine (the behaviour before the fast path)."""
+
+    def _feed_text(self, text: str) -> None:
+        self._feed_chars(text)
+
+
+class _Secrets:
+    """A cut guard like the emitter's redactor, for a fixed list of secrets."""
+
+    def __init__(self, *secrets: str) -> None:
+        self.secrets = secrets
+
+    @property
+    def hold(self) -> int:
+        return max((len(s) for s in self.secrets), default=1) - 1
+
+    def safe_cut(self, text: str, at: int) -> int:
+        for secret in self.secrets:
+            start = text.find(secret, max(0, at - len(secret) + 1))
+            while 0 <= start < at:
+                if start + len(secret) > at:
+                    return start if start > 0 else start + len(secret)
+                start = text.find(secret, start + 1)
+        return at
+
+
+_PIECES = [
+    b"a",
+    b"xyz",
+    b"  ",
+    b"\n",
+    b"\r\n",
+    b"\r",
+    b"\b",
+    b"\t",
+    b"\x07",
+    b"\x00",
+    b"\x7f",
+    b"\x1b[K",
+    b"\x1b[1K",
+    b"\x1b[2K",
+    b"\x1b[31m",
+    b"\x1b[0m",
+    b"\x1b[5G",
+    b"\x1b[3C",
+    b"\x1b[2D",
+    b"\x1b[",
+    b"\x1b",
+    b"\x1b]0;title\x07",
+    b"\x1b]2;t\x1b\\",
+    b"\x1b(B",
+    b"\x1b7",
+    b"\xc2\x85",
+    "正在".encode(),
+    "é".encode()[:1],
+    b"\xff",
+    b"Get:1 http://deb.debian.org bookworm InRelease",
+    b"W: Failed to fetch",
+    b"  E: x  ",
+    "\u00b2".encode(),
+]
+
+
+def _random_stream(rng: random.Random) -> tuple[list[bytes], int]:
+    data = b"".join(rng.choice(_PIECES) * rng.choice((1, 1, 1, 3, 20)) for _ in range(rng.randint(0, 80)))
+    cuts = sorted(rng.sample(range(len(data) + 1), min(len(data) + 1, rng.randint(0, 6))))
+    chunks = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+    return chunks, rng.choice((3, 7, 16, 4000))
+
+
+def _run(assembler: LineAssembler, chunks: list[bytes]) -> list[list[str]]:
+    return [assembler.feed(chunk) for chunk in chunks] + [assembler.finish()]
+
+
+def test_fast_path_gives_exactly_what_the_state_machine_gives_per_chunk() -> None:
+    rng = random.Random(20261127)
+    for _ in range(3000):
+        chunks, max_line = _random_stream(rng)
+        fast = _run(LineAssembler(max_line=max_line), chunks)
+        slow = _run(_StateMachineOnly(max_line=max_line), chunks)
+        assert fast == slow, (chunks, max_line)
+
+
+def test_fast_path_with_a_cut_guard_gives_what_the_state_machine_gives() -> None:
+    rng = random.Random(7)
+    for _ in range(2000):
+        chunks, max_line = _random_stream(rng)
+        guard = _Secrets("xyzxyz", "axyz")
+        fast = _run(LineAssembler(max_line=max_line, guard=guard), chunks)
+        slow = _run(_StateMachineOnly(max_line=max_line, guard=guard), chunks)
+        assert fast == slow, (chunks, max_line)
+
+
+@pytest.mark.parametrize(
+    ("chunks", "expected"),
+    [
+        ([b"one\r\ntwo\r\nthr", b"ee\r", b"\n"], ["one", "two", "three"]),
+        ([b"abc\r", b"\nd\n"], ["abc", "d"]),
+        ([b"abc\r", b"X\n"], ["Xbc"]),
+        ([b"12345678901234567\n"], ["1234567890", "1234567"]),
+        ([b"1234567890", b"\n"], ["1234567890"]),
+        ([b"\x1b[31mred\x1b[0m and plain\r\n"], ["red and pl", "ain"]),
+        ([b"long line here\r", b"short\r\n"], ["long line", "short"]),
+        ([b"line\r", b"ab\r\n"], ["abne"]),
+    ],
+)
+def test_table_of_mixed_chunks(chunks: list[bytes], expected: list[str]) -> None:
+    assert feed_all(*chunks, max_line=10) == expected
+
+
+def test_a_cut_never_splits_a_secret() -> None:
+    secret = "Winter2026!sudo"
+    for offset in range(-len(secret), 2):
+        text = "x" * (40 + offset) + secret + "y" * 30
+        assembler = LineAssembler(max_line=40, guard=_Secrets(secret))
+        lines = assembler.feed(text.encode()) + assembler.finish()
+        assert "".join(lines) == text
+        assert sum(secret in line for line in lines) == 1, offset
+        assert all(len(line) <= 40 for line in lines)
+        # without the guard the same text is cut through the secret
+        plain = feed_all(text.encode(), max_line=40)
+        assert offset not in range(-len(secret) + 1, 0) or not any(secret in line for line in plain)
+
+
+def test_unicode_digits_in_an_escape_sequence_do_not_crash() -> None:
+    assert feed_all("a\x1b[\u00b2Cb\n".encode()) == ["a b"]  # an unknown count moves one column

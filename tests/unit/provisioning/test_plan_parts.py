@@ -82,7 +82,7 @@ def test_summary_marks_durations_and_changes() -> None:
             StepResult("script", "脚本", StepStatus.SKIPPED, "未执行"),
         ],
     )
-    lines = summary_lines(result)
+    lines = [str(line) for line in summary_lines(result)]
     assert "✓ 安装软件包: 均已安装（0.2 秒）" in lines or "✓ 安装软件包: 均已安装（0.3 秒）" in lines
     assert "✓ 配置防火墙: 已启用（1.5 秒）" in lines
     assert "⚠ 升级: 失败（2.0 秒）" in lines

@@ -1,0 +1,79 @@
+"""What the engine learns about a server right after login, in one round trip.
+
+One short script (no PTY, no sudo password) prints the SSH connection's server-side port, the
+os-release text, the login user's uid, whether sudo is installed and what ``sudo -n true`` says.
+The connect and sudo steps (and the connection test) read these instead of asking one by one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from setupwizard.provisioning.remote import Remote
+
+_SEPARATOR = "--- setupwizard:"
+FACTS_SCRIPT = (
+    f'echo "{_SEPARATOR}ssh"; printf "%s\\n" "$SSH_CONNECTION"; '
+    f'echo "{_SEPARATOR}os"; cat /etc/os-release 2>/dev/null; '
+    f'echo "{_SEPARATOR}uid"; id -u; '
+    f'echo "{_SEPARATOR}sudo"; '
+    'if [ "$(id -u)" != 0 ]; then '
+    "if command -v sudo >/dev/null 2>&1; then "
+    'out=$(sudo -n true 2>&1); echo "status=$?"; printf "%s\\n" "$out"; '
+    "else echo no-sudo; fi; fi"
+)
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    """The server as the login user sees it.
+
+    ``sudo_n_status`` is the exit status of ``sudo -n true`` (None for root or without sudo).
+    """
+
+    ssh_port: int | None
+    os_release: str
+    uid: str
+    has_sudo: bool
+    sudo_n_status: int | None
+    sudo_n_output: str
+
+    @property
+    def is_root(self) -> bool:
+        """Logged in as root."""
+        return self.uid == "0"
+
+
+def parse_facts(text: str) -> HostFacts:
+    """Parse the output of :data:`FACTS_SCRIPT`."""
+    parts: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        if line.startswith(_SEPARATOR):
+            current = parts.setdefault(line[len(_SEPARATOR) :].strip(), [])
+        elif current is not None:
+            current.append(line)
+    fields = " ".join(parts.get("ssh", [])).split()
+    port = int(fields[3]) if len(fields) == 4 and fields[3].isdigit() else None
+    uid = " ".join(parts.get("uid", [])).strip()
+    sudo = parts.get("sudo", [])
+    status: int | None = None
+    output: list[str] = []
+    if sudo and sudo[0].startswith("status="):
+        code = sudo[0][len("status=") :]
+        status = int(code) if code.isdigit() else None
+        output = sudo[1:]
+    return HostFacts(
+        ssh_port=port,
+        os_release="\n".join(parts.get("os", [])),
+        uid=uid,
+        has_sudo=uid == "0" or not (sudo and sudo[0] == "no-sudo"),
+        sudo_n_status=status,
+        sudo_n_output="\n".join(output),
+    )
+
+
+async def read_facts(remote: Remote) -> HostFacts:
+    """Run :data:`FACTS_SCRIPT` once (no PTY) and parse it."""
+    _, text = await remote.read(FACTS_SCRIPT)
+    return parse_facts(text)

@@ -1,0 +1,337 @@
+"""The engine's own lines as stable codes with parameters, and their texts in Chinese and English.
+
+Every event the engine writes itself carries ``code`` and ``params`` beside its Chinese ``message``
+(the seed contract's text, rendered from the same catalogue, so the two never disagree). Lines
+printed by the server's programs have no code. Rendering rules, the same in Python and on the page:
+
+- a template's ``{name}`` is replaced by ``params[name]``;
+- a parameter that is an object ``{"code": ..., "params": {...}}`` is itself rendered first
+  (step names, outcomes and reasons are nested like this);
+- a parameter that is a list is rendered item by item and joined with ``、`` (zh) or ``, `` (en);
+- an unknown code renders as its ``text`` parameter when there is one (the Chinese text).
+
+:func:`catalogue_json` is the catalogue the page loads: ``{"zh": {code: template}, "en": {...}}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Lang = Literal["zh", "en"]
+LANGS: tuple[Lang, ...] = ("zh", "en")
+
+# code: (zh, en)
+CATALOGUE: dict[str, tuple[str, str]] = {
+    "text": ("{text}", "{text}"),
+    # the run as a whole
+    "run.start": (
+        "开始设置 {user}@{host}:{port}，共 {total} 步",
+        "Setting up {user}@{host}:{port}: {total} steps",
+    ),
+    "run.invalid_input": ("✗ 输入无效: {reason}", "✗ Invalid input: {reason}"),
+    "run.complete": ("{mark} {result}", "{mark} {result}"),
+    "run.succeeded": ("服务器设置完成", "Server setup finished"),
+    "run.succeeded_with_warnings": (
+        "服务器设置完成（{count} 个警告）",
+        "Server setup finished ({count} warnings)",
+    ),
+    "run.failed_step": ("第 {index} 步「{step}」失败: {reason}", "Step {index} “{step}” failed: {reason}"),
+    "run.cancelled": (
+        "设置已取消，已完成的步骤保持不变",
+        "Setup cancelled; completed steps stay as they are",
+    ),
+    "run.interrupted": ("设置被中断", "Setup interrupted"),
+    "run.internal_error": ("内部错误: {kind}", "Internal error: {kind}"),
+    "run.input_invalid": ("输入无效: {reason}", "Invalid input: {reason}"),
+    # step events
+    "step.running": ("[{index}/{total}] {step} …", "[{index}/{total}] {step} …"),
+    "step.end": ("{mark} {step}: {outcome}", "{mark} {step}: {outcome}"),
+    "step.not_run.cancelled": ("已取消，未执行", "cancelled, not run"),
+    "step.not_run.failed": ("前面的步骤失败，未执行", "not run: an earlier step failed"),
+    "step.interrupted": ("已中断", "interrupted"),
+    "step.not_run.interrupted": ("已中断，未执行", "interrupted, not run"),
+    "step.cancelled": ("已取消，远程命令已终止", "cancelled; the remote command was stopped"),
+    "step.connection_lost": ("SSH 连接中断: {reason}", "SSH connection lost: {reason}"),
+    "step.internal_error": ("内部错误: {kind}", "Internal error: {kind}"),
+    # step names
+    "step_name.connect": ("连接服务器并识别系统", "Connect and identify the system"),
+    "step_name.sudo": ("检查 sudo 权限", "Check sudo rights"),
+    "step_name.apt_wait": ("等待其他 apt/dpkg 进程结束", "Wait for other apt/dpkg processes"),
+    "step_name.apt_update": ("更新软件源 (apt-get update)", "Update package lists (apt-get update)"),
+    "step_name.apt_upgrade": (
+        "升级已安装的软件包 (apt-get upgrade)",
+        "Upgrade installed packages (apt-get upgrade)",
+    ),
+    "step_name.packages": ("安装软件包", "Install packages"),
+    "step_name.firewall": ("配置防火墙 (ufw)", "Configure the firewall (ufw)"),
+    "step_name.script": ("运行自定义脚本", "Run the custom script"),
+    # the summary
+    "summary.title": ("—— 总结 ——", "—— Summary ——"),
+    "summary.step": ("{mark} {step}: {outcome}（{seconds} 秒）", "{mark} {step}: {outcome} ({seconds} s)"),
+    "summary.step_not_run": ("{mark} {step}: {outcome}", "{mark} {step}: {outcome}"),
+    "summary.changed": ("有更改: {steps}", "Changed: {steps}"),
+    "summary.unchanged": ("已就绪无需更改: {steps}", "Already in place: {steps}"),
+    # connect and sudo
+    "connect.connecting": ("正在连接 {user}@{host}:{port} …", "Connecting to {user}@{host}:{port} …"),
+    "connect.new_host_key": (
+        "首次连接此主机，已记录主机密钥指纹 {fingerprint}",
+        "First connection to this host: recorded its host key fingerprint {fingerprint}",
+    ),
+    "connect.host_key_matches": (
+        "主机密钥指纹与记录一致: {fingerprint}",
+        "The host key fingerprint matches the record: {fingerprint}",
+    ),
+    "connect.done": ("已连接 {host}，系统 {os}", "Connected to {host}, system {os}"),
+    "sudo.root": ("以 root 登录，无需 sudo", "Logged in as root, no sudo needed"),
+    "sudo.passwordless": ("{user} 可以免密码使用 sudo", "{user} can use sudo without a password"),
+    "sudo.password": ("{user} 的 sudo 密码已验证", "{user}'s sudo password was verified"),
+    # apt
+    "apt_wait.idle": ("没有其他 apt/dpkg 进程在运行", "No other apt/dpkg process is running"),
+    "apt_wait.idle_after": (
+        "apt/dpkg 已空闲（等待了 {seconds} 秒）",
+        "apt/dpkg is free (waited {seconds} s)",
+    ),
+    "apt_wait.waiting": (
+        "等待其他软件包进程结束: {who}（已等待 {seconds} 秒）",
+        "Waiting for other package processes: {who} (waited {seconds} s)",
+    ),
+    "apt_wait.timeout": (
+        "等待 apt/dpkg 超时（{limit} 秒），仍在运行: {who}",
+        "Gave up waiting for apt/dpkg after {limit} s; still running: {who}",
+    ),
+    "apt_update.dpkg_configure": (
+        "上次的 dpkg 没有完成，先运行 dpkg --configure -a",
+        "The last dpkg run did not finish: running dpkg --configure -a first",
+    ),
+    "apt_update.done": ("软件源已更新", "Package lists updated"),
+    "apt_update.fresh": (
+        "软件源在 {minutes} 分钟内已更新，且源未改变，跳过 apt-get update",
+        "Package lists were updated in the last {minutes} minutes and no source changed: "
+        "apt-get update skipped",
+    ),
+    "apt_update.warning": (
+        "软件源已更新，但有警告: {reason}{more}",
+        "Package lists updated with warnings: {reason}{more}",
+    ),
+    "apt_update.more_warnings": ("（共 {count} 条警告）", " ({count} warnings in all)"),
+    "apt_upgrade.none": ("所有软件包已是最新", "All packages are up to date"),
+    "apt_upgrade.done": ("已升级 {count} 个软件包", "Upgraded {count} packages"),
+    "packages.none": ("没有要安装的软件包", "No packages to install"),
+    "packages.present": (
+        "软件包均已安装，无需更改: {packages}",
+        "All packages are installed already: {packages}",
+    ),
+    "packages.plan": (
+        "已安装: {present}；需要安装: {missing}",
+        "Installed: {present}; to install: {missing}",
+    ),
+    "packages.nothing": ("无", "none"),
+    "packages.missing_after": ("安装后仍未找到: {packages}", "Still missing after installing: {packages}"),
+    "packages.installed": ("新安装: {packages}", "Newly installed: {packages}"),
+    # firewall
+    "firewall.install_ufw": ("ufw 未安装，先安装 ufw", "ufw is not installed: installing it first"),
+    "firewall.drill": (
+        "演练: 故意拒绝 SSH 端口 {port}，以验证防锁死保护",
+        "Drill: denying SSH port {port} on purpose to prove the lock-out guard",
+    ),
+    "firewall.apply_failed": (
+        "防火墙配置失败，正在撤销本步骤的更改 …",
+        "Configuring the firewall failed: undoing this step's changes …",
+    ),
+    "firewall.proving": (
+        "正在用新的 SSH 连接验证端口 {port} 仍可登录 …",
+        "Checking with a new SSH connection that port {port} still lets you in …",
+    ),
+    "firewall.proof_failed": (
+        "新的 SSH 连接失败（{problem}），正在回滚防火墙 …",
+        "A new SSH connection failed ({problem}): rolling the firewall back …",
+    ),
+    "firewall.restored": ("回滚后新的 SSH 连接已恢复", "after the rollback new SSH connections work again"),
+    "firewall.still_locked": (
+        "回滚后仍无法新建连接: {problem}",
+        "after the rollback new connections still fail: {problem}",
+    ),
+    "firewall.lockout_prevented": (
+        "启用防火墙后无法建立新的 SSH 连接（端口 {port}），已通过现有连接回滚防火墙设置；{state}。"
+        "请检查端口设置和云厂商的安全组。",
+        "After enabling the firewall no new SSH connection could be made (port {port}); the firewall "
+        "was rolled back through the open connection; {state}. Check the port settings and your cloud "
+        "security group.",
+    ),
+    "firewall.unchanged": (
+        "防火墙已启用，规则已存在，无需更改: {rules}",
+        "The firewall is enabled and the rules exist already: {rules}",
+    ),
+    "firewall.enabled": (
+        "防火墙已启用: {rules}；默认拒绝入站",
+        "Firewall enabled: {rules}; incoming traffic denied by default",
+    ),
+    "script.done": ("自定义脚本执行成功（退出码 0）", "The custom script succeeded (exit status 0)"),
+    # errors
+    "command.failed": ("{what}失败（{why}）{last}", "{what} failed ({why}){last}"),
+    "command.timed_out": ("超时", "timed out"),
+    "command.exit_status": ("退出码 {status}", "exit status {status}"),
+    "command.last_line": (": {line}", ": {line}"),
+    "error.auth_failed": (
+        "{user}@{host} 登录失败: 用户名、密码或私钥不被服务器接受",
+        "{user}@{host}: login failed — the server did not accept the user name, password or key",
+    ),
+    "error.auth_timeout": (
+        "{user}@{host} 登录超时: 服务器在 {seconds} 秒内没有接受或拒绝凭据"
+        "（连接本身正常；密码错误时有的服务器会故意拖延，请检查用户名和密码）",
+        "{user}@{host}: the login timed out — the server neither accepted nor refused the credentials in "
+        "{seconds} s (the connection itself works; some servers stall a wrong password: check the user "
+        "name and password)",
+    ),
+    "error.timeout": (
+        "连接 {host}:{port} 超时（{seconds} 秒内没有响应）",
+        "Connecting to {host}:{port} timed out (no answer in {seconds} s)",
+    ),
+    "error.connection_refused": (
+        "{host}:{port} 拒绝连接: 该端口上没有 SSH 服务在监听",
+        "{host}:{port} refused the connection: no SSH server listens on that port",
+    ),
+    "error.unresolvable": ("无法解析主机名 {host}", "Cannot resolve the host name {host}"),
+    "error.host_unreachable": (
+        "无法到达 {host}: 没有到该主机的网络路由",
+        "Cannot reach {host}: no network route to the host",
+    ),
+    "error.connect_failed": (
+        "连接 {host}:{port} 失败: {reason}",
+        "Connecting to {host}:{port} failed: {reason}",
+    ),
+    "error.handshake_failed": (
+        "与 {host}:{port} 的 SSH 握手失败: {reason}",
+        "The SSH handshake with {host}:{port} failed: {reason}",
+    ),
+    "error.host_key_unverifiable": (
+        "{where} 的主机密钥无法验证",
+        "The host key of {where} cannot be verified",
+    ),
+    "error.host_key_pin_mismatch": (
+        "{where} 的主机密钥与指定的指纹不符: 期望 {expected}，服务器出示 {seen}。已在发送任何凭据前断开。",
+        "The host key of {where} does not match the given fingerprint: expected {expected}, the server "
+        "shows {seen}. Disconnected before sending any credential.",
+    ),
+    "error.host_key_changed": (
+        "{where} 的主机密钥已改变: 记录的指纹 {recorded}，服务器现在出示 {seen}。"
+        "已在发送任何凭据前断开。{hint}",
+        "The host key of {where} changed: recorded {recorded}, the server now shows {seen}. "
+        "Disconnected before sending any credential. {hint}",
+    ),
+    "error.reset_hint": (
+        "如果服务器确实重装过或换过密钥，请在「服务器 → 已知主机密钥」中删除旧记录"
+        "（命令行: setupwizard setup --forget-host-key）后重试",
+        "If the server really was rebuilt or got new keys, delete the old record under Servers → Known "
+        "host keys (command line: setupwizard setup --forget-host-key) and try again",
+    ),
+    "error.connection_closed_run": (
+        "SSH 连接已断开，无法运行命令: {reason}",
+        "The SSH connection is closed; the command cannot run: {reason}",
+    ),
+    "error.connection_closed_upload": (
+        "SSH 连接已断开，无法上传脚本: {reason}",
+        "The SSH connection is closed; the script cannot be uploaded: {reason}",
+    ),
+    "error.upload_failed": (
+        "无法在服务器的 /tmp 中写入脚本文件",
+        "Cannot write the script file in the server's /tmp",
+    ),
+    "error.sudo_no_sudo": (
+        "服务器上没有安装 sudo，用户 {user} 无法获得 root 权限；请用 root 登录",
+        "sudo is not installed on the server, so {user} cannot become root; log in as root",
+    ),
+    "error.sudo_no_rights": ("用户 {user} 没有 sudo 权限", "User {user} has no sudo rights"),
+    "error.sudo_needs_password": (
+        "用户 {user} 的 sudo 需要密码，但没有提供密码",
+        "{user}'s sudo asks for a password, but none was given",
+    ),
+    "error.sudo_unverified": (
+        "还没有确认 sudo 权限，不能运行需要 root 的命令",
+        "sudo rights are not confirmed yet: a command needing root cannot run",
+    ),
+    "error.sudo_failed": (
+        "无法通过 sudo 获得 root 权限: {detail}",
+        "Could not become root through sudo: {detail}",
+    ),
+    "error.unsupported_os": (
+        "不支持的系统: {os}（ID={os_id}）。目前只支持 Debian 和 Ubuntu，服务器上没有做任何更改。",
+        "Unsupported system: {os} (ID={os_id}). Only Debian and Ubuntu are supported; nothing was changed.",
+    ),
+    "error.sudo_password_wrong": (
+        "sudo 密码错误（只尝试一次，以免账户被锁定）",
+        "Wrong sudo password (tried once only, so the account is not locked)",
+    ),
+}
+
+_FIELD = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class Msg:
+    """A catalogued message: ``str()`` is the Chinese text the seed contract shows."""
+
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def text(self, lang: Lang = "zh") -> str:
+        """The message in ``lang``."""
+        return render(self.code, self.params, lang)
+
+    def as_param(self) -> dict[str, Any]:
+        """The nested form, as another message's parameter."""
+        return {"code": self.code, "params": self.params}
+
+    def __str__(self) -> str:
+        return self.text("zh")
+
+
+def msg(code: str, **params: Any) -> Msg:
+    """A message by code (the code must be in :data:`CATALOGUE`)."""
+    if code not in CATALOGUE:
+        raise KeyError(code)
+    return Msg(code, {key: _param(value) for key, value in params.items()})
+
+
+def text_msg(text: str) -> Msg:
+    """An uncatalogued text (shown as it is in every language)."""
+    return Msg("text", {"text": text})
+
+
+def _param(value: Any) -> Any:
+    if isinstance(value, Msg):
+        return value.as_param()
+    if isinstance(value, list | tuple):
+        return [_param(item) for item in value]
+    return value
+
+
+def render(code: str, params: dict[str, Any] | None, lang: Lang = "zh") -> str:
+    """Render ``code`` with ``params`` in ``lang`` (see the module's rules)."""
+    params = params or {}
+    templates = CATALOGUE.get(code)
+    if templates is None:
+        return str(params.get("text", code))
+    template = templates[LANGS.index(lang)]
+    return _FIELD.sub(lambda m: _render_value(params.get(m.group(1), ""), lang), template)
+
+
+def _render_value(value: Any, lang: Lang) -> str:
+    if isinstance(value, dict) and "code" in value:
+        return render(str(value["code"]), value.get("params") or {}, lang)
+    if isinstance(value, list):
+        return ("、" if lang == "zh" else ", ").join(_render_value(item, lang) for item in value)
+    return str(value)
+
+
+def catalogue() -> dict[str, dict[str, str]]:
+    """``{"zh": {code: template}, "en": {code: template}}``."""
+    return {lang: {code: texts[i] for code, texts in CATALOGUE.items()} for i, lang in enumerate(LANGS)}
+
+
+def catalogue_json() -> str:
+    """The catalogue as JSON, for the page (UTF-8 text, keys sorted)."""
+    return json.dumps(catalogue(), ensure_ascii=False, sort_keys=True, indent=1)
