@@ -21,6 +21,8 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Coroutine
+from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected, WebSocketState
 
@@ -168,10 +170,23 @@ async def serve_progress(
         return
     session_id = str(parsed)
 
-    watching = asyncio.create_task(_until_disconnect(ws))
-    streaming = asyncio.create_task(
-        _stream(ws, session_id, start, user_id=user.id, settings=settings, db=db, bus=bus)
+    await stream_then_close(
+        ws,
+        session_id,
+        _stream(ws, session_id, start, user_id=user.id, settings=settings, db=db, bus=bus),
     )
+
+
+async def stream_then_close(
+    ws: WebSocket, session_id: str, stream: Coroutine[Any, Any, tuple[int, str]]
+) -> None:
+    """Run ``stream`` (it answers a close code and reason), watching for the client leaving; then close.
+
+    A client that left gets nothing more. A stream that failed is the service's fault, not the client's: the
+    error is logged and the client gets a 1011 close frame (it resumes with ``since``), never a bare drop.
+    """
+    watching = asyncio.create_task(_until_disconnect(ws))
+    streaming = asyncio.create_task(stream)
     try:
         done, _ = await asyncio.wait({watching, streaming}, return_when=asyncio.FIRST_COMPLETED)
     finally:

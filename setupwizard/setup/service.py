@@ -194,6 +194,8 @@ class SetupService:
         completes: list[SessionEvent] = []
 
         async def sink(events: Sequence[SessionEvent]) -> None:
+            if not events:
+                return
             if events[-1].type is EventType.COMPLETE:  # the engine's last event ends its last batch
                 completes.append(events[-1])  # stored and published once the rest is: see _conclude
                 events = events[:-1]
