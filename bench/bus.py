@@ -28,14 +28,14 @@ async def measure(bus: ProgressBus, total: int) -> dict[str, float]:
 
     async def follow() -> None:
         nonlocal seen
-        async for _ in bus.subscribe(session):
-            seen += 1
+        async for batch in bus.subscribe(session):
+            seen += len(batch)
 
     reader = asyncio.create_task(follow())
     await asyncio.sleep(0.05)
     start = time.perf_counter()
     for seq in range(1, total + 1):
-        await bus.publish(session, _event(seq, total))
+        await bus.publish(session, [_event(seq, total)])
     published = time.perf_counter() - start
     await asyncio.wait_for(reader, timeout=120)
     delivered = time.perf_counter() - start
