@@ -2,8 +2,9 @@
 
 import { apiJson, ApiError } from "./api.js";
 import { initChrome, showMessage } from "./chrome.js";
-import { formatDuration, t } from "./i18n.js";
-import { runSetup } from "./live.js";
+import { eventText, renderCode } from "./codes.js";
+import { formatDuration, getLang, t } from "./i18n.js";
+import { followSession, runSetup } from "./live.js";
 import { Terminal } from "./terminal.js";
 import { clearFieldErrors, readPayload, showFieldErrors, stepOfField, validateServer } from "./wizard_form.js";
 
@@ -19,13 +20,14 @@ let prefill = null;
 let formErrorKey = null; // re-rendered on language change
 let running = false;
 let sessionId = null;
-let startedAt = 0;
+let startedAt = 0; // local clock, until the first event brings the server's time
+let clockTimes = null; // {first, last, receivedAt}: the server's timestamps (ms) of the first and last event
 let timer = null;
-let zeroBasedSteps = false;
-let stepState = null; // {n, total, message}
+let stepState = null; // {n, total, event, doneCount}
+let failedStep = null; // the step frame of the step that failed
 let finalResult = null;
-
-initChrome().catch((err) => console.warn(err));
+let conflictSession = null; // the session holding the server after a 409
+let entered = false; // focus moves only on a person's step changes, not on the first paint
 
 function setFormError(keyOrText, isKey = true) {
   formErrorKey = isKey ? keyOrText : null;
@@ -35,13 +37,17 @@ function setFormError(keyOrText, isKey = true) {
 function show(step) {
   current = step;
   for (const section of form.querySelectorAll("[data-step]")) section.hidden = Number(section.dataset.step) !== step;
-  for (const li of document.querySelectorAll("#stepper li")) {
-    const n = Number(li.dataset.goto);
-    li.classList.toggle("current", n === step);
-    li.classList.toggle("done", n < step);
+  for (const button of document.querySelectorAll("#stepper [data-goto]")) {
+    const n = Number(button.dataset.goto);
+    button.classList.toggle("current", n === step);
+    button.classList.toggle("done", n < step);
+    if (n === step) button.setAttribute("aria-current", "step");
+    else button.removeAttribute("aria-current");
   }
   if (step === 3) loadPrefill();
   if (step === 4) renderSummary();
+  if (entered) form.querySelector(`[data-step="${step}"] h2`).focus();
+  entered = true;
 }
 
 function canLeave(from, to) {
@@ -70,13 +76,28 @@ form.addEventListener("click", (event) => {
   if (canLeave(current, to)) show(to);
 });
 $("stepper").addEventListener("click", (event) => {
-  const li = event.target.closest("[data-goto]");
-  if (!li || running) return;
-  const to = Number(li.dataset.goto);
+  const button = event.target.closest("[data-goto]");
+  if (!button || running) return;
+  const to = Number(button.dataset.goto);
   setFormError(null);
   if (canLeave(current, to)) show(to);
 });
-form.addEventListener("submit", (event) => event.preventDefault());
+// Enter in a field does what the step's main button does.
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (running) return;
+  if (current === 2 && !report) return $("test-connection").click();
+  if (current === 2 && report && !form.host_key_fingerprint.value) return $("confirm-fingerprint").click();
+  const primary = form.querySelector(`[data-step="${current}"] .actions .primary:not([hidden])`);
+  if (primary) primary.click();
+});
+form.addEventListener("keydown", (event) => {
+  // Implicit submission needs a submit button; the form has none, so Enter is handled here.
+  if (event.key !== "Enter" || event.isComposing || event.target.tagName !== "INPUT") return;
+  if (["button", "checkbox", "radio", "file"].includes(event.target.type)) return;
+  event.preventDefault();
+  form.requestSubmit();
+});
 form.addEventListener("input", (event) => {
   clearFieldErrors(form, event.target.name);
   if (["host", "port", "username"].includes(event.target.name)) forgetTest();
@@ -113,6 +134,7 @@ function forgetTest() {
   $("test-report").hidden = true;
   $("confirm-box").hidden = true;
   $("fingerprint-confirmed").hidden = true;
+  $("test-advice").hidden = true;
 }
 
 function renderReport() {
@@ -124,6 +146,14 @@ function renderReport() {
   $("test-report").hidden = false;
   $("confirm-box").hidden = !report.host_key_fingerprint;
   $("fingerprint-confirmed").hidden = form.host_key_fingerprint.value !== report.host_key_fingerprint;
+  // What the test found that would sink the run, and what to do about it.
+  const user = form.username.value.trim();
+  const advice = report.sudo_mode === "none" ? t("test.advice.no_sudo", { user }) : "";
+  showMessage($("test-advice"), advice);
+  // The sudo password is asked for only when the test found that sudo needs one.
+  const sudoField = form.sudo_password.closest("label");
+  sudoField.hidden = report.sudo_mode !== "password";
+  sudoField.nextElementSibling.hidden = sudoField.hidden;
 }
 
 $("test-connection").addEventListener("click", async () => {
@@ -209,36 +239,70 @@ function handleApiError(err, where, wrapKey = null) {
   where.title = err.detail || "";
 }
 
+const CJK = /[\u3000-\u9fff\uff00-\uffef]/;
+
+function elapsedSeconds() {
+  if (clockTimes) {
+    // The server's own timestamps: what History says, however far the page trails.
+    const end = finalResult ? clockTimes.last : clockTimes.last + (Date.now() - clockTimes.receivedAt);
+    return (end - clockTimes.first) / 1000;
+  }
+  return startedAt ? (Date.now() - startedAt) / 1000 : null;
+}
+
 function renderProgress() {
   const stepText = $("progress-step");
   const fill = $("progress-fill");
+  let percent = 0;
+  const shown = failedStep || (stepState && stepState.event);
   if (!stepState) {
     stepText.textContent = t("run.step_waiting");
     $("progress-message").textContent = "";
   } else {
-    stepText.textContent = t("run.step", { n: stepState.n, total: stepState.total });
-    $("progress-message").textContent = stepState.message;
-    fill.style.width = `${Math.round((100 * stepState.doneCount) / Math.max(1, stepState.total))}%`;
+    const n = failedStep ? failedStep.step_index : stepState.n;
+    stepText.textContent = t(failedStep ? "run.step_failed" : "run.step", { n, total: stepState.total });
+    $("progress-message").textContent = shown ? eventText(shown) : stepState.message || "";
+    percent = Math.round((100 * stepState.doneCount) / Math.max(1, stepState.total));
   }
-  $("progress-elapsed").textContent = startedAt ? t("run.elapsed", { time: formatDuration((Date.now() - startedAt) / 1000) }) : "";
+  fill.style.width = `${percent}%`;
+  const bar = $("progress-bar");
+  bar.setAttribute("aria-valuenow", String(percent));
+  bar.setAttribute("aria-valuetext", `${stepText.textContent} ${$("progress-message").textContent}`.trim());
+  const seconds = elapsedSeconds();
+  $("progress-elapsed").textContent = seconds == null ? "" : t("run.elapsed", { time: formatDuration(seconds) });
+}
+
+function noteTime(frame) {
+  if (!frame.timestamp) return;
+  const text = /[zZ]|[+-]\d\d:?\d\d$/.test(frame.timestamp) ? frame.timestamp : `${frame.timestamp}Z`;
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) return;
+  if (!clockTimes) clockTimes = { first: ms, last: ms, receivedAt: Date.now() };
+  clockTimes.last = Math.max(clockTimes.last, ms);
+  clockTimes.receivedAt = Date.now();
 }
 
 function onFrame(frame) {
+  noteTime(frame);
   if (frame.type === "step" && frame.step_index != null && frame.step_total) {
-    if (frame.step_index === 0) zeroBasedSteps = true;
-    const n = frame.step_index + (zeroBasedSteps ? 1 : 0);
+    const n = frame.step_index;
     const status = frame.data && frame.data.status;
     const finished = status && status !== "running" && status !== "pending";
-    stepState = { n, total: frame.step_total, message: frame.message, doneCount: finished ? n : n - 1 };
+    if (status === "failed") failedStep = frame;
+    stepState = { n, total: frame.step_total, event: frame, doneCount: finished ? n : n - 1 };
     renderProgress();
   }
   if (frame.type === "complete" && stepState) {
     stepState.doneCount = stepState.total;
     renderProgress();
   }
-  const replace = frame.replace || (frame.data && frame.data.replace);
-  if (replace) terminal.replaceLast(frame.message, frame.level, frame.seq);
-  else terminal.append(frame.message, frame.level, frame.seq);
+  terminal.appendEvent(frame);
+}
+
+/** The server's sentence for the result, in the page's language; null when only Chinese is known. */
+function resultText(result) {
+  const text = renderCode(result.code || result.message_code, result.params, result.message || "");
+  return getLang() !== "zh" && CJK.test(text) ? null : text;
 }
 
 function renderBanner() {
@@ -255,7 +319,10 @@ function renderBanner() {
   head.textContent = t(key);
   banner.append(head);
   const headText = t(key).replace(/^[✓⚠✗]\s*/, "");
-  if (finalResult.message && finalResult.message !== headText) banner.append(document.createTextNode(` — ${finalResult.message}`));
+  const message = resultText(finalResult);
+  if (message && message !== headText && !headText.startsWith(message)) {
+    banner.append(document.createTextNode(` — ${message}`));
+  }
   if (finalResult.sudo_user) {
     const extra = document.createElement("div");
     extra.textContent = t("run.sudo_user", { user: finalResult.sudo_user, mode: t(`test.sudo.${finalResult.sudo_mode || "none"}`) });
@@ -275,48 +342,67 @@ function setRunning(on) {
   runPanel.dataset.state = on ? "running" : runPanel.dataset.state;
 }
 
+function attachSession(id) {
+  sessionId = id;
+  runPanel.dataset.sessionId = id;
+  terminal.setDownloadUrl(`/api/setup/sessions/${id}/log.txt`);
+  // A reload comes back to this run (see reattach()).
+  history.replaceState(null, "", `/setup?session=${encodeURIComponent(id)}${location.hash}`);
+}
+
+function beginRun() {
+  terminal.clear();
+  finalResult = null;
+  stepState = null;
+  failedStep = null;
+  clockTimes = null;
+  conflictSession = null;
+  renderBanner();
+  $("new-run").hidden = true;
+  $("view-history").hidden = true;
+  runPanel.hidden = false;
+  runPanel.dataset.state = "running";
+  startedAt = Date.now();
+  renderProgress();
+  timer = setInterval(renderProgress, 1000);
+  setRunning(true);
+  $("run-heading").focus();
+}
+
+function endRun(result, via) {
+  finalResult = result;
+  runPanel.dataset.via = via;
+  runPanel.dataset.state = (result && result.status) || (result && result.success ? "succeeded" : "failed");
+  const steps = (result && result.steps) || [];
+  if (!failedStep) {
+    const failed = steps.findIndex((s) => s.status === "failed");
+    if (failed >= 0) failedStep = { step_index: failed + 1, step_id: steps[failed].id, message: steps[failed].name, type: "step" };
+  }
+  if (!stepState && steps.length) {
+    // No live step frames (the HTTP fallback): the result's step list tells how far it got.
+    const finished = steps.filter((s) => !["pending", "running", "skipped"].includes(s.status));
+    const last = finished[finished.length - 1] || steps[0];
+    stepState = { n: finished.length || 1, total: steps.length, message: last.name, doneCount: finished.length };
+  }
+  if (result && result.status === "succeeded" && stepState) stepState.doneCount = stepState.total;
+  $("new-run").hidden = false;
+  $("view-history").hidden = false;
+  terminal.setCatchingUp(false);
+}
+
 $("auto-setup").addEventListener("click", async () => {
   if (running || !canLeave(1, 4)) return;
   setFormError(null);
   clearFieldErrors(form);
   const payload = readPayload(form);
-  terminal.clear();
-  finalResult = null;
-  stepState = null;
-  zeroBasedSteps = false;
-  renderBanner();
-  runPanel.hidden = false;
-  runPanel.dataset.state = "running";
-  startedAt = Date.now();
-  renderProgress();
-  $("progress-fill").style.width = "0%";
-  timer = setInterval(renderProgress, 1000);
-  setRunning(true);
+  beginRun();
   try {
-    const outcome = await runSetup(payload, {
-      terminal,
-      onFrame,
-      onSessionId: (id) => {
-        sessionId = id;
-        runPanel.dataset.sessionId = id;
-        terminal.setDownloadUrl(`/api/setup/sessions/${id}/log.txt`);
-      },
-    });
-    finalResult = outcome.result;
-    runPanel.dataset.via = outcome.via;
-    runPanel.dataset.state = (finalResult && finalResult.status) || (finalResult && finalResult.success ? "succeeded" : "failed");
-    const steps = (finalResult && finalResult.steps) || [];
-    if (!stepState && steps.length) {
-      // No live step frames (the HTTP fallback): the result's step list tells how far it got.
-      const finished = steps.filter((s) => !["pending", "running", "skipped"].includes(s.status));
-      const last = finished[finished.length - 1] || steps[0];
-      stepState = { n: finished.length || 1, total: steps.length, message: last.name, doneCount: finished.length };
-    }
-    if (finalResult && finalResult.status === "succeeded" && stepState) stepState.doneCount = stepState.total;
-    $("new-run").hidden = false;
+    const outcome = await runSetup(payload, { terminal, onFrame, onSessionId: attachSession });
+    endRun(outcome.result, outcome.via);
   } catch (err) {
     setRunning(false);
     runPanel.dataset.state = "error";
+    history.replaceState(null, "", "/setup");
     if (!(err instanceof ApiError)) {
       console.error(err);
       setFormError(String(err), false);
@@ -325,6 +411,7 @@ $("auto-setup").addEventListener("click", async () => {
       setFormError(err.message, false);
       formErrorKey = null;
       handleApiError(err, formError);
+      if (err.status === 409) await linkConflict(err, payload);
     }
   } finally {
     clearInterval(timer);
@@ -334,8 +421,38 @@ $("auto-setup").addEventListener("click", async () => {
   }
 });
 
+/** A 409: link to the session that holds the server (named by the answer, else found in History). */
+async function linkConflict(err, payload) {
+  let id = err.data && err.data.session_id;
+  if (!id) {
+    try {
+      const list = await apiJson("/api/setup/sessions");
+      const mine = (Array.isArray(list) ? list : []).find(
+        (s) => s.status === "running" && s.host === payload.host && Number(s.port) === Number(payload.port),
+      );
+      id = mine && mine.session_id;
+    } catch {
+      id = null;
+    }
+  }
+  conflictSession = id || null;
+  renderConflict();
+}
+
+function renderConflict() {
+  if (!conflictSession) return;
+  const old = document.getElementById("conflict-link");
+  if (old) old.remove();
+  const link = document.createElement("a");
+  link.id = "conflict-link";
+  link.href = `/setup?session=${encodeURIComponent(conflictSession)}`;
+  link.textContent = t("run.view_running");
+  formError.append(" ", link);
+  formError.hidden = false;
+}
+
 $("cancel-run").addEventListener("click", async () => {
-  if (!sessionId) return;
+  if (!sessionId || !window.confirm(t("run.cancel_confirm"))) return;
   const button = $("cancel-run");
   button.disabled = true;
   button.textContent = t("run.cancelling");
@@ -349,12 +466,67 @@ $("cancel-run").addEventListener("click", async () => {
 
 $("new-run").addEventListener("click", () => {
   $("new-run").hidden = true;
+  $("view-history").hidden = true;
+  runPanel.hidden = true;
+  history.replaceState(null, "", "/setup");
   forgetTest();
+  form.reset();
+  for (const box of form.querySelectorAll("[data-auth]")) box.hidden = box.dataset.auth !== "password";
   show(1);
 });
 
+/**
+ * Coming back to a run: the session named in ?session=, else the person's running session. Its lines
+ * are replayed over the WebSocket from the start (?since=0) and then followed live.
+ */
+async function reattach() {
+  const wanted = new URLSearchParams(location.search).get("session");
+  let list;
+  try {
+    list = await apiJson("/api/setup/sessions");
+  } catch {
+    return;
+  }
+  const sessions = Array.isArray(list) ? list : [];
+  const session = wanted
+    ? sessions.find((s) => s.session_id === wanted)
+    : sessions.find((s) => s.status === "running");
+  if (!session || running) {
+    if (wanted) history.replaceState(null, "", "/setup");
+    return;
+  }
+  form.host.value = session.host;
+  form.port.value = session.port;
+  form.username.value = session.username;
+  entered = false;
+  show(4);
+  beginRun();
+  attachSession(session.session_id);
+  if (session.last_seq > 0) terminal.setCatchingUp(true);
+  try {
+    const outcome = await followSession(session.session_id, {
+      terminal,
+      onFrame: (frame) => {
+        onFrame(frame);
+        if (frame.seq >= session.last_seq) terminal.setCatchingUp(false);
+      },
+    });
+    endRun(outcome.result, outcome.via);
+  } catch (err) {
+    console.warn("could not follow the session", err);
+    runPanel.dataset.state = "error";
+  } finally {
+    terminal.setCatchingUp(false);
+    clearInterval(timer);
+    setRunning(false);
+    renderProgress();
+    renderBanner();
+  }
+}
+
 document.addEventListener("langchange", () => {
   if (formErrorKey) showMessage(formError, t(formErrorKey));
+  renderConflict();
   renderReport();
   renderPrefill();
   renderSummary();
@@ -362,5 +534,12 @@ document.addEventListener("langchange", () => {
   renderBanner();
   if (running) $("cancel-run").textContent = t("run.cancel");
 });
+document.addEventListener("codesready", () => {
+  if (!runPanel.hidden) renderProgress();
+  renderBanner();
+});
 
 show(1);
+initChrome()
+  .then(reattach)
+  .catch((err) => console.warn(err));
