@@ -56,6 +56,7 @@ function el(tag, className, attrs = {}) {
 export class Terminal {
   constructor(root) {
     this.root = root;
+    root.terminal = this; // the browser console (and the browser tests) read every line from here
     this.store = new LogStore();
     this.following = true;
     this.held = false; // paused with the button: stays paused even at the end
