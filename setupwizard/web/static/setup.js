@@ -351,6 +351,7 @@ function attachSession(id) {
 }
 
 function beginRun() {
+  $("auto-setup").classList.add("primary");
   terminal.clear();
   finalResult = null;
   stepState = null;
@@ -387,11 +388,13 @@ function endRun(result, via) {
   if (result && result.status === "succeeded" && stepState) stepState.doneCount = stepState.total;
   $("new-run").hidden = false;
   $("view-history").hidden = false;
+  $("auto-setup").classList.remove("primary"); // another server, or History, comes first now
   terminal.setCatchingUp(false);
 }
 
 $("auto-setup").addEventListener("click", async () => {
   if (running || !canLeave(1, 4)) return;
+  if (finalResult && !window.confirm(t("run.rerun_confirm", { host: form.host.value.trim() }))) return;
   setFormError(null);
   clearFieldErrors(form);
   const payload = readPayload(form);
@@ -465,6 +468,7 @@ $("cancel-run").addEventListener("click", async () => {
 });
 
 $("new-run").addEventListener("click", () => {
+  finalResult = null;
   $("new-run").hidden = true;
   $("view-history").hidden = true;
   runPanel.hidden = true;
