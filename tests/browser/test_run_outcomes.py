@@ -5,6 +5,7 @@ from Back, re-running the same server asks first."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
@@ -46,7 +47,7 @@ def test_a_failed_run_names_the_step_that_failed(
 
 
 def test_an_english_page_is_english_all_the_way(
-    page: Page, live_service: LiveService, test_host: TestHost
+    page: Page, live_service: LiveService, test_host: TestHost, artifacts: Path
 ) -> None:
     open_wizard(page, live_service, test_host)
     page.click("#lang-switch")
@@ -66,6 +67,7 @@ def test_an_english_page_is_english_all_the_way(
     )
     assert heads and all(not CJK.search(h) for h in heads), heads
     assert any("Run the custom script" in h for h in heads), heads
+    page.screenshot(path=str(artifacts / "wizard-finished-en.png"))
     page.click("#lang-switch")
     expect(banner).to_contain_text("✓ 服务器设置完成")
 
