@@ -69,7 +69,8 @@ def test_a_reload_mid_run_comes_back_to_the_running_session_with_every_line_once
     first = datetime.fromisoformat(events[0]["timestamp"])
     last = datetime.fromisoformat(events[-1]["timestamp"])
     seconds = round((last - first).total_seconds())
-    expect(page.locator("#progress-elapsed")).to_have_text(f"用时 {seconds} 秒")
+    shown = f"{seconds // 60} 分 {seconds % 60} 秒" if seconds >= 60 else f"{seconds} 秒"
+    expect(page.locator("#progress-elapsed")).to_have_text(f"用时 {shown}")
 
 
 def test_a_finished_session_link_shows_its_log_and_result(

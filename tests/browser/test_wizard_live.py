@@ -50,6 +50,16 @@ def session_events(page: Page, live_service: LiveService, session_id: str) -> li
     return events
 
 
+def stored_so_far(page: Page, live_service: LiveService, session_id: str) -> list[dict[str, Any]]:
+    """The session's stored events, or none while the POST has not created the session yet."""
+    answer = page.context.request.get(f"{live_service.url}/api/setup/sessions/{session_id}")
+    if answer.status == 404:
+        return []
+    assert answer.ok, answer.status
+    events: list[dict[str, Any]] = answer.json()["events"]
+    return events
+
+
 def at_bottom(page: Page) -> bool:
     gap: float = page.eval_on_selector(
         "#terminal .terminal", "s => s.scrollHeight - s.scrollTop - s.clientHeight"
@@ -264,7 +274,7 @@ def test_a_blocked_socket_falls_back_to_the_logs_of_the_http_answer(
     # While the server is producing lines, the page shows none of them (nothing live)…
     session_id = str(page.locator("#run-panel").get_attribute("data-session-id"))
     deadline = time.monotonic() + 300
-    while len(session_events(page, live_service, session_id)) < 30:
+    while len(stored_so_far(page, live_service, session_id)) < 30:
         assert time.monotonic() < deadline, "the setup produced no events"
         page.wait_for_timeout(200)
     assert answers == []

@@ -2,9 +2,9 @@
 
 import { apiJson, ApiError } from "./api.js";
 import { initChrome, showMessage } from "./chrome.js";
-import { eventText, renderCode } from "./codes.js";
-import { formatDuration, getLang, t } from "./i18n.js";
+import { t } from "./i18n.js";
 import { followSession, runSetup } from "./live.js";
+import { RunProgress } from "./run_progress.js";
 import { Terminal } from "./terminal.js";
 import { clearFieldErrors, readPayload, showFieldErrors, stepOfField, validateServer } from "./wizard_form.js";
 
@@ -20,12 +20,8 @@ let prefill = null;
 let formErrorKey = null; // re-rendered on language change
 let running = false;
 let sessionId = null;
-let startedAt = 0; // local clock, until the first event brings the server's time
-let clockTimes = null; // {first, last, receivedAt}: the server's timestamps (ms) of the first and last event
+const progress = new RunProgress();
 let timer = null;
-let stepState = null; // {n, total, event, doneCount}
-let failedStep = null; // the step frame of the step that failed
-let finalResult = null;
 let conflictSession = null; // the session holding the server after a 409
 let entered = false; // focus moves only on a person's step changes, not on the first paint
 
@@ -195,7 +191,7 @@ async function loadPrefill() {
   const port = Number(form.port.value) || 22;
   const note = $("sudo-saved");
   try {
-    prefill = await apiJson(`/api/servers/sudo/prefill?host=${encodeURIComponent(host)}&port=${port}`);
+    prefill = await apiJson(`/api/servers/sudo/prefill?host=${encodeURIComponent(host)}&port=${port}&username=${encodeURIComponent(form.username.value.trim())}`);
   } catch (err) {
     prefill = null; // nothing saved (404) or not available: the field simply stays empty
   }
@@ -203,10 +199,13 @@ async function loadPrefill() {
 }
 
 function renderPrefill(note = $("sudo-saved")) {
-  if (prefill && prefill.has_password) {
+  // A credential saved for another user of this server says nothing about this login's sudo.
+  const user = form.username.value.trim();
+  const mine = prefill && (!prefill.sudo_user || prefill.sudo_user === user);
+  if (mine && prefill.has_password) {
     note.textContent = t("options.sudo_saved");
     note.hidden = false;
-  } else if (prefill && prefill.sudo_user) {
+  } else if (mine && prefill.sudo_user) {
     note.textContent = t("options.sudo_saved_passwordless", { user: prefill.sudo_user });
     note.hidden = false;
   } else {
@@ -239,96 +238,9 @@ function handleApiError(err, where, wrapKey = null) {
   where.title = err.detail || "";
 }
 
-const CJK = /[\u3000-\u9fff\uff00-\uffef]/;
-
-function elapsedSeconds() {
-  if (clockTimes) {
-    // The server's own timestamps: what History says, however far the page trails.
-    const end = finalResult ? clockTimes.last : clockTimes.last + (Date.now() - clockTimes.receivedAt);
-    return (end - clockTimes.first) / 1000;
-  }
-  return startedAt ? (Date.now() - startedAt) / 1000 : null;
-}
-
-function renderProgress() {
-  const stepText = $("progress-step");
-  const fill = $("progress-fill");
-  let percent = 0;
-  const shown = failedStep || (stepState && stepState.event);
-  if (!stepState) {
-    stepText.textContent = t("run.step_waiting");
-    $("progress-message").textContent = "";
-  } else {
-    const n = failedStep ? failedStep.step_index : stepState.n;
-    stepText.textContent = t(failedStep ? "run.step_failed" : "run.step", { n, total: stepState.total });
-    $("progress-message").textContent = shown ? eventText(shown) : stepState.message || "";
-    percent = Math.round((100 * stepState.doneCount) / Math.max(1, stepState.total));
-  }
-  fill.style.width = `${percent}%`;
-  const bar = $("progress-bar");
-  bar.setAttribute("aria-valuenow", String(percent));
-  bar.setAttribute("aria-valuetext", `${stepText.textContent} ${$("progress-message").textContent}`.trim());
-  const seconds = elapsedSeconds();
-  $("progress-elapsed").textContent = seconds == null ? "" : t("run.elapsed", { time: formatDuration(seconds) });
-}
-
-function noteTime(frame) {
-  if (!frame.timestamp) return;
-  const text = /[zZ]|[+-]\d\d:?\d\d$/.test(frame.timestamp) ? frame.timestamp : `${frame.timestamp}Z`;
-  const ms = Date.parse(text);
-  if (Number.isNaN(ms)) return;
-  if (!clockTimes) clockTimes = { first: ms, last: ms, receivedAt: Date.now() };
-  clockTimes.last = Math.max(clockTimes.last, ms);
-  clockTimes.receivedAt = Date.now();
-}
-
 function onFrame(frame) {
-  noteTime(frame);
-  if (frame.type === "step" && frame.step_index != null && frame.step_total) {
-    const n = frame.step_index;
-    const status = frame.data && frame.data.status;
-    const finished = status && status !== "running" && status !== "pending";
-    if (status === "failed") failedStep = frame;
-    stepState = { n, total: frame.step_total, event: frame, doneCount: finished ? n : n - 1 };
-    renderProgress();
-  }
-  if (frame.type === "complete" && stepState) {
-    stepState.doneCount = stepState.total;
-    renderProgress();
-  }
+  progress.noteFrame(frame);
   terminal.appendEvent(frame);
-}
-
-/** The server's sentence for the result, in the page's language; null when only Chinese is known. */
-function resultText(result) {
-  const text = renderCode(result.code || result.message_code, result.params, result.message || "");
-  return getLang() !== "zh" && CJK.test(text) ? null : text;
-}
-
-function renderBanner() {
-  const banner = $("banner");
-  if (!finalResult) {
-    banner.hidden = true;
-    return;
-  }
-  const status = finalResult.status || (finalResult.success ? "succeeded" : "failed");
-  const key = { succeeded: "run.success", cancelled: "run.cancelled", interrupted: "run.interrupted" }[status] || "run.failed";
-  banner.className = `banner banner-${status === "succeeded" ? "success" : status === "failed" ? "error" : "warning"}`;
-  banner.textContent = "";
-  const head = document.createElement("strong");
-  head.textContent = t(key);
-  banner.append(head);
-  const headText = t(key).replace(/^[✓⚠✗]\s*/, "");
-  const message = resultText(finalResult);
-  if (message && message !== headText && !headText.startsWith(message)) {
-    banner.append(document.createTextNode(` — ${message}`));
-  }
-  if (finalResult.sudo_user) {
-    const extra = document.createElement("div");
-    extra.textContent = t("run.sudo_user", { user: finalResult.sudo_user, mode: t(`test.sudo.${finalResult.sudo_mode || "none"}`) });
-    banner.append(extra);
-  }
-  banner.hidden = false;
 }
 
 function setRunning(on) {
@@ -353,39 +265,21 @@ function attachSession(id) {
 function beginRun() {
   $("auto-setup").classList.add("primary");
   terminal.clear();
-  finalResult = null;
-  stepState = null;
-  failedStep = null;
-  clockTimes = null;
+  progress.reset();
   conflictSession = null;
-  renderBanner();
   $("new-run").hidden = true;
   $("view-history").hidden = true;
   runPanel.hidden = false;
   runPanel.dataset.state = "running";
-  startedAt = Date.now();
-  renderProgress();
-  timer = setInterval(renderProgress, 1000);
+  timer = setInterval(() => progress.render(), 1000);
   setRunning(true);
   $("run-heading").focus();
 }
 
 function endRun(result, via) {
-  finalResult = result;
+  progress.finish(result);
   runPanel.dataset.via = via;
   runPanel.dataset.state = (result && result.status) || (result && result.success ? "succeeded" : "failed");
-  const steps = (result && result.steps) || [];
-  if (!failedStep) {
-    const failed = steps.findIndex((s) => s.status === "failed");
-    if (failed >= 0) failedStep = { step_index: failed + 1, step_id: steps[failed].id, message: steps[failed].name, type: "step" };
-  }
-  if (!stepState && steps.length) {
-    // No live step frames (the HTTP fallback): the result's step list tells how far it got.
-    const finished = steps.filter((s) => !["pending", "running", "skipped"].includes(s.status));
-    const last = finished[finished.length - 1] || steps[0];
-    stepState = { n: finished.length || 1, total: steps.length, message: last.name, doneCount: finished.length };
-  }
-  if (result && result.status === "succeeded" && stepState) stepState.doneCount = stepState.total;
   $("new-run").hidden = false;
   $("view-history").hidden = false;
   $("auto-setup").classList.remove("primary"); // another server, or History, comes first now
@@ -394,7 +288,7 @@ function endRun(result, via) {
 
 $("auto-setup").addEventListener("click", async () => {
   if (running || !canLeave(1, 4)) return;
-  if (finalResult && !window.confirm(t("run.rerun_confirm", { host: form.host.value.trim() }))) return;
+  if (progress.result && !window.confirm(t("run.rerun_confirm", { host: form.host.value.trim() }))) return;
   setFormError(null);
   clearFieldErrors(form);
   const payload = readPayload(form);
@@ -419,8 +313,7 @@ $("auto-setup").addEventListener("click", async () => {
   } finally {
     clearInterval(timer);
     setRunning(false);
-    renderProgress();
-    renderBanner();
+    progress.render();
   }
 });
 
@@ -468,7 +361,12 @@ $("cancel-run").addEventListener("click", async () => {
 });
 
 $("new-run").addEventListener("click", () => {
-  finalResult = null;
+  if (running) {
+    // Watching a run this page did not start: another server is set up on a fresh page.
+    location.assign("/setup?new=1");
+    return;
+  }
+  progress.reset();
   $("new-run").hidden = true;
   $("view-history").hidden = true;
   runPanel.hidden = true;
@@ -484,7 +382,9 @@ $("new-run").addEventListener("click", () => {
  * are replayed over the WebSocket from the start (?since=0) and then followed live.
  */
 async function reattach() {
-  const wanted = new URLSearchParams(location.search).get("session");
+  const query = new URLSearchParams(location.search);
+  if (query.has("new")) return history.replaceState(null, "", "/setup");
+  const wanted = query.get("session");
   let list;
   try {
     list = await apiJson("/api/setup/sessions");
@@ -505,6 +405,7 @@ async function reattach() {
   entered = false;
   show(4);
   beginRun();
+  $("new-run").hidden = false; // while watching, another server can still be set up
   attachSession(session.session_id);
   if (session.last_seq > 0) terminal.setCatchingUp(true);
   try {
@@ -523,8 +424,7 @@ async function reattach() {
     terminal.setCatchingUp(false);
     clearInterval(timer);
     setRunning(false);
-    renderProgress();
-    renderBanner();
+    progress.render();
   }
 }
 
@@ -534,14 +434,10 @@ document.addEventListener("langchange", () => {
   renderReport();
   renderPrefill();
   renderSummary();
-  if (!runPanel.hidden) renderProgress();
-  renderBanner();
+  progress.render();
   if (running) $("cancel-run").textContent = t("run.cancel");
 });
-document.addEventListener("codesready", () => {
-  if (!runPanel.hidden) renderProgress();
-  renderBanner();
-});
+document.addEventListener("codesready", () => progress.render());
 
 show(1);
 initChrome()
