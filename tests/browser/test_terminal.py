@@ -253,7 +253,6 @@ def test_steps_fold_colours_show_and_codes_speak_the_chosen_language(
     spans = page.locator("#under-test .line[data-seq='36'] .text span")
     assert spans.all_inner_texts() == ["coloured", "engine"]
     assert spans.nth(1).get_attribute("class") == "ansi-blue ansi-bold"
-    page.screenshot(path=str(artifacts / "terminal-groups-colours.png"))
 
     coded = page.locator("#under-test .line[data-seq='37'] .text")
     expect(coded).to_have_text("✓ 已更新 3 个源")
@@ -265,6 +264,11 @@ def test_steps_fold_colours_show_and_codes_speak_the_chosen_language(
     )
     expect(page.locator("#under-test .line[data-seq='2'] .text")).to_have_text("Debian 12")
     expect(page.locator("#under-test .terminal-count")).to_have_text("37 lines")
+    page.click("#under-test .terminal-times")
+    page.fill("#under-test .terminal-search", "deb")
+    page.locator("#under-test .line[data-seq='1'] .fold").click()
+    page.click("#under-test .terminal-jump")
+    page.screenshot(path=str(artifacts / "terminal-groups-colours.png"))
 
 
 def test_remote_text_is_text_never_markup(page: Page, live_service: LiveService) -> None:
