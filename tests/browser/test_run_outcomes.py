@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from setupwizard.testbed.host import TestHost
 from tests.browser.conftest import LiveService
@@ -108,3 +108,39 @@ def test_cancel_asks_first_and_does_not_sit_where_back_was(
     page.click("#auto-setup")
     expect(page.locator("#run-panel")).to_have_attribute("data-state", "cancelled")
     assert asked and test_host.address in asked[0]
+
+
+def test_the_test_step_says_what_to_do_about_what_it_found(
+    page: Page, live_service: LiveService, test_host: TestHost
+) -> None:
+    log_in(page, live_service.url, live_service.username, live_service.password)
+    # A closed port: the error says what to check next.
+    fill_server(page, Server(test_host.address, 2, test_host.no_sudo))
+
+    def slow(route: Route) -> None:  # hold the request 2 s, so the wait is seen whatever the port does
+        page.wait_for_timeout(2000)
+        route.continue_()
+
+    page.route(re.compile(r"/api/setup/test-connection$"), slow)
+    page.click("#test-connection")
+    # While it waits: a spinner and the seconds waited, against the connection's time limit.
+    expect(page.locator("#test-running")).to_be_visible()
+    expect(page.locator("#test-waited")).to_contain_text("SSH 连接最长等待约 10 秒")
+    error = page.locator("#test-error")
+    expect(error).to_be_visible(timeout=60_000)
+    expect(error).to_contain_text(re.compile(r"请核对.*端口"))
+    expect(page.locator("#test-running")).to_be_hidden()
+    page.unroute(re.compile(r"/api/setup/test-connection$"))
+
+    # A user without sudo: the advice names root and usermod, and the sudo password is not asked for.
+    page.click("section[data-step='2'] [data-next='1']")
+    page.fill("input[name=port]", str(test_host.port))
+    page.click("section[data-step='1'] [data-next='2']")
+    page.click("#test-connection")
+    advice = page.locator("#test-advice")
+    expect(advice).to_be_visible(timeout=60_000)
+    expect(advice).to_contain_text("root")
+    expect(advice).to_contain_text(f"usermod -aG sudo {test_host.no_sudo.username}")
+    page.click("#confirm-fingerprint")
+    page.click("section[data-step='2'] [data-next='3']")
+    expect(page.locator("input[name=sudo_password]")).to_be_hidden()

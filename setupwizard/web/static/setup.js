@@ -144,11 +144,12 @@ function renderReport() {
   $("fingerprint-confirmed").hidden = form.host_key_fingerprint.value !== report.host_key_fingerprint;
   // What the test found that would sink the run, and what to do about it.
   const user = form.username.value.trim();
-  const advice = report.sudo_mode === "none" ? t("test.advice.no_sudo", { user }) : "";
+  const mode = report.sudo_mode || "none";
+  const advice = mode === "none" ? t("test.advice.no_sudo", { user }) : "";
   showMessage($("test-advice"), advice);
   // The sudo password is asked for only when the test found that sudo needs one.
   const sudoField = form.sudo_password.closest("label");
-  sudoField.hidden = report.sudo_mode !== "password";
+  sudoField.hidden = mode !== "password";
   sudoField.nextElementSibling.hidden = sudoField.hidden;
 }
 
@@ -165,6 +166,10 @@ $("test-connection").addEventListener("click", async () => {
   const button = $("test-connection");
   button.disabled = true;
   $("test-running").hidden = false;
+  const began = Date.now();
+  const tick = () => ($("test-waited").textContent = t("test.waited", { s: Math.round((Date.now() - began) / 1000) }));
+  tick();
+  const ticker = setInterval(tick, 1000);
   const payload = readPayload(form, { forTest: true });
   try {
     report = await apiJson("/api/setup/test-connection", { method: "POST", body: payload });
@@ -173,6 +178,7 @@ $("test-connection").addEventListener("click", async () => {
     handleApiError(err, $("test-error"), "error.test_failed");
   } finally {
     button.disabled = false;
+    clearInterval(ticker);
     $("test-running").hidden = true;
   }
 });
