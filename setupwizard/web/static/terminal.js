@@ -7,6 +7,8 @@
 import { renderSpans, parseAnsi } from "./ansi.js";
 import { eventText } from "./codes.js";
 import { t } from "./i18n.js";
+import { clock, cleanLine, el, levelOf, toMillis } from "./log_line.js";
+import { LogSearch } from "./log_search.js";
 import { LogStore } from "./log_store.js";
 
 export const ROW_HEIGHT = 19; // px; app.css gives .terminal .line the same height
@@ -14,44 +16,6 @@ const OVERSCAN = 20;
 const PAD = 6; // the scroller's top padding, px
 const FOLLOW_SLACK_PX = 24;
 const CATCHING_UP_MS = 1200;
-
-export function levelOf(text, level) {
-  if (level === "success" || level === "warning" || level === "error") return level;
-  const head = text.trimStart().charAt(0);
-  if (head === "✓") return "success";
-  if (head === "⚠") return "warning";
-  if (head === "✗") return "error";
-  return "info";
-}
-
-/** A carriage return redraws the line: only what follows the last \r is visible. */
-export function cleanLine(text) {
-  let line = String(text ?? "");
-  if (line.endsWith("\r")) line = line.slice(0, -1);
-  const cr = line.lastIndexOf("\r");
-  return cr >= 0 ? line.slice(cr + 1) : line;
-}
-
-function toMillis(timestamp) {
-  if (!timestamp) return null;
-  const text = /[zZ]|[+-]\d\d:?\d\d$/.test(timestamp) ? timestamp : `${timestamp}Z`;
-  const ms = Date.parse(text);
-  return Number.isNaN(ms) ? null : ms;
-}
-
-function clock(ms) {
-  if (Number.isNaN(ms)) return "";
-  const d = new Date(ms);
-  const two = (n) => String(n).padStart(2, "0");
-  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, "0")}`;
-}
-
-function el(tag, className, attrs = {}) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  return node;
-}
 
 export class Terminal {
   constructor(root) {
@@ -63,10 +27,7 @@ export class Terminal {
     this.showTimes = false;
     this.downloadUrl = null;
     this.scheduled = false;
-    this.query = "";
-    this.matches = []; // line indices
-    this.searchedUpTo = 0;
-    this.current = -1; // index into matches
+    this.finder = new LogSearch((i) => this.displayText(i));
     this.target = -1; // the line a #L link points at
     this.wantSeq = null;
     this.catchingUntil = 0;
@@ -158,9 +119,7 @@ export class Terminal {
     this.following = true;
     this.held = false;
     this.downloadUrl = null;
-    this.matches = [];
-    this.searchedUpTo = 0;
-    this.current = -1;
+    this.finder.set(this.searchEl.value);
     this.target = -1;
     this.catchingUntil = 0;
     this.catchingForced = false;
@@ -236,7 +195,10 @@ export class Terminal {
     const store = this.store;
     this.sizer.style.height = `${store.rowCount * ROW_HEIGHT + 2 * PAD}px`;
     this.countEl.textContent = t("run.lines", { n: store.length });
-    if (this.query && this.searchedUpTo < store.length) this.extendMatches();
+    if (this.finder.query && this.finder.searchedUpTo < store.length) {
+      this.finder.extend(store.length);
+      this.updateMatches();
+    }
     if (this.wantSeq != null) {
       const i = store.indexOfSeq(this.wantSeq);
       if (i >= 0) {
@@ -318,10 +280,10 @@ export class Terminal {
     const text = el("span", "text");
     const shown = this.displayText(i);
     const extra = store.extras.get(i);
-    if (this.query && shown.toLowerCase().includes(this.query)) {
-      this.markMatches(text, shown);
+    if (this.finder.hits(shown)) {
+      this.finder.mark(text, shown);
       row.classList.add("match");
-      if (this.matches[this.current] === i) row.classList.add("current-match");
+      if (this.finder.isCurrent(i)) row.classList.add("current-match");
     } else if (extra && extra.spans && !extra.code) {
       renderSpans(text, shown, extra.spans);
     } else {
@@ -332,58 +294,26 @@ export class Terminal {
     return row;
   }
 
-  markMatches(el, text) {
-    const lower = text.toLowerCase();
-    let at = 0;
-    for (let k = lower.indexOf(this.query); k >= 0; k = lower.indexOf(this.query, at)) {
-      if (k > at) el.append(text.slice(at, k));
-      const mark = document.createElement("mark");
-      mark.textContent = text.slice(k, k + this.query.length);
-      el.append(mark);
-      at = k + this.query.length;
-    }
-    if (at < text.length) el.append(text.slice(at));
-  }
-
   // --- search -----------------------------------------------------------------------------
 
   search(query) {
-    this.query = query.trim().toLowerCase();
-    this.matches = [];
-    this.searchedUpTo = 0;
-    this.current = -1;
-    if (this.query) this.extendMatches();
-    if (this.matches.length) this.nextMatch(1);
+    this.finder.set(query);
+    this.finder.extend(this.store.length);
+    this.nextMatch(1);
     this.updateMatches();
     this.repaint();
   }
 
-  extendMatches() {
-    const n = this.store.length;
-    for (let i = this.searchedUpTo; i < n; i += 1) {
-      if (this.displayText(i).toLowerCase().includes(this.query)) this.matches.push(i);
-    }
-    this.searchedUpTo = n;
-    this.updateMatches();
-  }
-
   updateMatches() {
-    if (!this.query) {
-      this.matchEl.textContent = "";
-      return;
-    }
-    this.matchEl.textContent = this.matches.length
-      ? t("terminal.matches", { n: this.current + 1, total: this.matches.length })
-      : t("terminal.no_matches");
+    this.matchEl.textContent = this.finder.label();
   }
 
   nextMatch(direction) {
-    if (!this.matches.length) return;
-    const n = this.matches.length;
-    this.current = this.current < 0 ? (direction > 0 ? 0 : n - 1) : (this.current + direction + n) % n;
+    const line = this.finder.step(direction);
+    if (line < 0) return;
     this.updateMatches();
     this.version += 1;
-    this.goTo(this.matches[this.current]);
+    this.goTo(line);
   }
 
   /** Scroll line `i` into the middle of the view, and stop following the end. */
