@@ -88,6 +88,8 @@ class SetupResult:
     host_key_fingerprint: str | None = None
     os_name: str | None = None
     error_code: str | None = None  # ProvisioningError.code of the failure, when there is one
+    code: str | None = None  # ``message`` as a catalogued code with params (provisioning/messages.py)
+    params: dict[str, Any] | None = None
 
     @classmethod
     def interrupted(cls, partial: SetupResult | None = None) -> SetupResult:
@@ -100,6 +102,8 @@ class SetupResult:
             message=INTERRUPTED_MESSAGE,
             status=SessionStatus.INTERRUPTED,
             error_code="interrupted",
+            code="run.interrupted_restart",
+            params={},
         )
         if partial is not None:
             result.steps = list(partial.steps)
@@ -120,6 +124,7 @@ class SetupResult:
             "host_key_fingerprint": self.host_key_fingerprint,
             "os": self.os_name,
             "error_code": self.error_code,
+            **({"code": self.code, "params": self.params or {}} if self.code else {}),
         }
 
 

@@ -229,7 +229,7 @@ def test_steps_fold_colours_show_and_codes_speak_the_chosen_language(
     page.evaluate(
         """async () => {
           const codes = await import('/static/codes.js');
-          const real = await (await fetch('/static/codes.json')).json();
+          const real = await (await fetch('/messages.json')).json();
           real.zh['test.coded'] = '✓ 已更新 {n} 个源';
           real.en['test.coded'] = '✓ Updated {n} sources';
           codes.setCatalogue(real);
