@@ -21,6 +21,7 @@ class Barrier:
         self.server: asyncio.Server | None = None
         self.port = 0
         self.released = False
+        self.count = 0  # scripts that arrived so far
 
     async def __aenter__(self) -> Barrier:
         self.server = await asyncio.start_server(self._arrive, BRIDGE_ADDRESS, 0)
@@ -36,6 +37,7 @@ class Barrier:
     async def _arrive(self, _reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         async with self.arrived:
             self.waiting.append(writer)
+            self.count += 1
             self.arrived.notify_all()
         if self.released:  # late: the start has been given
             self.release()
@@ -44,10 +46,10 @@ class Barrier:
         """Wait until ``count`` scripts wait (or ``timeout``); the number waiting."""
         async with self.arrived:
             try:
-                await asyncio.wait_for(self.arrived.wait_for(lambda: len(self.waiting) >= count), timeout)
+                await asyncio.wait_for(self.arrived.wait_for(lambda: self.count >= count), timeout)
             except TimeoutError:
                 pass
-            return len(self.waiting)
+            return self.count
 
     def release(self) -> None:
         """Send "go" to every waiting script (and to any that arrives later)."""

@@ -24,9 +24,9 @@ from bench.report import Section, verdict
 from bench.service import Service, running_service
 from bench.stats import fmt, median, percentile
 from bench.watch import Watch, Watcher
+from bench.waves import start_in_waves
 
 TARGET_P99_MS = 25.0
-CONNECT_PARALLEL = 50
 
 PRINTER = """{wait}
 python3 -u - <<'PY'
@@ -88,17 +88,7 @@ async def _run_level(
             jobs.append((flood_target, script, Watcher(service, str(uuid.uuid4()), on_flood)))
         tasks = [asyncio.create_task(watcher.run()) for _, _, watcher in jobs]
         try:
-            gate = asyncio.Semaphore(CONNECT_PARALLEL)
-
-            async def start(target: Endpoint, script: str, watcher: Watcher) -> None:
-                async with gate:
-                    await asyncio.wait_for(watcher.connected.wait(), 120)
-                    await service.start_setup(
-                        **target.setup_body(script=script, session_id=watcher.watch.session_id)
-                    )
-
-            await asyncio.gather(*(start(*job) for job in jobs))
-            level.reached = await barrier.wait_for(len(jobs), sizes.session_timeout)
+            level.reached = await start_in_waves(service, jobs, tasks, barrier, sizes.session_timeout)
             barrier.release()
             done, pending = await asyncio.wait(tasks, timeout=sizes.session_timeout)
             if pending:

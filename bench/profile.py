@@ -44,6 +44,13 @@ def _file(frame: str) -> str:
     return frame[start + 1 :] if start >= 0 else frame
 
 
+def _function(frame: str) -> str:
+    """``name (package/module.py)`` without the line number."""
+    name = frame.split(" (")[0]
+    path = _file(frame).rstrip(")").rsplit(":", 1)[0].split("setupwizard/", 1)[-1]
+    return f"{name} ({path})"
+
+
 def category(frame: str) -> str:
     """The category of a frame by its file path."""
     path = _file(frame)
@@ -66,8 +73,8 @@ def summarise(collapsed: Path) -> tuple[int, list[list[str]], list[list[str]]]:
         frames = stack.split(";")
         total += count
         by_category[category(frames[-1])] += count
-        for frame in {f for f in frames if "setupwizard/" in f}:
-            inclusive[frame.split(" (")[0] + " (" + _file(frame).split("setupwizard/", 1)[-1]] += count
+        for frame in {_function(f) for f in frames if "setupwizard/" in f and "setupwizard/cli/" not in f}:
+            inclusive[frame] += count
     leaf = [["innermost frame in", "share of samples"]]
     leaf += [[name, f"{100 * n / total:.0f}%"] for name, n in by_category.most_common()]
     funcs = [["setupwizard function (on the stack)", "share of samples"]]

@@ -13,15 +13,16 @@ import time
 import uuid
 from contextlib import AsyncExitStack
 
+from bench.barrier import Barrier
 from bench.config import Sizes
 from bench.hosts import endpoints, fresh_hosts, plan_hosts
 from bench.report import Section, verdict
 from bench.service import Service, running_service
 from bench.watch import Watcher
+from bench.waves import start_in_waves
 
 TARGET_MIB = 500.0
 CONNECT_PARALLEL = 100
-POST_PARALLEL = 50
 
 
 async def _sample_rss(service: Service, peak: list[float], stop: asyncio.Event) -> None:
@@ -41,7 +42,6 @@ async def run(sizes: Sizes) -> Section:
         target=f"all complete; peak RSS ≤ {TARGET_MIB:.0f} MB",
     )
     host_count, per_host = plan_hosts(setups, sizes.max_hosts)
-    script = f"seq 1 {sizes.scale_script_lines}\n"
     async with AsyncExitStack() as stack:
         hosts = await stack.enter_async_context(fresh_hosts(host_count, ports_per_host=per_host))
         service = await stack.enter_async_context(running_service("scale", "sqlite"))
@@ -50,11 +50,14 @@ async def run(sizes: Sizes) -> Section:
             service.command(),
             f"{host_count} fresh testbed host(s) × {per_host} sshd port(s); "
             f"{setups} × POST auto-setup (packages: [], "
-            f"script: `{script.strip()}`, wait: false), {per_setup} watchers each connected before the POST",
+            f"script: barrier, then `seq 1 {sizes.scale_script_lines}`, wait: false), "
+            f"{per_setup} watchers each connected before the POST; POSTed in waves per sshd port, then "
+            "every script started at once",
         ]
         idle_rss = service.rss_mib()
-        session_ids = [str(uuid.uuid4()) for _ in targets]
-        watchers = [Watcher(service, sid) for sid in session_ids for _ in range(per_setup)]
+        watchers = [Watcher(service, str(uuid.uuid4())) for _ in targets for _ in range(per_setup)]
+        for index, watcher in enumerate(watchers):  # the watchers of one setup share its session id
+            watcher.watch.session_id = watchers[index - index % per_setup].watch.session_id
         peak = [idle_rss]
         stop = asyncio.Event()
         sampler = asyncio.create_task(_sample_rss(service, peak, stop))
@@ -65,6 +68,7 @@ async def run(sizes: Sizes) -> Section:
                 first = asyncio.create_task(watcher.connected.wait())
                 running = asyncio.create_task(watcher.run())
                 await asyncio.wait({first, running}, return_when=asyncio.FIRST_COMPLETED)
+                first.cancel()
             await running
 
         began = time.monotonic()
@@ -74,19 +78,19 @@ async def run(sizes: Sizes) -> Section:
                 asyncio.gather(*(w.connected.wait() for w in watchers)), sizes.session_timeout
             )
             connected_s = time.monotonic() - began
-            post_gate = asyncio.Semaphore(POST_PARALLEL)
-
-            async def post(target_index: int) -> None:
-                async with post_gate:
-                    body = targets[target_index].setup_body(
-                        script=script, session_id=session_ids[target_index]
-                    )
-                    await service.start_setup(**body)
-
-            posted = time.monotonic()
-            await asyncio.gather(*(post(i) for i in range(len(targets))))
-            _done, pending = await asyncio.wait(tasks, timeout=sizes.session_timeout)
-            all_done_s = time.monotonic() - posted
+            async with Barrier() as barrier:
+                script = f"{barrier.wait_snippet()}\nseq 1 {sizes.scale_script_lines}\n"
+                jobs = [(target, script, watchers[i * per_setup]) for i, target in enumerate(targets)]
+                posted = time.monotonic()
+                reached = await start_in_waves(
+                    service, jobs, tasks[::per_setup], barrier, sizes.session_timeout
+                )
+                waves_s = time.monotonic() - posted
+                running_rss = service.rss_mib()
+                barrier.release()
+                released = time.monotonic()
+                _done, pending = await asyncio.wait(tasks, timeout=sizes.session_timeout)
+                all_done_s = time.monotonic() - released
         finally:
             stop.set()
             await sampler
@@ -105,7 +109,8 @@ async def run(sizes: Sizes) -> Section:
                 "setups",
                 "watchers",
                 "watchers connected in",
-                "POST → every watcher complete",
+                "POST → all at the start line",
+                "start → every watcher complete",
                 "watchers with `complete`",
                 "session statuses",
                 "lost / doubled lines",
@@ -117,6 +122,7 @@ async def run(sizes: Sizes) -> Section:
                 str(len(targets)),
                 f"{len(watchers):,}",
                 f"{connected_s:.1f} s",
+                f"{waves_s:.1f} s ({reached} / {len(targets)} arrived, RSS {running_rss:.0f} MiB)",
                 f"{all_done_s:.1f} s" + (f" ({len(pending)} unfinished)" if pending else ""),
                 f"{len(complete):,} / {len(watchers):,}",
                 ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items())),
