@@ -47,6 +47,11 @@ def render(sections: list[Section], *, command: str, started: float, load_before
         f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, "
         f"{(time.time() - started) / 60:.1f} min, with `{command}` (as root: the testbed needs it).",
         "",
+        "Reproduce: `sudo make bench` (all, rewrites this file), or "
+        "`sudo .venv/bin/python -m bench [--quick] [throughput latency connect scale peers profile]`. "
+        "Needs the testbed (docs/testbed.md), PostgreSQL and Redis, and the `bench` extra "
+        "(`pip install -e '.[bench]'`: ansible-core, pyinfra, py-spy).",
+        "",
         "| machine | |",
         "|---|---|",
     ]
