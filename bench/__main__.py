@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import resource
 import shlex
 import signal
@@ -54,6 +55,19 @@ async def _run_all(names: list[str], sizes: Sizes) -> list[Section]:
     return sections
 
 
+def override(sizes: Sizes, assignments: list[str]) -> Sizes:
+    """``sizes`` with ``FIELD=VALUE`` assignments applied (tuples as comma-separated values)."""
+    changes: dict[str, object] = {}
+    for assignment in assignments:
+        name, _, text = assignment.partition("=")
+        current = getattr(sizes, name)  # AttributeError names an unknown field
+        if isinstance(current, tuple):
+            changes[name] = tuple(int(part) for part in text.split(","))
+        else:
+            changes[name] = type(current)(text)
+    return dataclasses.replace(sizes, **changes)  # type: ignore[arg-type]
+
+
 def main(argv: list[str]) -> int:
     """Parse arguments, run, write the results file."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -62,9 +76,16 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="small counts: a validation run, not figures")
     parser.add_argument("--output", type=Path, help="results file to write")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a size of bench/config.py, e.g. --set scale_setups=50 (repeatable)",
+    )
     args = parser.parse_args(argv)
     names = args.names or list(BENCHMARKS)
-    sizes = QUICK if args.quick else FULL
+    sizes = override(QUICK if args.quick else FULL, args.set)
     if args.output is not None:
         output: Path = args.output
     elif args.quick or args.names:

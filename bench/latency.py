@@ -136,7 +136,8 @@ async def run(sizes: Sizes) -> Section:
     """Every level on one service (in-process bus), with hosts shared by the levels."""
     section = Section(
         title="line printed on the host → frame received",
-        target=f"p99 ≤ {TARGET_P99_MS:.0f} ms at {sizes.latency_levels[1:]} sessions, also beside a flood",
+        target=f"p99 ≤ {TARGET_P99_MS:.0f} ms at {' and '.join(map(str, sizes.latency_levels[1:]))} "
+        "sessions, also beside a flood",
     )
     biggest = max(*sizes.latency_levels, sizes.latency_flood_beside + 1)
     host_count, per_host = plan_hosts(biggest, sizes.max_hosts)

@@ -117,8 +117,10 @@ async def run(sizes: Sizes) -> Section:
                     status = host.run_root("ufw status").stdout
                     if not end_state(status):
                         raise RuntimeError(f"{tool} did not reach the end state on {host.name}:\n{status}")
+        root = str(HERE.parent.parent) + "/"
         section.commands = [
-            " ".join(tool_command(tool, "HOST", key)).replace(str(key), "KEY") for tool in TOOLS
+            " ".join(tool_command(tool, "HOST", key)).replace(str(key), "KEY").replace(root, "")
+            for tool in TOOLS
         ]
     ours = median(times["setupwizard"])
     fastest_peer = min(median(times[tool]) for tool in TOOLS[1:])

@@ -112,7 +112,9 @@ async def run(sizes: Sizes) -> Section:
                 _, err = await asyncio.to_thread(spy.communicate)
         section.commands = [
             service.command(),
-            " ".join(command).replace(str(service.pid), "<service pid>"),
+            " ".join(command)
+            .replace(str(service.pid), "<service pid>")
+            .replace(str(OUT_DIR.parent.parent) + "/", ""),
             f"one setup, script `seq 1 {lines}`, WebSocket connected; "
             "SIGINT to py-spy after the complete frame",
         ]
