@@ -36,11 +36,11 @@ BENCHMARKS: dict[str, Callable[[Sizes], Awaitable[Section]]] = {
 RESULTS = Path(__file__).resolve().parent / "results.md"
 
 
-def _raise_interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt  # SIGTERM too: unwind through every cleanup
-
-
 async def _run_all(names: list[str], sizes: Sizes) -> list[Section]:
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    # SIGTERM like Ctrl-C: cancel the run, so every cleanup (hosts, services, databases, keys) runs.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     sections = []
     for name in names:
         print(f"[bench] {name} …", flush=True)
@@ -96,9 +96,12 @@ def main(argv: list[str]) -> int:
     resource.setrlimit(
         resource.RLIMIT_NOFILE, (hard, hard)
     )  # 2,000 sockets each side; inherited by the service
-    signal.signal(signal.SIGTERM, _raise_interrupt)
     started, load_before = time.time(), machine.load()
-    sections = asyncio.run(_run_all(names, sizes))
+    try:
+        sections = asyncio.run(_run_all(names, sizes))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("[bench] interrupted: hosts, services, databases and keys cleaned up; no results written")
+        return 130
     command = "python -m bench " + shlex.join(argv) if argv else "make bench"
     report.write(
         output,
