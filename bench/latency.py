@@ -143,7 +143,9 @@ async def run(sizes: Sizes) -> Section:
     host_count, per_host = plan_hosts(biggest, sizes.max_hosts)
     levels: list[Level] = []
     async with AsyncExitStack() as stack:
+        hosts_began = time.monotonic()
         hosts = await stack.enter_async_context(fresh_hosts(host_count, ports_per_host=per_host))
+        hosts_s = time.monotonic() - hosts_began
         service = await stack.enter_async_context(running_service("latency", "sqlite"))
         pool = endpoints(hosts, per_host)
         section.commands = [
@@ -192,6 +194,7 @@ async def run(sizes: Sizes) -> Section:
             "the testbed's "
             "200 slots are shared with test runs, and all hosts share this machine's cores anyway."
         )
+    section.notes.append(f"{host_count} fresh hosts ready in {hosts_s:.0f} s (6 started at a time).")
     if problems:
         section.notes.append(
             f"the service logged {len(problems)} error line(s), first: `{problems[0][:200]}`"

@@ -43,7 +43,9 @@ async def run(sizes: Sizes) -> Section:
     )
     host_count, per_host = plan_hosts(setups, sizes.max_hosts)
     async with AsyncExitStack() as stack:
+        hosts_began = time.monotonic()
         hosts = await stack.enter_async_context(fresh_hosts(host_count, ports_per_host=per_host))
+        hosts_s = time.monotonic() - hosts_began
         service = await stack.enter_async_context(running_service("scale", "sqlite"))
         targets = endpoints(hosts, per_host)[:setups]
         section.commands = [
@@ -141,6 +143,7 @@ async def run(sizes: Sizes) -> Section:
         section.notes.append(
             f"{host_count} hosts with {per_host} sshd listeners each (one setup per host:port)."
         )
+    section.notes.append(f"{host_count} fresh hosts ready in {hosts_s:.0f} s (6 started at a time).")
     if problems:
         section.notes.append(
             f"the service logged {len(problems)} error line(s), first: `{problems[0][:200]}`"

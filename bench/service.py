@@ -139,12 +139,16 @@ async def redis_backend() -> AsyncIterator[Backend]:
 class Service:
     """One ``setupwizard serve`` process; ``await start()``, use ``client``/``ws_url``, ``await stop()``."""
 
-    def __init__(self, name: str, backend: Backend, data_dir: Path) -> None:
+    def __init__(
+        self, name: str, backend: Backend, data_dir: Path, *, sibling: Service | None = None
+    ) -> None:
         self.name = name
         self.backend = backend
         self.data_dir = data_dir
         self.port = free_port()
-        self.password = secrets.token_urlsafe(18)
+        # A sibling worker shares the database: same admin password and secret key.
+        self.password: str = sibling.password if sibling else secrets.token_urlsafe(18)
+        self.secret_key: str = sibling.secret_key if sibling else secrets.token_urlsafe(40)
         self.token = ""
         self.process: subprocess.Popen[bytes] | None = None
         OUT_DIR.mkdir(exist_ok=True)
@@ -186,7 +190,7 @@ class Service:
             "SETUPWIZARD_DATA_DIR": str(self.data_dir),
             "SETUPWIZARD_ADMIN_USER": ADMIN_USER,
             "SETUPWIZARD_ADMIN_PASSWORD": self.password,
-            "SETUPWIZARD_SECRET_KEY": secrets.token_urlsafe(40),
+            "SETUPWIZARD_SECRET_KEY": self.secret_key,
             "SETUPWIZARD_LOG_LEVEL": "warning",
             **self.backend.env,
         }
@@ -299,13 +303,29 @@ class Service:
 @asynccontextmanager
 async def running_service(name: str, backend_name: str = "sqlite") -> AsyncIterator[Service]:
     """A started service with the named backend; stopped and cleaned up afterwards."""
+    async with running_workers(name, backend_name, 1) as [service]:
+        yield service
+
+
+@asynccontextmanager
+async def running_workers(name: str, backend_name: str, count: int) -> AsyncIterator[list[Service]]:
+    """``count`` started services sharing one backend (several need ``redis``); all stopped afterwards."""
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
         data_dir = Path(tmp)
-        factory = sqlite_backend(data_dir) if backend_name == "sqlite" else redis_backend()
+        if backend_name == "sqlite" and count != 1:
+            raise ValueError("several workers need the Redis backend")
+        factory = sqlite_backend(data_dir / name) if backend_name == "sqlite" else redis_backend()
         async with factory as backend:
-            service = Service(name, backend, data_dir)
+            services: list[Service] = []
             try:
-                await service.start()
-                yield service
+                for index in range(count):  # one after another: the first creates the admin user
+                    worker = f"{name}-{index + 1}" if count > 1 else name
+                    directory = data_dir / worker
+                    directory.mkdir()
+                    sibling = services[0] if services else None
+                    services.append(Service(worker, backend, directory, sibling=sibling))
+                    await services[-1].start()
+                yield services
             finally:
-                await service.stop()
+                for service in services:
+                    await service.stop()
