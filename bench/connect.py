@@ -6,6 +6,7 @@ permessage-deflate offered, as browsers do), the bearer login check, and the not
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -29,7 +30,7 @@ async def run(sizes: Sizes) -> Section:
             url = service.ws_url(str(uuid.uuid4()))
             start = time.perf_counter()
             ws = await connect(url, additional_headers=service.headers, proxy=None)
-            frame = await ws.recv()
+            frame = await asyncio.wait_for(ws.recv(), 30)
             elapsed = (time.perf_counter() - start) * 1000
             await ws.close()
             if '"info"' not in str(frame):

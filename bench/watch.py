@@ -83,8 +83,13 @@ class Watcher:
             max_size=None,
             open_timeout=60,
         )
-        first = json.loads(await ws.recv())
+        try:
+            first = json.loads(await asyncio.wait_for(ws.recv(), 60))
+        except BaseException:
+            await ws.close()
+            raise
         if first.get("type") != "info" or "seq" in first:
+            await ws.close()
             raise RuntimeError(f"first frame was not the connection notice: {first}")
         return ws
 
