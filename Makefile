@@ -41,7 +41,12 @@ testbed: install
 testbed-down: install
 	$(BIN)/setupwizard testbed down
 
-bench: install
+# All five benchmarks of issue E and a profile, against fresh testbed hosts: rewrites bench/results.md.
+# Needs root (the testbed) and PostgreSQL + Redis (`make services`); takes a while. Subsets and a
+# quick validation run: `sudo .venv/bin/python -m bench [--quick] [throughput latency connect scale peers profile]`.
+bench: install system-deps services
+	@if [ "$$(id -u)" -ne 0 ]; then echo "make bench needs root (the testbed): run it with sudo" >&2; exit 1; fi
+	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python -m bench
 
 clean:

@@ -1,9 +1,12 @@
-"""The progress bus: an ordered, replayable stream of events per setup session.
+"""The progress bus: an ordered, replayable stream of events per setup session, a batch at a time.
 
-Every event of a session gets a place in one stream, numbered by its ``seq`` (1, 2, 3…). A subscriber asks
-for everything after a ``seq`` it already has (``since``): retained events are replayed first, then new ones
-arrive live, and the iteration ends after the session's ``complete`` event. Publishing never waits for a
-subscriber: a slow reader falls behind, it does not hold anyone up.
+Every event of a session gets a place in one stream, numbered by its ``seq`` (1, 2, 3…). The engine hands
+events over in batches (one chunk of output read from a server is one batch), and the bus keeps that
+shape: one :meth:`ProgressBus.publish` per batch, and a subscriber receives lists of events. A subscriber
+asks for everything after a ``seq`` it already has (``since``, exact per event even when that seq sits in
+the middle of a published batch): retained events are replayed first, then new ones arrive live, and the
+iteration ends after the session's ``complete`` event. Publishing never waits for a subscriber: a slow
+reader falls behind, it does not hold anyone up.
 
 Two implementations share this protocol and one test module: :class:`~setupwizard.live.memory.MemoryBus`
 (one process, the embedded default) and :class:`~setupwizard.live.redis.RedisBus` (Redis Streams, for
@@ -12,7 +15,7 @@ several workers).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 from setupwizard.provisioning.events import SessionEvent
@@ -20,25 +23,39 @@ from setupwizard.provisioning.events import SessionEvent
 DEFAULT_RETENTION_SECONDS = 600.0
 """How long a finished session's events stay on the bus (afterwards readers use the database)."""
 
+READ_BATCH = 500
+"""At most this many events per batch a subscriber receives (a long history comes in slices)."""
+
 
 class OutOfOrderEventError(ValueError):
     """An event was published with a ``seq`` not above the session's last one (a bug in the caller)."""
 
 
+def check_order(session_id: str, last_seq: int, events: Sequence[SessionEvent]) -> None:
+    """Raise :class:`OutOfOrderEventError` unless the seqs of ``events`` rise above ``last_seq``."""
+    previous = last_seq
+    for event in events:
+        if event.seq <= previous:
+            raise OutOfOrderEventError(f"session {session_id}: seq {event.seq} published after {previous}")
+        previous = event.seq
+
+
 class ProgressBus(Protocol):
     """Publishes session events and lets any number of readers follow them, in order, without loss."""
 
-    async def publish(self, session_id: str, event: SessionEvent) -> None:
-        """Append ``event`` to the session's stream and wake its subscribers.
+    async def publish(self, session_id: str, events: Sequence[SessionEvent]) -> None:
+        """Append a batch of events to the session's stream, in one step, and wake its subscribers.
 
-        ``event.seq`` must be above the last published seq of the session. Never waits on subscribers.
-        Publishing the ``complete`` event starts the retention clock of the session.
+        Seqs must rise, starting above the last published seq of the session; an empty batch does
+        nothing. Never waits on subscribers. A batch ending in the ``complete`` event starts the
+        retention clock of the session.
         """
         ...
 
-    def subscribe(self, session_id: str, since: int = 0) -> AsyncIterator[SessionEvent]:
-        """Every retained event with ``seq > since`` in order, then live ones, ending after ``complete``.
+    def subscribe(self, session_id: str, since: int = 0) -> AsyncIterator[list[SessionEvent]]:
+        """Every retained event with ``seq > since`` in order, in non-empty batches; then live ones.
 
+        Ends after the batch holding ``complete``, or at once when ``since`` is at or past it.
         Subscribing to a session nothing was published for yet waits for its first event. The iterator
         never yields a seq twice and never skips one the bus still retains.
         """

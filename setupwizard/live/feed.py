@@ -4,6 +4,8 @@ The database holds what the recorder has written (everything, for a finished ses
 was published and not yet expired (everything, for a running one). The feed reads the database first,
 then follows the bus from the last seq it gave out, skipping seqs it already gave and filling any hole
 from the database, so a reader sees every seq exactly once, in order, whatever joined when.
+
+Like the bus, the feed moves batches: one wait per batch the bus hands over, not one per event.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import AsyncIterator
 from setupwizard.db.database import Database
 from setupwizard.live.bus import ProgressBus
 from setupwizard.provisioning.events import EventType, SessionEvent
+from setupwizard.provisioning.result import SessionStatus
 from setupwizard.setup import repository
 
 log = logging.getLogger(__name__)
@@ -23,15 +26,42 @@ RECHECK_SECONDS = 10.0
 """While the bus is quiet, how often the feed checks whether the session ended without it (a crash)."""
 
 
-async def _stored(db: Database, session_id: str, since: int, until: int | None = None) -> list[SessionEvent]:
+STORED_PAGE = 2000
+"""Stored events are read this many at a time, so a long finished session never sits whole in memory."""
+
+
+async def _stored(
+    db: Database, session_id: str, since: int, until: int | None = None, limit: int | None = None
+) -> list[SessionEvent]:
     async with db.session() as session:
-        return await repository.events_after(session, session_id, since, until)
+        return await repository.events_after(session, session_id, since, until, limit=limit)
+
+
+async def _stored_pages(db: Database, session_id: str, since: int) -> AsyncIterator[list[SessionEvent]]:
+    """Stored events after ``since`` a page at a time, ending after ``complete`` or the last stored."""
+    cursor = since
+    while True:
+        page = await _stored(db, session_id, cursor, limit=STORED_PAGE)
+        page, ended = _through_complete(page)
+        if page:
+            cursor = page[-1].seq
+            yield page
+        if ended or len(page) < STORED_PAGE:
+            return
 
 
 async def _finished(db: Database, session_id: str) -> bool:
     async with db.session() as session:
         row = await repository.get_session(session, session_id)
-    return row is None or row.status != repository.RUNNING
+    return row is None or row.status != SessionStatus.RUNNING
+
+
+def _through_complete(events: list[SessionEvent]) -> tuple[list[SessionEvent], bool]:
+    """``events`` up to and including a ``complete`` one, and whether there was one."""
+    for index, event in enumerate(events):
+        if event.type is EventType.COMPLETE:
+            return events[: index + 1], True
+    return events, False
 
 
 async def session_events(
@@ -42,21 +72,22 @@ async def session_events(
     *,
     recheck_seconds: float = RECHECK_SECONDS,
     gap_wait_seconds: float = 5.0,
-) -> AsyncIterator[SessionEvent]:
-    """Every event of the session with ``seq > since``, once each, in order, ending after ``complete``.
+) -> AsyncIterator[list[SessionEvent]]:
+    """Every event of the session with ``seq > since``, once each, in order, in non-empty batches.
 
-    The session row must exist. Stored events come first; then live ones from the bus. If the bus stays
-    quiet for ``recheck_seconds`` and the row says the session ended, the rest comes from the database.
+    Ends after the batch holding ``complete``. The session row must exist. Stored events come first;
+    then live ones from the bus. If the bus stays quiet for ``recheck_seconds`` and the row says the
+    session ended, the rest comes from the database.
     """
     cursor = since
-    for event in await _stored(db, session_id, cursor):
-        cursor = event.seq
-        yield event
-        if event.type is EventType.COMPLETE:
+    async for stored in _stored_pages(db, session_id, cursor):
+        cursor = stored[-1].seq
+        yield stored
+        if stored[-1].type is EventType.COMPLETE:
             return
 
     live = aiter(bus.subscribe(session_id, since=cursor))
-    pending: asyncio.Future[SessionEvent] | None = None
+    pending: asyncio.Future[list[SessionEvent]] | None = None
     try:
         while True:
             if pending is None:
@@ -64,26 +95,33 @@ async def session_events(
             done, _ = await asyncio.wait({pending}, timeout=recheck_seconds)
             if not done:
                 if await _finished(db, session_id):
-                    for event in await _stored(db, session_id, cursor):
-                        cursor = event.seq
-                        yield event
+                    async for rest in _stored_pages(db, session_id, cursor):
+                        yield rest
                     return
                 continue
             try:
-                event = pending.result()
+                batch = pending.result()
             except StopAsyncIteration:
                 return
             finally:
                 pending = None
-            if event.seq <= cursor:
-                continue
-            if event.seq > cursor + 1:
-                async for missing in _fill_gap(db, session_id, cursor, event.seq, gap_wait_seconds):
-                    cursor = missing.seq
-                    yield missing
-            cursor = event.seq
-            yield event
-            if event.type is EventType.COMPLETE:
+            fresh: list[SessionEvent] = []
+            for event in batch:
+                if event.seq <= cursor:
+                    continue
+                if event.seq > cursor + 1:
+                    if fresh:
+                        yield fresh
+                        fresh = []
+                    missing = await _fill_gap(db, session_id, cursor, event.seq, gap_wait_seconds)
+                    if missing:
+                        yield missing
+                cursor = event.seq
+                fresh.append(event)
+            fresh, ended = _through_complete(fresh)
+            if fresh:
+                yield fresh
+            if ended:
                 return
     finally:
         if pending is not None:
@@ -96,7 +134,7 @@ async def session_events(
 
 async def _fill_gap(
     db: Database, session_id: str, cursor: int, upto: int, wait_seconds: float
-) -> AsyncIterator[SessionEvent]:
+) -> list[SessionEvent]:
     """Events ``cursor < seq < upto`` from the database (the bus no longer had them)."""
     deadline = asyncio.get_running_loop().time() + wait_seconds
     while True:
@@ -111,5 +149,4 @@ async def _fill_gap(
             cursor + 1,
             upto - 1,
         )
-    for event in missing:
-        yield event
+    return missing

@@ -1,18 +1,19 @@
 """The in-process progress bus: one shared list of events per session and a condition to wake readers.
 
-Publishing appends to the list and notifies: O(1), it never waits for anyone. Each subscriber keeps its own
-index into the shared list, so there is no per-subscriber queue to fill up; a reader that falls behind simply
-reads older entries later (the WebSocket layer decides when a reader is too far behind).
+Publishing a batch extends the list and notifies once: it never waits for anyone. Each subscriber keeps
+its own index into the shared list, so there is no per-subscriber queue to fill up; a reader that falls
+behind simply reads older entries later, in larger batches (the WebSocket layer decides when a reader is
+too far behind).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
-from setupwizard.live.bus import DEFAULT_RETENTION_SECONDS, OutOfOrderEventError
+from setupwizard.live.bus import DEFAULT_RETENTION_SECONDS, READ_BATCH, check_order
 from setupwizard.provisioning.events import EventType, SessionEvent
 
 
@@ -57,15 +58,14 @@ class MemoryBus:
             channel = self._channels[session_id] = _Channel()
         return channel
 
-    async def publish(self, session_id: str, event: SessionEvent) -> None:
-        """Append ``event`` and wake the session's subscribers (see the protocol)."""
+    async def publish(self, session_id: str, events: Sequence[SessionEvent]) -> None:
+        """Append the batch and wake the session's subscribers once (see the protocol)."""
+        if not events:
+            return
         channel = self._channel(session_id)
-        if event.seq <= channel.last_seq:
-            raise OutOfOrderEventError(
-                f"session {session_id}: seq {event.seq} published after {channel.last_seq}"
-            )
-        channel.events.append(event)
-        if event.type is EventType.COMPLETE:
+        check_order(session_id, channel.last_seq, events)
+        channel.events.extend(events)
+        if events[-1].type is EventType.COMPLETE:
             channel.complete = True
             channel.expiry = asyncio.get_running_loop().call_later(
                 self.retention_seconds, self._expire, session_id, channel
@@ -77,19 +77,21 @@ class MemoryBus:
         if self._channels.get(session_id) is channel:
             del self._channels[session_id]
 
-    async def subscribe(self, session_id: str, since: int = 0) -> AsyncIterator[SessionEvent]:
-        """Retained events with ``seq > since``, then live ones, until ``complete`` (see the protocol)."""
+    async def subscribe(self, session_id: str, since: int = 0) -> AsyncIterator[list[SessionEvent]]:
+        """Retained events with ``seq > since``, then live ones, in batches, until ``complete``."""
         channel = self._channel(session_id)
         channel.subscribers += 1
         try:
             position = channel.index_after(since)
             while not self._closed:
                 while position < len(channel.events):
-                    event = channel.events[position]
-                    position += 1
-                    yield event
-                    if event.type is EventType.COMPLETE:
+                    batch = channel.events[position : position + READ_BATCH]
+                    position += len(batch)
+                    yield batch
+                    if batch[-1].type is EventType.COMPLETE:
                         return
+                if channel.complete:  # ``since`` was at or past the complete event: nothing will come
+                    return
                 async with channel.changed:
                     await channel.changed.wait_for(partial(self._readable, channel, position))
         finally:

@@ -1,28 +1,52 @@
 """The progress bus on Redis Streams, so several service workers share every session's events.
 
-One stream per session, ``<prefix>events:<session_id>``. An event's stream entry id is ``<seq>-0``: Redis
-itself then refuses a seq that is not above the last one, and "everything after seq N" is simply
-``XREAD … STREAMS key N-0`` — the same call replays what is retained and then blocks for live entries.
+One stream per session, ``<prefix>events:<session_id>``. One published batch is one stream entry: field
+``frames`` holds the batch's events as a JSON list, and the entry id is ``<last seq of the batch>-0``. So a
+publish is one round trip (a small Lua script: check the order, XADD, EXPIRE) whatever the batch size,
+and a batch whose seqs do not rise above the last one is refused whole. "Everything after seq N" is
+``XREAD … STREAMS key N-0``: it returns exactly the entries holding a seq above N (an entry whose last seq
+is at most N holds nothing after N), and the reader drops the events ``<= N`` of the first one, so
+``since`` stays exact per event. The same call replays what is retained and then blocks for live entries.
+
+Measured on this machine (2 cores, loaded; ``/tmp/delivery/redis_batch.py`` in the delivery report):
+batches of 100 lines published at ~240k lines/s as one entry each against ~55k lines/s as one XADD per
+line in one pipeline, and read back ~4x faster; single events cost the same either way.
+
 Streams get a long safety expiry while running and ``retention_seconds`` after the ``complete`` event.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from setupwizard.live.bus import DEFAULT_RETENTION_SECONDS, OutOfOrderEventError
+from setupwizard.live.bus import DEFAULT_RETENTION_SECONDS, OutOfOrderEventError, check_order
 from setupwizard.provisioning.events import EventType, SessionEvent
+
+_READ_ENTRIES = 100
+"""Entries per XREAD. An entry is a published batch (one chunk of output, typically a few to a few
+hundred lines), so one read brings a large slice of history, and a live reader what is new."""
 
 RUNNING_TTL_SECONDS = 24 * 3600
 """Safety expiry of a running session's stream, renewed on every event (a crashed run leaves no litter)."""
 
 _BLOCK_MS = 5_000
-_READ_COUNT = 500
+
+# One round trip, atomic: refuse a batch whose first seq is not above the stream's last, then add it as
+# one entry and renew the expiry. KEYS[1] stream; ARGV: first seq, last seq, frames JSON, ttl seconds.
+_APPEND = """
+local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if newest[1] and tonumber(string.match(newest[1][1], '^(%d+)')) >= tonumber(ARGV[1]) then
+  return redis.error_reply('out of order')
+end
+redis.call('XADD', KEYS[1], ARGV[2] .. '-0', 'frames', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
 
 
 class RedisBus:
@@ -44,6 +68,7 @@ class RedisBus:
         self.prefix = prefix
         self.retention_seconds = retention_seconds
         self._closed = False
+        self._append = redis.register_script(_APPEND)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisBus:
@@ -54,36 +79,53 @@ class RedisBus:
         """The stream key of a session."""
         return f"{self.prefix}events:{session_id}"
 
-    async def publish(self, session_id: str, event: SessionEvent) -> None:
-        """XADD the event under id ``<seq>-0`` and renew the stream's expiry (see the protocol)."""
+    async def publish(self, session_id: str, events: Sequence[SessionEvent]) -> None:
+        """XADD the batch as one entry ``<last seq>-0`` and renew the stream's expiry (see the protocol)."""
+        if not events:
+            return
+        check_order(session_id, events[0].seq - 1, events)
         key = self.key(session_id)
-        ttl = self.retention_seconds if event.type is EventType.COMPLETE else RUNNING_TTL_SECONDS
-        payload = json.dumps(event.to_frame(), ensure_ascii=False)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(key, {"frame": payload}, id=f"{event.seq}-0")
-            pipe.expire(key, max(1, round(ttl)))
-            try:
-                await pipe.execute()
-            except ResponseError as exc:
-                if "equal or smaller" in str(exc):
-                    raise OutOfOrderEventError(f"session {session_id}: seq {event.seq} out of order") from exc
-                raise
+        last = events[-1]
+        ttl = self.retention_seconds if last.type is EventType.COMPLETE else RUNNING_TTL_SECONDS
+        payload = json.dumps([event.to_frame() for event in events], ensure_ascii=False)
+        try:
+            await self._append(keys=[key], args=[events[0].seq, last.seq, payload, max(1, round(ttl))])
+        except ResponseError as exc:
+            if "out of order" in str(exc):
+                raise OutOfOrderEventError(f"session {session_id}: seq {events[0].seq} out of order") from exc
+            raise
 
-    async def subscribe(self, session_id: str, since: int = 0) -> AsyncIterator[SessionEvent]:
+    async def subscribe(self, session_id: str, since: int = 0) -> AsyncIterator[list[SessionEvent]]:
         """XREAD from ``<since>-0`` on, blocking for live entries, until ``complete`` (see the protocol)."""
         key = self.key(session_id)
         cursor = since
+        ended = await self._complete_seq(key)
+        if ended is not None and ended <= since:  # at or past the complete event: nothing will come
+            return
         while not self._closed:
-            reply = await self.redis.xread({key: f"{cursor}-0"}, count=_READ_COUNT, block=_BLOCK_MS)
+            reply = await self.redis.xread({key: f"{cursor}-0"}, count=_READ_ENTRIES, block=_BLOCK_MS)
+            batch: list[SessionEvent] = []
             for _stream, entries in _streams(reply):
                 for _entry_id, fields in entries:
-                    event = SessionEvent.from_frame(json.loads(_text(_field(fields, "frame"))))
-                    if event.seq <= cursor:
-                        continue
-                    cursor = event.seq
-                    yield event
-                    if event.type is EventType.COMPLETE:
-                        return
+                    for frame in _frames(fields):
+                        if int(frame["seq"]) > cursor:
+                            event = SessionEvent.from_frame(frame)
+                            cursor = event.seq
+                            batch.append(event)
+            if batch:
+                yield batch
+                if batch[-1].type is EventType.COMPLETE:
+                    return
+
+    async def _complete_seq(self, key: str) -> int | None:
+        """The seq of the stream's ``complete`` event, or None while it has none."""
+        reply = await self.redis.xrevrange(key, count=1)
+        if not reply:
+            return None
+        frames = _frames(reply[0][1] or {})
+        if frames and frames[-1]["type"] == EventType.COMPLETE:
+            return int(frames[-1]["seq"])
+        return None
 
     async def last_seq(self, session_id: str) -> int | None:
         """The seq of the stream's last entry, or None when the stream does not exist (any more)."""
@@ -108,10 +150,16 @@ def _streams(reply: Any) -> list[tuple[Any, list[tuple[Any, Any]]]]:
     return [(item[0], item[1]) for item in reply]
 
 
-def _field(fields: dict[Any, Any], name: str) -> Any:
-    if name in fields:
-        return fields[name]
-    return fields[name.encode()]
+def _frames(fields: dict[Any, Any]) -> list[dict[str, Any]]:
+    """The frames of one entry: ``frames`` (a batch); ``frame`` (one event, written before batches)."""
+    for name in ("frames", b"frames"):
+        if name in fields:
+            frames: list[dict[str, Any]] = json.loads(_text(fields[name]))
+            return frames
+    for name in ("frame", b"frame"):
+        if name in fields:
+            return [json.loads(_text(fields[name]))]
+    return []
 
 
 def _text(value: object) -> str:

@@ -1,13 +1,21 @@
 """Moves a session's events to one client at the client's pace, without letting it hold anyone up.
 
-A pump reads the feed into a small per-connection buffer; a sender writes the buffer to the socket.
+A pump reads the feed's batches into a small per-connection buffer; a sender writes the buffer to the
+socket, one frame at a time.
 
-- History (events that already existed when the client connected, ``seq <= live_after``) is read only as
-  fast as the client takes it: the pump waits while ``replay_window`` events are buffered. The events
+- **Frames.** Every frame names the seqs it carries: ``first_seq`` and ``seq`` (the same for one event).
+  When several ``log`` events of the same step and level are waiting, the sender joins them into one
+  frame (``message`` = their messages joined by ``"\\n"``, ``first_seq`` = the first one's seq, ``seq``
+  and ``timestamp`` = the last one's), up to ``MAX_FRAME_CHARS``. Nothing waits to be joined: the sender
+  takes whatever is buffered the moment the socket is free, so a client that keeps up gets each line
+  alone, at once, and one that falls behind catches up in fewer, larger frames.
+- **History** (events that already existed when the client connected, ``seq <= live_after``) is read only
+  as fast as the client takes it: the pump waits while ``replay_window`` events are buffered. The events
   stay on the bus and in the database meanwhile, so a large history costs this connection nothing.
-- Live events never wait: the pump buffers them at once. When more than ``max_lag`` are waiting, the
-  client is too far behind and the relay ends with ``TOO_SLOW`` (it can resume with ``since``).
-- A client that takes nothing at all for ``stall_seconds`` is ``TOO_SLOW`` too.
+- **Live events** never wait: the pump buffers them at once. When more than ``max_lag`` are waiting,
+  the client is too far behind and the relay ends with ``TOO_SLOW`` (it can resume with ``since``).
+- A client that takes nothing for ``stall_seconds`` (one send does not complete, or the history does not
+  move) is ``TOO_SLOW`` too.
 
 The publisher and other clients never wait for this client: the bus is read by index, not pushed to.
 """
@@ -17,13 +25,22 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from enum import Enum
+from typing import Any
 
 from setupwizard.provisioning.events import EventType, SessionEvent
 
 STALL_SECONDS = 60.0
 REPLAY_WINDOW = 256
+MAX_FRAME_CHARS = 64_000
+"""A joined frame stops growing past this many characters of ``message`` (a frame always holds one
+event at least), so clients with a default frame limit (1 MiB in Python's ``websockets``) read it."""
+
+# A log event can join a frame when its frame has these keys only (no ``data``, no message code…).
+_JOINABLE_KEYS = frozenset(
+    {"type", "message", "timestamp", "seq", "level", "step_id", "step_index", "step_total"}
+)
 
 
 class RelayEnd(Enum):
@@ -34,8 +51,50 @@ class RelayEnd(Enum):
     ENDED = "ended"  # the feed ended without a complete event (service shutting down)
 
 
+def _joinable(frame: dict[str, Any]) -> bool:
+    return frame["type"] == EventType.LOG and frame.keys() <= _JOINABLE_KEYS
+
+
+def take_frame(waiting: deque[SessionEvent | None]) -> tuple[dict[str, Any], SessionEvent]:
+    """Pop the next frame's events off ``waiting`` (its head must be an event); the frame and its last event.
+
+    Consecutive ``log`` events of the same step and level join the head's frame (see the module doc).
+    """
+    head = waiting.popleft()
+    assert head is not None
+    frame = head.to_frame()
+    joinable = _joinable(frame)
+    frame["first_seq"] = head.seq
+    if not joinable or not waiting:
+        return frame, head
+    lines = [head.message]
+    size = len(head.message)
+    last = head
+    while waiting:
+        follower = waiting[0]
+        if (
+            follower is None
+            or follower.type is not EventType.LOG
+            or follower.step_id != head.step_id
+            or follower.level is not head.level
+            or size + len(follower.message) + 1 > MAX_FRAME_CHARS
+        ):
+            break
+        follower_frame = follower.to_frame()
+        if not _joinable(follower_frame):
+            break
+        waiting.popleft()
+        lines.append(follower.message)
+        size += len(follower.message) + 1
+        last = follower
+        frame["timestamp"] = follower_frame["timestamp"]
+    frame["message"] = "\n".join(lines)
+    frame["seq"] = last.seq
+    return frame, last
+
+
 async def relay(
-    events: AsyncIterator[SessionEvent],
+    events: AsyncIterator[Sequence[SessionEvent]],
     send: Callable[[str], Awaitable[None]],
     *,
     max_lag: int,
@@ -43,12 +102,14 @@ async def relay(
     stall_seconds: float = STALL_SECONDS,
     replay_window: int = REPLAY_WINDOW,
 ) -> RelayEnd:
-    """Send every event of ``events`` as a JSON frame through ``send``, in order (see the module doc)."""
+    """Send every event of the batches of ``events`` through ``send`` as JSON frames, in order.
+
+    See the module doc for how frames are formed and when a client is ``TOO_SLOW``.
+    """
     window = max(1, min(replay_window, max_lag // 2))
     waiting: deque[SessionEvent | None] = deque()
     ready = asyncio.Event()
     drained = asyncio.Event()
-    progress = [0]  # frames sent so far
 
     async def room_for_history() -> bool:
         while len(waiting) >= window:
@@ -60,15 +121,17 @@ async def relay(
         return True
 
     async def pump() -> RelayEnd:
-        async for event in events:
-            if event.seq <= live_after:
+        async for batch in events:
+            if not batch:
+                continue
+            if batch[0].seq <= live_after:
                 if not await room_for_history():
                     return RelayEnd.TOO_SLOW
-            elif len(waiting) >= max_lag:
+            elif len(waiting) + len(batch) > max_lag and waiting:
                 return RelayEnd.TOO_SLOW
-            waiting.append(event)
+            waiting.extend(batch)
             ready.set()
-            if event.type is EventType.COMPLETE:
+            if batch[-1].type is EventType.COMPLETE:
                 return RelayEnd.COMPLETE
         waiting.append(None)
         ready.set()
@@ -79,13 +142,16 @@ async def relay(
             while not waiting:
                 ready.clear()
                 await ready.wait()
-            event = waiting.popleft()
-            drained.set()
-            if event is None:
+            if waiting[0] is None:
                 return RelayEnd.ENDED
-            await send(json.dumps(event.to_frame(), ensure_ascii=False))
-            progress[0] += 1
-            if event.type is EventType.COMPLETE:
+            frame, last = take_frame(waiting)
+            drained.set()
+            try:
+                async with asyncio.timeout(stall_seconds):
+                    await send(json.dumps(frame, ensure_ascii=False))
+            except TimeoutError:  # the socket's buffer stayed full: the client stopped reading
+                return RelayEnd.TOO_SLOW
+            if last.type is EventType.COMPLETE:
                 return RelayEnd.COMPLETE
 
     pumping = asyncio.create_task(pump())
@@ -96,13 +162,7 @@ async def relay(
             return sending.result()
         if pumping.result() is RelayEnd.TOO_SLOW:
             return RelayEnd.TOO_SLOW
-        # The pump is done and the sender drains the rest; one that makes no progress is stuck.
-        while not sending.done():
-            before = progress[0]
-            await asyncio.wait({sending}, timeout=stall_seconds)
-            if not sending.done() and progress[0] == before:
-                return RelayEnd.TOO_SLOW
-        return sending.result()
+        return await sending  # the pump is done; the sender drains the rest (or finds the client stuck)
     finally:
         for task in (pumping, sending):
             task.cancel()

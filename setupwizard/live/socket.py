@@ -1,12 +1,17 @@
 """The progress WebSocket: authenticate, wait for the session, replay, stream live, close.
 
-Close codes (besides 1000 after the ``complete`` frame):
+Close codes (see docs/api.md for the frame contract):
 
+- 1000: the ``complete`` frame was sent, or the session had already ended and the client has every event
+  (``since`` at or past its last seq);
 - refused before accept (HTTP 403): foreign ``Origin`` or not logged in;
+- 1001: the service is shutting down (resume with ``?since=<last seq>`` elsewhere or later);
+- 1011: the service failed while streaming (the error is in its log; resume with ``since``);
 - 4400: the session id or ``since`` is malformed;
 - 4403: the session belongs to another user (no event is sent);
 - 4404: no session with that id started within the wait;
-- 4408: the client fell more than ``ws_max_lag`` events behind; it can reconnect with ``?since=<last seq>``.
+- 4408: the client fell more than ``ws_max_lag`` events behind, or one frame could not be sent for the
+  stall time (its buffer stayed full); it can reconnect with ``?since=<last seq>``.
 """
 
 from __future__ import annotations
@@ -14,18 +19,23 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import uuid
+from collections.abc import Coroutine
+from typing import Any
 
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected, WebSocketState
 
 from setupwizard.auth.deps import authenticate_websocket, origin_allowed
 from setupwizard.config import Settings
+from setupwizard.core.errors import NotFoundError
 from setupwizard.db.database import Database
 from setupwizard.db.models import SetupSession
 from setupwizard.live.bus import ProgressBus
 from setupwizard.live.feed import session_events
 from setupwizard.live.relay import RelayEnd, relay
 from setupwizard.provisioning.events import format_timestamp, utc_now
+from setupwizard.provisioning.result import SessionStatus
 from setupwizard.setup import repository
 
 log = logging.getLogger(__name__)
@@ -39,20 +49,56 @@ BAD_REQUEST = 4400
 FOREIGN_SESSION = 4403
 NO_SESSION = 4404
 TOO_SLOW = 4408
+SERVER_ERROR = 1011
+_SINCE = re.compile(r"[0-9]{1,20}")
 
 
-async def wait_for_session(db: Database, session_id: str, wait_seconds: float) -> SetupSession | None:
-    """The session row, waiting up to ``wait_seconds`` for it to appear (the page connects first)."""
+class BadRequest(ValueError):
+    """The socket's URL is malformed (closed 4400)."""
+
+
+def parse_request(session_id: str, since: str | None) -> tuple[uuid.UUID, int]:
+    """The session id and ``since`` of the socket's URL, parsed once; :class:`BadRequest` when malformed.
+
+    ``since`` is a seq: digits only, 0 ≤ since ≤ :data:`repository.MAX_SEQ`.
+    """
+    try:
+        parsed = uuid.UUID(session_id)
+    except ValueError:
+        raise BadRequest("session id must be a UUID") from None
+    if not since:
+        return parsed, 0
+    if not _SINCE.fullmatch(since) or int(since) > repository.MAX_SEQ:
+        raise BadRequest(f"since must be a seq, 0..{repository.MAX_SEQ}")
+    return parsed, int(since)
+
+
+async def wait_for_session(db: Database, session_id: str, owner_id: int, wait_seconds: float) -> SetupSession:
+    """The caller's session row, waiting up to ``wait_seconds`` for it to appear (the page connects first).
+
+    Raises :class:`repository.ForeignSessionError` for another user's session, :class:`NotFoundError` when
+    none appeared in time.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_seconds
     delay = 0.05
     while True:
-        async with db.session() as session:
-            row = await repository.get_session(session, session_id)
-        if row is not None or loop.time() >= deadline:
-            return row
+        try:
+            async with db.session() as session:
+                return await repository.get_owned_session(session, session_id, owner_id)
+        except repository.ForeignSessionError:
+            raise
+        except NotFoundError:
+            if loop.time() >= deadline:
+                raise
         await asyncio.sleep(delay)
         delay = min(delay * 1.5, 0.5)
+
+
+async def _session_ended(db: Database, session_id: str) -> bool:
+    async with db.session() as session:
+        row = await repository.get_session(session, session_id)
+    return row is not None and row.status != SessionStatus.RUNNING
 
 
 def connected_frame(session_id: str) -> str:
@@ -84,17 +130,22 @@ async def _stream(
     db: Database,
     bus: ProgressBus,
 ) -> tuple[int, str]:
-    row = await wait_for_session(db, session_id, SESSION_WAIT_SECONDS)
-    if row is None:
-        return NO_SESSION, "no such session"
-    if row.owner_id != user_id:
+    try:
+        row = await wait_for_session(db, session_id, user_id, SESSION_WAIT_SECONDS)
+    except repository.ForeignSessionError:
         return FOREIGN_SESSION, "session belongs to another user"
+    except NotFoundError:
+        return NO_SESSION, "no such session"
+    if row.status != SessionStatus.RUNNING and since >= row.last_seq:
+        return 1000, "complete"  # the client has every event of a finished session: nothing to wait for
     live_after = max(row.last_seq, await bus.last_seq(session_id) or 0)
     feed = session_events(db, bus, session_id, since)
     end = await relay(feed, ws.send_text, max_lag=settings.ws_max_lag, live_after=live_after)
     if end is RelayEnd.TOO_SLOW:
         return TOO_SLOW, "too slow; reconnect with ?since=<last seq>"
     if end is RelayEnd.ENDED:
+        if await _session_ended(db, session_id):
+            return 1000, "complete"
         return 1001, "service shutting down"
     return 1000, "complete"
 
@@ -113,18 +164,29 @@ async def serve_progress(
     await ws.accept()
     await ws.send_text(connected_frame(session_id))
     try:
-        session_id = str(uuid.UUID(session_id))
-        start = int(since) if since else 0
-        if start < 0:
-            raise ValueError(since)
-    except ValueError:
-        await ws.close(code=BAD_REQUEST, reason="session id must be a UUID, since a seq >= 0")
+        parsed, start = parse_request(session_id, since)
+    except BadRequest as exc:
+        await ws.close(code=BAD_REQUEST, reason=str(exc))
         return
+    session_id = str(parsed)
 
-    watching = asyncio.create_task(_until_disconnect(ws))
-    streaming = asyncio.create_task(
-        _stream(ws, session_id, start, user_id=user.id, settings=settings, db=db, bus=bus)
+    await stream_then_close(
+        ws,
+        session_id,
+        _stream(ws, session_id, start, user_id=user.id, settings=settings, db=db, bus=bus),
     )
+
+
+async def stream_then_close(
+    ws: WebSocket, session_id: str, stream: Coroutine[Any, Any, tuple[int, str]]
+) -> None:
+    """Run ``stream`` (it answers a close code and reason), watching for the client leaving; then close.
+
+    A client that left gets nothing more. A stream that failed is the service's fault, not the client's: the
+    error is logged and the client gets a 1011 close frame (it resumes with ``since``), never a bare drop.
+    """
+    watching = asyncio.create_task(_until_disconnect(ws))
+    streaming = asyncio.create_task(stream)
     try:
         done, _ = await asyncio.wait({watching, streaming}, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -132,14 +194,21 @@ async def serve_progress(
             task.cancel()
         await asyncio.gather(watching, streaming, return_exceptions=True)
     peer = f"{ws.client.host}:{ws.client.port}" if ws.client else "?"
-    if streaming not in done or streaming.cancelled() or streaming.exception() is not None:
-        error = streaming.exception() if streaming in done and not streaming.cancelled() else None
+    if streaming not in done or streaming.cancelled():
+        log.info("Progress socket of %s for %s: the client left", session_id, peer)
+        return
+    error = streaming.exception()
+    if isinstance(error, WebSocketDisconnect | WebSocketDisconnected):
         log.info("Progress socket of %s for %s: the client left (%r)", session_id, peer, error)
         return  # nothing more to say to it
-    code, reason = streaming.result()
+    if error is not None:  # ours, not the client's: say so with a close frame, the client resumes
+        log.error("Progress socket of %s for %s failed", session_id, peer, exc_info=error)
+        code, reason = SERVER_ERROR, "internal error; reconnect with ?since=<last seq>"
+    else:
+        code, reason = streaming.result()
     log.info("Progress socket of %s for %s closing: %d %s", session_id, peer, code, reason)
     if ws.application_state is WebSocketState.CONNECTED:
         try:
             await asyncio.wait_for(ws.close(code=code, reason=reason), CLOSE_TIMEOUT_SECONDS)
-        except (TimeoutError, RuntimeError, OSError):
+        except (TimeoutError, RuntimeError, OSError, WebSocketDisconnect):
             log.info("Could not close the progress socket of %s cleanly", session_id)

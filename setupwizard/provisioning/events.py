@@ -250,18 +250,19 @@ class EventEmitter:
             step_total=step_total,
             data=data or {},
             code=code,
-            params=None if params is None else self._redact_params(params),
+            params=None if params is None else self.redact_params(params),
         )
         await self._sink((event,))
         return event
 
-    def _redact_params(self, value: Any) -> Any:
+    def redact_params(self, value: Any) -> Any:
+        """``value`` (a str, or dicts and lists of them) with every secret replaced."""
         if isinstance(value, str):
             return self.redact(value)
         if isinstance(value, dict):
-            return {key: self._redact_params(item) for key, item in value.items()}
+            return {key: self.redact_params(item) for key, item in value.items()}
         if isinstance(value, list):
-            return [self._redact_params(item) for item in value]
+            return [self.redact_params(item) for item in value]
         return value
 
     async def emit_lines(

@@ -44,6 +44,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Setup cancelled; completed steps stay as they are",
     ),
     "run.interrupted": ("设置被中断", "Setup interrupted"),
+    "run.interrupted_restart": (
+        "设置被中断：服务在运行中重启，服务器可能处于部分设置的状态，请重新运行设置",
+        "Setup interrupted: the service restarted mid-run; the server may be partly set up; run it again",
+    ),
     "run.internal_error": ("内部错误: {kind}", "Internal error: {kind}"),
     "run.input_invalid": ("输入无效: {reason}", "Invalid input: {reason}"),
     # step events

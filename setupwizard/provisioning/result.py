@@ -20,6 +20,19 @@ class StepStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class SessionStatus(StrEnum):
+    """How a setup session stands: its row's ``status`` and its result's. The values are stored."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"  # stopped by its user
+    INTERRUPTED = "interrupted"  # cut short by the service stopping or dying
+
+
+INTERRUPTED_MESSAGE = "设置被中断：服务在运行中重启，服务器可能处于部分设置的状态，请重新运行设置"
+
+
 class SudoMode(StrEnum):
     """How the login user gets root."""
 
@@ -69,25 +82,49 @@ class SetupResult:
 
     success: bool
     message: str
-    status: str  # succeeded | failed | cancelled
+    status: str  # a SessionStatus value: succeeded | failed | cancelled (| interrupted, see interrupted())
     steps: list[StepResult] = field(default_factory=list)
     sudo: SudoCredential | None = None
     host_key_fingerprint: str | None = None
     os_name: str | None = None
     error_code: str | None = None  # ProvisioningError.code of the failure, when there is one
+    code: str | None = None  # ``message`` as a catalogued code with params (provisioning/messages.py)
+    params: dict[str, Any] | None = None
+
+    @classmethod
+    def interrupted(cls, partial: SetupResult | None = None) -> SetupResult:
+        """The result of a session cut short by the service stopping or dying mid-run.
+
+        ``partial``: what the run had found out when it stopped (steps, sudo, OS, host key), kept.
+        """
+        result = cls(
+            success=False,
+            message=INTERRUPTED_MESSAGE,
+            status=SessionStatus.INTERRUPTED,
+            error_code="interrupted",
+            code="run.interrupted_restart",
+            params={},
+        )
+        if partial is not None:
+            result.steps = list(partial.steps)
+            result.sudo = partial.sudo
+            result.host_key_fingerprint = partial.host_key_fingerprint
+            result.os_name = partial.os_name
+        return result
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, without any secret."""
         return {
             "success": self.success,
             "message": self.message,
-            "status": self.status,
+            "status": str(self.status),
             "steps": [s.to_dict() for s in self.steps],
             "sudo_user": self.sudo.sudo_user if self.sudo else None,
             "sudo_mode": self.sudo.mode.value if self.sudo else None,
             "host_key_fingerprint": self.host_key_fingerprint,
             "os": self.os_name,
             "error_code": self.error_code,
+            **({"code": self.code, "params": self.params or {}} if self.code else {}),
         }
 
 

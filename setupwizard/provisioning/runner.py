@@ -145,6 +145,7 @@ class _Messages:
     def set(self, result: SetupResult, message: Msg) -> None:
         self.result = message
         result.message = str(message)
+        result.code, result.params = message.code, message.params
 
     def outcome(self, record: StepResult, message: Msg) -> None:
         self.outcomes[record.id] = message
@@ -260,6 +261,8 @@ async def _complete(emitter: EventEmitter, result: SetupResult, run: _Messages) 
     level = complete_event_level(result)
     symbol = {Level.SUCCESS: "✓", Level.WARNING: "⚠"}.get(level, "✗")
     result.message = emitter.redact(result.message)
+    if result.params is not None:
+        result.params = emitter.redact_params(result.params)
     line = msg("run.complete", mark=symbol, result=run.result)
     await emitter.emit(
         EventType.COMPLETE, level, str(line), data=result.to_dict(), code=line.code, params=line.params

@@ -1,9 +1,10 @@
 """Stores a session's events in batches, so a chatty apt run costs a few transactions, not thousands.
 
-Events are buffered in memory and written every ``flush_seconds`` or as soon as ``batch_size`` are waiting,
-one transaction per batch. :meth:`EventRecorder.close` writes whatever is left. A failed write keeps the
-batch and retries on the next tick; if the process dies, at most the last unflushed batch is lost (the
-events themselves were already on the bus).
+The service hands over each batch the engine emitted; batches are buffered in memory and written every
+``flush_seconds`` or as soon as ``batch_size`` events are waiting, one transaction and one ``executemany``
+insert (SQLAlchemy Core, see the repository) for everything buffered. :meth:`EventRecorder.close` writes
+whatever is left. A failed write keeps the batch and retries on the next tick; if the process dies, at
+most the last unflushed batch is lost (the events themselves were already on the bus).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 
 from setupwizard.db.database import Database
 from setupwizard.provisioning.events import SessionEvent
@@ -42,15 +44,14 @@ class EventRecorder:
         self._closing = False
         self._task: asyncio.Task[None] | None = None
         self._write_lock = asyncio.Lock()
-        self.written_seq = 0
 
     def start(self) -> None:
         """Start the background writer."""
         self._task = asyncio.create_task(self._run(), name=f"event-recorder-{self._session_id}")
 
-    def add(self, event: SessionEvent) -> None:
-        """Queue ``event`` for writing; never waits for the database."""
-        self._buffer.append(event)
+    def add(self, events: Sequence[SessionEvent]) -> None:
+        """Queue a batch of events for writing; never waits for the database."""
+        self._buffer.extend(events)
         if len(self._buffer) >= self._batch_size:
             self._wakeup.set()
 
@@ -63,7 +64,6 @@ class EventRecorder:
             async with self._db.session() as session:
                 await repository.add_events(session, self._session_id, batch)
             del self._buffer[: len(batch)]
-            self.written_seq = batch[-1].seq
 
     async def _run(self) -> None:
         while not self._closing:

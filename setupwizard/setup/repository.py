@@ -1,4 +1,8 @@
-"""Every SQL statement about setup sessions and their events. Callers own the transaction."""
+"""Every SQL statement about setup sessions and their events. Callers own the transaction.
+
+Events are written and read with SQLAlchemy Core (one ``executemany`` insert per batch, plain row tuples
+on the way out): a chatty run stores thousands of them, and an ORM object per event cost most of the time.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from setupwizard.core.errors import NotFoundError
 from setupwizard.db.models import SetupSession, SetupSessionEvent, utc_now
 from setupwizard.provisioning.events import EventType, Level, SessionEvent
+from setupwizard.provisioning.result import SessionStatus
 
-RUNNING = "running"
-INTERRUPTED = "interrupted"
+MAX_SEQ = 2**31 - 1
+"""The highest seq a session can have: ``session_events.seq`` is an INTEGER column (32 bits on PostgreSQL)."""
+
+
+class ForeignSessionError(NotFoundError):
+    """The session exists but belongs to another user: a 404 like a missing one, except where told apart."""
 
 
 async def insert_session(
@@ -26,7 +36,7 @@ async def insert_session(
         host=host,
         port=port,
         username=username,
-        status=RUNNING,
+        status=SessionStatus.RUNNING,
         message="",
         created_at=utc_now(),
         last_seq=0,
@@ -39,6 +49,36 @@ async def insert_session(
 async def get_session(session: AsyncSession, session_id: str) -> SetupSession | None:
     """The session row, or None."""
     return await session.get(SetupSession, session_id, populate_existing=True)
+
+
+async def get_owned_session(session: AsyncSession, session_id: str, owner_id: int) -> SetupSession:
+    """The session row if ``owner_id`` owns it: the one owner check of every route, socket and service.
+
+    Raises :class:`NotFoundError` (404 ``session_not_found``) when there is no such session, and its
+    subclass :class:`ForeignSessionError` when another user owns it (the same answer, unless the caller
+    tells them apart, as the WebSocket's 4403 does).
+    """
+    row = await get_session(session, session_id)
+    if row is None:
+        raise NotFoundError("没有这个设置会话", code="session_not_found")
+    if row.owner_id != owner_id:
+        raise ForeignSessionError("没有这个设置会话", code="session_not_found")
+    return row
+
+
+async def running_session_on(session: AsyncSession, host: str, port: int) -> SetupSession | None:
+    """The newest ``running`` session on host:port, or None."""
+    statement = (
+        select(SetupSession)
+        .where(
+            SetupSession.status == SessionStatus.RUNNING,
+            SetupSession.host == host,
+            SetupSession.port == port,
+        )
+        .order_by(SetupSession.created_at.desc())
+        .limit(1)
+    )
+    return (await session.scalars(statement)).first()
 
 
 async def list_sessions(session: AsyncSession, owner_id: int, limit: int = 100) -> Sequence[SetupSession]:
@@ -54,16 +94,33 @@ async def list_sessions(session: AsyncSession, owner_id: int, limit: int = 100) 
 
 async def running_sessions(session: AsyncSession) -> Sequence[SetupSession]:
     """Every session whose row still says ``running``."""
-    statement = select(SetupSession).where(SetupSession.status == RUNNING).order_by(SetupSession.created_at)
+    statement = (
+        select(SetupSession)
+        .where(SetupSession.status == SessionStatus.RUNNING)
+        .order_by(SetupSession.created_at)
+    )
     return (await session.scalars(statement)).all()
 
 
+_EVENTS: Table = SetupSessionEvent.__table__  # type: ignore[assignment]  # a Table, typed FromClause
+_EVENT_COLUMNS = (
+    _EVENTS.c.seq,
+    _EVENTS.c.type,
+    _EVENTS.c.level,
+    _EVENTS.c.message,
+    _EVENTS.c.timestamp,
+    _EVENTS.c.step_id,
+    _EVENTS.c.step_index,
+    _EVENTS.c.step_total,
+    _EVENTS.c.data,
+)
+
+
 async def add_events(session: AsyncSession, session_id: str, events: Sequence[SessionEvent]) -> None:
-    """Store a batch of events and advance the session's ``last_seq``."""
+    """Store a batch of events (one ``executemany`` insert) and advance the session's ``last_seq``."""
     if not events:
         return
-    session.add_all(_to_row(session_id, event) for event in events)
-    await session.flush()
+    await session.execute(insert(_EVENTS), [_to_row(session_id, event) for event in events])
     await session.execute(
         update(SetupSession)
         .where(SetupSession.id == session_id, SetupSession.last_seq < events[-1].seq)
@@ -72,17 +129,24 @@ async def add_events(session: AsyncSession, session_id: str, events: Sequence[Se
 
 
 async def events_after(
-    session: AsyncSession, session_id: str, since: int = 0, until: int | None = None
+    session: AsyncSession,
+    session_id: str,
+    since: int = 0,
+    until: int | None = None,
+    *,
+    limit: int | None = None,
 ) -> list[SessionEvent]:
-    """Stored events with ``since < seq`` (and ``seq < until`` when given), in order."""
+    """Stored events with ``since < seq`` (and ``seq < until`` when given), in order, at most ``limit``."""
     statement = (
-        select(SetupSessionEvent)
-        .where(SetupSessionEvent.session_id == session_id, SetupSessionEvent.seq > since)
-        .order_by(SetupSessionEvent.seq)
+        select(*_EVENT_COLUMNS)
+        .where(_EVENTS.c.session_id == session_id, _EVENTS.c.seq > since)
+        .order_by(_EVENTS.c.seq)
     )
     if until is not None:
-        statement = statement.where(SetupSessionEvent.seq < until)
-    return [_from_row(row) for row in (await session.scalars(statement)).all()]
+        statement = statement.where(_EVENTS.c.seq < until)
+    if limit is not None:
+        statement = statement.limit(limit)
+    return [_from_row(row) for row in await session.execute(statement)]
 
 
 async def max_event_seq(session: AsyncSession, session_id: str) -> int:
@@ -108,30 +172,31 @@ async def finish_session(
     )
 
 
-def _to_row(session_id: str, event: SessionEvent) -> SetupSessionEvent:
-    return SetupSessionEvent(
-        session_id=session_id,
-        seq=event.seq,
-        type=event.type.value,
-        level=event.level.value,
-        message=event.message,
-        timestamp=event.timestamp,
-        step_id=event.step_id,
-        step_index=event.step_index,
-        step_total=event.step_total,
-        data=event.data,
-    )
+def _to_row(session_id: str, event: SessionEvent) -> dict[str, Any]:
+    return {
+        "session_id": session_id,
+        "seq": event.seq,
+        "type": event.type.value,
+        "level": event.level.value,
+        "message": event.message,
+        "timestamp": event.timestamp,
+        "step_id": event.step_id,
+        "step_index": event.step_index,
+        "step_total": event.step_total,
+        "data": event.data,
+    }
 
 
-def _from_row(row: SetupSessionEvent) -> SessionEvent:
+def _from_row(row: Sequence[Any]) -> SessionEvent:
+    seq, type_, level, message, timestamp, step_id, step_index, step_total, data = row
     return SessionEvent(
-        seq=row.seq,
-        type=EventType(row.type),
-        level=Level(row.level),
-        message=row.message,
-        timestamp=row.timestamp,
-        step_id=row.step_id,
-        step_index=row.step_index,
-        step_total=row.step_total,
-        data=dict(row.data or {}),
+        seq=seq,
+        type=EventType(type_),
+        level=Level(level),
+        message=message,
+        timestamp=timestamp,
+        step_id=step_id,
+        step_index=step_index,
+        step_total=step_total,
+        data=dict(data or {}),
     )

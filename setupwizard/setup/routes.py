@@ -11,10 +11,8 @@ from fastapi.responses import PlainTextResponse
 
 from setupwizard.auth.deps import CurrentUser
 from setupwizard.config import Settings
-from setupwizard.core.errors import NotFoundError
 from setupwizard.db.database import Database
 from setupwizard.db.deps import SessionDep
-from setupwizard.db.models import SetupSession
 from setupwizard.live.socket import serve_progress
 from setupwizard.provisioning import test_connection
 from setupwizard.servers.known_hosts import DatabaseKnownHosts
@@ -42,7 +40,7 @@ def get_service(request: Request) -> SetupService:
 ServiceDep = Annotated[SetupService, Depends(get_service)]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "session_id of another user"},
-    409: {"description": "busy or id used"},
+    409: {"description": "setup_running (with the running session_id when it is yours), or session_id_used"},
 }
 
 
@@ -64,17 +62,6 @@ async def auto_setup(
     return await asyncio.shield(run.task)
 
 
-async def _own_session(session: SessionDep, user_id: int, session_id: str) -> SetupSession:
-    try:
-        session_id = str(uuid.UUID(session_id))
-    except ValueError:
-        raise NotFoundError("没有这个设置会话", code="session_not_found") from None
-    row = await repository.get_session(session, session_id)
-    if row is None or row.owner_id != user_id:
-        raise NotFoundError("没有这个设置会话", code="session_not_found")
-    return row
-
-
 @router.get("/sessions")
 async def list_sessions(
     user: CurrentUser, session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
@@ -85,18 +72,21 @@ async def list_sessions(
 
 @router.get("/sessions/{session_id}")
 async def get_session(
-    session_id: str, user: CurrentUser, session: SessionDep, since: Annotated[int, Query(ge=0)] = 0
+    session_id: uuid.UUID,
+    user: CurrentUser,
+    session: SessionDep,
+    since: Annotated[int, Query(ge=0, le=repository.MAX_SEQ)] = 0,
 ) -> SessionDetail:
     """One of the caller's sessions with its stored events after ``since`` (as WebSocket frames)."""
-    row = await _own_session(session, user.id, session_id)
+    row = await repository.get_owned_session(session, str(session_id), user.id)
     events = await repository.events_after(session, row.id, since)
     return SessionDetail.with_events(row, events)
 
 
 @router.get("/sessions/{session_id}/log.txt", response_class=PlainTextResponse)
-async def download_log(session_id: str, user: CurrentUser, session: SessionDep) -> PlainTextResponse:
+async def download_log(session_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> PlainTextResponse:
     """The session's log as a plain text file."""
-    row = await _own_session(session, user.id, session_id)
+    row = await repository.get_owned_session(session, str(session_id), user.id)
     events = await repository.events_after(session, row.id, 0)
     header = [
         f"# Setup Wizard session {row.id}",
@@ -110,14 +100,10 @@ async def download_log(session_id: str, user: CurrentUser, session: SessionDep) 
 
 
 @router.post("/sessions/{session_id}/cancel", status_code=status.HTTP_202_ACCEPTED)
-async def cancel_session(session_id: str, user: CurrentUser, service: ServiceDep) -> StartedSetup:
+async def cancel_session(session_id: uuid.UUID, user: CurrentUser, service: ServiceDep) -> StartedSetup:
     """Ask one of the caller's running setups to stop; the session ends ``cancelled``."""
-    try:
-        session_id = str(uuid.UUID(session_id))
-    except ValueError:
-        raise NotFoundError("没有这个设置会话", code="session_not_found") from None
-    await service.cancel(user.id, session_id)
-    return StartedSetup(session_id=session_id, status="cancelling")
+    await service.cancel(user.id, str(session_id))
+    return StartedSetup(session_id=str(session_id), status="cancelling")
 
 
 @router.post("/test-connection")

@@ -3,17 +3,18 @@
 Flow of one session (DESIGN.md's one-way flow)::
 
     start() ── validate ─ lock host:port ─ insert+commit the session row ─▶ background task
-    task: engine events ─▶ sink ─▶ bus.publish (live readers) + recorder (batched DB writes)
+    task: engine batches ─▶ sink ─▶ one bus.publish per batch (live readers) + recorder (batched writes)
     end:  flush events ─ final row + ssh_servers_sudo ─ release lock ─ publish ``complete``
 
 The ``complete`` event is held back until the database is final, so a client that saw it can read the
-session, its events and the saved sudo row right away.
+session, its events and the saved sudo row right away. The engine's ``complete`` is trusted as it is; the
+service builds one itself only when the run was interrupted (the service stopping) or the engine failed
+without one, both from a :class:`~setupwizard.provisioning.result.SetupResult`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -29,7 +30,8 @@ from setupwizard.db.database import Database
 from setupwizard.live.bus import ProgressBus
 from setupwizard.provisioning.events import EventEmitter, EventType, Level, SessionEvent, utc_now
 from setupwizard.provisioning.known_hosts import KnownHostBook, KnownHostStore, store_for
-from setupwizard.provisioning.result import SetupResult, SudoMode
+from setupwizard.provisioning.result import SessionStatus, SetupResult, SudoMode
+from setupwizard.provisioning.summary import complete_event_level
 from setupwizard.provisioning.target import SetupOptions, Target
 from setupwizard.setup import repository
 from setupwizard.setup.locks import HostLease, HostLocks
@@ -39,8 +41,20 @@ from setupwizard.setup.schemas import AutoSetupRequest, SetupResponse
 
 log = logging.getLogger(__name__)
 
-INTERRUPTED_MESSAGE = "✗ 设置被中断：服务在运行中重启，服务器可能处于部分设置的状态，请重新运行设置"
 SHUTDOWN_GRACE_SECONDS = 10.0
+_SYMBOLS = {Level.SUCCESS: "✓", Level.WARNING: "⚠"}  # the engine's marks on a complete message; else ✗
+
+
+class SetupRunningError(ConflictError):
+    """409 ``setup_running``: the server is busy; ``session_id`` names that run when it is the caller's."""
+
+    def __init__(self, host: str, port: int, session_id: str | None) -> None:
+        super().__init__(f"{host}:{port} 正在设置中，请等待当前设置结束", code="setup_running")
+        self.session_id = session_id
+
+    def to_dict(self) -> dict[str, str | None]:
+        """The usual error body plus ``session_id`` (null when the run is another user's or unknown)."""
+        return {**super().to_dict(), "session_id": self.session_id}
 
 
 class SetupRunner(Protocol):
@@ -138,9 +152,10 @@ class SetupService:
 
         lease = await self.locks.acquire(target.host, target.port)
         if lease is None:
-            raise ConflictError(
-                f"{target.host}:{target.port} 正在设置中，请等待当前设置结束", code="setup_running"
-            )
+            async with self.db.session() as session:
+                busy = await repository.running_session_on(session, target.host, target.port)
+            mine = busy.id if busy is not None and busy.owner_id == owner_id else None
+            raise SetupRunningError(target.host, target.port, mine)
         try:
             async with self.db.session() as session:
                 await repository.insert_session(
@@ -168,12 +183,14 @@ class SetupService:
         return run
 
     async def _check_session_id(self, owner_id: int, session_id: str) -> None:
-        async with self.db.session() as session:
-            row = await repository.get_session(session, session_id)
-        if row is None:
+        """A new session's id must be unused: 403 when another user's session has it, 409 one's own."""
+        try:
+            async with self.db.session() as session:
+                await repository.get_owned_session(session, session_id, owner_id)
+        except repository.ForeignSessionError:
+            raise ForbiddenError("session_id 属于其他用户", code="session_id_foreign") from None
+        except NotFoundError:
             return
-        if row.owner_id != owner_id:
-            raise ForbiddenError("session_id 属于其他用户", code="session_id_foreign")
         raise ConflictError("session_id 已被使用，请为新的设置生成新的 session_id", code="session_id_used")
 
     async def _run(
@@ -184,34 +201,35 @@ class SetupService:
         completes: list[SessionEvent] = []
 
         async def sink(events: Sequence[SessionEvent]) -> None:
-            for event in events:
-                if event.type is EventType.COMPLETE:
-                    completes.append(event)  # recorded and published once the rest is stored: see _conclude
+            if not events:
+                return
+            if events[-1].type is EventType.COMPLETE:  # the engine's last event ends its last batch
+                completes.append(events[-1])  # stored and published once the rest is: see _conclude
+                events = events[:-1]
+                if not events:
                     return
-                run.logs.append(event.message)
-                recorder.add(event)
-                try:
-                    await self.bus.publish(run.session_id, event)
-                except Exception:  # live viewers miss it, but it is recorded; the setup goes on
-                    log.exception("Publishing an event of session %s failed", run.session_id)
+            run.logs.extend(event.message for event in events)
+            recorder.add(events)
+            try:
+                await self.bus.publish(run.session_id, events)
+            except Exception:  # live viewers miss them, but they are recorded; the setup goes on
+                log.exception("Publishing events of session %s failed", run.session_id)
 
         emitter = EventEmitter(sink, secrets=target.secrets())
         try:
             result = await self._call_engine(run, target, options, emitter)
         except asyncio.CancelledError:  # the process is stopping and did not wait for the engine
-            await self._conclude(run, recorder, lease, _interrupted_event(emitter, completes), None)
+            complete = _complete_event(emitter, completes, SetupResult.interrupted())
+            await self._conclude(run, recorder, lease, complete, None)
             raise
         finally:
             self.running.pop(run.session_id, None)
-        if self._closing and result.status == "cancelled":  # stopped by a shutdown, not by the user
-            complete = _interrupted_event(emitter, completes)
+        if self._closing and result.status == SessionStatus.CANCELLED:  # stopped by a shutdown, not the user
+            complete = _complete_event(emitter, completes, SetupResult.interrupted(result))
         elif completes:
             complete = completes[0]
-            if not complete.data:
-                complete = dataclasses.replace(complete, data=result.to_dict())
-        else:  # the engine promises one complete event; never leave readers hanging
-            message = emitter.redact(result.message)
-            complete = _final_event(emitter.last_seq + 1, _level(result), message, result.to_dict())
+        else:  # the engine promises one complete event (it failed before it); never leave readers hanging
+            complete = _complete_event(emitter, completes, result)
         await self._conclude(run, recorder, lease, complete, result)
         body = {**complete.data, "session_id": run.session_id, "logs": list(run.logs)}
         return SetupResponse.model_validate(body)
@@ -226,14 +244,14 @@ class SetupService:
     ) -> None:
         """Store the last events and the outcome, save sudo, free the server, then publish ``complete``."""
         run.logs.append(complete.message)
-        recorder.add(complete)
+        recorder.add((complete,))
         data = complete.data
         steps: list[Callable[[], Awaitable[Any]]] = [
             recorder.close,
             partial(
                 self._store_outcome,
                 run.session_id,
-                str(data.get("status", "failed")),
+                str(data.get("status", SessionStatus.FAILED)),
                 str(data.get("message", complete.message)),
                 data,
             ),
@@ -244,7 +262,7 @@ class SetupService:
             steps.append(
                 partial(self.sudo_store.save, run.owner_id, run.host, run.port, sudo.sudo_user, password)
             )
-        steps += [lease.release, partial(self.bus.publish, run.session_id, complete)]
+        steps += [lease.release, partial(self.bus.publish, run.session_id, (complete,))]
         for step in steps:
             try:
                 await step()
@@ -278,15 +296,18 @@ class SetupService:
             Exception
         ) as exc:  # a bug in the engine: end the session cleanly, keep the traceback in the log
             log.exception("The engine failed unexpectedly in session %s", run.session_id)
-            return SetupResult(success=False, message=f"✗ 内部错误: {type(exc).__name__}", status="failed")
+            return SetupResult(
+                success=False,
+                message=f"内部错误: {type(exc).__name__}",
+                status=SessionStatus.FAILED,
+                error_code="internal_error",
+            )
 
     async def cancel(self, owner_id: int, session_id: str) -> None:
         """Ask a running session of the caller to stop, in any worker (404 not theirs, 409 not running)."""
         async with self.db.session() as session:
-            row = await repository.get_session(session, session_id)
-        if row is None or row.owner_id != owner_id:
-            raise NotFoundError("没有这个设置会话", code="session_not_found")
-        if row.status != repository.RUNNING:
+            row = await repository.get_owned_session(session, session_id, owner_id)
+        if row.status != SessionStatus.RUNNING:
             raise ConflictError("该设置已结束，无法取消", code="session_not_running")
         await self.signals.request_cancel(session_id)  # scale-out: reaches the run in whichever worker
 
@@ -305,35 +326,26 @@ class SetupService:
         await asyncio.gather(*pending, return_exceptions=True)
 
 
-def _final_event(seq: int, level: Level, message: str, data: dict[str, Any]) -> SessionEvent:
-    return SessionEvent(
-        seq=seq, type=EventType.COMPLETE, level=level, message=message, timestamp=utc_now(), data=data
-    )
-
-
-def _interrupted_event(emitter: EventEmitter, completes: list[SessionEvent]) -> SessionEvent:
+def _complete_event(
+    emitter: EventEmitter, completes: list[SessionEvent], result: SetupResult
+) -> SessionEvent:
+    """The ``complete`` event for ``result``, shaped as the engine's (its seq, if the engine sent one)."""
     seq = completes[0].seq if completes else emitter.last_seq + 1
-    return _final_event(seq, Level.ERROR, INTERRUPTED_MESSAGE, interrupted_result())
+    return result_event(seq, result, emitter.redact)
 
 
-def _level(result: SetupResult) -> Level:
-    if result.success:
-        return Level.SUCCESS
-    return Level.WARNING if result.status == "cancelled" else Level.ERROR
-
-
-def interrupted_result() -> dict[str, Any]:
-    """The ``result`` of a session cut short by a restart (no secret, same shape as SetupResult's)."""
-    return {
-        "success": False,
-        "message": INTERRUPTED_MESSAGE,
-        "status": repository.INTERRUPTED,
-        "steps": [],
-        "sudo_user": None,
-        "sudo_mode": None,
-        "host_key_fingerprint": None,
-        "os": None,
-    }
+def result_event(seq: int, result: SetupResult, redact: Callable[[str], str] = str) -> SessionEvent:
+    level = complete_event_level(result)
+    message = redact(result.message)
+    data = {**result.to_dict(), "message": message}
+    return SessionEvent(
+        seq=seq,
+        type=EventType.COMPLETE,
+        level=level,
+        message=f"{_SYMBOLS.get(level, '✗')} {message}",
+        timestamp=utc_now(),
+        data=data,
+    )
 
 
 async def recover_interrupted(db: Database, locks: HostLocks) -> list[str]:
@@ -343,15 +355,20 @@ async def recover_interrupted(db: Database, locks: HostLocks) -> list[str]:
     Returns the ids of the sessions marked.
     """
     marked: list[str] = []
+    interrupted = SetupResult.interrupted()
     async with db.session() as session:
         for row in await repository.running_sessions(session):
             if await locks.is_held(row.host, row.port):
                 continue
             seq = max(row.last_seq, await repository.max_event_seq(session, row.id)) + 1
-            final = _final_event(seq, Level.ERROR, INTERRUPTED_MESSAGE, interrupted_result())
+            final = result_event(seq, interrupted)
             await repository.add_events(session, row.id, [final])
             await repository.finish_session(
-                session, row.id, status=repository.INTERRUPTED, message=INTERRUPTED_MESSAGE, result=final.data
+                session,
+                row.id,
+                status=SessionStatus.INTERRUPTED,
+                message=interrupted.message,
+                result=final.data,
             )
             marked.append(row.id)
     if marked:

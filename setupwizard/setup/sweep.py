@@ -21,10 +21,11 @@ from datetime import UTC, datetime, timedelta
 
 from setupwizard.db.database import Database
 from setupwizard.live.bus import ProgressBus
-from setupwizard.provisioning.events import EventType, Level, SessionEvent, utc_now
+from setupwizard.provisioning.events import EventType, SessionEvent
+from setupwizard.provisioning.result import SessionStatus, SetupResult
 from setupwizard.setup import repository
 from setupwizard.setup.run_signals import RunSignals
-from setupwizard.setup.service import INTERRUPTED_MESSAGE, interrupted_result
+from setupwizard.setup.service import result_event
 
 log = logging.getLogger(__name__)
 
@@ -101,30 +102,24 @@ class DeadRunSweep:
     async def _interrupt(self, session_id: str) -> bool:
         async with self.db.session() as session:
             row = await repository.get_session(session, session_id)
-            if row is None or row.status != repository.RUNNING:
+            if row is None or row.status != SessionStatus.RUNNING:
                 return False  # it ended normally between the two reads
             stored = max(row.last_seq, await repository.max_event_seq(session, session_id))
             missing = await self._unstored_events(session_id, stored)
             await repository.add_events(session, session_id, missing)
             last = missing[-1].seq if missing else stored
-            final = SessionEvent(
-                seq=last + 1,
-                type=EventType.COMPLETE,
-                level=Level.ERROR,
-                message=INTERRUPTED_MESSAGE,
-                timestamp=utc_now(),
-                data=interrupted_result(),
-            )
+            interrupted = SetupResult.interrupted()
+            final = result_event(last + 1, interrupted)
             await repository.add_events(session, session_id, [final])
             await repository.finish_session(
                 session,
                 session_id,
-                status=repository.INTERRUPTED,
-                message=INTERRUPTED_MESSAGE,
+                status=SessionStatus.INTERRUPTED,
+                message=interrupted.message,
                 result=final.data,
             )
         try:
-            await self.bus.publish(session_id, final)
+            await self.bus.publish(session_id, (final,))
         except Exception:  # watchers then learn the end from the database when they resume
             log.exception("Publishing the end of interrupted setup %s failed", session_id)
         return True
@@ -138,10 +133,9 @@ class DeadRunSweep:
             events: list[SessionEvent] = []
             replay = self.bus.subscribe(session_id, since=stored)
             try:
-                async for event in replay:
-                    if event.type is not EventType.COMPLETE:
-                        events.append(event)
-                    if event.seq >= last:
+                async for batch in replay:
+                    events.extend(event for event in batch if event.type is not EventType.COMPLETE)
+                    if batch[-1].seq >= last:
                         break
             finally:  # an async generator left early: close it now, not at garbage collection
                 close = getattr(replay, "aclose", None)

@@ -7,14 +7,17 @@ scripts call ``/api/auth/me`` and send the person to ``/login`` when the API ans
 
 from __future__ import annotations
 
+import json
+from functools import cache
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from setupwizard import __version__
+from setupwizard.provisioning.messages import catalogue
 
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = WEB_DIR / "templates"
@@ -71,6 +74,19 @@ async def history_page(request: Request) -> HTMLResponse:
 async def audit_page(request: Request) -> HTMLResponse:
     """The audit trail (admins; the API refuses others)."""
     return _page(request, "audit.html", "audit")
+
+
+@cache
+def _messages() -> dict[str, dict[str, str]]:
+    """The engine's message catalogue plus the page's own codes (status words, step lines)."""
+    page: dict[str, dict[str, str]] = json.loads((STATIC_DIR / "codes.json").read_text(encoding="utf-8"))
+    return {lang: {**page.get(lang, {}), **texts} for lang, texts in catalogue().items()}
+
+
+@router.get("/messages.json")
+async def messages() -> JSONResponse:
+    """Every message code in Chinese and English, for codes.js."""
+    return JSONResponse(_messages(), headers={"Cache-Control": "no-cache"})
 
 
 def install_pages(app: FastAPI) -> None:

@@ -10,7 +10,16 @@ from playwright.sync_api import Page, expect
 
 from setupwizard.testbed.host import TestHost
 from tests.browser.conftest import LiveService
-from tests.browser.wizard_page import Server, confirm_connection, fill_server, log_in, set_options
+from tests.browser.wizard_page import (
+    Server,
+    confirm_connection,
+    event_seqs,
+    fill_server,
+    log_in,
+    log_line_count,
+    set_options,
+    wait_log_contains,
+)
 
 LONG_SCRIPT = 'for i in $(seq 1 600); do echo "still working $i"; sleep 0.5; done\n'
 
@@ -39,19 +48,31 @@ def test_history_follows_refuses_cancels_reads_and_downloads(
     page: Page, live_service: LiveService, test_host: TestHost, artifacts: Path
 ) -> None:
     log_in(page, live_service.url, live_service.username, live_service.password, path="/history")
-    session_id = start_in_background(page, live_service, test_host)
-
-    # The wizard refuses a second setup of the same server while this one runs (409), in words.
+    # The wizard is ready to start when another setup of the same server begins (another tab, the CLI).
     wizard = page.context.new_page()
     wizard.goto(live_service.url + "/setup")
     fill_server(wizard, Server(test_host.address, test_host.port, test_host.sudo_nopasswd))
     confirm_connection(wizard)
     set_options(wizard)
+    session_id = start_in_background(page, live_service, test_host)
+
+    # The wizard refuses a second setup of the same server while this one runs (409), in words, and
+    # links to the session that holds the server.
     with wizard.expect_response(re.compile(r"/api/setup/auto-setup$")) as answer:
         wizard.click("#auto-setup")
     assert answer.value.status == 409
-    expect(wizard.locator("#form-error")).to_have_text("这台服务器正在被设置，请等待完成或在历史记录中取消")
+    expect(wizard.locator("#form-error")).to_contain_text(
+        "这台服务器正在被设置，请等待完成或在历史记录中取消"
+    )
     expect(wizard.locator("#run-panel")).to_have_attribute("data-state", "error")
+    link = wizard.locator("#form-error a#conflict-link")
+    expect(link).to_have_text("查看正在运行的设置")
+    expect(link).to_have_attribute("href", f"/setup?session={session_id}")
+    link.click()
+    # The link opens that session in the wizard, followed live.
+    expect(wizard.locator("#run-panel")).to_have_attribute("data-session-id", session_id)
+    expect(wizard.locator("#run-panel")).to_have_attribute("data-state", "running")
+    wait_log_contains(wizard, "still working", timeout=300_000)
     wizard.close()
 
     page.click("#refresh")
@@ -62,10 +83,15 @@ def test_history_follows_refuses_cancels_reads_and_downloads(
     # Reading a running session's log follows it live.
     row.locator("button.open").click()
     expect(page.locator("#log-live")).to_be_visible()
-    lines = page.locator("#log-terminal .line")
-    expect(page.locator("#log-terminal")).to_contain_text("still working", timeout=300_000)
-    seen = lines.count()
-    expect(lines.nth(seen + 2)).to_be_attached()  # new lines keep coming in
+    expect(page.locator("#log-title")).to_have_text(
+        re.compile(rf"^bob@{re.escape(test_host.address)} · .+ · 运行中$")
+    )
+    assert page.evaluate("() => document.querySelector('#log-panel').getBoundingClientRect().top") < 900
+    wait_log_contains(page, "still working", root="#log-terminal", timeout=300_000)
+    seen = log_line_count(page, "#log-terminal")
+    page.wait_for_function(
+        f"() => document.querySelector('#log-terminal').terminal.store.length > {seen + 2}"
+    )  # new lines keep coming in
     page.screenshot(path=str(artifacts / "history-running.png"))
 
     row.locator("button.cancel").click()
@@ -77,8 +103,8 @@ def test_history_follows_refuses_cancels_reads_and_downloads(
     row.locator("button.open").click()
     expect(page.locator("#log-live")).to_be_hidden()
     stored = page.context.request.get(f"{live_service.url}/api/setup/sessions/{session_id}").json()["events"]
-    seqs = page.eval_on_selector_all("#log-terminal .line", "els => els.map(e => Number(e.dataset.seq))")
-    assert seqs == [e["seq"] for e in stored]
+    assert event_seqs(page, "#log-terminal") == [e["seq"] for e in stored]
+    expect(page.locator("#log-title")).to_contain_text("已取消")
     assert stored[-1]["type"] == "complete"
     with page.expect_download() as download:
         row.locator("a.download").click()
@@ -89,7 +115,9 @@ def test_history_follows_refuses_cancels_reads_and_downloads(
     assert test_host.sudo_nopasswd.password not in text
 
     page.click("#lang-switch")
-    expect(row.locator("td.status")).to_have_text("cancelled")
+    expect(row.locator("td.status")).to_have_text("Cancelled")  # a word, not the stored status
+    expect(row.locator("td.message")).not_to_have_text(re.compile(r"[\u4e00-\u9fff]"))
+    expect(page.locator("#log-title")).to_contain_text("Cancelled")
     expect(page.locator("#sessions thead")).to_contain_text("Duration")
     expect(row.locator("button.open")).to_have_text("Read log")
     page.screenshot(path=str(artifacts / "history-en.png"))

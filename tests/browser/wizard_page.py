@@ -76,16 +76,46 @@ def wait_finished(page: Page, timeout: float = 600_000) -> str:
     return str(panel.get_attribute("data-state"))
 
 
-def event_seqs(page: Page) -> list[int]:
-    """The seq of every event line in the terminal, in DOM order."""
-    values: list[str] = page.eval_on_selector_all(EVENT_LINES, "els => els.map(e => e.dataset.seq)")
-    return [int(v) for v in values]
+def event_seqs(page: Page, root: str = "#terminal") -> list[int]:
+    """The seq of every event line the log view holds (not only those in the DOM), in order."""
+    seqs: list[int] = page.evaluate(
+        """(sel) => { const s = document.querySelector(sel).terminal.store; const out = [];
+             for (let i = 0; i < s.length; i += 1) { const q = s.seq(i); if (q != null) out.push(q); }
+             return out; }""",
+        root,
+    )
+    return seqs
 
 
-def terminal_texts(page: Page) -> list[str]:
-    """Every line's text in the terminal, in order."""
-    texts: list[str] = page.eval_on_selector_all(TERMINAL_LINES, "els => els.map(e => e.textContent)")
+def terminal_texts(page: Page, root: str = "#terminal") -> list[str]:
+    """Every line's text the log view holds, in order."""
+    texts: list[str] = page.evaluate("(sel) => document.querySelector(sel).terminal.store.texts", root)
     return texts
+
+
+def log_line_count(page: Page, root: str = "#terminal") -> int:
+    """How many lines the log view holds."""
+    count: int = page.evaluate("(sel) => document.querySelector(sel).terminal.store.length", root)
+    return count
+
+
+def wait_log_contains(page: Page, text: str, root: str = "#terminal", timeout: float = 30_000) -> None:
+    """Wait until a line the log view holds contains ``text`` (in sight or not)."""
+    page.wait_for_function(
+        """([sel, text]) => { const el = document.querySelector(sel);
+             return !!el && !!el.terminal && el.terminal.store.texts.some((t) => t.includes(text)); }""",
+        arg=[root, text],
+        timeout=timeout,
+    )
+
+
+def log_contains(page: Page, text: str, root: str = "#terminal") -> bool:
+    """Whether a line the log view holds contains ``text``."""
+    found: bool = page.evaluate(
+        "([sel, text]) => document.querySelector(sel).terminal.store.texts.some((t) => t.includes(text))",
+        [root, text],
+    )
+    return found
 
 
 def scroll_up(page: Page, selector: str, pixels: int) -> None:

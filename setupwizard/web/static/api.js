@@ -17,8 +17,9 @@ export function setToken(token) {
 
 /** An API answer that was not 2xx, with a message in the page's language and per-field errors. */
 export class ApiError extends Error {
-  constructor(status, message, fields = {}, detail = "") {
+  constructor(status, message, fields = {}, detail = "", data = null) {
     super(message);
+    this.data = data; // the answer's JSON body (a 409 names the running session_id)
     this.status = status;
     this.fields = fields; // {fieldName: message or {text, detail}}
     this.detail = detail;
@@ -132,6 +133,12 @@ export function fieldErrors(data) {
 }
 
 export function toApiError(status, data) {
+  const error = buildApiError(status, data);
+  error.data = data && typeof data === "object" ? data : null;
+  return error;
+}
+
+function buildApiError(status, data) {
   const detail = detailText(data && (data.detail ?? data.message ?? data.error));
   const code = data && data.code;
   if (status === 422 || status === 400) {

@@ -3,6 +3,7 @@
 
 import { apiJson, ApiError } from "./api.js";
 import { initChrome, showMessage } from "./chrome.js";
+import { renderCode } from "./codes.js";
 import { formatDuration, getLang, t } from "./i18n.js";
 import { ProgressStream } from "./live.js";
 import { Terminal } from "./terminal.js";
@@ -30,11 +31,26 @@ function durationOf(s) {
   return end ? formatDuration((end - start) / 1000) : "";
 }
 
-function cell(text, className = "") {
+const CJK = /[\u3000-\u9fff\uff00-\uffef]/;
+
+function cell(text, className = "", labelKey = null) {
   const td = document.createElement("td");
   td.textContent = text;
   if (className) td.className = className;
+  if (labelKey) td.dataset.label = t(labelKey); // shown before the value when rows are cards (phone)
   return td;
+}
+
+/** The session's result sentence in the page's language (its code, else the message if it fits). */
+function resultText(s) {
+  const text = renderCode(s.code || s.message_code, s.params, s.message || "");
+  return getLang() !== "zh" && CJK.test(text) ? "" : text;
+}
+
+function statusText(status) {
+  const key = `status.${status}`;
+  const text = t(key);
+  return text === key ? status : text;
 }
 
 function button(key, onClick, className = "") {
@@ -55,14 +71,14 @@ function render() {
     const id = s.session_id || s.id;
     tr.dataset.sessionId = id;
     tr.dataset.status = s.status;
-    const status = cell(t(`status.${s.status}`), `status status-${s.status}`);
+    const status = cell(statusText(s.status), `status status-${s.status}`, "history.status");
     const started = toDate(s.created_at);
     tr.append(
       status,
-      cell(`${s.username ? `${s.username}@` : ""}${s.host}:${s.port ?? 22}`),
-      cell(started ? started.toLocaleString(locale) : ""),
-      cell(durationOf(s)),
-      cell(s.message || "", "message"),
+      cell(`${s.username ? `${s.username}@` : ""}${s.host}:${s.port ?? 22}`, "server", "history.server"),
+      cell(started ? started.toLocaleString(locale) : "", "started", "history.started"),
+      cell(durationOf(s), "duration", "history.duration"),
+      cell(resultText(s), "message", "history.message"),
     );
     const actions = document.createElement("td");
     actions.className = "actions";
@@ -89,11 +105,25 @@ async function load() {
     const data = await apiJson("/api/setup/sessions");
     sessions = Array.isArray(data) ? data : (data && (data.sessions || data.items)) || [];
     render();
+    if (openId) renderLogTitle();
     // While something runs, keep the list current (status, duration) without a manual refresh.
     if (sessions.some((s) => s.status === "running")) pollTimer = setTimeout(load, POLL_MS);
   } catch (err) {
     if (err instanceof ApiError && err.status !== 401) showMessage($("history-error"), err.message);
   }
+}
+
+/** "alice@host · 27/11/2026, 01:02 · Cancelled": whose run, when, how it ended. */
+function renderLogTitle() {
+  const s = sessions.find((x) => (x.session_id || x.id) === openId);
+  if (!s) {
+    $("log-title").textContent = t("history.log_of", { id: openId });
+    return;
+  }
+  const started = toDate(s.created_at);
+  const locale = getLang() === "en" ? "en-GB" : "zh-CN";
+  const when = started ? started.toLocaleString(locale, { dateStyle: "short", timeStyle: "short" }) : "";
+  $("log-title").textContent = [`${s.username}@${s.host}`, when, statusText(s.status)].filter(Boolean).join(" · ");
 }
 
 function closeLog() {
@@ -108,9 +138,10 @@ async function openLog(id) {
   openId = id;
   terminal.clear();
   terminal.setDownloadUrl(`/api/setup/sessions/${id}/log.txt`);
-  $("log-title").textContent = t("history.log_of", { id });
+  renderLogTitle();
   $("log-panel").hidden = false;
   $("log-panel").dataset.sessionId = id;
+  $("log-panel").scrollIntoView({ block: "start" });
   let data;
   try {
     data = await apiJson(`/api/setup/sessions/${id}`);
@@ -122,7 +153,7 @@ async function openLog(id) {
   let lastSeq = 0;
   for (const frame of data.events || []) {
     if (frame.seq != null && frame.seq <= lastSeq) continue;
-    terminal.append(frame.message, frame.level, frame.seq);
+    terminal.appendEvent(frame);
     lastSeq = frame.seq ?? lastSeq;
   }
   const live = data.status === "running";
@@ -130,7 +161,7 @@ async function openLog(id) {
   if (live) {
     stream = new ProgressStream(id, {
       lastSeq,
-      onFrame: (frame) => terminal.append(frame.message, frame.level, frame.seq),
+      onFrame: (frame) => terminal.appendEvent(frame),
       onNotice: () => {},
     });
     if (await stream.connect()) {
@@ -155,7 +186,7 @@ $("refresh").addEventListener("click", load);
 $("log-close").addEventListener("click", closeLog);
 document.addEventListener("langchange", () => {
   render();
-  if (openId) $("log-title").textContent = t("history.log_of", { id: openId });
+  if (openId) renderLogTitle();
 });
 
 initChrome()

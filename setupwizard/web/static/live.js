@@ -2,6 +2,8 @@
 // opened first, then the POST with session_id. Frames are shown as they arrive and deduplicated by
 // seq; a dropped connection is resumed with ?since=<last seq>; if the live log cannot be had,
 // the lines come from the server afterwards (the session's events, else the POST's "logs").
+// A log frame may carry several consecutive lines (`message` joined by "\n", `first_seq`..`seq`);
+// a frame that overlaps what was already shown is cut to the lines after lastSeq.
 
 import { apiJson, ApiError } from "./api.js";
 import { MESSAGES, t } from "./i18n.js";
@@ -20,6 +22,19 @@ export function progressUrl(sessionId, since = null) {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * The part of `frame` after `lastSeq`, with `lines` (its message split at "\n") and `first_seq`;
+ * null when all of it was already shown.
+ */
+export function newLines(frame, lastSeq) {
+  if (frame.seq <= lastSeq) return null;
+  const lines = String(frame.message ?? "").split("\n");
+  const first = frame.first_seq ?? frame.seq;
+  // One event whose message has line breaks of its own (no first_seq, or a count that does not fit).
+  if (first > lastSeq || frame.seq - first + 1 !== lines.length) return { ...frame, first_seq: first, lines };
+  return { ...frame, first_seq: lastSeq + 1, lines: lines.slice(lastSeq - first + 1) };
+}
+
+/**
  * Follows one session's events over the WebSocket, reconnecting with ?since.
  * Callbacks: onFrame(frame) for each new event (seq-ordered, no duplicates), onNotice(text, level).
  */
@@ -34,7 +49,6 @@ export class ProgressStream {
     this.completed = false;
     this.stopped = false;
     this.lost = false; // gave up reconnecting
-    this.forbidden = false;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -99,9 +113,10 @@ export class ProgressStream {
       }
       return;
     }
-    if (frame.seq <= this.lastSeq) return; // already shown (replayed after a reconnect)
+    const fresh = newLines(frame, this.lastSeq);
+    if (!fresh) return; // already shown (replayed after a reconnect)
     this.lastSeq = frame.seq;
-    this.onFrame(frame);
+    this.onFrame(fresh);
     if (frame.type === "complete") {
       this.completed = true;
       this.resolveDone(true);
@@ -117,7 +132,6 @@ export class ProgressStream {
       return this.resolveDone(false);
     }
     if (event.code === 4403) {
-      this.forbidden = true;
       this.onNotice(t("run.ws_forbidden"), "error");
       this.lost = true;
       return this.resolveDone(false);
@@ -155,9 +169,10 @@ export class ProgressStream {
     const events = (data && data.events) || [];
     let added = 0;
     for (const frame of events) {
-      if (frame.seq == null || frame.seq <= this.lastSeq) continue;
+      const fresh = frame.seq == null ? null : newLines(frame, this.lastSeq);
+      if (!fresh) continue;
       this.lastSeq = frame.seq;
-      this.onFrame(frame);
+      this.onFrame(fresh);
       added += 1;
       if (frame.type === "complete") this.completed = true;
     }
@@ -233,4 +248,29 @@ export async function runSetup(payload, { terminal, onFrame, onSessionId }) {
     }
   }
   return { sessionId, result: response || completeData, via: "ws" };
+}
+
+/**
+ * Follows a session that is already running (a reload, or a link to it): every line from the start
+ * over the WebSocket (?since=0), then live. Resolves with {result, via} once it is complete.
+ */
+export async function followSession(sessionId, { terminal, onFrame }) {
+  let completeData = null;
+  const stream = new ProgressStream(sessionId, {
+    onFrame: (frame) => {
+      if (frame.type === "complete") completeData = frame.data || null;
+      onFrame(frame);
+    },
+    onNotice: (text, level) => terminal.append(text, level),
+  });
+  terminal.append(t("run.reattached"), "info");
+  if (await stream.connect()) {
+    await stream.done;
+  }
+  stream.stop();
+  if (!stream.completed) {
+    const { data } = await stream.backfill();
+    if (data && data.status !== "running") return { result: data.result || completeData, via: "http" };
+  }
+  return { result: completeData, via: "ws" };
 }

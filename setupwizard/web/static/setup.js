@@ -2,8 +2,9 @@
 
 import { apiJson, ApiError } from "./api.js";
 import { initChrome, showMessage } from "./chrome.js";
-import { formatDuration, t } from "./i18n.js";
-import { runSetup } from "./live.js";
+import { t } from "./i18n.js";
+import { followSession, runSetup } from "./live.js";
+import { RunProgress } from "./run_progress.js";
 import { Terminal } from "./terminal.js";
 import { clearFieldErrors, readPayload, showFieldErrors, stepOfField, validateServer } from "./wizard_form.js";
 
@@ -19,13 +20,10 @@ let prefill = null;
 let formErrorKey = null; // re-rendered on language change
 let running = false;
 let sessionId = null;
-let startedAt = 0;
+const progress = new RunProgress();
 let timer = null;
-let zeroBasedSteps = false;
-let stepState = null; // {n, total, message}
-let finalResult = null;
-
-initChrome().catch((err) => console.warn(err));
+let conflictSession = null; // the session holding the server after a 409
+let entered = false; // focus moves only on a person's step changes, not on the first paint
 
 function setFormError(keyOrText, isKey = true) {
   formErrorKey = isKey ? keyOrText : null;
@@ -35,13 +33,17 @@ function setFormError(keyOrText, isKey = true) {
 function show(step) {
   current = step;
   for (const section of form.querySelectorAll("[data-step]")) section.hidden = Number(section.dataset.step) !== step;
-  for (const li of document.querySelectorAll("#stepper li")) {
-    const n = Number(li.dataset.goto);
-    li.classList.toggle("current", n === step);
-    li.classList.toggle("done", n < step);
+  for (const button of document.querySelectorAll("#stepper [data-goto]")) {
+    const n = Number(button.dataset.goto);
+    button.classList.toggle("current", n === step);
+    button.classList.toggle("done", n < step);
+    if (n === step) button.setAttribute("aria-current", "step");
+    else button.removeAttribute("aria-current");
   }
   if (step === 3) loadPrefill();
   if (step === 4) renderSummary();
+  if (entered) form.querySelector(`[data-step="${step}"] h2`).focus();
+  entered = true;
 }
 
 function canLeave(from, to) {
@@ -70,13 +72,28 @@ form.addEventListener("click", (event) => {
   if (canLeave(current, to)) show(to);
 });
 $("stepper").addEventListener("click", (event) => {
-  const li = event.target.closest("[data-goto]");
-  if (!li || running) return;
-  const to = Number(li.dataset.goto);
+  const button = event.target.closest("[data-goto]");
+  if (!button || running) return;
+  const to = Number(button.dataset.goto);
   setFormError(null);
   if (canLeave(current, to)) show(to);
 });
-form.addEventListener("submit", (event) => event.preventDefault());
+// Enter in a field does what the step's main button does.
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (running) return;
+  if (current === 2 && !report) return $("test-connection").click();
+  if (current === 2 && report && !form.host_key_fingerprint.value) return $("confirm-fingerprint").click();
+  const primary = form.querySelector(`[data-step="${current}"] .actions .primary:not([hidden])`);
+  if (primary) primary.click();
+});
+form.addEventListener("keydown", (event) => {
+  // Implicit submission needs a submit button; the form has none, so Enter is handled here.
+  if (event.key !== "Enter" || event.isComposing || event.target.tagName !== "INPUT") return;
+  if (["button", "checkbox", "radio", "file"].includes(event.target.type)) return;
+  event.preventDefault();
+  form.requestSubmit();
+});
 form.addEventListener("input", (event) => {
   clearFieldErrors(form, event.target.name);
   if (["host", "port", "username"].includes(event.target.name)) forgetTest();
@@ -113,6 +130,7 @@ function forgetTest() {
   $("test-report").hidden = true;
   $("confirm-box").hidden = true;
   $("fingerprint-confirmed").hidden = true;
+  $("test-advice").hidden = true;
 }
 
 function renderReport() {
@@ -124,6 +142,15 @@ function renderReport() {
   $("test-report").hidden = false;
   $("confirm-box").hidden = !report.host_key_fingerprint;
   $("fingerprint-confirmed").hidden = form.host_key_fingerprint.value !== report.host_key_fingerprint;
+  // What the test found that would sink the run, and what to do about it.
+  const user = form.username.value.trim();
+  const mode = report.sudo_mode || "none";
+  const advice = mode === "none" ? t("test.advice.no_sudo", { user }) : "";
+  showMessage($("test-advice"), advice);
+  // The sudo password is asked for only when the test found that sudo needs one.
+  const sudoField = form.sudo_password.closest("label");
+  sudoField.hidden = mode !== "password";
+  sudoField.nextElementSibling.hidden = sudoField.hidden;
 }
 
 $("test-connection").addEventListener("click", async () => {
@@ -139,6 +166,10 @@ $("test-connection").addEventListener("click", async () => {
   const button = $("test-connection");
   button.disabled = true;
   $("test-running").hidden = false;
+  const began = Date.now();
+  const tick = () => ($("test-waited").textContent = t("test.waited", { s: Math.round((Date.now() - began) / 1000) }));
+  tick();
+  const ticker = setInterval(tick, 1000);
   const payload = readPayload(form, { forTest: true });
   try {
     report = await apiJson("/api/setup/test-connection", { method: "POST", body: payload });
@@ -147,6 +178,7 @@ $("test-connection").addEventListener("click", async () => {
     handleApiError(err, $("test-error"), "error.test_failed");
   } finally {
     button.disabled = false;
+    clearInterval(ticker);
     $("test-running").hidden = true;
   }
 });
@@ -165,7 +197,7 @@ async function loadPrefill() {
   const port = Number(form.port.value) || 22;
   const note = $("sudo-saved");
   try {
-    prefill = await apiJson(`/api/servers/sudo/prefill?host=${encodeURIComponent(host)}&port=${port}`);
+    prefill = await apiJson(`/api/servers/sudo/prefill?host=${encodeURIComponent(host)}&port=${port}&username=${encodeURIComponent(form.username.value.trim())}`);
   } catch (err) {
     prefill = null; // nothing saved (404) or not available: the field simply stays empty
   }
@@ -173,10 +205,13 @@ async function loadPrefill() {
 }
 
 function renderPrefill(note = $("sudo-saved")) {
-  if (prefill && prefill.has_password) {
+  // A credential saved for another user of this server says nothing about this login's sudo.
+  const user = form.username.value.trim();
+  const mine = prefill && (!prefill.sudo_user || prefill.sudo_user === user);
+  if (mine && prefill.has_password) {
     note.textContent = t("options.sudo_saved");
     note.hidden = false;
-  } else if (prefill && prefill.sudo_user) {
+  } else if (mine && prefill.sudo_user) {
     note.textContent = t("options.sudo_saved_passwordless", { user: prefill.sudo_user });
     note.hidden = false;
   } else {
@@ -209,59 +244,9 @@ function handleApiError(err, where, wrapKey = null) {
   where.title = err.detail || "";
 }
 
-function renderProgress() {
-  const stepText = $("progress-step");
-  const fill = $("progress-fill");
-  if (!stepState) {
-    stepText.textContent = t("run.step_waiting");
-    $("progress-message").textContent = "";
-  } else {
-    stepText.textContent = t("run.step", { n: stepState.n, total: stepState.total });
-    $("progress-message").textContent = stepState.message;
-    fill.style.width = `${Math.round((100 * stepState.doneCount) / Math.max(1, stepState.total))}%`;
-  }
-  $("progress-elapsed").textContent = startedAt ? t("run.elapsed", { time: formatDuration((Date.now() - startedAt) / 1000) }) : "";
-}
-
 function onFrame(frame) {
-  if (frame.type === "step" && frame.step_index != null && frame.step_total) {
-    if (frame.step_index === 0) zeroBasedSteps = true;
-    const n = frame.step_index + (zeroBasedSteps ? 1 : 0);
-    const status = frame.data && frame.data.status;
-    const finished = status && status !== "running" && status !== "pending";
-    stepState = { n, total: frame.step_total, message: frame.message, doneCount: finished ? n : n - 1 };
-    renderProgress();
-  }
-  if (frame.type === "complete" && stepState) {
-    stepState.doneCount = stepState.total;
-    renderProgress();
-  }
-  const replace = frame.replace || (frame.data && frame.data.replace);
-  if (replace) terminal.replaceLast(frame.message, frame.level, frame.seq);
-  else terminal.append(frame.message, frame.level, frame.seq);
-}
-
-function renderBanner() {
-  const banner = $("banner");
-  if (!finalResult) {
-    banner.hidden = true;
-    return;
-  }
-  const status = finalResult.status || (finalResult.success ? "succeeded" : "failed");
-  const key = { succeeded: "run.success", cancelled: "run.cancelled", interrupted: "run.interrupted" }[status] || "run.failed";
-  banner.className = `banner banner-${status === "succeeded" ? "success" : status === "failed" ? "error" : "warning"}`;
-  banner.textContent = "";
-  const head = document.createElement("strong");
-  head.textContent = t(key);
-  banner.append(head);
-  const headText = t(key).replace(/^[✓⚠✗]\s*/, "");
-  if (finalResult.message && finalResult.message !== headText) banner.append(document.createTextNode(` — ${finalResult.message}`));
-  if (finalResult.sudo_user) {
-    const extra = document.createElement("div");
-    extra.textContent = t("run.sudo_user", { user: finalResult.sudo_user, mode: t(`test.sudo.${finalResult.sudo_mode || "none"}`) });
-    banner.append(extra);
-  }
-  banner.hidden = false;
+  progress.noteFrame(frame);
+  terminal.appendEvent(frame);
 }
 
 function setRunning(on) {
@@ -275,48 +260,52 @@ function setRunning(on) {
   runPanel.dataset.state = on ? "running" : runPanel.dataset.state;
 }
 
+function attachSession(id) {
+  sessionId = id;
+  runPanel.dataset.sessionId = id;
+  terminal.setDownloadUrl(`/api/setup/sessions/${id}/log.txt`);
+  // A reload comes back to this run (see reattach()).
+  history.replaceState(null, "", `/setup?session=${encodeURIComponent(id)}${location.hash}`);
+}
+
+function beginRun() {
+  $("auto-setup").classList.add("primary");
+  terminal.clear();
+  progress.reset();
+  conflictSession = null;
+  $("new-run").hidden = true;
+  $("view-history").hidden = true;
+  runPanel.hidden = false;
+  runPanel.dataset.state = "running";
+  timer = setInterval(() => progress.render(), 1000);
+  setRunning(true);
+  $("run-heading").focus();
+}
+
+function endRun(result, via) {
+  progress.finish(result);
+  runPanel.dataset.via = via;
+  runPanel.dataset.state = (result && result.status) || (result && result.success ? "succeeded" : "failed");
+  $("new-run").hidden = false;
+  $("view-history").hidden = false;
+  $("auto-setup").classList.remove("primary"); // another server, or History, comes first now
+  terminal.setCatchingUp(false);
+}
+
 $("auto-setup").addEventListener("click", async () => {
   if (running || !canLeave(1, 4)) return;
+  if (progress.result && !window.confirm(t("run.rerun_confirm", { host: form.host.value.trim() }))) return;
   setFormError(null);
   clearFieldErrors(form);
   const payload = readPayload(form);
-  terminal.clear();
-  finalResult = null;
-  stepState = null;
-  zeroBasedSteps = false;
-  renderBanner();
-  runPanel.hidden = false;
-  runPanel.dataset.state = "running";
-  startedAt = Date.now();
-  renderProgress();
-  $("progress-fill").style.width = "0%";
-  timer = setInterval(renderProgress, 1000);
-  setRunning(true);
+  beginRun();
   try {
-    const outcome = await runSetup(payload, {
-      terminal,
-      onFrame,
-      onSessionId: (id) => {
-        sessionId = id;
-        runPanel.dataset.sessionId = id;
-        terminal.setDownloadUrl(`/api/setup/sessions/${id}/log.txt`);
-      },
-    });
-    finalResult = outcome.result;
-    runPanel.dataset.via = outcome.via;
-    runPanel.dataset.state = (finalResult && finalResult.status) || (finalResult && finalResult.success ? "succeeded" : "failed");
-    const steps = (finalResult && finalResult.steps) || [];
-    if (!stepState && steps.length) {
-      // No live step frames (the HTTP fallback): the result's step list tells how far it got.
-      const finished = steps.filter((s) => !["pending", "running", "skipped"].includes(s.status));
-      const last = finished[finished.length - 1] || steps[0];
-      stepState = { n: finished.length || 1, total: steps.length, message: last.name, doneCount: finished.length };
-    }
-    if (finalResult && finalResult.status === "succeeded" && stepState) stepState.doneCount = stepState.total;
-    $("new-run").hidden = false;
+    const outcome = await runSetup(payload, { terminal, onFrame, onSessionId: attachSession });
+    endRun(outcome.result, outcome.via);
   } catch (err) {
     setRunning(false);
     runPanel.dataset.state = "error";
+    history.replaceState(null, "", "/setup");
     if (!(err instanceof ApiError)) {
       console.error(err);
       setFormError(String(err), false);
@@ -325,17 +314,47 @@ $("auto-setup").addEventListener("click", async () => {
       setFormError(err.message, false);
       formErrorKey = null;
       handleApiError(err, formError);
+      if (err.status === 409) await linkConflict(err, payload);
     }
   } finally {
     clearInterval(timer);
     setRunning(false);
-    renderProgress();
-    renderBanner();
+    progress.render();
   }
 });
 
+/** A 409: link to the session that holds the server (named by the answer, else found in History). */
+async function linkConflict(err, payload) {
+  let id = err.data && err.data.session_id;
+  if (!id) {
+    try {
+      const list = await apiJson("/api/setup/sessions");
+      const mine = (Array.isArray(list) ? list : []).find(
+        (s) => s.status === "running" && s.host === payload.host && Number(s.port) === Number(payload.port),
+      );
+      id = mine && mine.session_id;
+    } catch {
+      id = null;
+    }
+  }
+  conflictSession = id || null;
+  renderConflict();
+}
+
+function renderConflict() {
+  if (!conflictSession) return;
+  const old = document.getElementById("conflict-link");
+  if (old) old.remove();
+  const link = document.createElement("a");
+  link.id = "conflict-link";
+  link.href = `/setup?session=${encodeURIComponent(conflictSession)}`;
+  link.textContent = t("run.view_running");
+  formError.append(" ", link);
+  formError.hidden = false;
+}
+
 $("cancel-run").addEventListener("click", async () => {
-  if (!sessionId) return;
+  if (!sessionId || !window.confirm(t("run.cancel_confirm"))) return;
   const button = $("cancel-run");
   button.disabled = true;
   button.textContent = t("run.cancelling");
@@ -348,19 +367,85 @@ $("cancel-run").addEventListener("click", async () => {
 });
 
 $("new-run").addEventListener("click", () => {
+  if (running) {
+    // Watching a run this page did not start: another server is set up on a fresh page.
+    location.assign("/setup?new=1");
+    return;
+  }
+  progress.reset();
   $("new-run").hidden = true;
+  $("view-history").hidden = true;
+  runPanel.hidden = true;
+  history.replaceState(null, "", "/setup");
   forgetTest();
+  form.reset();
+  for (const box of form.querySelectorAll("[data-auth]")) box.hidden = box.dataset.auth !== "password";
   show(1);
 });
 
+/**
+ * Coming back to a run: the session named in ?session=, else the person's running session. Its lines
+ * are replayed over the WebSocket from the start (?since=0) and then followed live.
+ */
+async function reattach() {
+  const query = new URLSearchParams(location.search);
+  if (query.has("new")) return history.replaceState(null, "", "/setup");
+  const wanted = query.get("session");
+  let list;
+  try {
+    list = await apiJson("/api/setup/sessions");
+  } catch {
+    return;
+  }
+  const sessions = Array.isArray(list) ? list : [];
+  const session = wanted
+    ? sessions.find((s) => s.session_id === wanted)
+    : sessions.find((s) => s.status === "running");
+  if (!session || running) {
+    if (wanted) history.replaceState(null, "", "/setup");
+    return;
+  }
+  form.host.value = session.host;
+  form.port.value = session.port;
+  form.username.value = session.username;
+  entered = false;
+  show(4);
+  beginRun();
+  $("new-run").hidden = false; // while watching, another server can still be set up
+  attachSession(session.session_id);
+  if (session.last_seq > 0) terminal.setCatchingUp(true);
+  try {
+    const outcome = await followSession(session.session_id, {
+      terminal,
+      onFrame: (frame) => {
+        onFrame(frame);
+        if (frame.seq >= session.last_seq) terminal.setCatchingUp(false);
+      },
+    });
+    endRun(outcome.result, outcome.via);
+  } catch (err) {
+    console.warn("could not follow the session", err);
+    runPanel.dataset.state = "error";
+  } finally {
+    terminal.setCatchingUp(false);
+    clearInterval(timer);
+    setRunning(false);
+    progress.render();
+  }
+}
+
 document.addEventListener("langchange", () => {
   if (formErrorKey) showMessage(formError, t(formErrorKey));
+  renderConflict();
   renderReport();
   renderPrefill();
   renderSummary();
-  if (!runPanel.hidden) renderProgress();
-  renderBanner();
+  progress.render();
   if (running) $("cancel-run").textContent = t("run.cancel");
 });
+document.addEventListener("codesready", () => progress.render());
 
 show(1);
+initChrome()
+  .then(reattach)
+  .catch((err) => console.warn(err));

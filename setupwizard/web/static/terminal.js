@@ -1,88 +1,131 @@
-// The log terminal: appends lines in batches (one DOM write per frame), keeps only the last
-// `maxDom` lines in the DOM so 100,000 lines stay smooth (all lines stay in memory for the
-// download), follows the end until the person scrolls up, and then shows "jump to latest".
+// The log view: a virtualised list of ALL lines. Lines are kept compactly (log_store.js); the DOM
+// holds only the rows in sight, redrawn in one update per animation frame however many lines arrived.
+// It follows the end until the reader scrolls up or presses pause, and then holds still. Search with
+// next/previous and a match count, copy, download, timestamps, line-number links (#L<seq>), steps as
+// collapsible groups, ANSI colours, and a "catching up" hint while the server sends lines in bulk.
 
+import { renderSpans, parseAnsi } from "./ansi.js";
+import { eventText } from "./codes.js";
 import { t } from "./i18n.js";
+import { clock, cleanLine, el, levelOf, toMillis } from "./log_line.js";
+import { LogSearch } from "./log_search.js";
+import { LogStore } from "./log_store.js";
 
-const ANSI = /\x1b\[[0-9;?]*[ -\/]*[@-~]/g;
+export const ROW_HEIGHT = 19; // px; app.css gives .terminal .line the same height
+const OVERSCAN = 20;
+const PAD = 6; // the scroller's top padding, px
 const FOLLOW_SLACK_PX = 24;
-
-export function levelOf(text, level) {
-  if (level === "success" || level === "warning" || level === "error") return level;
-  const head = text.trimStart().charAt(0);
-  if (head === "✓") return "success";
-  if (head === "⚠") return "warning";
-  if (head === "✗") return "error";
-  return "info";
-}
-
-/** A carriage return redraws the line: only what follows the last \r is visible. */
-export function cleanLine(text) {
-  let line = String(text ?? "").replace(ANSI, "");
-  if (line.endsWith("\r")) line = line.slice(0, -1);
-  const cr = line.lastIndexOf("\r");
-  return cr >= 0 ? line.slice(cr + 1) : line;
-}
+const CATCHING_UP_MS = 1200;
 
 export class Terminal {
-  constructor(root, { maxDom = 5000 } = {}) {
+  constructor(root) {
     this.root = root;
-    this.maxDom = Number(root.dataset.maxDom || maxDom);
-    this.lines = []; // {text, level, seq}
-    this.pending = [];
+    root.terminal = this; // the browser console (and the browser tests) read every line from here
+    this.store = new LogStore();
     this.following = true;
+    this.held = false; // paused with the button: stays paused even at the end
+    this.showTimes = false;
     this.downloadUrl = null;
     this.scheduled = false;
+    this.finder = new LogSearch((i) => this.displayText(i));
+    this.target = -1; // the line a #L link points at
+    this.wantSeq = null;
+    this.catchingUntil = 0;
+    this.catchingForced = false;
+    this.painted = { lines: 0, at: 0 }; // for the benchmark: lines in the store at the last paint
+    this.version = 0; // bumped by whatever changes how rows look (language, search, folds, times…)
+    this.drawn = ""; // what the rows in the DOM show: skip the DOM when nothing changed
+    this.catchingTimer = null;
+    const hash = /^#L(\d+)$/.exec(window.location.hash);
+    if (hash) this.wantSeq = Number(hash[1]);
     this.build();
   }
 
   build() {
-    this.root.classList.add("terminal-wrap");
-    this.root.innerHTML = "";
-    const bar = document.createElement("div");
-    bar.className = "terminal-bar";
-    this.countEl = document.createElement("span");
-    this.countEl.className = "terminal-count";
-    this.pausedEl = document.createElement("span");
-    this.pausedEl.className = "terminal-paused";
+    const root = this.root;
+    root.classList.add("terminal-wrap");
+    root.replaceChildren();
+    const bar = el("div", "terminal-bar");
+    this.countEl = el("span", "terminal-count");
+    this.catchingEl = el("span", "terminal-catching", { role: "status" });
+    this.catchingEl.hidden = true;
+    this.pausedEl = el("span", "terminal-paused");
     this.pausedEl.hidden = true;
-    this.downloadEl = document.createElement("a");
-    this.downloadEl.className = "terminal-download";
-    this.downloadEl.href = "#";
+    this.searchEl = el("input", "terminal-search", { type: "search", spellcheck: "false" });
+    this.searchEl.addEventListener("input", () => this.search(this.searchEl.value));
+    this.searchEl.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") {
+        e.preventDefault();
+        this.nextMatch(e.shiftKey ? -1 : 1);
+      }
+    });
+    this.matchEl = el("span", "terminal-matches", { "aria-live": "polite" });
+    this.prevEl = this.button("terminal-prev", () => this.nextMatch(-1));
+    this.nextEl = this.button("terminal-next", () => this.nextMatch(1));
+    this.pauseEl = this.button("terminal-pause", () => this.togglePause());
+    this.timesEl = this.button("terminal-times", () => this.toggleTimes());
+    this.copyEl = this.button("terminal-copy", () => this.copy());
+    this.downloadEl = el("a", "terminal-download", { href: "#" });
     this.downloadEl.addEventListener("click", (e) => this.onDownload(e));
-    bar.append(this.countEl, this.pausedEl, this.downloadEl);
-    this.noticeEl = document.createElement("div");
-    this.noticeEl.className = "terminal-notice";
-    this.noticeEl.hidden = true;
-    this.screen = document.createElement("div");
-    this.screen.className = "terminal";
-    this.screen.setAttribute("role", "log");
-    this.screen.tabIndex = 0;
+    const find = el("span", "terminal-find");
+    find.append(this.searchEl, this.matchEl, this.prevEl, this.nextEl);
+    bar.append(this.countEl, this.catchingEl, this.pausedEl, find, this.pauseEl, this.timesEl, this.copyEl, this.downloadEl);
+
+    this.screen = el("div", "terminal", { role: "log", "aria-live": "off", tabindex: "0" });
+    this.sizer = el("div", "terminal-sizer");
+    this.rowsEl = el("div", "terminal-rows");
+    this.sizer.append(this.rowsEl);
+    this.screen.append(this.sizer);
     this.screen.addEventListener("scroll", () => this.onScroll(), { passive: true });
-    this.jumpEl = document.createElement("button");
-    this.jumpEl.type = "button";
-    this.jumpEl.className = "terminal-jump";
+    this.screen.addEventListener("click", (e) => this.onClick(e));
+    new ResizeObserver(() => this.schedule()).observe(this.screen);
+    this.jumpEl = this.button("terminal-jump", () => this.jumpToLatest());
     this.jumpEl.hidden = true;
-    this.jumpEl.addEventListener("click", () => this.jumpToLatest());
-    this.root.append(bar, this.noticeEl, this.screen, this.jumpEl);
+    root.append(bar, this.screen, this.jumpEl);
     this.relabel();
     document.addEventListener("langchange", () => this.relabel());
+    document.addEventListener("codesready", () => this.repaint());
+  }
+
+  button(className, onClick) {
+    const b = el("button", className, { type: "button" });
+    b.addEventListener("click", onClick);
+    return b;
   }
 
   relabel() {
-    this.countEl.textContent = t("run.lines", { n: this.lines.length });
+    this.countEl.textContent = t("run.lines", { n: this.store.length });
+    this.catchingEl.textContent = t("terminal.catching_up");
     this.pausedEl.textContent = t("terminal.paused");
+    this.searchEl.placeholder = t("terminal.search");
+    this.searchEl.setAttribute("aria-label", t("terminal.search"));
+    this.prevEl.textContent = "↑";
+    this.prevEl.setAttribute("aria-label", t("terminal.prev"));
+    this.nextEl.textContent = "↓";
+    this.nextEl.setAttribute("aria-label", t("terminal.next"));
+    this.pauseEl.textContent = t(this.held ? "terminal.resume" : "terminal.pause");
+    this.pauseEl.setAttribute("aria-pressed", String(this.held));
+    this.timesEl.textContent = t("terminal.times");
+    this.timesEl.setAttribute("aria-pressed", String(this.showTimes));
+    this.copyEl.textContent = t("terminal.copy");
     this.downloadEl.textContent = t("terminal.download");
     this.jumpEl.textContent = t("terminal.jump");
-    this.updateNotice();
+    this.updateMatches();
+    this.repaint();
   }
 
   clear() {
-    this.lines = [];
-    this.pending = [];
-    this.screen.textContent = "";
+    this.store.clear();
     this.following = true;
+    this.held = false;
     this.downloadUrl = null;
+    this.finder.set(this.searchEl.value);
+    this.target = -1;
+    this.catchingUntil = 0;
+    this.catchingForced = false;
+    this.painted = { lines: 0, at: 0 };
+    this.version += 1;
+    this.screen.scrollTop = 0;
     this.relabel();
     this.updatePaused();
   }
@@ -91,22 +134,48 @@ export class Terminal {
     this.downloadUrl = url;
   }
 
-  append(text, level, seq = null) {
-    const line = { text: cleanLine(text), level: null, seq };
-    line.level = levelOf(line.text, level);
-    this.lines.push(line);
-    this.pending.push(line);
+  /** One line of the page's own (a notice), or a line with its event fields in `meta`. */
+  append(text, level, seq = null, meta = null) {
+    const parsed = parseAnsi(cleanLine(text));
+    let extra = null;
+    if (meta && (meta.code || meta.type === "step" || meta.spans || parsed.spans)) {
+      extra = { ...meta, spans: meta.spans || parsed.spans };
+    } else if (parsed.spans) {
+      extra = { spans: parsed.spans };
+    }
+    const time = meta && meta.timestamp ? toMillis(meta.timestamp) : Date.now();
+    const shown = extra && extra.code ? eventText(extra) : parsed.text;
+    const stepIndex = meta && meta.type === "step" ? meta.step_index : null;
+    this.store.push(parsed.text, levelOf(shown, level), seq, time, extra, stepIndex);
     this.schedule();
   }
 
-  /** Redraw the last line in place (a progress counter updated with \r). */
-  replaceLast(text, level, seq = null) {
-    const last = this.lines[this.lines.length - 1];
-    if (!last) return this.append(text, level, seq);
-    last.text = cleanLine(text);
-    last.level = levelOf(last.text, level);
-    last.seq = seq ?? last.seq;
-    if (!this.pending.includes(last) && this.screen.lastChild) this.paint(this.screen.lastChild, last);
+  /**
+   * A frame of the session: one line, or several consecutive lines of one step and level
+   * (`message` joined by "\n", `first_seq`..`seq`). `frame.lines`, when set, are the lines still to
+   * show (a resumed stream drops those it already had). Returns how many lines were added.
+   */
+  appendEvent(frame) {
+    const lines = frame.lines || String(frame.message ?? "").split("\n");
+    const last = frame.seq ?? null;
+    const first = frame.first_seq ?? last;
+    const perLine = last != null && last - first + 1 === lines.length; // else one event, line breaks inside
+    const spans = Array.isArray(frame.spans) && lines.length > 1 ? frame.spans : null;
+    for (let k = 0; k < lines.length; k += 1) {
+      const meta = { ...frame, spans: spans ? spans[k] || null : frame.spans || null };
+      delete meta.lines;
+      if (k > 0 && meta.type === "step") meta.type = "log";
+      this.append(lines[k], frame.level, perLine ? first + k : last, meta);
+    }
+    if (lines.length > 1) this.catchingUntil = performance.now() + CATCHING_UP_MS;
+    return lines.length;
+  }
+
+  /** Show the "catching up" hint while `on` (for instance while a resumed stream replays). */
+  setCatchingUp(on) {
+    this.catchingForced = on;
+    if (!on) this.catchingUntil = 0;
+    this.schedule();
   }
 
   schedule() {
@@ -121,50 +190,184 @@ export class Terminal {
     setTimeout(run, 100); // rAF does not fire in a hidden tab
   }
 
-  paint(el, line) {
-    el.textContent = line.text || "\u00a0";
-    el.className = `line level-${line.level}`;
-    if (line.seq != null) el.dataset.seq = line.seq;
-  }
-
+  /** The one DOM update of an animation frame. */
   flush() {
-    if (this.pending.length === 0) return;
-    const batch = this.pending.length > this.maxDom ? this.pending.slice(-this.maxDom) : this.pending;
-    this.pending = [];
-    const fragment = document.createDocumentFragment();
-    for (const line of batch) {
-      const el = document.createElement("div");
-      this.paint(el, line);
-      fragment.append(el);
+    const store = this.store;
+    this.sizer.style.height = `${store.rowCount * ROW_HEIGHT + 2 * PAD}px`;
+    this.countEl.textContent = t("run.lines", { n: store.length });
+    if (this.finder.query && this.finder.searchedUpTo < store.length) {
+      this.finder.extend(store.length);
+      this.updateMatches();
     }
-    this.screen.append(fragment);
-    const excess = this.screen.childElementCount - this.maxDom;
-    if (excess > 0) {
-      const before = this.screen.scrollHeight;
-      if (excess > this.maxDom / 2) {
-        const keep = Array.from(this.screen.children).slice(excess);
-        this.screen.replaceChildren(...keep);
-      } else {
-        for (let i = 0; i < excess; i += 1) this.screen.firstElementChild.remove();
+    if (this.wantSeq != null) {
+      const i = store.indexOfSeq(this.wantSeq);
+      if (i >= 0) {
+        this.wantSeq = null;
+        this.target = i;
+        this.version += 1;
+        this.goTo(i);
       }
-      // Keep what the reader is looking at in place when lines leave from the top.
-      if (!this.following) this.screen.scrollTop -= before - this.screen.scrollHeight;
     }
-    this.countEl.textContent = t("run.lines", { n: this.lines.length });
-    this.updateNotice();
-    if (this.following) this.scrollToEnd();
-    else this.updatePaused();
+    if (this.following) this.screen.scrollTop = this.screen.scrollHeight;
+    const catching = this.catchingForced || performance.now() < this.catchingUntil;
+    this.catchingEl.hidden = !catching;
+    if (catching && !this.catchingForced && !this.catchingTimer) {
+      this.catchingTimer = setTimeout(() => {
+        this.catchingTimer = null;
+        this.schedule();
+      }, CATCHING_UP_MS);
+    }
+    this.renderRows();
+    this.painted = { lines: store.length, at: performance.now() };
   }
 
-  scrollToEnd() {
-    this.screen.scrollTop = this.screen.scrollHeight;
+  repaint() {
+    this.version += 1;
+    this.schedule();
+  }
+
+  renderRows() {
+    const store = this.store;
+    const top = Math.max(0, this.screen.scrollTop - PAD);
+    const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
+    const visible = Math.ceil((this.screen.clientHeight || 400) / ROW_HEIGHT) + 2 * OVERSCAN;
+    const last = Math.min(store.rowCount, first + visible);
+    const key = `${first}:${last}:${store.rowCount}:${this.version}`;
+    if (key === this.drawn) return;
+    this.drawn = key;
+    this.rowsEl.style.transform = `translateY(${first * ROW_HEIGHT + PAD}px)`;
+    const rows = [];
+    for (let r = first; r < last; r += 1) rows.push(this.renderLine(store.lineAt(r)));
+    this.rowsEl.replaceChildren(...rows);
+  }
+
+  displayText(i) {
+    const extra = this.store.extras.get(i);
+    return extra && (extra.code || extra.type === "step") ? eventText(extra) : this.store.texts[i];
+  }
+
+  renderLine(i) {
+    const store = this.store;
+    const row = el("div", `line level-${store.level(i)}`);
+    row.dataset.line = i;
+    const seq = store.seq(i);
+    const group = store.groupOf(i);
+    if (group.header && group.start === i) {
+      row.classList.add("group-head");
+      const fold = el("button", "fold", {
+        type: "button",
+        "aria-expanded": String(!group.collapsed),
+        "aria-label": t(group.collapsed ? "terminal.expand" : "terminal.collapse"),
+      });
+      fold.textContent = group.collapsed ? "▸" : "▾";
+      row.append(fold);
+    } else if (group.header) {
+      row.classList.add("in-group");
+    }
+    if (seq != null) {
+      row.dataset.seq = seq;
+      const link = el("a", "ln", { href: `#L${seq}`, tabindex: "-1" });
+      link.textContent = seq;
+      row.append(link);
+    } else {
+      row.append(el("span", "ln"));
+    }
+    if (this.showTimes) {
+      const ts = el("span", "ts");
+      ts.textContent = clock(store.times[i]);
+      row.append(ts);
+    }
+    const text = el("span", "text");
+    const shown = this.displayText(i);
+    const extra = store.extras.get(i);
+    if (this.finder.hits(shown)) {
+      this.finder.mark(text, shown);
+      row.classList.add("match");
+      if (this.finder.isCurrent(i)) row.classList.add("current-match");
+    } else if (extra && extra.spans && !extra.code) {
+      renderSpans(text, shown, extra.spans);
+    } else {
+      text.textContent = shown || "\u00a0";
+    }
+    if (i === this.target) row.classList.add("target");
+    row.append(text);
+    return row;
+  }
+
+  // --- search -----------------------------------------------------------------------------
+
+  search(query) {
+    this.finder.set(query);
+    this.finder.extend(this.store.length);
+    this.nextMatch(1);
+    this.updateMatches();
+    this.repaint();
+  }
+
+  updateMatches() {
+    this.matchEl.textContent = this.finder.label();
+  }
+
+  nextMatch(direction) {
+    const line = this.finder.step(direction);
+    if (line < 0) return;
+    this.updateMatches();
+    this.version += 1;
+    this.goTo(line);
+  }
+
+  /** Scroll line `i` into the middle of the view, and stop following the end. */
+  goTo(i) {
+    const row = this.store.rowOf(i);
+    if (row < 0) return;
+    this.following = false;
+    this.sizer.style.height = `${this.store.rowCount * ROW_HEIGHT + 2 * PAD}px`;
+    this.screen.scrollTop = Math.max(0, row * ROW_HEIGHT + PAD - this.screen.clientHeight / 2);
+    this.updatePaused();
+    this.schedule();
+  }
+
+  // --- reading ----------------------------------------------------------------------------
+
+  onClick(event) {
+    const fold = event.target.closest(".fold");
+    const link = event.target.closest("a.ln");
+    const row = event.target.closest(".line");
+    if (fold && row) {
+      const group = this.store.groupOf(Number(row.dataset.line));
+      this.store.setCollapsed(group, !group.collapsed);
+      this.version += 1;
+      this.schedule();
+    } else if (link && row) {
+      event.preventDefault();
+      this.target = Number(row.dataset.line);
+      this.version += 1;
+      history.replaceState(null, "", `${location.pathname}${location.search}#L${row.dataset.seq}`);
+      this.following = false;
+      this.updatePaused();
+      this.schedule();
+    }
   }
 
   onScroll() {
     const s = this.screen;
     const atEnd = s.scrollHeight - s.scrollTop - s.clientHeight <= FOLLOW_SLACK_PX;
-    this.following = atEnd;
+    this.following = atEnd && !this.held;
     this.updatePaused();
+    this.schedule();
+  }
+
+  togglePause() {
+    this.held = !this.held;
+    if (this.held) this.following = false;
+    else this.jumpToLatest();
+    this.relabel();
+    this.updatePaused();
+  }
+
+  toggleTimes() {
+    this.showTimes = !this.showTimes;
+    this.relabel();
   }
 
   updatePaused() {
@@ -174,23 +377,35 @@ export class Terminal {
     this.root.classList.toggle("is-paused", paused);
   }
 
-  updateNotice() {
-    const shown = Math.min(this.lines.length, this.maxDom);
-    const truncated = this.lines.length > this.maxDom;
-    this.noticeEl.hidden = !truncated;
-    if (truncated) this.noticeEl.textContent = t("terminal.truncated", { shown, total: this.lines.length });
-  }
-
   jumpToLatest() {
+    this.held = false;
     this.following = true;
-    this.flush();
-    this.scrollToEnd();
+    this.pauseEl.textContent = t("terminal.pause");
+    this.pauseEl.setAttribute("aria-pressed", "false");
+    this.screen.scrollTop = this.screen.scrollHeight;
     this.updatePaused();
+    this.schedule();
     this.screen.focus({ preventScroll: true });
   }
 
   text() {
-    return this.lines.map((l) => l.text).join("\n") + "\n";
+    return this.store.texts.join("\n") + "\n";
+  }
+
+  async copy() {
+    const text = this.text();
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch {
+      const area = el("textarea", "offscreen");
+      area.value = text;
+      document.body.append(area);
+      area.select();
+      document.execCommand("copy");
+      area.remove();
+    }
+    this.copyEl.textContent = t("terminal.copied");
+    setTimeout(() => (this.copyEl.textContent = t("terminal.copy")), 1500);
   }
 
   onDownload(event) {

@@ -55,6 +55,33 @@ async def read_to_close(ws: ClientConnection) -> tuple[list[dict[str, Any]], int
     return received, ws.close_code
 
 
+def events(received: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The session events the frames carry, one per seq: a multi-line frame split into its lines.
+
+    Frame boundaries depend on how fast a client reads (docs/api.md), so clients are compared on these.
+    Each event is its frame without ``timestamp`` and ``first_seq`` (a joined frame has the last line's
+    timestamp), with its own ``seq`` and line as ``message``. The connection notice has no seq: left out.
+    """
+    out: list[dict[str, Any]] = []
+    for frame in received:
+        if "seq" not in frame:
+            continue
+        first, last = int(frame.get("first_seq", frame["seq"])), int(frame["seq"])
+        parts = frame["message"].split("\n") if last > first else [frame["message"]]
+        assert len(parts) == last - first + 1, frame
+        base = {k: v for k, v in frame.items() if k not in ("timestamp", "first_seq")}
+        out += [
+            {**base, "seq": seq, "message": part}
+            for seq, part in zip(range(first, last + 1), parts, strict=True)
+        ]
+    return out
+
+
+def history_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """History endpoint events in the shape :func:`events` gives (no ``timestamp``)."""
+    return [{k: v for k, v in event.items() if k != "timestamp"} for event in events]
+
+
 def seqs(received: list[dict[str, Any]]) -> list[int]:
-    """The seqs of the session events among frames (the connection notice has none)."""
-    return [int(f["seq"]) for f in received if "seq" in f]
+    """The seqs of the session events the frames carry (the connection notice has none)."""
+    return [int(event["seq"]) for event in events(received)]

@@ -22,7 +22,7 @@ from setupwizard.testbed.accounts import Account
 from setupwizard.testbed.host import TestHost
 from tests.integration.web.live import Login, ProcessServer
 
-from .clients import frames, open_progress, read_to_close, seqs
+from .clients import events, frames, history_events, open_progress, read_to_close, seqs
 from .conftest import Store
 
 CONNECTED = "✓ 实时日志连接已建立"
@@ -131,7 +131,7 @@ def test_response_holds_the_same_logs_as_the_socket(seed_run: SeedRun) -> None:
     assert body["success"] is True
     assert body["session_id"] == seed_run.session_id
     assert body["status"] == "succeeded"
-    assert body["logs"] == [f["message"] for f in seed_run.ws_frames if "seq" in f]
+    assert body["logs"] == [e["message"] for e in events(seed_run.ws_frames)]
     assert body["sudo_user"] == "bob"
     assert any(step["id"] == "firewall" for step in body["steps"])
 
@@ -140,13 +140,13 @@ def test_late_joiner_after_the_end_gets_the_whole_session(seed_run: SeedRun) -> 
     late_frames, code = seed_run.late
     assert code == 1000
     assert late_frames[0]["message"] == CONNECTED
-    assert late_frames[1:] == seed_run.ws_frames[1:]
+    assert events(late_frames) == events(seed_run.ws_frames)
 
 
 def test_since_replays_only_later_events(seed_run: SeedRun) -> None:
     resumed, code = seed_run.resumed
     assert code == 1000
-    assert resumed[1:] == [f for f in seed_run.ws_frames if f.get("seq", 0) > 5]
+    assert events(resumed) == [e for e in events(seed_run.ws_frames) if e["seq"] > 5]
 
 
 def test_bearer_header_authenticates_the_socket_like_the_cookie(seed_run: SeedRun) -> None:
@@ -173,11 +173,11 @@ async def test_session_history_and_log_download(seed_run: SeedRun, live: Process
         log = await client.get(f"/api/setup/sessions/{seed_run.session_id}/log.txt")
     assert seed_run.session_id in [s["session_id"] for s in listed]
     assert detail["status"] == "succeeded"
-    assert detail["events"] == [f for f in seed_run.ws_frames if f.get("seq", 0) > 3]
+    assert history_events(detail["events"]) == [e for e in events(seed_run.ws_frames) if e["seq"] > 3]
     assert log.status_code == 200
     assert "attachment" in log.headers["content-disposition"]
-    for frame in seed_run.ws_frames[1:]:
-        assert frame["message"] in log.text
+    for event in events(seed_run.ws_frames):
+        assert event["message"] in log.text
 
 
 @dataclass
@@ -269,6 +269,8 @@ async def concurrent_run(
 def test_second_setup_of_the_same_server_while_one_runs_is_409(concurrent_run: ConcurrentRun) -> None:
     assert concurrent_run.second_setup.status_code == 409, concurrent_run.second_setup.text
     assert concurrent_run.second_setup.json()["code"] == "setup_running"
+    # the page links the run in the way: it is the caller's own here
+    assert concurrent_run.second_setup.json()["session_id"] == concurrent_run.session_id
 
 
 def test_session_id_of_another_user_is_403(concurrent_run: ConcurrentRun) -> None:
@@ -291,7 +293,7 @@ def test_password_sudo_run_succeeds(concurrent_run: ConcurrentRun) -> None:
 def test_late_joiner_midway_gets_everything_without_gap_or_duplicate(concurrent_run: ConcurrentRun) -> None:
     late, code = concurrent_run.late_midway
     assert code == 1000
-    assert late[1:] == concurrent_run.watcher[1:]
+    assert events(late) == events(concurrent_run.watcher)
     numbers = seqs(late)
     assert numbers == list(range(1, len(numbers) + 1))
 
@@ -299,8 +301,8 @@ def test_late_joiner_midway_gets_everything_without_gap_or_duplicate(concurrent_
 def test_reconnect_with_since_continues_without_gap_or_duplicate(concurrent_run: ConcurrentRun) -> None:
     resumed, code = concurrent_run.after_resume
     assert code == 1000
-    combined = [f for f in concurrent_run.before_drop if "seq" in f] + [f for f in resumed if "seq" in f]
-    assert combined == [f for f in concurrent_run.watcher if "seq" in f]
+    combined = events(concurrent_run.before_drop) + events(resumed)
+    assert combined == events(concurrent_run.watcher)
 
 
 def test_another_users_socket_is_closed_4403_without_any_event(concurrent_run: ConcurrentRun) -> None:
@@ -368,3 +370,47 @@ async def test_socket_from_a_foreign_origin_or_without_login_is_refused(
     assert anonymous.value.response.status_code == 403
     async with live.async_client() as client:
         assert (await client.get("/api/setup/sessions")).status_code == 401
+
+
+async def test_since_past_64_bits_negative_or_not_a_number_is_422_on_the_history_route(
+    seed_run: SeedRun, live: ProcessServer, owner: Login
+) -> None:
+    async with live.async_client(owner) as client:
+        for since in (str(2**63), str(2**64 + 5), str(2**31), "-1", "abc", "1.5"):
+            response = await client.get(f"/api/setup/sessions/{seed_run.session_id}", params={"since": since})
+            assert response.status_code == 422, (since, response.text)
+            assert response.json()["field"] == "since", response.text
+        at_most = await client.get(f"/api/setup/sessions/{seed_run.session_id}", params={"since": 2**31 - 1})
+        for path in ("/api/setup/sessions/not-a-uuid", "/api/setup/sessions/not-a-uuid/log.txt"):
+            malformed = await client.get(path)
+            assert malformed.status_code == 422 and malformed.json()["field"] == "session_id", malformed.text
+    assert at_most.status_code == 200, at_most.text
+    assert at_most.json()["events"] == []
+
+
+async def test_since_past_64_bits_negative_or_not_a_number_closes_the_socket_4400(
+    seed_run: SeedRun, live: ProcessServer, owner: Login
+) -> None:
+    for since in (str(2**63), str(2**31), "-1", "abc", "%2B5", "%D9%A3"):
+        url = f"{live.ws_url}/api/setup/setup-progress/{seed_run.session_id}?since={since}"
+        ws = await websockets.connect(url, additional_headers=owner.headers, open_timeout=30)
+        received, code = await read_to_close(ws)
+        assert code == 4400, (since, code)
+        assert seqs(received) == []
+
+
+async def test_resume_after_the_end_closes_1000_at_once(
+    seed_run: SeedRun, live: ProcessServer, owner: Login
+) -> None:
+    last = seqs(seed_run.ws_frames)[-1]
+    for since in (last, last + 5):
+        received, code = await asyncio.wait_for(
+            read_to_close(await open_progress(live, owner, seed_run.session_id, since=since)), 60
+        )
+        assert code == 1000, (since, code)  # not 1001 "shutting down" after a wait, which clients retry
+        assert [f["message"] for f in received] == [CONNECTED]
+    received, code = await read_to_close(
+        await open_progress(live, owner, seed_run.session_id, since=last - 1)
+    )
+    assert code == 1000
+    assert seqs(received) == [last]

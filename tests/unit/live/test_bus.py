@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from redis.asyncio import Redis
 
 from setupwizard.live.bus import OutOfOrderEventError, ProgressBus
-from setupwizard.live.memory import MemoryBus
-from setupwizard.live.redis import RedisBus
 from setupwizard.provisioning.events import EventType, Level, SessionEvent
-from tests.support import REDIS_URL, redis_namespace
-
-RETENTION = 1.0
 
 
 def event(seq: int, *, complete: bool = False, message: str | None = None) -> SessionEvent:
@@ -30,31 +23,18 @@ def event(seq: int, *, complete: bool = False, message: str | None = None) -> Se
     )
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def bus(request: pytest.FixtureRequest) -> AsyncIterator[ProgressBus]:
-    if request.param == "memory":
-        memory = MemoryBus(retention_seconds=RETENTION)
-        yield memory
-        await memory.close()
-        return
-    async with redis_namespace() as prefix:
-        redis_bus = RedisBus(Redis.from_url(REDIS_URL), prefix=prefix, retention_seconds=RETENTION)
-        yield redis_bus
-        await redis_bus.close()
-
-
 def new_session() -> str:
     return str(uuid.uuid4())
 
 
 async def collect(bus: ProgressBus, session_id: str, since: int = 0) -> list[SessionEvent]:
-    return [e async for e in bus.subscribe(session_id, since=since)]
+    return [e async for batch in bus.subscribe(session_id, since=since) for e in batch]
 
 
 async def publish_session(bus: ProgressBus, session_id: str, count: int) -> None:
     for seq in range(1, count + 1):
-        await bus.publish(session_id, event(seq))
-    await bus.publish(session_id, event(count + 1, complete=True))
+        await bus.publish(session_id, [event(seq)])
+    await bus.publish(session_id, [event(count + 1, complete=True)])
 
 
 async def test_subscriber_receives_every_event_in_order_and_ends_after_complete(bus: ProgressBus) -> None:
@@ -72,12 +52,12 @@ async def test_subscriber_receives_every_event_in_order_and_ends_after_complete(
 async def test_late_joiner_receives_whole_session_so_far_then_live(bus: ProgressBus) -> None:
     session_id = new_session()
     for seq in range(1, 11):
-        await bus.publish(session_id, event(seq))
+        await bus.publish(session_id, [event(seq)])
     reader = asyncio.create_task(collect(bus, session_id))
     await asyncio.sleep(0.05)
     for seq in range(11, 21):
-        await bus.publish(session_id, event(seq))
-    await bus.publish(session_id, event(21, complete=True))
+        await bus.publish(session_id, [event(seq)])
+    await bus.publish(session_id, [event(21, complete=True)])
     events = await asyncio.wait_for(reader, 30)
     assert [e.seq for e in events] == list(range(1, 22))
 
@@ -92,14 +72,14 @@ async def test_since_replays_only_later_events(bus: ProgressBus) -> None:
 async def test_since_at_the_live_edge_continues_without_gap_or_duplicate(bus: ProgressBus) -> None:
     session_id = new_session()
     for seq in range(1, 6):
-        await bus.publish(session_id, event(seq))
+        await bus.publish(session_id, [event(seq)])
     first = bus.subscribe(session_id)
-    seen = [await anext(first), await anext(first)]
+    seen = (await anext(first))[:2]
     await first.aclose()  # type: ignore[attr-defined]
     resumed = asyncio.create_task(collect(bus, session_id, since=seen[-1].seq))
     await asyncio.sleep(0.05)
-    await bus.publish(session_id, event(6))
-    await bus.publish(session_id, event(7, complete=True))
+    await bus.publish(session_id, [event(6)])
+    await bus.publish(session_id, [event(7, complete=True)])
     rest = await asyncio.wait_for(resumed, 30)
     assert [e.seq for e in seen + rest] == list(range(1, 8))
 
@@ -121,10 +101,10 @@ async def test_concurrent_publishers_on_different_sessions_never_mix(bus: Progre
 
     async def publisher(session_id: str) -> None:
         for seq in range(1, 101):
-            await bus.publish(session_id, event(seq, message=f"{session_id}:{seq}"))
+            await bus.publish(session_id, [event(seq, message=f"{session_id}:{seq}")])
             if seq % 7 == 0:
                 await asyncio.sleep(0)
-        await bus.publish(session_id, event(101, complete=True, message=f"{session_id}:end"))
+        await bus.publish(session_id, [event(101, complete=True, message=f"{session_id}:end")])
 
     await asyncio.gather(*(publisher(s) for s in sessions))
     for session_id, reader in readers.items():
@@ -139,23 +119,23 @@ async def test_slow_subscriber_does_not_hold_up_the_publisher(bus: ProgressBus) 
     slow_seen: list[int] = []
 
     async def slow_reader() -> None:
-        async for e in bus.subscribe(session_id):
-            slow_seen.append(e.seq)
-            if len(slow_seen) == 1:
+        async for batch in bus.subscribe(session_id):
+            slow_seen.extend(e.seq for e in batch)
+            if slow_seen == [1]:
                 await release.wait()  # stuck, like a client that stopped reading
 
     slow = asyncio.create_task(slow_reader())
     fast = asyncio.create_task(collect(bus, session_id))
     await asyncio.sleep(0.05)
-    await bus.publish(session_id, event(1))
+    await bus.publish(session_id, [event(1)])
     for _ in range(600):
         if slow_seen:
             break
         await asyncio.sleep(0.05)
     assert slow_seen == [1]
     for seq in range(2, 2001):
-        await bus.publish(session_id, event(seq))
-    await bus.publish(session_id, event(2001, complete=True))
+        await bus.publish(session_id, [event(seq)])
+    await bus.publish(session_id, [event(2001, complete=True)])
     # The publisher finished every event while the slow reader was still stuck after its first one.
     assert slow_seen == [1]
     assert [e.seq for e in await asyncio.wait_for(fast, 60)] == list(range(1, 2002))
@@ -167,12 +147,12 @@ async def test_slow_subscriber_does_not_hold_up_the_publisher(bus: ProgressBus) 
 
 async def test_publishing_a_seq_not_above_the_last_is_refused(bus: ProgressBus) -> None:
     session_id = new_session()
-    await bus.publish(session_id, event(1))
-    await bus.publish(session_id, event(2))
+    await bus.publish(session_id, [event(1)])
+    await bus.publish(session_id, [event(2)])
     with pytest.raises(OutOfOrderEventError):
-        await bus.publish(session_id, event(2))
+        await bus.publish(session_id, [event(2)])
     with pytest.raises(OutOfOrderEventError):
-        await bus.publish(session_id, event(1))
+        await bus.publish(session_id, [event(1)])
     assert await bus.last_seq(session_id) == 2
 
 
@@ -180,7 +160,7 @@ async def test_finished_session_is_dropped_after_retention(bus: ProgressBus) -> 
     session_id = new_session()
     running = new_session()
     await publish_session(bus, session_id, 3)
-    await bus.publish(running, event(1))
+    await bus.publish(running, [event(1)])
     assert await bus.last_seq(session_id) == 4
     for _ in range(200):
         if await bus.last_seq(session_id) is None:
@@ -189,3 +169,30 @@ async def test_finished_session_is_dropped_after_retention(bus: ProgressBus) -> 
     assert await bus.last_seq(session_id) is None
     # a running session is not subject to the short retention
     assert await bus.last_seq(running) == 1
+
+
+async def test_a_batch_arrives_whole_and_since_inside_it_is_exact(bus: ProgressBus) -> None:
+    session_id = new_session()
+    reader = asyncio.create_task(collect(bus, session_id))
+    await asyncio.sleep(0.05)
+    await bus.publish(session_id, [event(seq) for seq in range(1, 11)])  # one chunk of output
+    await bus.publish(session_id, [event(seq) for seq in range(11, 21)] + [event(21, complete=True)])
+    assert [e.seq for e in await asyncio.wait_for(reader, 30)] == list(range(1, 22))
+    assert await bus.last_seq(session_id) == 21
+    for since in (0, 1, 4, 10, 11, 15, 20, 21):
+        rest = await asyncio.wait_for(collect(bus, session_id, since=since), 30)
+        assert [e.seq for e in rest] == list(range(since + 1, 22)), since
+        assert [e.message for e in rest] == [event(seq).message for seq in range(since + 1, 21)] + (
+            [] if since == 21 else ["line 21 ✓ 中文"]
+        )
+
+
+async def test_a_batch_whose_seqs_do_not_rise_is_refused_whole(bus: ProgressBus) -> None:
+    session_id = new_session()
+    await bus.publish(session_id, [event(1), event(2)])
+    with pytest.raises(OutOfOrderEventError):
+        await bus.publish(session_id, [event(3), event(3)])
+    with pytest.raises(OutOfOrderEventError):
+        await bus.publish(session_id, [event(2), event(3)])
+    await bus.publish(session_id, [])  # nothing to do
+    assert await bus.last_seq(session_id) == 2

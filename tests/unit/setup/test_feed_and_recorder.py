@@ -43,38 +43,44 @@ async def finish(db: Database, session_id: str) -> None:
         await repository.finish_session(session, session_id, status="succeeded", message="ok", result={})
 
 
-async def collect(feed: AsyncIterator[SessionEvent]) -> list[int]:
-    return [e.seq async for e in feed]
+async def collect(feed: AsyncIterator[list[SessionEvent]]) -> list[int]:
+    return [e.seq async for batch in feed for e in batch]
+
+
+async def stored_seq(db: Database, session_id: str) -> int:
+    async with db.session() as session:
+        return await repository.max_event_seq(session, session_id)
 
 
 async def test_recorder_writes_in_batches_not_per_event(db: Database, make_user: MakeUser) -> None:
     session_id = await new_session(db, await make_user())
-    commits = 0
+    inserts: list[int] = []  # rows per INSERT statement sent to the database
 
-    def count(_conn: object) -> None:
-        nonlocal commits
-        commits += 1
+    def count_inserts(
+        _conn: object, _cursor: object, statement: str, parameters: object, _context: object, many: bool
+    ) -> None:
+        if statement.startswith("INSERT INTO session_events"):
+            inserts.append(len(parameters) if many and isinstance(parameters, list | tuple) else 1)
 
-    sa_event.listen(db.engine.sync_engine, "commit", count)
+    sa_event.listen(db.engine.sync_engine, "before_cursor_execute", count_inserts)
     try:
         recorder = EventRecorder(db, session_id, flush_seconds=30.0, batch_size=100)
         recorder.start()
-        for seq in range(1, 251):
-            recorder.add(event(seq))
+        for first in range(1, 251, 10):  # the engine's shape: one batch per chunk of output
+            recorder.add([event(seq) for seq in range(first, first + 10)])
         for _ in range(200):  # a full batch goes out at once, not after the 30 s timer
             await asyncio.sleep(0.02)
-            if recorder.written_seq == 250:
+            if await stored_seq(db, session_id) == 250:
                 break
-        assert recorder.written_seq == 250
-        for seq in range(251, 301):  # fewer than a batch: they wait for the timer (or close)
-            recorder.add(event(seq))
+        assert await stored_seq(db, session_id) == 250
+        recorder.add([event(seq) for seq in range(251, 301)])  # fewer than a batch: they wait
         await asyncio.sleep(0.3)
-        assert recorder.written_seq == 250
+        assert await stored_seq(db, session_id) == 250
         await recorder.close()
-        assert recorder.written_seq == 300
+        assert await stored_seq(db, session_id) == 300
     finally:
-        sa_event.remove(db.engine.sync_engine, "commit", count)
-    assert commits == 2  # 300 events, two transactions
+        sa_event.remove(db.engine.sync_engine, "before_cursor_execute", count_inserts)
+    assert inserts == [250, 50], inserts  # 26 batches in, two inserts out: one executemany per write
     async with db.session() as session:
         stored = await repository.events_after(session, session_id)
         row = await repository.get_session(session, session_id)
@@ -98,12 +104,12 @@ async def test_stored_then_live_events_come_once_each(db: Database, make_user: M
     session_id = await new_session(db, await make_user())
     bus = MemoryBus()
     for seq in range(1, 7):
-        await bus.publish(session_id, event(seq))
+        await bus.publish(session_id, [event(seq)])
     await store(db, session_id, [event(1), event(2), event(3)])  # the recorder lags behind the bus
     reader = asyncio.create_task(collect(session_events(db, bus, session_id)))
     await asyncio.sleep(0.05)
-    await bus.publish(session_id, event(7))
-    await bus.publish(session_id, event(8, complete=True))
+    await bus.publish(session_id, [event(7)])
+    await bus.publish(session_id, [event(8, complete=True)])
     assert await asyncio.wait_for(reader, 10) == list(range(1, 9))
     await bus.close()
 
@@ -112,11 +118,11 @@ async def test_hole_in_the_bus_is_filled_from_the_database(db: Database, make_us
     session_id = await new_session(db, await make_user())
     bus = MemoryBus()
     for seq in (5, 6):  # the bus lost 1..4 (say Redis restarted); the database has them
-        await bus.publish(session_id, event(seq))
+        await bus.publish(session_id, [event(seq)])
     reader = asyncio.create_task(collect(session_events(db, bus, session_id, since=2)))
     await asyncio.sleep(0.05)
     await store(db, session_id, [event(1), event(2), event(3), event(4)])
-    await bus.publish(session_id, event(7, complete=True))
+    await bus.publish(session_id, [event(7, complete=True)])
     assert await asyncio.wait_for(reader, 10) == [3, 4, 5, 6, 7]
     await bus.close()
 
@@ -124,7 +130,7 @@ async def test_hole_in_the_bus_is_filled_from_the_database(db: Database, make_us
 async def test_feed_notices_a_session_that_ended_without_the_bus(db: Database, make_user: MakeUser) -> None:
     session_id = await new_session(db, await make_user())
     bus = MemoryBus()
-    await bus.publish(session_id, event(1))
+    await bus.publish(session_id, [event(1)])
     reader = asyncio.create_task(collect(session_events(db, bus, session_id, recheck_seconds=0.1)))
     await asyncio.sleep(0.05)
     # e.g. crash recovery in another process wrote the end straight to the database

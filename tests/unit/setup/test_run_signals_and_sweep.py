@@ -16,10 +16,11 @@ from setupwizard.db.database import Database
 from setupwizard.live.redis import RedisBus
 from setupwizard.provisioning.events import EventType, Level, SessionEvent, utc_now
 from setupwizard.provisioning.known_hosts import MemoryKnownHosts
+from setupwizard.provisioning.result import INTERRUPTED_MESSAGE, SessionStatus
 from setupwizard.setup import repository
 from setupwizard.setup.locks import RedisHostLocks
 from setupwizard.setup.run_signals import MemoryRunSignals, RedisRunSignals
-from setupwizard.setup.service import INTERRUPTED_MESSAGE, SetupService
+from setupwizard.setup.service import SetupService
 from setupwizard.setup.sweep import DeadRunSweep
 from tests.support import REDIS_URL, redis_namespace
 
@@ -113,7 +114,7 @@ async def test_the_sweep_leaves_a_live_run_alone_and_ends_a_dead_workers_session
         )
         await repository.add_events(session, dead, events[:2])
     for event in events:
-        await first.bus.publish(dead, event)
+        await first.bus.publish(dead, (event,))
 
     assert await second.sweep.sweep() == [dead]
     assert await first.sweep.sweep() == []  # already ended; the live run is still left alone
@@ -122,12 +123,13 @@ async def test_the_sweep_leaves_a_live_run_alone_and_ends_a_dead_workers_session
         row = await repository.get_session(session, dead)
         stored = await repository.events_after(session, dead)
         live_row = await repository.get_session(session, alive.session_id)
-    assert row is not None and row.status == repository.INTERRUPTED
-    assert [e.message for e in stored] == ["line 1", "line 2", "line 3", INTERRUPTED_MESSAGE]
+    assert row is not None and row.status == SessionStatus.INTERRUPTED
+    assert [e.message for e in stored[:3]] == ["line 1", "line 2", "line 3"]
+    assert stored[-1].message.endswith(INTERRUPTED_MESSAGE)
     assert [e.seq for e in stored] == [1, 2, 3, 4]
     assert stored[-1].data["status"] == "interrupted"
-    assert live_row is not None and live_row.status == repository.RUNNING
-    watched = [e async for e in first.bus.subscribe(dead, since=3)]  # a watcher ends with it
+    assert live_row is not None and live_row.status == SessionStatus.RUNNING
+    watched = [e async for batch in first.bus.subscribe(dead, since=3) for e in batch]  # ends with it
     assert [e.type for e in watched] == [EventType.COMPLETE]
 
     first.engine.release.set()
@@ -162,7 +164,7 @@ async def test_a_heartbeat_lost_with_a_redis_restart_comes_back_and_ends_nothing
     assert await sweep.sweep() == []
     async with db.session() as session:
         row = await repository.get_session(session, run.session_id)
-    assert row is not None and row.status == repository.RUNNING
+    assert row is not None and row.status == SessionStatus.RUNNING
     first.engine.release.set()
     assert run.task is not None
     assert (await asyncio.wait_for(run.task, 10)).success

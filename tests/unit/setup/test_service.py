@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import pytest
+from sqlalchemy import event as sa_event
 
 from setupwizard.config import Settings
 from setupwizard.core.errors import ConflictError, ForbiddenError, NotFoundError
 from setupwizard.db.database import Database
 from setupwizard.live.memory import MemoryBus
 from setupwizard.provisioning import InvalidInputError, validate_options, validate_target
-from setupwizard.provisioning.events import EventEmitter, EventType, Level
+from setupwizard.provisioning.events import EventEmitter, EventType, Level, SessionEvent, utc_now
 from setupwizard.provisioning.known_hosts import KnownHostStore, MemoryKnownHosts
-from setupwizard.provisioning.result import SetupResult, SudoCredential, SudoMode
+from setupwizard.provisioning.result import SessionStatus, SetupResult, SudoCredential, SudoMode
 from setupwizard.provisioning.target import SetupOptions, Target
 from setupwizard.setup import repository
 from setupwizard.setup.locks import MemoryHostLocks
 from setupwizard.setup.schemas import AutoSetupRequest
-from setupwizard.setup.service import SetupService, recover_interrupted
+from setupwizard.setup.service import SetupRunningError, SetupService, recover_interrupted
 
 MakeUser = Callable[[], Awaitable[int]]
 
@@ -114,8 +115,8 @@ async def test_complete_is_published_only_after_the_outcome_is_stored(
     seen_at_complete: dict[str, Any] = {}
 
     async def watch() -> None:
-        async for event in bus.subscribe(run.session_id):
-            if event.type is EventType.COMPLETE:
+        async for batch in bus.subscribe(run.session_id):
+            if batch[-1].type is EventType.COMPLETE:
                 async with db.session() as session:
                     row = await repository.get_session(session, run.session_id)
                     stored = await repository.events_after(session, run.session_id)
@@ -245,3 +246,141 @@ async def test_recovery_marks_orphaned_running_sessions_interrupted_and_keeps_th
     assert events[0].data["status"] == "interrupted"
     assert still is not None and still.status == "running"
     await lease.release()
+
+
+class CountingBus(MemoryBus):
+    """The in-process bus, counting publish calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.publishes: list[list[int]] = []
+
+    async def publish(self, session_id: str, events: Sequence[SessionEvent]) -> None:
+        self.publishes.append([e.seq for e in events])
+        await super().publish(session_id, events)
+
+
+class ChunkEngine(FakeEngine):
+    """Hands the sink whole chunks of lines, as the engine does with a chunk read from the PTY."""
+
+    def __init__(self, chunks: list[int], level: Level = Level.SUCCESS) -> None:
+        super().__init__()
+        self.chunks = chunks
+        self.level = level
+
+    async def __call__(
+        self,
+        target: Target,
+        options: SetupOptions,
+        emitter: EventEmitter,
+        known_hosts: KnownHostStore,
+        *,
+        cancel: asyncio.Event,
+        connect_timeout: float,
+        keepalive_interval: float,
+    ) -> SetupResult:
+        seq = 0
+        for size in self.chunks:
+            batch = [
+                SessionEvent(
+                    seq + n, EventType.LOG, Level.INFO, f"line {seq + n}", utc_now(), step_id="script"
+                )
+                for n in range(1, size + 1)
+            ]
+            seq += size
+            await emitter._sink(batch)  # the engine's batch path (one chunk, one sink call)
+        emitter._seq = seq
+        result = SetupResult(success=True, message="done, with warnings", status="succeeded")
+        await emitter.emit(EventType.COMPLETE, self.level, "⚠ done, with warnings", data=result.to_dict())
+        return result
+
+
+async def start_with(
+    db: Database, engine: FakeEngine, bus: MemoryBus
+) -> tuple[SetupService, MemoryHostLocks]:
+    locks = MemoryHostLocks()
+    service = SetupService(
+        settings=Settings(event_flush_seconds=0.05),
+        db=db,
+        bus=bus,
+        locks=locks,
+        known_hosts=MemoryKnownHosts(),
+        sudo_store=MemorySudoStore(),
+        runner=engine,
+        validate=validate,
+    )
+    return service, locks
+
+
+async def test_each_batch_is_one_publish_and_one_insert_and_every_line_keeps_its_seq(
+    db: Database, make_user: MakeUser
+) -> None:
+    bus = CountingBus()
+    service, _locks = await start_with(db, ChunkEngine([3, 1, 50], level=Level.WARNING), bus)
+    inserts: list[int] = []
+
+    def count_inserts(
+        _conn: object, _cursor: object, statement: str, parameters: object, _context: object, many: bool
+    ) -> None:
+        if statement.startswith("INSERT INTO session_events"):
+            inserts.append(len(parameters) if many and isinstance(parameters, list | tuple) else 1)
+
+    sa_event.listen(db.engine.sync_engine, "before_cursor_execute", count_inserts)
+    try:
+        run = await service.start(await make_user(), request("198.18.0.80"))
+        assert run.task is not None
+        response = await asyncio.wait_for(run.task, 10)
+    finally:
+        sa_event.remove(db.engine.sync_engine, "before_cursor_execute", count_inserts)
+    assert bus.publishes == [[1, 2, 3], [4], list(range(5, 55)), [55]]
+    assert sum(inserts) == 55 and len(inserts) <= 4  # batched: never one insert per line
+    async with db.session() as session:
+        stored = await repository.events_after(session, run.session_id)
+        row = await repository.get_session(session, run.session_id)
+    assert [e.seq for e in stored] == list(range(1, 56))
+    assert [e.message for e in stored[:54]] == [f"line {seq}" for seq in range(1, 55)]
+    # The engine's complete is trusted as it is: its level (a warning) is not rebuilt by the service.
+    assert stored[-1].level is Level.WARNING and stored[-1].message == "⚠ done, with warnings"
+    assert row is not None and row.status == SessionStatus.SUCCEEDED and row.last_seq == 55
+    assert response.logs[-1] == "⚠ done, with warnings"
+    await service.close()
+    await bus.close()
+
+
+async def test_a_setup_stopped_by_a_shutdown_ends_interrupted_with_an_error_code(
+    parts: tuple[SetupService, FakeEngine, MemorySudoStore, MemoryBus], make_user: MakeUser, db: Database
+) -> None:
+    service, _engine, _store, _bus = parts
+    run = await service.start(await make_user(), request("198.18.0.81"))
+    await asyncio.sleep(0.05)
+    await service.close()
+    assert run.task is not None
+    response = await asyncio.wait_for(run.task, 10)
+    assert response.status == SessionStatus.INTERRUPTED and not response.success
+    async with db.session() as session:
+        row = await repository.get_session(session, run.session_id)
+        stored = await repository.events_after(session, run.session_id)
+    assert row is not None and row.status == SessionStatus.INTERRUPTED
+    assert row.result is not None and row.result["error_code"] == "interrupted"
+    assert [e.seq for e in stored] == [1, 2, 3]  # the engine's own complete seq is reused
+    assert stored[-1].type is EventType.COMPLETE and stored[-1].level is Level.ERROR
+    assert stored[-1].message.startswith("✗ 设置被中断")
+    assert row.result["sudo_user"] == "alice"  # what the run learned is kept
+
+
+async def test_busy_server_409_names_the_running_session_only_to_its_owner(
+    parts: tuple[SetupService, FakeEngine, MemorySudoStore, MemoryBus], make_user: MakeUser
+) -> None:
+    service, engine, _store, _bus = parts
+    owner, stranger = await make_user(), await make_user()
+    run = await service.start(owner, request("198.18.0.82"))
+    with pytest.raises(SetupRunningError) as mine:
+        await service.start(owner, request("198.18.0.82"))
+    assert mine.value.to_dict()["session_id"] == run.session_id
+    assert mine.value.to_dict()["code"] == "setup_running" and mine.value.status_code == 409
+    with pytest.raises(SetupRunningError) as theirs:
+        await service.start(stranger, request("198.18.0.82"))
+    assert theirs.value.to_dict()["session_id"] is None
+    engine.release.set()
+    assert run.task is not None
+    await asyncio.wait_for(run.task, 10)

@@ -76,5 +76,5 @@ async def test_a_server_busy_in_one_worker_is_409_in_the_other_and_its_events_st
     assert (await asyncio.wait_for(again.task, 10)).success
 
 
-async def collect(feed: AsyncIterator[SessionEvent]) -> list[SessionEvent]:
-    return [e async for e in feed]
+async def collect(feed: AsyncIterator[list[SessionEvent]]) -> list[SessionEvent]:
+    return [e async for batch in feed for e in batch]

@@ -1,0 +1,45 @@
+"""How big each benchmark is: the full run (``make bench``) and the quick validation run (``--quick``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Counts and time bounds of every benchmark."""
+
+    throughput_lines: int = 200_000
+    throughput_rounds: int = 3
+    latency_levels: tuple[int, ...] = (1, 50, 200)
+    latency_flood_beside: int = 50
+    latency_flood_lines: int = 200_000
+    latency_rate: float = 20.0  # lines per second per printer
+    latency_seconds: float = 10.0
+    max_hosts: int = 50  # testbed hosts started at once by one benchmark
+    connect_samples: int = 200
+    scale_setups: int = 200
+    scale_watchers_per_setup: int = 10
+    scale_script_lines: int = 1_000
+    peer_rounds: int = 3
+    profile_lines: int = 100_000
+    session_timeout: float = 900.0  # seconds any one phase may take before the benchmark gives up
+
+
+FULL = Sizes()
+QUICK = Sizes(
+    throughput_lines=20_000,
+    throughput_rounds=1,
+    latency_levels=(1, 4),
+    latency_flood_beside=4,
+    latency_flood_lines=20_000,
+    latency_seconds=3.0,
+    max_hosts=3,
+    connect_samples=30,
+    scale_setups=6,
+    scale_watchers_per_setup=3,
+    scale_script_lines=200,
+    peer_rounds=1,
+    profile_lines=20_000,
+    session_timeout=120.0,
+)

@@ -1,0 +1,132 @@
+// The run panel's header: the step bar (a progressbar), which step the run is on or failed at, the
+// elapsed time by the server's clock, and the result banner, all in the page's language.
+
+import { eventText, renderCode } from "./codes.js";
+import { formatDuration, getLang, t } from "./i18n.js";
+
+const CJK = /[\u3000-\u9fff\uff00-\uffef]/;
+const $ = (id) => document.getElementById(id);
+
+function toMillis(timestamp) {
+  if (!timestamp) return NaN;
+  return Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(timestamp) ? timestamp : `${timestamp}Z`);
+}
+
+/** The server's sentence for a result, in the page's language; null when only Chinese is known. */
+export function resultText(result) {
+  const text = renderCode(result.code || result.message_code, result.params, result.message || "");
+  return getLang() !== "zh" && CJK.test(text) ? null : text;
+}
+
+export class RunProgress {
+  constructor() {
+    this.reset();
+  }
+
+  reset() {
+    this.startedAt = Date.now(); // the local clock, until the first event brings the server's
+    this.clock = null; // {first, last, receivedAt}: server times (ms) of the first and last event
+    this.step = null; // {n, total, event, doneCount}
+    this.failed = null; // the step frame of the step that failed
+    this.result = null;
+    this.render();
+  }
+
+  /** Take what a frame says about steps and time. */
+  noteFrame(frame) {
+    const ms = toMillis(frame.timestamp);
+    if (!Number.isNaN(ms)) {
+      if (!this.clock) this.clock = { first: ms, last: ms, receivedAt: Date.now() };
+      this.clock.last = Math.max(this.clock.last, ms);
+      this.clock.receivedAt = Date.now();
+    }
+    if (frame.type === "step" && frame.step_index != null && frame.step_total) {
+      const n = frame.step_index;
+      const status = frame.data && frame.data.status;
+      const finished = status && status !== "running" && status !== "pending";
+      if (status === "failed") this.failed = frame;
+      this.step = { n, total: frame.step_total, event: frame, doneCount: finished ? n : n - 1 };
+      this.render();
+    }
+    if (frame.type === "complete" && this.step) {
+      this.step.doneCount = this.step.total;
+      this.render();
+    }
+  }
+
+  /** The run ended with `result` (the complete frame's data or the POST's answer). */
+  finish(result) {
+    this.result = result;
+    const steps = (result && result.steps) || [];
+    if (!this.failed) {
+      const i = steps.findIndex((s) => s.status === "failed");
+      if (i >= 0) this.failed = { type: "step", step_index: i + 1, step_id: steps[i].id, message: steps[i].name };
+    }
+    if (!this.step && steps.length) {
+      // No live step frames (the HTTP fallback): the result's step list tells how far it got.
+      const finished = steps.filter((s) => !["pending", "running", "skipped"].includes(s.status));
+      const last = finished[finished.length - 1] || steps[0];
+      this.step = { n: finished.length || 1, total: steps.length, message: last.name, doneCount: finished.length };
+    }
+    if (result && result.status === "succeeded" && this.step) this.step.doneCount = this.step.total;
+    this.render();
+  }
+
+  elapsedSeconds() {
+    if (this.clock) {
+      // The server's own timestamps: what History says, however far the page trails.
+      const { first, last, receivedAt } = this.clock;
+      return ((this.result ? last : last + (Date.now() - receivedAt)) - first) / 1000;
+    }
+    return (Date.now() - this.startedAt) / 1000;
+  }
+
+  render() {
+    const stepText = $("progress-step");
+    const message = $("progress-message");
+    let percent = 0;
+    if (!this.step) {
+      stepText.textContent = t("run.step_waiting");
+      message.textContent = "";
+    } else {
+      const n = this.failed ? this.failed.step_index : this.step.n;
+      stepText.textContent = t(this.failed ? "run.step_failed" : "run.step", { n, total: this.step.total });
+      const shown = this.failed || this.step.event;
+      message.textContent = shown ? eventText(shown) : this.step.message || "";
+      percent = Math.round((100 * this.step.doneCount) / Math.max(1, this.step.total));
+    }
+    $("progress-fill").style.width = `${percent}%`;
+    const bar = $("progress-bar");
+    bar.setAttribute("aria-valuenow", String(percent));
+    bar.setAttribute("aria-valuetext", `${stepText.textContent} ${message.textContent}`.trim());
+    $("progress-elapsed").textContent = t("run.elapsed", { time: formatDuration(this.elapsedSeconds()) });
+    this.renderBanner();
+  }
+
+  renderBanner() {
+    const banner = $("banner");
+    const result = this.result;
+    if (!result) {
+      banner.hidden = true;
+      return;
+    }
+    const status = result.status || (result.success ? "succeeded" : "failed");
+    const key = { succeeded: "run.success", cancelled: "run.cancelled", interrupted: "run.interrupted" }[status] || "run.failed";
+    const tone = status === "succeeded" ? "success" : status === "failed" ? "error" : "warning";
+    banner.className = `banner banner-${tone}`;
+    banner.textContent = "";
+    const head = document.createElement("strong");
+    head.textContent = t(key);
+    banner.append(head);
+    const headText = t(key).replace(/^[✓⚠✗]\s*/, "");
+    const text = resultText(result);
+    if (text && text !== headText && !headText.startsWith(text)) banner.append(document.createTextNode(` — ${text}`));
+    if (result.sudo_user) {
+      const extra = document.createElement("div");
+      const mode = t(`test.sudo.${result.sudo_mode || "none"}`);
+      extra.textContent = t("run.sudo_user", { user: result.sudo_user, mode });
+      banner.append(extra);
+    }
+    banner.hidden = false;
+  }
+}

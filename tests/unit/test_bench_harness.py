@@ -1,0 +1,64 @@
+"""The benchmark harness's own parsing: lines (not frames) in both frame shapes, profiles, end states."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.peers import end_state
+from bench.profile import summarise
+from bench.stats import percentile
+from bench.watch import Watcher, frame_lines
+
+
+def test_one_line_frame_without_first_seq() -> None:
+    assert frame_lines({"type": "log", "seq": 7, "message": "hello"}) == [(7, "hello")]
+
+
+def test_multi_line_frame_is_split_per_seq() -> None:
+    frame = {"type": "log", "first_seq": 3, "seq": 5, "message": "a\nb\nc"}
+    assert frame_lines(frame) == [(3, "a"), (4, "b"), (5, "c")]
+
+
+def test_connection_notice_carries_no_line() -> None:
+    assert frame_lines({"type": "info", "message": "✓ 实时日志连接已建立"}) == []
+
+
+def test_watcher_counts_gaps_and_duplicates_per_line() -> None:
+    watcher = Watcher(None, "s")  # type: ignore[arg-type]  # no service: frames are fed by hand
+    seen: list[int] = []
+    watcher.on_line = lambda seq, _line, _frame, _now: seen.append(seq)
+    watcher._take({"type": "log", "first_seq": 1, "seq": 3, "message": "1\n2\n3"}, 1.0)
+    watcher._take({"type": "log", "first_seq": 3, "seq": 4, "message": "3\n4"}, 2.0)  # 3 again
+    watcher._take({"type": "log", "seq": 6, "message": "6"}, 3.0)  # 5 missing
+    watcher._take({"type": "complete", "seq": 7, "message": "done", "data": {"status": "succeeded"}}, 4.0)
+    watch = watcher.watch
+    assert seen == [1, 2, 3, 4, 6, 7]
+    assert (watch.lines, watch.duplicates, watch.gaps, watch.multi_line_frames) == (6, 1, 1, 2)
+    assert watch.status == "succeeded" and watch.complete_at == 4.0
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 99) == 99.0
+    assert percentile(values, 50) == 50.0
+
+
+def test_profile_summary_groups_by_innermost_frame(tmp_path: Path) -> None:
+    collapsed = tmp_path / "p.txt"
+    collapsed.write_text(
+        "main (setupwizard/cli/__init__.py:16);flush (setupwizard/setup/recorder.py:64);"
+        "execute (sqlalchemy/engine/base.py:10) 3\n"
+        "main (setupwizard/cli/__init__.py:16);sender (setupwizard/live/relay.py:86) 1\n"
+    )
+    total, leaf, funcs = summarise(collapsed)
+    assert total == 4
+    assert leaf[1] == ["storing: SQLAlchemy", "75%"]
+    assert ["`flush (setup/recorder.py)`", "75%"] in funcs
+    assert not any("cli/" in row[0] for row in funcs)
+
+
+def test_ufw_end_state() -> None:
+    active = "Status: active\n\nTo Action From\n22/tcp ALLOW Anywhere\n80/tcp ALLOW Anywhere\n"
+    assert end_state(active)
+    assert not end_state(active.replace("80/tcp", "81/tcp"))
+    assert not end_state("Status: inactive\n")
