@@ -156,3 +156,5 @@ class SetupSessionEvent(Base):
     step_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
     step_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -113,6 +113,8 @@ _EVENT_COLUMNS = (
     _EVENTS.c.step_index,
     _EVENTS.c.step_total,
     _EVENTS.c.data,
+    _EVENTS.c.code,
+    _EVENTS.c.params,
 )
 
 
@@ -184,11 +186,13 @@ def _to_row(session_id: str, event: SessionEvent) -> dict[str, Any]:
         "step_index": event.step_index,
         "step_total": event.step_total,
         "data": event.data,
+        "code": event.code,
+        "params": event.params,
     }
 
 
 def _from_row(row: Sequence[Any]) -> SessionEvent:
-    seq, type_, level, message, timestamp, step_id, step_index, step_total, data = row
+    seq, type_, level, message, timestamp, step_id, step_index, step_total, data, code, params = row
     return SessionEvent(
         seq=seq,
         type=EventType(type_),
@@ -199,4 +203,6 @@ def _from_row(row: Sequence[Any]) -> SessionEvent:
         step_index=step_index,
         step_total=step_total,
         data=dict(data or {}),
+        code=code,
+        params=params,
     )

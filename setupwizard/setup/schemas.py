@@ -120,10 +120,13 @@ class SessionSummary(BaseModel):
     created_at: str
     finished_at: str | None
     last_seq: int
+    code: str | None = Field(None, description="``message`` as a message code (docs/api.md), when known.")
+    params: dict[str, Any] | None = Field(None, description="The code's parameters.")
 
     @classmethod
     def of(cls, row: SetupSession) -> SessionSummary:
         """Shape a session row."""
+        result = row.result or {}
         return cls(
             session_id=row.id,
             host=row.host,
@@ -134,6 +137,8 @@ class SessionSummary(BaseModel):
             created_at=format_timestamp(row.created_at),
             finished_at=format_timestamp(row.finished_at) if row.finished_at else None,
             last_seq=row.last_seq,
+            code=result.get("code"),
+            params=result.get("params"),
         )
 
 
