@@ -68,6 +68,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "step_name.packages": ("安装软件包", "Install packages"),
     "step_name.firewall": ("配置防火墙 (ufw)", "Configure the firewall (ufw)"),
     "step_name.script": ("运行自定义脚本", "Run the custom script"),
+    "step_name.hostname": ("设置主机名", "Set the host name"),
+    "step_name.timezone": ("设置时区", "Set the time zone"),
+    "step_name.auto_updates": (
+        "自动安全更新 (unattended-upgrades)",
+        "Automatic security updates (unattended-upgrades)",
+    ),
+    "step_name.fail2ban": ("配置 fail2ban (sshd)", "Set up fail2ban (sshd)"),
+    "step_name.admin_user": ("创建管理员用户", "Create the admin user"),
+    "step_name.ssh_hardening": ("加固 SSH", "Harden SSH"),
     # the summary
     "summary.title": ("—— 总结 ——", "—— Summary ——"),
     "summary.step": ("{mark} {step}: {outcome}（{seconds} 秒）", "{mark} {step}: {outcome} ({seconds} s)"),
@@ -168,6 +177,57 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "firewall.enabled": (
         "防火墙已启用: {rules}；默认拒绝入站",
         "Firewall enabled: {rules}; incoming traffic denied by default",
+    ),
+    # hostname and time zone
+    "hostname.unchanged": (
+        "主机名已是 {name}，/etc/hosts 已正确，无需更改",
+        "The host name is {name} already and /etc/hosts is right",
+    ),
+    "hostname.done": (
+        "主机名已设为 {name}，/etc/hosts 的 127.0.1.1 行已更新",
+        "Host name set to {name}; the 127.0.1.1 line of /etc/hosts updated",
+    ),
+    "hostname.not_applied": (
+        "设置后主机名仍不是 {name}",
+        "The host name is still not {name} after setting it",
+    ),
+    "timezone.unchanged": ("时区已是 {zone}，无需更改", "The time zone is {zone} already"),
+    "timezone.done": ("时区已设为 {zone}", "Time zone set to {zone}"),
+    "timezone.unknown": (
+        "服务器不认识时区 {zone}（不在 timedatectl list-timezones 中），未做更改",
+        "The server does not know the time zone {zone} (not in timedatectl list-timezones); nothing changed",
+    ),
+    "timezone.not_applied": (
+        "设置后时区仍不是 {zone}",
+        "The time zone is still not {zone} after setting it",
+    ),
+    # automatic updates
+    "auto_updates.unchanged": (
+        "自动安全更新已启用，无需更改",
+        "Automatic security updates are enabled already",
+    ),
+    "auto_updates.done": (
+        "自动安全更新已启用（apt-config 已确认，unattended-upgrade --dry-run 成功）",
+        "Automatic security updates enabled (confirmed by apt-config; "
+        "unattended-upgrade --dry-run succeeded)",
+    ),
+    "auto_updates.not_enabled": (
+        "写入 20auto-upgrades 后 apt-config 仍未显示自动更新已启用（可能被其他配置覆盖）",
+        "After writing 20auto-upgrades, apt-config still does not show automatic updates enabled "
+        "(another file may override it)",
+    ),
+    # fail2ban
+    "fail2ban.unchanged": (
+        "fail2ban 已在运行，sshd 规则已启用，无需更改",
+        "fail2ban is running with the sshd jail already",
+    ),
+    "fail2ban.done": (
+        "fail2ban 已运行，sshd 规则已启用（从 journald 读取日志）",
+        "fail2ban is running with the sshd jail (reading the journal)",
+    ),
+    "fail2ban.not_running": (
+        "fail2ban 没有启动，sshd 规则不可用；已撤回本步骤写入的配置",
+        "fail2ban did not start and the sshd jail is not up; this step's configuration was taken back out",
     ),
     "script.done": ("自定义脚本执行成功（退出码 0）", "The custom script succeeded (exit status 0)"),
     # errors
