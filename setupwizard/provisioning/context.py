@@ -61,6 +61,7 @@ class StepContext:
     ssh_port: int | None = None
     facts: HostFacts | None = None
     step: StepRef | None = None
+    generated_private_key: str | None = field(default=None, repr=False)  # handed back once, never logged
     _remote: Remote | None = field(default=None, repr=False)
 
     @property

@@ -229,6 +229,28 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "fail2ban 没有启动，sshd 规则不可用；已撤回本步骤写入的配置",
         "fail2ban did not start and the sshd jail is not up; this step's configuration was taken back out",
     ),
+    # admin user
+    "admin.unchanged": (
+        "用户 {user} 已存在，在 sudo 组中，密钥和 sudo 设置已就绪，无需更改",
+        "User {user} exists, is in the sudo group, and has the key and sudo settings already",
+    ),
+    "admin.done": (
+        "管理员用户 {user} 已就绪（更改: {changes}）",
+        "Admin user {user} is ready (changed: {changes})",
+    ),
+    "admin.key_generated": (
+        "已为 {user} 生成新的 ed25519 密钥，新登录已验证；私钥只提供这一次下载，不会保存",
+        "Generated a new ed25519 key for {user} and proved a new login with it; the private key is offered "
+        "for download this once and is not stored",
+    ),
+    "admin.key_login_failed": (
+        "用新生成的密钥以 {user} 新建 SSH 登录失败: {problem}",
+        "A new SSH login as {user} with the generated key failed: {problem}",
+    ),
+    "admin.password_failed": (
+        "设置 sudo 密码失败（退出码 {status}）",
+        "Setting the sudo password failed (exit status {status})",
+    ),
     "script.done": ("自定义脚本执行成功（退出码 0）", "The custom script succeeded (exit status 0)"),
     # errors
     "command.failed": ("{what}失败（{why}）{last}", "{what} failed ({why}){last}"),

@@ -75,6 +75,8 @@ class SetupResult:
     host_key_fingerprint: str | None = None
     os_name: str | None = None
     error_code: str | None = None  # ProvisioningError.code of the failure, when there is one
+    # The admin user's new private key, for the caller to offer once; never in to_dict() or an event.
+    generated_private_key: str | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, without any secret."""

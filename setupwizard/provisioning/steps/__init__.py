@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from setupwizard.provisioning.plan import Plan, Step
+from setupwizard.provisioning.steps.admin_user import admin_user_step
 from setupwizard.provisioning.steps.apt import INSTALL, UPDATE, UPGRADE, WAIT
 from setupwizard.provisioning.steps.autoupdates import auto_updates_step
 from setupwizard.provisioning.steps.fail2ban import fail2ban_step
@@ -19,7 +20,8 @@ def default_plan(options: SetupOptions) -> Plan:
     """The chosen steps, in this order (only connect and sudo are always there):
 
     connect, sudo, apt_wait + apt_update (``apt_update``), apt_upgrade (``upgrade``), packages (a
-    non-empty ``packages``), hostname, timezone, auto_updates, fail2ban, firewall (``firewall``),
+    non-empty ``packages``), hostname, timezone, auto_updates, fail2ban, admin_user
+    (``admin``), firewall (``firewall``),
     script (a non-blank ``script``). The defaults give the plan as it always was.
     """
     steps: list[Step] = [CONNECT, SUDO]
@@ -37,6 +39,8 @@ def default_plan(options: SetupOptions) -> Plan:
         steps.append(auto_updates_step())
     if options.fail2ban:
         steps.append(fail2ban_step())
+    if options.admin is not None:
+        steps.append(admin_user_step(options.admin))
     if options.firewall:
         steps.append(FIREWALL)
     if options.script is not None and options.script.strip():
