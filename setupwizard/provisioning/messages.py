@@ -251,6 +251,44 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "设置 sudo 密码失败（退出码 {status}）",
         "Setting the sudo password failed (exit status {status})",
     ),
+    # SSH hardening
+    "hardening.unchanged": (
+        "SSH 加固配置已生效，无需更改",
+        "The SSH hardening settings are in force already",
+    ),
+    "hardening.no_key_login": (
+        "拒绝加固: 本次无法证明新设置下还有可用的登录（关闭密码登录需要已验证的密钥登录；"
+        "请生成管理员密钥，或用私钥登录后再试）；未做任何更改",
+        "Refused: no login that works under the new settings could be proven on this run (turning "
+        "password login off needs a proven key login: generate the admin user's key, or log in with a "
+        "private key and try again); nothing was changed",
+    ),
+    "hardening.socket_activated": (
+        "sshd 由 ssh.socket 启动（Ubuntu 22.10 及以后），Port 设置不会生效；未更改端口，也未做其他更改",
+        "sshd is started by ssh.socket (Ubuntu 22.10 and later), where Port has no effect; nothing was "
+        "changed",
+    ),
+    "hardening.proving": (
+        "正在用新的 SSH 登录验证 {where} 可以登录（当前连接保持打开）…",
+        "Proving with a brand-new SSH login that {where} gets in (this session stays open) …",
+    ),
+    "hardening.proof_failed": (
+        "新的 SSH 登录失败（{problem}），正在回滚 sshd 配置 …",
+        "The brand-new SSH login failed ({problem}): rolling the sshd settings back …",
+    ),
+    "hardening.rolled_back": (
+        "新的登录方式无法登录（{problem}），已通过当前连接撤销 sshd 配置并重新加载，原登录方式不变",
+        "The new way to log in did not work ({problem}); the sshd settings were undone and reloaded through "
+        "the open session, and the old login is unchanged",
+    ),
+    "hardening.root_off": ("root 登录已关闭", "root login is off"),
+    "hardening.root_key_only": ("root 只能用密钥登录", "root may log in with a key only"),
+    "hardening.with_key": ("密钥", "a key"),
+    "hardening.with_password": ("密码", "a password"),
+    "hardening.done": (
+        "{root}，请使用 {where} 和{how}登录",
+        "{root}; log in as {where} with {how}",
+    ),
     "script.done": ("自定义脚本执行成功（退出码 0）", "The custom script succeeded (exit status 0)"),
     # errors
     "command.failed": ("{what}失败（{why}）{last}", "{what} failed ({why}){last}"),

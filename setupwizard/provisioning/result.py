@@ -77,6 +77,9 @@ class SetupResult:
     error_code: str | None = None  # ProvisioningError.code of the failure, when there is one
     # The admin user's new private key, for the caller to offer once; never in to_dict() or an event.
     generated_private_key: str | None = field(default=None, repr=False)
+    # After SSH hardening: {"username", "port", "auth": "key"|"password", "generated_key"} (no secret);
+    # the saved server entry switches to it.
+    login_after: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, without any secret."""
@@ -90,6 +93,7 @@ class SetupResult:
             "host_key_fingerprint": self.host_key_fingerprint,
             "os": self.os_name,
             "error_code": self.error_code,
+            "login_after": self.login_after,
         }
 
 

@@ -209,6 +209,7 @@ async def _run_steps(plan: Plan, ctx: StepContext, result: SetupResult, run: _Me
         result.os_name = ctx.os.pretty_name if ctx.os else None
         result.sudo = ctx.sudo
         result.generated_private_key = ctx.generated_private_key
+        result.login_after = ctx.login_after
         level = {
             StepStatus.FAILED: Level.ERROR,
             StepStatus.WARNING: Level.WARNING,

@@ -10,6 +10,7 @@ from setupwizard.provisioning.steps.fail2ban import fail2ban_step
 from setupwizard.provisioning.steps.firewall import FIREWALL
 from setupwizard.provisioning.steps.hostname import hostname_step, timezone_step
 from setupwizard.provisioning.steps.script import SCRIPT
+from setupwizard.provisioning.steps.ssh_hardening import ssh_hardening_step
 from setupwizard.provisioning.steps.system import CONNECT, SUDO
 from setupwizard.provisioning.target import SetupOptions
 
@@ -21,7 +22,7 @@ def default_plan(options: SetupOptions) -> Plan:
 
     connect, sudo, apt_wait + apt_update (``apt_update``), apt_upgrade (``upgrade``), packages (a
     non-empty ``packages``), hostname, timezone, auto_updates, fail2ban, admin_user
-    (``admin``), firewall (``firewall``),
+    (``admin``), firewall (``firewall``), ssh_hardening,
     script (a non-blank ``script``). The defaults give the plan as it always was.
     """
     steps: list[Step] = [CONNECT, SUDO]
@@ -43,6 +44,8 @@ def default_plan(options: SetupOptions) -> Plan:
         steps.append(admin_user_step(options.admin))
     if options.firewall:
         steps.append(FIREWALL)
+    if options.ssh_hardening is not None:
+        steps.append(ssh_hardening_step(options.ssh_hardening))
     if options.script is not None and options.script.strip():
         steps.append(SCRIPT)
     return Plan(tuple(steps))
