@@ -27,7 +27,7 @@ from tests.integration.provisioning.recorder import Recorder, login
 
 HARDEN = SetupOptions(
     packages=["ufw"],
-    admin=AdminUser("deploy", generate_key=True),
+    admin=AdminUser("deploy", generate_key=True, nopasswd=True),
     ssh_hardening=SshHardening("no", password_authentication=False, port=2222),
 )
 KNOWN: dict[str, MemoryKnownHosts] = {}
@@ -104,12 +104,7 @@ async def test_second_run_logs_in_the_new_way_and_changes_nothing(
 ) -> None:
     _, first = first_run
     assert first.generated_private_key and first.login_after
-    # what the saved server entry switches to: deploy, port 2222, the key (deploy has no password:
-    # sudo -n fails; give deploy NOPASSWD for the re-run, as a person would choose)
-    root(
-        systemd_host,
-        "echo 'deploy ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/deploy && chmod 440 /etc/sudoers.d/deploy",
-    )
+    # what the saved server entry switches to: deploy, port 2222, the generated key
     target = Target(systemd_host.address, "deploy", port=2222, private_key=first.generated_private_key)
     rec = Recorder()
     result = await run_setup(target, HARDEN, rec.emitter, known(systemd_host))
