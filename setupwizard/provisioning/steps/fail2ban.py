@@ -27,17 +27,19 @@ READY_TRIES = 40  # × 0.5 s: the server socket appears a moment after systemd s
 _MARK = "--- setupwizard:"
 
 
-def drop_in(ports: list[int]) -> str:
-    """The jail settings: journald as the log, nftables to ban, the SSH ports in use."""
-    port_list = ",".join(str(p) for p in dict.fromkeys(ports))
+def drop_in() -> str:
+    """The jail settings: journald as the log, nftables to ban.
+
+    A banned address is dropped on every port (``type=allports``), so the text names no port: it stays
+    the same when SSH hardening moves sshd, and a re-run after the move finds it unchanged.
+    """
     return (
         "# Written by Setup Wizard: the sshd jail on a journald-only system.\n"
         "[sshd]\n"
         "enabled = true\n"
         "backend = systemd\n"
-        "banaction = nftables\n"
+        "banaction = nftables[type=allports]\n"
         "banaction_allports = nftables[type=allports]\n"
-        f"port = {port_list}\n"
     )
 
 
@@ -64,15 +66,6 @@ def parse_state(lines: list[str]) -> tuple[str, bool]:
     return text, running
 
 
-def ports_to_watch(ctx: StepContext) -> list[int]:
-    """The SSH port of this session, and the new one when hardening moves sshd."""
-    ports = [ctx.ssh_port or ctx.target.port]
-    hardening = ctx.options.ssh_hardening
-    if hardening is not None and hardening.port is not None:
-        ports.append(hardening.port)
-    return ports
-
-
 async def wait_for_jail(ctx: StepContext) -> bool:
     """Poll ``fail2ban-client status sshd`` until it answers (True) or the tries run out."""
     for _ in range(READY_TRIES):
@@ -84,7 +77,7 @@ async def wait_for_jail(ctx: StepContext) -> bool:
 
 async def configure_fail2ban(ctx: StepContext) -> StepOutcome:
     """Install fail2ban, write the drop-in, (re)start it and prove the sshd jail runs."""
-    wanted = drop_in(ports_to_watch(ctx))
+    wanted = drop_in()
     present = parse_installed((await ctx.run(installed_query(list(PACKAGES)), quiet=True)).lines)
     missing = [p for p in PACKAGES if p not in present]
     if not missing:
@@ -122,8 +115,7 @@ def fail2ban_step() -> Step:
         name="配置 fail2ban (sshd)",
         commands=(
             f"{APT_GET} install -- {' '.join(PACKAGES)}  # only the missing ones",
-            f"write {DROP_IN}: [sshd] enabled = true, backend = systemd, "
-            "banaction = nftables, port = SSH_PORT",
+            f"write {DROP_IN}: [sshd] enabled = true, backend = systemd, banaction = nftables[type=allports]",
             "systemctl enable fail2ban && systemctl restart fail2ban",
             f"{STATUS}  # the jail must answer; otherwise the drop-in is taken back out",
         ),
