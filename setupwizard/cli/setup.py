@@ -1,4 +1,8 @@
-"""``setupwizard setup HOST``: run the default setup plan from a terminal, with live output.
+"""``setupwizard setup HOST``: run the chosen setup steps from a terminal, with live output.
+
+Only connect and the sudo check always run; ``--no-update``, ``--no-packages`` and ``--no-firewall``
+leave out default steps, ``--hostname``, ``--timezone``, ``--fail2ban``, ``--auto-updates``,
+``--admin-user`` and ``--harden-ssh`` add steps. ``--show-plan`` prints the commands and exits.
 
 Passwords come from a hidden prompt or ``--password-stdin``, never from argv. Host keys are
 remembered in ``~/.config/setupwizard/known_hosts.json`` (policy accept-new). Exit code 0 on
@@ -14,6 +18,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from contextlib import suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -36,6 +41,8 @@ from setupwizard.provisioning import (
     run_setup,
 )
 from setupwizard.provisioning.messages import LANGS, Lang, render
+from setupwizard.provisioning.steps import default_plan
+from setupwizard.provisioning.target import AdminUser, SshHardening
 
 _STYLES = {Level.SUCCESS: "green", Level.WARNING: "yellow", Level.ERROR: "red", Level.INFO: ""}
 
@@ -96,11 +103,88 @@ def setup(
         str,
         typer.Option("--lang", help="Language of the wizard's own lines: zh or en.", case_sensitive=False),
     ] = "zh",
+    no_update: Annotated[
+        bool, typer.Option("--no-update", help="Skip waiting for apt and apt-get update.")
+    ] = False,
+    no_packages: Annotated[bool, typer.Option("--no-packages", help="Install no packages.")] = False,
+    no_firewall: Annotated[bool, typer.Option("--no-firewall", help="Leave ufw alone.")] = False,
+    hostname: Annotated[str | None, typer.Option("--hostname", help="Set the host name (RFC 1123).")] = None,
+    timezone: Annotated[
+        str | None, typer.Option("--timezone", help="Set the time zone, e.g. Asia/Shanghai.")
+    ] = None,
+    fail2ban: Annotated[bool, typer.Option("--fail2ban", help="fail2ban for sshd (journald).")] = False,
+    auto_updates: Annotated[
+        bool, typer.Option("--auto-updates", help="Automatic security updates (unattended-upgrades).")
+    ] = False,
+    admin_user: Annotated[
+        str | None, typer.Option("--admin-user", help="Create this user in the sudo group.")
+    ] = None,
+    admin_key: Annotated[
+        Path | None, typer.Option("--admin-key", help="Public key file to install for the admin user.")
+    ] = None,
+    admin_key_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--admin-key-out", help="Generate an ed25519 key pair; write the private key here (600)."
+        ),
+    ] = None,
+    admin_sudo_password: Annotated[
+        bool, typer.Option("--admin-sudo-password", help="Prompt for the admin user's sudo password.")
+    ] = False,
+    admin_nopasswd: Annotated[
+        bool, typer.Option("--admin-nopasswd", help="The admin user uses sudo without a password.")
+    ] = False,
+    harden_ssh: Annotated[
+        bool, typer.Option("--harden-ssh", help="sshd drop-in: no root login, no password login.")
+    ] = False,
+    permit_root_login: Annotated[
+        str, typer.Option("--permit-root-login", help="With --harden-ssh: no or prohibit-password.")
+    ] = "no",
+    keep_password_login: Annotated[
+        bool, typer.Option("--keep-password-login", help="With --harden-ssh: keep PasswordAuthentication.")
+    ] = False,
+    ssh_new_port: Annotated[
+        int | None, typer.Option("--ssh-new-port", help="With --harden-ssh: move sshd to this port.")
+    ] = None,
+    show_plan: Annotated[
+        bool, typer.Option("--show-plan", help="Print the chosen steps' commands and exit.")
+    ] = False,
 ) -> None:
-    """Set up a Debian/Ubuntu server over SSH: apt, packages, ufw firewall, optional script."""
+    """Set up a Debian/Ubuntu server over SSH: the steps you choose, with every command shown."""
     language: Lang = "en" if lang.lower() == "en" else "zh"
     if lang.lower() not in LANGS:
         raise typer.BadParameter("use zh or en", param_hint="--lang")
+    if admin_key is not None and admin_key_out is not None:
+        raise typer.BadParameter("give --admin-key or --admin-key-out, not both", param_hint="--admin-key")
+    if admin_user is not None and admin_key is None and admin_key_out is None:
+        raise typer.BadParameter("needs --admin-key FILE or --admin-key-out FILE", param_hint="--admin-user")
+    steps = SetupOptions(
+        packages=[] if no_packages else split_values(packages) if packages else list(DEFAULT_PACKAGES),
+        firewall_ports=split_values(allow),
+        upgrade=upgrade,
+        script=script.read_text() if script else None,
+        apt_update=not no_update,
+        firewall=not no_firewall,
+        hostname=hostname,
+        timezone=timezone,
+        fail2ban=fail2ban,
+        auto_updates=auto_updates,
+        admin=None
+        if admin_user is None
+        else AdminUser(
+            admin_user,
+            public_key=admin_key.read_text() if admin_key else None,
+            generate_key=admin_key_out is not None,
+            nopasswd=admin_nopasswd,
+        ),
+        ssh_hardening=SshHardening(permit_root_login, keep_password_login, ssh_new_port)
+        if harden_ssh
+        else None,
+    )
+    if show_plan:
+        for line in default_plan(steps).describe():
+            typer.echo(line)
+        raise typer.Exit(0)
     private_key = key.read_text() if key else None
     password: str | None = None
     passphrase: str | None = None
@@ -111,6 +195,11 @@ def setup(
     if private_key and _needs_passphrase(private_key):
         passphrase = typer.prompt(f"Passphrase for {key}", hide_input=True)
     sudo_password = typer.prompt("sudo password", hide_input=True) if ask_sudo_password else None
+    if admin_sudo_password and steps.admin is not None:
+        new_password = typer.prompt(
+            f"New sudo password for {steps.admin.username}", hide_input=True, confirmation_prompt=True
+        )
+        steps = replace(steps, admin=replace(steps.admin, sudo_password=new_password))
     target = Target(
         host=host,
         port=port,
@@ -120,14 +209,15 @@ def setup(
         passphrase=passphrase,
         sudo_password=sudo_password,
     )
-    options = SetupOptions(
-        packages=split_values(packages) if packages else list(DEFAULT_PACKAGES),
-        firewall_ports=split_values(allow),
-        upgrade=upgrade,
-        script=script.read_text() if script else None,
-    )
-    ok = asyncio.run(_run(target, options, forget_host_key, connect_timeout, language))
+    ok = asyncio.run(_run(target, steps, forget_host_key, connect_timeout, language, admin_key_out))
     raise typer.Exit(0 if ok else 1)
+
+
+def write_private_key(path: Path, private_key: str) -> None:
+    """Write a generated private key to a new file only its owner can read."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(private_key)
 
 
 def event_text(event: SessionEvent, lang: Lang) -> str:
@@ -138,7 +228,12 @@ def event_text(event: SessionEvent, lang: Lang) -> str:
 
 
 async def _run(
-    target: Target, options: SetupOptions, forget: bool, connect_timeout: float, lang: Lang = "zh"
+    target: Target,
+    options: SetupOptions,
+    forget: bool,
+    connect_timeout: float,
+    lang: Lang = "zh",
+    key_out: Path | None = None,
 ) -> bool:
     console = Console(highlight=False)
     store = FileKnownHosts(known_hosts_path())
@@ -177,4 +272,7 @@ async def _run(
             target, options, EventEmitter(show), store, cancel=cancel, connect_timeout=connect_timeout
         )
         progress.update(task, description=result.status)
+    if result.generated_private_key and key_out is not None:
+        write_private_key(key_out, result.generated_private_key)
+        console.print(f"The admin user's new private key: {key_out} (shown nowhere else; keep it safe).")
     return result.success

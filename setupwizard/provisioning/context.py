@@ -61,6 +61,8 @@ class StepContext:
     ssh_port: int | None = None
     facts: HostFacts | None = None
     step: StepRef | None = None
+    generated_private_key: str | None = field(default=None, repr=False)  # handed back once, never logged
+    login_after: dict[str, object] | None = None  # set by SSH hardening: how to log in from now on
     _remote: Remote | None = field(default=None, repr=False)
 
     @property

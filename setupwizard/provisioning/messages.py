@@ -72,6 +72,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "step_name.packages": ("安装软件包", "Install packages"),
     "step_name.firewall": ("配置防火墙 (ufw)", "Configure the firewall (ufw)"),
     "step_name.script": ("运行自定义脚本", "Run the custom script"),
+    "step_name.hostname": ("设置主机名", "Set the host name"),
+    "step_name.timezone": ("设置时区", "Set the time zone"),
+    "step_name.auto_updates": (
+        "自动安全更新 (unattended-upgrades)",
+        "Automatic security updates (unattended-upgrades)",
+    ),
+    "step_name.fail2ban": ("配置 fail2ban (sshd)", "Set up fail2ban (sshd)"),
+    "step_name.admin_user": ("创建管理员用户", "Create the admin user"),
+    "step_name.ssh_hardening": ("加固 SSH", "Harden SSH"),
     # the summary
     "summary.title": ("—— 总结 ——", "—— Summary ——"),
     "summary.step": ("{mark} {step}: {outcome}（{seconds} 秒）", "{mark} {step}: {outcome} ({seconds} s)"),
@@ -172,6 +181,117 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "firewall.enabled": (
         "防火墙已启用: {rules}；默认拒绝入站",
         "Firewall enabled: {rules}; incoming traffic denied by default",
+    ),
+    # hostname and time zone
+    "hostname.unchanged": (
+        "主机名已是 {name}，/etc/hosts 已正确，无需更改",
+        "The host name is {name} already and /etc/hosts is right",
+    ),
+    "hostname.done": (
+        "主机名已设为 {name}，/etc/hosts 的 127.0.1.1 行已更新",
+        "Host name set to {name}; the 127.0.1.1 line of /etc/hosts updated",
+    ),
+    "hostname.not_applied": (
+        "设置后主机名仍不是 {name}",
+        "The host name is still not {name} after setting it",
+    ),
+    "timezone.unchanged": ("时区已是 {zone}，无需更改", "The time zone is {zone} already"),
+    "timezone.done": ("时区已设为 {zone}", "Time zone set to {zone}"),
+    "timezone.unknown": (
+        "服务器不认识时区 {zone}（不在 timedatectl list-timezones 中），未做更改",
+        "The server does not know the time zone {zone} (not in timedatectl list-timezones); nothing changed",
+    ),
+    "timezone.not_applied": (
+        "设置后时区仍不是 {zone}",
+        "The time zone is still not {zone} after setting it",
+    ),
+    # automatic updates
+    "auto_updates.unchanged": (
+        "自动安全更新已启用，无需更改",
+        "Automatic security updates are enabled already",
+    ),
+    "auto_updates.done": (
+        "自动安全更新已启用（apt-config 已确认，unattended-upgrade --dry-run 成功）",
+        "Automatic security updates enabled (confirmed by apt-config; "
+        "unattended-upgrade --dry-run succeeded)",
+    ),
+    "auto_updates.not_enabled": (
+        "写入 20auto-upgrades 后 apt-config 仍未显示自动更新已启用（可能被其他配置覆盖）",
+        "After writing 20auto-upgrades, apt-config still does not show automatic updates enabled "
+        "(another file may override it)",
+    ),
+    # fail2ban
+    "fail2ban.unchanged": (
+        "fail2ban 已在运行，sshd 规则已启用，无需更改",
+        "fail2ban is running with the sshd jail already",
+    ),
+    "fail2ban.done": (
+        "fail2ban 已运行，sshd 规则已启用（从 journald 读取日志）",
+        "fail2ban is running with the sshd jail (reading the journal)",
+    ),
+    "fail2ban.not_running": (
+        "fail2ban 没有启动，sshd 规则不可用；已撤回本步骤写入的配置",
+        "fail2ban did not start and the sshd jail is not up; this step's configuration was taken back out",
+    ),
+    # admin user
+    "admin.unchanged": (
+        "用户 {user} 已存在，在 sudo 组中，密钥和 sudo 设置已就绪，无需更改",
+        "User {user} exists, is in the sudo group, and has the key and sudo settings already",
+    ),
+    "admin.done": (
+        "管理员用户 {user} 已就绪（更改: {changes}）",
+        "Admin user {user} is ready (changed: {changes})",
+    ),
+    "admin.key_generated": (
+        "已为 {user} 生成新的 ed25519 密钥，新登录已验证；私钥只提供这一次下载，不会保存",
+        "Generated a new ed25519 key for {user} and proved a new login with it; the private key is offered "
+        "for download this once and is not stored",
+    ),
+    "admin.key_login_failed": (
+        "用新生成的密钥以 {user} 新建 SSH 登录失败: {problem}",
+        "A new SSH login as {user} with the generated key failed: {problem}",
+    ),
+    "admin.password_failed": (
+        "设置 sudo 密码失败（退出码 {status}）",
+        "Setting the sudo password failed (exit status {status})",
+    ),
+    # SSH hardening
+    "hardening.unchanged": (
+        "SSH 加固配置已生效，无需更改",
+        "The SSH hardening settings are in force already",
+    ),
+    "hardening.no_key_login": (
+        "拒绝加固: 本次无法证明新设置下还有可用的登录（关闭密码登录需要已验证的密钥登录；"
+        "请生成管理员密钥，或用私钥登录后再试）；未做任何更改",
+        "Refused: no login that works under the new settings could be proven on this run (turning "
+        "password login off needs a proven key login: generate the admin user's key, or log in with a "
+        "private key and try again); nothing was changed",
+    ),
+    "hardening.socket_activated": (
+        "sshd 由 ssh.socket 启动（Ubuntu 22.10 及以后），Port 设置不会生效；未更改端口，也未做其他更改",
+        "sshd is started by ssh.socket (Ubuntu 22.10 and later), where Port has no effect; nothing was "
+        "changed",
+    ),
+    "hardening.proving": (
+        "正在用新的 SSH 登录验证 {where} 可以登录（当前连接保持打开）…",
+        "Proving with a brand-new SSH login that {where} gets in (this session stays open) …",
+    ),
+    "hardening.proof_failed": (
+        "新的 SSH 登录失败（{problem}），正在回滚 sshd 配置 …",
+        "The brand-new SSH login failed ({problem}): rolling the sshd settings back …",
+    ),
+    "hardening.rolled_back": (
+        "新的登录方式无法登录（{problem}），已通过当前连接撤销 sshd 配置并重新加载，原登录方式不变",
+        "The new way to log in did not work ({problem}); the sshd settings were undone and reloaded through "
+        "the open session, and the old login is unchanged",
+    ),
+    "hardening.root_off": ("root 登录已关闭", "root login is off"),
+    "hardening.root_key_only": ("root 只能用密钥登录", "root may log in with a key only"),
+    "hardening.with_key": ("密钥", "a key"),
+    "hardening.with_password": ("密码", "a password"),
+    "hardening.done": (
+        "{root}，请使用 {where} 和{how}登录",
+        "{root}; log in as {where} with {how}",
     ),
     "script.done": ("自定义脚本执行成功（退出码 0）", "The custom script succeeded (exit status 0)"),
     # errors

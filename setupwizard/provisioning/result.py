@@ -90,6 +90,11 @@ class SetupResult:
     error_code: str | None = None  # ProvisioningError.code of the failure, when there is one
     code: str | None = None  # ``message`` as a catalogued code with params (provisioning/messages.py)
     params: dict[str, Any] | None = None
+    # The admin user's new private key, for the caller to offer once; never in to_dict() or an event.
+    generated_private_key: str | None = field(default=None, repr=False)
+    # After SSH hardening: {"username", "port", "auth": "key"|"password", "generated_key"} (no secret);
+    # the saved server entry switches to it.
+    login_after: dict[str, Any] | None = None
 
     @classmethod
     def interrupted(cls, partial: SetupResult | None = None) -> SetupResult:
@@ -125,6 +130,7 @@ class SetupResult:
             "os": self.os_name,
             "error_code": self.error_code,
             **({"code": self.code, "params": self.params or {}} if self.code else {}),
+            "login_after": self.login_after,
         }
 
 

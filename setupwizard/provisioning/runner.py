@@ -76,6 +76,8 @@ async def execute_setup(
 ) -> SetupResult:
     """:func:`run_setup` with engine :class:`PlanSettings` (tests use it for the lock-out drill)."""
     register_secrets(emitter, target)
+    for secret in options.secrets():
+        emitter.add_secret(secret)
     result = SetupResult(success=False, message="", status="failed")
     run = _Messages()
     try:
@@ -207,6 +209,8 @@ async def _run_steps(plan: Plan, ctx: StepContext, result: SetupResult, run: _Me
         result.host_key_fingerprint = ctx.fingerprint
         result.os_name = ctx.os.pretty_name if ctx.os else None
         result.sudo = ctx.sudo
+        result.generated_private_key = ctx.generated_private_key
+        result.login_after = ctx.login_after
         level = {
             StepStatus.FAILED: Level.ERROR,
             StepStatus.WARNING: Level.WARNING,

@@ -31,10 +31,62 @@ DEFAULT_PACKAGES: tuple[str, ...] = ("ufw", "curl", "ca-certificates", "unattend
 
 
 @dataclass(frozen=True)
+class AdminUser:
+    """A login user to create, in the ``sudo`` group, with an SSH key.
+
+    :param username: the new user's name.
+    :param public_key: an OpenSSH public key line to install (pasted by the person).
+    :param generate_key: instead, make a new ed25519 key pair; the private key is handed back once in
+        :attr:`SetupResult.generated_private_key` and never stored or logged.
+    :param sudo_password: optional password for the user (sudo asks for it); a secret.
+    :param nopasswd: sudo without a password (a ``/etc/sudoers.d`` drop-in), instead of a password.
+    """
+
+    username: str
+    public_key: str | None = None
+    generate_key: bool = False
+    sudo_password: str | None = None
+    nopasswd: bool = False
+
+    def __repr__(self) -> str:  # the password never shows up in a traceback
+        return f"AdminUser(username={self.username!r}, generate_key={self.generate_key})"
+
+
+@dataclass(frozen=True)
+class SshHardening:
+    """The sshd drop-in to write.
+
+    :param permit_root_login: ``no`` or ``prohibit-password``.
+    :param password_authentication: keep password logins (False: keys only, refused unless a key login
+        has been proven on this run).
+    :param port: move sshd to this port (its ufw rule is added first); None keeps the port.
+    """
+
+    permit_root_login: str = "no"
+    password_authentication: bool = False
+    port: int | None = None
+
+
+@dataclass(frozen=True)
 class SetupOptions:
-    """What to set up on the server."""
+    """What to set up on the server. Every step but connect and sudo is optional.
+
+    The defaults are the plan as it always was: apt update, the default packages and the firewall.
+    """
 
     packages: list[str] = field(default_factory=lambda: list(DEFAULT_PACKAGES))
     firewall_ports: list[str] = field(default_factory=list)
     upgrade: bool = False
     script: str | None = None
+    apt_update: bool = True  # wait for other apt/dpkg runs, then apt-get update
+    firewall: bool = True  # ufw; off for a server behind a cloud firewall, or a Docker host
+    hostname: str | None = None
+    timezone: str | None = None
+    fail2ban: bool = False
+    auto_updates: bool = False  # unattended-upgrades for security updates
+    admin: AdminUser | None = None
+    ssh_hardening: SshHardening | None = None
+
+    def secrets(self) -> list[str]:
+        """Every secret the options carry, for redaction."""
+        return [self.admin.sudo_password] if self.admin and self.admin.sudo_password else []

@@ -13,13 +13,17 @@ from dataclasses import dataclass
 import asyncssh
 
 from setupwizard.provisioning.errors import InvalidInputError
-from setupwizard.provisioning.target import SetupOptions, Target
+from setupwizard.provisioning.target import AdminUser, SetupOptions, SshHardening, Target
 
 _USERNAME = re.compile(r"[a-z_][a-z0-9_-]*[$]?")
 _PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 _PORT_SPEC = re.compile(r"(?P<start>[0-9]{1,5})(?::(?P<end>[0-9]{1,5}))?(?:/(?P<proto>tcp|udp))?")
 _DNS_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 _FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
+# tz database names: Area/Location[/Sublocation], Etc/GMT+8, UTC (no dots: no path tricks)
+_TIMEZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9][A-Za-z0-9_+-]*){0,2}")
+PERMIT_ROOT_LOGIN = ("no", "prohibit-password")
+MAX_SECRET_CHARS = 1024
 
 MAX_PACKAGES = 200
 MAX_FIREWALL_PORTS = 100
@@ -123,9 +127,10 @@ def validate_target(target: Target) -> None:
 
 
 def validate_options(options: SetupOptions) -> None:
-    """Check package names, firewall port specs and the optional script.
+    """Check package names, firewall port specs, the optional script and the optional steps' inputs.
 
-    :raises InvalidInputError: naming ``packages``, ``firewall_ports`` or ``script``.
+    :raises InvalidInputError: naming the field (``packages``, ``firewall_ports``, ``script``,
+        ``hostname``, ``timezone``, ``admin.*``, ``ssh_hardening.*``); never echoing a secret.
     """
     if not isinstance(options.packages, list) or len(options.packages) > MAX_PACKAGES:
         raise InvalidInputError("packages", f"最多 {MAX_PACKAGES} 个软件包")
@@ -142,3 +147,89 @@ def validate_options(options: SetupOptions) -> None:
             raise InvalidInputError("script", "脚本不能包含空字符")
         if len(options.script.encode()) > MAX_SCRIPT_BYTES:
             raise InvalidInputError("script", f"脚本不能超过 {MAX_SCRIPT_BYTES // 1024} KiB")
+    if options.hostname is not None:
+        check_hostname(options.hostname)
+    if options.timezone is not None:
+        check_timezone(options.timezone)
+    if options.admin is not None:
+        check_admin(options.admin)
+    if options.ssh_hardening is not None:
+        check_ssh_hardening(options.ssh_hardening)
+
+
+def check_hostname(name: object) -> str:
+    """A host name after RFC 1123: labels of letters, digits and ``-`` (not at either end), 1–63 each,
+    at most 253 in all; a fully qualified name is allowed."""
+    labels = name.split(".") if isinstance(name, str) else []
+    if (
+        not isinstance(name, str)
+        or not 1 <= len(name) <= 253
+        or not all(_DNS_LABEL.fullmatch(label) for label in labels)
+        or labels[-1].isdigit()
+    ):
+        raise InvalidInputError(
+            "hostname", "主机名只能包含字母、数字和 -（不能以 - 开头或结尾），每段最多 63 个字符，可用 . 分段"
+        )
+    return name
+
+
+def check_timezone(zone: object) -> str:
+    """A tz database name such as ``Asia/Shanghai`` or ``Etc/UTC`` (the server checks it is known)."""
+    if not isinstance(zone, str) or len(zone) > 64 or not _TIMEZONE.fullmatch(zone):
+        raise InvalidInputError("timezone", "时区应为 tz 数据库中的名称，例如 Asia/Shanghai 或 Etc/UTC")
+    return zone
+
+
+def check_public_key(key: object) -> str:
+    """One OpenSSH public key line (``ssh-ed25519 AAAA... comment``), as authorized_keys takes it."""
+    if not isinstance(key, str) or not key.strip() or len(key) > 16384:
+        raise InvalidInputError("admin.public_key", "请粘贴一行 OpenSSH 公钥 (ssh-ed25519 AAAA…)")
+    line = key.strip()
+    if "\n" in line or "\r" in line or "\0" in line:
+        raise InvalidInputError("admin.public_key", "公钥只能是一行")
+    try:
+        asyncssh.import_public_key(line)
+    except (asyncssh.KeyImportError, ValueError, TypeError):
+        raise InvalidInputError("admin.public_key", "无法读取公钥: 需要 OpenSSH 格式的一行公钥") from None
+    return line
+
+
+def check_admin(admin: AdminUser) -> None:
+    """The admin user: a new login name (not root), a key (pasted or generated), and a sudo password or
+    NOPASSWD (or neither: then the user can log in with the key, and sudo asks for a password never set)."""
+    try:
+        check_username(admin.username)
+    except InvalidInputError:
+        raise InvalidInputError(
+            "admin.username", "用户名只能包含小写字母、数字、_ 和 -，以字母或 _ 开头，最多 32 个字符"
+        ) from None
+    if admin.username == "root":
+        raise InvalidInputError("admin.username", "管理员用户不能是 root")
+    if admin.generate_key and admin.public_key:
+        raise InvalidInputError("admin.public_key", "请只选一种: 粘贴公钥，或生成新密钥")
+    if not admin.generate_key:
+        if admin.public_key is None:
+            raise InvalidInputError("admin.public_key", "请粘贴公钥，或选择生成新密钥")
+        check_public_key(admin.public_key)
+    password = admin.sudo_password
+    if password is not None:
+        if admin.nopasswd:
+            raise InvalidInputError("admin.nopasswd", "请只选一种: 设置 sudo 密码，或免密码 sudo")
+        if not password or len(password) > MAX_SECRET_CHARS or any(c in password for c in "\n\r\0"):
+            raise InvalidInputError(
+                "admin.sudo_password", "密码不能为空，不能包含换行或空字符，最多 1024 个字符"
+            )
+
+
+def check_ssh_hardening(hardening: SshHardening) -> None:
+    """``PermitRootLogin`` value and the optional new port."""
+    if hardening.permit_root_login not in PERMIT_ROOT_LOGIN:
+        raise InvalidInputError("ssh_hardening.permit_root_login", "只能是 no 或 prohibit-password")
+    if hardening.port is not None:
+        check_port(hardening.port, "ssh_hardening.port")
+
+
+def _shown(value: object) -> str:
+    """A rejected value, shortened and made printable for an error message."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

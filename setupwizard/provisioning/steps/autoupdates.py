@@ -1,0 +1,83 @@
+"""Optional step: automatic security updates with unattended-upgrades.
+
+Installs ``unattended-upgrades``, writes ``/etc/apt/apt.conf.d/20auto-upgrades`` (what
+``dpkg-reconfigure unattended-upgrades`` writes when one answers yes), and proves it: ``apt-config
+dump`` must show both periodic settings as ``"1"`` and ``unattended-upgrade --dry-run`` must succeed.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from setupwizard.provisioning.context import StepContext
+from setupwizard.provisioning.messages import msg
+from setupwizard.provisioning.plan import Policy, Step, StepOutcome
+from setupwizard.provisioning.result import StepStatus
+from setupwizard.provisioning.steps.apt import APT_ENV, APT_GET, installed_query, parse_installed
+
+CONFIG = "/etc/apt/apt.conf.d/20auto-upgrades"
+SETTINGS = ("APT::Periodic::Update-Package-Lists", "APT::Periodic::Unattended-Upgrade")
+CONTENT = "".join(f'{name} "1";\n' for name in SETTINGS)
+DUMP = "apt-config dump"
+DRY_RUN = "unattended-upgrade --dry-run"
+_MARK = "--- setupwizard:dump"
+
+
+def enabled_in_dump(lines: list[str]) -> bool:
+    """``apt-config dump`` sets both periodic settings to ``"1"``."""
+    values = {}
+    for line in lines:
+        name, _, value = line.strip().partition(" ")
+        values[name] = value
+    return all(values.get(name) == '"1";' for name in SETTINGS)
+
+
+def split_state(lines: list[str]) -> tuple[str, list[str]]:
+    """The config file's text and the ``apt-config dump`` lines, from :data:`STATE`'s output."""
+    if _MARK not in lines:
+        return "", []
+    at = lines.index(_MARK)
+    return "".join(line + "\n" for line in lines[:at]), lines[at + 1 :]
+
+
+STATE = f"cat {CONFIG} 2>/dev/null; echo '{_MARK}'; {DUMP} 2>/dev/null | grep '^APT::Periodic::'; true"
+
+
+async def configure_auto_updates(ctx: StepContext) -> StepOutcome:
+    """Install unattended-upgrades and enable it, unless it is installed and enabled already."""
+    present = "unattended-upgrades" in parse_installed(
+        (await ctx.run(installed_query(["unattended-upgrades"]), quiet=True)).lines
+    )
+    if present:
+        content, dump = split_state((await ctx.run(STATE, quiet=True)).lines)
+        if content == CONTENT and enabled_in_dump(dump):
+            return StepOutcome(StepStatus.UNCHANGED, msg("auto_updates.unchanged"))
+    else:
+        await ctx.must(
+            APT_ENV + APT_GET + " install -- unattended-upgrades", "apt-get install ", time_limit=1800
+        )
+    await ctx.must(
+        f"printf '%s' {shlex.quote(CONTENT)} > {CONFIG}.tmp && mv {CONFIG}.tmp {CONFIG}", f"写入 {CONFIG} "
+    )
+    _, dump = split_state((await ctx.run(STATE, quiet=True)).lines)
+    if not enabled_in_dump(dump):
+        return StepOutcome(StepStatus.FAILED, msg("auto_updates.not_enabled"))
+    await ctx.must(APT_ENV + DRY_RUN, "unattended-upgrade --dry-run ", time_limit=1800)
+    return StepOutcome(StepStatus.SUCCEEDED, msg("auto_updates.done"), changed=True)
+
+
+def auto_updates_step() -> Step:
+    """The automatic security updates step."""
+    return Step(
+        id="auto_updates",
+        name="自动安全更新 (unattended-upgrades)",
+        commands=(
+            f"{APT_GET} install -- unattended-upgrades  # when missing",
+            f"write {CONFIG}: " + " ".join(f'{name} "1";' for name in SETTINGS),
+            f'{DUMP} | grep APT::Periodic  # both must be "1"',
+            DRY_RUN,
+        ),
+        check=f'unattended-upgrades installed, {CONFIG} as written and {DUMP} shows both settings as "1"',
+        policy=Policy.ABORT,
+        action=configure_auto_updates,
+    )
