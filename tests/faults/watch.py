@@ -86,12 +86,14 @@ async def watch_setup(
     *,
     when: str | None = None,
     fault: Fault | None = None,
+    session_id: str | None = None,
 ) -> Watched:
     """Open the progress socket, start the setup (``wait=false``), read until the socket closes.
 
     When a frame's message contains ``when``, ``fault()`` runs once (the reading goes on afterwards).
+    ``session_id``: the page's id for the session (a fresh UUID when omitted).
     """
-    session_id = str(uuid.uuid4())
+    session_id = session_id or str(uuid.uuid4())
     ws = await open_progress(service, login, session_id)
     async with service.async_client(login) as client:
         started = await client.post(
