@@ -3,12 +3,13 @@ with its own data directory and log file (both searched for secrets)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from setupwizard.config import Settings
+from setupwizard.testbed.host import TestHost
 from tests.integration.web.live import ADMIN_PASSWORD, ADMIN_USER, Login, ProcessServer
 
 
@@ -46,3 +47,18 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessServer]
 def owner(service: ProcessServer) -> Login:
     """A plain (non-admin) user of the module's service."""
     return service.create_user("fault-owner", "fault-owner-password-1234")
+
+
+@pytest.fixture
+def fresh_host(make_test_host: Callable[[], TestHost], service: ProcessServer) -> Callable[[], TestHost]:
+    """A fresh test host whose address the module's service has forgotten: test hosts reuse addresses,
+    each with new host keys, which the service would rightly refuse as a changed key."""
+
+    def make() -> TestHost:
+        host = make_test_host()
+        with service.client(service.admin_login()) as client:
+            forgot = client.delete("/api/servers/known-hosts", params={"host": host.address, "port": 22})
+        assert forgot.status_code in (204, 404), forgot.text
+        return host
+
+    return make

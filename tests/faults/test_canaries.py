@@ -53,9 +53,9 @@ def install_key(host: TestHost, user: str, passphrase: str) -> str:
 
 
 async def test_no_canary_secret_anywhere_after_full_runs(
-    service: ProcessServer, owner: Login, make_test_host: Callable[[], TestHost]
+    service: ProcessServer, owner: Login, fresh_host: Callable[[], TestHost]
 ) -> None:
-    host = make_test_host()
+    host = fresh_host()
     root_pw, alice_pw, bob_pw = canary("Root"), canary("Alice"), canary("Bob")
     passphrase = canary("Pass")
     nested_sudo = f"{bob_pw}-Sudo99"  # contains bob's login password

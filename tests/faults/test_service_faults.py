@@ -152,3 +152,16 @@ async def test_a_very_slow_reader_stalls_neither_the_run_nor_other_clients(
         sock.close()
     assert slow and stored.status == "succeeded", stored.message
     assert lost == 0 and "slow-reader-done" in shown
+
+
+async def test_a_stored_session_replays_the_same_frames_the_live_client_was_shown(
+    service: ProcessServer, owner: Login, test_host: TestHost
+) -> None:
+    """History must not differ from live: the message code and its parameters (the page renders the
+    chosen language from them) are kept too, not only seq and text."""
+    watched = await watch_setup(service, owner, body(test_host, "echo replay-check\n"))
+    stored = await stored_session(service, owner, watched.session_id)
+    shown = [{k: f.get(k) for k in ("seq", "code", "params")} for f in watched.frames if "seq" in f]
+    kept = [{k: e.get(k) for k in ("seq", "code", "params")} for e in stored.detail["events"]]
+    assert any(f["code"] for f in shown), "the live frames carry message codes"
+    assert kept[: len(shown)] == shown

@@ -80,9 +80,9 @@ async def test_ssh_connection_cut_mid_command_fails_the_step_and_keeps_every_lin
 
 
 async def test_unreachable_server_fails_with_a_clear_message(
-    service: ProcessServer, owner: Login, make_test_host: Callable[[], TestHost]
+    service: ProcessServer, owner: Login, fresh_host: Callable[[], TestHost]
 ) -> None:
-    gone = make_test_host()
+    gone = fresh_host()
     request = body(gone)
     gone.stop()  # its address stays routed on the bridge, but no one answers there
     await run_and_record(
@@ -97,9 +97,9 @@ async def test_unreachable_server_fails_with_a_clear_message(
 
 
 async def test_connect_timeout_fails_with_a_clear_message(
-    service: ProcessServer, owner: Login, make_test_host: Callable[[], TestHost]
+    service: ProcessServer, owner: Login, fresh_host: Callable[[], TestHost]
 ) -> None:
-    host = make_test_host()
+    host = fresh_host()
     # a frozen sshd: the kernel still accepts the TCP connection, but no SSH banner ever comes
     assert host.run_root("kill -STOP $(pgrep -o sshd)").returncode == 0
     await run_and_record(
@@ -144,9 +144,9 @@ async def test_wrong_key_fails_with_a_clear_message(
 
 
 async def test_changed_host_key_is_refused(
-    service: ProcessServer, owner: Login, make_test_host: Callable[[], TestHost]
+    service: ProcessServer, owner: Login, fresh_host: Callable[[], TestHost]
 ) -> None:
-    host = make_test_host()
+    host = fresh_host()
     async with service.async_client(owner) as client:
         first = await client.post(
             "/api/setup/test-connection", json={k: v for k, v in body(host).items() if k != "packages"}
