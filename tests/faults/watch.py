@@ -41,6 +41,7 @@ class Watched:
     started: httpx.Response
     frames: list[dict[str, Any]] = field(default_factory=list)
     close_code: int | None = None
+    first_close: int | None = None  # set by a caller that resumed after the first socket ended
     hung: bool = False
 
     @property
