@@ -50,15 +50,20 @@ def owner(service: ProcessServer) -> Login:
 
 
 @pytest.fixture
-def fresh_host(make_test_host: Callable[[], TestHost], service: ProcessServer) -> Callable[[], TestHost]:
+def fresh_host(
+    make_test_host: Callable[[], TestHost], service: ProcessServer, owner: Login
+) -> Callable[[], TestHost]:
     """A fresh test host whose address the module's service has forgotten: test hosts reuse addresses,
     each with new host keys, which the service would rightly refuse as a changed key."""
 
     def make() -> TestHost:
         host = make_test_host()
+        where: dict[str, str | int] = {"host": host.address, "port": 22}
         with service.client(service.admin_login()) as client:
-            forgot = client.delete("/api/servers/known-hosts", params={"host": host.address, "port": 22})
+            forgot = client.delete("/api/servers/known-hosts", params=where)
         assert forgot.status_code in (204, 404), forgot.text
+        with service.client(owner) as client:  # trust kept per user (issue F.7): forget the owner's too
+            client.delete("/api/servers/known-hosts", params=where)
         return host
 
     return make
