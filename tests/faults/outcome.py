@@ -18,7 +18,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "faults"
 class Outcome:
     """One row of the reliability table.
 
-    :param key: a stable sort key, ``<group>.<nn>-<name>`` (the table is sorted by it).
+    :param key: a stable sort key, ``<group>.<nn>-<name>`` (the table is sorted by group, then key).
     :param scenario: what was done to the service, the server or the network.
     :param expected: the final state the user must see.
     :param observed: the final state the user saw (status and message, close codes, answers).
@@ -42,7 +42,15 @@ class Outcome:
         return path
 
 
+GROUPS = ("ssh", "server", "service", "backend", "secrets", "attack")  # the table's order
+
+
+def _order(outcome: Outcome) -> tuple[int, str]:
+    group = outcome.key.split(".", 1)[0]
+    return (GROUPS.index(group) if group in GROUPS else len(GROUPS), outcome.key)
+
+
 def load_outcomes(directory: Path = ARTIFACTS) -> list[Outcome]:
-    """Every stored outcome, sorted by key."""
+    """Every stored outcome, grouped (SSH, server, service, backends, secrets, attacks), then by key."""
     found = [Outcome(**json.loads(p.read_text(encoding="utf-8"))) for p in directory.glob("*.json")]
-    return sorted(found, key=lambda outcome: outcome.key)
+    return sorted(found, key=_order)
