@@ -14,6 +14,7 @@ from urllib.parse import quote
 import pytest
 
 from setupwizard.testbed.host import TestHost
+from tests.integration.setup.clients import open_progress, read_to_close
 from tests.integration.web.live import ADMIN_PASSWORD, ADMIN_USER, Login, ProcessServer
 
 from .outcome import Outcome
@@ -186,3 +187,51 @@ async def test_injection_in_every_field_of_every_route_is_refused_or_harmless(
     assert still_works
     assert not not_json, not_json[:5]
     assert not server_errors, server_errors[:10]
+
+
+F4 = "issue F.4: integers past 64 bits answer 500 / drop the socket (fixed on the hardening branch)"
+F8 = 'issue F.8: "port": true is accepted and runs against port 1 (fixed on the hardening branch)'
+BIG = 2**63
+
+
+@pytest.mark.xfail(reason=F8, strict=True)
+async def test_a_boolean_port_is_refused_as_a_bad_field(service: ProcessServer, admin: Login) -> None:
+    async with service.async_client(admin) as client:
+        response = await client.post(
+            "/api/setup/test-connection",
+            json={"host": "198.51.100.7", "port": True, "username": "root", "password": "x"},
+        )
+    assert response.status_code == 422 and response.json().get("field") == "port", response.text
+
+
+async def finished_session(service: ProcessServer, login: Login) -> str:
+    """A session that has ended at once (its connection refused by a closed local port)."""
+    async with service.async_client(login) as client:
+        started = await client.post(
+            "/api/setup/auto-setup",
+            json={"host": "127.0.0.1", "port": _closed_port(), "username": "root", "password": "x"},
+        )
+    assert started.status_code in (200, 422, 502, 504), started.text
+    return str(started.json().get("session_id") or uuid.uuid4())
+
+
+@pytest.mark.xfail(reason=F4, strict=True)
+async def test_a_since_past_64_bits_is_refused_as_a_bad_field(service: ProcessServer, admin: Login) -> None:
+    session_id = await finished_session(service, admin)
+    async with service.async_client(admin) as client:
+        response = await client.get(f"/api/setup/sessions/{session_id}", params={"since": str(BIG)})
+    assert response.status_code == 422, response.text
+
+
+@pytest.mark.xfail(reason=F4, strict=True)
+async def test_a_sudo_id_past_64_bits_is_refused_as_a_bad_field(service: ProcessServer, admin: Login) -> None:
+    async with service.async_client(admin) as client:
+        response = await client.delete(f"/api/servers/sudo/{BIG}")
+    assert response.status_code == 422, response.text
+
+
+@pytest.mark.xfail(reason=F4, strict=True)
+async def test_a_socket_since_past_64_bits_is_closed_4400(service: ProcessServer, admin: Login) -> None:
+    ws = await open_progress(service, admin, await finished_session(service, admin), since=BIG)
+    _, code = await read_to_close(ws)
+    assert code == 4400
