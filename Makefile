@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install system-deps services testbed testbed-down bench clean
+.PHONY: run test test-faults lint install system-deps services testbed testbed-down bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ lint: install
 
 test: install system-deps services lint
 	$(BIN)/pytest -ra
+
+# The fault suite alone (it also runs inside `make test`), then its table into docs/reliability.md.
+test-faults: install system-deps services
+	rm -rf test-artifacts/faults
+	$(BIN)/pytest -ra tests/faults; status=$$?; $(BIN)/python -m tests.faults.report; exit $$status
 
 testbed: install
 	@if [ "$$(id -u)" -ne 0 ]; then echo "make testbed needs root (network namespaces, chroot): run it with sudo" >&2; exit 1; fi
