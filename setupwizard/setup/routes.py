@@ -38,8 +38,16 @@ def get_service(request: Request) -> SetupService:
 
 
 ServiceDep = Annotated[SetupService, Depends(get_service)]
+# Answers of the two routes that connect to a server (issue F.10: denied targets, per-user attempt limit).
+_CONNECT_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "target_denied: the address is in SETUPWIZARD_TARGET_DENY"},
+    429: {"description": "too_many_attempts: too many connections started this minute; see Retry-After"},
+    502: {"description": "The server could not be reached, or refused the login"},
+    504: {"description": "The server did not answer in time"},
+}
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    403: {"description": "session_id of another user"},
+    **_CONNECT_ERRORS,
+    403: {"description": "session_id of another user, or target_denied (SETUPWIZARD_TARGET_DENY)"},
     409: {"description": "setup_running (with the running session_id when it is yours), or session_id_used"},
 }
 
@@ -106,7 +114,7 @@ async def cancel_session(session_id: uuid.UUID, user: CurrentUser, service: Serv
     return StartedSetup(session_id=str(session_id), status="cancelling")
 
 
-@router.post("/test-connection")
+@router.post("/test-connection", responses=_CONNECT_ERRORS)
 async def check_connection(body: ConnectionRequest, user: CurrentUser, request: Request) -> dict[str, object]:
     """Connect, report the OS, the sudo mode and the host key fingerprint; change nothing."""
     settings: Settings = request.app.state.settings

@@ -26,6 +26,11 @@ def fault_settings(data_dir: Path, **overrides: object) -> Settings:
         "ssh_connect_timeout": 5.0,
         "ssh_keepalive_interval": 2.0,
         "log_level": "info",
+        # The suite aims setups at a closed port on 127.0.0.1 (a session that ends at once) and sends hundreds
+        # of connection attempts: loopback is allowed and the per-user attempt limit is out of the way here.
+        # Both have their own tests (tests/integration/web/test_hardening_targets.py).
+        "target_deny": ["169.254.0.0/16", "fe80::/10"],
+        "connect_attempts_per_minute": 100_000,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -189,12 +189,9 @@ async def test_injection_in_every_field_of_every_route_is_refused_or_harmless(
     assert not server_errors, server_errors[:10]
 
 
-F4 = "issue F.4: integers past 64 bits answer 500 / drop the socket (fixed on the hardening branch)"
-F8 = 'issue F.8: "port": true is accepted and runs against port 1 (fixed on the hardening branch)'
 BIG = 2**63
 
 
-@pytest.mark.xfail(reason=F8, strict=True)
 async def test_a_boolean_port_is_refused_as_a_bad_field(service: ProcessServer, admin: Login) -> None:
     async with service.async_client(admin) as client:
         response = await client.post(
@@ -215,7 +212,6 @@ async def finished_session(service: ProcessServer, login: Login) -> str:
     return str(started.json().get("session_id") or uuid.uuid4())
 
 
-@pytest.mark.xfail(reason=F4, strict=True)
 async def test_a_since_past_64_bits_is_refused_as_a_bad_field(service: ProcessServer, admin: Login) -> None:
     session_id = await finished_session(service, admin)
     async with service.async_client(admin) as client:
@@ -223,14 +219,12 @@ async def test_a_since_past_64_bits_is_refused_as_a_bad_field(service: ProcessSe
     assert response.status_code == 422, response.text
 
 
-@pytest.mark.xfail(reason=F4, strict=True)
 async def test_a_sudo_id_past_64_bits_is_refused_as_a_bad_field(service: ProcessServer, admin: Login) -> None:
     async with service.async_client(admin) as client:
         response = await client.delete(f"/api/servers/sudo/{BIG}")
     assert response.status_code == 422, response.text
 
 
-@pytest.mark.xfail(reason=F4, strict=True)
 async def test_a_socket_since_past_64_bits_is_closed_4400(service: ProcessServer, admin: Login) -> None:
     ws = await open_progress(service, admin, await finished_session(service, admin), since=BIG)
     _, code = await read_to_close(ws)

@@ -28,31 +28,10 @@ from .outcome import Outcome
 EXAMPLES = 30  # per operation; derandomized, so every run sends the same requests
 CONFORMANCE = [status_code_conformance, content_type_conformance, response_schema_conformance]
 
-# Findings the hardening branch fixes (issue F). Each xfail is strict: once fixed, it fails and is removed.
-F4 = "issue F.4: an integer past 64 bits answers 500 (fixed on the hardening branch)"
-F9 = (
-    "issue F.9: the OpenAPI document shows FastAPI's default 422 body, not the real {detail, code, field}, "
-    "and omits the 401/404/409 answers (fixed on the hardening branch)"
-)
-KNOWN_5XX: dict[str, str] = {"DELETE /api/servers/sudo/{sudo_id}": F4}
-KNOWN_NONCONFORMING: dict[str, str] = {
-    f"{method} {path}": F9
-    for method, path in (
-        ("POST", "/api/auth/login"),
-        ("POST", "/api/auth/logout"),
-        ("POST", "/api/auth/password"),
-        ("POST", "/api/users"),
-        ("GET", "/api/servers/sudo/prefill"),
-        ("DELETE", "/api/servers/sudo/{sudo_id}"),
-        ("DELETE", "/api/servers/known-hosts"),
-        ("POST", "/api/setup/auto-setup"),
-        ("GET", "/api/setup/sessions"),
-        ("GET", "/api/setup/sessions/{session_id}"),
-        ("GET", "/api/setup/sessions/{session_id}/log.txt"),
-        ("POST", "/api/setup/sessions/{session_id}/cancel"),
-        ("POST", "/api/setup/test-connection"),
-    )
-}
+# Findings of issue F that are still open, by operation ("METHOD /path": reason). Each becomes a strict
+# xfail: once fixed, it fails and must be removed. F.4 and F.9 are fixed: none is left.
+KNOWN_5XX: dict[str, str] = {}
+KNOWN_NONCONFORMING: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
