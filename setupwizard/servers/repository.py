@@ -11,14 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import Executable
 
 from setupwizard.audit.repository import AuditRepository
 from setupwizard.core.secretbox import SecretBox, SecretBoxError
-from setupwizard.db.models import KnownHost, SshServerSudo, User
+from setupwizard.db.models import KnownHost, SetupSession, SshServerSudo, User
 
 log = logging.getLogger(__name__)
 
@@ -192,3 +192,109 @@ class KnownHostRepository:
             statement = statement.where(KnownHost.user_id == user_id)
         result = await self.session.execute(statement)
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class SavedServer:
+    """One of a user's servers: what is saved about it (sudo row, trusted key) and its last setup."""
+
+    host: str
+    port: int
+    login: str | None
+    sudo_user: str | None
+    sudo_mode: str | None  # "password" | "passwordless" | None (nothing saved)
+    host_key_fingerprint: str | None
+    last_session_id: str | None
+    last_status: str | None
+    last_setup_at: datetime | None
+
+
+class SavedServerRepository:
+    """A user's saved servers: the union of their ``ssh_servers_sudo`` rows and known hosts, keyed by
+    host:port. Every statement here is scoped by the owner's ``user_id``: no other user's row is read."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def list(self, user_id: int) -> list[SavedServer]:
+        """The user's servers, the most recently set up first (never a password, nor its ciphertext)."""
+        sudo_rows = (
+            await self.session.execute(
+                select(
+                    SshServerSudo.host,
+                    SshServerSudo.ssh_port,
+                    SshServerSudo.sudo_user,
+                    SshServerSudo.sudo_password,
+                ).where(SshServerSudo.user_id == user_id)
+            )
+        ).all()
+        key_rows = (
+            await self.session.execute(
+                select(KnownHost.host, KnownHost.port, KnownHost.fingerprint).where(
+                    KnownHost.user_id == user_id
+                )
+            )
+        ).all()
+        sudo = {(h, p): (u, "passwordless" if pw == "" else "password") for h, p, u, pw in sudo_rows}
+        keys = {(h, p): f for h, p, f in key_rows}
+        latest = await self._latest_sessions(user_id)
+        servers = []
+        for host, port in set(sudo) | set(keys):
+            sudo_user, mode = sudo.get((host, port), (None, None))
+            last = latest.get((host, port))
+            servers.append(
+                SavedServer(
+                    host=host,
+                    port=port,
+                    login=last.username if last else sudo_user,
+                    sudo_user=sudo_user,
+                    sudo_mode=mode,
+                    host_key_fingerprint=keys.get((host, port)),
+                    last_session_id=last.id if last else None,
+                    last_status=last.status if last else None,
+                    last_setup_at=last.created_at if last else None,
+                )
+            )
+        epoch = datetime.min.replace(tzinfo=UTC)
+        servers.sort(key=lambda s: (s.last_setup_at or epoch, s.host, s.port), reverse=True)
+        return servers
+
+    async def _latest_sessions(self, user_id: int) -> dict[tuple[str, int], SetupSession]:
+        """The user's newest session per host:port (host compared as saved rows spell it: lower case)."""
+        newest = (
+            select(
+                func.lower(SetupSession.host).label("host"),
+                SetupSession.port,
+                func.max(SetupSession.created_at).label("at"),
+            )
+            .where(SetupSession.owner_id == user_id)
+            .group_by(func.lower(SetupSession.host), SetupSession.port)
+            .subquery()
+        )
+        rows = (
+            await self.session.execute(
+                select(SetupSession)
+                .join(
+                    newest,
+                    (func.lower(SetupSession.host) == newest.c.host)
+                    & (SetupSession.port == newest.c.port)
+                    & (SetupSession.created_at == newest.c.at),
+                )
+                .where(SetupSession.owner_id == user_id)
+            )
+        ).scalars()
+        return {(normalise_host(row.host), row.port): row for row in rows}
+
+    async def forget(self, user_id: int, host: str, port: int) -> tuple[int, int]:
+        """Delete the user's sudo row and known host for host:port; (sudo rows, known hosts) removed.
+
+        The setup history stays: it is a record of what was done, not a saved credential.
+        """
+        host = normalise_host(host)
+        sudo = await self.session.execute(
+            delete(SshServerSudo).where(
+                SshServerSudo.user_id == user_id, SshServerSudo.host == host, SshServerSudo.ssh_port == port
+            )
+        )
+        keys = await KnownHostRepository(self.session).delete(host, port, user_id)
+        return int(getattr(sudo, "rowcount", 0) or 0), keys

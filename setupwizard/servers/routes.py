@@ -1,4 +1,4 @@
-"""``/api/servers``: saved sudo credentials (without passwords) and known host keys."""
+"""``/api/servers``: the caller's servers, saved sudo credentials (without passwords) and known host keys."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from setupwizard.core.errors import ForbiddenError, NotFoundError
 from setupwizard.core.params import RowIdPath, RowIdQuery
 from setupwizard.core.secretbox import SecretBox
 from setupwizard.db.deps import SessionDep
-from setupwizard.servers.repository import KnownHostRepository, SudoRepository
-from setupwizard.servers.schemas import KnownHostOut, SudoOut, SudoPrefill
+from setupwizard.servers.repository import KnownHostRepository, SavedServerRepository, SudoRepository
+from setupwizard.servers.schemas import ForgottenServer, KnownHostOut, ServerOut, SudoOut, SudoPrefill
 
 router = APIRouter(prefix="/api/servers", tags=["servers"])
 
@@ -26,6 +26,36 @@ Port = Annotated[int, Query(ge=1, le=65535)]
 def _sudo_repo(request: Request, session: SessionDep) -> SudoRepository:
     box: SecretBox = request.app.state.secretbox
     return SudoRepository(session, box)
+
+
+@router.get("")
+async def list_servers(user: CurrentUser, session: SessionDep) -> list[ServerOut]:
+    """The caller's servers (a saved sudo user or a trusted host key), each with its last setup.
+
+    Only the caller's own: an administrator sees their own servers here too.
+    """
+    rows = await SavedServerRepository(session).list(user.id)
+    return [ServerOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.delete("", responses=error_responses(404))
+async def forget_server(
+    request: Request, user: CurrentUser, session: SessionDep, host: Host, port: Port = 22
+) -> ForgottenServer:
+    """Forget one of the caller's servers: its saved sudo row and the caller's trusted host key go.
+    The setup history stays. 404 when nothing of the caller's is saved for host:port."""
+    sudo_rows, known_hosts = await SavedServerRepository(session).forget(user.id, host, port)
+    if not sudo_rows and not known_hosts:
+        raise NotFoundError("No such saved server")
+    target = f"{host.strip().lower()}:{port}"
+    if sudo_rows:
+        await audit.record_in(session, request, AuditAction.SUDO_DELETE, user=user, target=target)
+    if known_hosts:
+        detail = {"user_id": user.id, "removed": known_hosts}
+        await audit.record_in(
+            session, request, AuditAction.KNOWN_HOST_DELETE, user=user, target=target, detail=detail
+        )
+    return ForgottenServer(host=host.strip().lower(), port=port, sudo_rows=sudo_rows, known_hosts=known_hosts)
 
 
 @router.get("/sudo")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class SudoOut(BaseModel):
@@ -37,3 +37,26 @@ class KnownHostOut(BaseModel):
     fingerprint: str
     first_seen: datetime
     last_seen: datetime
+
+
+class ServerOut(BaseModel):
+    """One of the caller's servers (``GET /api/servers``): what is saved about it and its last setup."""
+
+    host: str
+    port: int
+    login: str | None = Field(description="The SSH login of the last setup (else the saved sudo user).")
+    sudo_user: str | None
+    sudo_mode: str | None = Field(description='"password", "passwordless", or null when nothing is saved.')
+    host_key_fingerprint: str | None = Field(description="The host key the caller trusts, SHA256:…")
+    last_session_id: str | None
+    last_status: str | None = Field(description="The last setup's status: succeeded, failed, running…")
+    last_setup_at: datetime | None
+
+
+class ForgottenServer(BaseModel):
+    """What ``DELETE /api/servers`` removed."""
+
+    host: str
+    port: int
+    sudo_rows: int
+    known_hosts: int
