@@ -10,12 +10,27 @@ from setupwizard.audit import trail as audit
 from setupwizard.audit.trail import AuditAction
 from setupwizard.auth.deps import CurrentUser
 from setupwizard.core.api_docs import error_responses
-from setupwizard.core.errors import ForbiddenError, NotFoundError
+from setupwizard.core.errors import ConflictError, ForbiddenError, NotFoundError
 from setupwizard.core.params import RowIdPath, RowIdQuery
 from setupwizard.core.secretbox import SecretBox
 from setupwizard.db.deps import SessionDep
-from setupwizard.servers.repository import KnownHostRepository, SavedServerRepository, SudoRepository
-from setupwizard.servers.schemas import ForgottenServer, KnownHostOut, ServerOut, SudoOut, SudoPrefill
+from setupwizard.provisioning import validate_options
+from setupwizard.servers.repository import (
+    MAX_PRESETS_PER_USER,
+    KnownHostRepository,
+    PresetRepository,
+    SavedServerRepository,
+    SudoRepository,
+)
+from setupwizard.servers.schemas import (
+    ForgottenServer,
+    KnownHostOut,
+    PresetIn,
+    PresetOut,
+    ServerOut,
+    SudoOut,
+    SudoPrefill,
+)
 
 router = APIRouter(prefix="/api/servers", tags=["servers"])
 
@@ -56,6 +71,32 @@ async def forget_server(
             session, request, AuditAction.KNOWN_HOST_DELETE, user=user, target=target, detail=detail
         )
     return ForgottenServer(host=host.strip().lower(), port=port, sudo_rows=sudo_rows, known_hosts=known_hosts)
+
+
+@router.get("/presets")
+async def list_presets(user: CurrentUser, session: SessionDep) -> list[PresetOut]:
+    """The caller's own presets of setup steps, by name."""
+    rows = await PresetRepository(session).list(user.id)
+    return [PresetOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.post("/presets", responses=error_responses(409))
+async def save_preset(body: PresetIn, user: CurrentUser, session: SessionDep) -> PresetOut:
+    """Save a preset of the caller (the same name replaces it). The choice is checked as the plan preview
+    checks it (422 naming the field); an admin user's sudo password is never stored."""
+    validate_options(body.steps.to_options())
+    steps = body.steps.model_dump(mode="json", exclude_none=True, exclude={"admin": {"sudo_password"}})
+    row = await PresetRepository(session).save(user.id, body.name.strip() or body.name, steps)
+    if row is None:
+        raise ConflictError(f"At most {MAX_PRESETS_PER_USER} presets per user", code="too_many_presets")
+    return PresetOut.model_validate(row, from_attributes=True)
+
+
+@router.delete("/presets/{preset_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404))
+async def delete_preset(preset_id: RowIdPath, user: CurrentUser, session: SessionDep) -> None:
+    """Delete one of the caller's presets (404 if it is not theirs)."""
+    if not await PresetRepository(session).delete(user.id, preset_id):
+        raise NotFoundError("No such preset")
 
 
 @router.get("/sudo")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from setupwizard.setup.schemas import StepChoice
 
 
 class SudoOut(BaseModel):
@@ -60,3 +63,23 @@ class ForgottenServer(BaseModel):
     port: int
     sudo_rows: int
     known_hosts: int
+
+
+class PresetIn(BaseModel):
+    """``POST /api/servers/presets``: a named choice of steps (an admin user's sudo password is dropped)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str = Field(
+        min_length=1, max_length=64, description="Unique per user; saving it again replaces it."
+    )
+    steps: StepChoice
+
+
+class PresetOut(BaseModel):
+    """One of the caller's presets."""
+
+    id: int
+    name: str
+    steps: dict[str, Any]
+    updated_at: datetime

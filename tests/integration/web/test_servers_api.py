@@ -162,3 +162,36 @@ def test_auto_setup_refuses_a_generated_key_over_http(live_server: LiveServer) -
     assert response.json()["field"] == "admin.generate_key"
     assert CANARY not in response.text
     assert sessions == []  # nothing ran
+
+
+def test_presets_are_saved_per_user_without_the_admin_password(live_server: LiveServer) -> None:
+    alice = live_server.create_user("alice", "alice-password-1")
+    bob = live_server.create_user("bob", "bob-password-12")
+    steps = {
+        "packages": [],
+        "firewall_ports": ["8080/tcp"],
+        "fail2ban": True,
+        "admin": {"username": "deploy", "public_key": PUBLIC_KEY, "sudo_password": CANARY},
+    }
+    with live_server.client(alice) as client:
+        saved = client.post("/api/servers/presets", json={"name": "我的 Web", "steps": steps})
+        assert saved.status_code == 200, saved.text
+        assert CANARY not in saved.text
+        again = client.post(
+            "/api/servers/presets", json={"name": "我的 Web", "steps": {**steps, "fail2ban": False}}
+        )
+        assert again.json()["id"] == saved.json()["id"]  # the same name replaces it
+        [preset] = client.get("/api/servers/presets").json()
+        assert preset["name"] == "我的 Web"
+        assert preset["steps"]["fail2ban"] is False
+        assert preset["steps"]["admin"] == {
+            "username": "deploy", "public_key": PUBLIC_KEY, "generate_key": False, "nopasswd": False
+        }  # fmt: skip
+        bad = client.post("/api/servers/presets", json={"name": "x", "steps": {"hostname": "-bad-"}})
+        assert (bad.status_code, bad.json()["field"]) == (422, "hostname")
+    with live_server.client(bob) as client:
+        assert client.get("/api/servers/presets").json() == []
+        assert client.delete(f"/api/servers/presets/{preset['id']}").status_code == 404
+    with live_server.client(alice) as client:
+        assert client.delete(f"/api/servers/presets/{preset['id']}").status_code == 204
+        assert client.get("/api/servers/presets").json() == []
