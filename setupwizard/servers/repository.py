@@ -20,6 +20,7 @@ from sqlalchemy.sql.expression import Executable
 from setupwizard.audit.repository import AuditRepository
 from setupwizard.core.secretbox import SecretBox, SecretBoxError
 from setupwizard.db.models import KnownHost, SetupPreset, SetupSession, SshServerSudo, User
+from setupwizard.provisioning.result import SessionStatus
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +209,14 @@ class SavedServer:
     last_session_id: str | None
     last_status: str | None
     last_setup_at: datetime | None
+    login_after: dict[str, Any] | None = None  # the last setup hardened SSH: how to log in from now on
+
+
+def _login_after(session: SetupSession | None) -> dict[str, Any] | None:
+    """The new login a successful SSH hardening left (``SetupResult.login_after``: no secret), if any."""
+    result = session.result if session is not None and session.status == SessionStatus.SUCCEEDED else None
+    value = result.get("login_after") if isinstance(result, dict) else None
+    return value if isinstance(value, dict) and isinstance(value.get("username"), str) else None
 
 
 class SavedServerRepository:
@@ -243,17 +252,23 @@ class SavedServerRepository:
         for host, port in set(sudo) | set(keys):
             sudo_user, mode = sudo.get((host, port), (None, None))
             last = latest.get((host, port))
+            login_after = _login_after(last)
             servers.append(
                 SavedServer(
                     host=host,
                     port=port,
-                    login=last.username if last else sudo_user,
+                    login=str(login_after["username"])
+                    if login_after
+                    else last.username
+                    if last
+                    else sudo_user,
                     sudo_user=sudo_user,
                     sudo_mode=mode,
                     host_key_fingerprint=keys.get((host, port)),
                     last_session_id=last.id if last else None,
                     last_status=last.status if last else None,
                     last_setup_at=last.created_at if last else None,
+                    login_after=login_after,
                 )
             )
         epoch = datetime.min.replace(tzinfo=UTC)

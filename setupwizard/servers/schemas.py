@@ -54,6 +54,11 @@ class ServerOut(BaseModel):
     last_session_id: str | None
     last_status: str | None = Field(description="The last setup's status: succeeded, failed, running…")
     last_setup_at: datetime | None
+    login_after: dict[str, Any] | None = Field(
+        None,
+        description='After a successful SSH hardening: {"username", "port", "auth", "generated_key"}; '
+        "the next setup logs in this way (``login`` is its username).",
+    )
 
 
 class ForgottenServer(BaseModel):

@@ -30,13 +30,22 @@ function lastSetup(s) {
   return `${when.toLocaleString(locale, { dateStyle: "short", timeStyle: "short" })} · ${statusText(s.last_status)}`;
 }
 
+function loginText(s) {
+  const after = s.login_after;
+  if (!after) return s.login || "";
+  const key = after.auth === "key" ? "servers.login_after_key" : "servers.login_after_password";
+  return t(key, { user: after.username, host: s.host, port: after.port ?? s.port });
+}
+
 function sudoText(s) {
   if (!s.sudo_mode) return t("servers.sudo_none");
   return `${s.sudo_user} (${t(s.sudo_mode === "passwordless" ? "servers.sudo_passwordless" : "servers.sudo_password")})`;
 }
 
+// After SSH hardening the next setup logs in the new way: the new user, on the new port.
 function rerunUrl(s) {
-  const query = new URLSearchParams({ host: s.host, port: String(s.port), username: s.login || "root" });
+  const port = String(s.login_after?.port ?? s.port);
+  const query = new URLSearchParams({ host: s.host, port, username: s.login || "root" });
   const preset = $("rerun-preset").value;
   if (preset) query.set("preset", preset);
   return `/setup?${query}`;
@@ -60,7 +69,7 @@ function render() {
     tr.dataset.status = s.last_status || "";
     tr.append(
       cell(`${s.host}:${s.port}`, "server", "servers.host"),
-      cell(s.login || "", "login", "servers.login"),
+      cell(loginText(s), "login", "servers.login"),
       cell(sudoText(s), "sudo", "servers.sudo"),
       cell(s.host_key_fingerprint || "", "fingerprint", "servers.fingerprint"),
       cell(lastSetup(s), "last", "servers.last"),

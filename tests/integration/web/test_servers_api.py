@@ -27,9 +27,16 @@ def _user_id(server: LiveServer, login: Login) -> int:
 
 
 async def _seed(
-    server: LiveServer, user_id: int, host: str, port: int, *, status: str, password: str
+    server: LiveServer,
+    user_id: int,
+    host: str,
+    port: int,
+    *,
+    status: str,
+    password: str,
+    result: dict[str, object] | None = None,
 ) -> None:
-    """A sudo row, a trusted key and two finished sessions (the newer one ``status``) for host:port."""
+    """A sudo row, a trusted key and two finished sessions (the newer one ``status``, with ``result``)."""
     db = Database(server.settings)
     try:
         async with db.session() as session:
@@ -47,7 +54,9 @@ async def _seed(
                     username="root",
                 )
                 row.created_at = utc_now() - age
-                await repository.finish_session(session, row.id, status=outcome, message="", result={})
+                await repository.finish_session(
+                    session, row.id, status=outcome, message="", result=dict(result or {})
+                )
     finally:
         await db.dispose()
 
@@ -195,3 +204,24 @@ def test_presets_are_saved_per_user_without_the_admin_password(live_server: Live
     with live_server.client(alice) as client:
         assert client.delete(f"/api/servers/presets/{preset['id']}").status_code == 204
         assert client.get("/api/servers/presets").json() == []
+
+
+def test_after_a_hardening_run_the_server_lists_its_new_login(live_server: LiveServer) -> None:
+    admin = live_server.admin_login()
+    login_after = {"username": "deploy", "port": 2222, "auth": "key", "generated_key": False}
+    user_id = _user_id(live_server, admin)
+    run_sync(
+        lambda: _seed(
+            live_server,
+            user_id,
+            "web-2.example.org",
+            22,
+            status="succeeded",
+            password="",
+            result={"login_after": login_after},
+        )
+    )
+    with live_server.client(admin) as client:
+        [server] = client.get("/api/servers").json()
+    assert server["login"] == "deploy"
+    assert server["login_after"] == login_after
