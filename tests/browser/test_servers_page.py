@@ -52,6 +52,12 @@ def test_servers_page_lists_reruns_opens_history_and_forgets(
     expect(row.locator(".fingerprint")).to_have_text(re.compile(r"^SHA256:"))
     expect(row.locator(".last")).to_contain_text("成功")
 
+    # a phone: rows become cards, the fingerprint wraps, nothing widens the page
+    page.set_viewport_size({"width": 390, "height": 844})
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the servers page is {width}px wide on a phone"
+    page.set_viewport_size({"width": 1200, "height": 900})
+
     # its history: the last session's log opens on the history page
     row.locator("a.history").click()
     page.wait_for_url(re.compile(r"/history\?session="))
