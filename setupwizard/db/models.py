@@ -158,3 +158,20 @@ class SetupSessionEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     params: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class SetupPreset(Base):
+    """A person's own preset of setup steps (``steps``: the step fields of ``POST /api/setup/plan``).
+
+    Never a secret: an admin user's sudo password is not part of a preset.
+    """
+
+    __tablename__ = "setup_presets"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_setup_presets_user_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    steps: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)

@@ -10,15 +10,17 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import Executable
 
 from setupwizard.audit.repository import AuditRepository
 from setupwizard.core.secretbox import SecretBox, SecretBoxError
-from setupwizard.db.models import KnownHost, SshServerSudo, User
+from setupwizard.db.models import KnownHost, SetupPreset, SetupSession, SshServerSudo, User
+from setupwizard.provisioning.result import SessionStatus
 
 log = logging.getLogger(__name__)
 
@@ -192,3 +194,169 @@ class KnownHostRepository:
             statement = statement.where(KnownHost.user_id == user_id)
         result = await self.session.execute(statement)
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class SavedServer:
+    """One of a user's servers: what is saved about it (sudo row, trusted key) and its last setup."""
+
+    host: str
+    port: int
+    login: str | None
+    sudo_user: str | None
+    sudo_mode: str | None  # "password" | "passwordless" | None (nothing saved)
+    host_key_fingerprint: str | None
+    last_session_id: str | None
+    last_status: str | None
+    last_setup_at: datetime | None
+    login_after: dict[str, Any] | None = None  # the last setup hardened SSH: how to log in from now on
+
+
+def _login_after(session: SetupSession | None) -> dict[str, Any] | None:
+    """The new login a successful SSH hardening left (``SetupResult.login_after``: no secret), if any."""
+    result = session.result if session is not None and session.status == SessionStatus.SUCCEEDED else None
+    value = result.get("login_after") if isinstance(result, dict) else None
+    return value if isinstance(value, dict) and isinstance(value.get("username"), str) else None
+
+
+class SavedServerRepository:
+    """A user's saved servers: the union of their ``ssh_servers_sudo`` rows and known hosts, keyed by
+    host:port. Every statement here is scoped by the owner's ``user_id``: no other user's row is read."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def list(self, user_id: int) -> list[SavedServer]:
+        """The user's servers, the most recently set up first (never a password, nor its ciphertext)."""
+        sudo_rows = (
+            await self.session.execute(
+                select(
+                    SshServerSudo.host,
+                    SshServerSudo.ssh_port,
+                    SshServerSudo.sudo_user,
+                    SshServerSudo.sudo_password,
+                ).where(SshServerSudo.user_id == user_id)
+            )
+        ).all()
+        key_rows = (
+            await self.session.execute(
+                select(KnownHost.host, KnownHost.port, KnownHost.fingerprint).where(
+                    KnownHost.user_id == user_id
+                )
+            )
+        ).all()
+        sudo = {(h, p): (u, "passwordless" if pw == "" else "password") for h, p, u, pw in sudo_rows}
+        keys = {(h, p): f for h, p, f in key_rows}
+        latest = await self._latest_sessions(user_id)
+        servers = []
+        for host, port in set(sudo) | set(keys):
+            sudo_user, mode = sudo.get((host, port), (None, None))
+            last = latest.get((host, port))
+            login_after = _login_after(last)
+            servers.append(
+                SavedServer(
+                    host=host,
+                    port=port,
+                    login=str(login_after["username"])
+                    if login_after
+                    else last.username
+                    if last
+                    else sudo_user,
+                    sudo_user=sudo_user,
+                    sudo_mode=mode,
+                    host_key_fingerprint=keys.get((host, port)),
+                    last_session_id=last.id if last else None,
+                    last_status=last.status if last else None,
+                    last_setup_at=last.created_at if last else None,
+                    login_after=login_after,
+                )
+            )
+        epoch = datetime.min.replace(tzinfo=UTC)
+        servers.sort(key=lambda s: (s.last_setup_at or epoch, s.host, s.port), reverse=True)
+        return servers
+
+    async def _latest_sessions(self, user_id: int) -> dict[tuple[str, int], SetupSession]:
+        """The user's newest session per host:port (host compared as saved rows spell it: lower case)."""
+        newest = (
+            select(
+                func.lower(SetupSession.host).label("host"),
+                SetupSession.port,
+                func.max(SetupSession.created_at).label("at"),
+            )
+            .where(SetupSession.owner_id == user_id)
+            .group_by(func.lower(SetupSession.host), SetupSession.port)
+            .subquery()
+        )
+        rows = (
+            await self.session.execute(
+                select(SetupSession)
+                .join(
+                    newest,
+                    (func.lower(SetupSession.host) == newest.c.host)
+                    & (SetupSession.port == newest.c.port)
+                    & (SetupSession.created_at == newest.c.at),
+                )
+                .where(SetupSession.owner_id == user_id)
+            )
+        ).scalars()
+        return {(normalise_host(row.host), row.port): row for row in rows}
+
+    async def forget(self, user_id: int, host: str, port: int) -> tuple[int, int]:
+        """Delete the user's sudo row and known host for host:port; (sudo rows, known hosts) removed.
+
+        The setup history stays: it is a record of what was done, not a saved credential.
+        """
+        host = normalise_host(host)
+        sudo = await self.session.execute(
+            delete(SshServerSudo).where(
+                SshServerSudo.user_id == user_id, SshServerSudo.host == host, SshServerSudo.ssh_port == port
+            )
+        )
+        keys = await KnownHostRepository(self.session).delete(host, port, user_id)
+        return int(getattr(sudo, "rowcount", 0) or 0), keys
+
+
+MAX_PRESETS_PER_USER = 50
+
+
+class PresetRepository:
+    """``setup_presets``: a user's own presets; every statement is scoped by the owner's ``user_id``."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def list(self, user_id: int) -> Sequence[SetupPreset]:
+        """The user's presets by name."""
+        result = await self.session.execute(
+            select(SetupPreset).where(SetupPreset.user_id == user_id).order_by(SetupPreset.name)
+        )
+        return result.scalars().all()
+
+    async def save(self, user_id: int, name: str, steps: dict[str, Any]) -> SetupPreset | None:
+        """Create the preset, or replace the steps of the user's preset of that name; None when the user
+        already has :data:`MAX_PRESETS_PER_USER` others."""
+        row = (
+            await self.session.execute(
+                select(SetupPreset).where(SetupPreset.user_id == user_id, SetupPreset.name == name)
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            count = await self.session.scalar(
+                select(func.count()).select_from(SetupPreset).where(SetupPreset.user_id == user_id)
+            )
+            if (count or 0) >= MAX_PRESETS_PER_USER:
+                return None
+            row = SetupPreset(user_id=user_id, name=name, steps=steps)
+            self.session.add(row)
+        else:
+            row.steps = steps
+            row.updated_at = datetime.now(UTC)
+        await self.session.flush()
+        return row
+
+    async def delete(self, user_id: int, preset_id: int) -> bool:
+        """Delete one of the user's presets; False when it is not theirs or does not exist."""
+        result = await self.session.execute(
+            delete(SetupPreset).where(SetupPreset.id == preset_id, SetupPreset.user_id == user_id)
+        )
+        return bool(getattr(result, "rowcount", 0))

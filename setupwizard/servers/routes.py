@@ -1,4 +1,4 @@
-"""``/api/servers``: saved sudo credentials (without passwords) and known host keys."""
+"""``/api/servers``: the caller's servers, saved sudo credentials (without passwords) and known host keys."""
 
 from __future__ import annotations
 
@@ -10,12 +10,27 @@ from setupwizard.audit import trail as audit
 from setupwizard.audit.trail import AuditAction
 from setupwizard.auth.deps import CurrentUser
 from setupwizard.core.api_docs import error_responses
-from setupwizard.core.errors import ForbiddenError, NotFoundError
+from setupwizard.core.errors import ConflictError, ForbiddenError, NotFoundError
 from setupwizard.core.params import RowIdPath, RowIdQuery
 from setupwizard.core.secretbox import SecretBox
 from setupwizard.db.deps import SessionDep
-from setupwizard.servers.repository import KnownHostRepository, SudoRepository
-from setupwizard.servers.schemas import KnownHostOut, SudoOut, SudoPrefill
+from setupwizard.provisioning import validate_options
+from setupwizard.servers.repository import (
+    MAX_PRESETS_PER_USER,
+    KnownHostRepository,
+    PresetRepository,
+    SavedServerRepository,
+    SudoRepository,
+)
+from setupwizard.servers.schemas import (
+    ForgottenServer,
+    KnownHostOut,
+    PresetIn,
+    PresetOut,
+    ServerOut,
+    SudoOut,
+    SudoPrefill,
+)
 
 router = APIRouter(prefix="/api/servers", tags=["servers"])
 
@@ -26,6 +41,62 @@ Port = Annotated[int, Query(ge=1, le=65535)]
 def _sudo_repo(request: Request, session: SessionDep) -> SudoRepository:
     box: SecretBox = request.app.state.secretbox
     return SudoRepository(session, box)
+
+
+@router.get("")
+async def list_servers(user: CurrentUser, session: SessionDep) -> list[ServerOut]:
+    """The caller's servers (a saved sudo user or a trusted host key), each with its last setup.
+
+    Only the caller's own: an administrator sees their own servers here too.
+    """
+    rows = await SavedServerRepository(session).list(user.id)
+    return [ServerOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.delete("", responses=error_responses(404))
+async def forget_server(
+    request: Request, user: CurrentUser, session: SessionDep, host: Host, port: Port = 22
+) -> ForgottenServer:
+    """Forget one of the caller's servers: its saved sudo row and the caller's trusted host key go.
+    The setup history stays. 404 when nothing of the caller's is saved for host:port."""
+    sudo_rows, known_hosts = await SavedServerRepository(session).forget(user.id, host, port)
+    if not sudo_rows and not known_hosts:
+        raise NotFoundError("No such saved server")
+    target = f"{host.strip().lower()}:{port}"
+    if sudo_rows:
+        await audit.record_in(session, request, AuditAction.SUDO_DELETE, user=user, target=target)
+    if known_hosts:
+        detail = {"user_id": user.id, "removed": known_hosts}
+        await audit.record_in(
+            session, request, AuditAction.KNOWN_HOST_DELETE, user=user, target=target, detail=detail
+        )
+    return ForgottenServer(host=host.strip().lower(), port=port, sudo_rows=sudo_rows, known_hosts=known_hosts)
+
+
+@router.get("/presets")
+async def list_presets(user: CurrentUser, session: SessionDep) -> list[PresetOut]:
+    """The caller's own presets of setup steps, by name."""
+    rows = await PresetRepository(session).list(user.id)
+    return [PresetOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.post("/presets", responses=error_responses(409))
+async def save_preset(body: PresetIn, user: CurrentUser, session: SessionDep) -> PresetOut:
+    """Save a preset of the caller (the same name replaces it). The choice is checked as the plan preview
+    checks it (422 naming the field); an admin user's sudo password is never stored."""
+    validate_options(body.steps.to_options())
+    steps = body.steps.model_dump(mode="json", exclude_none=True, exclude={"admin": {"sudo_password"}})
+    row = await PresetRepository(session).save(user.id, body.name.strip() or body.name, steps)
+    if row is None:
+        raise ConflictError(f"At most {MAX_PRESETS_PER_USER} presets per user", code="too_many_presets")
+    return PresetOut.model_validate(row, from_attributes=True)
+
+
+@router.delete("/presets/{preset_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404))
+async def delete_preset(preset_id: RowIdPath, user: CurrentUser, session: SessionDep) -> None:
+    """Delete one of the caller's presets (404 if it is not theirs)."""
+    if not await PresetRepository(session).delete(user.id, preset_id):
+        raise NotFoundError("No such preset")
 
 
 @router.get("/sudo")

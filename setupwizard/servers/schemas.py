@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
+
+from setupwizard.setup.schemas import StepChoice
 
 
 class SudoOut(BaseModel):
@@ -37,3 +40,51 @@ class KnownHostOut(BaseModel):
     fingerprint: str
     first_seen: datetime
     last_seen: datetime
+
+
+class ServerOut(BaseModel):
+    """One of the caller's servers (``GET /api/servers``): what is saved about it and its last setup."""
+
+    host: str
+    port: int
+    login: str | None = Field(description="The SSH login of the last setup (else the saved sudo user).")
+    sudo_user: str | None
+    sudo_mode: str | None = Field(description='"password", "passwordless", or null when nothing is saved.')
+    host_key_fingerprint: str | None = Field(description="The host key the caller trusts, SHA256:…")
+    last_session_id: str | None
+    last_status: str | None = Field(description="The last setup's status: succeeded, failed, running…")
+    last_setup_at: datetime | None
+    login_after: dict[str, Any] | None = Field(
+        None,
+        description='After a successful SSH hardening: {"username", "port", "auth", "generated_key"}; '
+        "the next setup logs in this way (``login`` is its username).",
+    )
+
+
+class ForgottenServer(BaseModel):
+    """What ``DELETE /api/servers`` removed."""
+
+    host: str
+    port: int
+    sudo_rows: int
+    known_hosts: int
+
+
+class PresetIn(BaseModel):
+    """``POST /api/servers/presets``: a named choice of steps (an admin user's sudo password is dropped)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str = Field(
+        min_length=1, max_length=64, description="Unique per user; saving it again replaces it."
+    )
+    steps: StepChoice
+
+
+class PresetOut(BaseModel):
+    """One of the caller's presets."""
+
+    id: int
+    name: str
+    steps: dict[str, Any]
+    updated_at: datetime

@@ -11,19 +11,24 @@ from fastapi.responses import PlainTextResponse
 
 from setupwizard.auth.deps import CurrentUser
 from setupwizard.config import Settings
+from setupwizard.core.errors import InvalidRequestError
 from setupwizard.db.database import Database
 from setupwizard.db.deps import SessionDep
 from setupwizard.live.socket import serve_progress
-from setupwizard.provisioning import test_connection
+from setupwizard.provisioning import test_connection, validate_options
+from setupwizard.provisioning.steps import default_plan
 from setupwizard.servers.known_hosts import DatabaseKnownHosts
 from setupwizard.setup import repository
 from setupwizard.setup.schemas import (
     AutoSetupRequest,
     ConnectionRequest,
+    PlanPreview,
+    PlanStep,
     SessionDetail,
     SessionSummary,
     SetupResponse,
     StartedSetup,
+    StepChoice,
     format_log_line,
 )
 from setupwizard.setup.service import SetupService
@@ -63,11 +68,41 @@ async def auto_setup(
 
     The run does not depend on this request: a client that disconnects leaves it running.
     """
+    if body.admin is not None and body.admin.generate_key:
+        # the generated private key would be handed back once; until the service can do that safely over
+        # HTTP (never stored, never in an event), the web API refuses it: paste a public key, or use the CLI
+        raise InvalidRequestError(
+            "admin.generate_key",
+            "admin.generate_key: 网页接口不生成密钥对；"
+            "请粘贴公钥 (admin.public_key)，或使用命令行 --admin-key-out",
+        )
     run = await service.start(user.id, body)
     if not body.wait or run.task is None:
         response.status_code = status.HTTP_202_ACCEPTED
         return StartedSetup(session_id=run.session_id)
     return await asyncio.shield(run.task)
+
+
+@router.post("/plan")
+async def preview_plan(body: StepChoice, user: CurrentUser) -> PlanPreview:
+    """The chosen steps and the exact commands they will run, before anything runs (no secret in it).
+
+    422 naming the field when a choice is invalid, as auto-setup would answer.
+    """
+    options = body.to_options()
+    validate_options(options)
+    plan = default_plan(options)
+    steps = [
+        PlanStep(
+            id=step.id,
+            name=step.name,
+            commands=list(step.commands),
+            check=step.check,
+            policy=step.policy.value,
+        )
+        for step in plan.steps
+    ]
+    return PlanPreview(steps=steps, lines=plan.describe())
 
 
 @router.get("/sessions")

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from setupwizard.db.models import SetupSession
 from setupwizard.provisioning.events import SessionEvent, format_timestamp
-from setupwizard.provisioning.target import DEFAULT_PACKAGES, SetupOptions, Target
+from setupwizard.provisioning.target import (
+    DEFAULT_PACKAGES,
+    AdminUser,
+    SetupOptions,
+    SshHardening,
+    Target,
+)
 
 
 def _plain(secret: SecretStr | None) -> str | None:
@@ -50,17 +56,92 @@ class ConnectionRequest(BaseModel):
         )
 
 
-class AutoSetupRequest(ConnectionRequest):
-    """``POST /api/setup/auto-setup``."""
+class AdminUserRequest(BaseModel):
+    """The optional admin user step (``admin``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    username: str = Field(description="The new login user (added to the sudo group; not root).")
+    public_key: str | None = Field(None, description="One OpenSSH public key line to install.")
+    generate_key: bool = Field(
+        False, description="Make a new ed25519 key pair instead (CLI only: refused over HTTP, 422)."
+    )
+    sudo_password: SecretStr | None = Field(None, description="Password for the new user (sudo asks it).")
+    nopasswd: bool = Field(False, description="sudo without a password (a /etc/sudoers.d drop-in).")
+
+    def to_admin(self) -> AdminUser:
+        """The engine's AdminUser."""
+        return AdminUser(
+            username=self.username,
+            public_key=self.public_key,
+            generate_key=self.generate_key,
+            sudo_password=_plain(self.sudo_password),
+            nopasswd=self.nopasswd,
+        )
+
+
+class SshHardeningRequest(BaseModel):
+    """The optional SSH hardening step (``ssh_hardening``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    permit_root_login: Literal["no", "prohibit-password"] = Field("no", description="PermitRootLogin.")
+    password_authentication: bool = Field(
+        False, description="Keep password logins (false: keys only, once a key login is proven)."
+    )
+    port: int | None = Field(None, description="Move sshd to this port (its ufw rule is added first).")
+
+    def to_hardening(self) -> SshHardening:
+        """The engine's SshHardening."""
+        return SshHardening(self.permit_root_login, self.password_authentication, self.port)
+
+
+class StepChoice(BaseModel):
+    """Which steps to run and with what; every one is optional but connect and sudo.
+
+    The body of ``POST /api/setup/plan`` and part of ``POST /api/setup/auto-setup``.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     packages: list[str] | None = Field(
-        None, description=f"Packages to install; omitted: {', '.join(DEFAULT_PACKAGES)}."
+        None, description=f"Packages to install; omitted: {', '.join(DEFAULT_PACKAGES)}; []: none."
     )
     firewall_ports: list[str] | None = Field(
         None, description='Ports to allow besides SSH: "80", "80/tcp", "60000:61000/udp".'
     )
     upgrade: bool = Field(False, description="Run apt-get upgrade too.")
     script: str | None = Field(None, description="Shell script run with sudo after the setup.")
+    apt_update: bool = Field(True, description="Wait for other apt runs, then apt-get update.")
+    firewall: bool = Field(True, description="Configure ufw (false: behind a cloud firewall, a Docker host).")
+    hostname: str | None = Field(None, description="Set the host name (hostnamectl, /etc/hosts).")
+    timezone: str | None = Field(None, description="Set the time zone (timedatectl), e.g. Asia/Shanghai.")
+    fail2ban: bool = Field(False, description="fail2ban with an sshd jail that runs on journald.")
+    auto_updates: bool = Field(False, description="unattended-upgrades for security updates.")
+    admin: AdminUserRequest | None = Field(None, description="Create an admin user with an SSH key.")
+    ssh_hardening: SshHardeningRequest | None = Field(None, description="Harden sshd (drop-in, reload).")
+
+    def to_options(self) -> SetupOptions:
+        """The engine's SetupOptions."""
+        return SetupOptions(
+            packages=list(DEFAULT_PACKAGES) if self.packages is None else list(self.packages),
+            firewall_ports=list(self.firewall_ports or []),
+            upgrade=self.upgrade,
+            script=self.script or None,
+            apt_update=self.apt_update,
+            firewall=self.firewall,
+            hostname=self.hostname,
+            timezone=self.timezone,
+            fail2ban=self.fail2ban,
+            auto_updates=self.auto_updates,
+            admin=self.admin.to_admin() if self.admin is not None else None,
+            ssh_hardening=self.ssh_hardening.to_hardening() if self.ssh_hardening is not None else None,
+        )
+
+
+class AutoSetupRequest(ConnectionRequest, StepChoice):
+    """``POST /api/setup/auto-setup``: how to reach the server and which steps to run."""
+
     session_id: uuid.UUID | None = Field(
         None, strict=False, description="UUID made by the page for its WebSocket (a JSON string)."
     )
@@ -69,19 +150,22 @@ class AutoSetupRequest(ConnectionRequest):
         True, description="Use the sudo password saved for this server when sudo_password is omitted."
     )
 
-    def to_options(self) -> SetupOptions:
-        """The engine's SetupOptions."""
-        options = SetupOptions(
-            firewall_ports=list(self.firewall_ports or []), upgrade=self.upgrade, script=self.script or None
-        )
-        if self.packages is not None:
-            options = SetupOptions(
-                packages=list(self.packages),
-                firewall_ports=options.firewall_ports,
-                upgrade=options.upgrade,
-                script=options.script,
-            )
-        return options
+
+class PlanStep(BaseModel):
+    """One step of a plan preview: what a person reads before the run."""
+
+    id: str
+    name: str
+    commands: list[str]
+    check: str | None
+    policy: str
+
+
+class PlanPreview(BaseModel):
+    """``POST /api/setup/plan``: the chosen steps with their exact commands (never a secret)."""
+
+    steps: list[PlanStep]
+    lines: list[str] = Field(description="The same as readable text (``Plan.describe``).")
 
 
 class StartedSetup(BaseModel):

@@ -1,4 +1,4 @@
-"""The browser pages: login, the setup wizard, the history, and their static files.
+"""The browser pages: login, the setup wizard, the servers, the history, and their static files.
 
 Pages are plain HTML shells; the data comes from the JSON API through ``/static/*.js`` (ES modules,
 no build step). The pages themselves hold nothing secret, so they are served without a login: the
@@ -68,6 +68,12 @@ async def setup_page(request: Request) -> HTMLResponse:
 async def history_page(request: Request) -> HTMLResponse:
     """Past and running setup sessions."""
     return _page(request, "history.html", "history")
+
+
+@router.get("/servers", response_class=HTMLResponse)
+async def servers_page(request: Request) -> HTMLResponse:
+    """The person's servers: set up again, open the last session, forget."""
+    return _page(request, "servers.html", "servers")
 
 
 @router.get("/audit", response_class=HTMLResponse)

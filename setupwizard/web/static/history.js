@@ -189,6 +189,9 @@ document.addEventListener("langchange", () => {
   if (openId) renderLogTitle();
 });
 
+// /history?session=<id> (the servers page's link to a server's last setup) opens that session's log.
+const asked = new URLSearchParams(location.search).get("session");
 initChrome()
   .then(load)
+  .then(() => (asked ? openLog(asked) : null))
   .catch((err) => console.warn(err));

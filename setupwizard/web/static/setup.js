@@ -5,6 +5,7 @@ import { initChrome, showMessage } from "./chrome.js";
 import { t } from "./i18n.js";
 import { followSession, runSetup } from "./live.js";
 import { RunProgress } from "./run_progress.js";
+import { initStepChoice, previewPlan } from "./step_choice.js";
 import { Terminal } from "./terminal.js";
 import { clearFieldErrors, readPayload, showFieldErrors, stepOfField, validateServer } from "./wizard_form.js";
 
@@ -41,7 +42,10 @@ function show(step) {
     else button.removeAttribute("aria-current");
   }
   if (step === 3) loadPrefill();
-  if (step === 4) renderSummary();
+  if (step === 4) {
+    renderSummary();
+    showPlan();
+  }
   if (entered) form.querySelector(`[data-step="${step}"] h2`).focus();
   entered = true;
 }
@@ -229,6 +233,21 @@ function renderSummary() {
   });
 }
 
+// The exact commands of the chosen steps, before 自动设置服务器. A bad choice is named here and marked on
+// its field in step 3; 自动设置服务器 would be refused the same way and goes back there.
+async function showPlan() {
+  clearFieldErrors(form);
+  try {
+    await previewPlan(form);
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    const fields = err.fields || {};
+    showFieldErrors(form, fields);
+    const named = Object.entries(fields).map(([name, m]) => `${name}: ${typeof m === "string" ? m : m.text}`);
+    $("plan-status").textContent = t("plan.invalid_field", { detail: named.join("; ") || err.message });
+  }
+}
+
 function handleApiError(err, where, wrapKey = null) {
   if (!(err instanceof ApiError)) throw err;
   if (err.status === 401) return; // authFetch is already taking the person to /login
@@ -256,7 +275,7 @@ function setRunning(on) {
   $("cancel-run").hidden = !on;
   $("cancel-run").disabled = false;
   $("cancel-run").textContent = t("run.cancel");
-  for (const el of form.querySelectorAll("input, textarea")) el.disabled = on;
+  for (const el of form.querySelectorAll("input, textarea, select")) el.disabled = on;
   runPanel.dataset.state = on ? "running" : runPanel.dataset.state;
 }
 
@@ -444,6 +463,11 @@ document.addEventListener("langchange", () => {
   if (running) $("cancel-run").textContent = t("run.cancel");
 });
 document.addEventListener("codesready", () => progress.render());
+
+// /setup?host=…&port=…&username=…&preset=… (the servers page's "run again") fills the form in.
+const asked = new URLSearchParams(location.search);
+for (const name of ["host", "port", "username"]) if (asked.get(name)) form[name].value = asked.get(name);
+initStepChoice(form, { applyPreset: asked.get("preset") || null });
 
 show(1);
 initChrome()

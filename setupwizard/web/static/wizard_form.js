@@ -1,18 +1,20 @@
 // Reading the wizard's form into the API payload, and showing field errors next to their fields.
 
 import { t } from "./i18n.js";
+import { readSteps } from "./step_choice.js";
 
 const STEP_OF_FIELD = {
   host: 1, port: 1, username: 1, password: 1, private_key: 1, passphrase: 1,
   host_key_fingerprint: 2,
   packages: 3, firewall_ports: 3, upgrade: 3, script: 3, sudo_password: 3,
+  apt_update: 3, firewall: 3, fail2ban: 3, auto_updates: 3, hostname: 3, timezone: 3, admin: 3,
+  ssh_hardening: 3,
 };
 
 export function stepOfField(name) {
-  return STEP_OF_FIELD[name] ?? 1;
+  // "admin.username", "firewall_ports.0": the step of the top-level field
+  return STEP_OF_FIELD[name] ?? STEP_OF_FIELD[name.split(".")[0]] ?? 1;
 }
-
-const splitList = (text) => text.split(/[\s,，]+/).map((s) => s.trim()).filter(Boolean);
 
 /** The JSON body for /api/setup/auto-setup (or test-connection) from the form's named fields. */
 export function readPayload(form, { forTest = false } = {}) {
@@ -31,11 +33,7 @@ export function readPayload(form, { forTest = false } = {}) {
   if (form.sudo_password.value) payload.sudo_password = form.sudo_password.value;
   if (form.host_key_fingerprint.value) payload.host_key_fingerprint = form.host_key_fingerprint.value;
   if (forTest) return payload;
-  payload.packages = splitList(form.packages.value);
-  payload.firewall_ports = splitList(form.firewall_ports.value);
-  payload.upgrade = form.upgrade.checked;
-  if (form.script.value.trim()) payload.script = form.script.value;
-  return payload;
+  return Object.assign(payload, readSteps(form));
 }
 
 /** Checks the browser can make before asking the service: {field: message}. */
@@ -54,7 +52,8 @@ export function validateServer(form) {
 }
 
 function fieldElement(form, name) {
-  const el = form.elements.namedItem(name);
+  // "firewall_ports.0" is the firewall_ports input; "admin.username" is its own input
+  const el = form.elements.namedItem(name) || form.elements.namedItem(name.replace(/\.\d+$/, ""));
   if (!el) return null;
   return el instanceof RadioNodeList ? el[0] : el;
 }

@@ -1,0 +1,161 @@
+// The options step: which steps run (every one but connect and sudo is optional), presets (built-in and
+// the person's own, saved per user), and the plan preview: the exact commands, from POST /api/setup/plan.
+
+import { apiJson } from "./api.js";
+import { t } from "./i18n.js";
+
+const DEFAULT_PACKAGES = "ufw curl ca-certificates unattended-upgrades";
+
+/** Built-in presets: the step fields each sets (anything not named is off or empty). */
+export const PRESETS = {
+  web: {
+    apt_update: true, packages: DEFAULT_PACKAGES.split(" "), firewall: true,
+    firewall_ports: ["80/tcp", "443/tcp"], fail2ban: true, auto_updates: true,
+  },
+  minimal: {
+    apt_update: true, packages: [], firewall: true, firewall_ports: [], fail2ban: true, auto_updates: true,
+  },
+};
+
+const splitList = (text) => text.split(/[\s,，]+/).map((s) => s.trim()).filter(Boolean);
+const field = (form, name) => form.elements.namedItem(name);
+
+/** The step fields of the payload (auto-setup and the plan preview share them). */
+export function readSteps(form) {
+  const steps = {
+    apt_update: field(form, "apt_update").checked,
+    upgrade: field(form, "upgrade").checked,
+    packages: splitList(field(form, "packages").value),
+    firewall: field(form, "firewall").checked,
+    firewall_ports: field(form, "firewall").checked ? splitList(field(form, "firewall_ports").value) : [],
+    fail2ban: field(form, "fail2ban").checked,
+    auto_updates: field(form, "auto_updates").checked,
+  };
+  for (const name of ["hostname", "timezone"]) {
+    const value = field(form, name).value.trim();
+    if (value) steps[name] = value;
+  }
+  if (field(form, "admin_enabled").checked) {
+    steps.admin = {
+      username: field(form, "admin.username").value.trim(),
+      nopasswd: field(form, "admin.nopasswd").checked,
+    };
+    const key = field(form, "admin.public_key").value.trim();
+    if (key) steps.admin.public_key = key;
+  }
+  if (field(form, "hardening_enabled").checked) {
+    const port = field(form, "ssh_hardening.port").value;
+    steps.ssh_hardening = {
+      permit_root_login: field(form, "ssh_hardening.permit_root_login").value,
+      password_authentication: field(form, "ssh_hardening.password_authentication").checked,
+    };
+    if (port) steps.ssh_hardening.port = Number(port);
+  }
+  const script = field(form, "script").value;
+  if (script.trim()) steps.script = script;
+  return steps;
+}
+
+/** Put a preset's (or saved preset's) step fields into the form. */
+export function applySteps(form, steps) {
+  const on = (name, value) => { field(form, name).checked = Boolean(value); };
+  on("apt_update", steps.apt_update ?? true);
+  on("upgrade", steps.upgrade);
+  field(form, "packages").value = (steps.packages ?? DEFAULT_PACKAGES.split(" ")).join(" ");
+  on("firewall", steps.firewall ?? true);
+  field(form, "firewall_ports").value = (steps.firewall_ports || []).join(" ");
+  on("fail2ban", steps.fail2ban);
+  on("auto_updates", steps.auto_updates);
+  field(form, "hostname").value = steps.hostname || "";
+  field(form, "timezone").value = steps.timezone || "";
+  on("admin_enabled", steps.admin);
+  field(form, "admin.username").value = steps.admin?.username || "";
+  field(form, "admin.public_key").value = steps.admin?.public_key || "";
+  on("admin.nopasswd", steps.admin?.nopasswd);
+  on("hardening_enabled", steps.ssh_hardening);
+  field(form, "ssh_hardening.permit_root_login").value = steps.ssh_hardening?.permit_root_login || "no";
+  on("ssh_hardening.password_authentication", steps.ssh_hardening?.password_authentication);
+  field(form, "ssh_hardening.port").value = steps.ssh_hardening?.port ?? "";
+  field(form, "script").value = steps.script || "";
+  syncDependents(form);
+}
+
+function syncDependents(form) {
+  for (const box of form.querySelectorAll("[data-needs]")) box.hidden = !field(form, box.dataset.needs).checked;
+}
+
+/** The person's saved presets, by option value ("saved:<id>"). */
+const saved = new Map();
+
+async function loadSavedPresets(select) {
+  let presets = [];
+  try {
+    presets = await apiJson("/api/servers/presets");
+  } catch (err) {
+    console.warn("could not load saved presets", err);
+    return;
+  }
+  for (const option of select.querySelectorAll("option[data-saved]")) option.remove();
+  saved.clear();
+  for (const preset of presets) {
+    const option = document.createElement("option");
+    option.value = `saved:${preset.id}`;
+    option.dataset.saved = "";
+    option.textContent = preset.name;
+    select.append(option);
+    saved.set(option.value, preset.steps);
+  }
+}
+
+/** Wire the preset picker, the dependent fields and the save button. */
+export function initStepChoice(form, { applyPreset } = {}) {
+  const select = field(form, "preset");
+  const note = document.getElementById("preset-note");
+  const choose = (value) => {
+    const steps = PRESETS[value] || saved.get(value);
+    if (steps) applySteps(form, steps);
+  };
+  select.addEventListener("change", () => choose(select.value));
+  // Changing a step by hand makes the choice one's own.
+  document.getElementById("step-choice").addEventListener("change", () => {
+    syncDependents(form);
+    select.value = "custom";
+  });
+  document.getElementById("save-preset").addEventListener("click", async () => {
+    const name = field(form, "preset_name").value.trim();
+    if (!name) {
+      note.textContent = t("preset.need_name");
+      return;
+    }
+    const steps = readSteps(form);
+    try {
+      const preset = await apiJson("/api/servers/presets", { method: "POST", body: { name, steps } });
+      await loadSavedPresets(select);
+      select.value = `saved:${preset.id}`;
+      note.textContent = t("preset.saved", { name });
+    } catch (err) {
+      note.textContent = err.message;
+    }
+  });
+  syncDependents(form);
+  const loaded = loadSavedPresets(select);
+  if (applyPreset) loaded.then(() => { select.value = applyPreset; choose(applyPreset); });
+  return loaded;
+}
+
+/** Ask for the plan of the chosen steps and show its commands; throws the ApiError of a bad choice. */
+export async function previewPlan(form) {
+  const pre = document.getElementById("plan-preview");
+  const status = document.getElementById("plan-status");
+  pre.textContent = "";
+  status.textContent = t("plan.loading");
+  try {
+    const plan = await apiJson("/api/setup/plan", { method: "POST", body: readSteps(form) });
+    pre.textContent = plan.lines.join("\n");
+    status.textContent = t("plan.count", { count: plan.steps.length });
+    return plan;
+  } catch (err) {
+    status.textContent = t("plan.invalid");
+    throw err;
+  }
+}

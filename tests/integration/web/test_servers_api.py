@@ -1,0 +1,227 @@
+"""``/api/servers`` (the caller's servers, forget) and ``/api/setup/plan`` (the chosen steps' commands),
+on a live server with a real database: owner scoping, no secrets, 422s naming the field."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from setupwizard.core.secretbox import secretbox_from_settings
+from setupwizard.db.database import Database
+from setupwizard.db.models import utc_now
+from setupwizard.servers.repository import KnownHostRepository, SudoRepository
+from setupwizard.setup import repository
+from tests.integration.web.fixtures import run_sync
+from tests.integration.web.live import LiveServer, Login
+
+CANARY = "canary-sudo-password-7c2e90aa"
+FINGERPRINT = "SHA256:n3xTn6a9JYb0QnqOi4J5FMmkxAzHrIbrGhvZgRsLwOk"
+PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl deploy@laptop"
+
+
+def _user_id(server: LiveServer, login: Login) -> int:
+    with server.client(login) as client:
+        return int(client.get("/api/auth/me").json()["id"])
+
+
+async def _seed(
+    server: LiveServer,
+    user_id: int,
+    host: str,
+    port: int,
+    *,
+    status: str,
+    password: str,
+    result: dict[str, object] | None = None,
+) -> None:
+    """A sudo row, a trusted key and two finished sessions (the newer one ``status``, with ``result``)."""
+    db = Database(server.settings)
+    try:
+        async with db.session() as session:
+            await SudoRepository(session, secretbox_from_settings(server.settings)).upsert_sudo(
+                user_id, host, port, "deploy", password
+            )
+            await KnownHostRepository(session).put(user_id, host, port, FINGERPRINT)
+            for age, outcome in ((timedelta(hours=2), "failed"), (timedelta(0), status)):
+                row = await repository.insert_session(
+                    session,
+                    session_id=f"{user_id:08d}-0000-4000-8000-{port:04d}{int(age.total_seconds()):08d}",
+                    owner_id=user_id,
+                    host=host.upper(),
+                    port=port,
+                    username="root",
+                )
+                row.created_at = utc_now() - age
+                await repository.finish_session(
+                    session, row.id, status=outcome, message="", result=dict(result or {})
+                )
+    finally:
+        await db.dispose()
+
+
+def test_each_user_sees_and_forgets_only_their_own_servers(live_server: LiveServer) -> None:
+    alice = live_server.create_user("alice", "alice-password-1")
+    bob = live_server.create_user("bob", "bob-password-12")
+    alice_id, bob_id = _user_id(live_server, alice), _user_id(live_server, bob)
+    run_sync(
+        lambda: _seed(live_server, alice_id, "web-1.example.org", 22, status="succeeded", password=CANARY)
+    )
+    run_sync(lambda: _seed(live_server, bob_id, "db-1.example.org", 2222, status="failed", password=""))
+
+    with live_server.client(alice) as client:
+        listed = client.get("/api/servers")
+        assert listed.status_code == 200
+        assert CANARY not in listed.text
+        [server] = listed.json()
+        assert server["host"] == "web-1.example.org"
+        assert server["port"] == 22
+        assert server["login"] == "root"
+        assert server["sudo_user"] == "deploy"
+        assert server["sudo_mode"] == "password"
+        assert server["host_key_fingerprint"] == FINGERPRINT
+        assert server["last_status"] == "succeeded"  # the newest of its two sessions
+        assert server["last_setup_at"] is not None
+
+        someone_elses = client.delete("/api/servers", params={"host": "db-1.example.org", "port": 2222})
+        assert someone_elses.status_code == 404
+
+        forgot = client.delete("/api/servers", params={"host": "WEB-1.example.org", "port": 22})
+        assert forgot.status_code == 200
+        assert forgot.json() == {"host": "web-1.example.org", "port": 22, "sudo_rows": 1, "known_hosts": 1}
+        assert client.get("/api/servers").json() == []
+        assert client.get("/api/servers/sudo").json() == []
+        assert client.get("/api/servers/known-hosts").json() == []
+        assert len(client.get("/api/setup/sessions").json()) == 2  # the history stays
+        assert client.delete("/api/servers", params={"host": "web-1.example.org"}).status_code == 404
+
+    with live_server.client(bob) as client:
+        [server] = client.get("/api/servers").json()
+    assert (server["host"], server["port"], server["sudo_mode"]) == ("db-1.example.org", 2222, "passwordless")
+    assert server["last_status"] == "failed"
+
+
+def _plan(client: httpx.Client, **choice: object) -> httpx.Response:
+    return client.post("/api/setup/plan", json=choice)
+
+
+def test_the_plan_preview_lists_exactly_the_chosen_steps_and_their_commands(live_server: LiveServer) -> None:
+    with live_server.client(live_server.admin_login()) as client:
+        default = _plan(client).json()
+        web = _plan(
+            client,
+            packages=[],
+            firewall_ports=["80/tcp", "443/tcp"],
+            fail2ban=True,
+            auto_updates=True,
+            hostname="web-1",
+            admin={"username": "deploy", "public_key": PUBLIC_KEY, "sudo_password": CANARY},
+            ssh_hardening={"permit_root_login": "no", "port": 2222},
+        )
+        bare = _plan(client, apt_update=False, packages=[], firewall=False)
+    assert [s["id"] for s in default["steps"]] == [
+        "connect", "sudo", "apt_wait", "apt_update", "packages", "firewall"
+    ]  # fmt: skip
+    assert web.status_code == 200, web.text
+    ids = [s["id"] for s in web.json()["steps"]]
+    for wanted in ("fail2ban", "auto_updates", "hostname", "admin_user", "firewall", "ssh_hardening"):
+        assert wanted in ids
+    assert "packages" not in ids
+    assert CANARY not in web.text
+    assert any("ufw" in c for s in web.json()["steps"] if s["id"] == "firewall" for c in s["commands"])
+    assert any("$ " in line for line in web.json()["lines"])
+    assert [s["id"] for s in bare.json()["steps"]] == ["connect", "sudo"]
+
+
+@pytest.mark.parametrize(
+    ("choice", "field"),
+    [
+        ({"firewall": "yes"}, "firewall"),
+        ({"hostname": "-bad-"}, "hostname"),
+        ({"timezone": "../etc/passwd"}, "timezone"),
+        ({"firewall_ports": ["80; rm -rf /"]}, "firewall_ports"),
+        ({"ssh_hardening": {"permit_root_login": "yes"}}, "ssh_hardening.permit_root_login"),
+        ({"ssh_hardening": {"port": "2222"}}, "ssh_hardening.port"),
+        ({"admin": {"username": "root", "public_key": PUBLIC_KEY}}, "admin.username"),
+        ({"admin": {"username": "deploy", "public_key": "not a key"}}, "admin.public_key"),
+        ({"admin": {"username": "deploy", "shell": "/bin/sh"}}, "admin.shell"),
+    ],
+)
+def test_a_bad_step_choice_is_a_422_naming_the_field(
+    live_server: LiveServer, choice: dict[str, object], field: str
+) -> None:
+    with live_server.client(live_server.admin_login()) as client:
+        response = _plan(client, **choice)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == field
+
+
+def test_auto_setup_refuses_a_generated_key_over_http(live_server: LiveServer) -> None:
+    body = {
+        "host": "198.18.0.77",
+        "username": "root",
+        "password": CANARY,
+        "admin": {"username": "deploy", "generate_key": True},
+    }
+    with live_server.client(live_server.admin_login()) as client:
+        response = client.post("/api/setup/auto-setup", json=body)
+        sessions = client.get("/api/setup/sessions").json()
+    assert response.status_code == 422
+    assert response.json()["field"] == "admin.generate_key"
+    assert CANARY not in response.text
+    assert sessions == []  # nothing ran
+
+
+def test_presets_are_saved_per_user_without_the_admin_password(live_server: LiveServer) -> None:
+    alice = live_server.create_user("alice", "alice-password-1")
+    bob = live_server.create_user("bob", "bob-password-12")
+    steps = {
+        "packages": [],
+        "firewall_ports": ["8080/tcp"],
+        "fail2ban": True,
+        "admin": {"username": "deploy", "public_key": PUBLIC_KEY, "sudo_password": CANARY},
+    }
+    with live_server.client(alice) as client:
+        saved = client.post("/api/servers/presets", json={"name": "我的 Web", "steps": steps})
+        assert saved.status_code == 200, saved.text
+        assert CANARY not in saved.text
+        again = client.post(
+            "/api/servers/presets", json={"name": "我的 Web", "steps": {**steps, "fail2ban": False}}
+        )
+        assert again.json()["id"] == saved.json()["id"]  # the same name replaces it
+        [preset] = client.get("/api/servers/presets").json()
+        assert preset["name"] == "我的 Web"
+        assert preset["steps"]["fail2ban"] is False
+        assert preset["steps"]["admin"] == {
+            "username": "deploy", "public_key": PUBLIC_KEY, "generate_key": False, "nopasswd": False
+        }  # fmt: skip
+        bad = client.post("/api/servers/presets", json={"name": "x", "steps": {"hostname": "-bad-"}})
+        assert (bad.status_code, bad.json()["field"]) == (422, "hostname")
+    with live_server.client(bob) as client:
+        assert client.get("/api/servers/presets").json() == []
+        assert client.delete(f"/api/servers/presets/{preset['id']}").status_code == 404
+    with live_server.client(alice) as client:
+        assert client.delete(f"/api/servers/presets/{preset['id']}").status_code == 204
+        assert client.get("/api/servers/presets").json() == []
+
+
+def test_after_a_hardening_run_the_server_lists_its_new_login(live_server: LiveServer) -> None:
+    admin = live_server.admin_login()
+    login_after = {"username": "deploy", "port": 2222, "auth": "key", "generated_key": False}
+    user_id = _user_id(live_server, admin)
+    run_sync(
+        lambda: _seed(
+            live_server,
+            user_id,
+            "web-2.example.org",
+            22,
+            status="succeeded",
+            password="",
+            result={"login_after": login_after},
+        )
+    )
+    with live_server.client(admin) as client:
+        [server] = client.get("/api/servers").json()
+    assert server["login"] == "deploy"
+    assert server["login_after"] == login_after
