@@ -92,6 +92,9 @@ const CODE_KEYS = {
   unsupported_os: "error.code.unsupported_os",
   sudo_refused: "error.code.sudo_refused",
   lockout_prevented: "error.code.lockout_prevented",
+  unreachable: "error.code.unreachable",
+  target_denied: "error.code.target_denied",
+  too_many_attempts: "error.code.too_many_attempts",
 };
 
 function stripFieldPrefix(detail, field) {
