@@ -118,11 +118,17 @@ async def list_sudo(request: Request, user: CurrentUser, session: SessionDep) ->
 
 @router.get("/sudo/prefill")
 async def prefill_sudo(
-    request: Request, user: CurrentUser, session: SessionDep, host: Host, port: Port = 22
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    host: Host,
+    port: Port = 22,
+    username: Annotated[str | None, Query(max_length=64)] = None,
 ) -> SudoPrefill:
-    """Whether the caller saved a sudo user for host:port, and whether a password is stored for it."""
+    """Whether the caller saved a sudo user for host:port (and, given ``username``, for that login), and
+    whether a password is stored for it. A row saved for another login is not offered (issue H.7)."""
     row = await _sudo_repo(request, session).describe(user.id, host, port)
-    if row is None:
+    if row is None or (username is not None and row.sudo_user != username):
         return SudoPrefill(saved=False, sudo_user=None, has_password=False, passwordless=False)
     has_password = row.sudo_password != ""
     return SudoPrefill(

@@ -40,9 +40,10 @@ _SECURITY_HEADERS = {
 
 
 def _page(request: Request, template: str, page: str) -> HTMLResponse:
-    response = templates.TemplateResponse(
-        request, template, {"page": page, "version": __version__}, headers=_SECURITY_HEADERS
-    )
+    settings = getattr(request.app.state, "settings", None)
+    connect_timeout = round(settings.ssh_connect_timeout) if settings is not None else 10
+    context = {"page": page, "version": __version__, "connect_timeout": connect_timeout}
+    response = templates.TemplateResponse(request, template, context, headers=_SECURITY_HEADERS)
     return response
 
 

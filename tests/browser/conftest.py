@@ -47,6 +47,7 @@ class LiveService:
     url: str
     username: str
     password: str
+    settings: Settings
 
 
 @pytest.fixture(scope="module")
@@ -68,11 +69,14 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServi
         secret_key=None,
         allowed_origins=[],
         log_level="warning",
+        ssh_connect_timeout=7.0,  # not the default, so the page is seen to show the service's own limit
     )
     server = ThreadServer(settings)
     server.start()
     try:
-        yield LiveService(url=server.base_url, username=ADMIN_USER, password=ADMIN_PASSWORD)
+        yield LiveService(
+            url=server.base_url, username=ADMIN_USER, password=ADMIN_PASSWORD, settings=settings
+        )
     finally:
         server.stop()
 

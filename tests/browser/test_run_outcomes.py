@@ -125,7 +125,8 @@ def test_the_test_step_says_what_to_do_about_what_it_found(
     page.click("#test-connection")
     # While it waits: a spinner and the seconds waited, against the connection's time limit.
     expect(page.locator("#test-running")).to_be_visible()
-    expect(page.locator("#test-waited")).to_contain_text("SSH 连接最长等待约 10 秒")
+    limit = round(live_service.settings.ssh_connect_timeout)  # the service's own limit, not a constant
+    expect(page.locator("#test-waited")).to_contain_text(f"SSH 连接最长等待 {limit} 秒")
     error = page.locator("#test-error")
     expect(error).to_be_visible(timeout=60_000)
     expect(error).to_contain_text(re.compile(r"请核对.*端口"))

@@ -171,7 +171,9 @@ $("test-connection").addEventListener("click", async () => {
   button.disabled = true;
   $("test-running").hidden = false;
   const began = Date.now();
-  const tick = () => ($("test-waited").textContent = t("test.waited", { s: Math.round((Date.now() - began) / 1000) }));
+  const waited = $("test-waited");
+  const limit = waited.dataset.limit || "10";
+  const tick = () => (waited.textContent = t("test.waited", { s: Math.round((Date.now() - began) / 1000), limit }));
   tick();
   const ticker = setInterval(tick, 1000);
   const payload = readPayload(form, { forTest: true });

@@ -124,6 +124,11 @@ def test_passwordless_sudo_is_saved_as_empty_string_and_upsert_replaces(live_ser
         assert prefill == {"saved": True, "sudo_user": "ops", "has_password": False, "passwordless": True}
         nothing = client.get("/api/servers/sudo/prefill", params={"host": "10.0.0.5", "port": 22}).json()
         assert nothing == {"saved": False, "sudo_user": None, "has_password": False, "passwordless": False}
+        # Looked up by host and login (issue H.7): the row saved for "ops" is not offered to "alice".
+        same: dict[str, str | int] = {"host": "10.0.0.5", "port": 2222, "username": "ops"}
+        assert client.get("/api/servers/sudo/prefill", params=same).json()["saved"] is True
+        other: dict[str, str | int] = {"host": "10.0.0.5", "port": 2222, "username": "alice"}
+        assert client.get("/api/servers/sudo/prefill", params=other).json()["saved"] is False
 
 
 def test_ciphertext_copied_to_another_users_row_does_not_decrypt(live_server: LiveServer) -> None:
