@@ -24,7 +24,7 @@ from setupwizard.setup import repository
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 200
-WRITE_SLICE = 2000
+WRITE_SLICE = 5000
 """At most this many events per transaction (the rest follow in the next ones, at once)."""
 
 
