@@ -121,7 +121,9 @@ _EVENT_COLUMNS = (
 )
 
 
-# Constant statements (no value is ever formatted into them): the values go as parameters.
+# Constant statements (no value is ever formatted into them): the values go as parameters. The columns
+# are _to_row's keys, in the same order, and :func:`_rows` builds the same values; a test holds them
+# together (a column added to _to_row must be added here and in _rows).
 _SQLITE_INSERT = (
     "INSERT INTO session_events (session_id, seq, type, level, message, timestamp, step_id, step_index,"
     " step_total, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"

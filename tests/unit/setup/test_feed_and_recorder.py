@@ -158,3 +158,13 @@ async def test_a_flood_is_written_in_slices_so_no_write_holds_the_loop_long(
     await recorder.flush()
     assert writes == [300, 300, 300, 100]
     assert await stored_seq(db, session_id) == 1000
+
+
+def test_the_raw_insert_stores_every_column_the_portable_row_has() -> None:
+    sample = event(7)
+    portable = repository._to_row("s", sample)
+    assert list(portable) == list(repository._COLUMNS)
+    assert repository._SQLITE_INSERT.split("(")[1].split(")")[0].split(", ") == list(repository._COLUMNS)
+    (raw,) = repository._rows("s", [sample], repository._utc)
+    assert len(raw) == len(portable)
+    assert dict(zip(portable, raw, strict=True)) == {**portable, "data": '{"n": 7}'}
