@@ -27,6 +27,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _ALEMBIC_LOCK = threading.Lock()
 # Several instances starting at once against one PostgreSQL: only one migrates, the others wait.
 _PG_MIGRATION_LOCK_ID = 0x5E7A9_0001
+SQLITE_POOL_SIZE = 32
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -66,7 +67,13 @@ def create_engine_for(url: str) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             _create_private_file(Path(parsed.database))
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # A pool as large as the writers a busy service has at once (a recorder per running session, the
+        # sockets' reads): past pool_size, SQLAlchemy opens and closes a connection per use, and opening
+        # an aiosqlite connection starts a thread and waits for it on the event loop (measured: 128 ms
+        # stalls for every session under a flood with the default pool of 5).
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_SIZE
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         return engine
     return create_async_engine(url, pool_pre_ping=True)

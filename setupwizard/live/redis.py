@@ -17,6 +17,7 @@ Streams get a long safety expiry while running and ``retention_seconds`` after t
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -104,18 +105,25 @@ class RedisBus:
             return
         while not self._closed:
             reply = await self.redis.xread({key: f"{cursor}-0"}, count=_READ_ENTRIES, block=_BLOCK_MS)
-            batch: list[SessionEvent] = []
+            turns = 0
             for _stream, entries in _streams(reply):
                 for _entry_id, fields in entries:
-                    for frame in _frames(fields):
-                        if int(frame["seq"]) > cursor:
-                            event = SessionEvent.from_frame(frame)
-                            cursor = event.seq
-                            batch.append(event)
-            if batch:
-                yield batch
-                if batch[-1].type is EventType.COMPLETE:
-                    return
+                    # One published batch at a time, with a turn of the loop between: a read of 100
+                    # entries of a flood is up to 100,000 events to decode, too long for one go.
+                    if turns:
+                        await asyncio.sleep(0)
+                    turns += 1
+                    batch = [
+                        SessionEvent.from_frame(frame)
+                        for frame in _frames(fields)
+                        if int(frame["seq"]) > cursor
+                    ]
+                    if not batch:
+                        continue
+                    cursor = batch[-1].seq
+                    yield batch
+                    if batch[-1].type is EventType.COMPLETE:
+                        return
 
     async def _complete_seq(self, key: str) -> int | None:
         """The seq of the stream's ``complete`` event, or None while it has none."""

@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from enum import Enum
 from typing import Any
 
-from setupwizard.provisioning.events import EventType, SessionEvent
+from setupwizard.provisioning.events import EventType, SessionEvent, format_timestamp
 
 STALL_SECONDS = 60.0
 REPLAY_WINDOW = 256
@@ -55,41 +55,47 @@ def _joinable(frame: dict[str, Any]) -> bool:
     return frame["type"] == EventType.LOG and frame.keys() <= _JOINABLE_KEYS
 
 
+def _plain_log(event: SessionEvent) -> bool:
+    """A ``log`` event whose frame would carry none of ``data``, ``code``, ``params`` (no frame built)."""
+    return event.type is EventType.LOG and not event.data and event.code is None and event.params is None
+
+
 def take_frame(waiting: deque[SessionEvent | None]) -> tuple[dict[str, Any], SessionEvent]:
     """Pop the next frame's events off ``waiting`` (its head must be an event); the frame and its last event.
 
     Consecutive ``log`` events of the same step and level join the head's frame (see the module doc).
+    Followers are judged by their fields, not by building their frames: a frame of thousands of short
+    lines is cheap to form.
     """
     head = waiting.popleft()
     assert head is not None
     frame = head.to_frame()
     joinable = _joinable(frame)
     frame["first_seq"] = head.seq
-    if not joinable or not waiting:
+    if not waiting or not joinable:
         return frame, head
     lines = [head.message]
     size = len(head.message)
     last = head
+    step_id, level = head.step_id, head.level
     while waiting:
         follower = waiting[0]
         if (
             follower is None
-            or follower.type is not EventType.LOG
-            or follower.step_id != head.step_id
-            or follower.level is not head.level
+            or follower.step_id != step_id
+            or follower.level is not level
+            or not _plain_log(follower)
             or size + len(follower.message) + 1 > MAX_FRAME_CHARS
         ):
-            break
-        follower_frame = follower.to_frame()
-        if not _joinable(follower_frame):
             break
         waiting.popleft()
         lines.append(follower.message)
         size += len(follower.message) + 1
         last = follower
-        frame["timestamp"] = follower_frame["timestamp"]
-    frame["message"] = "\n".join(lines)
-    frame["seq"] = last.seq
+    if last is not head:
+        frame["message"] = "\n".join(lines)
+        frame["seq"] = last.seq
+        frame["timestamp"] = format_timestamp(last.timestamp)
     return frame, last
 
 

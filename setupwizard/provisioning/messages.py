@@ -120,6 +120,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "The last dpkg run did not finish: running dpkg --configure -a first",
     ),
     "apt_update.done": ("软件源已更新", "Package lists updated"),
+    "apt_update.lists_locked": (
+        "另一个 apt-get update 正在运行（软件源列表已被锁定），稍后重试（已等待 {seconds} 秒）",
+        "Another apt-get update holds the package lists' lock: retrying shortly (waited {seconds} s)",
+    ),
     "apt_update.fresh": (
         "软件源在 {minutes} 分钟内已更新，且源未改变，跳过 apt-get update",
         "Package lists were updated in the last {minutes} minutes and no source changed: "

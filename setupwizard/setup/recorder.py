@@ -2,7 +2,10 @@
 
 The service hands over each batch the engine emitted; batches are buffered in memory and written every
 ``flush_seconds`` or as soon as ``batch_size`` events are waiting, one transaction and one ``executemany``
-insert (SQLAlchemy Core, see the repository) for everything buffered. :meth:`EventRecorder.close` writes
+insert (a prepared statement on the driver, see the repository) per slice of at most ``WRITE_SLICE``
+events. The slices keep the work one write does on the event loop small: under a flood the buffer
+grows while a write is under way, and one write of everything buffered once held every other
+session's lines up for half a second. :meth:`EventRecorder.close` writes
 whatever is left. A failed write keeps the batch and retries on the next tick; if the process dies, at
 most the last unflushed batch is lost (the events themselves were already on the bus).
 """
@@ -21,6 +24,8 @@ from setupwizard.setup import repository
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 200
+WRITE_SLICE = 5000
+"""At most this many events per transaction (the rest follow in the next ones, at once)."""
 
 
 class EventRecorder:
@@ -56,14 +61,13 @@ class EventRecorder:
             self._wakeup.set()
 
     async def flush(self) -> None:
-        """Write everything buffered now, in one transaction."""
+        """Write everything buffered now, a transaction per slice of ``WRITE_SLICE`` events."""
         async with self._write_lock:
-            if not self._buffer:
-                return
-            batch = self._buffer[:]
-            async with self._db.session() as session:
-                await repository.add_events(session, self._session_id, batch)
-            del self._buffer[: len(batch)]
+            while self._buffer:
+                batch = self._buffer[:WRITE_SLICE]
+                async with self._db.session() as session:
+                    await repository.add_events(session, self._session_id, batch)
+                del self._buffer[: len(batch)]
 
     async def _run(self) -> None:
         while not self._closing:

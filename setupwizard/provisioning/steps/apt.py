@@ -7,10 +7,11 @@ import re
 import shlex
 
 from setupwizard.provisioning.context import StepContext
-from setupwizard.provisioning.errors import StepCancelled
+from setupwizard.provisioning.errors import CommandFailedError, StepCancelled
 from setupwizard.provisioning.events import Level
 from setupwizard.provisioning.messages import msg, text_msg
 from setupwizard.provisioning.plan import Policy, Step, StepOutcome
+from setupwizard.provisioning.remote import CommandResult
 from setupwizard.provisioning.result import StepStatus
 
 APT_ENV = "export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a LC_ALL=C; "
@@ -41,6 +42,26 @@ _AUDIT_END = "--- setupwizard:fresh"
 # Debian 12 update's download (6.1 of 15 MB).
 UPDATE_OPTIONS = " -o Acquire::Languages=none"
 _UPGRADED = re.compile(r"^(\d+) upgraded, (\d+) newly installed", re.MULTILINE)
+# apt-get update's refusal when another update holds the lists lock (exit 100). DPkg::Lock::Timeout
+# waits for the dpkg lock only, not for this one, so the step retries itself (LC_ALL=C: English text).
+LISTS_LOCK_ERRORS = (
+    "E: Could not get lock /var/lib/apt/lists/lock",
+    "E: Unable to lock directory /var/lib/apt/lists/",
+)
+
+
+async def _pause(ctx: StepContext, seconds: float) -> None:
+    """Sleep ``seconds``; raise :class:`StepCancelled` when the user cancels meanwhile."""
+    try:
+        await asyncio.wait_for(ctx.cancel.wait(), timeout=seconds)
+    except TimeoutError:
+        return
+    raise StepCancelled()
+
+
+def lists_locked(error: CommandFailedError) -> bool:
+    """True when apt-get failed only because another process holds the package lists' lock."""
+    return error.exit_status == 100 and any(line.startswith(LISTS_LOCK_ERRORS) for line in error.tail)
 
 
 async def wait_for_apt(ctx: StepContext) -> StepOutcome:
@@ -63,11 +84,7 @@ async def wait_for_apt(ctx: StepContext) -> StepOutcome:
         waited = True
         so_far = f"{loop.time() - started:.0f}"
         await ctx.say(msg("apt_wait.waiting", who=who, seconds=so_far), Level.WARNING)
-        try:
-            await asyncio.wait_for(ctx.cancel.wait(), timeout=POLL_SECONDS)
-        except TimeoutError:
-            continue
-        raise StepCancelled()
+        await _pause(ctx, POLL_SECONDS)
 
 
 def lists_fresh_check(max_age: float) -> str:
@@ -112,9 +129,7 @@ async def apt_update(ctx: StepContext) -> StepOutcome:
     if check[split + 1 :] == ["fresh"]:
         fresh = msg("apt_update.fresh", minutes=max(1, round(max_age / 60)))
         return StepOutcome(StepStatus.UNCHANGED, fresh)
-    result = await ctx.must(
-        APT_ENV + APT_GET + UPDATE_OPTIONS + " update", "apt-get update ", time_limit=1800
-    )
+    result = await _update_waiting_for_lists_lock(ctx)
     warnings = update_warnings(result.lines)
     if warnings:
         reason = ctx.emitter.redact(warnings[0])
@@ -122,6 +137,25 @@ async def apt_update(ctx: StepContext) -> StepOutcome:
         return StepOutcome(StepStatus.WARNING, msg("apt_update.warning", reason=reason, more=more))
     await ctx.run(f"mkdir -p {UPDATE_STAMP.rsplit('/', 1)[0]} && touch {UPDATE_STAMP}", quiet=True)
     return StepOutcome(StepStatus.SUCCEEDED, msg("apt_update.done"))
+
+
+async def _update_waiting_for_lists_lock(ctx: StepContext) -> CommandResult:
+    """``apt-get update``, run again while another update holds the lists lock (up to the apt lock
+    timeout, saying so in the log); any other failure raises at once."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    deadline = started + ctx.settings.apt_lock_timeout
+    while True:
+        try:
+            return await ctx.must(
+                APT_ENV + APT_GET + UPDATE_OPTIONS + " update", "apt-get update ", time_limit=1800
+            )
+        except CommandFailedError as exc:
+            if not lists_locked(exc) or loop.time() >= deadline:
+                raise
+        waited = f"{loop.time() - started:.0f}"
+        await ctx.say(msg("apt_update.lists_locked", seconds=waited), Level.WARNING)
+        await _pause(ctx, min(POLL_SECONDS, max(0.0, deadline - loop.time())))
 
 
 async def apt_upgrade(ctx: StepContext) -> StepOutcome:

@@ -161,3 +161,54 @@ async def test_apt_get_update_warnings_end_the_step_as_a_warning(
     assert end.level is Level.WARNING and end.message.startswith("⚠ ") and end.code == "step.end"
     assert rec.events[-1].level is Level.WARNING and "1 个警告" in rec.events[-1].message
     assert host.run_root(f"test -e {STAMP}").returncode != 0  # a partial update is not "fresh"
+
+
+def hold_lists_lock(host: TestHost, seconds: int) -> None:
+    """Hold apt's lists lock (an fcntl lock, as apt-get takes it) from a process apt_wait does not know."""
+    holder = (
+        "import fcntl, os, time; "
+        "fd = os.open('/var/lib/apt/lists/lock', os.O_RDWR | os.O_CREAT, 0o640); "
+        "fcntl.lockf(fd, fcntl.LOCK_EX); open('/tmp/lists-locked', 'w').write(str(os.getpid())); "
+        f"time.sleep({seconds})"
+    )
+    command = f'rm -f /tmp/lists-locked; setsid -f python3 -c "{holder}" >/dev/null 2>&1 < /dev/null'
+    assert host.run_root(command).returncode == 0
+    ready = "for i in $(seq 50); do [ -s /tmp/lists-locked ] && exit 0; sleep 0.1; done; exit 1"
+    assert host.run_root(ready).returncode == 0
+
+
+async def test_apt_get_update_waits_while_another_update_holds_the_lists_lock(test_host: TestHost) -> None:
+    hold_lists_lock(test_host, 8)
+    rec = Recorder()
+    result = await execute_setup(
+        login(test_host, "root"),
+        SetupOptions(packages=["ufw"]),
+        rec.emitter,
+        MemoryKnownHosts(),
+        settings=PlanSettings(apt_lock_timeout=120, apt_lists_max_age=0),
+    )
+    assert result.success, rec.dump()
+    waits = [e for e in rec.events if e.step_id == "apt_update" and e.code == "apt_update.lists_locked"]
+    assert waits and all(e.level is Level.WARNING for e in waits), rec.dump()
+    assert any("/var/lib/apt/lists" in line for line in _apt_update_step(rec))  # apt's own refusal, shown
+    step = next(s for s in result.steps if s.id == "apt_update")
+    assert step.status is StepStatus.SUCCEEDED
+
+
+async def test_the_lists_lock_wait_ends_at_the_apt_lock_timeout(test_host: TestHost) -> None:
+    hold_lists_lock(test_host, 60)
+    rec = Recorder()
+    try:
+        result = await execute_setup(
+            login(test_host, "root"),
+            SetupOptions(packages=["ufw"]),
+            rec.emitter,
+            MemoryKnownHosts(),
+            settings=PlanSettings(apt_lock_timeout=4, apt_lists_max_age=0),
+        )
+    finally:
+        test_host.run_root("kill $(cat /tmp/lists-locked); true")
+    assert result.status == "failed"
+    step = next(s for s in result.steps if s.id == "apt_update")
+    assert step.status is StepStatus.FAILED and "apt-get update" in step.message, rec.dump()
+    assert [e for e in rec.events if e.code == "apt_update.lists_locked"]

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import event as sa_event
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from setupwizard.db.database import Database
 from setupwizard.live.feed import session_events
 from setupwizard.live.memory import MemoryBus
 from setupwizard.provisioning.events import EventType, Level, SessionEvent
+from setupwizard.setup import recorder as recorder_module
 from setupwizard.setup import repository
 from setupwizard.setup.recorder import EventRecorder
 
@@ -52,35 +54,33 @@ async def stored_seq(db: Database, session_id: str) -> int:
         return await repository.max_event_seq(session, session_id)
 
 
-async def test_recorder_writes_in_batches_not_per_event(db: Database, make_user: MakeUser) -> None:
+async def test_recorder_writes_in_batches_not_per_event(
+    db: Database, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
     session_id = await new_session(db, await make_user())
-    inserts: list[int] = []  # rows per INSERT statement sent to the database
+    inserts: list[int] = []  # events per write (one executemany each, see the repository)
+    add_events = repository.add_events
 
-    def count_inserts(
-        _conn: object, _cursor: object, statement: str, parameters: object, _context: object, many: bool
-    ) -> None:
-        if statement.startswith("INSERT INTO session_events"):
-            inserts.append(len(parameters) if many and isinstance(parameters, list | tuple) else 1)
+    async def counting(session: AsyncSession, sid: str, events: Sequence[SessionEvent]) -> None:
+        inserts.append(len(events))
+        await add_events(session, sid, events)
 
-    sa_event.listen(db.engine.sync_engine, "before_cursor_execute", count_inserts)
-    try:
-        recorder = EventRecorder(db, session_id, flush_seconds=30.0, batch_size=100)
-        recorder.start()
-        for first in range(1, 251, 10):  # the engine's shape: one batch per chunk of output
-            recorder.add([event(seq) for seq in range(first, first + 10)])
-        for _ in range(200):  # a full batch goes out at once, not after the 30 s timer
-            await asyncio.sleep(0.02)
-            if await stored_seq(db, session_id) == 250:
-                break
-        assert await stored_seq(db, session_id) == 250
-        recorder.add([event(seq) for seq in range(251, 301)])  # fewer than a batch: they wait
-        await asyncio.sleep(0.3)
-        assert await stored_seq(db, session_id) == 250
-        await recorder.close()
-        assert await stored_seq(db, session_id) == 300
-    finally:
-        sa_event.remove(db.engine.sync_engine, "before_cursor_execute", count_inserts)
-    assert inserts == [250, 50], inserts  # 26 batches in, two inserts out: one executemany per write
+    monkeypatch.setattr(repository, "add_events", counting)
+    recorder = EventRecorder(db, session_id, flush_seconds=30.0, batch_size=100)
+    recorder.start()
+    for first in range(1, 251, 10):  # the engine's shape: one batch per chunk of output
+        recorder.add([event(seq) for seq in range(first, first + 10)])
+    for _ in range(200):  # a full batch goes out at once, not after the 30 s timer
+        await asyncio.sleep(0.02)
+        if await stored_seq(db, session_id) == 250:
+            break
+    assert await stored_seq(db, session_id) == 250
+    recorder.add([event(seq) for seq in range(251, 301)])  # fewer than a batch: they wait
+    await asyncio.sleep(0.3)
+    assert await stored_seq(db, session_id) == 250
+    await recorder.close()
+    assert await stored_seq(db, session_id) == 300
+    assert inserts == [250, 50], inserts  # 26 batches in, two writes out
     async with db.session() as session:
         stored = await repository.events_after(session, session_id)
         row = await repository.get_session(session, session_id)
@@ -138,3 +138,33 @@ async def test_feed_notices_a_session_that_ended_without_the_bus(db: Database, m
     await finish(db, session_id)
     assert await asyncio.wait_for(reader, 10) == [1, 2]
     await bus.close()
+
+
+async def test_a_flood_is_written_in_slices_so_no_write_holds_the_loop_long(
+    db: Database, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session_id = await new_session(db, await make_user())
+    writes: list[int] = []
+    add_events = repository.add_events
+
+    async def counting(session: AsyncSession, sid: str, events: Sequence[SessionEvent]) -> None:
+        writes.append(len(events))
+        await add_events(session, sid, events)
+
+    monkeypatch.setattr(repository, "add_events", counting)
+    monkeypatch.setattr(recorder_module, "WRITE_SLICE", 300)
+    recorder = EventRecorder(db, session_id, flush_seconds=30.0, batch_size=100_000)
+    recorder.add([event(seq) for seq in range(1, 1001)])
+    await recorder.flush()
+    assert writes == [300, 300, 300, 100]
+    assert await stored_seq(db, session_id) == 1000
+
+
+def test_the_raw_insert_stores_every_column_the_portable_row_has() -> None:
+    sample = event(7)
+    portable = repository._to_row("s", sample)
+    assert list(portable) == list(repository._COLUMNS)
+    assert repository._SQLITE_INSERT.split("(")[1].split(")")[0].split(", ") == list(repository._COLUMNS)
+    (raw,) = repository._rows("s", [sample], repository._utc)
+    assert len(raw) == len(portable)
+    assert dict(zip(portable, raw, strict=True)) == {**portable, "data": '{"n": 7}'}

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import pytest
-from sqlalchemy import event as sa_event
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from setupwizard.config import Settings
 from setupwizard.core.errors import ConflictError, ForbiddenError, NotFoundError
@@ -313,25 +313,21 @@ async def start_with(
 
 
 async def test_each_batch_is_one_publish_and_one_insert_and_every_line_keeps_its_seq(
-    db: Database, make_user: MakeUser
+    db: Database, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bus = CountingBus()
     service, _locks = await start_with(db, ChunkEngine([3, 1, 50], level=Level.WARNING), bus)
-    inserts: list[int] = []
+    inserts: list[int] = []  # events per write: one executemany each (see the repository)
+    add_events = repository.add_events
 
-    def count_inserts(
-        _conn: object, _cursor: object, statement: str, parameters: object, _context: object, many: bool
-    ) -> None:
-        if statement.startswith("INSERT INTO session_events"):
-            inserts.append(len(parameters) if many and isinstance(parameters, list | tuple) else 1)
+    async def counting(session: AsyncSession, sid: str, events: Sequence[SessionEvent]) -> None:
+        inserts.append(len(events))
+        await add_events(session, sid, events)
 
-    sa_event.listen(db.engine.sync_engine, "before_cursor_execute", count_inserts)
-    try:
-        run = await service.start(await make_user(), request("198.18.0.80"))
-        assert run.task is not None
-        response = await asyncio.wait_for(run.task, 10)
-    finally:
-        sa_event.remove(db.engine.sync_engine, "before_cursor_execute", count_inserts)
+    monkeypatch.setattr(repository, "add_events", counting)
+    run = await service.start(await make_user(), request("198.18.0.80"))
+    assert run.task is not None
+    response = await asyncio.wait_for(run.task, 10)
     assert bus.publishes == [[1, 2, 3], [4], list(range(5, 55)), [55]]
     assert sum(inserts) == 55 and len(inserts) <= 4  # batched: never one insert per line
     async with db.session() as session:
