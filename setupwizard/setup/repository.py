@@ -128,7 +128,7 @@ _EVENT_COLUMNS = (
 # together (a column added to _to_row must be added here and in _rows).
 _SQLITE_INSERT = (
     "INSERT INTO session_events (session_id, seq, type, level, message, timestamp, step_id, step_index,"
-    " step_total, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " step_total, data, code, params) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _COLUMNS = (
     "session_id",
@@ -141,6 +141,8 @@ _COLUMNS = (
     "step_index",
     "step_total",
     "data",
+    "code",
+    "params",
 )
 
 
@@ -202,6 +204,8 @@ def _rows(session_id: str, events: Sequence[SessionEvent], stamp: Any) -> list[t
                 event.step_index,
                 event.step_total,
                 json.dumps(event.data, ensure_ascii=False) if event.data else "{}",
+                event.code,
+                None if event.params is None else json.dumps(event.params, ensure_ascii=False),
             )
         )
     return rows
