@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from setupwizard.setup.schemas import AutoSetupRequest, SetupResponse
 
 log = logging.getLogger(__name__)
 
+PUBLISH_FAULT_REPORT_SECONDS = 60.0
 SHUTDOWN_GRACE_SECONDS = 10.0
 _SYMBOLS = {Level.SUCCESS: "✓", Level.WARNING: "⚠"}  # the engine's marks on a complete message; else ✗
 
@@ -132,6 +134,8 @@ class SetupService:
         self.signals: RunSignals = signals or MemoryRunSignals()  # scale-out: cancel/liveness across workers
         self.running: dict[str, RunningSetup] = {}
         self._closing = False
+        self._publish_failures = 0  # since the last report (a Redis outage must not flood the log)
+        self._publish_reported_at: float | None = None
 
     async def start(self, owner_id: int, request: AutoSetupRequest) -> RunningSetup:
         """Validate, lock and record a new session, then run it in a background task.
@@ -213,7 +217,10 @@ class SetupService:
             try:
                 await self.bus.publish(run.session_id, events)
             except Exception:  # live viewers miss them, but they are recorded; the setup goes on
-                log.exception("Publishing events of session %s failed", run.session_id)
+                self._publish_failed(run.session_id)
+            else:
+                if self._publish_reported_at is not None:
+                    self._publish_works_again()
 
         emitter = EventEmitter(sink, secrets=target.secrets())
         try:
@@ -302,6 +309,27 @@ class SetupService:
                 status=SessionStatus.FAILED,
                 error_code="internal_error",
             )
+
+    def _publish_failed(self, session_id: str) -> None:
+        """Log a failed publish with its traceback once, then at most once a minute while failures go on."""
+        self._publish_failures += 1
+        now = time.monotonic()
+        last = self._publish_reported_at
+        if last is None or now - last >= PUBLISH_FAULT_REPORT_SECONDS:
+            log.exception(
+                "Publishing events of session %s failed (%d failed publishes since the last report; live "
+                "viewers resume from the database; next report in %.0f s at the latest)",
+                session_id,
+                self._publish_failures,
+                PUBLISH_FAULT_REPORT_SECONDS,
+            )
+            self._publish_reported_at = now
+            self._publish_failures = 0
+
+    def _publish_works_again(self) -> None:
+        log.warning("Publishing events works again (%d more failed meanwhile)", self._publish_failures)
+        self._publish_reported_at = None
+        self._publish_failures = 0
 
     async def cancel(self, owner_id: int, session_id: str) -> None:
         """Ask a running session of the caller to stop, in any worker (404 not theirs, 409 not running)."""

@@ -264,7 +264,7 @@ def test_a_blocked_socket_falls_back_to_the_logs_of_the_http_answer(
     answers: list[Response] = []
     page.on("response", lambda r: answers.append(r) if AUTO_SETUP.search(r.url) else None)
     open_wizard(page, live_service, test_host)
-    set_options(page, script=slow_script(200))
+    set_options(page, script=slow_script(400))  # ~10 s: still running while the check below looks
     page.click("#auto-setup")
     wait_log_contains(page, "⚠ 实时日志连接出错，将在完成后显示所有日志")
     expect(page.locator("#terminal .line .text").nth(1)).to_have_text(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
@@ -380,3 +381,30 @@ async def test_busy_server_409_names_the_running_session_only_to_its_owner(
     engine.release.set()
     assert run.task is not None
     await asyncio.wait_for(run.task, 10)
+
+
+class BrokenBus(MemoryBus):
+    """A bus whose publish fails (Redis gone), except for the run's last event."""
+
+    async def publish(self, session_id: str, events: Sequence[SessionEvent]) -> None:
+        if events[-1].type is not EventType.COMPLETE:
+            raise ConnectionError("Redis is gone")
+        await super().publish(session_id, events)
+
+
+async def test_failing_publishes_are_logged_once_not_per_batch_and_every_line_is_still_stored(
+    db: Database, make_user: MakeUser, caplog: pytest.LogCaptureFixture
+) -> None:
+    bus = BrokenBus()
+    service, _locks = await start_with(db, ChunkEngine([1] * 40), bus)
+    with caplog.at_level(logging.ERROR, logger="setupwizard.setup.service"):
+        run = await service.start(await make_user(), request("198.18.0.83"))
+        assert run.task is not None
+        await asyncio.wait_for(run.task, 10)
+    failures = [r for r in caplog.records if "Publishing events of session" in r.getMessage()]
+    assert len(failures) == 1 and failures[0].exc_info is not None  # 40 failed publishes, one report
+    async with db.session() as session:
+        stored = await repository.events_after(session, run.session_id)
+    assert [e.seq for e in stored] == list(range(1, 42))
+    await service.close()
+    await bus.close()
