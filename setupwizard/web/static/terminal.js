@@ -316,13 +316,14 @@ export class Terminal {
     this.goTo(line);
   }
 
-  /** Scroll line `i` into the middle of the view, and stop following the end. */
+  /** Scroll line `i` into the middle of the view (and the view into the window), stop following the end. */
   goTo(i) {
     const row = this.store.rowOf(i);
     if (row < 0) return;
     this.following = false;
     this.sizer.style.height = `${this.store.rowCount * ROW_HEIGHT + 2 * PAD}px`;
     this.screen.scrollTop = Math.max(0, row * ROW_HEIGHT + PAD - this.screen.clientHeight / 2);
+    this.screen.scrollIntoView({ block: "nearest" }); // a found line is of no use below the fold
     this.updatePaused();
     this.schedule();
   }
