@@ -192,6 +192,9 @@ class Service:
             "SETUPWIZARD_ADMIN_PASSWORD": self.password,
             "SETUPWIZARD_SECRET_KEY": self.secret_key,
             "SETUPWIZARD_LOG_LEVEL": "warning",
+            # One admin starts hundreds of setups a minute here; the per-user limit (issue F.10) is not
+            # what is measured.
+            "SETUPWIZARD_CONNECT_ATTEMPTS_PER_MINUTE": "100000",
             **self.backend.env,
         }
         executable = Path(sys.executable).with_name("setupwizard")
