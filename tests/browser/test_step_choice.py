@@ -37,6 +37,14 @@ def test_presets_preview_and_a_run_of_only_the_chosen_steps(
     expect(preview).to_contain_text("[fail2ban,")
     expect(preview).to_contain_text("[auto_updates,")
     expect(preview).to_contain_text("ufw allow")
+    expect(preview).to_contain_text("配置防火墙 (ufw)")
+    # In English the preview names the steps in English too (issue H.1).
+    page.click("#lang-switch")
+    page.click("section[data-step='4'] [data-next='3']")
+    to_preview(page)
+    expect(preview).to_contain_text("Configure the firewall (ufw) [firewall, on failure: abort]")
+    expect(preview).not_to_contain_text("配置防火墙")
+    page.click("#lang-switch")
 
     # a server behind a cloud firewall: no ufw; changing a step by hand makes the preset 自定义
     page.click("section[data-step='4'] [data-next='3']")

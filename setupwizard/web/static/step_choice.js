@@ -2,6 +2,7 @@
 // the person's own, saved per user), and the plan preview: the exact commands, from POST /api/setup/plan.
 
 import { apiJson } from "./api.js";
+import { ready as codesReady, stepName } from "./codes.js";
 import { t } from "./i18n.js";
 
 const DEFAULT_PACKAGES = "ufw curl ca-certificates unattended-upgrades";
@@ -144,6 +145,17 @@ export function initStepChoice(form, { applyPreset } = {}) {
 }
 
 /** Ask for the plan of the chosen steps and show its commands; throws the ApiError of a bad choice. */
+/** The plan as Plan.describe() writes it, with each step's name in the page's language. */
+function describe(steps) {
+  const lines = [];
+  steps.forEach((step, index) => {
+    lines.push(`${index + 1}. ${stepName(step.id) ?? step.name} [${step.id}, ${t("plan.on_failure")}: ${step.policy}]`);
+    for (const command of step.commands) lines.push(`     $ ${command}`);
+    if (step.check) lines.push(`     ${t("plan.check")}: ${step.check}`);
+  });
+  return lines.join("\n");
+}
+
 export async function previewPlan(form) {
   const pre = document.getElementById("plan-preview");
   const status = document.getElementById("plan-status");
@@ -151,7 +163,8 @@ export async function previewPlan(form) {
   status.textContent = t("plan.loading");
   try {
     const plan = await apiJson("/api/setup/plan", { method: "POST", body: readSteps(form) });
-    pre.textContent = plan.lines.join("\n");
+    await codesReady;
+    pre.textContent = describe(plan.steps);
     status.textContent = t("plan.count", { count: plan.steps.length });
     return plan;
   } catch (err) {
