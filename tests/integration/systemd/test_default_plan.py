@@ -21,14 +21,11 @@ from setupwizard.provisioning.runner import execute_setup
 from setupwizard.testbed.host import TestHost
 from setupwizard.testbed.paths import RELEASES
 from tests.integration.provisioning.recorder import Recorder, login
+from tests.integration.systemd.support import HostKeys
 
 OPTIONS = SetupOptions(packages=["ufw", "tree"], firewall_ports=["8080/tcp"])
 # One record of host keys per host: the two releases' hosts may reuse the same address one after another.
-KNOWN: dict[str, MemoryKnownHosts] = {}
-
-
-def known(host: TestHost) -> MemoryKnownHosts:
-    return KNOWN.setdefault(f"{host.release}/{host.address}", MemoryKnownHosts())
+known = HostKeys()
 
 
 @pytest.fixture(scope="module")

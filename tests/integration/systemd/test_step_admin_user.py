@@ -10,10 +10,11 @@ import json
 import asyncssh
 import pytest
 
-from setupwizard.provisioning import MemoryKnownHosts, SetupOptions, SetupResult, StepStatus, run_setup
+from setupwizard.provisioning import SetupOptions, SetupResult, StepStatus, run_setup
 from setupwizard.provisioning.target import AdminUser
 from setupwizard.testbed.host import TestHost
 from tests.integration.provisioning.recorder import Recorder, login
+from tests.integration.systemd.support import HostKeys
 
 CANARY = "Canary-Pw-7f3kq2Lx"
 GENERATED = SetupOptions(
@@ -22,11 +23,7 @@ GENERATED = SetupOptions(
     firewall=False,
     admin=AdminUser("deploy", generate_key=True, sudo_password=CANARY),
 )
-KNOWN: dict[str, MemoryKnownHosts] = {}
-
-
-def known(host: TestHost) -> MemoryKnownHosts:
-    return KNOWN.setdefault(f"{host.release}/{host.address}", MemoryKnownHosts())
+known = HostKeys()
 
 
 def root(host: TestHost, command: str) -> str:

@@ -9,7 +9,6 @@ import json
 import pytest
 
 from setupwizard.provisioning import (
-    MemoryKnownHosts,
     SetupOptions,
     SetupResult,
     StepStatus,
@@ -19,6 +18,7 @@ from setupwizard.provisioning import (
 from setupwizard.provisioning.target import AdminUser, SshHardening
 from setupwizard.testbed.host import TestHost
 from tests.integration.provisioning.recorder import Recorder, login
+from tests.integration.systemd.support import HostKeys, root
 
 CANARY = "Canary-Admin-Pw-q8Zr41"
 EVERYTHING = SetupOptions(
@@ -45,17 +45,7 @@ STEPS = [
     "firewall",
     "ssh_hardening",
 ]
-KNOWN: dict[str, MemoryKnownHosts] = {}
-
-
-def known(host: TestHost) -> MemoryKnownHosts:
-    return KNOWN.setdefault(f"{host.release}/{host.address}", MemoryKnownHosts())
-
-
-def root(host: TestHost, command: str) -> str:
-    result = host.run_root(command, timeout=600)
-    assert result.returncode == 0, f"{command}: {result.stdout}{result.stderr}"
-    return result.stdout.strip()
+known = HostKeys()
 
 
 @pytest.fixture(scope="module")

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from setupwizard.provisioning import MemoryKnownHosts, SetupOptions, SetupResult, StepStatus, run_setup
+from setupwizard.provisioning import SetupOptions, SetupResult, StepStatus, run_setup
 from setupwizard.testbed.host import TestHost
 from tests.integration.provisioning.recorder import Recorder, login
+from tests.integration.systemd.support import HostKeys, root
 
 OPTIONS = SetupOptions(packages=[], firewall=False, auto_updates=True)
-KNOWN: dict[str, MemoryKnownHosts] = {}
-
-
-def known(host: TestHost) -> MemoryKnownHosts:
-    return KNOWN.setdefault(f"{host.release}/{host.address}", MemoryKnownHosts())
-
-
-def root(host: TestHost, command: str) -> str:
-    result = host.run_root(command, timeout=600)
-    assert result.returncode == 0, f"{command}: {result.stdout}{result.stderr}"
-    return result.stdout.strip()
+known = HostKeys()
 
 
 @pytest.fixture(scope="module")

@@ -8,17 +8,14 @@ import asyncio
 import asyncssh
 import pytest
 
-from setupwizard.provisioning import MemoryKnownHosts, SetupOptions, SetupResult, StepStatus, run_setup
+from setupwizard.provisioning import SetupOptions, SetupResult, StepStatus, run_setup
 from setupwizard.testbed.host import TestHost
 from setupwizard.testbed.paths import CLIENT_ADDRESSES
 from tests.integration.provisioning.recorder import Recorder, login
+from tests.integration.systemd.support import HostKeys
 
 OPTIONS = SetupOptions(packages=[], firewall=False, fail2ban=True)
-KNOWN: dict[str, MemoryKnownHosts] = {}
-
-
-def known(host: TestHost) -> MemoryKnownHosts:
-    return KNOWN.setdefault(f"{host.release}/{host.address}", MemoryKnownHosts())
+known = HostKeys()
 
 
 def root(host: TestHost, command: str) -> str:

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from setupwizard.provisioning import MemoryKnownHosts, SetupOptions, SetupResult, StepStatus, run_setup
+from setupwizard.provisioning import SetupOptions, SetupResult, StepStatus, run_setup
 from setupwizard.testbed.host import TestHost
 from tests.integration.provisioning.recorder import Recorder, login
+from tests.integration.systemd.support import HostKeys
 
 OPTIONS = SetupOptions(
     apt_update=False, packages=[], firewall=False, hostname="web-1.example.test", timezone="Asia/Shanghai"
 )
-KNOWN: dict[str, MemoryKnownHosts] = {}
-
-
-def known(host: TestHost) -> MemoryKnownHosts:
-    return KNOWN.setdefault(f"{host.release}/{host.address}", MemoryKnownHosts())
+known = HostKeys()
 
 
 def root(host: TestHost, command: str) -> str:

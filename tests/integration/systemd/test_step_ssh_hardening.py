@@ -24,23 +24,14 @@ from setupwizard.provisioning.target import AdminUser, SshHardening
 from setupwizard.testbed.host import TestHost
 from setupwizard.testbed.paths import RELEASES
 from tests.integration.provisioning.recorder import Recorder, login
+from tests.integration.systemd.support import HostKeys, root
 
 HARDEN = SetupOptions(
     packages=["ufw"],
     admin=AdminUser("deploy", generate_key=True, nopasswd=True),
     ssh_hardening=SshHardening("no", password_authentication=False, port=2222),
 )
-KNOWN: dict[str, MemoryKnownHosts] = {}
-
-
-def known(host: TestHost) -> MemoryKnownHosts:
-    return KNOWN.setdefault(f"{host.release}/{host.address}", MemoryKnownHosts())
-
-
-def root(host: TestHost, command: str) -> str:
-    result = host.run_root(command, timeout=600)
-    assert result.returncode == 0, f"{command}: {result.stdout}{result.stderr}"
-    return result.stdout.strip()
+known = HostKeys()
 
 
 async def password_login(host: TestHost, username: str, password: str, port: int = 22) -> None:
