@@ -182,7 +182,7 @@ def setup(
         else None,
     )
     if show_plan:
-        for line in default_plan(steps).describe():
+        for line in default_plan(steps).describe(language):
             typer.echo(line)
         raise typer.Exit(0)
     private_key = key.read_text() if key else None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from setupwizard.provisioning.messages import Msg
+from setupwizard.provisioning.messages import CATALOGUE, Lang, Msg, render
 from setupwizard.provisioning.result import StepStatus
 from setupwizard.provisioning.settings import PlanSettings
 
@@ -63,11 +63,13 @@ class Plan:
 
     steps: tuple[Step, ...]
 
-    def describe(self) -> list[str]:
-        """The plan as readable text lines (for docs and the CLI)."""
+    def describe(self, lang: Lang = "zh") -> list[str]:
+        """The plan as readable text lines (for docs and the CLI), step names in ``lang``."""
         out: list[str] = []
         for index, step in enumerate(self.steps, 1):
-            out.append(f"{index}. {step.name} [{step.id}, on failure: {step.policy.value}]")
+            code = f"step_name.{step.id}"
+            name = render(code, None, lang) if code in CATALOGUE else step.name
+            out.append(f"{index}. {name} [{step.id}, on failure: {step.policy.value}]")
             out.extend(f"     $ {command}" for command in step.commands)
             if step.check:
                 out.append(f"     check: {step.check}")

@@ -153,3 +153,13 @@ def test_admin_state_and_key_matching() -> None:
     assert has_key(state.keys, KEY)
     assert not has_key(state.keys, "ssh-ed25519 AAAAother")
     assert has_generated_key(state.keys, "deploy") and not has_generated_key(state.keys, "ops")
+
+
+def test_the_plan_is_described_in_the_chosen_language() -> None:
+    plan = default_plan(SetupOptions())
+    english, chinese = plan.describe("en"), plan.describe()
+    assert any(
+        line.endswith(". Configure the firewall (ufw) [firewall, on failure: abort]") for line in english
+    )
+    assert not any("配置防火墙" in line for line in english)
+    assert any(line.endswith(". 配置防火墙 (ufw) [firewall, on failure: abort]") for line in chinese)
