@@ -32,6 +32,9 @@ def test_a_visitor_is_sent_to_login_and_back_to_the_page_asked_for(
 
 def test_an_expired_login_sends_the_person_back_to_login(page: Page, live_service: LiveService) -> None:
     log_in(page, live_service.url, live_service.username, live_service.password)
+    # The page's own start-up requests (presets, a running session to reattach) finish first: one still in
+    # flight at the logout would rightly send the page to /login before the person has typed anything.
+    page.wait_for_load_state("networkidle")
     # The server forgets the login (logout revokes the token), as when it expires.
     response = page.context.request.post(live_service.url + "/api/auth/logout")
     assert response.ok
