@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 from sqlalchemy import exc as sa_exc
 
+from setupwizard.core.ratelog import ReportGate
+
 log = logging.getLogger(__name__)
 
 REPORT_INTERVAL_SECONDS = 60.0
@@ -72,10 +74,9 @@ class DatabaseFaults:
         self, interval: float = REPORT_INTERVAL_SECONDS, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.interval = interval
-        self.clock = clock
         self.active = False
         self.hits = 0
-        self._last_report: float | None = None
+        self._gate = ReportGate(interval, clock)
 
     def record(self, exc: BaseException) -> None:
         """A request or task hit a fault: remember it, and log it if this is the first in a minute."""
@@ -102,14 +103,10 @@ class DatabaseFaults:
             log.warning("The database works again")
         self.active = False
         self.hits = 0
-        self._last_report = None
+        self._gate.reset()
 
     def _due(self) -> bool:
-        now = self.clock()
-        if self._last_report is None or now - self._last_report >= self.interval:
-            self._last_report = now
-            return True
-        return False
+        return self._gate.due()
 
 
 class RepeatedFaultFilter(logging.Filter):

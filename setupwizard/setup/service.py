@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from setupwizard.config import Settings
 from setupwizard.core.errors import ConflictError, ForbiddenError, NotFoundError
+from setupwizard.core.ratelog import ReportGate
 from setupwizard.db.database import Database
 from setupwizard.live.bus import ProgressBus
 from setupwizard.provisioning.events import EventEmitter, EventType, Level, SessionEvent, utc_now
@@ -135,7 +135,7 @@ class SetupService:
         self.running: dict[str, RunningSetup] = {}
         self._closing = False
         self._publish_failures = 0  # since the last report (a Redis outage must not flood the log)
-        self._publish_reported_at: float | None = None
+        self._publish_gate = ReportGate(PUBLISH_FAULT_REPORT_SECONDS)
 
     async def start(self, owner_id: int, request: AutoSetupRequest) -> RunningSetup:
         """Validate, lock and record a new session, then run it in a background task.
@@ -219,7 +219,7 @@ class SetupService:
             except Exception:  # live viewers miss them, but they are recorded; the setup goes on
                 self._publish_failed(run.session_id)
             else:
-                if self._publish_reported_at is not None:
+                if self._publish_gate.reported:
                     self._publish_works_again()
 
         emitter = EventEmitter(sink, secrets=target.secrets())
@@ -313,9 +313,7 @@ class SetupService:
     def _publish_failed(self, session_id: str) -> None:
         """Log a failed publish with its traceback once, then at most once a minute while failures go on."""
         self._publish_failures += 1
-        now = time.monotonic()
-        last = self._publish_reported_at
-        if last is None or now - last >= PUBLISH_FAULT_REPORT_SECONDS:
+        if self._publish_gate.due():
             log.exception(
                 "Publishing events of session %s failed (%d failed publishes since the last report; live "
                 "viewers resume from the database; next report in %.0f s at the latest)",
@@ -323,12 +321,11 @@ class SetupService:
                 self._publish_failures,
                 PUBLISH_FAULT_REPORT_SECONDS,
             )
-            self._publish_reported_at = now
             self._publish_failures = 0
 
     def _publish_works_again(self) -> None:
         log.warning("Publishing events works again (%d more failed meanwhile)", self._publish_failures)
-        self._publish_reported_at = None
+        self._publish_gate.reset()
         self._publish_failures = 0
 
     async def cancel(self, owner_id: int, session_id: str) -> None:
