@@ -31,6 +31,7 @@ from setupwizard.config import Settings
 from setupwizard.core.errors import NotFoundError
 from setupwizard.db.database import Database
 from setupwizard.db.models import SetupSession
+from setupwizard.live.arrivals import SessionArrivals
 from setupwizard.live.bus import ProgressBus
 from setupwizard.live.feed import session_events
 from setupwizard.live.relay import RelayEnd, relay
@@ -73,26 +74,25 @@ def parse_request(session_id: str, since: str | None) -> tuple[uuid.UUID, int]:
     return parsed, int(since)
 
 
-async def wait_for_session(db: Database, session_id: str, owner_id: int, wait_seconds: float) -> SetupSession:
+async def wait_for_session(
+    db: Database, arrivals: SessionArrivals, session_id: str, owner_id: int, wait_seconds: float
+) -> SetupSession:
     """The caller's session row, waiting up to ``wait_seconds`` for it to appear (the page connects first).
 
     Raises :class:`repository.ForeignSessionError` for another user's session, :class:`NotFoundError` when
-    none appeared in time.
+    none appeared in time. A missing row is waited for in :class:`SessionArrivals` (one poll for every
+    waiting socket), not by polling the database per socket.
     """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + wait_seconds
-    delay = 0.05
-    while True:
-        try:
-            async with db.session() as session:
-                return await repository.get_owned_session(session, session_id, owner_id)
-        except repository.ForeignSessionError:
+    try:
+        async with db.session() as session:
+            return await repository.get_owned_session(session, session_id, owner_id)
+    except NotFoundError as exc:
+        if isinstance(exc, repository.ForeignSessionError) or not await arrivals.wait(
+            session_id, wait_seconds
+        ):
             raise
-        except NotFoundError:
-            if loop.time() >= deadline:
-                raise
-        await asyncio.sleep(delay)
-        delay = min(delay * 1.5, 0.5)
+    async with db.session() as session:
+        return await repository.get_owned_session(session, session_id, owner_id)
 
 
 async def _session_ended(db: Database, session_id: str) -> bool:
@@ -129,9 +129,10 @@ async def _stream(
     settings: Settings,
     db: Database,
     bus: ProgressBus,
+    arrivals: SessionArrivals,
 ) -> tuple[int, str]:
     try:
-        row = await wait_for_session(db, session_id, user_id, SESSION_WAIT_SECONDS)
+        row = await wait_for_session(db, arrivals, session_id, user_id, SESSION_WAIT_SECONDS)
     except repository.ForeignSessionError:
         return FOREIGN_SESSION, "session belongs to another user"
     except NotFoundError:
@@ -151,7 +152,14 @@ async def _stream(
 
 
 async def serve_progress(
-    ws: WebSocket, session_id: str, since: str | None, *, settings: Settings, db: Database, bus: ProgressBus
+    ws: WebSocket,
+    session_id: str,
+    since: str | None,
+    *,
+    settings: Settings,
+    db: Database,
+    bus: ProgressBus,
+    arrivals: SessionArrivals,
 ) -> None:
     """Handle one progress WebSocket from handshake to close (see the module doc for close codes)."""
     if not origin_allowed(ws, settings):
@@ -173,7 +181,7 @@ async def serve_progress(
     await stream_then_close(
         ws,
         session_id,
-        _stream(ws, session_id, start, user_id=user.id, settings=settings, db=db, bus=bus),
+        _stream(ws, session_id, start, user_id=user.id, settings=settings, db=db, bus=bus, arrivals=arrivals),
     )
 
 

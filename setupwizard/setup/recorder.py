@@ -1,13 +1,24 @@
-"""Stores a session's events in batches, so a chatty apt run costs a few transactions, not thousands.
+"""Stores every running session's events with one writer per process (group commit), so 200 chatty
+sessions cost a few transactions a second, not 200 writers fighting over the database.
 
-The service hands over each batch the engine emitted; batches are buffered in memory and written every
-``flush_seconds`` or as soon as ``batch_size`` events are waiting, one transaction and one ``executemany``
-insert (a prepared statement on the driver, see the repository) per slice of at most ``WRITE_SLICE``
-events. The slices keep the work one write does on the event loop small: under a flood the buffer
-grows while a write is under way, and one write of everything buffered once held every other
-session's lines up for half a second. :meth:`EventRecorder.close` writes
-whatever is left. A failed write keeps the batch and retries on the next tick; if the process dies, at
-most the last unflushed batch is lost (the events themselves were already on the bus).
+The service opens an :class:`EventRecorder` per session on the process's :class:`EventStore` and hands it
+each batch the engine emitted; the batches wait in memory. The store's one writer task writes what every
+session has waiting every ``flush_seconds``, or at once when ``batch_size`` events are waiting or a
+recorder flushes: one transaction per slice of at most ``WRITE_SLICE`` events, holding the events of
+every session in that slice, with one ``last_seq`` update per session and one ``executemany`` insert (a
+prepared statement on the driver; see the repository).
+
+Why one writer: SQLite has one write lock. With a writer per session, 200 sessions printing 20 lines a
+second each made 800 small transactions a second that queued on that lock (and the connection pool),
+and some failed with ``database is locked``. One writer makes it one transaction per tick, whatever the
+number of sessions. On PostgreSQL it saves as many round trips.
+
+The slices keep the work one write does on the event loop small: under a flood the buffers grow while a
+write is under way, and one write of everything buffered once held every other session's lines up for
+half a second. A failed write keeps the events and is retried on the next tick, session by session so
+one session's bad row cannot hold the others; if the process dies, at most the last unwritten tick is
+lost (the events themselves were already on the bus). :meth:`EventRecorder.close` writes what is left of
+its session (retried a few times).
 """
 
 from __future__ import annotations
@@ -26,71 +37,187 @@ log = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 200
 WRITE_SLICE = 5000
 """At most this many events per transaction (the rest follow in the next ones, at once)."""
+CLOSE_ATTEMPTS = 5
 
 
 class EventRecorder:
-    """Batched persistence of one session's events.
+    """One session's handle on the process's :class:`EventStore`: ``add`` never waits for the database,
+    ``flush`` waits until everything added so far is written, ``close`` writes the rest and lets go."""
 
-    :param db: the database.
-    :param session_id: the session the events belong to (its row must exist).
-    :param flush_seconds: the longest an event waits in memory before it is written.
-    :param batch_size: write at once when this many events are waiting.
-    """
-
-    def __init__(
-        self, db: Database, session_id: str, flush_seconds: float, batch_size: int = DEFAULT_BATCH_SIZE
-    ) -> None:
-        self._db = db
-        self._session_id = session_id
-        self._flush_seconds = flush_seconds
-        self._batch_size = batch_size
-        self._buffer: list[SessionEvent] = []
-        self._wakeup = asyncio.Event()
-        self._closing = False
-        self._task: asyncio.Task[None] | None = None
-        self._write_lock = asyncio.Lock()
-
-    def start(self) -> None:
-        """Start the background writer."""
-        self._task = asyncio.create_task(self._run(), name=f"event-recorder-{self._session_id}")
+    def __init__(self, store: EventStore, session_id: str) -> None:
+        self._store = store
+        self.session_id = session_id
+        self.buffer: list[SessionEvent] = []
+        self.added = 0  # events handed over, ever
+        self.written = 0  # of those, stored
+        self.error: BaseException | None = None  # the last write's failure, until one succeeds
+        self.failed_round = -1  # the store's round in which the last failed write happened
+        self.changed = asyncio.Condition()
 
     def add(self, events: Sequence[SessionEvent]) -> None:
         """Queue a batch of events for writing; never waits for the database."""
-        self._buffer.extend(events)
-        if len(self._buffer) >= self._batch_size:
-            self._wakeup.set()
+        if not events:
+            return
+        self.buffer.extend(events)
+        self.added += len(events)
+        self._store.queued(len(events))
 
     async def flush(self) -> None:
-        """Write everything buffered now, a transaction per slice of ``WRITE_SLICE`` events."""
-        async with self._write_lock:
-            while self._buffer:
-                batch = self._buffer[:WRITE_SLICE]
-                async with self._db.session() as session:
-                    await repository.add_events(session, self._session_id, batch)
-                del self._buffer[: len(batch)]
+        """Write everything added so far, now; raises the write's error if it failed."""
+        target = self.added
+        if self.written >= target:
+            return
+        self._store.wake()
+        asked_in = self._store.rounds
+        async with self.changed:
+            while self.written < target:
+                await self.changed.wait()
+                if self.written < target and self.error is not None and self.failed_round >= asked_in:
+                    raise self.error
+
+    async def close(self) -> None:
+        """Write what is left (retried a few times), then leave the store."""
+        try:
+            for attempt in range(CLOSE_ATTEMPTS):
+                try:
+                    await self.flush()
+                    return
+                except Exception:
+                    log.exception(
+                        "Final write of session %s events failed (attempt %d)", self.session_id, attempt
+                    )
+                    await asyncio.sleep(0.5 * (attempt + 1))
+        finally:
+            self._store.forget(self)
+
+
+class EventStore:
+    """The process's event writer: group commit of every open :class:`EventRecorder`.
+
+    :param db: the database.
+    :param flush_seconds: the longest an event waits in memory before it is written.
+    :param batch_size: write at once when this many events are waiting, over all sessions.
+    """
+
+    def __init__(self, db: Database, flush_seconds: float, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        self._db = db
+        self._flush_seconds = flush_seconds
+        self._batch_size = batch_size
+        self._recorders: dict[str, EventRecorder] = {}
+        self._waiting = 0  # events queued and not yet written, over all sessions
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.rounds = 0  # write rounds done (a flush that saw one fail after it asked gives up)
+
+    def open(self, session_id: str) -> EventRecorder:
+        """A recorder for a session whose row exists."""
+        recorder = EventRecorder(self, session_id)
+        self._recorders[session_id] = recorder
+        return recorder
+
+    def forget(self, recorder: EventRecorder) -> None:
+        """Drop a closed recorder (what it could not write is lost, and was logged)."""
+        if self._recorders.get(recorder.session_id) is recorder:
+            del self._recorders[recorder.session_id]
+        self._waiting -= len(recorder.buffer)
+        recorder.buffer.clear()
+
+    def queued(self, count: int) -> None:
+        self._waiting += count
+        if self._waiting >= self._batch_size:
+            self.wake()
+        else:
+            self._ensure_writer()
+
+    def wake(self) -> None:
+        """Write now rather than at the next tick."""
+        self._wakeup.set()
+        self._ensure_writer()
+
+    def _ensure_writer(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="event-store-writer")
+
+    async def close(self) -> None:
+        """Write what every recorder has waiting, then stop the writer."""
+        if self._recorders:
+            await asyncio.gather(*(r.flush() for r in list(self._recorders.values())), return_exceptions=True)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
     async def _run(self) -> None:
-        while not self._closing:
+        while self._recorders:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self._flush_seconds)
             self._wakeup.clear()
-            try:
-                await self.flush()
-            except Exception:
-                log.exception("Writing events of session %s failed; retrying", self._session_id)
+            await self.write_waiting()
 
-    async def close(self) -> None:
-        """Stop the background writer and write what is left (retried a few times)."""
-        self._closing = True
-        self._wakeup.set()
-        if self._task is not None:
-            await asyncio.gather(self._task, return_exceptions=True)
-        for attempt in range(5):
+    async def write_waiting(self) -> None:
+        """One round: what was waiting when it began, a transaction per slice (a failed slice is retried
+        session by session); events that arrive meanwhile go in the round's slices while there is room."""
+        budget = self._waiting
+        while budget > 0:
+            batches = self._take_slice()
+            if not batches:
+                break
             try:
-                await self.flush()
-                return
+                async with self._db.session() as session:
+                    await repository.add_event_batches(session, batches)
             except Exception:
-                log.exception(
-                    "Final write of session %s events failed (attempt %d)", self._session_id, attempt
-                )
-                await asyncio.sleep(0.5 * (attempt + 1))
+                await self._write_one_by_one(batches)
+            else:
+                self._written(batches)
+            budget -= sum(len(events) for _, events in batches)
+            await self._notify(batches)
+            await asyncio.sleep(0)  # a turn for everyone else between slices
+        self.rounds += 1
+
+    async def _notify(self, batches: list[tuple[str, list[SessionEvent]]]) -> None:
+        for session_id, _ in batches:
+            recorder = self._recorders.get(session_id)
+            if recorder is not None:
+                async with recorder.changed:
+                    recorder.changed.notify_all()
+
+    def _take_slice(self) -> list[tuple[str, list[SessionEvent]]]:
+        """Up to WRITE_SLICE waiting events, sessions in the order they opened; each session's in order.
+
+        A session whose write failed in this round waits for the next round.
+        """
+        batches: list[tuple[str, list[SessionEvent]]] = []
+        room = WRITE_SLICE
+        for recorder in self._recorders.values():
+            if room <= 0:
+                break
+            if not recorder.buffer or recorder.failed_round == self.rounds:
+                continue
+            taken = recorder.buffer[:room]
+            batches.append((recorder.session_id, taken))
+            room -= len(taken)
+        return batches
+
+    async def _write_one_by_one(self, batches: list[tuple[str, list[SessionEvent]]]) -> None:
+        for session_id, events in batches:
+            try:
+                async with self._db.session() as session:
+                    await repository.add_events(session, session_id, events)
+            except Exception as exc:
+                recorder = self._recorders.get(session_id)
+                if recorder is not None:
+                    recorder.error = exc
+                    recorder.failed_round = self.rounds
+                log.exception("Writing events of session %s failed; retrying", session_id)
+            else:
+                self._written([(session_id, events)])
+
+    def _written(self, batches: list[tuple[str, list[SessionEvent]]]) -> None:
+        for session_id, events in batches:
+            recorder = self._recorders.get(session_id)
+            if recorder is None:
+                continue
+            del recorder.buffer[: len(events)]
+            recorder.written += len(events)
+            recorder.error = None
+            self._waiting -= len(events)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from setupwizard.core.errors import NotFoundError
@@ -147,32 +147,55 @@ _COLUMNS = (
 
 
 async def add_events(session: AsyncSession, session_id: str, events: Sequence[SessionEvent]) -> None:
-    """Store a batch of events (one ``executemany`` insert) and advance the session's ``last_seq``.
+    """Store a batch of one session's events; see :func:`add_event_batches`."""
+    await add_event_batches(session, [(session_id, events)])
+
+
+async def add_event_batches(
+    session: AsyncSession, batches: Sequence[tuple[str, Sequence[SessionEvent]]]
+) -> None:
+    """Store batches of several sessions' events in the session's transaction: one ``executemany``
+    insert for all of them, and each session's ``last_seq`` advanced (one statement, executemany).
 
     The insert is a prepared statement on the driver connection (PostgreSQL: a binary ``COPY``; see the
     module doc); the ``last_seq`` update goes first, through SQLAlchemy, so the transaction is open when
     the raw insert joins it.
     """
-    if not events:
+    batches = [(session_id, events) for session_id, events in batches if events]
+    if not batches:
         return
     await session.execute(
-        update(SetupSession)
-        .where(SetupSession.id == session_id, SetupSession.last_seq < events[-1].seq)
-        .values(last_seq=events[-1].seq)
+        _ADVANCE_LAST_SEQ, [{"sid": session_id, "new_seq": events[-1].seq} for session_id, events in batches]
     )
     connection = await session.connection()
     dialect = connection.dialect.name
     if dialect not in ("sqlite", "postgresql"):  # any other database: the portable (slower) way
-        await session.execute(insert(_EVENTS), [_to_row(session_id, event) for event in events])
+        rows = [_to_row(session_id, event) for session_id, events in batches for event in events]
+        await session.execute(insert(_EVENTS), rows)
         return
     driver = (await connection.get_raw_connection()).driver_connection
     assert driver is not None
     if dialect == "sqlite":
-        await driver.executemany(_SQLITE_INSERT, _rows(session_id, events, _sqlite_time))
+        await driver.executemany(_SQLITE_INSERT, _batch_rows(batches, _sqlite_time))
     else:  # binary COPY: several times faster than an INSERT per row, even pipelined
         await driver.copy_records_to_table(
-            "session_events", records=_rows(session_id, events, _utc), columns=_COLUMNS
+            "session_events", records=_batch_rows(batches, _utc), columns=_COLUMNS
         )
+
+
+_SESSIONS: Table = SetupSession.__table__  # type: ignore[assignment]  # a Table, typed FromClause
+_ADVANCE_LAST_SEQ = (
+    update(_SESSIONS)
+    .where(_SESSIONS.c.id == bindparam("sid"), _SESSIONS.c.last_seq < bindparam("new_seq"))
+    .values(last_seq=bindparam("new_seq"))
+)
+
+
+def _batch_rows(batches: Sequence[tuple[str, Sequence[SessionEvent]]], stamp: Any) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
+    for session_id, events in batches:
+        rows.extend(_rows(session_id, events, stamp))
+    return rows
 
 
 def _utc(moment: datetime) -> datetime:

@@ -171,4 +171,5 @@ async def setup_progress(ws: WebSocket, session_id: str) -> None:
         settings=app.state.settings,
         db=app.state.db,
         bus=app.state.progress_bus,
+        arrivals=app.state.setup_service.arrivals,
     )

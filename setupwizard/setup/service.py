@@ -28,6 +28,7 @@ from setupwizard.config import Settings
 from setupwizard.core.errors import ConflictError, ForbiddenError, NotFoundError
 from setupwizard.core.ratelog import ReportGate
 from setupwizard.db.database import Database
+from setupwizard.live.arrivals import SessionArrivals
 from setupwizard.live.bus import ProgressBus
 from setupwizard.provisioning.events import EventEmitter, EventType, Level, SessionEvent, utc_now
 from setupwizard.provisioning.known_hosts import KnownHostBook, KnownHostStore, store_for
@@ -36,7 +37,7 @@ from setupwizard.provisioning.summary import complete_event_level
 from setupwizard.provisioning.target import SetupOptions, Target
 from setupwizard.setup import repository
 from setupwizard.setup.locks import HostLease, HostLocks
-from setupwizard.setup.recorder import EventRecorder
+from setupwizard.setup.recorder import EventRecorder, EventStore
 from setupwizard.setup.run_signals import MemoryRunSignals, RunSignals
 from setupwizard.setup.schemas import AutoSetupRequest, SetupResponse
 
@@ -133,6 +134,8 @@ class SetupService:
         self.validate = validate
         self.signals: RunSignals = signals or MemoryRunSignals()  # scale-out: cancel/liveness across workers
         self.running: dict[str, RunningSetup] = {}
+        self.events = EventStore(db, settings.event_flush_seconds)  # one writer for every session's events
+        self.arrivals = SessionArrivals(db)  # progress sockets waiting for a session that is not there yet
         self._closing = False
         self._publish_failures = 0  # since the last report (a Redis outage must not flood the log)
         self._publish_gate = ReportGate(PUBLISH_FAULT_REPORT_SECONDS)
@@ -179,6 +182,7 @@ class SetupService:
             raise
         run = RunningSetup(session_id=session_id, owner_id=owner_id, host=target.host, port=target.port)
         self.running[session_id] = run
+        self.arrivals.arrived(session_id)
         run.task = asyncio.create_task(self._run(run, target, options, lease), name=f"setup-{session_id}")
         # scale-out (issue E §2): a cancel sent to any worker reaches this run; its heartbeat ends with the
         # task, i.e. after the final row is stored (the dead-worker sweep relies on that order)
@@ -200,8 +204,7 @@ class SetupService:
     async def _run(
         self, run: RunningSetup, target: Target, options: SetupOptions, lease: HostLease
     ) -> SetupResponse:
-        recorder = EventRecorder(self.db, run.session_id, self.settings.event_flush_seconds)
-        recorder.start()
+        recorder = self.events.open(run.session_id)
         completes: list[SessionEvent] = []
 
         async def sink(events: Sequence[SessionEvent]) -> None:
@@ -343,12 +346,13 @@ class SetupService:
         for run in runs:
             run.cancel.set()
         tasks = [run.task for run in runs if run.task is not None]
-        if not tasks:
-            return
-        _done, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECONDS)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECONDS)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        await self.events.close()
+        await self.arrivals.close()
 
 
 def _complete_event(

@@ -45,3 +45,46 @@ async def test_stored_events_read_back_field_for_field(make_settings: SettingsFa
         assert row is not None and row.last_seq == 4
     finally:
         await db.dispose()
+
+
+async def test_one_write_stores_several_sessions_and_advances_each_last_seq(
+    make_settings: SettingsFactory,
+) -> None:
+    db = Database(make_settings())
+    await db.migrate()
+    try:
+        sessions = [str(uuid.uuid4()) for _ in range(3)]
+        async with db.session() as session:
+            user = await create_user(session, f"u{uuid.uuid4().hex[:10]}", "a-long-password-123")
+            for session_id in sessions:
+                await repository.insert_session(
+                    session, session_id=session_id, owner_id=user.id, host="198.18.0.9", port=22, username="b"
+                )
+        moment = datetime(2026, 11, 27, 1, 2, 3, tzinfo=UTC)
+
+        def lines(session_index: int, seqs: range) -> list[SessionEvent]:
+            return [
+                SessionEvent(seq, EventType.LOG, Level.INFO, f"s{session_index} {seq}", moment)
+                for seq in seqs
+            ]
+
+        async with db.session() as session:
+            await repository.add_event_batches(
+                session,
+                [
+                    (sessions[0], lines(0, range(1, 4))),
+                    (sessions[1], lines(1, range(1, 8))),
+                    (sessions[2], []),
+                ],
+            )
+        async with db.session() as session:
+            await repository.add_event_batches(session, [(sessions[0], lines(0, range(4, 6)))])
+        async with db.session() as session:
+            first = await repository.events_after(session, sessions[0])
+            second = await repository.events_after(session, sessions[1])
+            rows = [await repository.get_session(session, session_id) for session_id in sessions]
+        assert [e.message for e in first] == [f"s0 {seq}" for seq in range(1, 6)]
+        assert [e.message for e in second] == [f"s1 {seq}" for seq in range(1, 8)]
+        assert [row.last_seq if row else None for row in rows] == [5, 7, 0]
+    finally:
+        await db.dispose()

@@ -16,7 +16,7 @@ from setupwizard.live.memory import MemoryBus
 from setupwizard.provisioning.events import EventType, Level, SessionEvent
 from setupwizard.setup import recorder as recorder_module
 from setupwizard.setup import repository
-from setupwizard.setup.recorder import EventRecorder
+from setupwizard.setup.recorder import EventStore
 
 MakeUser = Callable[[], Awaitable[int]]
 
@@ -54,20 +54,28 @@ async def stored_seq(db: Database, session_id: str) -> int:
         return await repository.max_event_seq(session, session_id)
 
 
+Batches = Sequence[tuple[str, Sequence[SessionEvent]]]
+
+
+def counting_writes(counts: list[int]) -> Callable[[AsyncSession, Batches], Awaitable[None]]:
+    """The repository's writer, noting the events of each write (one transaction, one executemany)."""
+    add_event_batches = repository.add_event_batches
+
+    async def counting(session: AsyncSession, batches: Batches) -> None:
+        counts.append(sum(len(events) for _, events in batches))
+        await add_event_batches(session, batches)
+
+    return counting
+
+
 async def test_recorder_writes_in_batches_not_per_event(
     db: Database, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     session_id = await new_session(db, await make_user())
     inserts: list[int] = []  # events per write (one executemany each, see the repository)
-    add_events = repository.add_events
-
-    async def counting(session: AsyncSession, sid: str, events: Sequence[SessionEvent]) -> None:
-        inserts.append(len(events))
-        await add_events(session, sid, events)
-
-    monkeypatch.setattr(repository, "add_events", counting)
-    recorder = EventRecorder(db, session_id, flush_seconds=30.0, batch_size=100)
-    recorder.start()
+    monkeypatch.setattr(repository, "add_event_batches", counting_writes(inserts))
+    store = EventStore(db, flush_seconds=30.0, batch_size=100)
+    recorder = store.open(session_id)
     for first in range(1, 251, 10):  # the engine's shape: one batch per chunk of output
         recorder.add([event(seq) for seq in range(first, first + 10)])
     for _ in range(200):  # a full batch goes out at once, not after the 30 s timer
@@ -145,19 +153,51 @@ async def test_a_flood_is_written_in_slices_so_no_write_holds_the_loop_long(
 ) -> None:
     session_id = await new_session(db, await make_user())
     writes: list[int] = []
-    add_events = repository.add_events
-
-    async def counting(session: AsyncSession, sid: str, events: Sequence[SessionEvent]) -> None:
-        writes.append(len(events))
-        await add_events(session, sid, events)
-
-    monkeypatch.setattr(repository, "add_events", counting)
+    monkeypatch.setattr(repository, "add_event_batches", counting_writes(writes))
     monkeypatch.setattr(recorder_module, "WRITE_SLICE", 300)
-    recorder = EventRecorder(db, session_id, flush_seconds=30.0, batch_size=100_000)
+    recorder = EventStore(db, flush_seconds=30.0, batch_size=100_000).open(session_id)
     recorder.add([event(seq) for seq in range(1, 1001)])
     await recorder.flush()
     assert writes == [300, 300, 300, 100]
     assert await stored_seq(db, session_id) == 1000
+
+
+async def test_many_sessions_share_one_transaction_per_tick(
+    db: Database, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = await make_user()
+    sessions = [await new_session(db, owner) for _ in range(30)]
+    writes: list[int] = []
+    monkeypatch.setattr(repository, "add_event_batches", counting_writes(writes))
+    store = EventStore(db, flush_seconds=0.05, batch_size=100_000)
+    recorders = [store.open(session_id) for session_id in sessions]
+    for first in range(1, 41, 2):  # 30 quiet sessions, 2 lines at a time each
+        for recorder in recorders:
+            recorder.add([event(first), event(first + 1)])
+    await asyncio.gather(*(recorder.close() for recorder in recorders))
+    await store.close()
+    assert sum(writes) == 30 * 40
+    assert len(writes) <= 3, writes  # one transaction for all sessions, not one per session
+    for session_id in sessions:
+        assert await stored_seq(db, session_id) == 40
+
+
+async def test_one_sessions_failing_write_does_not_hold_the_others(db: Database, make_user: MakeUser) -> None:
+    owner = await make_user()
+    good, doomed = await new_session(db, owner), await new_session(db, owner)
+    store = EventStore(db, flush_seconds=30.0, batch_size=100_000)
+    good_recorder, doomed_recorder = store.open(good), store.open(doomed)
+    doomed_recorder.add([event(1), event(1)])  # the same seq twice: the primary key refuses the batch
+    good_recorder.add([event(seq) for seq in range(1, 51)])
+    await good_recorder.flush()
+    assert await stored_seq(db, good) == 50
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+        await doomed_recorder.flush()
+    assert await stored_seq(db, doomed) == 0
+    good_recorder.add([event(51)])  # the store goes on writing for the healthy session
+    await good_recorder.close()
+    assert await stored_seq(db, good) == 51
+    await store.close()
 
 
 def test_the_raw_insert_stores_every_column_the_portable_row_has() -> None:

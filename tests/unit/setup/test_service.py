@@ -319,13 +319,13 @@ async def test_each_batch_is_one_publish_and_one_insert_and_every_line_keeps_its
     bus = CountingBus()
     service, _locks = await start_with(db, ChunkEngine([3, 1, 50], level=Level.WARNING), bus)
     inserts: list[int] = []  # events per write: one executemany each (see the repository)
-    add_events = repository.add_events
+    add_event_batches = repository.add_event_batches
 
-    async def counting(session: AsyncSession, sid: str, events: Sequence[SessionEvent]) -> None:
-        inserts.append(len(events))
-        await add_events(session, sid, events)
+    async def counting(session: AsyncSession, batches: Sequence[tuple[str, Sequence[SessionEvent]]]) -> None:
+        inserts.append(sum(len(events) for _, events in batches))
+        await add_event_batches(session, batches)
 
-    monkeypatch.setattr(repository, "add_events", counting)
+    monkeypatch.setattr(repository, "add_event_batches", counting)
     run = await service.start(await make_user(), request("198.18.0.80"))
     assert run.task is not None
     response = await asyncio.wait_for(run.task, 10)
