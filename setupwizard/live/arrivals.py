@@ -1,11 +1,11 @@
 """Where progress sockets wait for a session that does not exist yet (the page connects before it POSTs).
 
-A socket whose session row is not there yet parks here. This process's service says at once when it
-creates a session (:meth:`SessionArrivals.arrived`), so the usual case costs no query at all; a session
-created by another worker (scale-out) is found by one poll that asks for every parked id in one query
-every ``poll_seconds``, however many sockets wait. Before this, each waiting socket polled the database
-on its own: 2,000 watchers connecting ahead of 200 setups held the whole SQLite connection pool, and the
-setups' own inserts got 503 ``database_unavailable``.
+A socket whose session row is not there yet parks here. This process's service hands over the row at
+once when it creates a session (:meth:`SessionArrivals.arrived`), so the usual case costs no query at
+all; a session created by another worker (scale-out) is found by one poll that asks for every parked
+id in one query every ``poll_seconds``, however many sockets wait. Before this, each waiting socket
+polled the database on its own: 2,000 watchers connecting ahead of 200 setups held the whole SQLite
+connection pool, and the setups' own inserts got 503 ``database_unavailable``.
 """
 
 from __future__ import annotations
@@ -37,34 +37,32 @@ class SessionArrivals:
     def __init__(self, db: Database, poll_seconds: float = DEFAULT_POLL_SECONDS) -> None:
         self._db = db
         self._poll_seconds = poll_seconds
-        self._parked: dict[str, list[asyncio.Future[None]]] = {}
+        self._parked: dict[str, list[asyncio.Future[SetupSession]]] = {}
         self._poller: asyncio.Task[None] | None = None
         self._gate = ReportGate(60.0)
 
-    def arrived(self, session_id: str) -> None:
-        """The session's row was just committed (by this process): wake whoever waits for it."""
-        for future in self._parked.pop(session_id, ()):
+    def arrived(self, row: SetupSession) -> None:
+        """The session's row was just committed (by this process): hand it to whoever waits for it."""
+        for future in self._parked.pop(str(row.id), ()):
             if not future.done():
-                future.set_result(None)
+                future.set_result(row)
 
-    async def wait(self, session_id: str, seconds: float) -> bool:
-        """Wait up to ``seconds`` for the session's row; False when it did not appear.
-
-        The caller checks the row itself first (a session that exists never parks here).
+    async def wait(self, session_id: str, seconds: float) -> SetupSession | None:
+        """The session's row as it was committed, waiting up to ``seconds`` for it; None when it did not
+        appear. The caller checks the database itself first (a session that exists never parks here).
         """
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[SetupSession] = asyncio.get_running_loop().create_future()
         self._parked.setdefault(session_id, []).append(future)
         if self._poller is None or self._poller.done():
             self._poller = asyncio.create_task(self._poll(), name="session-arrivals-poll")
         try:
-            await asyncio.wait_for(asyncio.shield(future), seconds)
+            return await asyncio.wait_for(asyncio.shield(future), seconds)
         except TimeoutError:
-            return False
+            return None
         finally:
             self._unpark(session_id, future)
-        return True
 
-    def _unpark(self, session_id: str, future: asyncio.Future[None]) -> None:
+    def _unpark(self, session_id: str, future: asyncio.Future[SetupSession]) -> None:
         waiting = self._parked.get(session_id)
         if waiting is None:
             return
@@ -79,16 +77,15 @@ class SessionArrivals:
             ids = list(self._parked)
             try:
                 for start in range(0, len(ids), QUERY_CHUNK):
-                    for session_id in await self._existing(ids[start : start + QUERY_CHUNK]):
-                        self.arrived(session_id)
+                    for row in await self._existing(ids[start : start + QUERY_CHUNK]):
+                        self.arrived(row)
             except Exception as exc:  # the database is away: the sockets keep waiting (up to their timeout)
                 if self._gate.due():
                     log.warning("Looking for sessions that sockets wait for failed: %s", exc)
 
-    async def _existing(self, ids: list[str]) -> list[str]:
+    async def _existing(self, ids: list[str]) -> list[SetupSession]:
         async with self._db.session() as session:
-            rows = await session.scalars(select(SetupSession.id).where(SetupSession.id.in_(ids)))
-            return [str(row) for row in rows]
+            return list(await session.scalars(select(SetupSession).where(SetupSession.id.in_(ids))))
 
     async def close(self) -> None:
         """Stop polling (parked sockets time out, or end with the service)."""

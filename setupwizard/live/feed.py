@@ -72,19 +72,23 @@ async def session_events(
     *,
     recheck_seconds: float = RECHECK_SECONDS,
     gap_wait_seconds: float = 5.0,
+    stored_upto: int | None = None,
 ) -> AsyncIterator[list[SessionEvent]]:
     """Every event of the session with ``seq > since``, once each, in order, in non-empty batches.
 
     Ends after the batch holding ``complete``. The session row must exist. Stored events come first;
     then live ones from the bus. If the bus stays quiet for ``recheck_seconds`` and the row says the
-    session ended, the rest comes from the database.
+    session ended, the rest comes from the database. ``stored_upto`` is the row's ``last_seq`` when the
+    caller read it: at or below ``since`` nothing stored is newer, and the first read is skipped (what was
+    stored since is on the bus, and a hole the bus no longer holds is filled from the database).
     """
     cursor = since
-    async for stored in _stored_pages(db, session_id, cursor):
-        cursor = stored[-1].seq
-        yield stored
-        if stored[-1].type is EventType.COMPLETE:
-            return
+    if stored_upto is None or stored_upto > since:
+        async for stored in _stored_pages(db, session_id, cursor):
+            cursor = stored[-1].seq
+            yield stored
+            if stored[-1].type is EventType.COMPLETE:
+                return
 
     live = aiter(bus.subscribe(session_id, since=cursor))
     pending: asyncio.Future[list[SessionEvent]] | None = None

@@ -80,19 +80,20 @@ async def wait_for_session(
     """The caller's session row, waiting up to ``wait_seconds`` for it to appear (the page connects first).
 
     Raises :class:`repository.ForeignSessionError` for another user's session, :class:`NotFoundError` when
-    none appeared in time. A missing row is waited for in :class:`SessionArrivals` (one poll for every
-    waiting socket), not by polling the database per socket.
+    none appeared in time. A missing row is waited for in :class:`SessionArrivals` (no query per socket).
     """
     try:
         async with db.session() as session:
             return await repository.get_owned_session(session, session_id, owner_id)
-    except NotFoundError as exc:
-        if isinstance(exc, repository.ForeignSessionError) or not await arrivals.wait(
-            session_id, wait_seconds
-        ):
+    except repository.ForeignSessionError:
+        raise
+    except NotFoundError:
+        row = await arrivals.wait(session_id, wait_seconds)
+        if row is None:
             raise
-    async with db.session() as session:
-        return await repository.get_owned_session(session, session_id, owner_id)
+    if row.owner_id != owner_id:
+        raise repository.ForeignSessionError("没有这个设置会话", code="session_not_found")
+    return row
 
 
 async def _session_ended(db: Database, session_id: str) -> bool:
@@ -140,7 +141,7 @@ async def _stream(
     if row.status != SessionStatus.RUNNING and since >= row.last_seq:
         return 1000, "complete"  # the client has every event of a finished session: nothing to wait for
     live_after = max(row.last_seq, await bus.last_seq(session_id) or 0)
-    feed = session_events(db, bus, session_id, since)
+    feed = session_events(db, bus, session_id, since, stored_upto=row.last_seq)
     end = await relay(feed, ws.send_text, max_lag=settings.ws_max_lag, live_after=live_after)
     if end is RelayEnd.TOO_SLOW:
         return TOO_SLOW, "too slow; reconnect with ?since=<last seq>"
@@ -170,7 +171,16 @@ async def serve_progress(
         await ws.close(code=1008, reason="not authenticated")
         return
     await ws.accept()
-    await ws.send_text(connected_frame(session_id))
+    try:
+        await ws.send_text(connected_frame(session_id))
+    except (
+        WebSocketDisconnect,
+        WebSocketDisconnected,
+        RuntimeError,
+        OSError,
+    ):  # it left during the handshake
+        log.info("Progress socket of %s: the client left before the first frame", session_id)
+        return
     try:
         parsed, start = parse_request(session_id, since)
     except BadRequest as exc:

@@ -165,7 +165,7 @@ class SetupService:
             raise SetupRunningError(target.host, target.port, mine)
         try:
             async with self.db.session() as session:
-                await repository.insert_session(
+                row = await repository.insert_session(
                     session,
                     session_id=session_id,
                     owner_id=owner_id,
@@ -182,7 +182,7 @@ class SetupService:
             raise
         run = RunningSetup(session_id=session_id, owner_id=owner_id, host=target.host, port=target.port)
         self.running[session_id] = run
-        self.arrivals.arrived(session_id)
+        self.arrivals.arrived(row)
         run.task = asyncio.create_task(self._run(run, target, options, lease), name=f"setup-{session_id}")
         # scale-out (issue E §2): a cancel sent to any worker reaches this run; its heartbeat ends with the
         # task, i.e. after the final row is stored (the dead-worker sweep relies on that order)

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from setupwizard.db.database import Database
+from setupwizard.db.models import SetupSession
 from setupwizard.live import arrivals as arrivals_module
 from setupwizard.live.arrivals import SessionArrivals
 from setupwizard.setup import repository
@@ -28,7 +29,7 @@ def count_queries(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     asked: list[int] = []
     existing = SessionArrivals._existing
 
-    async def counting(self: SessionArrivals, ids: list[str]) -> list[str]:
+    async def counting(self: SessionArrivals, ids: list[str]) -> list[SetupSession]:
         asked.append(len(ids))
         return await existing(self, ids)
 
@@ -45,8 +46,9 @@ async def test_this_process_s_new_session_wakes_its_sockets_without_a_query(
     waiters = [asyncio.create_task(arrivals.wait(session_id, 10.0)) for _ in range(3)]
     await asyncio.sleep(0.01)
     assert not any(w.done() for w in waiters)
-    arrivals.arrived(session_id)
-    assert await asyncio.gather(*waiters) == [True, True, True]
+    row = SetupSession(id=session_id, owner_id=7)
+    arrivals.arrived(row)
+    assert await asyncio.gather(*waiters) == [row, row, row]
     assert asked == []
     await arrivals.close()
 
@@ -67,7 +69,9 @@ async def test_many_sockets_waiting_for_another_worker_s_sessions_share_one_poll
         await asyncio.sleep(0.05)
         if sum(w.done() for w in waiters) == 500:
             break
-    assert [w.result() for w in waiters[:500]] == [True] * 500
+    rows = [w.result() for w in waiters[:500]]
+    assert [str(row.id) if row else None for row in rows] == [sid for sid in ids[:100] for _ in range(5)]
+    assert {row.owner_id if row else None for row in rows} == {owner}
     assert not any(w.done() for w in waiters[500:])
     polls = len(asked)
     # every poll asked for every parked id in chunks of 150: 1,000 sockets cost 2 queries per poll
@@ -81,6 +85,6 @@ async def test_many_sockets_waiting_for_another_worker_s_sessions_share_one_poll
 
 async def test_a_session_that_never_comes_times_out_and_leaves_nothing_parked(db: Database) -> None:
     arrivals = SessionArrivals(db, poll_seconds=0.02)
-    assert await arrivals.wait(str(uuid.uuid4()), 0.1) is False
+    assert await arrivals.wait(str(uuid.uuid4()), 0.1) is None
     assert arrivals._parked == {}
     await arrivals.close()
