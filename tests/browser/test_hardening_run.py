@@ -11,6 +11,7 @@ import asyncio
 import re
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncssh
@@ -78,6 +79,7 @@ def test_a_hardening_run_ends_with_the_login_switched(
     own_service: LiveService,
     make_systemd_host: Callable[[str], TestHost],
     release: str,
+    artifacts: Path,
 ) -> None:
     host = make_systemd_host(release)
     key = asyncssh.generate_private_key("ssh-ed25519", comment="person@laptop")
@@ -104,6 +106,8 @@ def test_a_hardening_run_ends_with_the_login_switched(
     expect(notice).to_be_visible()
     expect(notice.locator("strong")).to_have_text("SSH 登录方式已更改")
     expect(page.locator("#login-notice-text")).to_have_text(said_zh)
+    notice.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / f"hardening-notice-{release}.png"))
     page.click("#lang-switch")
     expect(notice.locator("strong")).to_have_text("The SSH login has changed")
     expect(page.locator("#login-notice-text")).to_have_text(said_en)
