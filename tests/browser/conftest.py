@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,16 +51,9 @@ class LiveService:
     settings: Settings
 
 
-@pytest.fixture(scope="module")
-def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
-    """The real service for one test module (SQLite in a temporary data directory).
-
-    Module scope, like ``test_host``: each module's fresh test host may reuse an address whose old host
-    key an earlier module's service recorded (the service then rightly refuses it). Pages need no fresh
-    database per test, and the SQLite/PostgreSQL matrix is covered by the API integration tests, so this
-    is a module-scoped ThreadServer rather than the per-test ``live_server``.
-    """
-    data_dir = tmp_path_factory.mktemp("browser-data")
+@contextmanager
+def serve(data_dir: Path) -> Iterator[LiveService]:
+    """The real service on a free loopback port, its SQLite database in ``data_dir``, until the block ends."""
     settings = Settings(
         data_dir=data_dir,
         database_url=f"sqlite+aiosqlite:///{data_dir / 'setupwizard.db'}",
@@ -79,6 +73,27 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServi
         )
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
+    """The real service for one test module (SQLite in a temporary data directory).
+
+    Module scope, like ``test_host``: each module's fresh test host may reuse an address whose old host
+    key an earlier module's service recorded (the service then rightly refuses it). Pages need no fresh
+    database per test, and the SQLite/PostgreSQL matrix is covered by the API integration tests, so this
+    is a module-scoped ThreadServer rather than the per-test ``live_server``.
+    """
+    with serve(tmp_path_factory.mktemp("browser-data")) as service:
+        yield service
+
+
+@pytest.fixture
+def own_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
+    """A service of the test's own: for tests that start fresh hosts of their own (``make_systemd_host``),
+    whose addresses an earlier test's host had, with another host key, and that list servers."""
+    with serve(tmp_path_factory.mktemp("browser-data")) as service:
+        yield service
 
 
 @pytest.fixture(scope="module")

@@ -43,6 +43,17 @@ def fill_server(page: Page, server: Server) -> None:
     expect(page.locator("section[data-step='2']")).to_be_visible()
 
 
+def fill_server_with_key(page: Page, address: str, port: int, username: str, private_key: str) -> None:
+    """Step 1 with a private key (pasted) instead of a password."""
+    page.fill("input[name=host]", address)
+    page.fill("input[name=port]", str(port))
+    page.fill("input[name=username]", username)
+    page.check("input[name=auth_method][value=key]")
+    page.fill("textarea[name=private_key]", private_key)
+    page.click("section[data-step='1'] [data-next='2']")
+    expect(page.locator("section[data-step='2']")).to_be_visible()
+
+
 def confirm_connection(page: Page) -> str:
     """Step 2: test the connection, confirm the fingerprint; returns the fingerprint shown."""
     page.click("#test-connection")

@@ -20,6 +20,8 @@ import asyncio
 import shlex
 from dataclasses import dataclass
 
+import asyncssh
+
 from setupwizard.provisioning.context import StepContext
 from setupwizard.provisioning.errors import (
     AuthenticationFailedError,
@@ -121,14 +123,23 @@ def in_force(state: SshdState, hardening: SshHardening) -> bool:
 def proof_login(ctx: StepContext, hardening: SshHardening) -> Target | None:
     """A login that must work once the drop-in is in force, with a key when passwords go off.
 
-    The admin user's freshly generated key comes first (the new way); else this session's own login,
-    if the new settings still let it in. None: no login can be proven, so nothing may change.
+    The admin user's key comes first (the new way): its freshly generated key, or the pasted public
+    key when this session logged in with that key's private half; else this session's own login, if
+    the new settings still let it in. None: no login can be proven, so nothing may change.
     """
     port = hardening.port or ctx.ssh_port or ctx.target.port
     admin = ctx.options.admin
-    if admin is not None and ctx.generated_private_key:
-        return Target(ctx.target.host, admin.username, port=port, private_key=ctx.generated_private_key)
     target = ctx.target
+    if admin is not None and ctx.generated_private_key:
+        return Target(target.host, admin.username, port=port, private_key=ctx.generated_private_key)
+    if admin is not None and admin.public_key and same_key(target, admin.public_key):
+        return Target(
+            target.host,
+            admin.username,
+            port=port,
+            private_key=target.private_key,
+            passphrase=target.passphrase,
+        )
     if target.username == "root" and hardening.permit_root_login == "no":
         return None
     if target.username == "root" and not target.private_key:
@@ -143,6 +154,17 @@ def proof_login(ctx: StepContext, hardening: SshHardening) -> Target | None:
         private_key=target.private_key,
         passphrase=target.passphrase,
     )
+
+
+def same_key(target: Target, public_key: str) -> bool:
+    """Whether this session's private key is the other half of ``public_key`` (an OpenSSH line)."""
+    if not target.private_key:
+        return False
+    try:
+        mine = asyncssh.import_private_key(target.private_key, target.passphrase or None)
+    except (asyncssh.KeyImportError, ValueError):
+        return False
+    return mine.export_public_key("openssh").decode().split()[:2] == public_key.split()[:2]
 
 
 async def try_login(ctx: StepContext, target: Target) -> str | None:

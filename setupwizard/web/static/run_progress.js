@@ -1,5 +1,6 @@
 // The run panel's header: the step bar (a progressbar), which step the run is on or failed at, the
-// elapsed time by the server's clock, and the result banner, all in the page's language.
+// elapsed time by the server's clock, the result banner, and — when SSH hardening changed how to log
+// in — the login notice under it, all in the page's language.
 
 import { eventText, renderCode } from "./codes.js";
 import { formatDuration, getLang, t } from "./i18n.js";
@@ -19,7 +20,9 @@ export function resultText(result) {
 }
 
 export class RunProgress {
-  constructor() {
+  /** `host`: a function giving the server's address (for the login notice when no live lines came). */
+  constructor({ host = () => "" } = {}) {
+    this.host = host;
     this.reset();
   }
 
@@ -29,6 +32,7 @@ export class RunProgress {
     this.step = null; // {n, total, event, doneCount}
     this.failed = null; // the step frame of the step that failed
     this.result = null;
+    this.loginChange = null; // the SSH hardening step's own sentence ({code, params}), from its end line
     this.render();
   }
 
@@ -45,6 +49,10 @@ export class RunProgress {
       const status = frame.data && frame.data.status;
       const finished = status && status !== "running" && status !== "pending";
       if (status === "failed") this.failed = frame;
+      if (frame.step_id === "ssh_hardening" && status === "succeeded" && frame.data.changed) {
+        const outcome = frame.params && frame.params.outcome;
+        if (outcome && outcome.code) this.loginChange = outcome;
+      }
       this.step = { n, total: frame.step_total, event: frame, doneCount: finished ? n : n - 1 };
       this.render();
     }
@@ -101,6 +109,7 @@ export class RunProgress {
     bar.setAttribute("aria-valuetext", `${stepText.textContent} ${message.textContent}`.trim());
     $("progress-elapsed").textContent = t("run.elapsed", { time: formatDuration(this.elapsedSeconds()) });
     this.renderBanner();
+    this.renderLoginNotice();
   }
 
   renderBanner() {
@@ -129,4 +138,34 @@ export class RunProgress {
     }
     banner.hidden = false;
   }
+
+  renderLoginNotice() {
+    const notice = $("login-notice");
+    if (!notice) return;
+    const text = this.result ? loginNoticeText(this.result, this.loginChange, this.host()) : null;
+    $("login-notice-text").textContent = text || "";
+    notice.hidden = !text;
+  }
 }
+
+/**
+ * What SSH hardening changed, once the run has ended: 「root 登录已关闭，请使用 deploy@host:2222 和密钥登录」.
+ * Shown whenever the step succeeded with a change, even when a later step failed (the login changed
+ * all the same). The sentence is the step's own (its end line's code); without live lines (the HTTP
+ * fallback) it is the step's message in Chinese, or said from the result's login_after in English.
+ */
+export function loginNoticeText(result, loginChange, host) {
+  const steps = (result && result.steps) || [];
+  const step = steps.find((s) => s.id === "ssh_hardening");
+  if (!step || step.status !== "succeeded" || !step.changed) return null;
+  const said = loginChange ? renderCode(loginChange.code, loginChange.params, null) : null;
+  if (said) return said;
+  if (getLang() === "zh" && step.message) return step.message; // the engine's Chinese sentence
+  const after = result.login_after;
+  if (!after) return null;
+  return t("run.login_changed_fallback", {
+    where: `${after.username}@${host || "?"}:${after.port}`,
+    how: t(after.auth === "key" ? "run.login_changed_key" : "run.login_changed_password"),
+  });
+}
+

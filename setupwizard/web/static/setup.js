@@ -21,7 +21,7 @@ let prefill = null;
 let formErrorKey = null; // re-rendered on language change
 let running = false;
 let sessionId = null;
-const progress = new RunProgress();
+const progress = new RunProgress({ host: () => form.host.value.trim() });
 let timer = null;
 let conflictSession = null; // the session holding the server after a 409
 let entered = false; // focus moves only on a person's step changes, not on the first paint

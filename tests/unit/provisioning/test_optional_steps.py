@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncssh
 import pytest
 
 from setupwizard.provisioning.errors import InvalidInputError
@@ -11,7 +12,8 @@ from setupwizard.provisioning.steps.autoupdates import CONTENT, enabled_in_dump,
 from setupwizard.provisioning.steps.fail2ban import drop_in
 from setupwizard.provisioning.steps.fail2ban import parse_state as fail2ban_state
 from setupwizard.provisioning.steps.hostname import hostname_in_place, hosts_entry
-from setupwizard.provisioning.target import AdminUser, SetupOptions, SshHardening
+from setupwizard.provisioning.steps.ssh_hardening import same_key
+from setupwizard.provisioning.target import AdminUser, SetupOptions, SshHardening, Target
 from setupwizard.provisioning.validate import validate_options
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@laptop"
@@ -163,3 +165,18 @@ def test_the_plan_is_described_in_the_chosen_language() -> None:
     )
     assert not any("配置防火墙" in line for line in english)
     assert any(line.endswith(". 配置防火墙 (ufw) [firewall, on failure: abort]") for line in chinese)
+
+
+def test_the_pasted_key_is_matched_to_the_session_key() -> None:
+    """SSH hardening may prove the new admin user with the session's key only when it is that key."""
+    mine = asyncssh.generate_private_key("ssh-ed25519")
+    other = asyncssh.generate_private_key("ssh-ed25519")
+    public = mine.export_public_key().decode().strip() + " person@laptop"
+    with_key = Target("198.18.0.10", "root", private_key=mine.export_private_key().decode())
+    assert same_key(with_key, public)
+    assert not same_key(with_key, other.export_public_key().decode())
+    assert not same_key(Target("198.18.0.10", "root", password="pw"), public)
+    locked = mine.export_private_key(passphrase="canary-Passphrase-7").decode()
+    assert same_key(Target("h", "root", private_key=locked, passphrase="canary-Passphrase-7"), public)
+    assert not same_key(Target("h", "root", private_key=locked, passphrase="wrong"), public)
+    assert not same_key(Target("h", "root", private_key="not a key"), public)
