@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from setupwizard.config import Settings
+from setupwizard.db.write_gate import install_write_gate
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ def create_engine_for(url: str) -> AsyncEngine:
             url, connect_args={"timeout": 30}, pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_SIZE
         )
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+        install_write_gate(engine)  # this process's writers take SQLite's one write lock in turn
         return engine
     return create_async_engine(url, pool_pre_ping=True)
 
