@@ -327,17 +327,15 @@ class SavedServerRepository:
         latest: dict[tuple[str, int], SetupSession] = {}
         for row in rows:
             latest[(normalise_host(row.host), row.port)] = row
-        for row in list(latest.values()):  # a hardening that moved sshd: the entry moved with it
+        for row in list(latest.values()):  # a hardening that moved sshd: its entry moved with it
             after = _login_after(row)
-            moved = (
-                (normalise_host(row.host), after["port"])
-                if after and isinstance(after.get("port"), int)
-                else None
-            )
-            if moved is not None and moved[1] != row.port:
-                there = latest.get(moved)
-                if there is None or there.created_at < row.created_at:
-                    latest[moved] = row
+            port = after.get("port") if after else None
+            if not isinstance(port, int) or port == row.port:
+                continue
+            key = (normalise_host(row.host), port)
+            there = latest.get(key)
+            if there is None or there.created_at < row.created_at:
+                latest[key] = row
         return latest
 
     async def forget(self, user_id: int, host: str, port: int) -> tuple[int, int, int]:
