@@ -175,3 +175,27 @@ class SetupPreset(Base):
     steps: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
+
+
+class AdminKeyHandover(Base):
+    """A generated admin private key waiting for its one download (issue G §3).
+
+    ``private_key`` is a secretbox ciphertext bound to (session, owner), never plaintext. The row is deleted
+    by the first download, when it expires (``expires_at``) and when its server is forgotten.
+    """
+
+    __tablename__ = "admin_key_handovers"
+
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("setup_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(64))
+    private_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    def __repr__(self) -> str:  # never the key column, not even its ciphertext
+        return f"AdminKeyHandover(session_id={self.session_id!r}, username={self.username!r})"

@@ -19,7 +19,14 @@ from sqlalchemy.sql.expression import Executable
 
 from setupwizard.audit.repository import AuditRepository
 from setupwizard.core.secretbox import SecretBox, SecretBoxError
-from setupwizard.db.models import KnownHost, SetupPreset, SetupSession, SshServerSudo, User
+from setupwizard.db.models import (
+    AdminKeyHandover,
+    KnownHost,
+    SetupPreset,
+    SetupSession,
+    SshServerSudo,
+    User,
+)
 from setupwizard.provisioning.result import SessionStatus
 
 log = logging.getLogger(__name__)
@@ -212,6 +219,24 @@ class SavedServer:
     login_after: dict[str, Any] | None = None  # the last setup hardened SSH: how to log in from now on
 
 
+@dataclass(frozen=True)
+class SwitchedLogin:
+    """The login a hardening left, to save in place of the old one (see ``switch_login``).
+
+    ``sudo_user`` None: how the new login gets root is not known (no row is kept); ``sudo_password`` is
+    '' for passwordless sudo, else the plain password (encrypted on its way in).
+    """
+
+    old_port: int
+    port: int
+    sudo_user: str | None
+    sudo_password: str
+    fingerprint: str | None
+
+    def __repr__(self) -> str:
+        return f"SwitchedLogin(port={self.port!r}, sudo_user={self.sudo_user!r})"
+
+
 def _login_after(session: SetupSession | None) -> dict[str, Any] | None:
     """The new login a successful SSH hardening left (``SetupResult.login_after``: no secret), if any."""
     result = session.result if session is not None and session.status == SessionStatus.SUCCEEDED else None
@@ -299,21 +324,65 @@ class SavedServerRepository:
                 .where(SetupSession.owner_id == user_id)
             )
         ).scalars()
-        return {(normalise_host(row.host), row.port): row for row in rows}
+        latest: dict[tuple[str, int], SetupSession] = {}
+        for row in rows:
+            latest[(normalise_host(row.host), row.port)] = row
+        for row in list(latest.values()):  # a hardening that moved sshd: its entry moved with it
+            after = _login_after(row)
+            port = after.get("port") if after else None
+            if not isinstance(port, int) or port == row.port:
+                continue
+            key = (normalise_host(row.host), port)
+            there = latest.get(key)
+            if there is None or there.created_at < row.created_at:
+                latest[key] = row
+        return latest
 
-    async def forget(self, user_id: int, host: str, port: int) -> tuple[int, int]:
-        """Delete the user's sudo row and known host for host:port; (sudo rows, known hosts) removed.
+    async def forget(self, user_id: int, host: str, port: int) -> tuple[int, int, int]:
+        """Delete the user's sudo row, known host and waiting admin keys for host:port; how many of each
+        (sudo rows, known hosts, admin keys).
 
         The setup history stays: it is a record of what was done, not a saved credential.
         """
         host = normalise_host(host)
-        sudo = await self.session.execute(
+        sudo = await self._delete_sudo(user_id, host, port)
+        keys = await KnownHostRepository(self.session).delete(host, port, user_id)
+        admin_keys = await self.session.execute(
+            delete(AdminKeyHandover).where(
+                AdminKeyHandover.owner_id == user_id,
+                AdminKeyHandover.host == host,
+                AdminKeyHandover.port == port,
+            )
+        )
+        return sudo, keys, int(getattr(admin_keys, "rowcount", 0) or 0)
+
+    async def _delete_sudo(self, user_id: int, host: str, port: int) -> int:
+        result = await self.session.execute(
             delete(SshServerSudo).where(
                 SshServerSudo.user_id == user_id, SshServerSudo.host == host, SshServerSudo.ssh_port == port
             )
         )
-        keys = await KnownHostRepository(self.session).delete(host, port, user_id)
-        return int(getattr(sudo, "rowcount", 0) or 0), keys
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def switch_login(self, secretbox: SecretBox, user_id: int, host: str, login: SwitchedLogin) -> None:
+        """After an SSH hardening: the saved entry of host:``login.old_port`` becomes the new login.
+
+        The sudo row moves to ``login.port`` under ``login.sudo_user`` (its password encrypted anew, bound
+        to the new port; '' for passwordless), or goes when the new login's sudo is not known. The trusted
+        host key moves to the new port (same server, same key), so the next run is not asked again.
+        """
+        host = normalise_host(host)
+        if login.port != login.old_port:
+            await self._delete_sudo(user_id, host, login.old_port)
+            await KnownHostRepository(self.session).delete(host, login.old_port, user_id)
+        if login.sudo_user is None:
+            await self._delete_sudo(user_id, host, login.port)
+        else:
+            await SudoRepository(self.session, secretbox).upsert_sudo(
+                user_id, host, login.port, login.sudo_user, login.sudo_password
+            )
+        if login.fingerprint:
+            await KnownHostRepository(self.session).put(user_id, host, login.port, login.fingerprint)
 
 
 MAX_PRESETS_PER_USER = 50

@@ -57,10 +57,11 @@ async def list_servers(user: CurrentUser, session: SessionDep) -> list[ServerOut
 async def forget_server(
     request: Request, user: CurrentUser, session: SessionDep, host: Host, port: Port = 22
 ) -> ForgottenServer:
-    """Forget one of the caller's servers: its saved sudo row and the caller's trusted host key go.
-    The setup history stays. 404 when nothing of the caller's is saved for host:port."""
-    sudo_rows, known_hosts = await SavedServerRepository(session).forget(user.id, host, port)
-    if not sudo_rows and not known_hosts:
+    """Forget one of the caller's servers: its saved sudo row, the caller's trusted host key and any
+    generated admin key still waiting for its download go. The setup history stays. 404 when nothing of
+    the caller's is saved for host:port."""
+    sudo_rows, known_hosts, admin_keys = await SavedServerRepository(session).forget(user.id, host, port)
+    if not sudo_rows and not known_hosts and not admin_keys:
         raise NotFoundError("No such saved server")
     target = f"{host.strip().lower()}:{port}"
     if sudo_rows:
@@ -70,7 +71,13 @@ async def forget_server(
         await audit.record_in(
             session, request, AuditAction.KNOWN_HOST_DELETE, user=user, target=target, detail=detail
         )
-    return ForgottenServer(host=host.strip().lower(), port=port, sudo_rows=sudo_rows, known_hosts=known_hosts)
+    return ForgottenServer(
+        host=host.strip().lower(),
+        port=port,
+        sudo_rows=sudo_rows,
+        known_hosts=known_hosts,
+        admin_keys=admin_keys,
+    )
 
 
 @router.get("/presets")

@@ -68,6 +68,7 @@ class ForgottenServer(BaseModel):
     port: int
     sudo_rows: int
     known_hosts: int
+    admin_keys: int = Field(0, description="Generated admin keys that still waited for their download.")
 
 
 class PresetIn(BaseModel):

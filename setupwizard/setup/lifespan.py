@@ -23,7 +23,9 @@ from setupwizard.live.memory import MemoryBus
 from setupwizard.live.redis import RedisBus
 from setupwizard.provisioning import SetupOptions, Target, run_setup, validate_options, validate_target
 from setupwizard.servers.known_hosts import DatabaseKnownHostBook
+from setupwizard.servers.login_switch import DatabaseLoginSwitch
 from setupwizard.servers.repository import SudoRepository
+from setupwizard.setup.admin_keys import AdminKeyVault
 from setupwizard.setup.locks import HostLocks, MemoryHostLocks, RedisHostLocks
 from setupwizard.setup.run_signals import MemoryRunSignals, RedisRunSignals, RunSignals
 from setupwizard.setup.service import SetupService, recover_interrupted
@@ -104,6 +106,8 @@ async def _setup_feature(app: FastAPI, settings: Settings, db: Database) -> Asyn
         sweep.start()
     else:
         await recover_interrupted(db, locks)
+    admin_keys = AdminKeyVault(db, app.state.secretbox)
+    admin_keys.start()  # every worker deletes expired keys
     service = SetupService(
         settings=settings,
         db=db,
@@ -114,8 +118,11 @@ async def _setup_feature(app: FastAPI, settings: Settings, db: Database) -> Asyn
         runner=run_setup,
         validate=validate,
         signals=signals,
+        logins=DatabaseLoginSwitch(db, app.state.secretbox),
+        admin_keys=admin_keys,
     )
     app.state.progress_bus = bus
+    app.state.admin_keys = admin_keys
     app.state.setup_service = service
     try:
         yield
@@ -123,5 +130,6 @@ async def _setup_feature(app: FastAPI, settings: Settings, db: Database) -> Asyn
         if sweep is not None:
             await sweep.close()
         await service.close()
+        await admin_keys.close()
         await signals.close()
         await bus.close()

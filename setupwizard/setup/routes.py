@@ -8,10 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, WebSocket, status
 from fastapi.responses import PlainTextResponse
+from starlette.responses import Response as PlainResponse
 
 from setupwizard.auth.deps import CurrentUser
 from setupwizard.config import Settings
-from setupwizard.core.errors import InvalidRequestError
+from setupwizard.core.api_docs import ErrorBody, error_responses
 from setupwizard.db.database import Database
 from setupwizard.db.deps import SessionDep
 from setupwizard.live.socket import serve_progress
@@ -19,6 +20,7 @@ from setupwizard.provisioning import test_connection, validate_options
 from setupwizard.provisioning.steps import default_plan
 from setupwizard.servers.known_hosts import DatabaseKnownHosts
 from setupwizard.setup import repository
+from setupwizard.setup.admin_keys import AdminKeyVault
 from setupwizard.setup.schemas import (
     AutoSetupRequest,
     ConnectionRequest,
@@ -68,14 +70,6 @@ async def auto_setup(
 
     The run does not depend on this request: a client that disconnects leaves it running.
     """
-    if body.admin is not None and body.admin.generate_key:
-        # the generated private key would be handed back once; until the service can do that safely over
-        # HTTP (never stored, never in an event), the web API refuses it: paste a public key, or use the CLI
-        raise InvalidRequestError(
-            "admin.generate_key",
-            "admin.generate_key: 网页接口不生成密钥对；"
-            "请粘贴公钥 (admin.public_key)，或使用命令行 --admin-key-out",
-        )
     run = await service.start(user.id, body)
     if not body.wait or run.task is None:
         response.status_code = status.HTTP_202_ACCEPTED
@@ -140,6 +134,32 @@ async def download_log(session_id: uuid.UUID, user: CurrentUser, session: Sessio
     text = "\n".join(header + [format_log_line(event) for event in events]) + "\n"
     filename = f"setup-{row.id}.log.txt"
     return PlainTextResponse(text, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.get(
+    "/sessions/{session_id}/admin-key",
+    response_class=PlainTextResponse,
+    responses={
+        200: {"content": {"application/x-pem-file": {}}, "description": "The private key, as a file"},
+        **error_responses(404),
+        410: {"model": ErrorBody, "description": "admin_key_gone: downloaded already, or expired"},
+    },
+)
+async def download_admin_key(session_id: uuid.UUID, user: CurrentUser, request: Request) -> PlainResponse:
+    """The admin user's generated private key, once: the first download deletes it (410 after that, or
+    once it expired). Only the session's owner gets it (404 for anyone else)."""
+    vault: AdminKeyVault = request.app.state.admin_keys
+    key = await vault.take(str(session_id), user.id)
+    filename = f"id_ed25519_{key.username}"
+    return PlainResponse(
+        key.private_key,
+        media_type="application/x-pem-file",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+            "Pragma": "no-cache",
+        },
+    )
 
 
 @router.post("/sessions/{session_id}/cancel", status_code=status.HTTP_202_ACCEPTED)

@@ -64,7 +64,9 @@ class AdminUserRequest(BaseModel):
     username: str = Field(description="The new login user (added to the sudo group; not root).")
     public_key: str | None = Field(None, description="One OpenSSH public key line to install.")
     generate_key: bool = Field(
-        False, description="Make a new ed25519 key pair instead (CLI only: refused over HTTP, 422)."
+        False,
+        description="Make a new ed25519 key pair instead: its private key is offered once for download "
+        "(``result.admin_key.url``, GET /api/setup/sessions/{id}/admin-key).",
     )
     sudo_password: SecretStr | None = Field(None, description="Password for the new user (sudo asks it).")
     nopasswd: bool = Field(False, description="sudo without a password (a /etc/sudoers.d drop-in).")

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, Protocol
 
@@ -35,7 +35,9 @@ from setupwizard.provisioning.known_hosts import KnownHostBook, KnownHostStore, 
 from setupwizard.provisioning.result import SessionStatus, SetupResult, SudoMode
 from setupwizard.provisioning.summary import complete_event_level
 from setupwizard.provisioning.target import SetupOptions, Target
+from setupwizard.servers.repository import SwitchedLogin
 from setupwizard.setup import repository
+from setupwizard.setup.admin_keys import RESULT_FIELD as ADMIN_KEY_FIELD
 from setupwizard.setup.locks import HostLease, HostLocks
 from setupwizard.setup.recorder import EventRecorder, EventStore
 from setupwizard.setup.run_signals import MemoryRunSignals, RunSignals
@@ -88,6 +90,24 @@ class SudoStore(Protocol):
         ...
 
 
+class LoginSwitch(Protocol):
+    """Moves a saved server entry (sudo row, trusted host key) to the login an SSH hardening left."""
+
+    async def switch(self, user_id: int, host: str, login: SwitchedLogin) -> None:
+        """The entry of host:``login.old_port`` becomes ``login``, in one transaction."""
+        ...
+
+
+class KeyHandover(Protocol):
+    """Keeps a generated admin private key for one download by its owner (``setup/admin_keys.py``)."""
+
+    async def offer(
+        self, session_id: str, owner_id: int, host: str, port: int, username: str, private_key: str
+    ) -> dict[str, Any]:
+        """Store the key encrypted; what the session's result says about it (no secret)."""
+        ...
+
+
 Validator = Callable[[Target, SetupOptions], None]
 
 
@@ -109,6 +129,9 @@ class SetupService:
 
     :param runner: the engine's ``run_setup``.
     :param validate: checks target and options, raising the engine's ``InvalidInputError`` (422).
+    :param logins: switches the saved entry after an SSH hardening (None: the sudo row is saved as it
+        always was, under the run's own login).
+    :param admin_keys: keeps a generated admin key for its one download (None: such a key is dropped).
     """
 
     def __init__(
@@ -123,6 +146,8 @@ class SetupService:
         runner: SetupRunner,
         validate: Validator,
         signals: RunSignals | None = None,
+        logins: LoginSwitch | None = None,
+        admin_keys: KeyHandover | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -133,6 +158,8 @@ class SetupService:
         self.runner = runner
         self.validate = validate
         self.signals: RunSignals = signals or MemoryRunSignals()  # scale-out: cancel/liveness across workers
+        self.logins = logins
+        self.admin_keys = admin_keys
         self.running: dict[str, RunningSetup] = {}
         self.events = EventStore(db, settings.event_flush_seconds)  # one writer for every session's events
         self.arrivals = SessionArrivals(db)  # progress sockets waiting for a session that is not there yet
@@ -240,7 +267,9 @@ class SetupService:
             complete = completes[0]
         else:  # the engine promises one complete event (it failed before it); never leave readers hanging
             complete = _complete_event(emitter, completes, result)
-        await self._conclude(run, recorder, lease, complete, result)
+        switched = switched_login(target, options, result, run.port)
+        complete = await self._offer_admin_key(run, complete, result, options, switched)
+        await self._conclude(run, recorder, lease, complete, result, switched)
         body = {**complete.data, "session_id": run.session_id, "logs": list(run.logs)}
         return SetupResponse.model_validate(body)
 
@@ -251,8 +280,10 @@ class SetupService:
         lease: HostLease,
         complete: SessionEvent,
         result: SetupResult | None,
+        switched: SwitchedLogin | None = None,
     ) -> None:
-        """Store the last events and the outcome, save sudo, free the server, then publish ``complete``."""
+        """Store the last events and the outcome, save sudo (or switch the saved entry to the login an SSH
+        hardening left), free the server, then publish ``complete``."""
         run.logs.append(complete.message)
         recorder.add((complete,))
         data = complete.data
@@ -266,7 +297,9 @@ class SetupService:
                 data,
             ),
         ]
-        if result is not None and result.sudo is not None:
+        if switched is not None and self.logins is not None:
+            steps.append(partial(self.logins.switch, run.owner_id, run.host, switched))
+        elif result is not None and result.sudo is not None:
             sudo = result.sudo
             password = sudo.sudo_password if sudo.mode is SudoMode.PASSWORD else ""
             steps.append(
@@ -278,6 +311,36 @@ class SetupService:
                 await step()
             except Exception:
                 log.exception("Ending session %s: a step failed; going on with the rest", run.session_id)
+
+    async def _offer_admin_key(
+        self,
+        run: RunningSetup,
+        complete: SessionEvent,
+        result: SetupResult,
+        options: SetupOptions,
+        switched: SwitchedLogin | None,
+    ) -> SessionEvent:
+        """Keep a generated private key for one download; ``complete`` then says where (never the key).
+
+        The key is offered even when a later step failed: it is installed on the server by then.
+        """
+        private_key, result.generated_private_key = result.generated_private_key, None  # held no longer
+        if private_key is None or self.admin_keys is None or options.admin is None:
+            return complete
+        username = options.admin.username
+        port = switched.port if switched is not None else run.port
+        try:
+            offered = await self.admin_keys.offer(
+                run.session_id, run.owner_id, run.host, port, username, private_key
+            )
+        except Exception as exc:  # the key is lost; say so without it (the exception holds only ciphertext)
+            log.error(
+                "Session %s: the generated admin key could not be stored for download (%s)",
+                run.session_id,
+                type(exc).__name__,
+            )
+            return complete
+        return replace(complete, data={**complete.data, ADMIN_KEY_FIELD: offered})
 
     async def _store_outcome(
         self, session_id: str, status: str, message: str, result: dict[str, Any]
@@ -353,6 +416,38 @@ class SetupService:
             await asyncio.gather(*pending, return_exceptions=True)
         await self.events.close()
         await self.arrivals.close()
+
+
+def switched_login(
+    target: Target, options: SetupOptions, result: SetupResult, old_port: int
+) -> SwitchedLogin | None:
+    """The login to save after an SSH hardening left ``result.login_after``, with its sudo mode.
+
+    The run's own login keeps the sudo mode the run found; the new admin user has its sudo password or
+    NOPASSWD (''), and no known sudo mode when it was given neither.
+    """
+    after = result.login_after
+    if not after or not isinstance(after.get("username"), str) or not isinstance(after.get("port"), int):
+        return None
+    user, port = str(after["username"]), int(after["port"])
+    sudo_user: str | None = None
+    password = ""
+    sudo = result.sudo
+    if user == target.username and sudo is not None:
+        sudo_user = user
+        password = sudo.sudo_password if sudo.mode is SudoMode.PASSWORD else ""
+    elif options.admin is not None and options.admin.username == user:
+        if options.admin.nopasswd:
+            sudo_user = user
+        elif options.admin.sudo_password:
+            sudo_user, password = user, options.admin.sudo_password
+    return SwitchedLogin(
+        old_port=old_port,
+        port=port,
+        sudo_user=sudo_user,
+        sudo_password=password,
+        fingerprint=result.host_key_fingerprint,
+    )
 
 
 def _complete_event(

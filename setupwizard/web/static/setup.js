@@ -1,5 +1,6 @@
 // The setup wizard: 1) server, 2) test connection + confirm the host key, 3) options, 4) run.
 
+import { showAdminKey } from "./admin_key.js";
 import { apiJson, ApiError } from "./api.js";
 import { initChrome, showMessage } from "./chrome.js";
 import { t } from "./i18n.js";
@@ -291,6 +292,7 @@ function attachSession(id) {
 
 function beginRun() {
   $("auto-setup").classList.add("primary");
+  showAdminKey(null);
   terminal.clear();
   progress.reset();
   conflictSession = null;
@@ -305,6 +307,7 @@ function beginRun() {
 
 function endRun(result, via) {
   progress.finish(result);
+  showAdminKey(result);
   runPanel.dataset.via = via;
   runPanel.dataset.state = (result && result.status) || (result && result.success ? "succeeded" : "failed");
   $("new-run").hidden = false;

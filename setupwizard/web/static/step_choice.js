@@ -42,7 +42,8 @@ export function readSteps(form) {
       nopasswd: field(form, "admin.nopasswd").checked,
     };
     const key = field(form, "admin.public_key").value.trim();
-    if (key) steps.admin.public_key = key;
+    if (field(form, "admin.generate_key").checked) steps.admin.generate_key = true;
+    else if (key) steps.admin.public_key = key;
   }
   if (field(form, "hardening_enabled").checked) {
     const port = field(form, "ssh_hardening.port").value;
@@ -73,6 +74,7 @@ export function applySteps(form, steps) {
   field(form, "admin.username").value = steps.admin?.username || "";
   field(form, "admin.public_key").value = steps.admin?.public_key || "";
   on("admin.nopasswd", steps.admin?.nopasswd);
+  on("admin.generate_key", steps.admin?.generate_key);
   on("hardening_enabled", steps.ssh_hardening);
   field(form, "ssh_hardening.permit_root_login").value = steps.ssh_hardening?.permit_root_login || "no";
   on("ssh_hardening.password_authentication", steps.ssh_hardening?.password_authentication);

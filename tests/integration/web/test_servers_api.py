@@ -89,7 +89,13 @@ def test_each_user_sees_and_forgets_only_their_own_servers(live_server: LiveServ
 
         forgot = client.delete("/api/servers", params={"host": "WEB-1.example.org", "port": 22})
         assert forgot.status_code == 200
-        assert forgot.json() == {"host": "web-1.example.org", "port": 22, "sudo_rows": 1, "known_hosts": 1}
+        assert forgot.json() == {
+            "host": "web-1.example.org",
+            "port": 22,
+            "sudo_rows": 1,
+            "known_hosts": 1,
+            "admin_keys": 0,
+        }
         assert client.get("/api/servers").json() == []
         assert client.get("/api/servers/sudo").json() == []
         assert client.get("/api/servers/known-hosts").json() == []
@@ -155,22 +161,6 @@ def test_a_bad_step_choice_is_a_422_naming_the_field(
         response = _plan(client, **choice)
     assert response.status_code == 422, response.text
     assert response.json()["field"] == field
-
-
-def test_auto_setup_refuses_a_generated_key_over_http(live_server: LiveServer) -> None:
-    body = {
-        "host": "198.18.0.77",
-        "username": "root",
-        "password": CANARY,
-        "admin": {"username": "deploy", "generate_key": True},
-    }
-    with live_server.client(live_server.admin_login()) as client:
-        response = client.post("/api/setup/auto-setup", json=body)
-        sessions = client.get("/api/setup/sessions").json()
-    assert response.status_code == 422
-    assert response.json()["field"] == "admin.generate_key"
-    assert CANARY not in response.text
-    assert sessions == []  # nothing ran
 
 
 def test_presets_are_saved_per_user_without_the_admin_password(live_server: LiveServer) -> None:
