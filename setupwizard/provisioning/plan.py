@@ -56,8 +56,8 @@ class Command:
     text: str | None = None
 
     def describe(self) -> list[str]:
-        """The command as indented text (``$ run``, ``# note``, then the uploaded text's lines marked ``|``)."""
-        # a command that writes a file's text spans lines: its continuation lines are indented to stay readable
+        """As indented text: ``$ run``, ``# note``, then an uploaded text's lines marked ``|``."""
+        # a command that writes a file's text spans lines: its continuation lines are indented to read well
         out: list[str] = []
         if self.run:
             first, *rest = self.run.split("\n")
