@@ -65,7 +65,8 @@ def test_the_script_is_shown_as_it_is_uploaded_and_clearly_marked() -> None:
     [upload, run, remove] = step(default_plan(CHOSEN, TARGET), "script").commands
     assert upload.text == CHOSEN.script
     assert "mktemp /tmp/setupwizard.XXXXXXXX" in upload.run
-    assert run.run == "bash -- /tmp/setupwizard.XXXXXXXX" and remove.run == "rm -f -- /tmp/setupwizard.XXXXXXXX"
+    assert run.run == "bash -- /tmp/setupwizard.XXXXXXXX"
+    assert remove.run == "rm -f -- /tmp/setupwizard.XXXXXXXX"
     text = "\n".join(default_plan(CHOSEN, TARGET).describe())
     assert "--- begin uploaded text ---\n       | #!/bin/bash\n       | echo hello-from-the-script\n" in text
 
