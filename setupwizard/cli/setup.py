@@ -2,7 +2,8 @@
 
 Only connect and the sudo check always run; ``--no-update``, ``--no-packages`` and ``--no-firewall``
 leave out default steps, ``--hostname``, ``--timezone``, ``--fail2ban``, ``--auto-updates``,
-``--admin-user`` and ``--harden-ssh`` add steps. ``--show-plan`` prints the commands and exits.
+``--admin-user`` and ``--harden-ssh`` add steps. ``--show-plan`` prints the exact commands of the chosen
+steps for this host, port and user (no secret: a sudo password shows as a placeholder) and exits.
 
 Passwords come from a hidden prompt or ``--password-stdin``, never from argv. Host keys are
 remembered in ``~/.config/setupwizard/known_hosts.json`` (policy accept-new). Exit code 0 on
@@ -41,6 +42,7 @@ from setupwizard.provisioning import (
     run_setup,
 )
 from setupwizard.provisioning.messages import LANGS, Lang, render
+from setupwizard.provisioning.plan import PASSWORD_PLACEHOLDER
 from setupwizard.provisioning.steps import default_plan
 from setupwizard.provisioning.target import AdminUser, SshHardening
 
@@ -182,7 +184,9 @@ def setup(
         else None,
     )
     if show_plan:
-        for line in default_plan(steps).describe(language):
+        if admin_sudo_password and steps.admin is not None:  # asked for after the plan; never shown
+            steps = replace(steps, admin=replace(steps.admin, sudo_password=PASSWORD_PLACEHOLDER))
+        for line in default_plan(steps, Target(host=host, username=user, port=port)).describe(language):
             typer.echo(line)
         raise typer.Exit(0)
     private_key = key.read_text() if key else None

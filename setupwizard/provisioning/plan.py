@@ -15,7 +15,10 @@ from setupwizard.provisioning.settings import PlanSettings
 if TYPE_CHECKING:
     from setupwizard.provisioning.context import StepContext
 
-__all__ = ["Plan", "PlanSettings", "Policy", "Step", "StepAction", "StepOutcome"]
+__all__ = ["Command", "Plan", "PlanSettings", "Policy", "Step", "StepAction", "StepOutcome"]
+
+# How a secret shows in a plan: never its value, only how it reaches the server.
+PASSWORD_PLACEHOLDER = "<sudo password, sent over stdin>"
 
 
 class Policy(StrEnum):
@@ -38,12 +41,43 @@ StepAction = Callable[["StepContext"], Awaitable[StepOutcome]]
 
 
 @dataclass(frozen=True)
+class Command:
+    """One thing a step does, as a sysadmin reviews it before the run.
+
+    :param run: the exact command line, built by the same function the step's action sends it with (run as
+        root, see the ``sudo`` step), or an SSH login the service makes; ``""`` when the item is a note only.
+    :param note: what decides at run time whether (or how) it runs: a check that finds the work done, a
+        value read from the server. Never a secret.
+    :param text: the whole text a command uploads (the person's own script), shown as it is.
+    """
+
+    run: str
+    note: str | None = None
+    text: str | None = None
+
+    def describe(self) -> list[str]:
+        """As indented text: ``$ run``, ``# note``, then an uploaded text's lines marked ``|``."""
+        # a command that writes a file's text spans lines: its continuation lines are indented to read well
+        out: list[str] = []
+        if self.run:
+            first, *rest = self.run.split("\n")
+            out += [f"     $ {first}", *(f"       {line}" for line in rest)]
+        if self.note:
+            out.append(f"       # {self.note}" if self.run else f"     # {self.note}")
+        if self.text is not None:
+            out.append("       --- begin uploaded text ---")
+            out.extend(f"       | {line}" for line in self.text.splitlines())
+            out.append("       --- end uploaded text ---")
+        return out
+
+
+@dataclass(frozen=True)
 class Step:
     """One checklist item.
 
     :param id: stable identifier (``apt_update``), used in events and results.
     :param name: what a person reads.
-    :param commands: the remote commands it runs, as a sysadmin would type them.
+    :param commands: what it runs, with the chosen values (see :class:`Command`).
     :param check: how it finds out the work is already done (idempotence), or None.
     :param policy: abort the plan on failure, or warn and continue.
     :param action: the coroutine that does it.
@@ -51,7 +85,7 @@ class Step:
 
     id: str
     name: str
-    commands: tuple[str, ...]
+    commands: tuple[Command, ...]
     check: str | None
     policy: Policy
     action: StepAction
@@ -70,7 +104,8 @@ class Plan:
             code = f"step_name.{step.id}"
             name = render(code, None, lang) if code in CATALOGUE else step.name
             out.append(f"{index}. {name} [{step.id}, on failure: {step.policy.value}]")
-            out.extend(f"     $ {command}" for command in step.commands)
+            for command in step.commands:
+                out.extend(command.describe())
             if step.check:
                 out.append(f"     check: {step.check}")
         return out

@@ -27,6 +27,8 @@ from setupwizard.provisioning.result import SudoCredential, SudoMode
 from setupwizard.provisioning.ssh import Connection
 
 NO_INPUT = "exec </dev/null\n"
+# stdin (the text) into a new private temp file; prints its path
+UPLOAD = 'umask 077 && f=$(mktemp /tmp/setupwizard.XXXXXXXX) && cat > "$f" && printf "%s\\n" "$f"'
 TAIL_LINES = 20
 KEEP_LINES = 5000
 BATCH_LINES = 1000
@@ -230,9 +232,8 @@ class Remote:
 
     async def upload(self, text: str) -> str:
         """Write ``text`` to a new private temp file (mode 600, no PTY, no shell echo); return its path."""
-        script = 'umask 077 && f=$(mktemp /tmp/setupwizard.XXXXXXXX) && cat > "$f" && printf "%s\\n" "$f"'
         try:
-            done = await self.conn.run(f"bash -c {shlex.quote(script)}", input=text, encoding="utf-8")
+            done = await self.conn.run(f"bash -c {shlex.quote(UPLOAD)}", input=text, encoding="utf-8")
         except (asyncssh.Error, OSError) as exc:
             raise ConnectError(msg("error.connection_closed_upload", reason=str(exc))) from None
         path = str(done.stdout or "").strip()

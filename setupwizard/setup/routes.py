@@ -24,13 +24,14 @@ from setupwizard.setup.admin_keys import AdminKeyVault
 from setupwizard.setup.schemas import (
     AutoSetupRequest,
     ConnectionRequest,
+    PlanCommand,
     PlanPreview,
+    PlanRequest,
     PlanStep,
     SessionDetail,
     SessionSummary,
     SetupResponse,
     StartedSetup,
-    StepChoice,
     format_log_line,
 )
 from setupwizard.setup.service import SetupService
@@ -78,19 +79,19 @@ async def auto_setup(
 
 
 @router.post("/plan")
-async def preview_plan(body: StepChoice, user: CurrentUser) -> PlanPreview:
+async def preview_plan(body: PlanRequest, user: CurrentUser) -> PlanPreview:
     """The chosen steps and the exact commands they will run, before anything runs (no secret in it).
 
-    422 naming the field when a choice is invalid, as auto-setup would answer.
+    Takes auto-setup's body. 422 naming the field when a choice is invalid, as auto-setup would answer.
     """
     options = body.to_options()
     validate_options(options)
-    plan = default_plan(options)
+    plan = default_plan(options, body.to_target())
     steps = [
         PlanStep(
             id=step.id,
             name=step.name,
-            commands=list(step.commands),
+            commands=[PlanCommand(run=c.run, note=c.note, text=c.text) for c in step.commands],
             check=step.check,
             policy=step.policy.value,
         )

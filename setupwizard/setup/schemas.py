@@ -16,6 +16,7 @@ from setupwizard.provisioning.target import (
     SshHardening,
     Target,
 )
+from setupwizard.provisioning.validate import check_host, check_port, check_username
 
 
 def _plain(secret: SecretStr | None) -> str | None:
@@ -153,12 +154,53 @@ class AutoSetupRequest(ConnectionRequest, StepChoice):
     )
 
 
+class PlanRequest(StepChoice):
+    """``POST /api/setup/plan``: the body auto-setup takes, so a client can preview what it would send.
+
+    The step fields decide the commands; ``host``, ``port`` and ``username`` (all optional here) put the
+    server and the login into them. The other connection fields are accepted and never read: no secret
+    can reach the preview.
+    """
+
+    host: str | None = Field(None, description="The server (the commands say HOST without it).")
+    port: int = Field(22, description="SSH port: the login, and the port the firewall keeps open.")
+    username: str | None = Field(None, description="SSH login user (the commands say USER without it).")
+    password: SecretStr | None = Field(None, description="Accepted, never read.")
+    private_key: SecretStr | None = Field(None, description="Accepted, never read.")
+    passphrase: SecretStr | None = Field(None, description="Accepted, never read.")
+    sudo_password: SecretStr | None = Field(None, description="Accepted, never read.")
+    host_key_fingerprint: str | None = Field(None, description="Accepted, never read.")
+    session_id: uuid.UUID | None = Field(None, strict=False, description="Accepted, never read.")
+    wait: bool = Field(True, description="Accepted, never read.")
+    use_saved_sudo_password: bool = Field(True, description="Accepted, never read.")
+
+    def to_target(self) -> Target | None:
+        """Who the commands are shown for (no secret); None when neither host nor username is given.
+
+        :raises InvalidInputError: a given host, port or username auto-setup would refuse (naming it).
+        """
+        check_port(self.port)
+        if self.host is None and self.username is None:
+            return None
+        host = check_host(self.host) if self.host is not None else "HOST"
+        username = check_username(self.username) if self.username is not None else "USER"
+        return Target(host=host, username=username, port=self.port)
+
+
+class PlanCommand(BaseModel):
+    """One thing a step does: the exact command line, what decides at run time, an uploaded text."""
+
+    run: str = Field(description='The exact command (as root unless its note says otherwise); "" for a note.')
+    note: str | None = Field(None, description="When it runs, or what the server decides at run time.")
+    text: str | None = Field(None, description="The whole text it uploads (the person's script), as is.")
+
+
 class PlanStep(BaseModel):
     """One step of a plan preview: what a person reads before the run."""
 
     id: str
     name: str
-    commands: list[str]
+    commands: list[PlanCommand]
     check: str | None
     policy: str
 

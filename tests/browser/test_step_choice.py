@@ -1,6 +1,7 @@
 """The options step in Chromium: presets fill the step choice, changing a step makes it 自定义, the
 exact commands are shown before 自动设置服务器, a bad choice points at its field, a person's own preset is
-saved and offered again, and a run does only the chosen steps (no firewall) on the test server."""
+saved and offered again, and a run does only the chosen steps (no firewall) on the test server. The preview
+shows the chosen port and packages in the very commands, and follows a changed choice."""
 
 from __future__ import annotations
 
@@ -45,6 +46,22 @@ def test_presets_preview_and_a_run_of_only_the_chosen_steps(
     expect(preview).to_contain_text("Configure the firewall (ufw) [firewall, on failure: abort]")
     expect(preview).not_to_contain_text("配置防火墙")
     page.click("#lang-switch")
+
+    # the preview shows the chosen values, exactly as the steps will run them, and follows a changed choice
+    page.click("section[data-step='4'] [data-next='3']")
+    page.fill("input[name=packages]", "nginx jq")
+    page.fill("input[name=firewall_ports]", "8443/tcp")
+    to_preview(page)
+    port, user = test_host.port, test_host.sudo_nopasswd.username
+    expect(preview).to_contain_text(f"ufw allow {port}/tcp && ufw allow 8443/tcp && ufw default deny")
+    expect(preview).to_contain_text(" install -- nginx jq")
+    expect(preview).to_contain_text(f"ssh {user}@{test_host.address} -p {port}")
+    expect(preview).to_contain_text("# only the packages dpkg-query does not list as installed")
+    page.click("section[data-step='4'] [data-next='3']")
+    page.fill("input[name=firewall_ports]", "9443/udp")
+    to_preview(page)
+    expect(preview).to_contain_text(f"ufw allow {port}/tcp && ufw allow 9443/udp && ufw default deny")
+    expect(preview).not_to_contain_text("8443")
 
     # a server behind a cloud firewall: no ufw; changing a step by hand makes the preset 自定义
     page.click("section[data-step='4'] [data-next='3']")

@@ -19,9 +19,10 @@ from setupwizard.provisioning.context import StepContext
 from setupwizard.provisioning.errors import CommandFailedError, ConnectError
 from setupwizard.provisioning.events import Level
 from setupwizard.provisioning.messages import msg
-from setupwizard.provisioning.plan import Policy, Step, StepOutcome
+from setupwizard.provisioning.plan import PASSWORD_PLACEHOLDER, Command, Policy, Step, StepOutcome
 from setupwizard.provisioning.result import StepStatus, SudoMode
 from setupwizard.provisioning.ssh import open_connection
+from setupwizard.provisioning.steps.system import login_command
 from setupwizard.provisioning.target import AdminUser, Target
 
 _MARK = "--- setupwizard:"
@@ -35,6 +36,15 @@ SET_PASSWORD = (
     'IFS= read -r line; if printf "%s\\n" "$line" | ' + SAME_PASSWORD + "; then echo same; "
     'else printf "%s\\n" "$line" | chpasswd && echo set; fi'
 )
+PASSWORD_COMMAND = f"bash -c {shlex.quote(SET_PASSWORD)}"  # without a PTY, not through Remote.run
+
+
+def shortened_key(public_key: str) -> str:
+    """A public key line with the middle of its base64 data left out, for the plan preview."""
+    tokens = public_key.split()
+    if len(tokens) >= 2 and len(tokens[1]) > 32:
+        tokens[1] = f"{tokens[1][:16]}…{tokens[1][-8:]}"
+    return " ".join(tokens)
 
 
 def key_comment(username: str) -> str:
@@ -146,7 +156,7 @@ def generate_key_pair(username: str) -> tuple[str, str]:
 async def set_password(ctx: StepContext, username: str, password: str) -> bool:
     """Set the password through stdin (no PTY, nothing in argv); False when it was already that one."""
     sudo = ctx.sudo
-    command = f"bash -c {shlex.quote(SET_PASSWORD)}"
+    command = PASSWORD_COMMAND
     feed = f"{username}:{password}\n"
     if sudo is not None and sudo.mode is SudoMode.PASSWORDLESS:
         command = f"sudo -n -- {command}"
@@ -228,22 +238,43 @@ async def create_admin(ctx: StepContext) -> StepOutcome:
     )
 
 
-def admin_user_step(admin: AdminUser) -> Step:
-    """The admin user step for ``admin`` (its commands name the user, never a secret)."""
-    u = shlex.quote(admin.username)
-    key = "the generated ed25519 public key" if admin.generate_key else "the pasted public key"
+def admin_user_step(admin: AdminUser, target: Target) -> Step:
+    """The admin user step for ``admin``: its commands name the user, never a secret."""
+    name = admin.username
+    if admin.generate_key:
+        key = f"ssh-ed25519 NEW_PUBLIC_KEY {key_comment(name)}"
+        key_note = (
+            "a new ed25519 key pair made by the service, unless a key made by an earlier run is installed; "
+            "NEW_PUBLIC_KEY is its public half, the private half is handed back once and never stored"
+        )
+    else:
+        key = shortened_key(admin.public_key.strip()) if admin.public_key else ""
+        key_note = "the pasted public key, shortened here"
     commands = [
-        f"useradd --create-home --shell /bin/bash --groups sudo -- {u}  # or usermod -aG sudo when it exists",
-        f"install -d -m 700 ~{admin.username}/.ssh; append {key} to authorized_keys (mode 600) when missing",
+        Command(
+            create_script(name, key or None),
+            f"skipped when {name} exists in group sudo with the key installed; {key_note}",
+        )
     ]
     if admin.nopasswd:
-        commands.append(
-            f"write {sudoers_path(admin.username)}: {sudoers_line(admin.username)}; visudo -cf; mv into place"
-        )
+        commands.append(Command(nopasswd_script(name), f"skipped when {sudoers_path(name)} already says so"))
     if admin.sudo_password is not None:
-        commands.append("chpasswd  # USER:PASSWORD on stdin, no PTY; skipped when the password is the same")
+        commands.append(
+            Command(
+                PASSWORD_COMMAND,
+                f"no PTY, as root through sudo like the rest; stdin: {name}:{PASSWORD_PLACEHOLDER} "
+                "(after the login's own sudo password, when sudo asks one); chpasswd is skipped when the "
+                "password is already that one",
+            )
+        )
     if admin.generate_key:
-        commands.append(f"ssh {u}@HOST -i NEW_KEY id -un  # a brand-new login proves the key")
+        proof = Target(target.host, name, port=target.port)
+        commands.append(
+            Command(
+                login_command(proof, "id -un"),
+                "with the new key: a brand-new login as the new user proves it (the port sshd is on now)",
+            )
+        )
     return Step(
         id="admin_user",
         name="创建管理员用户",

@@ -10,9 +10,11 @@ from setupwizard.provisioning.context import StepContext
 from setupwizard.provisioning.errors import CommandFailedError, StepCancelled
 from setupwizard.provisioning.events import Level
 from setupwizard.provisioning.messages import msg, text_msg
-from setupwizard.provisioning.plan import Policy, Step, StepOutcome
+from setupwizard.provisioning.plan import Command, Policy, Step, StepOutcome
 from setupwizard.provisioning.remote import CommandResult
 from setupwizard.provisioning.result import StepStatus
+from setupwizard.provisioning.settings import PlanSettings
+from setupwizard.provisioning.target import SetupOptions
 
 APT_ENV = "export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a LC_ALL=C; "
 APT_GET = (
@@ -48,6 +50,19 @@ LISTS_LOCK_ERRORS = (
     "E: Could not get lock /var/lib/apt/lists/lock",
     "E: Unable to lock directory /var/lib/apt/lists/",
 )
+
+
+# The commands the steps send, one definition each (the plan preview shows the same strings).
+CONFIGURE = APT_ENV + "dpkg --force-confdef --force-confold --configure -a"
+UPDATE_COMMAND = APT_ENV + APT_GET + UPDATE_OPTIONS + " update"
+TOUCH_STAMP = f"mkdir -p {UPDATE_STAMP.rsplit('/', 1)[0]} && touch {UPDATE_STAMP}"
+UPGRADE_COMMAND = APT_ENV + APT_GET + " upgrade"
+
+
+def install_command(packages: list[str]) -> str:
+    """``apt-get install`` of ``packages`` (quoted, ``--`` before the names)."""
+    names = " ".join(shlex.quote(p) for p in packages)
+    return APT_ENV + APT_GET + f" install -- {names}"
 
 
 async def _pause(ctx: StepContext, seconds: float) -> None:
@@ -123,9 +138,7 @@ async def apt_update(ctx: StepContext) -> StepOutcome:
     split = check.index(_AUDIT_END) if _AUDIT_END in check else len(check)
     if check[:split]:
         await ctx.say(msg("apt_update.dpkg_configure"), Level.WARNING)
-        await ctx.must(
-            APT_ENV + "dpkg --force-confdef --force-confold --configure -a", "dpkg --configure -a "
-        )
+        await ctx.must(CONFIGURE, "dpkg --configure -a ")
     if check[split + 1 :] == ["fresh"]:
         fresh = msg("apt_update.fresh", minutes=max(1, round(max_age / 60)))
         return StepOutcome(StepStatus.UNCHANGED, fresh)
@@ -135,7 +148,7 @@ async def apt_update(ctx: StepContext) -> StepOutcome:
         reason = ctx.emitter.redact(warnings[0])
         more = msg("apt_update.more_warnings", count=len(warnings)) if len(warnings) > 1 else text_msg("")
         return StepOutcome(StepStatus.WARNING, msg("apt_update.warning", reason=reason, more=more))
-    await ctx.run(f"mkdir -p {UPDATE_STAMP.rsplit('/', 1)[0]} && touch {UPDATE_STAMP}", quiet=True)
+    await ctx.run(TOUCH_STAMP, quiet=True)
     return StepOutcome(StepStatus.SUCCEEDED, msg("apt_update.done"))
 
 
@@ -147,9 +160,7 @@ async def _update_waiting_for_lists_lock(ctx: StepContext) -> CommandResult:
     deadline = started + ctx.settings.apt_lock_timeout
     while True:
         try:
-            return await ctx.must(
-                APT_ENV + APT_GET + UPDATE_OPTIONS + " update", "apt-get update ", time_limit=1800
-            )
+            return await ctx.must(UPDATE_COMMAND, "apt-get update ", time_limit=1800)
         except CommandFailedError as exc:
             if not lists_locked(exc) or loop.time() >= deadline:
                 raise
@@ -160,7 +171,7 @@ async def _update_waiting_for_lists_lock(ctx: StepContext) -> CommandResult:
 
 async def apt_upgrade(ctx: StepContext) -> StepOutcome:
     """Upgrade installed packages (only when asked)."""
-    result = await ctx.must(APT_ENV + APT_GET + " upgrade", "apt-get upgrade ", time_limit=3600)
+    result = await ctx.must(UPGRADE_COMMAND, "apt-get upgrade ", time_limit=3600)
     match = _UPGRADED.search("\n".join(result.lines))
     if match and match.group(1) == "0" and match.group(2) == "0":
         return StepOutcome(StepStatus.UNCHANGED, msg("apt_upgrade.none"))
@@ -172,6 +183,11 @@ def installed_query(packages: list[str]) -> str:
     """A dpkg-query command listing each package with its status (quoted, ``--`` before names)."""
     names = " ".join(shlex.quote(p) for p in packages)
     return f"dpkg-query -W -f='${{Package}} ${{db:Status-Abbrev}}\\n' -- {names} 2>/dev/null; true"
+
+
+def wanted_packages(options: SetupOptions) -> list[str]:
+    """The packages asked for, each once, in the order given."""
+    return list(dict.fromkeys(options.packages))
 
 
 def parse_installed(lines: list[str]) -> set[str]:
@@ -186,7 +202,7 @@ def parse_installed(lines: list[str]) -> set[str]:
 
 async def install_packages(ctx: StepContext) -> StepOutcome:
     """Install the requested packages that are not installed yet."""
-    wanted = list(dict.fromkeys(ctx.options.packages))
+    wanted = wanted_packages(ctx.options)
     if not wanted:
         return StepOutcome(StepStatus.SKIPPED, msg("packages.none"))
     present = parse_installed((await ctx.run(installed_query(wanted), quiet=True)).lines)
@@ -195,8 +211,7 @@ async def install_packages(ctx: StepContext) -> StepOutcome:
         return StepOutcome(StepStatus.UNCHANGED, msg("packages.present", packages=", ".join(wanted)))
     installed = ", ".join(sorted(present)) or msg("packages.nothing")
     await ctx.say(msg("packages.plan", present=installed, missing=", ".join(missing)))
-    names = " ".join(shlex.quote(p) for p in missing)
-    await ctx.must(APT_ENV + APT_GET + f" install -- {names}", "apt-get install ", time_limit=3600)
+    await ctx.must(install_command(missing), "apt-get install ", time_limit=3600)
     present = parse_installed((await ctx.run(installed_query(wanted), quiet=True)).lines)
     still = [p for p in wanted if p not in present]
     if still:
@@ -205,39 +220,79 @@ async def install_packages(ctx: StepContext) -> StepOutcome:
     return StepOutcome(StepStatus.SUCCEEDED, installed_now, changed=True)
 
 
-WAIT = Step(
-    id="apt_wait",
-    name="等待其他 apt/dpkg 进程结束",
-    commands=("scan /proc/*/comm for " + ", ".join((*PACKAGE_PROCESSES, "unattended-upgrade")),),
-    check="no package-manager process is running",
-    policy=Policy.ABORT,
-    action=wait_for_apt,
-)
-UPDATE = Step(
-    id="apt_update",
-    name="更新软件源 (apt-get update)",
-    commands=(
-        "dpkg --configure -a  # only if dpkg --audit reports an interrupted run",
-        f"{APT_GET}{UPDATE_OPTIONS} update",
-        f"touch {UPDATE_STAMP}  # after an update without warnings",
-    ),
-    check=f"{UPDATE_STAMP} younger than the lists' max age and no apt source newer than it",
-    policy=Policy.ABORT,
-    action=apt_update,
-)
-UPGRADE = Step(
-    id="apt_upgrade",
-    name="升级已安装的软件包 (apt-get upgrade)",
-    commands=(f"{APT_GET} upgrade",),
-    check="apt-get reports 0 upgraded",
-    policy=Policy.WARN,
-    action=apt_upgrade,
-)
-INSTALL = Step(
-    id="packages",
-    name="安装软件包",
-    commands=(f"{APT_GET} install -- PACKAGES",),
-    check="dpkg-query -W -- PACKAGES shows every package as installed (ii)",
-    policy=Policy.ABORT,
-    action=install_packages,
-)
+def wait_step(settings: PlanSettings) -> Step:
+    """Wait for other package managers."""
+    busy = ", ".join((*PACKAGE_PROCESSES, "unattended-upgrade"))
+    return Step(
+        id="apt_wait",
+        name="等待其他 apt/dpkg 进程结束",
+        commands=(
+            Command(
+                BUSY_CHECK,
+                f"lists running {busy} from /proc; run again every {POLL_SECONDS:.0f} s while one works, "
+                f"up to {settings.apt_lock_timeout:.0f} s",
+            ),
+        ),
+        check="no package-manager process is running",
+        policy=Policy.ABORT,
+        action=wait_for_apt,
+    )
+
+
+def update_step(options: SetupOptions, settings: PlanSettings) -> Step:
+    """``apt-get update``, skipped while the lists are fresh (never when upgrading)."""
+    max_age = 0.0 if options.upgrade else settings.apt_lists_max_age
+    if max_age > 0:
+        when = (
+            f"skipped when {UPDATE_STAMP} is younger than {max(1, round(max_age / 60))} minutes and no apt "
+            "source or key changed since; run again while another update holds the lists' lock"
+        )
+    else:
+        when = "always (upgrade asked); run again while another update holds the lists' lock"
+    return Step(
+        id="apt_update",
+        name="更新软件源 (apt-get update)",
+        commands=(
+            Command(CONFIGURE, "only when dpkg --audit reports an interrupted dpkg run"),
+            Command(UPDATE_COMMAND, when),
+            Command(TOUCH_STAMP, "after an update without W: lines"),
+        ),
+        check=(
+            f"{UPDATE_STAMP} younger than the lists' max age and no apt source newer than it"
+            if max_age > 0
+            else None
+        ),
+        policy=Policy.ABORT,
+        action=apt_update,
+    )
+
+
+def upgrade_step() -> Step:
+    """``apt-get upgrade`` (a failure warns, the plan goes on)."""
+    return Step(
+        id="apt_upgrade",
+        name="升级已安装的软件包 (apt-get upgrade)",
+        commands=(Command(UPGRADE_COMMAND),),
+        check="apt-get reports 0 upgraded",
+        policy=Policy.WARN,
+        action=apt_upgrade,
+    )
+
+
+def install_step(options: SetupOptions) -> Step:
+    """Install the chosen packages that are missing."""
+    wanted = wanted_packages(options)
+    return Step(
+        id="packages",
+        name="安装软件包",
+        commands=(
+            Command(
+                install_command(wanted),
+                "only the packages dpkg-query does not list as installed (ii); nothing runs when none "
+                "is missing",
+            ),
+        ),
+        check=f"{installed_query(wanted)} shows every package as installed (ii)",
+        policy=Policy.ABORT,
+        action=install_packages,
+    )

@@ -11,9 +11,9 @@ import shlex
 
 from setupwizard.provisioning.context import StepContext
 from setupwizard.provisioning.messages import msg
-from setupwizard.provisioning.plan import Policy, Step, StepOutcome
+from setupwizard.provisioning.plan import Command, Policy, Step, StepOutcome
 from setupwizard.provisioning.result import StepStatus
-from setupwizard.provisioning.steps.apt import APT_ENV, APT_GET, installed_query, parse_installed
+from setupwizard.provisioning.steps.apt import APT_ENV, install_command, installed_query, parse_installed
 
 CONFIG = "/etc/apt/apt.conf.d/20auto-upgrades"
 SETTINGS = ("APT::Periodic::Update-Package-Lists", "APT::Periodic::Unattended-Upgrade")
@@ -21,6 +21,8 @@ CONTENT = "".join(f'{name} "1";\n' for name in SETTINGS)
 DUMP = "apt-config dump"
 DRY_RUN = "unattended-upgrade --dry-run"
 _MARK = "--- setupwizard:dump"
+WRITE = f"printf '%s' {shlex.quote(CONTENT)} > {CONFIG}.tmp && mv {CONFIG}.tmp {CONFIG}"
+DRY_RUN_COMMAND = APT_ENV + DRY_RUN
 
 
 def enabled_in_dump(lines: list[str]) -> bool:
@@ -53,16 +55,12 @@ async def configure_auto_updates(ctx: StepContext) -> StepOutcome:
         if content == CONTENT and enabled_in_dump(dump):
             return StepOutcome(StepStatus.UNCHANGED, msg("auto_updates.unchanged"))
     else:
-        await ctx.must(
-            APT_ENV + APT_GET + " install -- unattended-upgrades", "apt-get install ", time_limit=1800
-        )
-    await ctx.must(
-        f"printf '%s' {shlex.quote(CONTENT)} > {CONFIG}.tmp && mv {CONFIG}.tmp {CONFIG}", f"写入 {CONFIG} "
-    )
+        await ctx.must(install_command(["unattended-upgrades"]), "apt-get install ", time_limit=1800)
+    await ctx.must(WRITE, f"写入 {CONFIG} ")
     _, dump = split_state((await ctx.run(STATE, quiet=True)).lines)
     if not enabled_in_dump(dump):
         return StepOutcome(StepStatus.FAILED, msg("auto_updates.not_enabled"))
-    await ctx.must(APT_ENV + DRY_RUN, "unattended-upgrade --dry-run ", time_limit=1800)
+    await ctx.must(DRY_RUN_COMMAND, "unattended-upgrade --dry-run ", time_limit=1800)
     return StepOutcome(StepStatus.SUCCEEDED, msg("auto_updates.done"), changed=True)
 
 
@@ -72,10 +70,10 @@ def auto_updates_step() -> Step:
         id="auto_updates",
         name="自动安全更新 (unattended-upgrades)",
         commands=(
-            f"{APT_GET} install -- unattended-upgrades  # when missing",
-            f"write {CONFIG}: " + " ".join(f'{name} "1";' for name in SETTINGS),
-            f'{DUMP} | grep APT::Periodic  # both must be "1"',
-            DRY_RUN,
+            Command(install_command(["unattended-upgrades"]), "only when it is not installed"),
+            Command(WRITE, "skipped, with the rest, when the file is as written and apt-config dump agrees"),
+            Command(STATE, 'apt-config dump must show both as "1" (another file could override ours)'),
+            Command(DRY_RUN_COMMAND, "must exit 0"),
         ),
         check=f'unattended-upgrades installed, {CONFIG} as written and {DUMP} shows both settings as "1"',
         policy=Policy.ABORT,

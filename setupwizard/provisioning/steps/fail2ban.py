@@ -16,9 +16,9 @@ import shlex
 
 from setupwizard.provisioning.context import StepContext
 from setupwizard.provisioning.messages import msg
-from setupwizard.provisioning.plan import Policy, Step, StepOutcome
+from setupwizard.provisioning.plan import Command, Policy, Step, StepOutcome
 from setupwizard.provisioning.result import StepStatus
-from setupwizard.provisioning.steps.apt import APT_ENV, APT_GET, installed_query, parse_installed
+from setupwizard.provisioning.steps.apt import install_command, installed_query, parse_installed
 
 DROP_IN = "/etc/fail2ban/jail.d/setupwizard-sshd.local"
 PACKAGES = ("fail2ban", "python3-systemd", "nftables")
@@ -66,6 +66,21 @@ def parse_state(lines: list[str]) -> tuple[str, bool]:
     return text, running
 
 
+BACKUP = f"{DROP_IN}.setupwizard-old"
+# Keep the earlier drop-in beside it, then write ours in one move.
+WRITE = (
+    f"mkdir -p /etc/fail2ban/jail.d && rm -f {BACKUP} && "
+    f"{{ [ ! -e {DROP_IN} ] || cp -p {DROP_IN} {BACKUP}; }} && "
+    f"printf '%s' {shlex.quote(drop_in())} > {DROP_IN}.tmp && mv {DROP_IN}.tmp {DROP_IN}"
+)
+RESTART = "systemctl enable fail2ban && systemctl restart fail2ban"
+JOURNAL = "journalctl -u fail2ban -n 15 --no-pager -o cat"
+ROLL_BACK = (
+    f"if [ -e {BACKUP} ]; then mv {BACKUP} {DROP_IN}; else rm -f {DROP_IN}; fi; "
+    "systemctl restart fail2ban; true"
+)
+
+
 async def wait_for_jail(ctx: StepContext) -> bool:
     """Poll ``fail2ban-client status sshd`` until it answers (True) or the tries run out."""
     for _ in range(READY_TRIES):
@@ -77,34 +92,22 @@ async def wait_for_jail(ctx: StepContext) -> bool:
 
 async def configure_fail2ban(ctx: StepContext) -> StepOutcome:
     """Install fail2ban, write the drop-in, (re)start it and prove the sshd jail runs."""
-    wanted = drop_in()
     present = parse_installed((await ctx.run(installed_query(list(PACKAGES)), quiet=True)).lines)
     missing = [p for p in PACKAGES if p not in present]
     if not missing:
         content, running = parse_state((await ctx.run(state_script(), quiet=True)).lines)
-        if content == wanted and running:
+        if content == drop_in() and running:
             return StepOutcome(StepStatus.UNCHANGED, msg("fail2ban.unchanged"))
     else:
-        names = " ".join(shlex.quote(p) for p in missing)
-        await ctx.must(APT_ENV + APT_GET + f" install -- {names}", "apt-get install ", time_limit=1800)
-    backup = f"{DROP_IN}.setupwizard-old"
-    await ctx.must(
-        f"mkdir -p /etc/fail2ban/jail.d && rm -f {backup} && "
-        f"{{ [ ! -e {DROP_IN} ] || cp -p {DROP_IN} {backup}; }} && "
-        f"printf '%s' {shlex.quote(wanted)} > {DROP_IN}.tmp && mv {DROP_IN}.tmp {DROP_IN}",
-        "写入 fail2ban 配置 ",
-    )
-    await ctx.must("systemctl enable fail2ban && systemctl restart fail2ban", "启动 fail2ban ")
+        await ctx.must(install_command(missing), "apt-get install ", time_limit=1800)
+    await ctx.must(WRITE, "写入 fail2ban 配置 ")
+    await ctx.must(RESTART, "启动 fail2ban ")
     if await wait_for_jail(ctx):
-        await ctx.run(f"rm -f {backup}", quiet=True)
+        await ctx.run(f"rm -f {BACKUP}", quiet=True)
         await ctx.must(STATUS, "fail2ban-client status sshd ")
         return StepOutcome(StepStatus.SUCCEEDED, msg("fail2ban.done"), changed=True)
-    await ctx.run("journalctl -u fail2ban -n 15 --no-pager -o cat")
-    await ctx.run(
-        f"if [ -e {backup} ]; then mv {backup} {DROP_IN}; else rm -f {DROP_IN}; fi; "
-        "systemctl restart fail2ban; true",
-        quiet=True,
-    )
+    await ctx.run(JOURNAL)
+    await ctx.run(ROLL_BACK, quiet=True)
     return StepOutcome(StepStatus.FAILED, msg("fail2ban.not_running"))
 
 
@@ -114,10 +117,15 @@ def fail2ban_step() -> Step:
         id="fail2ban",
         name="配置 fail2ban (sshd)",
         commands=(
-            f"{APT_GET} install -- {' '.join(PACKAGES)}  # only the missing ones",
-            f"write {DROP_IN}: [sshd] enabled = true, backend = systemd, banaction = nftables[type=allports]",
-            "systemctl enable fail2ban && systemctl restart fail2ban",
-            f"{STATUS}  # the jail must answer; otherwise the drop-in is taken back out",
+            Command(install_command(list(PACKAGES)), "only the ones dpkg-query does not list as installed"),
+            Command(WRITE, "skipped, with the rest, when the drop-in is as written and the jail answers"),
+            Command(RESTART),
+            Command(STATUS, f"polled up to {READY_TRIES // 2} s until the jail answers"),
+            Command(
+                ROLL_BACK,
+                f"only when the jail does not answer: after {JOURNAL}, the earlier drop-in is put back "
+                "and the step fails",
+            ),
         ),
         check=f"packages installed, {DROP_IN} as written, fail2ban active and `{STATUS}` answers",
         policy=Policy.ABORT,

@@ -14,10 +14,13 @@ from setupwizard.provisioning.context import StepContext
 from setupwizard.provisioning.errors import CommandFailedError, ConnectError, LockoutPreventedError
 from setupwizard.provisioning.events import Level
 from setupwizard.provisioning.messages import msg
-from setupwizard.provisioning.plan import Policy, Step, StepOutcome
+from setupwizard.provisioning.plan import Command, Policy, Step, StepOutcome
 from setupwizard.provisioning.result import StepStatus
+from setupwizard.provisioning.settings import PlanSettings
 from setupwizard.provisioning.ssh import open_connection
-from setupwizard.provisioning.steps.apt import APT_ENV, APT_GET
+from setupwizard.provisioning.steps.apt import install_command
+from setupwizard.provisioning.steps.system import login_command
+from setupwizard.provisioning.target import SetupOptions, Target
 from setupwizard.provisioning.validate import parse_port_spec
 
 STATE = "export LC_ALL=C; ufw status verbose; echo '--- added'; ufw show added"
@@ -92,7 +95,7 @@ async def configure_firewall(ctx: StepContext) -> StepOutcome:
     probe = await ctx.must(PROBE, "读取 ufw 状态", quiet=True)
     if NO_UFW in probe.lines:
         await ctx.say(msg("firewall.install_ufw"))
-        await ctx.must(APT_ENV + APT_GET + " install -- ufw", "安装 ufw ", time_limit=1800)
+        await ctx.must(install_command(["ufw"]), "安装 ufw ", time_limit=1800)
         before = await read_state(ctx)
     else:
         before = parse_state(probe.lines)
@@ -160,15 +163,27 @@ async def _roll_back(ctx: StepContext, before: FirewallState, after: FirewallSta
         await ctx.run("ufw --force reload")
 
 
-FIREWALL = Step(
-    id="firewall",
-    name="配置防火墙 (ufw)",
-    commands=(
-        "ufw status verbose; ufw show added  # skip the next command when every rule is in place",
-        "ufw allow SSH_PORT/tcp && ufw allow PORT ... && ufw default deny incoming && ufw --force enable",
-        "ssh USER@HOST -p PORT true  # a brand-new connection must still get in",
-    ),
-    check="ufw status verbose / ufw show added unchanged",
-    policy=Policy.ABORT,
-    action=configure_firewall,
-)
+def firewall_step(options: SetupOptions, target: Target, settings: PlanSettings) -> Step:
+    """The firewall step; its commands allow the login's port and the chosen ones."""
+    rules = wanted_rules(target.port, options.firewall_ports, lockout_drill=settings.lockout_drill)
+    return Step(
+        id="firewall",
+        name="配置防火墙 (ufw)",
+        commands=(
+            Command(install_command(["ufw"]), "only when ufw is not installed"),
+            Command(
+                apply_script(rules),
+                f"{target.port} is this login's port; the server-side port from $SSH_CONNECTION is used "
+                "if it differs (port forwarding). Skipped when ufw is already active, denies incoming "
+                "and has every rule",
+            ),
+            Command(
+                login_command(target, "true"),
+                "a brand-new connection (same login, same host key) must still get in; if not, every change "
+                "above is undone through the open session (ufw delete, default, disable) and the step fails",
+            ),
+        ),
+        check="ufw status verbose / ufw show added: active, default deny incoming, every rule present",
+        policy=Policy.ABORT,
+        action=configure_firewall,
+    )

@@ -12,7 +12,7 @@ import shlex
 
 from setupwizard.provisioning.context import StepContext
 from setupwizard.provisioning.messages import msg
-from setupwizard.provisioning.plan import Policy, Step, StepOutcome
+from setupwizard.provisioning.plan import Command, Policy, Step, StepOutcome
 from setupwizard.provisioning.result import StepStatus
 
 _SECTION = "--- setupwizard:"
@@ -129,14 +129,16 @@ async def set_timezone(ctx: StepContext) -> StepOutcome:
 
 
 def hostname_step(name: str) -> Step:
-    """The hostname step for ``name`` (its commands show the real name)."""
-    quoted = shlex.quote(name)
+    """The hostname step for ``name`` (its command is the one the step sends)."""
     return Step(
         id="hostname",
         name="设置主机名",
         commands=(
-            f"replace (or add) the 127.0.1.1 line of /etc/hosts: {hosts_entry(name)}",
-            f"hostnamectl set-hostname {quoted}  # without systemd: /etc/hostname and hostname {quoted}",
+            Command(
+                set_hostname_script(name),
+                f"the 127.0.1.1 line of /etc/hosts becomes {hosts_entry(name)!r} first, so sudo resolves the "
+                "new name; without systemd, /etc/hostname and hostname instead of hostnamectl",
+            ),
         ),
         check=f"hostnamectl --static, hostname and the 127.0.1.1 line of /etc/hosts already say {name}",
         policy=Policy.ABORT,
@@ -146,13 +148,15 @@ def hostname_step(name: str) -> Step:
 
 def timezone_step(zone: str) -> Step:
     """The time zone step for ``zone``."""
-    quoted = shlex.quote(zone)
     return Step(
         id="timezone",
         name="设置时区",
         commands=(
-            f"timedatectl list-timezones | grep -qxF -- {quoted}  # refuse a zone the server does not know",
-            f"timedatectl set-timezone {quoted}  # without systemd: the /etc/localtime link",
+            Command(
+                set_timezone_script(zone),
+                f"only when the server knows {zone} (timedatectl list-timezones, or /usr/share/zoneinfo); "
+                "an unknown zone fails the step with nothing changed",
+            ),
         ),
         check=f"timedatectl show -p Timezone --value is already {zone}",
         policy=Policy.ABORT,

@@ -8,31 +8,51 @@ from contextlib import suppress
 from setupwizard.provisioning.context import StepContext
 from setupwizard.provisioning.errors import ConnectError
 from setupwizard.provisioning.messages import msg
-from setupwizard.provisioning.plan import Policy, Step, StepOutcome
+from setupwizard.provisioning.plan import Command, Policy, Step, StepOutcome
+from setupwizard.provisioning.remote import UPLOAD
 from setupwizard.provisioning.result import StepStatus
+
+TEMP_FILE = "/tmp/setupwizard.XXXXXXXX"  # noqa: S108  (how the plan names the file mktemp makes)
+
+
+def run_command(path: str) -> str:
+    """Run the uploaded script with bash (as root, like every step command)."""
+    return f"bash -- {shlex.quote(path)}"
+
+
+def remove_command(path: str) -> str:
+    """Delete the uploaded script (as the login user, no PTY)."""
+    return f"rm -f -- {shlex.quote(path)}"
 
 
 async def run_script(ctx: StepContext) -> StepOutcome:
     """Upload the script (no PTY, so nothing is echoed), run it with bash as root, then delete it."""
     script = ctx.options.script or ""
     path = await ctx.remote.upload(script)
-    quoted = shlex.quote(path)
     try:
-        await ctx.must(f"bash -- {quoted}", "自定义脚本")
+        await ctx.must(run_command(path), "自定义脚本")
     finally:
         with suppress(ConnectError):  # cleanup is best effort; the step's own outcome matters
-            await ctx.remote.read(f"rm -f -- {quoted}")
+            await ctx.remote.read(remove_command(path))
     return StepOutcome(StepStatus.SUCCEEDED, msg("script.done"), changed=True)
 
 
-SCRIPT = Step(
-    id="script",
-    name="运行自定义脚本",
-    commands=(
-        "cat > /tmp/setupwizard.XXXXXXXX  # upload, mode 600",
-        "sudo bash -- /tmp/setupwizard.XXXXXXXX",
-    ),
-    check=None,
-    policy=Policy.ABORT,
-    action=run_script,
-)
+def script_step(script: str) -> Step:
+    """The script step; the preview shows the script itself, as it is uploaded."""
+    return Step(
+        id="script",
+        name="运行自定义脚本",
+        commands=(
+            Command(
+                f"bash -c {shlex.quote(UPLOAD)}",
+                f"as the login user, no PTY: the script below goes to stdin, into a new {TEMP_FILE} "
+                "(mode 600)",
+                text=script,
+            ),
+            Command(run_command(TEMP_FILE), "as root; its output is streamed into the log"),
+            Command(remove_command(TEMP_FILE), "afterwards, even when the script failed"),
+        ),
+        check=None,
+        policy=Policy.ABORT,
+        action=run_script,
+    )

@@ -31,10 +31,11 @@ from setupwizard.provisioning.errors import (
 )
 from setupwizard.provisioning.events import Level
 from setupwizard.provisioning.messages import Msg, msg
-from setupwizard.provisioning.plan import Policy, Step, StepOutcome
+from setupwizard.provisioning.plan import Command, Policy, Step, StepOutcome
 from setupwizard.provisioning.result import StepStatus
 from setupwizard.provisioning.ssh import open_connection
-from setupwizard.provisioning.target import SshHardening, Target
+from setupwizard.provisioning.steps.system import login_command
+from setupwizard.provisioning.target import SetupOptions, SshHardening, Target
 
 DROP_IN = "/etc/ssh/sshd_config.d/05-setupwizard.conf"
 BACKUP = DROP_IN + ".setupwizard-old"
@@ -193,13 +194,27 @@ async def try_login(ctx: StepContext, target: Target) -> str | None:
     return problem
 
 
+RELOAD_COMMAND = f"if [ -d /run/systemd/system ]; then {RELOAD}; else service ssh reload && sleep 1; fi"
+RESTORE = f"if [ -e {BACKUP} ]; then mv {BACKUP} {DROP_IN}; else rm -f {DROP_IN}; fi"
+
+
+def port_rule(port: int) -> str:
+    """The ufw rule for sshd's new port (added before sshd moves)."""
+    return f"allow {port}/tcp"
+
+
+def write_command(hardening: SshHardening) -> str:
+    """Keep the earlier drop-in beside it, then write ours."""
+    return (
+        f"rm -f {BACKUP}; {{ [ ! -e {DROP_IN} ] || cp -p {DROP_IN} {BACKUP}; }} && "
+        f"printf '%s' {shlex.quote(drop_in(hardening))} > {DROP_IN}"
+    )
+
+
 async def reload_sshd(ctx: StepContext) -> None:
     """Check the configuration, reload sshd and wait until it listens with it."""
     await ctx.must("sshd -t", "sshd -t ")
-    await ctx.must(
-        f"if [ -d /run/systemd/system ]; then {RELOAD}; else service ssh reload && sleep 1; fi",
-        "systemctl reload ssh ",
-    )
+    await ctx.must(RELOAD_COMMAND, "systemctl reload ssh ")
 
 
 async def harden_ssh(ctx: StepContext) -> StepOutcome:
@@ -224,13 +239,9 @@ async def _apply_and_prove(
 ) -> StepOutcome:
     added_rule = None
     if hardening.port is not None and state.ufw_active:
-        added_rule = f"allow {hardening.port}/tcp"
+        added_rule = port_rule(hardening.port)
         await ctx.must(f"ufw {added_rule}", "ufw allow ")
-    await ctx.must(
-        f"rm -f {BACKUP}; {{ [ ! -e {DROP_IN} ] || cp -p {DROP_IN} {BACKUP}; }} && "
-        f"printf '%s' {shlex.quote(drop_in(hardening))} > {DROP_IN}",
-        "写入 sshd 配置 ",
-    )
+    await ctx.must(write_command(hardening), "写入 sshd 配置 ")
     problem: str | None
     try:
         await reload_sshd(ctx)
@@ -246,7 +257,7 @@ async def _apply_and_prove(
         ctx.login_after = login_summary(ctx, hardening, login)
         return StepOutcome(StepStatus.SUCCEEDED, done_message(ctx, hardening, login), changed=True)
     await ctx.say(msg("hardening.proof_failed", problem=problem), Level.ERROR)
-    await ctx.run(f"if [ -e {BACKUP} ]; then mv {BACKUP} {DROP_IN}; else rm -f {DROP_IN}; fi")
+    await ctx.run(RESTORE)
     await reload_sshd(ctx)
     if added_rule is not None:
         await ctx.run(f"ufw --force delete {added_rule}")
@@ -273,18 +284,46 @@ def done_message(ctx: StepContext, hardening: SshHardening, login: Target) -> Ms
     return msg("hardening.done", root=root, where=f"{login.username}@{ctx.target.host}:{login.port}", how=how)
 
 
-def ssh_hardening_step(hardening: SshHardening) -> Step:
-    """The SSH hardening step (its commands show the drop-in's settings)."""
-    settings = "; ".join(drop_in(hardening).splitlines()[1:])
-    commands = []
+def ssh_hardening_step(options: SetupOptions, target: Target) -> Step:
+    """The SSH hardening step: the drop-in as written, the reload, and the login that must work after."""
+    hardening = options.ssh_hardening
+    assert hardening is not None  # the plan has this step only when asked
+    port = hardening.port or target.port
+    commands: list[Command] = []
     if hardening.port is not None:
-        commands.append(f"ufw allow {hardening.port}/tcp  # when ufw is active, before sshd moves")
+        commands.append(
+            Command(f"ufw {port_rule(hardening.port)}", "only when ufw is active; before sshd moves")
+        )
     commands += [
-        f"write {DROP_IN}: {settings}",
-        "sshd -t",
-        "systemctl reload ssh; wait for sshd's 'Server listening' in the journal",
-        "ssh NEW_USER@HOST -p NEW_PORT -i KEY true  # a brand-new login the new way; else roll back",
+        Command(
+            write_command(hardening),
+            "skipped, with the rest, when the drop-in is as written and sshd -T shows it; "
+            + (
+                "refused when ssh.socket is active (Ubuntu 22.10+: sshd listens where the socket says)"
+                if hardening.port is not None
+                else "the earlier drop-in is kept beside it until the proof"
+            ),
+        ),
+        Command("sshd -t"),
+        Command(RELOAD_COMMAND, "reloads sshd and waits for its 'Server listening' journal line"),
     ]
+    admin = options.admin
+    if admin is not None and admin.generate_key:
+        who, how = admin.username, "with the admin user's new key"
+    elif hardening.password_authentication:
+        who, how = target.username, "with this run's own login"
+    else:
+        who, how = target.username, "with this run's own key (password login goes off)"
+    commands.append(
+        Command(
+            login_command(Target(target.host, who, port=port), "true"),
+            f"a brand-new login the new way, {how}, while this session stays open. Refused before any change "
+            "when no such login can be proven (no key, or root with root login off). If it fails: "
+            f"{RESTORE}, sshd -t, the reload again"
+            + (f", ufw --force delete {port_rule(hardening.port)}" if hardening.port is not None else "")
+            + ", and the step fails",
+        )
+    )
     return Step(
         id="ssh_hardening",
         name="加固 SSH",

@@ -7,13 +7,14 @@ import asyncio
 from setupwizard.provisioning.context import StepContext, parse_os_release
 from setupwizard.provisioning.errors import StepCancelled, UnsupportedOSError
 from setupwizard.provisioning.events import Level
-from setupwizard.provisioning.facts import read_facts
+from setupwizard.provisioning.facts import FACTS_SCRIPT, read_facts
 from setupwizard.provisioning.messages import msg
-from setupwizard.provisioning.plan import Policy, Step, StepOutcome
+from setupwizard.provisioning.plan import PASSWORD_PLACEHOLDER, Command, Policy, Step, StepOutcome
 from setupwizard.provisioning.remote import Remote
 from setupwizard.provisioning.result import StepStatus, SudoMode
 from setupwizard.provisioning.ssh import open_connection
 from setupwizard.provisioning.sudo import detect_sudo
+from setupwizard.provisioning.target import Target
 
 
 async def connect(ctx: StepContext) -> StepOutcome:
@@ -67,20 +68,59 @@ async def check_sudo(ctx: StepContext) -> StepOutcome:
     return StepOutcome(StepStatus.SUCCEEDED, msg(code, user=target.username))
 
 
-CONNECT = Step(
-    id="connect",
-    name="连接服务器并识别系统",
-    commands=("ssh USER@HOST -p PORT", "echo $SSH_CONNECTION; cat /etc/os-release; id -u; sudo -n true"),
-    check=None,
-    policy=Policy.ABORT,
-    action=connect,
-)
+def login_command(target: Target, command: str | None = None) -> str:
+    """An SSH login as a sysadmin would type it (the service makes it with its own client)."""
+    line = f"ssh {target.username}@{target.host} -p {target.port}"
+    return f"{line} {command}" if command else line
 
-SUDO = Step(
-    id="sudo",
-    name="检查 sudo 权限",
-    commands=("sudo -k -S -p PROMPT -- true  # only when sudo -n true asked for a password",),
-    check=None,
-    policy=Policy.ABORT,
-    action=check_sudo,
-)
+
+def connect_step(target: Target) -> Step:
+    """The connect step: the login, then one unprivileged read of the facts."""
+    return Step(
+        id="connect",
+        name="连接服务器并识别系统",
+        commands=(
+            Command(
+                login_command(target),
+                "the host key must match the recorded (or confirmed) fingerprint; a new server's is recorded",
+            ),
+            Command(
+                FACTS_SCRIPT,
+                "as the login user, no PTY: the server-side SSH port, /etc/os-release, the uid and what "
+                "sudo -n true says; anything but Debian or Ubuntu stops the plan here, before any change",
+            ),
+        ),
+        check=None,
+        policy=Policy.ABORT,
+        action=connect,
+    )
+
+
+def sudo_step(target: Target) -> Step:
+    """The sudo check, and how every later command becomes root."""
+    commands: tuple[Command, ...]
+    if target.username == "root":
+        commands = (Command("", "root login: no sudo; the commands below run as root as they are"),)
+    else:
+        prompt = "'[sudo-pw-RANDOM]'"
+        commands = (
+            Command(
+                f"sudo -k -S -p {prompt} -- bash -c true",
+                f"only when sudo -n true (read by connect) asked for a password: {PASSWORD_PLACEHOLDER} "
+                "answers the prompt once; a second prompt stops the run (wrong password)",
+            ),
+            Command(
+                "",
+                "every later command runs as root in bash with stdin from /dev/null: sudo -n -- bash -c "
+                f"COMMAND (passwordless sudo), or sudo -k -S -p {prompt} -- bash -c COMMAND with "
+                f"{PASSWORD_PLACEHOLDER}",
+            ),
+        )
+    return Step(
+        id="sudo",
+        name="检查 sudo 权限",
+        commands=commands,
+        check=None,
+        policy=Policy.ABORT,
+        action=check_sudo,
+    )

@@ -464,6 +464,7 @@ document.addEventListener("langchange", () => {
   renderReport();
   renderPrefill();
   renderSummary();
+  if (current === 4 && !running) showPlan(); // the step names in the new language
   progress.render();
   if (running) $("cancel-run").textContent = t("run.cancel");
 });

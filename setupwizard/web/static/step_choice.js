@@ -1,5 +1,6 @@
 // The options step: which steps run (every one but connect and sudo is optional), presets (built-in and
-// the person's own, saved per user), and the plan preview: the exact commands, from POST /api/setup/plan.
+// the person's own, saved per user), and the plan preview: the exact commands, from POST /api/setup/plan,
+// with the chosen values (packages, ports, names) and never a secret.
 
 import { apiJson } from "./api.js";
 import { ready as codesReady, stepName } from "./codes.js";
@@ -146,30 +147,59 @@ export function initStepChoice(form, { applyPreset } = {}) {
   return loaded;
 }
 
-/** Ask for the plan of the chosen steps and show its commands; throws the ApiError of a bad choice. */
+/** One command as Plan.describe() writes it: "$ run" (continuation lines indented), "# note", uploaded text. */
+function describeCommand(command, lines) {
+  if (command.run) {
+    const [first, ...rest] = command.run.split("\n");
+    lines.push(`     $ ${first}`, ...rest.map((line) => `       ${line}`));
+  }
+  if (command.note) lines.push(`${command.run ? "       " : "     "}# ${command.note}`);
+  if (command.text != null) {
+    lines.push("       --- begin uploaded text ---");
+    for (const line of command.text.replace(/\n$/, "").split("\n")) lines.push(`       | ${line}`);
+    lines.push("       --- end uploaded text ---");
+  }
+}
+
 /** The plan as Plan.describe() writes it, with each step's name in the page's language. */
 function describe(steps) {
   const lines = [];
   steps.forEach((step, index) => {
     lines.push(`${index + 1}. ${stepName(step.id) ?? step.name} [${step.id}, ${t("plan.on_failure")}: ${step.policy}]`);
-    for (const command of step.commands) lines.push(`     $ ${command}`);
+    for (const command of step.commands) describeCommand(command, lines);
     if (step.check) lines.push(`     ${t("plan.check")}: ${step.check}`);
   });
   return lines.join("\n");
 }
 
+/** The preview's body: auto-setup's, without any secret (the commands name the server and the login). */
+function planBody(form) {
+  const body = { port: Number(form.elements.namedItem("port").value) || 22, ...readSteps(form) };
+  for (const name of ["host", "username"]) {
+    const value = form.elements.namedItem(name).value.trim();
+    if (value) body[name] = value;
+  }
+  return body;
+}
+
+let asked = 0; // only the answer to the latest request is shown (choices change while one is on its way)
+
+/** Ask for the plan of the chosen steps and show its exact commands; throws the ApiError of a bad choice. */
 export async function previewPlan(form) {
   const pre = document.getElementById("plan-preview");
   const status = document.getElementById("plan-status");
+  const mine = ++asked;
   pre.textContent = "";
   status.textContent = t("plan.loading");
   try {
-    const plan = await apiJson("/api/setup/plan", { method: "POST", body: readSteps(form) });
+    const plan = await apiJson("/api/setup/plan", { method: "POST", body: planBody(form) });
     await codesReady;
+    if (mine !== asked) return plan;
     pre.textContent = describe(plan.steps);
     status.textContent = t("plan.count", { count: plan.steps.length });
     return plan;
   } catch (err) {
+    if (mine !== asked) return null; // a later request answers for the current choice
     status.textContent = t("plan.invalid");
     throw err;
   }

@@ -135,7 +135,7 @@ def test_the_plan_preview_lists_exactly_the_chosen_steps_and_their_commands(live
         assert wanted in ids
     assert "packages" not in ids
     assert CANARY not in web.text
-    assert any("ufw" in c for s in web.json()["steps"] if s["id"] == "firewall" for c in s["commands"])
+    assert any("ufw" in c["run"] for s in web.json()["steps"] if s["id"] == "firewall" for c in s["commands"])
     assert any("$ " in line for line in web.json()["lines"])
     assert [s["id"] for s in bare.json()["steps"]] == ["connect", "sudo"]
 
