@@ -18,15 +18,15 @@ from setupwizard.db.database import Database
 
 @pytest.fixture
 async def impatient_db(tmp_path: Path) -> AsyncIterator[Database]:
-    """A real SQLite database whose connections give up at once on a held write lock (busy_timeout 0),
-    so any two of its writers that meet inside SQLite fail with 'database is locked'."""
+    """A real SQLite database whose connections give up soon on a held write lock (busy_timeout 0.5 s, not
+    30 s), so writers that queue inside SQLite behind several slow transactions fail 'database is locked'."""
     db = Database(Settings(data_dir=tmp_path))
     await db.migrate()
     await db.dispose()
 
     def no_patience(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout=0")
+        cursor.execute("PRAGMA busy_timeout=500")
         cursor.close()
 
     event.listen(db.engine.sync_engine, "connect", no_patience)
@@ -41,16 +41,16 @@ async def write_slowly(db: Database, writer: int) -> None:
     async with db.session() as session:
         for step in range(3):
             await session.execute(text("INSERT INTO gate_probe VALUES (:w, :s)"), {"w": writer, "s": step})
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(0.05)
 
 
 async def test_concurrent_writers_all_succeed_one_after_another(impatient_db: Database) -> None:
-    await asyncio.gather(*(write_slowly(impatient_db, writer) for writer in range(40)))
+    await asyncio.gather(*(write_slowly(impatient_db, writer) for writer in range(20)))  # ≥ 3 s in all
     async with impatient_db.session() as session:
         rows = (await session.execute(text("SELECT writer, step FROM gate_probe ORDER BY rowid"))).all()
-    assert len(rows) == 120
+    assert len(rows) == 60
     # in turn: each writer's three rows are together, not interleaved with another's
-    assert all(rows[i][0] == rows[i + 1][0] == rows[i + 2][0] for i in range(0, 120, 3))
+    assert all(rows[i][0] == rows[i + 1][0] == rows[i + 2][0] for i in range(0, 60, 3))
 
 
 async def test_without_the_gate_the_same_writers_meet_in_sqlite(tmp_path: Path) -> None:
@@ -62,12 +62,12 @@ async def test_without_the_gate_the_same_writers_meet_in_sqlite(tmp_path: Path) 
     event.remove(db.engine.sync_engine, "before_cursor_execute", _gate_listener(db))
 
     def no_patience(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.execute("PRAGMA busy_timeout=0")
+        dbapi_connection.execute("PRAGMA busy_timeout=500")
 
     event.listen(db.engine.sync_engine, "connect", no_patience)
     async with db.engine.begin() as connection:
         await connection.execute(text("CREATE TABLE gate_probe (writer INTEGER, step INTEGER)"))
-    results = await asyncio.gather(*(write_slowly(db, w) for w in range(40)), return_exceptions=True)
+    results = await asyncio.gather(*(write_slowly(db, w) for w in range(20)), return_exceptions=True)
     await db.dispose()
     assert any(isinstance(r, OperationalError) and "locked" in str(r) for r in results)
 
