@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     ws_max_lag: int = Field(
         10_000, ge=10, description="Events a WebSocket client may fall behind before it is disconnected."
     )
+    ws_compression: bool = Field(
+        False,
+        description="Offer permessage-deflate on WebSockets (off: ~250 KiB less memory per watcher, and no "
+        "compression work per frame; log frames are small text).",
+    )
     event_flush_seconds: float = Field(0.25, gt=0, description="How often buffered events are written.")
     ssh_connect_timeout: float = Field(10.0, gt=0, description="Seconds to wait for an SSH connection.")
     ssh_keepalive_interval: float = Field(5.0, gt=0, description="Seconds between SSH keepalives.")

@@ -18,10 +18,14 @@ def server_options(settings: Settings) -> dict[str, Any]:
       client address the login throttle and the audit trail key on.
     - ``wsproto``: uvicorn's ``websockets`` handshake hangs on a request line over 8 KiB (20,000-character
       path) instead of answering; with wsproto the request reaches the app, which refuses it at once.
+    - permessage-deflate only with ``settings.ws_compression``: a zlib compressor costs ~250 KiB per
+      socket once it has sent a frame (2,000 watchers: 752 MiB peak RSS with it; see bench/results.md) and
+      compression work on every frame, to shrink frames of log text that are small anyway.
     """
     allowed = [entry.strip() for entry in settings.forwarded_allow_ips if entry.strip()]
     return {
         "proxy_headers": bool(allowed),
         "forwarded_allow_ips": ",".join(allowed) if allowed else "",
         "ws": "wsproto",
+        "ws_per_message_deflate": settings.ws_compression,
     }
