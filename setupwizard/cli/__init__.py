@@ -1,16 +1,32 @@
-"""The ``setupwizard`` command. Each sub-command lives in its own module and registers itself here."""
+"""The ``setupwizard`` command. Each sub-command lives in its own module and registers itself on ``app``.
+
+:func:`main` imports only the module of the sub-command asked for: ``setupwizard setup`` does not load
+the web service (FastAPI, SQLAlchemy, Alembic), which was about half of its start-up time. Anything else
+(``--help``, an unknown word) loads them all, so help and errors list every command.
+"""
 
 from __future__ import annotations
 
-from setupwizard.cli import serve as _serve  # noqa: F401  (registers the command)
-from setupwizard.cli import setup as _setup  # noqa: F401  (registers the command)
-from setupwizard.cli import testbed as _testbed  # noqa: F401  (registers the command)
-from setupwizard.cli import users as _users  # noqa: F401  (registers the command)
+import importlib
+import sys
+from collections.abc import Iterable
+
 from setupwizard.cli.root import app
 
-__all__ = ["app", "main"]
+__all__ = ["COMMANDS", "app", "load_commands", "main"]
+
+COMMANDS = ("serve", "setup", "testbed", "users")
+"""Sub-commands, each registered by the module of the same name."""
+
+
+def load_commands(names: Iterable[str] = COMMANDS) -> None:
+    """Import the modules that register ``names`` on :data:`app`."""
+    for name in names:
+        importlib.import_module(f"setupwizard.cli.{name}")
 
 
 def main() -> None:
     """Console-script entry point."""
+    asked = sys.argv[1] if len(sys.argv) > 1 else ""
+    load_commands([asked] if asked in COMMANDS else COMMANDS)
     app()

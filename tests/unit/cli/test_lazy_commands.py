@@ -1,0 +1,36 @@
+"""`setupwizard setup` starts without loading the web service; help still lists every command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+PROBE = """
+import sys
+sys.argv = ["setupwizard", *sys.argv[1:]]
+from setupwizard.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+print("LOADED", sorted(m for m in ("fastapi", "sqlalchemy", "alembic", "asyncssh") if m in sys.modules))
+"""
+
+
+def run(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=120, check=True
+    )
+    return done.stdout
+
+
+def test_setup_loads_the_engine_but_not_the_web_service() -> None:
+    out = run("setup", "--help")
+    assert "Usage: setupwizard setup" in out
+    assert "LOADED ['asyncssh']" in out
+
+
+def test_top_level_help_lists_every_command() -> None:
+    out = run("--help")
+    for command in ("serve", "setup", "testbed", "users"):
+        assert f" {command} " in out, out
