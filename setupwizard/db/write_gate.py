@@ -18,8 +18,10 @@ coroutine that writes in a second session while its first holds the gate) fails 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import sqlite3
+import time
 import weakref
 from typing import Any
 
@@ -28,7 +30,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util.concurrency import await_
 
+from setupwizard.core.ratelog import ReportGate
+
 GATE_TIMEOUT_SECONDS = 60.0
+SLOW_HOLD_SECONDS = 1.0
+"""A transaction that holds the gate this long is logged (at most once a minute)."""
+_slow_report = ReportGate(60.0)
+log = logging.getLogger(__name__)
 LISTENER_ATTRIBUTE = "_setupwizard_write_gate_listener"
 """Where the engine keeps its gate's statement listener (a test removes it to show what it prevents)."""
 _HELD = "setupwizard_write_gate"
@@ -75,7 +83,7 @@ def install_write_gate(engine: AsyncEngine) -> None:
                     f"database is locked (waited {GATE_TIMEOUT_SECONDS:.0f} s for this service's writers)"
                 ),
             ) from None
-        conn.info[_HELD] = lock
+        conn.info[_HELD] = (lock, time.monotonic(), statement)
 
     def transaction_ends(conn: Any) -> None:
         _release(conn.info)
@@ -97,6 +105,17 @@ def install_write_gate(engine: AsyncEngine) -> None:
 
 
 def _release(info: dict[Any, Any]) -> None:
-    lock = info.pop(_HELD, None)
-    if lock is not None and lock.locked():
+    held = info.pop(_HELD, None)
+    if held is None:
+        return
+    lock, since, statement = held
+    if lock.locked():
         lock.release()
+    seconds = time.monotonic() - since
+    if seconds >= SLOW_HOLD_SECONDS and _slow_report.due():
+        log.warning(
+            "A SQLite write transaction held the write lock for %.1f s (it began with: %.80s); "
+            "every other write waited for it",
+            seconds,
+            " ".join(statement.split()),
+        )
