@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from sqlalchemy import select
 
@@ -32,10 +33,18 @@ class SessionArrivals:
 
     :param db: the database (polled for sessions other workers create).
     :param poll_seconds: how often the one poll runs while anyone is parked.
+    :param running_here: whether this process runs a session (the service's own answer).
     """
 
-    def __init__(self, db: Database, poll_seconds: float = DEFAULT_POLL_SECONDS) -> None:
+    def __init__(
+        self,
+        db: Database,
+        poll_seconds: float = DEFAULT_POLL_SECONDS,
+        running_here: Callable[[str], bool] = lambda _session_id: False,
+    ) -> None:
         self._db = db
+        self.running_here = running_here
+        """Whether this process runs a session (its sockets need not ask the database whether it ended)."""
         self._poll_seconds = poll_seconds
         self._parked: dict[str, list[asyncio.Future[SetupSession]]] = {}
         self._poller: asyncio.Task[None] | None = None

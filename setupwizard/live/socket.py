@@ -141,7 +141,9 @@ async def _stream(
     if row.status != SessionStatus.RUNNING and since >= row.last_seq:
         return 1000, "complete"  # the client has every event of a finished session: nothing to wait for
     live_after = max(row.last_seq, await bus.last_seq(session_id) or 0)
-    feed = session_events(db, bus, session_id, since, stored_upto=row.last_seq)
+    feed = session_events(
+        db, bus, session_id, since, stored_upto=row.last_seq, running_here=arrivals.running_here
+    )
     end = await relay(feed, ws.send_text, max_lag=settings.ws_max_lag, live_after=live_after)
     if end is RelayEnd.TOO_SLOW:
         return TOO_SLOW, "too slow; reconnect with ?since=<last seq>"

@@ -162,7 +162,8 @@ class SetupService:
         self.admin_keys = admin_keys
         self.running: dict[str, RunningSetup] = {}
         self.events = EventStore(db, settings.event_flush_seconds)  # one writer for every session's events
-        self.arrivals = SessionArrivals(db)  # progress sockets waiting for a session that is not there yet
+        # progress sockets waiting for a session that is not there yet, and whether a session runs here
+        self.arrivals = SessionArrivals(db, running_here=self.running.__contains__)
         self._closing = False
         self._publish_failures = 0  # since the last report (a Redis outage must not flood the log)
         self._publish_gate = ReportGate(PUBLISH_FAULT_REPORT_SECONDS)

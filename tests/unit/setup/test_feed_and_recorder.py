@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from setupwizard.db.database import Database
+from setupwizard.live import feed as feed_module
 from setupwizard.live.feed import session_events
 from setupwizard.live.memory import MemoryBus
 from setupwizard.provisioning.events import EventType, Level, SessionEvent
@@ -144,6 +145,36 @@ async def test_feed_notices_a_session_that_ended_without_the_bus(db: Database, m
     # e.g. crash recovery in another process wrote the end straight to the database
     await store(db, session_id, [event(1), event(2, complete=True)])
     await finish(db, session_id)
+    assert await asyncio.wait_for(reader, 10) == [1, 2]
+    await bus.close()
+
+
+async def test_a_quiet_session_running_in_this_process_is_not_rechecked_in_the_database(
+    db: Database, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session_id = await new_session(db, await make_user())
+    bus = MemoryBus()
+    await bus.publish(session_id, [event(1)])
+    checks: list[str] = []
+    finished = feed_module._finished
+
+    async def counting(db: Database, sid: str) -> bool:
+        checks.append(sid)
+        return await finished(db, sid)
+
+    monkeypatch.setattr(feed_module, "_finished", counting)
+    here = {session_id}
+    feed = session_events(db, bus, session_id, recheck_seconds=0.02, running_here=here.__contains__)
+    reader = asyncio.create_task(collect(feed))
+    await asyncio.sleep(0.3)  # quiet: ~15 rechecks, none of them asks the database
+    assert checks == []
+    here.clear()  # the run left this process (e.g. it ended): a quiet bus is checked again
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        if checks:
+            break
+    assert checks and set(checks) == {session_id}
+    await bus.publish(session_id, [event(2, complete=True)])
     assert await asyncio.wait_for(reader, 10) == [1, 2]
     await bus.close()
 
