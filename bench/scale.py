@@ -25,6 +25,17 @@ TARGET_MIB = 500.0
 CONNECT_PARALLEL = 100
 
 
+def steps_of(sizes: Sizes) -> dict[str, object]:
+    """The setups' step choice: the default plan, or connect + sudo check + script (see Sizes)."""
+    return {} if sizes.scale_default_steps else {"apt_update": False, "firewall": False}
+
+
+def _steps_text(sizes: Sizes) -> str:
+    if sizes.scale_default_steps:
+        return "the default steps"
+    return "apt_update: false, firewall: false — connect, sudo check, script"
+
+
 async def _sample_rss(service: Service, peak: list[float], stop: asyncio.Event) -> None:
     while not stop.is_set():
         peak[0] = max(peak[0], service.rss_mib())
@@ -51,7 +62,7 @@ async def run(sizes: Sizes) -> Section:
         section.commands = [
             service.command(),
             f"{host_count} fresh testbed host(s) × {per_host} sshd port(s); "
-            f"{setups} × POST auto-setup (packages: [], "
+            f"{setups} × POST auto-setup (packages: [], {_steps_text(sizes)}, "
             f"script: barrier, then `seq 1 {sizes.scale_script_lines}`, wait: false), "
             f"{per_setup} watchers each connected before the POST; POSTed in waves per sshd port, then "
             "every script started at once",
@@ -85,7 +96,7 @@ async def run(sizes: Sizes) -> Section:
                 jobs = [(target, script, watchers[i * per_setup]) for i, target in enumerate(targets)]
                 posted = time.monotonic()
                 reached = await start_in_waves(
-                    service, jobs, tasks[::per_setup], barrier, sizes.session_timeout
+                    service, jobs, tasks[::per_setup], barrier, sizes.session_timeout, steps_of(sizes)
                 )
                 waves_s = time.monotonic() - posted
                 running_rss = service.rss_mib()

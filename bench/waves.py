@@ -28,6 +28,7 @@ async def start_in_waves(
     tasks: Sequence[asyncio.Task[object]],
     barrier: Barrier,
     phase_seconds: float,
+    steps: dict[str, object] | None = None,
 ) -> int:
     """POST every job wave by wave; return how many scripts reached the barrier."""
     gate = asyncio.Semaphore(POST_PARALLEL)
@@ -35,7 +36,7 @@ async def start_in_waves(
     async def start(target: Endpoint, script: str, watcher: Watcher) -> None:
         async with gate:
             await asyncio.wait_for(watcher.connected.wait(), CONNECT_TIMEOUT)
-            body = target.setup_body(script=script, session_id=watcher.watch.session_id)
+            body = target.setup_body(script=script, session_id=watcher.watch.session_id, **(steps or {}))
             await service.start_setup(**body)
 
     ports = sorted({job[0].port for job in jobs})

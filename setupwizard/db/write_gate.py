@@ -32,7 +32,7 @@ from sqlalchemy.util.concurrency import await_
 
 from setupwizard.core.ratelog import ReportGate
 
-GATE_TIMEOUT_SECONDS = 60.0
+GATE_TIMEOUT_SECONDS = 120.0
 SLOW_HOLD_SECONDS = 1.0
 """A transaction that holds the gate this long is logged (at most once a minute)."""
 _slow_report = ReportGate(60.0)
