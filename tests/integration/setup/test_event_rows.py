@@ -345,3 +345,27 @@ async def test_several_sessions_in_one_write_each_get_their_rows(db: Database) -
     assert await read(db, sessions[2]) == []
     assert await raw_rows(db, sessions[0]) == [(1, 3), (4, 5)]
     assert await raw_rows(db, sessions[1]) == [(1, 7)]
+
+
+async def test_a_write_retried_after_its_commit_was_lost_reads_each_seq_once(db: Database) -> None:
+    """A write that committed although the writer saw it fail is retried with more lines behind it: the
+    retried run is a longer row with another last seq, so the primary key does not refuse it, and the
+    readers skip the seqs they already gave."""
+    session_id = await new_session(db)
+    events = [line(seq) for seq in range(1, 8)]
+    await write(db, session_id, events[:3], events[:5], events[5:])
+    assert await raw_rows(db, session_id) == [(1, 3), (1, 5), (6, 7)]
+    assert await read(db, session_id) == events
+    for since in range(8):
+        assert await read(db, session_id, since) == events[since:]
+        assert await read(db, session_id, since, limit=2) == events[since : since + 2]
+        assert await read(db, session_id, since, 5) == events[since:4]
+
+
+async def test_the_same_run_written_twice_is_refused(db: Database) -> None:
+    session_id = await new_session(db)
+    events = [line(seq) for seq in range(1, 4)]
+    await write(db, session_id, events)
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+        await write(db, session_id, events)
+    assert await read(db, session_id) == events
