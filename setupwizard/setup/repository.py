@@ -12,8 +12,8 @@ and timestamp and no ``data``, ``code`` or ``params`` (what one chunk of a serve
 stored as one row: ``first_seq`` = F, ``seq`` = L, ``message`` = the lines F..L joined by ``"\n"`` (a
 line never holds ``"\n"``; a run in which one does is stored a row per event). Any other event, and
 every row stored before revision 0005, is one row with ``first_seq`` NULL. At most
-:data:`MAX_LINES_PER_ROW` lines share a row. A 200,000-line flood is a few dozen rows instead of 200,000
-(issue E, bench 1: the per-row insert was most of the service's time).
+:data:`MAX_LINES_PER_ROW` lines share a row. A flood is a row per chunk of output instead of a row per line
+(issue E, bench 1: the per-row insert was most of the service's time; bench/event_store.py measures it).
 
 Readers never see rows: :func:`events_after` expands them into one :class:`SessionEvent` per seq, exactly
 as they were written (``since``/``until``/``limit`` count events and may fall inside a row), so the
