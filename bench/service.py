@@ -58,9 +58,13 @@ def free_port() -> int:
         return port
 
 
+COUNT_LINES = "SELECT COALESCE(SUM(seq - COALESCE(first_seq, seq) + 1), 0) FROM session_events WHERE"
+"""Stored events, not rows: a row with ``first_seq`` holds the lines ``first_seq..seq`` (revision 0005)."""
+
+
 @dataclass
 class Backend:
-    """How a service stores sessions and moves events; ``count_events`` reads the stored rows directly."""
+    """How a service stores sessions and moves events; ``count_events`` counts the stored lines directly."""
 
     name: str
     label: str
@@ -76,9 +80,7 @@ async def sqlite_backend(data_dir: Path) -> AsyncIterator[Backend]:
     async def count(session_id: str) -> int:
         def query() -> int:
             with sqlite3.connect(data_dir / "setupwizard.db") as db:
-                row = db.execute(
-                    "SELECT COUNT(*) FROM session_events WHERE session_id = ?", (session_id,)
-                ).fetchone()
+                row = db.execute(COUNT_LINES + " session_id = ?", (session_id,)).fetchone()
             return int(row[0])
 
         return await asyncio.to_thread(query)
@@ -112,9 +114,7 @@ async def redis_backend() -> AsyncIterator[Backend]:
     async def count(session_id: str) -> int:
         conn = await asyncpg.connect(f"{base}/{database}")
         try:
-            value = await conn.fetchval(
-                "SELECT COUNT(*) FROM session_events WHERE session_id = $1", session_id
-            )
+            value = await conn.fetchval(COUNT_LINES + " session_id = $1", session_id)
         finally:
             await conn.close()
         return int(value)

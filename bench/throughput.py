@@ -243,7 +243,7 @@ async def run(sizes: Sizes, backends: tuple[str, ...] = ("sqlite", "redis")) -> 
         f"{sizes.throughput_rounds} round(s); each round runs plain ssh and both setups of each deployment "
         "side by side on the same fresh host. 'lost' counts numbers 1..N never received plus seq gaps "
         "on the socket; "
-        "'stored / events' compares rows in session_events with the last seq seen."
+        "'stored / events' compares the lines stored in session_events with the last seq seen."
     )
     section.verdict = verdict(all_met)
     return section

@@ -140,7 +140,13 @@ class SetupSession(Base):
 
 
 class SetupSessionEvent(Base):
-    """One stored event of a session (the engine's ``SessionEvent``), ordered by ``seq``."""
+    """One stored event of a session (the engine's ``SessionEvent``), or a run of its output lines.
+
+    ``first_seq`` NULL: the row is one event, ``seq``. ``first_seq`` = F: the row holds the ``log`` events
+    F..``seq``, consecutive, sharing ``type``, ``level``, ``timestamp`` and the step columns, without
+    ``data``, ``code`` or ``params``; ``message`` is their lines joined by ``"\n"`` (one part per seq).
+    Readers expand such rows back into one event per seq (``setup/repository.py``).
+    """
 
     __tablename__ = "session_events"
 
@@ -158,6 +164,7 @@ class SetupSessionEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     params: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    first_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class SetupPreset(Base):

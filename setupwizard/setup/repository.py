@@ -6,6 +6,19 @@ binary ``COPY`` on PostgreSQL (asyncpg), with rows built as plain tuples. A chat
 of thousands of them, and SQLAlchemy's per-row parameter processing (the datetime and JSON bind
 processors), which runs on the event loop, held every other session's lines up for hundreds of
 milliseconds under a flood (issue E, bench 2).
+
+**A run of output lines is one row.** Consecutive ``log`` events of one write with the same level, step
+and timestamp and no ``data``, ``code`` or ``params`` (what one chunk of a server's output becomes) are
+stored as one row: ``first_seq`` = F, ``seq`` = L, ``message`` = the lines F..L joined by ``"\n"`` (a
+line never holds ``"\n"``; a run in which one does is stored a row per event). Any other event, and
+every row stored before revision 0006, is one row with ``first_seq`` NULL. At most
+:data:`MAX_LINES_PER_ROW` lines share a row. A flood is a row per chunk of output instead of a row per line
+(issue E, bench 1: the per-row insert was most of the service's time; bench/event_store.py measures it).
+
+Readers never see rows: :func:`events_after` expands them into one :class:`SessionEvent` per seq, exactly
+as they were written (``since``/``until``/``limit`` count events and may fall inside a row), so the
+history, ``log.txt``, the WebSocket replay and the sweep are unchanged. :func:`max_event_seq` is the
+highest ``seq`` (a row's last line); :func:`count_events` counts lines, not rows.
 """
 
 from __future__ import annotations
@@ -15,7 +28,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from setupwizard.core.errors import NotFoundError
@@ -25,6 +38,14 @@ from setupwizard.provisioning.result import SessionStatus
 
 MAX_SEQ = 2**31 - 1
 """The highest seq a session can have: ``session_events.seq`` is an INTEGER column (32 bits on PostgreSQL)."""
+
+MAX_LINES_PER_ROW = 5000
+"""At most this many lines share one row. Readers rely on it to bound their index range (a row that begins
+at or before seq S ends before S + MAX_LINES_PER_ROW), so it may grow in a later version, never shrink."""
+
+
+class CorruptEventRowError(RuntimeError):
+    """A stored row of several lines does not hold one line per seq of its range."""
 
 
 class ForeignSessionError(NotFoundError):
@@ -120,15 +141,17 @@ _EVENT_COLUMNS = (
     _EVENTS.c.data,
     _EVENTS.c.code,
     _EVENTS.c.params,
+    _EVENTS.c.first_seq,
 )
+_FIRST_SEQ = func.coalesce(_EVENTS.c.first_seq, _EVENTS.c.seq)
 
 
 # Constant statements (no value is ever formatted into them): the values go as parameters. The columns
-# are _to_row's keys, in the same order, and :func:`_rows` builds the same values; a test holds them
-# together (a column added to _to_row must be added here and in _rows).
+# are the table's, in the order :func:`_rows` builds them; a test holds them together (a column added to
+# the model must be added here and in _rows).
 _SQLITE_INSERT = (
     "INSERT INTO session_events (session_id, seq, type, level, message, timestamp, step_id, step_index,"
-    " step_total, data, code, params) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " step_total, data, code, params, first_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _COLUMNS = (
     "session_id",
@@ -143,6 +166,7 @@ _COLUMNS = (
     "data",
     "code",
     "params",
+    "first_seq",
 )
 
 
@@ -170,7 +194,7 @@ async def add_event_batches(
     connection = await session.connection()
     dialect = connection.dialect.name
     if dialect not in ("sqlite", "postgresql"):  # any other database: the portable (slower) way
-        rows = [_to_row(session_id, event) for session_id, events in batches for event in events]
+        rows = [dict(zip(_COLUMNS, row, strict=True)) for row in _batch_rows(batches, _same, _same)]
         await session.execute(insert(_EVENTS), rows)
         return
     driver = (await connection.get_raw_connection()).driver_connection
@@ -191,11 +215,21 @@ _ADVANCE_LAST_SEQ = (
 )
 
 
-def _batch_rows(batches: Sequence[tuple[str, Sequence[SessionEvent]]], stamp: Any) -> list[tuple[Any, ...]]:
+def _batch_rows(
+    batches: Sequence[tuple[str, Sequence[SessionEvent]]], stamp: Any, dump: Any = None
+) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
     for session_id, events in batches:
-        rows.extend(_rows(session_id, events, stamp))
+        rows.extend(_rows(session_id, events, stamp, dump or _json_text))
     return rows
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _json_text(value: dict[str, Any]) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -207,30 +241,90 @@ def _sqlite_time(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def _rows(session_id: str, events: Sequence[SessionEvent], stamp: Any) -> list[tuple[Any, ...]]:
-    """Plain parameter tuples; a batch's lines share one timestamp, so it is converted once."""
+def _rows(
+    session_id: str, events: Sequence[SessionEvent], stamp: Any, dump: Any = _json_text
+) -> list[tuple[Any, ...]]:
+    """Plain parameter tuples in :data:`_COLUMNS` order: a run of plain output lines is one row (see the
+    module doc), any other event a row of its own. A batch's lines share one timestamp, so it is
+    converted once; ``dump`` turns ``data``/``params`` into what the driver takes."""
     rows: list[tuple[Any, ...]] = []
     last_moment: datetime | None = None
     last_stamp: Any = None
-    for event in events:
-        if event.timestamp is not last_moment:
-            last_moment, last_stamp = event.timestamp, stamp(event.timestamp)
-        rows.append(
-            (
-                session_id,
-                event.seq,
-                event.type.value,
-                event.level.value,
-                event.message,
-                last_stamp,
-                event.step_id,
-                event.step_index,
-                event.step_total,
-                json.dumps(event.data, ensure_ascii=False) if event.data else "{}",
-                event.code,
-                None if event.params is None else json.dumps(event.params, ensure_ascii=False),
+    empty_data = dump({})
+    log = EventType.LOG
+    count = len(events)
+    start = 0
+    while start < count:
+        event = events[start]
+        moment = event.timestamp
+        if moment is not last_moment:
+            last_moment, last_stamp = moment, stamp(moment)
+        end = start + 1
+        if event.type is log and not event.data and event.code is None and event.params is None:
+            # Extend the run while the next event is the next line of the same kind.
+            level, step_id, step_index = event.level, event.step_id, event.step_index
+            step_total, seq = event.step_total, event.seq
+            stop = min(count, start + MAX_LINES_PER_ROW)
+            while end < stop:
+                other = events[end]
+                seq += 1
+                if (
+                    other.seq != seq
+                    or other.type is not log
+                    or other.level is not level
+                    or (other.timestamp is not moment and other.timestamp != moment)
+                    or other.step_id != step_id
+                    or other.step_index != step_index
+                    or other.step_total != step_total
+                    or other.data
+                    or other.code is not None
+                    or other.params is not None
+                ):
+                    break
+                end += 1
+        if end - start > 1:
+            message = "\n".join([other.message for other in events[start:end]])
+            if message.count("\n") == end - start - 1:
+                rows.append(
+                    (
+                        session_id,
+                        events[end - 1].seq,
+                        log.value,
+                        event.level.value,
+                        message,
+                        last_stamp,
+                        event.step_id,
+                        event.step_index,
+                        event.step_total,
+                        empty_data,
+                        None,
+                        None,
+                        event.seq,
+                    )
+                )
+                start = end
+                continue
+        for event in events[start:end]:  # one event alone, or a run in which a line holds "\n"
+            if event.timestamp is not last_moment:
+                last_moment, last_stamp = event.timestamp, stamp(event.timestamp)
+            rows.append(
+                (
+                    session_id,
+                    event.seq,
+                    event.type.value,
+                    event.level.value,
+                    event.message,
+                    last_stamp,
+                    event.step_id,
+                    event.step_index,
+                    event.step_total,
+                    dump(event.data) if event.data else empty_data,
+                    event.code,
+                    None if event.params is None else dump(event.params),
+                    None,
+                )
             )
-        )
+        start = end
     return rows
 
 
@@ -242,22 +336,108 @@ async def events_after(
     *,
     limit: int | None = None,
 ) -> list[SessionEvent]:
-    """Stored events with ``since < seq`` (and ``seq < until`` when given), in order, at most ``limit``."""
+    """Stored events with ``since < seq`` (and ``seq < until`` when given), in order, at most ``limit``.
+
+    One event per seq, whether it was stored alone or in a row of lines; ``since``, ``until`` and ``limit``
+    count events, and may fall inside such a row.
+    """
+    events: list[SessionEvent] = []
+    cursor = since  # every stored event with seq <= cursor has been read (or is not wanted)
+    while True:
+        statement = _rows_after(session_id, cursor, until)
+        window_end = None
+        if limit is not None:
+            # The rows that hold the next `want` seqs, when there is no hole in the seqs: a row holds at
+            # least one of them, so no more than `want` rows are needed.
+            want = limit - len(events)
+            window_end = min(cursor + want, MAX_SEQ)
+            statement = statement.where(
+                _FIRST_SEQ <= window_end, _EVENTS.c.seq <= min(window_end + MAX_LINES_PER_ROW - 1, MAX_SEQ)
+            ).limit(want)
+        _expand(session_id, await session.execute(statement), events, cursor, until)
+        if limit is None:
+            return events
+        if len(events) >= limit:
+            del events[limit:]
+            return events
+        # Fewer than asked: the end of the stored events, or a hole in the seqs. Jump to the next row.
+        assert window_end is not None
+        cursor = max(window_end, events[-1].seq if events else since)
+        if until is not None and cursor >= until - 1:
+            return events
+        following = (
+            select(_FIRST_SEQ)
+            .where(_EVENTS.c.session_id == session_id, _EVENTS.c.seq > cursor)
+            .order_by(_EVENTS.c.seq)
+            .limit(1)
+        )
+        if until is not None:
+            following = following.where(_FIRST_SEQ < until)
+        start = await session.scalar(following)
+        if start is None:
+            return events
+        cursor = max(cursor, start - 1)
+
+
+def _rows_after(session_id: str, since: int, until: int | None) -> Select[Any]:
+    """The rows holding events ``since < seq`` (``< until``), by seq: a row of lines ends after ``since``."""
     statement = (
         select(*_EVENT_COLUMNS)
         .where(_EVENTS.c.session_id == session_id, _EVENTS.c.seq > since)
         .order_by(_EVENTS.c.seq)
     )
     if until is not None:
-        statement = statement.where(_EVENTS.c.seq < until)
-    if limit is not None:
-        statement = statement.limit(limit)
-    return [_from_row(row) for row in await session.execute(statement)]
+        statement = statement.where(
+            _FIRST_SEQ < until, _EVENTS.c.seq <= min(until + MAX_LINES_PER_ROW - 2, MAX_SEQ)
+        )
+    return statement
+
+
+def _expand(session_id: str, rows: Any, events: list[SessionEvent], after: int, until: int | None) -> None:
+    """Append the events of ``rows`` (in seq order) with ``after < seq < until`` to ``events``.
+
+    A seq already given is skipped, so rows that overlap (a write retried after its commit was reported
+    failed, grouped differently) still read as one event per seq.
+    """
+    end = MAX_SEQ + 1 if until is None else until
+    for row in rows:
+        last, type_, level, message, timestamp, step_id, step_index, step_total, *_, first = row
+        if first is None:
+            if after < last < end:
+                events.append(_from_row(row))
+                after = last
+            continue
+        lines = message.split("\n")
+        if len(lines) != last - first + 1:
+            raise CorruptEventRowError(
+                f"session {session_id}: the stored row of seqs {first}..{last} holds {len(lines)} lines"
+            )
+        low = max(first, after + 1)
+        high = min(last, end - 1)
+        if low > high:
+            continue
+        kind = EventType(type_)
+        shade = Level(level)
+        events.extend(
+            [
+                SessionEvent(seq, kind, shade, lines[seq - first], timestamp, step_id, step_index, step_total)
+                for seq in range(low, high + 1)
+            ]
+        )
+        after = high
 
 
 async def max_event_seq(session: AsyncSession, session_id: str) -> int:
-    """The highest stored seq of the session (0 when none)."""
+    """The highest stored seq of the session (0 when none); a row of lines ends at its ``seq``."""
     statement = select(func.max(SetupSessionEvent.seq)).where(SetupSessionEvent.session_id == session_id)
+    return int((await session.scalar(statement)) or 0)
+
+
+async def count_events(session: AsyncSession, session_id: str) -> int:
+    """How many events (lines, not rows) the session has stored."""
+    statement = select(func.coalesce(func.sum(_EVENTS.c.seq - _FIRST_SEQ + 1), 0)).where(
+        _EVENTS.c.session_id == session_id
+    )
     return int((await session.scalar(statement)) or 0)
 
 
@@ -278,25 +458,8 @@ async def finish_session(
     )
 
 
-def _to_row(session_id: str, event: SessionEvent) -> dict[str, Any]:
-    return {
-        "session_id": session_id,
-        "seq": event.seq,
-        "type": event.type.value,
-        "level": event.level.value,
-        "message": event.message,
-        "timestamp": event.timestamp,
-        "step_id": event.step_id,
-        "step_index": event.step_index,
-        "step_total": event.step_total,
-        "data": event.data,
-        "code": event.code,
-        "params": event.params,
-    }
-
-
 def _from_row(row: Sequence[Any]) -> SessionEvent:
-    seq, type_, level, message, timestamp, step_id, step_index, step_total, data, code, params = row
+    seq, type_, level, message, timestamp, step_id, step_index, step_total, data, code, params, _ = row
     return SessionEvent(
         seq=seq,
         type=EventType(type_),

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from setupwizard.db.database import Database
+from setupwizard.db.models import SetupSessionEvent
 from setupwizard.live import feed as feed_module
 from setupwizard.live.feed import session_events
 from setupwizard.live.memory import MemoryBus
@@ -231,11 +232,24 @@ async def test_one_sessions_failing_write_does_not_hold_the_others(db: Database,
     await store.close()
 
 
-def test_the_raw_insert_stores_every_column_the_portable_row_has() -> None:
+def test_the_raw_insert_stores_every_column_of_the_table() -> None:
     sample = event(7)
-    portable = repository._to_row("s", sample)
-    assert list(portable) == list(repository._COLUMNS)
+    table_columns = [column.name for column in SetupSessionEvent.__table__.columns]
+    assert sorted(repository._COLUMNS) == sorted(table_columns)
     assert repository._SQLITE_INSERT.split("(")[1].split(")")[0].split(", ") == list(repository._COLUMNS)
     (raw,) = repository._rows("s", [sample], repository._utc)
-    assert len(raw) == len(portable)
-    assert dict(zip(portable, raw, strict=True)) == {**portable, "data": '{"n": 7}'}
+    assert dict(zip(repository._COLUMNS, raw, strict=True)) == {
+        "session_id": "s",
+        "seq": 7,
+        "type": "log",
+        "level": "info",
+        "message": sample.message,
+        "timestamp": sample.timestamp,
+        "step_id": None,
+        "step_index": None,
+        "step_total": None,
+        "data": '{"n": 7}',
+        "code": None,
+        "params": None,
+        "first_seq": None,
+    }
