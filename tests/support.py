@@ -48,3 +48,22 @@ async def redis_namespace() -> AsyncIterator[str]:
         if keys:
             await probe.delete(*keys)
         await probe.aclose()
+
+
+async def whoami_with_key(address: str, port: int, username: str, private_key: str) -> str:
+    """A brand-new SSH login as ``username`` with an OpenSSH private key (text): who the server says we are.
+
+    Raises asyncssh's error when the login is refused.
+    """
+    import asyncssh
+
+    async with asyncssh.connect(
+        address,
+        port=port,
+        username=username,
+        client_keys=[asyncssh.import_private_key(private_key)],
+        known_hosts=None,
+        agent_path=None,
+        connect_timeout=20,
+    ) as conn:
+        return str((await conn.run("id -un")).stdout).strip()

@@ -6,26 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import asyncssh
 from playwright.sync_api import Page, expect
 
 from setupwizard.testbed.host import TestHost
 from tests.browser.conftest import LiveService
 from tests.browser.wizard_page import Server, confirm_connection, fill_server, log_in, wait_finished
 from tests.integration.web.fixtures import run_sync
-
-
-async def whoami(host: TestHost, username: str, key_file: Path) -> str:
-    async with asyncssh.connect(
-        host.address,
-        port=host.port,
-        username=username,
-        client_keys=[str(key_file)],
-        known_hosts=None,
-        agent_path=None,
-        connect_timeout=20,
-    ) as conn:
-        return str((await conn.run("id -un")).stdout).strip()
+from tests.support import whoami_with_key
 
 
 def test_the_generated_key_is_offered_once_and_logs_in(
@@ -64,7 +51,12 @@ def test_the_generated_key_is_offered_once_and_logs_in(
     expect(button).to_be_hidden()
     expect(page.locator("#admin-key-status")).to_contain_text("私钥已下载")
 
-    assert run_sync(lambda: whoami(test_host, "keyholder", key_file)) == "keyholder"
+    assert (
+        run_sync(
+            lambda: whoami_with_key(test_host.address, test_host.port, "keyholder", key_file.read_text())
+        )
+        == "keyholder"
+    )
     session = page.locator("#run-panel").get_attribute("data-session-id")
     again = page.request.get(f"{live_service.url}/api/setup/sessions/{session}/admin-key")
     assert again.status == 410

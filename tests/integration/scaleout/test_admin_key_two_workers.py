@@ -8,14 +8,13 @@ import asyncio
 import uuid
 from typing import Any
 
-import asyncssh
 from redis.asyncio import Redis
 from sqlalchemy import text
 
 from setupwizard.db.database import Database
 from setupwizard.testbed.host import TestHost
 from tests.integration.web.live import ProcessServer
-from tests.support import REDIS_URL
+from tests.support import REDIS_URL, whoami_with_key
 
 from .conftest import Cluster
 
@@ -59,19 +58,6 @@ async def redis_text(prefix: str) -> str:
         await redis.aclose()
 
 
-async def whoami(host: TestHost, username: str, private_key: str) -> str:
-    async with asyncssh.connect(
-        host.address,
-        port=host.port,
-        username=username,
-        client_keys=[asyncssh.import_private_key(private_key)],
-        known_hosts=None,
-        agent_path=None,
-        connect_timeout=20,
-    ) as conn:
-        return str((await conn.run("id -un")).stdout).strip()
-
-
 async def test_either_worker_hands_the_key_over_exactly_once(cluster: Cluster, test_host: TestHost) -> None:
     cluster.ensure_running()
     owner = cluster.owner
@@ -97,7 +83,7 @@ async def test_either_worker_hands_the_key_over_exactly_once(cluster: Cluster, t
         both = await asyncio.gather(on_a.get(url), on_b.get(url))
     assert sorted(r.status_code for r in both) == [200, 410], [r.text for r in both]
     private_key = next(r.text for r in both if r.status_code == 200)
-    assert await whoami(test_host, "keyholder", private_key) == "keyholder"
+    assert await whoami_with_key(test_host.address, test_host.port, "keyholder", private_key) == "keyholder"
 
     lines = [line for line in private_key.splitlines() if len(line) >= 16 and not line.startswith("-----")]
     assert lines

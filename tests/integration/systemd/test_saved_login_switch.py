@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncssh
 import httpx
 import pytest
 from sqlalchemy import text
@@ -24,6 +23,7 @@ from setupwizard.testbed.host import TestHost
 from tests.integration.web.fixtures import run_sync
 from tests.integration.web.live import ADMIN_PASSWORD, ADMIN_USER, ThreadServer
 from tests.integration.web.test_servers import raw_database_bytes
+from tests.support import whoami_with_key
 
 SUDO_CANARY = "canary-admin-sudo-3f9d1e27"
 
@@ -83,19 +83,6 @@ def saved_sudo_password(server: ThreadServer, user_id: int, host: str, port: int
             await db.dispose()
 
     return run_sync(read)
-
-
-async def whoami(host: TestHost, port: int, username: str, private_key: str) -> str:
-    async with asyncssh.connect(
-        host.address,
-        port=port,
-        username=username,
-        client_keys=[asyncssh.import_private_key(private_key)],
-        known_hosts=None,
-        agent_path=None,
-        connect_timeout=20,
-    ) as conn:
-        return str((await conn.run("id -un")).stdout).strip()
 
 
 def secret_lines(private_key: str) -> list[str]:
@@ -159,7 +146,7 @@ def test_a_hardening_run_moves_the_saved_entry_and_hands_the_key_over_once(
     assert again.status_code == 410 and again.json()["code"] == "admin_key_gone"
     assert rows(server, "admin_key_handovers") == []
 
-    assert run_sync(lambda: whoami(systemd_host, 2222, "deploy", private_key)) == "deploy"
+    assert run_sync(lambda: whoami_with_key(systemd_host.address, 2222, "deploy", private_key)) == "deploy"
 
     # the next run with the new login just works: no password, the saved sudo mode, the trusted key
     with server.client(owner) as client:
