@@ -47,9 +47,8 @@ class EventRecorder:
     def __init__(self, store: EventStore, session_id: str) -> None:
         self._store = store
         self.session_id = session_id
-        self.buffer: list[SessionEvent] = []
-        self.added = 0  # events handed over, ever
-        self.written = 0  # of those, stored
+        self.buffer: list[SessionEvent] = []  # handed over, not yet stored (oldest first)
+        self.written = 0  # events stored
         self.error: BaseException | None = None  # the last write's failure, until one succeeds
         self.failed_round = -1  # the store's round in which the last failed write happened
         self.changed = asyncio.Condition()
@@ -59,8 +58,12 @@ class EventRecorder:
         if not events:
             return
         self.buffer.extend(events)
-        self.added += len(events)
         self._store.queued(len(events))
+
+    @property
+    def added(self) -> int:
+        """Events handed over, ever: the stored ones and those still waiting."""
+        return self.written + len(self.buffer)
 
     async def flush(self) -> None:
         """Write everything added so far, now; raises the write's error if it failed."""
