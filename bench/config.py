@@ -27,6 +27,8 @@ class Sizes:
     scale_default_steps: bool = False
     peer_rounds: int = 3
     profile_lines: int = 100_000
+    profile_backend: str = "sqlite"  # or "redis" (Redis bus + PostgreSQL)
+    profile_rate: int = 100  # py-spy samples per second
     session_timeout: float = 900.0  # seconds any one phase may take before the benchmark gives up
 
 

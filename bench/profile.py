@@ -91,14 +91,15 @@ async def run(sizes: Sizes) -> Section:
     if not PY_SPY.exists():
         section.verdict = "not measured: py-spy not installed (pip install -e '.[bench]')"
         return section
-    output = OUT_DIR / "profile.collapsed.txt"
+    backend = sizes.profile_backend
+    output = OUT_DIR / ("profile.collapsed.txt" if backend == "sqlite" else f"profile-{backend}.collapsed.txt")
     async with AsyncExitStack() as stack:
         hosts = await stack.enter_async_context(fresh_hosts(1))
         endpoint = endpoints(hosts, 1)[0]
-        service = await stack.enter_async_context(running_service("profile", "sqlite"))
+        service = await stack.enter_async_context(running_service("profile", backend))
         await timed_setup(service, endpoint, "true", 0, sizes.session_timeout)  # warm-up
         command = [str(PY_SPY), "record", "--pid", str(service.pid), "--format", "raw", "--nonblocking",
-                   "--rate", "100", "--output", str(output)]  # fmt: skip
+                   "--rate", str(sizes.profile_rate), "--output", str(output)]  # fmt: skip
         spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             await asyncio.sleep(1.0)
@@ -115,7 +116,7 @@ async def run(sizes: Sizes) -> Section:
             " ".join(command)
             .replace(str(service.pid), "<service pid>")
             .replace(str(OUT_DIR.parent.parent) + "/", ""),
-            f"one setup, script `seq 1 {lines}`, WebSocket connected; "
+            f"one setup, script `seq 1 {lines}`, WebSocket connected, {backend} backend; "
             "SIGINT to py-spy after the complete frame",
         ]
     if not output.exists():
@@ -124,8 +125,8 @@ async def run(sizes: Sizes) -> Section:
     total, leaf, funcs = summarise(output)
     section.tables += [leaf, funcs]
     section.notes.append(
-        f"{total:,} samples at 100 Hz; the setup took {run_result['seconds']:.1f} s "
-        f"(script step {run_result['script_seconds']:.1f} s). Raw stacks: bench/out/profile.collapsed.txt "
+        f"{total:,} samples at {sizes.profile_rate} Hz; the setup took {run_result['seconds']:.1f} s "
+        f"(script step {run_result['script_seconds']:.1f} s). Raw stacks: bench/out/{output.name} "
         "(open in https://www.speedscope.app)."
     )
     section.verdict = "recorded"

@@ -24,7 +24,8 @@ DEFAULT_RETENTION_SECONDS = 600.0
 """How long a finished session's events stay on the bus (afterwards readers use the database)."""
 
 READ_BATCH = 500
-"""At most this many events per batch a subscriber receives (a long history comes in slices)."""
+"""At most this many events per batch a subscriber receives (a long history comes in slices; an event may
+carry many lines)."""
 
 
 class OutOfOrderEventError(ValueError):
@@ -35,8 +36,8 @@ def check_order(session_id: str, last_seq: int, events: Sequence[SessionEvent]) 
     """Raise :class:`OutOfOrderEventError` unless the seqs of ``events`` rise above ``last_seq``."""
     previous = last_seq
     for event in events:
-        if event.seq <= previous:
-            raise OutOfOrderEventError(f"session {session_id}: seq {event.seq} published after {previous}")
+        if event.start <= previous or event.seq < event.start:
+            raise OutOfOrderEventError(f"session {session_id}: seq {event.start} published after {previous}")
         previous = event.seq
 
 
@@ -54,6 +55,8 @@ class ProgressBus(Protocol):
 
     def subscribe(self, session_id: str, since: int = 0) -> AsyncIterator[list[SessionEvent]]:
         """Every retained event with ``seq > since`` in order, in non-empty batches; then live ones.
+
+        An event of several lines that holds ``since`` comes cut to its lines after ``since``.
 
         Ends after the batch holding ``complete``, or at once when ``since`` is at or past it.
         Subscribing to a session nothing was published for yet waits for its first event. The iterator

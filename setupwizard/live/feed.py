@@ -1,9 +1,10 @@
 """One ordered stream of a session's events for a reader, merged from the database and the bus.
 
-The database holds what the recorder has written (everything, for a finished session); the bus holds what
-was published and not yet expired (everything, for a running one). The feed reads the database first,
-then follows the bus from the last seq it gave out, skipping seqs it already gave and filling any hole
-from the database, so a reader sees every seq exactly once, in order, whatever joined when.
+The database holds what the recorder has written (everything, for a finished session); the bus holds what was
+published and not yet expired (everything, for a running one). The feed reads the database first, then follows
+the bus from the last seq it gave out, skipping seqs it already gave (also the first lines of a multi-line
+event) and filling any hole from the database, so a reader sees every seq exactly once, in order, whatever
+joined when.
 
 Like the bus, the feed moves batches: one wait per batch the bus hands over, not one per event.
 """
@@ -113,14 +114,15 @@ async def session_events(
             finally:
                 pending = None
             fresh: list[SessionEvent] = []
-            for event in batch:
-                if event.seq <= cursor:
+            for whole in batch:
+                event = whole.after(cursor)
+                if event is None:
                     continue
-                if event.seq > cursor + 1:
+                if event.start > cursor + 1:
                     if fresh:
                         yield fresh
                         fresh = []
-                    missing = await _fill_gap(db, session_id, cursor, event.seq, gap_wait_seconds)
+                    missing = await _fill_gap(db, session_id, cursor, event.start, gap_wait_seconds)
                     if missing:
                         yield missing
                 cursor = event.seq

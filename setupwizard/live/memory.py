@@ -83,10 +83,16 @@ class MemoryBus:
         channel.subscribers += 1
         try:
             position = channel.index_after(since)
+            first = True
             while not self._closed:
                 while position < len(channel.events):
                     batch = channel.events[position : position + READ_BATCH]
                     position += len(batch)
+                    if first:  # the first event may hold ``since`` among its lines
+                        first = False
+                        head = batch[0].after(since)
+                        assert head is not None  # its seq is above since
+                        batch[0] = head
                     yield batch
                     if batch[-1].type is EventType.COMPLETE:
                         return

@@ -3,16 +3,17 @@
 A pump reads the feed's batches into a small per-connection buffer; a sender writes the buffer to the
 socket, one frame at a time.
 
-- **Frames.** Every frame names the seqs it carries: ``first_seq`` and ``seq`` (the same for one event).
-  When several ``log`` events of the same step and level are waiting, the sender joins them into one
-  frame (``message`` = their messages joined by ``"\\n"``, ``first_seq`` = the first one's seq, ``seq``
-  and ``timestamp`` = the last one's), up to ``MAX_FRAME_CHARS``. Nothing waits to be joined: the sender
-  takes whatever is buffered the moment the socket is free, so a client that keeps up gets each line
-  alone, at once, and one that falls behind catches up in fewer, larger frames.
+- **Frames.** Every frame names the seqs it carries: ``first_seq`` and ``seq`` (the same for one line). A
+  ``log`` event of several lines (one chunk of output) is one frame already. When several ``log`` events of
+  the same step and level are waiting, the sender joins them into one frame (``message`` = their messages
+  joined by ``"\\n"``, ``first_seq`` = the first one's seq, ``seq`` and ``timestamp`` = the last one's), up
+  to ``MAX_FRAME_CHARS``. Nothing waits to be joined: the sender takes whatever is buffered the moment the
+  socket is free, so a client that keeps up gets each chunk of output as it was read (a line alone when the server prints
+  one at a time), at once, and one that falls behind catches up in fewer, larger frames.
 - **History** (events that already existed when the client connected, ``seq <= live_after``) is read only
-  as fast as the client takes it: the pump waits while ``replay_window`` events are buffered. The events
+  as fast as the client takes it: the pump waits while ``replay_window`` lines are buffered. The events
   stay on the bus and in the database meanwhile, so a large history costs this connection nothing.
-- **Live events** never wait: the pump buffers them at once. When more than ``max_lag`` are waiting,
+- **Live events** never wait: the pump buffers them at once. When more than ``max_lag`` lines are waiting,
   the client is too far behind and the relay ends with ``TOO_SLOW`` (it can resume with ``since``).
 - A client that takes nothing for ``stall_seconds`` (one send does not complete, or the history does not
   move) is ``TOO_SLOW`` too.
@@ -29,7 +30,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from enum import Enum
 from typing import Any
 
-from setupwizard.provisioning.events import EventType, SessionEvent, format_timestamp
+from setupwizard.provisioning.events import EventType, SessionEvent, format_timestamp, seq_count
 
 STALL_SECONDS = 60.0
 REPLAY_WINDOW = 256
@@ -39,7 +40,7 @@ event at least), so clients with a default frame limit (1 MiB in Python's ``webs
 
 # A log event can join a frame when its frame has these keys only (no ``data``, no message code…).
 _JOINABLE_KEYS = frozenset(
-    {"type", "message", "timestamp", "seq", "level", "step_id", "step_index", "step_total"}
+    {"type", "message", "timestamp", "seq", "first_seq", "level", "step_id", "step_index", "step_total"}
 )
 
 
@@ -65,14 +66,16 @@ def take_frame(waiting: deque[SessionEvent | None]) -> tuple[dict[str, Any], Ses
 
     Consecutive ``log`` events of the same step and level join the head's frame (see the module doc).
     Followers are judged by their fields, not by building their frames: a frame of thousands of short
-    lines is cheap to form.
+    lines is cheap to form. A head of many lines longer than ``MAX_FRAME_CHARS`` is split: its first
+    lines go now, the rest stays at the head of ``waiting``.
     """
     head = waiting.popleft()
     assert head is not None
+    if head.first_seq is not None and len(head.message) > MAX_FRAME_CHARS:
+        head = _split_head(head, waiting)
     frame = head.to_frame()
-    joinable = _joinable(frame)
-    frame["first_seq"] = head.seq
-    if not waiting or not joinable:
+    frame["first_seq"] = head.start
+    if not waiting or not _joinable(frame):
         return frame, head
     lines = [head.message]
     size = len(head.message)
@@ -99,6 +102,20 @@ def take_frame(waiting: deque[SessionEvent | None]) -> tuple[dict[str, Any], Ses
     return frame, last
 
 
+def _split_head(head: SessionEvent, waiting: deque[SessionEvent | None]) -> SessionEvent:
+    """The first lines of ``head`` that fit in ``MAX_FRAME_CHARS`` (one at least); the rest go back on
+    ``waiting``."""
+    lines = head.lines()
+    size = len(lines[0])
+    count = 1
+    while count < len(lines) and size + len(lines[count]) + 1 <= MAX_FRAME_CHARS:
+        size += len(lines[count]) + 1
+        count += 1
+    if count < len(lines):
+        waiting.appendleft(head.part(head.start + count, head.seq))
+    return head.part(head.start, head.start + count - 1)
+
+
 async def relay(
     events: AsyncIterator[Sequence[SessionEvent]],
     send: Callable[[str], Awaitable[None]],
@@ -114,11 +131,12 @@ async def relay(
     """
     window = max(1, min(replay_window, max_lag // 2))
     waiting: deque[SessionEvent | None] = deque()
+    backlog = 0  # seqs (lines) waiting: an event may carry many
     ready = asyncio.Event()
     drained = asyncio.Event()
 
     async def room_for_history() -> bool:
-        while len(waiting) >= window:
+        while backlog >= window:
             drained.clear()
             try:
                 await asyncio.wait_for(drained.wait(), stall_seconds)
@@ -127,15 +145,18 @@ async def relay(
         return True
 
     async def pump() -> RelayEnd:
+        nonlocal backlog
         async for batch in events:
             if not batch:
                 continue
+            count = seq_count(batch)
             if batch[0].seq <= live_after:
                 if not await room_for_history():
                     return RelayEnd.TOO_SLOW
-            elif len(waiting) + len(batch) > max_lag and waiting:
+            elif backlog + count > max_lag and waiting:
                 return RelayEnd.TOO_SLOW
             waiting.extend(batch)
+            backlog += count
             ready.set()
             if batch[-1].type is EventType.COMPLETE:
                 return RelayEnd.COMPLETE
@@ -144,6 +165,7 @@ async def relay(
         return RelayEnd.ENDED
 
     async def sender() -> RelayEnd:
+        nonlocal backlog
         while True:
             while not waiting:
                 ready.clear()
@@ -151,6 +173,7 @@ async def relay(
             if waiting[0] is None:
                 return RelayEnd.ENDED
             frame, last = take_frame(waiting)
+            backlog = max(0, backlog - (last.seq - frame["first_seq"] + 1))
             drained.set()
             try:
                 async with asyncio.timeout(stall_seconds):

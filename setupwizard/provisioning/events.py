@@ -1,8 +1,13 @@
-"""Events the engine emits: one per output line, per step change, and one at the end.
+"""Events the engine emits: output lines, step changes, and one at the end.
 
-The engine numbers events itself (``seq`` 1, 2, 3… per session, no gaps) and hands them to a sink,
-an async callable, a batch at a time: the lines of one chunk of output are one batch. Secrets are
-redacted before anything leaves the engine. It knows nothing of WebSockets, buses or databases.
+The engine numbers every line and every other event itself (``seq`` 1, 2, 3… per session, no gaps) and
+hands events to a sink, an async callable, a batch at a time. **One event may carry several lines:** the
+lines of one chunk of output (same step, same level) are one ``log`` event whose seqs run from
+``first_seq`` to ``seq`` and whose ``message`` is the lines joined by ``"\n"`` (a line never holds
+``"\n"``). So a flood costs one object per chunk, not one per line, everywhere behind the sink: the bus,
+the recorder and the WebSocket frames keep that shape, and a reader that resumes inside such an event
+gets exactly its lines after the seq it asked for (:meth:`SessionEvent.after`). Secrets are redacted
+before anything leaves the engine. It knows nothing of WebSockets, buses or databases.
 """
 
 from __future__ import annotations
@@ -85,6 +90,64 @@ class SessionEvent:
     data: dict[str, Any] = field(default_factory=dict)
     code: str | None = None
     params: dict[str, Any] | None = None
+    first_seq: int | None = None  # a log event of several lines: the first line's seq (``seq`` is the last's)
+
+    @property
+    def start(self) -> int:
+        """The seq of the first line this event carries (``seq`` for a one-line event)."""
+        return self.seq if self.first_seq is None else self.first_seq
+
+    @property
+    def size(self) -> int:
+        """How many seqs (lines) this event carries."""
+        return 1 if self.first_seq is None else self.seq - self.first_seq + 1
+
+    def lines(self) -> list[str]:
+        """The lines of the message, one per seq ``start..seq``."""
+        return [self.message] if self.first_seq is None else self.message.split("\n")
+
+    def after(self, since: int) -> SessionEvent | None:
+        """The part of this event with seqs above ``since``: itself, its later lines, or None."""
+        if since < self.start:
+            return self
+        if since >= self.seq:
+            return None
+        return self.part(since + 1, self.seq)
+
+    def part(self, low: int, high: int) -> SessionEvent:
+        """The lines ``low..high`` (``start <= low <= high <= seq``) as an event of their own."""
+        if low == self.start and high == self.seq:
+            return self
+        lines = self.message.split("\n")[low - self.start : high - self.start + 1]
+        return SessionEvent(
+            high,
+            self.type,
+            self.level,
+            "\n".join(lines),
+            self.timestamp,
+            self.step_id,
+            self.step_index,
+            self.step_total,
+            first_seq=low if high > low else None,
+        )
+
+    def per_line(self) -> list[SessionEvent]:
+        """One event per seq (what readers of the history and log.txt see)."""
+        if self.first_seq is None:
+            return [self]
+        return [
+            SessionEvent(
+                seq,
+                self.type,
+                self.level,
+                line,
+                self.timestamp,
+                self.step_id,
+                self.step_index,
+                self.step_total,
+            )
+            for seq, line in enumerate(self.message.split("\n"), self.first_seq)
+        ]
 
     def to_frame(self) -> dict[str, Any]:
         """The JSON object sent to clients: the seed's three fields plus ours."""
@@ -105,6 +168,8 @@ class SessionEvent:
             frame["code"] = self.code
         if self.params is not None:
             frame["params"] = self.params
+        if self.first_seq is not None:
+            frame["first_seq"] = self.first_seq
         return frame
 
     @classmethod
@@ -122,14 +187,21 @@ class SessionEvent:
             data=dict(frame.get("data") or {}),
             code=frame.get("code"),
             params=frame.get("params"),
+            first_seq=frame["first_seq"] if frame.get("first_seq", frame["seq"]) != frame["seq"] else None,
         )
+
+
+def seq_count(events: Sequence[SessionEvent]) -> int:
+    """How many seqs (lines and other events) ``events`` carry."""
+    return sum(event.size for event in events)
 
 
 EventSink = Callable[[Sequence[SessionEvent]], Awaitable[None]]
 """Where events go, a batch at a time: one or more events with consecutive seqs, in order.
 
-A chunk of output read from the server becomes one batch, so everything behind the sink (redaction,
-bus publish, database write, WebSocket frame) is paid per batch, not per line. Must not block for
+A chunk of output read from the server becomes one batch (usually one multi-line event), so everything
+behind the sink (redaction, bus publish, database write, WebSocket frame) is paid per chunk, not per
+line. Must not block for
 long: the bus behind it buffers."""
 
 
@@ -292,16 +364,48 @@ class EventEmitter:
     async def emit_lines(
         self, lines: Sequence[str], levels: Sequence[Level], *, step: StepRef | None = None
     ) -> list[SessionEvent]:
-        """One ``log`` event per line, consecutive seqs, redacted together, handed to the sink at once."""
+        """The lines as ``log`` events with consecutive seqs, redacted together, handed to the sink at once.
+
+        Each run of lines of one level is one event carrying them all (``first_seq``..``seq``); a line
+        holding ``"\n"`` (none does from the line assembler) is an event of its own.
+        """
         if not lines:
             return []
-        first = self._seq + 1
-        self._seq += len(lines)
+        if len(levels) != len(lines):
+            raise ValueError(f"{len(lines)} lines but {len(levels)} levels")
         now = utc_now()
         step_id, index, total = (step.step_id, step.index, step.total) if step else (None, None, None)
-        events = [
-            SessionEvent(first + i, EventType.LOG, level, text, now, step_id, index, total)
-            for i, (text, level) in enumerate(zip(self.redactor.redact_lines(lines), levels, strict=True))
-        ]
+        texts = self.redactor.redact_lines(lines)
+        seq = self._seq
+        events: list[SessionEvent] = []
+        begin, count = 0, len(texts)
+        while begin < count:
+            level = levels[begin]
+            end = begin + 1
+            while end < count and levels[end] is level:
+                end += 1
+            run = texts[begin:end]
+            message = "\n".join(run)
+            if end - begin > 1 and message.count("\n") != end - begin - 1:  # a line holds "\n": one each
+                for text in run:
+                    seq += 1
+                    events.append(SessionEvent(seq, EventType.LOG, level, text, now, step_id, index, total))
+            else:
+                first, seq = seq + 1, seq + end - begin
+                events.append(
+                    SessionEvent(
+                        seq,
+                        EventType.LOG,
+                        level,
+                        message,
+                        now,
+                        step_id,
+                        index,
+                        total,
+                        first_seq=first if seq > first else None,
+                    )
+                )
+            begin = end
+        self._seq = seq
         await self._sink(events)
         return events

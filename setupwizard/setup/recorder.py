@@ -29,14 +29,14 @@ import logging
 from collections.abc import Sequence
 
 from setupwizard.db.database import Database
-from setupwizard.provisioning.events import SessionEvent
+from setupwizard.provisioning.events import SessionEvent, seq_count
 from setupwizard.setup import repository
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 200
 WRITE_SLICE = 5000
-"""At most this many events per transaction (the rest follow in the next ones, at once)."""
+"""At most about this many lines per transaction (whole events; the rest follow in the next ones, at once)."""
 CLOSE_ATTEMPTS = 5
 
 
@@ -48,7 +48,8 @@ class EventRecorder:
         self._store = store
         self.session_id = session_id
         self.buffer: list[SessionEvent] = []  # handed over, not yet stored (oldest first)
-        self.written = 0  # events stored
+        self.buffered = 0  # seqs (lines) in the buffer: an event may carry many
+        self.written = 0  # seqs stored
         self.error: BaseException | None = None  # the last write's failure, until one succeeds
         self.failed_round = -1  # the store's round in which the last failed write happened
         self.changed = asyncio.Condition()
@@ -57,13 +58,15 @@ class EventRecorder:
         """Queue a batch of events for writing; never waits for the database."""
         if not events:
             return
+        count = seq_count(events)
         self.buffer.extend(events)
-        self._store.queued(len(events))
+        self.buffered += count
+        self._store.queued(count)
 
     @property
     def added(self) -> int:
-        """Events handed over, ever: the stored ones and those still waiting."""
-        return self.written + len(self.buffer)
+        """Seqs handed over, ever: the stored ones and those still waiting."""
+        return self.written + self.buffered
 
     async def flush(self) -> None:
         """Write everything added so far, now; raises the write's error if it failed."""
@@ -122,8 +125,9 @@ class EventStore:
         """Drop a closed recorder (what it could not write is lost, and was logged)."""
         if self._recorders.get(recorder.session_id) is recorder:
             del self._recorders[recorder.session_id]
-        self._waiting -= len(recorder.buffer)
+        self._waiting -= recorder.buffered
         recorder.buffer.clear()
+        recorder.buffered = 0
 
     def queued(self, count: int) -> None:
         self._waiting += count
@@ -172,7 +176,7 @@ class EventStore:
                 await self._write_one_by_one(batches)
             else:
                 self._written(batches)
-            budget -= sum(len(events) for _, events in batches)
+            budget -= sum(seq_count(events) for _, events in batches)
             await self._notify(batches)
             await asyncio.sleep(0)  # a turn for everyone else between slices
         self.rounds += 1
@@ -185,7 +189,8 @@ class EventStore:
                     recorder.changed.notify_all()
 
     def _take_slice(self) -> list[tuple[str, list[SessionEvent]]]:
-        """Up to WRITE_SLICE waiting events, sessions in the order they opened; each session's in order.
+        """Up to WRITE_SLICE waiting seqs (whole events; one at least), sessions in the order they opened;
+        each session's in order.
 
         A session whose write failed in this round waits for the next round.
         """
@@ -196,9 +201,13 @@ class EventStore:
                 break
             if not recorder.buffer or recorder.failed_round == self.rounds:
                 continue
-            taken = recorder.buffer[:room]
+            taken: list[SessionEvent] = []
+            for event in recorder.buffer:
+                if room <= 0:
+                    break
+                taken.append(event)
+                room -= event.size
             batches.append((recorder.session_id, taken))
-            room -= len(taken)
         return batches
 
     async def _write_one_by_one(self, batches: list[tuple[str, list[SessionEvent]]]) -> None:
@@ -220,7 +229,9 @@ class EventStore:
             recorder = self._recorders.get(session_id)
             if recorder is None:
                 continue
+            count = seq_count(events)
             del recorder.buffer[: len(events)]
-            recorder.written += len(events)
+            recorder.buffered -= count
+            recorder.written += count
             recorder.error = None
-            self._waiting -= len(events)
+            self._waiting -= count

@@ -7,11 +7,11 @@ of thousands of them, and SQLAlchemy's per-row parameter processing (the datetim
 processors), which runs on the event loop, held every other session's lines up for hundreds of
 milliseconds under a flood (issue E, bench 2).
 
-**A run of output lines is one row.** Consecutive ``log`` events of one write with the same level, step
-and timestamp and no ``data``, ``code`` or ``params`` (what one chunk of a server's output becomes) are
-stored as one row: ``first_seq`` = F, ``seq`` = L, ``message`` = the lines F..L joined by ``"\n"`` (a
-line never holds ``"\n"``; a run in which one does is stored a row per event). Any other event, and
-every row stored before revision 0006, is one row with ``first_seq`` NULL. At most
+**A run of output lines is one row.** A ``log`` event of several lines (what one chunk of a server's output
+becomes), and consecutive such events of one write with the same level, step and timestamp and no ``data``,
+``code`` or ``params``, are stored as one row: ``first_seq`` = F, ``seq`` = L, ``message`` = the lines F..L
+joined by ``"\n"`` (a line never holds ``"\n"``; a run in which one does is stored a row per event). Any other
+event, and every row stored before revision 0006, is one row with ``first_seq`` NULL. At most
 :data:`MAX_LINES_PER_ROW` lines share a row. A flood is a row per chunk of output instead of a row per line
 (issue E, bench 1: the per-row insert was most of the service's time; bench/event_store.py measures it).
 
@@ -247,6 +247,8 @@ def _rows(
     """Plain parameter tuples in :data:`_COLUMNS` order: a run of plain output lines is one row (see the
     module doc), any other event a row of its own. A batch's lines share one timestamp, so it is
     converted once; ``dump`` turns ``data``/``params`` into what the driver takes."""
+    if any(event.size > MAX_LINES_PER_ROW for event in events):
+        events = _within_row_limit(events)
     rows: list[tuple[Any, ...]] = []
     last_moment: datetime | None = None
     last_stamp: Any = None
@@ -261,15 +263,14 @@ def _rows(
             last_moment, last_stamp = moment, stamp(moment)
         end = start + 1
         if event.type is log and not event.data and event.code is None and event.params is None:
-            # Extend the run while the next event is the next line of the same kind.
+            # Extend the run while the next event holds the next lines, of the same kind.
             level, step_id, step_index = event.level, event.step_id, event.step_index
-            step_total, seq = event.step_total, event.seq
-            stop = min(count, start + MAX_LINES_PER_ROW)
-            while end < stop:
+            step_total, seq, lines = event.step_total, event.seq, event.size
+            while end < count:
                 other = events[end]
-                seq += 1
                 if (
-                    other.seq != seq
+                    other.start != seq + 1
+                    or lines + other.size > MAX_LINES_PER_ROW
                     or other.type is not log
                     or other.level is not level
                     or (other.timestamp is not moment and other.timestamp != moment)
@@ -281,29 +282,32 @@ def _rows(
                     or other.params is not None
                 ):
                     break
+                seq, lines = other.seq, lines + other.size
                 end += 1
-        if end - start > 1:
-            message = "\n".join([other.message for other in events[start:end]])
-            if message.count("\n") == end - start - 1:
-                rows.append(
-                    (
-                        session_id,
-                        events[end - 1].seq,
-                        log.value,
-                        event.level.value,
-                        message,
-                        last_stamp,
-                        event.step_id,
-                        event.step_index,
-                        event.step_total,
-                        empty_data,
-                        None,
-                        None,
-                        event.seq,
-                    )
+            if lines > 1:
+                message = (
+                    event.message if end - start == 1 else "\n".join([e.message for e in events[start:end]])
                 )
-                start = end
-                continue
+                if message.count("\n") == lines - 1:
+                    rows.append(
+                        (
+                            session_id,
+                            seq,
+                            log.value,
+                            level.value,
+                            message,
+                            last_stamp,
+                            step_id,
+                            step_index,
+                            step_total,
+                            empty_data,
+                            None,
+                            None,
+                            event.start,
+                        )
+                    )
+                    start = end
+                    continue
         for event in events[start:end]:  # one event alone, or a run in which a line holds "\n"
             if event.timestamp is not last_moment:
                 last_moment, last_stamp = event.timestamp, stamp(event.timestamp)
@@ -321,11 +325,23 @@ def _rows(
                     dump(event.data) if event.data else empty_data,
                     event.code,
                     None if event.params is None else dump(event.params),
-                    None,
+                    event.first_seq,
                 )
             )
         start = end
     return rows
+
+
+def _within_row_limit(events: Sequence[SessionEvent]) -> list[SessionEvent]:
+    """``events`` with every event of more than ``MAX_LINES_PER_ROW`` lines cut into parts that fit."""
+    out: list[SessionEvent] = []
+    for event in events:
+        low = event.start
+        while event.seq - low + 1 > MAX_LINES_PER_ROW:
+            out.append(event.part(low, low + MAX_LINES_PER_ROW - 1))
+            low += MAX_LINES_PER_ROW
+        out.append(event.part(low, event.seq))
+    return out
 
 
 async def events_after(

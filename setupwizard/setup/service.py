@@ -243,7 +243,11 @@ class SetupService:
                 events = events[:-1]
                 if not events:
                     return
-            run.logs.extend(event.message for event in events)
+            for event in events:
+                if event.first_seq is None:
+                    run.logs.append(event.message)
+                else:
+                    run.logs.extend(event.lines())
             recorder.add(events)
             try:
                 await self.bus.publish(run.session_id, events)

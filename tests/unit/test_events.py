@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from setupwizard.provisioning.events import EventEmitter, EventType, Level, SessionEvent, StepRef, utc_now
 from setupwizard.provisioning.lines import MAX_LINE, LineAssembler
@@ -77,8 +78,9 @@ async def test_a_secret_split_across_two_reads_is_redacted() -> None:
         for chunk in (data[:cut], data[cut:]):
             lines = assembler.feed(chunk)
             await emitter.emit_lines(lines, [Level.INFO] * len(lines))
-    assert len(seen) == 2 * (len(data) - 1)
-    assert all(secret[:6] not in e.message and secret[-6:] not in e.message for e in seen)
+    lines = [line for e in seen for line in e.per_line()]
+    assert len(lines) == 2 * (len(data) - 1)
+    assert all(secret[:6] not in e.message and secret[-6:] not in e.message for e in lines)
 
 
 async def test_a_secret_straddling_the_line_cut_is_redacted_whole() -> None:
@@ -96,7 +98,8 @@ async def test_a_secret_straddling_the_line_cut_is_redacted_whole() -> None:
             await emitter.emit_lines(lines, [Level.INFO] * len(lines))
         joined = "".join(e.message for e in seen)
         assert "X" not in joined and "Extra" not in joined and "Canary" not in joined
-        assert all(len(e.message) <= MAX_LINE + len("********") for e in seen)  # cut before redaction
+        lines = [line for e in seen for line in e.per_line()]
+        assert all(len(e.message) <= MAX_LINE + len("********") for e in lines)  # cut before redaction
 
 
 def test_code_and_params_are_in_the_frame_only_when_set() -> None:
@@ -106,3 +109,61 @@ def test_code_and_params_are_in_the_frame_only_when_set() -> None:
     frame = coded.to_frame()
     assert frame["code"] == "step.done" and frame["params"] == {"n": 3}
     assert SessionEvent.from_frame(frame) == coded
+
+
+async def test_a_run_of_one_level_is_one_event_and_other_levels_split_it() -> None:
+    calls: list[list[SessionEvent]] = []
+
+    async def sink(events: Sequence[SessionEvent]) -> None:
+        calls.append(list(events))
+
+    emitter = EventEmitter(sink, secrets=["pw-CANARY"])
+    lines = ["a", "b pw-CANARY", "W: warn", "E: err", "c", "d"]
+    levels = [Level.INFO, Level.INFO, Level.WARNING, Level.ERROR, Level.INFO, Level.INFO]
+    events = await emitter.emit_lines(lines, levels)
+    assert calls == [events]
+    assert [(e.start, e.seq, e.level) for e in events] == [
+        (1, 2, Level.INFO),
+        (3, 3, Level.WARNING),
+        (4, 4, Level.ERROR),
+        (5, 6, Level.INFO),
+    ]
+    assert events[0].message == "a\nb ********" and events[0].first_seq == 1
+    assert events[1].first_seq is None  # one line: a plain one-line event
+    assert [(e.seq, e.message) for ev in events for e in ev.per_line()] == [
+        (1, "a"), (2, "b ********"), (3, "W: warn"), (4, "E: err"), (5, "c"), (6, "d")
+    ]  # fmt: skip
+    assert emitter.last_seq == 6
+
+
+async def test_a_line_holding_a_newline_is_an_event_of_its_own() -> None:
+    seen: list[SessionEvent] = []
+
+    async def sink(events: Sequence[SessionEvent]) -> None:
+        seen.extend(events)
+
+    emitter = EventEmitter(sink)
+    await emitter.emit_lines(["x", "two\nparts", "y"], [Level.INFO] * 3)
+    assert [(e.first_seq, e.seq, e.message) for e in seen] == [
+        (None, 1, "x"), (None, 2, "two\nparts"), (None, 3, "y")
+    ]  # fmt: skip
+
+
+def test_a_multi_line_event_cuts_and_round_trips() -> None:
+    moment = datetime.now(UTC)
+    run = SessionEvent(
+        14, EventType.LOG, Level.INFO, "l10\nl11\nl12\nl13\nl14", moment, "apt", 2, 5, first_seq=10
+    )
+    assert (run.start, run.size, run.lines()) == (10, 5, ["l10", "l11", "l12", "l13", "l14"])
+    assert run.after(9) is run and run.after(14) is None and run.after(20) is None
+    tail = run.after(11)
+    assert tail is not None
+    assert (tail.first_seq, tail.seq, tail.message, tail.step_id) == (12, 14, "l12\nl13\nl14", "apt")
+    last = run.after(13)
+    assert last is not None and (last.first_seq, last.seq, last.message) == (None, 14, "l14")
+    assert run.part(10, 10).message == "l10" and run.part(10, 10).first_seq is None
+    frame = run.to_frame()
+    assert (frame["first_seq"], frame["seq"]) == (10, 14)
+    assert SessionEvent.from_frame(frame) == run
+    single = SessionEvent.from_frame({**frame, "first_seq": 14, "message": "l14"})
+    assert single.first_seq is None and single.size == 1

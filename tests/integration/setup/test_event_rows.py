@@ -369,3 +369,35 @@ async def test_the_same_run_written_twice_is_refused(db: Database) -> None:
     with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
         await write(db, session_id, events)
     assert await read(db, session_id) == events
+
+
+def lines_event(first: int, last: int, **fields: object) -> SessionEvent:
+    """One engine event carrying the lines ``first..last`` (one chunk of output)."""
+    message = "\n".join(f"line {seq}" for seq in range(first, last + 1))
+    return line(last, message, first_seq=first, **fields)
+
+
+async def test_multi_line_events_are_rows_and_read_back_line_by_line(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(repository, "MAX_LINES_PER_ROW", 6)
+    session_id = await new_session(db)
+    later = MOMENT + timedelta(milliseconds=3)
+    events = [
+        lines_event(1, 3),
+        lines_event(4, 5),  # the next lines, same kind and chunk time: joins the row
+        line(6, "W: warn", level=Level.WARNING),
+        lines_event(7, 20, timestamp=later),  # 14 lines: cut at the row limit
+        lines_event(21, 22, timestamp=later),  # joins the last part while it has room
+        SessionEvent(23, EventType.COMPLETE, Level.SUCCESS, "✓ done", later, data={"status": "succeeded"}),
+    ]
+    await write(db, session_id, events)
+    assert await raw_rows(db, session_id) == [(1, 5), (None, 6), (7, 12), (13, 18), (19, 22), (None, 23)]
+    expanded = [one for event in events for one in event.per_line()]
+    assert [e.seq for e in expanded] == list(range(1, 24))
+    assert await read(db, session_id) == expanded
+    for since in range(24):
+        assert await read(db, session_id, since, limit=4) == expanded[since : since + 4]
+    async with db.session() as session:
+        assert await repository.count_events(session, session_id) == 23
+        assert await repository.max_event_seq(session, session_id) == 23

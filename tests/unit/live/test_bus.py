@@ -196,3 +196,37 @@ async def test_a_batch_whose_seqs_do_not_rise_is_refused_whole(bus: ProgressBus)
         await bus.publish(session_id, [event(2), event(3)])
     await bus.publish(session_id, [])  # nothing to do
     assert await bus.last_seq(session_id) == 2
+
+
+def run_of(first: int, last: int) -> SessionEvent:
+    """One event carrying the lines ``first..last`` (what one chunk of output becomes)."""
+    lines = [f"line {seq} ✓ 中文" for seq in range(first, last + 1)]
+    return SessionEvent(
+        last, EventType.LOG, Level.INFO, "\n".join(lines), datetime.now(UTC), "script", 3, 4, first_seq=first
+    )
+
+
+async def test_since_inside_a_multi_line_event_gets_exactly_its_later_lines(bus: ProgressBus) -> None:
+    session_id = new_session()
+    await bus.publish(session_id, [run_of(1, 10)])
+    await bus.publish(session_id, [event(11), run_of(12, 20), event(21, complete=True)])
+    for since in range(0, 22):
+        rest = await asyncio.wait_for(collect(bus, session_id, since=since), 30)
+        lines = [(line.seq, line.message) for e in rest for line in e.per_line()]
+        want = [(seq, f"line {seq} ✓ 中文") for seq in range(since + 1, 21)] + (
+            [] if since == 21 else [(21, "line 21 ✓ 中文")]
+        )
+        assert lines == want, since
+        if rest:
+            assert rest[0].start == since + 1  # the event holding `since` comes cut, not whole
+            assert rest[0].step_id in ("script", None)
+
+
+async def test_a_multi_line_event_overlapping_the_last_seq_is_refused(bus: ProgressBus) -> None:
+    session_id = new_session()
+    await bus.publish(session_id, [run_of(1, 5)])
+    with pytest.raises(OutOfOrderEventError):
+        await bus.publish(session_id, [run_of(5, 9)])
+    with pytest.raises(OutOfOrderEventError):
+        await bus.publish(session_id, [event(6), run_of(6, 8)])
+    assert await bus.last_seq(session_id) == 5

@@ -232,3 +232,40 @@ async def test_feed_ending_without_complete_ends_the_relay() -> None:
 
 async def collect(events: AsyncIterator[list[SessionEvent]]) -> list[SessionEvent]:
     return [e async for batch in events for e in batch]
+
+
+def chunk(first: int, last: int, text: str = "line {}") -> SessionEvent:
+    """One event carrying the lines ``first..last`` (what one chunk of output becomes)."""
+    message = "\n".join(text.format(seq) for seq in range(first, last + 1))
+    return SessionEvent(
+        last, EventType.LOG, Level.INFO, message, datetime.now(UTC), "apt", 1, 3, first_seq=first
+    )
+
+
+async def test_multi_line_events_join_followers_and_an_oversized_one_is_split() -> None:
+    client = Client()
+    long = "y" * 900 + " {}"  # 200 such lines: ~180,000 characters in one event
+    events = [chunk(1, 3), event(4), chunk(5, 204, long), chunk(205, 206), event(207, complete=True)]
+    assert await relay(batches(events), client.send, max_lag=1000) is RelayEnd.COMPLETE
+    assert all(len(f["message"]) <= MAX_FRAME_CHARS for f in client.frames)
+    want = [(seq, f"line {seq}") for seq in range(1, 5)] + [(seq, long.format(seq)) for seq in range(5, 205)]
+    want += [(205, "line 205"), (206, "line 206"), (207, "✓ done")]
+    assert lines(client.frames) == want
+    assert (client.frames[0]["first_seq"], client.frames[0]["seq"]) == (1, 4)  # a chunk and a line joined
+    assert len(client.frames) >= 4  # the big chunk went in several frames
+
+
+async def test_max_lag_counts_lines_not_events() -> None:
+    bus = MemoryBus()
+    client = Client(stop_after=1)
+    relaying = asyncio.create_task(relay(bus.subscribe("s"), client.send, max_lag=50, live_after=0))
+    await bus.publish("s", [event(1)])
+    await asyncio.sleep(0.05)
+    await bus.publish("s", [chunk(2, 40)])  # taken by the sender, whose send now blocks
+    await asyncio.sleep(0.05)
+    await bus.publish("s", [chunk(41, 80)])  # 40 lines waiting: within the lag
+    await asyncio.sleep(0.05)
+    assert not relaying.done()
+    await bus.publish("s", [chunk(81, 100)])  # 60 lines in two events: too far behind
+    assert await asyncio.wait_for(relaying, 30) is RelayEnd.TOO_SLOW
+    await bus.close()

@@ -46,10 +46,11 @@ async def test_output_lines_are_one_batch_tagged_with_the_current_step() -> None
     ctx.step = StepRef("apt_update", 4, 6)
     await ctx.log_lines(["Get:1 x", "W: Failed to fetch y", "E: broken"])
     await ctx.log_lines(["plain", "lines"])
-    assert [len(b) for b in batches] == [3, 2]
+    # a run of lines of one level is one event carrying them all (first_seq..seq)
+    assert [len(b) for b in batches] == [3, 1]
     assert [e.level for e in batches[0]] == [Level.INFO, Level.WARNING, Level.ERROR]
-    assert {e.level for e in batches[1]} == {Level.INFO}
+    assert (batches[1][0].first_seq, batches[1][0].seq, batches[1][0].message) == (4, 5, "plain\nlines")
     assert {(e.type, e.step_id, e.step_index) for b in batches for e in b} == {
         (EventType.LOG, "apt_update", 4)
     }
-    assert [e.seq for b in batches for e in b] == [1, 2, 3, 4, 5]
+    assert [line.seq for b in batches for e in b for line in e.per_line()] == [1, 2, 3, 4, 5]
