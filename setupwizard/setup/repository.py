@@ -376,9 +376,11 @@ async def events_after(
         if len(events) >= limit:
             del events[limit:]
             return events
-        # Fewer than asked: the end of the stored events, or a hole in the seqs. Jump to the next row.
-        assert window_end is not None
-        cursor = max(window_end, events[-1].seq if events else since)
+        # Fewer than asked: the end of the stored events, or a hole in the seqs. Go on from the next row
+        # after the last seq read, not after the window: rows committed since the read above (a running
+        # session's) may fill the window now, and skipping them lost lines (issue E, the flood test).
+        if events:
+            cursor = max(cursor, events[-1].seq)
         if until is not None and cursor >= until - 1:
             return events
         following = (

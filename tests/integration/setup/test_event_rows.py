@@ -11,6 +11,7 @@ import random
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from alembic import command
@@ -401,3 +402,21 @@ async def test_multi_line_events_are_rows_and_read_back_line_by_line(
     async with db.session() as session:
         assert await repository.count_events(session, session_id) == 23
         assert await repository.max_event_seq(session, session_id) == 23
+
+
+async def test_a_page_read_while_rows_are_committed_skips_no_line(db: Database) -> None:
+    """A page that found fewer lines than asked looks for the next row after the last line it read: rows
+    a running session's recorder commits between the two statements must not be jumped over."""
+    session_id = await new_session(db)
+    await write(db, session_id, [lines_event(1, 30)])
+    async with db.session() as session:
+        real_scalar = session.scalar
+
+        async def scalar_after_a_commit(statement: Any, *args: Any, **kwargs: Any) -> Any:
+            await write(db, session_id, [lines_event(31, 60)], [lines_event(61, 90)])  # meanwhile
+            session.scalar = real_scalar  # type: ignore[method-assign]
+            return await real_scalar(statement, *args, **kwargs)
+
+        session.scalar = scalar_after_a_commit  # type: ignore[method-assign]
+        got = await repository.events_after(session, session_id, 10, limit=2000)
+    assert [e.seq for e in got] == list(range(11, 91))
