@@ -53,8 +53,13 @@ class ProgressBus(Protocol):
         """
         ...
 
-    def subscribe(self, session_id: str, since: int = 0) -> AsyncIterator[list[SessionEvent]]:
+    def subscribe(
+        self, session_id: str, since: int = 0, *, heartbeat: float | None = None
+    ) -> AsyncIterator[list[SessionEvent]]:
         """Every retained event with ``seq > since`` in order, in non-empty batches; then live ones.
+
+        With ``heartbeat``, an empty batch comes whenever nothing arrived for about that many seconds, so
+        the reader gets a turn to look elsewhere without a task and a timer of its own per batch.
 
         An event of several lines that holds ``since`` comes cut to its lines after ``since``.
 

@@ -94,25 +94,23 @@ async def session_events(
             if stored[-1].type is EventType.COMPLETE:
                 return
 
-    live = aiter(bus.subscribe(session_id, since=cursor))
-    pending: asyncio.Future[list[SessionEvent]] | None = None
+    # One generator, read in this task: no task and no timer per batch (a tick of 200 quiet sessions is
+    # 200 batches). The bus's heartbeat gives the recheck its turn.
+    live = bus.subscribe(session_id, since=cursor, heartbeat=recheck_seconds)
+    quiet_since = asyncio.get_running_loop().time()
     try:
-        while True:
-            if pending is None:
-                pending = asyncio.ensure_future(anext(live))
-            done, _ = await asyncio.wait({pending}, timeout=recheck_seconds)
-            if not done:
+        async for batch in live:
+            if not batch:
+                now = asyncio.get_running_loop().time()
+                if now - quiet_since < recheck_seconds * 0.9:
+                    continue
+                quiet_since = now
                 if not running_here(session_id) and await _finished(db, session_id):
                     async for rest in _stored_pages(db, session_id, cursor):
                         yield rest
                     return
                 continue
-            try:
-                batch = pending.result()
-            except StopAsyncIteration:
-                return
-            finally:
-                pending = None
+            quiet_since = asyncio.get_running_loop().time()
             fresh: list[SessionEvent] = []
             for whole in batch:
                 event = whole.after(cursor)
@@ -133,9 +131,6 @@ async def session_events(
             if ended:
                 return
     finally:
-        if pending is not None:
-            pending.cancel()
-            await asyncio.gather(pending, return_exceptions=True)
         aclose = getattr(live, "aclose", None)
         if aclose is not None:
             await aclose()

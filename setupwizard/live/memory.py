@@ -77,8 +77,11 @@ class MemoryBus:
         if self._channels.get(session_id) is channel:
             del self._channels[session_id]
 
-    async def subscribe(self, session_id: str, since: int = 0) -> AsyncIterator[list[SessionEvent]]:
-        """Retained events with ``seq > since``, then live ones, in batches, until ``complete``."""
+    async def subscribe(
+        self, session_id: str, since: int = 0, *, heartbeat: float | None = None
+    ) -> AsyncIterator[list[SessionEvent]]:
+        """Retained events with ``seq > since``, then live ones, in batches, until ``complete``; an empty
+        batch after ``heartbeat`` quiet seconds (see the protocol)."""
         channel = self._channel(session_id)
         channel.subscribers += 1
         try:
@@ -99,7 +102,16 @@ class MemoryBus:
                 if channel.complete:  # ``since`` was at or past the complete event: nothing will come
                     return
                 async with channel.changed:
-                    await channel.changed.wait_for(partial(self._readable, channel, position))
+                    if heartbeat is None:
+                        await channel.changed.wait_for(partial(self._readable, channel, position))
+                        continue
+                    try:
+                        async with asyncio.timeout(heartbeat):
+                            await channel.changed.wait_for(partial(self._readable, channel, position))
+                        continue
+                    except TimeoutError:
+                        pass
+                yield []  # quiet for `heartbeat` seconds (outside the lock)
         finally:
             channel.subscribers -= 1
             # A reader that waited for a session that never started leaves no empty channel behind.

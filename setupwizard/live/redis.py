@@ -99,15 +99,22 @@ class RedisBus:
                 ) from exc
             raise
 
-    async def subscribe(self, session_id: str, since: int = 0) -> AsyncIterator[list[SessionEvent]]:
-        """XREAD from ``<since>-0`` on, blocking for live entries, until ``complete`` (see the protocol)."""
+    async def subscribe(
+        self, session_id: str, since: int = 0, *, heartbeat: float | None = None
+    ) -> AsyncIterator[list[SessionEvent]]:
+        """XREAD from ``<since>-0`` on, blocking for live entries, until ``complete``; an empty batch after
+        ``heartbeat`` quiet seconds (see the protocol)."""
         key = self.key(session_id)
         cursor = since
+        block_ms = _BLOCK_MS if heartbeat is None else max(1, min(_BLOCK_MS, round(heartbeat * 1000)))
         ended = await self._complete_seq(key)
         if ended is not None and ended <= since:  # at or past the complete event: nothing will come
             return
         while not self._closed:
-            reply = await self.redis.xread({key: f"{cursor}-0"}, count=_READ_ENTRIES, block=_BLOCK_MS)
+            reply = await self.redis.xread({key: f"{cursor}-0"}, count=_READ_ENTRIES, block=block_ms)
+            if not reply and heartbeat is not None:
+                yield []
+                continue
             turns = 0
             for _stream, entries in _streams(reply):
                 for _entry_id, fields in entries:

@@ -8,13 +8,14 @@ socket, one frame at a time.
   the same step and level are waiting, the sender joins them into one frame (``message`` = their messages
   joined by ``"\\n"``, ``first_seq`` = the first one's seq, ``seq`` and ``timestamp`` = the last one's), up
   to ``MAX_FRAME_CHARS``. Nothing waits to be joined: the sender takes whatever is buffered the moment the
-  socket is free, so a client that keeps up gets each chunk of output as it was read (a line alone when the server prints
-  one at a time), at once, and one that falls behind catches up in fewer, larger frames.
+  socket is free, so a client that keeps up gets each chunk of output as it was read (a line alone when the
+  server prints one at a time), at once, and one that falls behind catches up in fewer, larger frames.
 - **History** (events that already existed when the client connected, ``seq <= live_after``) is read only
   as fast as the client takes it: the pump waits while ``replay_window`` lines are buffered. The events
   stay on the bus and in the database meanwhile, so a large history costs this connection nothing.
-- **Live events** never wait: the pump buffers them at once. When more than ``max_lag`` lines are waiting,
-  the client is too far behind and the relay ends with ``TOO_SLOW`` (it can resume with ``since``).
+- **Live events** never wait: the pump buffers them at once. When more than ``max_lag`` lines are waiting
+  behind the next event to send (one chunk of output may be larger than ``max_lag`` on its own), the
+  client is too far behind and the relay ends with ``TOO_SLOW`` (it can resume with ``since``).
 - A client that takes nothing for ``stall_seconds`` (one send does not complete, or the history does not
   move) is ``TOO_SLOW`` too.
 
@@ -102,6 +103,13 @@ def take_frame(waiting: deque[SessionEvent | None]) -> tuple[dict[str, Any], Ses
     return frame, last
 
 
+def _next_size(waiting: deque[SessionEvent | None]) -> int:
+    """Lines of the event the sender takes next: one chunk of output may be larger than ``max_lag`` on
+    its own, and is the server's grain, not the client's lag."""
+    head = waiting[0]
+    return 0 if head is None else head.size
+
+
 def _split_head(head: SessionEvent, waiting: deque[SessionEvent | None]) -> SessionEvent:
     """The first lines of ``head`` that fit in ``MAX_FRAME_CHARS`` (one at least); the rest go back on
     ``waiting``."""
@@ -153,7 +161,7 @@ async def relay(
             if batch[0].seq <= live_after:
                 if not await room_for_history():
                     return RelayEnd.TOO_SLOW
-            elif backlog + count > max_lag and waiting:
+            elif waiting and backlog + count - _next_size(waiting) > max_lag:
                 return RelayEnd.TOO_SLOW
             waiting.extend(batch)
             backlog += count
@@ -164,8 +172,11 @@ async def relay(
         ready.set()
         return RelayEnd.ENDED
 
+    loop = asyncio.get_running_loop()
+    send_began: float | None = None  # when the send under way began (None: not sending)
+
     async def sender() -> RelayEnd:
-        nonlocal backlog
+        nonlocal backlog, send_began
         while True:
             while not waiting:
                 ready.clear()
@@ -175,24 +186,35 @@ async def relay(
             frame, last = take_frame(waiting)
             backlog = max(0, backlog - (last.seq - frame["first_seq"] + 1))
             drained.set()
-            try:
-                async with asyncio.timeout(stall_seconds):
-                    await send(json.dumps(frame, ensure_ascii=False))
-            except TimeoutError:  # the socket's buffer stayed full: the client stopped reading
-                return RelayEnd.TOO_SLOW
+            send_began = loop.time()
+            await send(json.dumps(frame, ensure_ascii=False))
+            send_began = None
             if last.type is EventType.COMPLETE:
                 return RelayEnd.COMPLETE
 
+    async def watchdog() -> RelayEnd:
+        """TOO_SLOW once one send has not completed for ``stall_seconds`` (the socket's buffer stayed full:
+        the client stopped reading). One timer per connection, not one per frame."""
+        while True:
+            began = send_began
+            wait = stall_seconds if began is None else began + stall_seconds - loop.time()
+            if wait <= 0:
+                return RelayEnd.TOO_SLOW
+            await asyncio.sleep(wait)
+
     pumping = asyncio.create_task(pump())
     sending = asyncio.create_task(sender())
+    watching = asyncio.create_task(watchdog())
     try:
-        done, _ = await asyncio.wait({pumping, sending}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait({pumping, sending, watching}, return_when=asyncio.FIRST_COMPLETED)
         if sending in done:
             return sending.result()
-        if pumping.result() is RelayEnd.TOO_SLOW:
+        if watching in done or pumping.result() is RelayEnd.TOO_SLOW:
             return RelayEnd.TOO_SLOW
-        return await sending  # the pump is done; the sender drains the rest (or finds the client stuck)
+        # the pump is done; the sender drains the rest (or the watchdog finds the client stuck)
+        done, _ = await asyncio.wait({sending, watching}, return_when=asyncio.FIRST_COMPLETED)
+        return sending.result() if sending in done else RelayEnd.TOO_SLOW
     finally:
-        for task in (pumping, sending):
+        for task in (pumping, sending, watching):
             task.cancel()
-        await asyncio.gather(pumping, sending, return_exceptions=True)
+        await asyncio.gather(pumping, sending, watching, return_exceptions=True)

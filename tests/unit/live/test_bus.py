@@ -230,3 +230,23 @@ async def test_a_multi_line_event_overlapping_the_last_seq_is_refused(bus: Progr
     with pytest.raises(OutOfOrderEventError):
         await bus.publish(session_id, [event(6), run_of(6, 8)])
     assert await bus.last_seq(session_id) == 5
+
+
+async def test_a_heartbeat_subscriber_gets_an_empty_batch_while_quiet_and_every_event_after(
+    bus: ProgressBus,
+) -> None:
+    session_id = new_session()
+    got: list[list[SessionEvent]] = []
+
+    async def read() -> None:
+        async for batch in bus.subscribe(session_id, heartbeat=0.1):
+            got.append(batch)
+            if len([b for b in got if not b]) >= 2 and not any(got):
+                await bus.publish(session_id, [event(1), event(2)])
+                await bus.publish(session_id, [event(3, complete=True)])
+
+    await asyncio.wait_for(read(), 30)
+    assert [b for b in got[:2]] == [[], []]  # quiet: empty batches, not an endless wait
+    assert [e.seq for b in got for e in b] == [1, 2, 3]
+    # without a heartbeat nothing empty ever comes
+    assert [len(b) for b in [b async for b in bus.subscribe(session_id)]] == [len(b) for b in got if b]

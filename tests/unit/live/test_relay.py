@@ -264,8 +264,9 @@ async def test_max_lag_counts_lines_not_events() -> None:
     await bus.publish("s", [chunk(2, 40)])  # taken by the sender, whose send now blocks
     await asyncio.sleep(0.05)
     await bus.publish("s", [chunk(41, 80)])  # 40 lines waiting: within the lag
+    await bus.publish("s", [chunk(81, 130)])  # 50 behind the next chunk: still within
     await asyncio.sleep(0.05)
     assert not relaying.done()
-    await bus.publish("s", [chunk(81, 100)])  # 60 lines in two events: too far behind
+    await bus.publish("s", [chunk(131, 140)])  # 60 lines behind the next chunk, in two events: too far
     assert await asyncio.wait_for(relaying, 30) is RelayEnd.TOO_SLOW
     await bus.close()
