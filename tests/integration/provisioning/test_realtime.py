@@ -13,10 +13,11 @@ import secrets
 
 import asyncssh
 import pytest
+from asyncssh.encryption import get_default_encryption_algs
 
 from setupwizard.provisioning import MemoryKnownHosts
 from setupwizard.provisioning.remote import Remote
-from setupwizard.provisioning.ssh import open_connection
+from setupwizard.provisioning.ssh import CIPHERS, open_connection
 from setupwizard.provisioning.sudo import detect_sudo
 from setupwizard.testbed.host import TestHost
 
@@ -90,3 +91,13 @@ async def test_a_command_waiting_for_input_gets_eof_instead_of_hanging(test_host
         connection.close()
     assert not result.timed_out
     assert result.exit_status == 0 and result.lines == ["no-input", "0"]
+
+
+async def test_connections_prefer_aes_gcm_and_keep_every_default_cipher(test_host: TestHost) -> None:
+    assert set(CIPHERS) == {alg.decode() for alg in get_default_encryption_algs()}  # reordered, none dropped
+    connection = await open_connection(login(test_host, "root"), MemoryKnownHosts())
+    try:
+        assert connection.conn.get_extra_info("send_cipher") == "aes128-gcm@openssh.com"
+        assert connection.conn.get_extra_info("recv_cipher") == "aes128-gcm@openssh.com"
+    finally:
+        connection.close()
