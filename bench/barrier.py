@@ -62,10 +62,13 @@ class Barrier:
                 pass
         self.waiting.clear()
 
-    def wait_snippet(self) -> str:
-        """A shell line that blocks until :meth:`release` (python3 is on every testbed host)."""
-        code = (
+    def wait_code(self) -> str:
+        """Python statements that block until :meth:`release` (for a script that is python3 already)."""
+        return (
             f"import socket; s = socket.create_connection(('{BRIDGE_ADDRESS}', {self.port})); "
             "s.makefile().readline()"
         )
-        return f'python3 -c "{code}"'
+
+    def wait_snippet(self) -> str:
+        """A shell line that blocks until :meth:`release` (python3 is on every testbed host)."""
+        return f'python3 -c "{self.wait_code()}"'

@@ -16,6 +16,10 @@ class Sizes:
     latency_flood_lines: int = 200_000
     latency_rate: float = 20.0  # lines per second per printer
     latency_seconds: float = 10.0
+    # Each printer's first tick comes at a random point of its first period times this (1.0: the sessions
+    # tick out of step, as independent ones do; 0.0: all 200 print at the same instants, a burst of 200
+    # lines every 1/rate seconds).
+    latency_phase_spread: float = 1.0
     max_hosts: int = 50  # testbed hosts started at once by one benchmark
     connect_samples: int = 200
     scale_setups: int = 200

@@ -1,11 +1,13 @@
 """Benchmark 2: a line printed on a host → its frame received by a WebSocket client, p50/p99.
 
-Each session's script waits at a :class:`~bench.barrier.Barrier` until every session of the level has
-reached its script step, then one quiet printer per session (a single python3 process, so no fork per
-line) prints ``tick <i> <time.time()>`` at a fixed rate. The host shares this machine's clock
-(CLOCK_REALTIME is not namespaced), so ``received − printed`` is the latency of that line. The flood
-level adds one session printing ``seq 1 N`` at full speed from the same start line; its p99 is also
-given for just the ticks printed while the flood's lines were arriving.
+Each session's script starts one quiet printer (a single python3 process, so no fork per line), which waits at
+a :class:`~bench.barrier.Barrier` until every session of the level has reached it, then prints ``tick <i>
+<time.time()>`` at a fixed rate. The host shares this machine's clock (CLOCK_REALTIME is not namespaced), so
+``received − printed`` is the latency of that line. The flood level adds one session printing ``seq 1 N`` at
+full speed from the same start line; its p99 is also given for just the ticks printed while the flood's lines
+were arriving. Each printer's first tick comes at a random point of its first period
+(``latency_phase_spread``), as independent sessions' would: with all of them in step, every tick is a burst of
+one line per session at the same instant.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ from bench.waves import start_in_waves
 
 TARGET_P99_MS = 25.0
 
-PRINTER = """{wait}
-python3 -u - <<'PY'
-import time
+# The printer is started before the start line and waits at it itself: 200 python3 start-ups at the
+# release would take seconds of these 2 cores (the hosts share them) just when the ticks begin.
+PRINTER = """python3 -u - <<'PY'
+{wait}
+import random, time
 rate, count = {rate}, {count}
-start = time.time()
+start = time.time() + ({spread} * random.random() / rate)
 for i in range(count):
     delay = start + i / rate - time.time()
     if delay > 0:
@@ -79,7 +83,9 @@ async def _run_level(
             flood_digits.append(now)
 
     async with Barrier() as barrier:
-        printer = PRINTER.format(wait=barrier.wait_snippet(), rate=sizes.latency_rate, count=count)
+        printer = PRINTER.format(
+            wait=barrier.wait_code(), rate=sizes.latency_rate, count=count, spread=sizes.latency_phase_spread
+        )
         jobs: list[tuple[Endpoint, str, Watcher]] = [
             (target, printer, Watcher(service, str(uuid.uuid4()), on_tick)) for target in targets
         ]

@@ -92,7 +92,8 @@ async def run(sizes: Sizes) -> Section:
         section.verdict = "not measured: py-spy not installed (pip install -e '.[bench]')"
         return section
     backend = sizes.profile_backend
-    output = OUT_DIR / ("profile.collapsed.txt" if backend == "sqlite" else f"profile-{backend}.collapsed.txt")
+    name = "profile.collapsed.txt" if backend == "sqlite" else f"profile-{backend}.collapsed.txt"
+    output = OUT_DIR / name
     async with AsyncExitStack() as stack:
         hosts = await stack.enter_async_context(fresh_hosts(1))
         endpoint = endpoints(hosts, 1)[0]
