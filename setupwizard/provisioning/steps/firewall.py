@@ -27,10 +27,13 @@ from setupwizard.provisioning.validate import parse_port_spec
 # same facts as ``ufw status verbose`` (which reports ENABLED and DEFAULT_INPUT_POLICY from these files),
 # read without a second start of ufw (~40 ms each).
 SETTINGS_FILES = "/etc/default/ufw /etc/ufw/ufw.conf"
+# ufw keeps each added rule as a "### tuple ###" line in these; with none (grep exit 1), ``ufw show added``
+# would list none, so it is not started (a fresh install). Matches, or a file missing (exit 2), start it.
+RULE_FILES = "/etc/ufw/user.rules /etc/ufw/user6.rules"
 STATE = (
     "export LC_ALL=C; "
     f"grep -h -E '^[[:space:]]*(ENABLED|DEFAULT_INPUT_POLICY)=' {SETTINGS_FILES} 2>/dev/null; "
-    "echo '--- added'; ufw show added"
+    f"echo '--- added'; grep -qs '^### tuple ###' {RULE_FILES}; [ $? = 1 ] || ufw show added"
 )
 NO_UFW = "--- no ufw"
 # ufw's presence and state in one round trip
