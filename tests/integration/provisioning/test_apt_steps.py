@@ -61,7 +61,7 @@ async def test_the_plan_goes_on_within_a_moment_of_the_other_package_manager_end
     )
     assert result.success, rec.dump()
     wait_step = next(s for s in result.steps if s.id == "apt_wait")
-    assert wait_step.status is StepStatus.SUCCEEDED and 3.5 < wait_step.duration < 5.5, wait_step
+    assert wait_step.status is StepStatus.SUCCEEDED and 3.5 < wait_step.duration < 5.5, rec.dump()
     waiting = [e for e in rec.events if e.code == "apt_wait.waiting"]
     assert len(waiting) == 1 and "apt-get" in waiting[0].message  # one message per 3 s of waiting
 
