@@ -135,7 +135,11 @@ async def run(sizes: Sizes) -> Section:
             ]
         )
     section.tables.append(table)
+    paired = [mine / min(peers) for mine, *peers in zip(*(times[tool] for tool in TOOLS), strict=True)]
     section.notes += [
+        "setupwizard ÷ the faster peer within each round (same minute, same load): "
+        + ", ".join(f"{ratio:.2f}×" for ratio in paired)
+        + "; on a shared machine single runs swing by ±15 %, so read these beside the medians.",
         f"{sizes.peer_rounds} round(s), 3 fresh hosts each, tool order rotated per round; end state "
         "checked with `ufw status` inside each host; tool output in bench/out/peers.log.",
         "setupwizard also runs its safety checks (facts, sudo check, apt lock wait, the lock-out proof "

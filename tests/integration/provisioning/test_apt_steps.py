@@ -47,6 +47,26 @@ async def test_setup_waits_visibly_for_unattended_upgrades_then_continues(test_h
     assert wait_step.status is StepStatus.SUCCEEDED and "已空闲" in wait_step.message
 
 
+async def test_the_plan_goes_on_within_a_moment_of_the_other_package_manager_ending(
+    make_test_host: Callable[[], TestHost],
+) -> None:
+    host = make_test_host()  # its own: nothing left running by an earlier test adds to the wait
+    start_busy(host, "apt-get", 4)  # the server looks every 0.25 s; it used to look every 3 s (6 s here)
+    rec = Recorder()
+    result = await execute_setup(
+        login(host, "root"),
+        SetupOptions(packages=[], firewall=False),
+        rec.emitter,
+        MemoryKnownHosts(),
+        settings=PlanSettings(apt_lock_timeout=120),
+    )
+    assert result.success, rec.dump()
+    wait_step = next(s for s in result.steps if s.id == "apt_wait")
+    assert wait_step.status is StepStatus.SUCCEEDED and 3.5 < wait_step.duration < 5.5, rec.dump()
+    waiting = [e for e in rec.events if e.code == "apt_wait.waiting"]
+    assert len(waiting) == 1 and "apt-get" in waiting[0].message  # one message per 3 s of waiting
+
+
 async def test_the_wait_has_a_timeout(test_host: TestHost) -> None:
     start_busy(test_host, "dpkg", 60)
     rec = Recorder()
@@ -211,4 +231,4 @@ async def test_the_lists_lock_wait_ends_at_the_apt_lock_timeout(test_host: TestH
     assert result.status == "failed"
     step = next(s for s in result.steps if s.id == "apt_update")
     assert step.status is StepStatus.FAILED and "apt-get update" in step.message, rec.dump()
-    assert [e for e in rec.events if e.code == "apt_update.lists_locked"]
+    assert [e for e in rec.events if e.code == "apt_update.lists_locked"], rec.dump()

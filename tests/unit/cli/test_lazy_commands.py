@@ -34,3 +34,16 @@ def test_top_level_help_lists_every_command() -> None:
     out = run("--help")
     for command in ("serve", "setup", "testbed", "users"):
         assert f" {command} " in out, out
+
+
+def test_the_garbage_collector_is_on_while_a_command_runs() -> None:
+    # main() switches the collector off only while it imports: a long `serve` must collect
+    probe = (
+        "import gc, sys\n"
+        "from setupwizard.cli import app, main\n"
+        "app.command('probe-gc')(lambda: print('ENABLED', gc.isenabled()))\n"
+        "sys.argv = ['setupwizard', 'probe-gc']\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert "ENABLED True" in done.stdout, done.stdout + done.stderr

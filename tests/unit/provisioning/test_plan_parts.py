@@ -10,7 +10,13 @@ from setupwizard.provisioning.events import Level
 from setupwizard.provisioning.result import SetupResult, StepResult, StepStatus
 from setupwizard.provisioning.steps import default_plan
 from setupwizard.provisioning.steps.apt import installed_query, parse_installed
-from setupwizard.provisioning.steps.firewall import FirewallState, parse_state, wanted_rules
+from setupwizard.provisioning.steps.firewall import (
+    PROBE,
+    FirewallState,
+    apply_script,
+    parse_state,
+    wanted_rules,
+)
 from setupwizard.provisioning.summary import complete_event_level, mark, summary_lines
 
 
@@ -32,11 +38,9 @@ def test_dpkg_query_is_quoted_and_parsed() -> None:
 
 
 UFW_ACTIVE = [
-    "Status: active",
-    "Logging: on (low)",
-    "Default: deny (incoming), allow (outgoing), disabled (routed)",
-    "To                         Action      From",
-    "22/tcp                     ALLOW IN    Anywhere",
+    "IPV6=yes",  # not asked for, but a grep of a hand-edited file may bring more: ignored
+    'DEFAULT_INPUT_POLICY="DROP"',
+    "ENABLED=yes",
     "--- added",
     "Added user rules (see 'ufw status' for running firewall):",
     "ufw allow 22/tcp",
@@ -46,8 +50,33 @@ UFW_ACTIVE = [
 
 def test_ufw_state_is_parsed() -> None:
     assert parse_state(UFW_ACTIVE) == FirewallState(True, "deny", ("allow 22/tcp", "allow 60000:61000/udp"))
-    inactive = parse_state(["Status: inactive", "--- added", "Added user rules", "(None)"])
-    assert inactive == FirewallState(False, "", ())
+    inactive = parse_state(
+        ['DEFAULT_INPUT_POLICY="ACCEPT"', "ENABLED=no", "--- added", "Added user rules", "(None)"]
+    )
+    assert inactive == FirewallState(False, "allow", ())
+
+
+def test_ufw_settings_are_read_as_ufw_reads_them() -> None:
+    # ufw: the later file (ufw.conf) and the later line win, quotes and case do not matter
+    lines = ['DEFAULT_INPUT_POLICY="DROP"', "ENABLED=yes", "  DEFAULT_INPUT_POLICY='reject'", '"ENABLED"=yes']
+    assert parse_state([*lines, "--- added"]) == FirewallState(True, "reject", ())
+    assert parse_state(["ENABLED=no", "--- added", "ufw allow 80"]) == FirewallState(False, "", ("allow 80",))
+
+
+def test_the_firewall_probe_starts_ufw_only_to_list_rules_there_are() -> None:
+    # ufw status reads ENABLED and DEFAULT_INPUT_POLICY from these files; ufw show added lists the
+    # "### tuple ###" lines of its rule files, so with none (grep exit 1) it is not started (~40 ms each)
+    assert "ufw status" not in PROBE and PROBE.count("ufw show added") == 1
+    assert "/etc/default/ufw /etc/ufw/ufw.conf" in PROBE
+    assert PROBE.endswith("/etc/ufw/user.rules /etc/ufw/user6.rules; [ $? = 1 ] || ufw show added")
+
+
+def test_the_default_policy_is_set_only_when_ufw_does_not_deny_already() -> None:
+    script = apply_script(["allow 22/tcp"])
+    assert script.startswith("ufw allow 22/tcp && { [ ") and script.endswith(
+        " ] || ufw default deny incoming; } && ufw --force enable"
+    )
+    assert "DEFAULT_INPUT_POLICY" in script
 
 
 def test_wanted_rules_start_with_the_ssh_port_and_skip_duplicates() -> None:
