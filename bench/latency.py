@@ -33,8 +33,8 @@ TARGET_P99_MS = 25.0
 # The printer is started before the start line and waits at it itself: 200 python3 start-ups at the
 # release would take seconds of these 2 cores (the hosts share them) just when the ticks begin.
 PRINTER = """python3 -u - <<'PY'
-{wait}
 import random, time
+{wait}
 rate, count = {rate}, {count}
 start = time.time() + ({spread} * random.random() / rate)
 for i in range(count):

@@ -16,7 +16,6 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any
 
 import asyncssh
 
@@ -149,46 +148,48 @@ class Remote:
         kept: deque[str] = deque(maxlen=KEEP_LINES)
         assembler = LineAssembler(guard=self._guard)
         loop = asyncio.get_running_loop()
-        deadline = None if time_limit is None else loop.time() + time_limit
+        refusal = asyncio.Event()  # sudo asked for the password a second time
+
+        async def read_all() -> None:
+            # One task reads and delivers every chunk: no task and no wait per chunk (a quiet printer's
+            # every line is a chunk of its own). The caller only watches for the end, cancel and time.
+            while data := await proc.stdout.read(65536):
+                await self._deliver(assembler.feed(data), kept, on_lines)
+                if password is not None and assembler.take_marker(self._marker):
+                    result.prompts += 1
+                    if result.prompts == 1:
+                        proc.stdin.write(password.encode() + b"\n")
+                    else:
+                        refusal.set()
+
+        reading = asyncio.create_task(read_all())
         cancel_wait = asyncio.ensure_future(self.cancel.wait())
-        read = asyncio.ensure_future(proc.stdout.read(65536))
-        stop_deadline: float | None = None
-        refused = False
+        refusal_wait = asyncio.ensure_future(refusal.wait())
+        stopped = False
         try:
-            while True:
-                waits: set[asyncio.Future[Any]] = {read}
-                if stop_deadline is None:
-                    waits.add(cancel_wait)
-                limit = stop_deadline if stop_deadline is not None else deadline
-                remaining = None if limit is None else max(0.0, limit - loop.time())
-                done, _ = await asyncio.wait(waits, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
-                if read in done:
-                    data = read.result()
-                    if not data:
-                        break
-                    read = asyncio.ensure_future(proc.stdout.read(65536))
-                    await self._deliver(assembler.feed(data), kept, on_lines)
-                    if password is not None and assembler.take_marker(self._marker):
-                        result.prompts += 1
-                        if result.prompts == 1:
-                            proc.stdin.write(password.encode() + b"\n")
-                        elif stop_deadline is None:
-                            refused = True
-                            stop_deadline = self._stop(proc, loop)
-                    continue
-                if stop_deadline is not None:
-                    break  # it did not end in the grace period: stop reading, close below
-                if cancel_wait in done:
+            remaining = None if time_limit is None else max(0.0, time_limit)
+            done, _ = await asyncio.wait(
+                {reading, cancel_wait, refusal_wait}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+            )
+            if reading not in done:
+                if refusal_wait in done:
+                    pass  # raised below, once the command is stopped
+                elif cancel_wait in done:
                     result.cancelled = True
                 else:
                     result.timed_out = True
-                stop_deadline = self._stop(proc, loop)
+                stopped = True
+                self._stop(proc, loop)
+                await asyncio.wait({reading}, timeout=STOP_GRACE)  # it did not end in time: close below
+            if reading.done():
+                reading.result()  # a failure of the line handler is the caller's
             await self._deliver(assembler.finish(), kept, on_lines)
         finally:
-            read.cancel()
-            cancel_wait.cancel()
-            if stop_deadline is not None or not proc.stdout.at_eof():
+            for waiter in (reading, cancel_wait, refusal_wait):
+                waiter.cancel()
+            if stopped or not proc.stdout.at_eof():
                 proc.close()
+        refused = refusal.is_set()
         try:
             completed = await asyncio.wait_for(proc.wait(), timeout=STOP_GRACE)
             result.exit_status = completed.exit_status

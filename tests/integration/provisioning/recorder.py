@@ -11,7 +11,8 @@ from setupwizard.testbed.host import TestHost
 
 
 class Recorder:
-    """Collects events; :attr:`emitter` feeds it. ``on_event`` runs after each event is kept."""
+    """Collects events, one per seq as readers see them (an event of several lines is kept line by line);
+    :attr:`emitter` feeds it. ``on_event`` runs after each event is kept."""
 
     def __init__(self, on_event: Callable[[SessionEvent], Awaitable[None]] | None = None) -> None:
         self.events: list[SessionEvent] = []
@@ -19,10 +20,11 @@ class Recorder:
         self._on_event = on_event
 
     async def sink(self, events: Sequence[SessionEvent]) -> None:
-        for event in events:
-            self.events.append(event)
-            if self._on_event is not None:
-                await self._on_event(event)
+        for batch_event in events:
+            for event in batch_event.per_line():
+                self.events.append(event)
+                if self._on_event is not None:
+                    await self._on_event(event)
 
     def messages(self, type_: EventType | None = None) -> list[str]:
         return [e.message for e in self.events if type_ is None or e.type is type_]
