@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     cookie_secure: bool = Field(False, description="Mark the session cookie Secure (set true behind HTTPS).")
     token_ttl_seconds: int = Field(12 * 3600, ge=60, description="Lifetime of a login token and cookie.")
     ws_max_lag: int = Field(
-        10_000, ge=10, description="Events a WebSocket client may fall behind before it is disconnected."
+        10_000, ge=10, description="Lines a WebSocket client may fall behind before it is disconnected."
     )
     ws_compression: bool = Field(
         False,

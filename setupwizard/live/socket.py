@@ -10,7 +10,7 @@ Close codes (see docs/api.md for the frame contract):
 - 4400: the session id or ``since`` is malformed;
 - 4403: the session belongs to another user (no event is sent);
 - 4404: no session with that id started within the wait;
-- 4408: the client fell more than ``ws_max_lag`` events behind, or one frame could not be sent for the
+- 4408: the client fell more than ``ws_max_lag`` lines behind, or one frame could not be sent for the
   stall time (its buffer stayed full); it can reconnect with ``?since=<last seq>``.
 """
 
