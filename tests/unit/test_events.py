@@ -78,9 +78,9 @@ async def test_a_secret_split_across_two_reads_is_redacted() -> None:
         for chunk in (data[:cut], data[cut:]):
             lines = assembler.feed(chunk)
             await emitter.emit_lines(lines, [Level.INFO] * len(lines))
-    lines = [line for e in seen for line in e.per_line()]
-    assert len(lines) == 2 * (len(data) - 1)
-    assert all(secret[:6] not in e.message and secret[-6:] not in e.message for e in lines)
+    per_line = [one for e in seen for one in e.per_line()]
+    assert len(per_line) == 2 * (len(data) - 1)
+    assert all(secret[:6] not in e.message and secret[-6:] not in e.message for e in per_line)
 
 
 async def test_a_secret_straddling_the_line_cut_is_redacted_whole() -> None:
@@ -98,8 +98,8 @@ async def test_a_secret_straddling_the_line_cut_is_redacted_whole() -> None:
             await emitter.emit_lines(lines, [Level.INFO] * len(lines))
         joined = "".join(e.message for e in seen)
         assert "X" not in joined and "Extra" not in joined and "Canary" not in joined
-        lines = [line for e in seen for line in e.per_line()]
-        assert all(len(e.message) <= MAX_LINE + len("********") for e in lines)  # cut before redaction
+        per_line = [one for e in seen for one in e.per_line()]
+        assert all(len(e.message) <= MAX_LINE + len("********") for e in per_line)  # cut before redaction
 
 
 def test_code_and_params_are_in_the_frame_only_when_set() -> None:

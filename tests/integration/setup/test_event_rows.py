@@ -411,10 +411,13 @@ async def test_a_page_read_while_rows_are_committed_skips_no_line(db: Database) 
     await write(db, session_id, [lines_event(1, 30)])
     async with db.session() as session:
         real_scalar = session.scalar
+        calls = 0
 
         async def scalar_after_a_commit(statement: Any, *args: Any, **kwargs: Any) -> Any:
-            await write(db, session_id, [lines_event(31, 60)], [lines_event(61, 90)])  # meanwhile
-            session.scalar = real_scalar  # type: ignore[method-assign]
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                await write(db, session_id, [lines_event(31, 60)], [lines_event(61, 90)])  # meanwhile
             return await real_scalar(statement, *args, **kwargs)
 
         session.scalar = scalar_after_a_commit  # type: ignore[method-assign]
