@@ -3,6 +3,7 @@ with ?since, then live), keeps its link (?session=), and takes elapsed time from
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
 from typing import Any
@@ -65,10 +66,14 @@ def test_a_reload_mid_run_comes_back_to_the_running_session_with_every_line_once
     assert event_seqs(page) == [e["seq"] for e in events]
     expect(page.locator("#banner")).to_contain_text("✓ 服务器设置完成")
     expect(page.locator("#progress-step")).to_have_text(re.compile(r"^步骤 (\d) / \1$"))
-    # Elapsed time is the server's: first event to the complete event.
+    # Elapsed time is the server's: first event to the complete event, as the page reckons it (Date.parse
+    # keeps milliseconds, Math.round rounds halves up), so a run of 19.4996 s is 20 s on both sides.
     first = datetime.fromisoformat(events[0]["timestamp"])
     last = datetime.fromisoformat(events[-1]["timestamp"])
-    seconds = round((last - first).total_seconds())
+    millis = (last.replace(microsecond=last.microsecond // 1000 * 1000)) - first.replace(
+        microsecond=first.microsecond // 1000 * 1000
+    )
+    seconds = math.floor(millis.total_seconds() + 0.5)
     shown = f"{seconds // 60} 分 {seconds % 60} 秒" if seconds >= 60 else f"{seconds} 秒"
     expect(page.locator("#progress-elapsed")).to_have_text(f"用时 {shown}")
 

@@ -53,14 +53,15 @@ def test_presets_preview_and_a_run_of_only_the_chosen_steps(
     page.fill("input[name=firewall_ports]", "8443/tcp")
     to_preview(page)
     port, user = test_host.port, test_host.sudo_nopasswd.username
-    expect(preview).to_contain_text(f"ufw allow {port}/tcp && ufw allow 8443/tcp && ufw default deny")
+    expect(preview).to_contain_text(f"ufw allow {port}/tcp && ufw allow 8443/tcp && {{")
+    expect(preview).to_contain_text("|| ufw default deny incoming; } && ufw --force enable")
     expect(preview).to_contain_text(" install -- nginx jq")
     expect(preview).to_contain_text(f"ssh {user}@{test_host.address} -p {port}")
     expect(preview).to_contain_text("# only the packages dpkg-query does not list as installed")
     page.click("section[data-step='4'] [data-next='3']")
     page.fill("input[name=firewall_ports]", "9443/udp")
     to_preview(page)
-    expect(preview).to_contain_text(f"ufw allow {port}/tcp && ufw allow 9443/udp && ufw default deny")
+    expect(preview).to_contain_text(f"ufw allow {port}/tcp && ufw allow 9443/udp && {{")
     expect(preview).not_to_contain_text("8443")
 
     # a server behind a cloud firewall: no ufw; changing a step by hand makes the preset 自定义
