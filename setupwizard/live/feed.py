@@ -97,20 +97,14 @@ async def session_events(
     # One generator, read in this task: no task and no timer per batch (a tick of 200 quiet sessions is
     # 200 batches). The bus's heartbeat gives the recheck its turn.
     live = bus.subscribe(session_id, since=cursor, heartbeat=recheck_seconds)
-    quiet_since = asyncio.get_running_loop().time()
     try:
         async for batch in live:
-            if not batch:
-                now = asyncio.get_running_loop().time()
-                if now - quiet_since < recheck_seconds * 0.9:
-                    continue
-                quiet_since = now
+            if not batch:  # quiet for recheck_seconds
                 if not running_here(session_id) and await _finished(db, session_id):
                     async for rest in _stored_pages(db, session_id, cursor):
                         yield rest
                     return
                 continue
-            quiet_since = asyncio.get_running_loop().time()
             fresh: list[SessionEvent] = []
             for whole in batch:
                 event = whole.after(cursor)

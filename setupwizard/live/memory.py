@@ -102,11 +102,8 @@ class MemoryBus:
                 if channel.complete:  # ``since`` was at or past the complete event: nothing will come
                     return
                 async with channel.changed:
-                    if heartbeat is None:
-                        await channel.changed.wait_for(partial(self._readable, channel, position))
-                        continue
                     try:
-                        async with asyncio.timeout(heartbeat):
+                        async with asyncio.timeout(heartbeat):  # None: no heartbeat, wait for good
                             await channel.changed.wait_for(partial(self._readable, channel, position))
                         continue
                     except TimeoutError:

@@ -147,7 +147,6 @@ class Remote:
         result = CommandResult(exit_status=None)
         kept: deque[str] = deque(maxlen=KEEP_LINES)
         assembler = LineAssembler(guard=self._guard)
-        loop = asyncio.get_running_loop()
         refusal = asyncio.Event()  # sudo asked for the password a second time
 
         async def read_all() -> None:
@@ -179,7 +178,7 @@ class Remote:
                 else:
                     result.timed_out = True
                 stopped = True
-                self._stop(proc, loop)
+                self._stop(proc)
                 await asyncio.wait({reading}, timeout=STOP_GRACE)  # it did not end in time: close below
             if reading.done():
                 reading.result()  # a failure of the line handler is the caller's
@@ -200,13 +199,12 @@ class Remote:
             raise SudoPasswordWrongError(msg("error.sudo_password_wrong"))
         return result
 
-    def _stop(self, proc: asyncssh.SSHClientProcess[bytes], loop: asyncio.AbstractEventLoop) -> float:
-        """Interrupt the command: Ctrl-C into the PTY and a TERM signal; returns the grace deadline."""
+    def _stop(self, proc: asyncssh.SSHClientProcess[bytes]) -> None:
+        """Interrupt the command: Ctrl-C into the PTY and a TERM signal."""
         with suppress(OSError, asyncssh.Error):
             proc.stdin.write(b"\x03")
         with suppress(OSError, asyncssh.Error):
             proc.terminate()
-        return loop.time() + STOP_GRACE
 
     @staticmethod
     async def _deliver(lines: list[str], kept: deque[str], on_lines: LineHandler | None) -> None:

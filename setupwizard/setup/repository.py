@@ -425,23 +425,27 @@ def _expand(session_id: str, rows: Any, events: list[SessionEvent], after: int, 
                 events.append(_from_row(row))
                 after = last
             continue
-        lines = message.split("\n")
-        if len(lines) != last - first + 1:
+        held = message.count("\n") + 1
+        if held != last - first + 1:
             raise CorruptEventRowError(
-                f"session {session_id}: the stored row of seqs {first}..{last} holds {len(lines)} lines"
+                f"session {session_id}: the stored row of seqs {first}..{last} holds {held} lines"
             )
         low = max(first, after + 1)
         high = min(last, end - 1)
         if low > high:
             continue
-        kind = EventType(type_)
-        shade = Level(level)
-        events.extend(
-            [
-                SessionEvent(seq, kind, shade, lines[seq - first], timestamp, step_id, step_index, step_total)
-                for seq in range(low, high + 1)
-            ]
+        run = SessionEvent(
+            last,
+            EventType(type_),
+            Level(level),
+            message,
+            timestamp,
+            step_id,
+            step_index,
+            step_total,
+            first_seq=first,
         )
+        events.extend(run.part(low, high).per_line())
         after = high
 
 
