@@ -3,18 +3,31 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every package comes from uv.lock (exact versions and hashes): a fresh clone gets what CI tested.
+# uv itself is pinned here and installed into .uv/ by pip; it never downloads a Python of its own.
+UV_VERSION := 0.13.8
+UV := .uv/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+SYNC := $(UV) sync --locked --python $(PYTHON) --extra dev
 
-.PHONY: run test test-faults lint install system-deps services testbed testbed-down bench clean
+.PHONY: run test test-faults lint install upgrade system-deps services testbed testbed-down bench clean
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
+$(UV):
+	$(PYTHON) -m venv .uv
+	.uv/bin/pip install -q uv==$(UV_VERSION)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev]'
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(SYNC)
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Newest versions the ranges in pyproject.toml allow, into uv.lock; then the whole suite on them.
+upgrade: | $(UV)
+	$(UV) lock --upgrade --python $(PYTHON)
+	$(SYNC)
+	touch $(STAMP)
+	$(MAKE) test
 
 run: install
 	$(BIN)/setupwizard serve
@@ -51,8 +64,8 @@ testbed-down: install
 # quick validation run: `sudo .venv/bin/python -m bench [--quick] [throughput latency connect scale peers profile]`.
 bench: install system-deps services
 	@if [ "$$(id -u)" -ne 0 ]; then echo "make bench needs root (the testbed): run it with sudo" >&2; exit 1; fi
-	$(BIN)/pip install -q -e '.[bench]'
+	$(SYNC) --extra bench
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .uv .mypy_cache .ruff_cache .pytest_cache

@@ -50,7 +50,7 @@ def render(sections: list[Section], *, command: str, started: float, load_before
         "Reproduce: `sudo make bench` (all, rewrites this file), or "
         "`sudo .venv/bin/python -m bench [--quick] [throughput latency connect scale peers profile]`. "
         "Needs the testbed (docs/testbed.md), PostgreSQL and Redis, and the `bench` extra "
-        "(`pip install -e '.[bench]'`: ansible-core, pyinfra, py-spy).",
+        "(`make bench` installs it from uv.lock: ansible-core, pyinfra, py-spy).",
         "",
         "| machine | |",
         "|---|---|",

@@ -189,7 +189,7 @@ class RedisRunSignals:
                 await asyncio.sleep(1)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
 
     async def _beat(self) -> None:
         every = self.lease_ms / 3000
