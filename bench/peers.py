@@ -99,7 +99,7 @@ async def run(sizes: Sizes) -> Section:
     )
     missing = [tool for tool in TOOLS if not (BIN / tool).exists()]
     if missing:
-        section.verdict = f"not measured: {', '.join(missing)} not installed (make bench installs the bench extra)"
+        section.verdict = f"not measured: {', '.join(missing)} not installed (make bench installs them)"
         return section
     log = Path(__file__).resolve().parent / "out" / "peers.log"
     log.parent.mkdir(exist_ok=True)

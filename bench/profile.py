@@ -89,7 +89,7 @@ async def run(sizes: Sizes) -> Section:
         title=f"profile of the service during a {lines:,}-line run", target="(where the time goes)"
     )
     if not PY_SPY.exists():
-        section.verdict = "not measured: py-spy not installed (make bench installs the bench extra)"
+        section.verdict = "not measured: py-spy not installed (make bench installs them)"
         return section
     backend = sizes.profile_backend
     name = "profile.collapsed.txt" if backend == "sqlite" else f"profile-{backend}.collapsed.txt"
