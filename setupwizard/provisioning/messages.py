@@ -48,6 +48,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "设置被中断：服务在运行中重启，服务器可能处于部分设置的状态，请重新运行设置",
         "Setup interrupted: the service restarted mid-run; the server may be partly set up; run it again",
     ),
+    "run.log_incomplete": (
+        "{result}；但日志未能完整保存：只保存了 {stored}/{total} 行（数据库写入失败: {reason}）",
+        "{result}; but the log could not be stored in full: {stored} of {total} lines kept "
+        "(writing to the database failed: {reason})",
+    ),
     "run.internal_error": ("内部错误: {kind}", "Internal error: {kind}"),
     "run.input_invalid": ("输入无效: {reason}", "Invalid input: {reason}"),
     # step events

@@ -28,6 +28,7 @@ class SessionStatus(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"  # stopped by its user
     INTERRUPTED = "interrupted"  # cut short by the service stopping or dying
+    LOG_INCOMPLETE = "log_incomplete"  # the server part succeeded, but not every event could be stored
 
 
 INTERRUPTED_MESSAGE = "设置被中断：服务在运行中重启，服务器可能处于部分设置的状态，请重新运行设置"

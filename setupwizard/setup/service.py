@@ -28,6 +28,7 @@ from setupwizard.config import Settings
 from setupwizard.core.errors import ConflictError, ForbiddenError, NotFoundError
 from setupwizard.core.ratelog import ReportGate
 from setupwizard.db.database import Database
+from setupwizard.db.faults import describe
 from setupwizard.live.arrivals import SessionArrivals
 from setupwizard.live.bus import ProgressBus
 from setupwizard.provisioning.events import EventEmitter, EventType, Level, SessionEvent, utc_now
@@ -39,6 +40,7 @@ from setupwizard.servers.repository import SwitchedLogin
 from setupwizard.setup import repository
 from setupwizard.setup.admin_keys import RESULT_FIELD as ADMIN_KEY_FIELD
 from setupwizard.setup.locks import HostLease, HostLocks
+from setupwizard.setup.outcomes import OutcomeWriter, incomplete_log_event
 from setupwizard.setup.recorder import EventRecorder, EventStore
 from setupwizard.setup.run_signals import MemoryRunSignals, RunSignals
 from setupwizard.setup.schemas import AutoSetupRequest, SetupResponse
@@ -162,6 +164,7 @@ class SetupService:
         self.admin_keys = admin_keys
         self.running: dict[str, RunningSetup] = {}
         self.events = EventStore(db, settings.event_flush_seconds)  # one writer for every session's events
+        self.outcomes = OutcomeWriter(db)  # each session's end: complete event + final row, retried
         # progress sockets waiting for a session that is not there yet, and whether a session runs here
         self.arrivals = SessionArrivals(db, running_here=self.running.__contains__)
         self._closing = False
@@ -274,7 +277,7 @@ class SetupService:
             complete = _complete_event(emitter, completes, result)
         switched = switched_login(target, options, result, run.port)
         complete = await self._offer_admin_key(run, complete, result, options, switched)
-        await self._conclude(run, recorder, lease, complete, result, switched)
+        complete = await self._conclude(run, recorder, lease, complete, result, switched)
         body = {**complete.data, "session_id": run.session_id, "logs": list(run.logs)}
         return SetupResponse.model_validate(body)
 
@@ -286,22 +289,26 @@ class SetupService:
         complete: SessionEvent,
         result: SetupResult | None,
         switched: SwitchedLogin | None = None,
-    ) -> None:
+    ) -> SessionEvent:
         """Store the last events and the outcome, save sudo (or switch the saved entry to the login an SSH
-        hardening left), free the server, then publish ``complete``."""
-        run.logs.append(complete.message)
-        recorder.add((complete,))
-        data = complete.data
-        steps: list[Callable[[], Awaitable[Any]]] = [
-            recorder.close,
-            partial(
-                self._store_outcome,
+        hardening left), free the server, then publish ``complete``; returns it as published.
+
+        When not every event could be stored (a full disk), ``complete`` says so (issue 17 item 8) and the
+        end is stored as soon as the database takes it (:class:`~setupwizard.setup.outcomes.OutcomeWriter`).
+        """
+        total = recorder.added
+        if not await recorder.close():
+            reason = describe(recorder.error) if recorder.error is not None else "?"
+            log.error(
+                "Session %s: only %d of its %d lines could be stored (%s); the rest are lost",
                 run.session_id,
-                str(data.get("status", SessionStatus.FAILED)),
-                str(data.get("message", complete.message)),
-                data,
-            ),
-        ]
+                recorder.written,
+                total,
+                reason,
+            )
+            complete = incomplete_log_event(complete, recorder.written, total, reason)
+        run.logs.append(complete.message)
+        steps: list[Callable[[], Awaitable[Any]]] = [partial(self.outcomes.write, run.session_id, complete)]
         if switched is not None and self.logins is not None:
             steps.append(partial(self.logins.switch, run.owner_id, run.host, switched))
         elif result is not None and result.sudo is not None:
@@ -316,6 +323,11 @@ class SetupService:
                 await step()
             except Exception:
                 log.exception("Ending session %s: a step failed; going on with the rest", run.session_id)
+        return complete
+
+    def write_failure(self) -> BaseException | None:
+        """Why events or a session's end cannot be stored right now, or None (for ``/api/health``)."""
+        return self.events.failing or self.outcomes.failing
 
     async def _offer_admin_key(
         self,
@@ -346,14 +358,6 @@ class SetupService:
             )
             return complete
         return replace(complete, data={**complete.data, ADMIN_KEY_FIELD: offered})
-
-    async def _store_outcome(
-        self, session_id: str, status: str, message: str, result: dict[str, Any]
-    ) -> None:
-        async with self.db.session() as session:
-            await repository.finish_session(
-                session, session_id, status=status, message=message, result=result
-            )
 
     async def _call_engine(
         self, run: RunningSetup, target: Target, options: SetupOptions, emitter: EventEmitter
@@ -420,6 +424,7 @@ class SetupService:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         await self.events.close()
+        await self.outcomes.close()
         await self.arrivals.close()
 
 

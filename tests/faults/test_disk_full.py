@@ -1,0 +1,163 @@
+"""A full disk during a run (issue 17 item 8): the session must not end ``succeeded`` with half its log.
+
+The service's data directory sits on a small tmpfs mounted for this test; a filler file takes all but
+about a megabyte, and a testbed host prints 40,000 lines of 90 characters (3.6 MB of log). The answer,
+the ``complete`` frame and (once the disk has room again) the stored row must all say that the log was
+not stored in full, and ``/api/health`` answers 503 while writes fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from setupwizard.testbed.host import TestHost
+from tests.integration.setup.clients import frames, open_progress
+from tests.integration.web.live import Login, ProcessServer
+
+from .conftest import fault_settings
+
+LINES = 40_000
+WIDTH = 90
+TMPFS_SIZE = "12m"
+ROOM_LEFT_BYTES = 1_000_000
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 12 MB tmpfs of the test's own under /tmp, unmounted afterwards even when the test fails."""
+    mount_point = Path("/tmp") / f"sw-diskfull-{secrets.token_hex(4)}"
+    mount_point.mkdir()
+    try:
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={TMPFS_SIZE},mode=0700", "tmpfs", str(mount_point)],
+            check=True,
+            capture_output=True,
+        )
+        try:
+            yield mount_point
+        finally:
+            subprocess.run(["umount", str(mount_point)], check=False, capture_output=True)
+            if subprocess.run(["mountpoint", "-q", str(mount_point)], check=False).returncode == 0:
+                subprocess.run(["umount", "-l", str(mount_point)], check=False, capture_output=True)
+    finally:
+        mount_point.rmdir()
+
+
+def fill(disk: Path, leave: int) -> Path:
+    """A filler file taking all the free space of ``disk`` but ``leave`` bytes."""
+    filler = disk / "filler"
+    free = _free_bytes(disk)
+    with filler.open("wb") as out:
+        out.truncate(0)
+        chunk = b"\0" * (1 << 20)
+        remaining = max(0, free - leave)
+        while remaining > 0:
+            remaining -= out.write(chunk[: min(len(chunk), remaining)])
+    return filler
+
+
+def _free_bytes(path: Path) -> int:
+    import os
+
+    stat = os.statvfs(path)
+    return stat.f_bavail * stat.f_frsize
+
+
+def body(host: TestHost, script: str, session_id: str) -> dict[str, Any]:
+    return {
+        "host": host.address,
+        "username": host.root.username,
+        "password": host.root.password,
+        "packages": [],
+        "script": script,
+        "session_id": session_id,
+    }
+
+
+async def health_status(server: ProcessServer) -> tuple[int, dict[str, Any]]:
+    async with server.async_client() as client:
+        answer = await client.get("/api/health")
+    return answer.status_code, answer.json()
+
+
+async def test_a_full_disk_mid_run_ends_the_session_saying_the_log_is_incomplete(
+    small_disk: Path, tmp_path: Path, test_host: TestHost
+) -> None:
+    server = ProcessServer(fault_settings(small_disk / "data"), tmp_path / "service.log")
+    server.start()
+    try:
+        owner: Login = server.create_user(f"disk-{secrets.token_hex(3)}", "disk-owner-password-1234")
+        filler = fill(small_disk, ROOM_LEFT_BYTES)
+        session_id = str(uuid.uuid4())
+        script = f"yes \"$(printf '%0{WIDTH}d' 7)\" | head -n {LINES}\n"
+        ws = await open_progress(server, owner, session_id)
+        seen: list[dict[str, Any]] = []
+
+        async def watch() -> None:
+            async for frame in frames(ws):
+                seen.append(frame)
+
+        health_seen: list[tuple[int, dict[str, Any]]] = []
+
+        async def poll_health() -> None:
+            while True:
+                health_seen.append(await health_status(server))
+                await asyncio.sleep(0.2)
+
+        watcher = asyncio.create_task(watch())
+        poller = asyncio.create_task(poll_health())
+        async with server.async_client(owner) as client:
+            answer = await client.post(
+                "/api/setup/auto-setup", json=body(test_host, script, session_id), timeout=600.0
+            )
+        await asyncio.wait_for(watcher, 120)
+        poller.cancel()
+        await asyncio.gather(poller, return_exceptions=True)
+        assert answer.status_code == 200, answer.text
+        result = answer.json()
+
+        # The answer says it: not "succeeded", but the run's own word for an incomplete log, with counts.
+        assert result["status"] == "log_incomplete", result["message"]
+        log = result["log"]
+        assert log["stored"] < log["total"]
+        assert log["total"] >= LINES
+        assert str(log["stored"]) in result["message"] and str(log["total"]) in result["message"]
+        # So does the complete frame, and it is the last one.
+        complete = seen[-1]
+        assert complete["type"] == "complete"
+        assert complete["data"]["status"] == "log_incomplete"
+        assert complete["level"] == "warning"
+        # While writes failed, health said so.
+        failing = [health for code, health in health_seen if code == 503]
+        assert failing, health_seen[-3:]
+        assert failing[0]["database"].startswith("failing"), failing[0]
+
+        # Room again: the row is written as soon as it can be, and says the same; health recovers.
+        filler.unlink()
+        for _ in range(200):
+            async with server.async_client(owner) as client:
+                detail = (await client.get(f"/api/setup/sessions/{session_id}")).json()
+            if detail["status"] != "running":
+                break
+            await asyncio.sleep(0.2)
+        assert detail["status"] == "log_incomplete", detail["message"]
+        assert detail["message"] == result["message"]
+        stored = detail["events"]
+        assert stored[-1]["type"] == "complete"
+        assert stored[-1]["data"]["log"] == log
+        for _ in range(100):
+            code, health = await health_status(server)
+            if code == 200:
+                break
+            await asyncio.sleep(0.2)
+        assert code == 200, health
+    finally:
+        server.stop()
