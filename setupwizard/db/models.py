@@ -137,6 +137,9 @@ class SetupSession(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # While running: every seq published live is at most this (reserved before it is published), so a
+    # crash recovery numbers its final event above anything a client saw (setup/seq_ceiling.py).
+    seq_ceiling: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class SetupSessionEvent(Base):

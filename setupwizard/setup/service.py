@@ -44,6 +44,7 @@ from setupwizard.setup.outcomes import OutcomeWriter, incomplete_log_event
 from setupwizard.setup.recorder import EventRecorder, EventStore
 from setupwizard.setup.run_signals import MemoryRunSignals, RunSignals
 from setupwizard.setup.schemas import AutoSetupRequest, SetupResponse
+from setupwizard.setup.seq_ceiling import SeqCeiling
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +237,7 @@ class SetupService:
         self, run: RunningSetup, target: Target, options: SetupOptions, lease: HostLease
     ) -> SetupResponse:
         recorder = self.events.open(run.session_id)
+        ceiling = SeqCeiling(self.db, run.session_id)
         completes: list[SessionEvent] = []
 
         async def sink(events: Sequence[SessionEvent]) -> None:
@@ -252,6 +254,7 @@ class SetupService:
                 else:
                     run.logs.extend(event.lines())
             recorder.add(events)
+            await ceiling.cover(events[-1].seq)  # a crash recovery must number its final event above
             try:
                 await self.bus.publish(run.session_id, events)
             except Exception:  # live viewers miss them, but they are recorded; the setup goes on
@@ -265,7 +268,7 @@ class SetupService:
             result = await self._call_engine(run, target, options, emitter)
         except asyncio.CancelledError:  # the process is stopping and did not wait for the engine
             complete = _complete_event(emitter, completes, SetupResult.interrupted())
-            await self._conclude(run, recorder, lease, complete, None)
+            await self._conclude(run, recorder, ceiling, lease, complete, None)
             raise
         finally:
             self.running.pop(run.session_id, None)
@@ -277,7 +280,7 @@ class SetupService:
             complete = _complete_event(emitter, completes, result)
         switched = switched_login(target, options, result, run.port)
         complete = await self._offer_admin_key(run, complete, result, options, switched)
-        complete = await self._conclude(run, recorder, lease, complete, result, switched)
+        complete = await self._conclude(run, recorder, ceiling, lease, complete, result, switched)
         body = {**complete.data, "session_id": run.session_id, "logs": list(run.logs)}
         return SetupResponse.model_validate(body)
 
@@ -285,6 +288,7 @@ class SetupService:
         self,
         run: RunningSetup,
         recorder: EventRecorder,
+        ceiling: SeqCeiling,
         lease: HostLease,
         complete: SessionEvent,
         result: SetupResult | None,
@@ -317,7 +321,11 @@ class SetupService:
             steps.append(
                 partial(self.sudo_store.save, run.owner_id, run.host, run.port, sudo.sudo_user, password)
             )
-        steps += [lease.release, partial(self.bus.publish, run.session_id, (complete,))]
+        steps += [
+            lease.release,
+            partial(ceiling.cover, complete.seq),
+            partial(self.bus.publish, run.session_id, (complete,)),
+        ]
         for step in steps:
             try:
                 await step()
@@ -494,7 +502,9 @@ async def recover_interrupted(db: Database, locks: HostLocks) -> list[str]:
         for row in await repository.running_sessions(session):
             if await locks.is_held(row.host, row.port):
                 continue
-            seq = max(row.last_seq, await repository.max_event_seq(session, row.id)) + 1
+            # above every seq that may have been shown live (the bus died with the process): see seq_ceiling
+            stored = max(row.last_seq, await repository.max_event_seq(session, row.id))
+            seq = max(stored, row.seq_ceiling) + 1
             final = result_event(seq, interrupted)
             await repository.add_events(session, row.id, [final])
             await repository.finish_session(
