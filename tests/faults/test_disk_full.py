@@ -9,18 +9,22 @@ not stored in full, and ``/api/health`` answers 503 while writes fail.
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from setupwizard.config import Settings
 from setupwizard.testbed.host import TestHost
 from tests.integration.setup.clients import frames, open_progress
-from tests.integration.web.live import Login, ProcessServer
+from tests.integration.web.live import Login, ProcessServer, settings_env
 
 from .conftest import fault_settings
 
@@ -31,13 +35,19 @@ ROOM_LEFT_BYTES = 1_000_000
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
+def small_disk() -> Iterator[Path]:
     """A 12 MB tmpfs of the test's own under /tmp, unmounted afterwards even when the test fails."""
+    with _tmpfs(TMPFS_SIZE) as disk:
+        yield disk
+
+
+@contextmanager
+def _tmpfs(size: str) -> Iterator[Path]:
     mount_point = Path("/tmp") / f"sw-diskfull-{secrets.token_hex(4)}"
     mount_point.mkdir()
     try:
         subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={TMPFS_SIZE},mode=0700", "tmpfs", str(mount_point)],
+            ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(mount_point)],
             check=True,
             capture_output=True,
         )
@@ -65,8 +75,6 @@ def fill(disk: Path, leave: int) -> Path:
 
 
 def _free_bytes(path: Path) -> int:
-    import os
-
     stat = os.statvfs(path)
     return stat.f_bavail * stat.f_frsize
 
@@ -161,3 +169,35 @@ async def test_a_full_disk_mid_run_ends_the_session_saying_the_log_is_incomplete
         assert code == 200, health
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("room", "names"),
+    [
+        (0, "setupwizard.db.lock"),  # the data directory's lock file
+        (4096, "secret.key"),  # the encryption key written at first start
+        (12 * 1024, "setupwizard.db"),  # the database, while it is created and migrated
+    ],
+)
+def test_a_full_disk_at_first_start_stops_with_one_line_naming_the_file_and_the_cause(
+    room: int, names: str
+) -> None:
+    with _tmpfs("1m") as disk:
+        fill(disk, room)
+        settings: Settings = fault_settings(disk / "data")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SETUPWIZARD_")}
+        env.update(settings_env(settings))
+        env.update({"SETUPWIZARD_HOST": "127.0.0.1", "SETUPWIZARD_PORT": "9"})  # never reached
+        started = subprocess.run(
+            [sys.executable, "-c", "from setupwizard.cli import main; main()", "serve"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        said = (started.stdout + started.stderr).strip()
+        assert started.returncode == 2, said
+        assert len(said.splitlines()) == 1, said
+        assert "Traceback" not in said
+        assert f"{disk / 'data' / names} " in said, said
+        assert "No space left on device" in said or "disk is full" in said or "disk I/O error" in said, said
