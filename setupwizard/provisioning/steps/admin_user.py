@@ -218,9 +218,9 @@ async def create_admin(ctx: StepContext) -> StepOutcome:
     if needs_key:
         changes.append("key")
     if changes:
-        await ctx.must(create_script(name, public_key if needs_key else None), "创建用户 ")
+        await ctx.must(create_script(name, public_key if needs_key else None), msg("action.create_user"))
     if admin.nopasswd and state.sudoers != sudoers_line(name) + "\n":
-        await ctx.must(nopasswd_script(name), "sudoers ")
+        await ctx.must(nopasswd_script(name), msg("action.command", command="sudoers"))
         changes.append("nopasswd")
     if admin.sudo_password is not None and await set_password(ctx, name, admin.sudo_password):
         changes.append("password")

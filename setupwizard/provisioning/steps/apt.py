@@ -146,7 +146,7 @@ async def apt_update(ctx: StepContext) -> StepOutcome:
     split = check.index(_AUDIT_END) if _AUDIT_END in check else len(check)
     if check[:split]:
         await ctx.say(msg("apt_update.dpkg_configure"), Level.WARNING)
-        await ctx.must(CONFIGURE, "dpkg --configure -a ")
+        await ctx.must(CONFIGURE, msg("action.command", command="dpkg --configure -a"))
     if check[split + 1 :] == ["fresh"]:
         fresh = msg("apt_update.fresh", minutes=max(1, round(max_age / 60)))
         return StepOutcome(StepStatus.UNCHANGED, fresh)
@@ -168,7 +168,9 @@ async def _update_waiting_for_lists_lock(ctx: StepContext) -> CommandResult:
     deadline = started + ctx.settings.apt_lock_timeout
     while True:
         try:
-            return await ctx.must(UPDATE_COMMAND, "apt-get update ", time_limit=1800)
+            return await ctx.must(
+                UPDATE_COMMAND, msg("action.command", command="apt-get update"), time_limit=1800
+            )
         except CommandFailedError as exc:
             if not lists_locked(exc) or loop.time() >= deadline:
                 raise
@@ -179,7 +181,9 @@ async def _update_waiting_for_lists_lock(ctx: StepContext) -> CommandResult:
 
 async def apt_upgrade(ctx: StepContext) -> StepOutcome:
     """Upgrade installed packages (only when asked)."""
-    result = await ctx.must(UPGRADE_COMMAND, "apt-get upgrade ", time_limit=3600)
+    result = await ctx.must(
+        UPGRADE_COMMAND, msg("action.command", command="apt-get upgrade"), time_limit=3600
+    )
     match = _UPGRADED.search("\n".join(result.lines))
     if match and match.group(1) == "0" and match.group(2) == "0":
         return StepOutcome(StepStatus.UNCHANGED, msg("apt_upgrade.none"))
@@ -219,7 +223,9 @@ async def install_packages(ctx: StepContext) -> StepOutcome:
         return StepOutcome(StepStatus.UNCHANGED, msg("packages.present", packages=", ".join(wanted)))
     installed = ", ".join(sorted(present)) or msg("packages.nothing")
     await ctx.say(msg("packages.plan", present=installed, missing=", ".join(missing)))
-    await ctx.must(install_command(missing), "apt-get install ", time_limit=3600)
+    await ctx.must(
+        install_command(missing), msg("action.command", command="apt-get install"), time_limit=3600
+    )
     present = parse_installed((await ctx.run(installed_query(wanted), quiet=True)).lines)
     still = [p for p in wanted if p not in present]
     if still:

@@ -213,8 +213,8 @@ def write_command(hardening: SshHardening) -> str:
 
 async def reload_sshd(ctx: StepContext) -> None:
     """Check the configuration, reload sshd and wait until it listens with it."""
-    await ctx.must("sshd -t", "sshd -t ")
-    await ctx.must(RELOAD_COMMAND, "systemctl reload ssh ")
+    await ctx.must("sshd -t", msg("action.command", command="sshd -t"))
+    await ctx.must(RELOAD_COMMAND, msg("action.command", command="systemctl reload ssh"))
 
 
 async def harden_ssh(ctx: StepContext) -> StepOutcome:
@@ -240,8 +240,8 @@ async def _apply_and_prove(
     added_rule = None
     if hardening.port is not None and state.ufw_active:
         added_rule = port_rule(hardening.port)
-        await ctx.must(f"ufw {added_rule}", "ufw allow ")
-    await ctx.must(write_command(hardening), "写入 sshd 配置 ")
+        await ctx.must(f"ufw {added_rule}", msg("action.command", command="ufw allow"))
+    await ctx.must(write_command(hardening), msg("action.write_sshd"))
     problem: str | None
     try:
         await reload_sshd(ctx)
