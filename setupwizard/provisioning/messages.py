@@ -120,6 +120,39 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "等待 apt/dpkg 超时（{limit} 秒），仍在运行: {who}",
         "Gave up waiting for apt/dpkg after {limit} s; still running: {who}",
     ),
+    # a cancel during apt (steps/dpkg_settle.py)
+    "apt.cancel_waiting": (
+        "已取消：正在运行的 apt/dpkg 先完成（中途打断会让软件包处于半配置状态），最多等待 {seconds} 秒",
+        "Cancelled: the running apt/dpkg finishes first (stopping it midway leaves packages "
+        "half-configured); waiting up to {seconds} s",
+    ),
+    "apt.cancel_countdown": (
+        "仍在等待 {who}结束（最多还剩 {seconds} 秒）",
+        "Still waiting for {who} to finish ({seconds} s left at most)",
+    ),
+    "apt.cancel_configure": (
+        "dpkg --audit 报告未完成的软件包，正在运行 dpkg --configure -a",
+        "dpkg --audit reports unfinished packages: running dpkg --configure -a",
+    ),
+    "apt.settle_waited": ("已等待正在运行的 apt/dpkg 完成", "waited for the running apt/dpkg to finish"),
+    "apt.settle_configured": (
+        "已等待 apt/dpkg 结束并运行了 dpkg --configure -a",
+        "waited for apt/dpkg to end and ran dpkg --configure -a",
+    ),
+    "apt.settle_timed_out": ("等待 apt/dpkg 超时", "waiting for apt/dpkg timed out"),
+    "apt.state_ok": ("正常（dpkg --audit 无问题）", "consistent (dpkg --audit reports nothing)"),
+    "apt.state_broken": (
+        "仍有未完成的软件包: {packages}；请在服务器上运行 sudo dpkg --configure -a",
+        "packages still unfinished: {packages}; run sudo dpkg --configure -a on the server",
+    ),
+    "apt.state_busy": (
+        "apt/dpkg 仍在运行（{who}），结束后请用 dpkg --audit 检查",
+        "apt/dpkg still running ({who}); check with dpkg --audit once it ends",
+    ),
+    "step.cancelled_packages": (
+        "已取消；{how}；软件包状态: {state}",
+        "cancelled; {how}; package state: {state}",
+    ),
     "apt_update.dpkg_configure": (
         "上次的 dpkg 没有完成，先运行 dpkg --configure -a",
         "The last dpkg run did not finish: running dpkg --configure -a first",

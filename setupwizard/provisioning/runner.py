@@ -187,8 +187,8 @@ async def _run_steps(plan: Plan, ctx: StepContext, result: SetupResult, run: _Me
         try:
             outcome = await step.action(ctx)
             said = outcome.message if isinstance(outcome.message, Msg) else text_msg(outcome.message)
-        except StepCancelled:
-            outcome, said = StepOutcome(StepStatus.CANCELLED, ""), msg("step.cancelled")
+        except StepCancelled as exc:
+            outcome, said = StepOutcome(StepStatus.CANCELLED, ""), exc.message or msg("step.cancelled")
         except ProvisioningError as exc:
             outcome, said, code = StepOutcome(StepStatus.FAILED, ""), exc.msg, exc.code
         except (asyncssh.Error, OSError) as exc:  # the connection dropped mid-step
