@@ -21,7 +21,13 @@ from typing import Any
 
 import pytest
 
+from setupwizard.auth.service import create_user
 from setupwizard.config import Settings
+from setupwizard.db.database import Database
+from setupwizard.provisioning.result import SessionStatus, SetupResult
+from setupwizard.setup import repository
+from setupwizard.setup.outcomes import OutcomeWriter, incomplete_log_event
+from setupwizard.setup.service import result_event
 from setupwizard.testbed.host import TestHost
 from tests.integration.setup.clients import frames, open_progress
 from tests.integration.web.live import Login, ProcessServer, settings_env
@@ -201,3 +207,56 @@ def test_a_full_disk_at_first_start_stops_with_one_line_naming_the_file_and_the_
         assert "Traceback" not in said
         assert f"{disk / 'data' / names} " in said, said
         assert "No space left on device" in said or "disk is full" in said or "disk I/O error" in said, said
+
+
+async def test_a_session_end_that_cannot_be_written_is_written_once_there_is_room() -> None:
+    with _tmpfs("4m") as disk:
+        db = Database(Settings(data_dir=disk / "data"))
+        try:
+            await db.migrate()
+            async with db.session() as session:
+                user = await create_user(session, f"end-{secrets.token_hex(3)}", "end-owner-password-1234")
+                session_id = str(uuid.uuid4())
+                await repository.insert_session(
+                    session,
+                    session_id=session_id,
+                    owner_id=user.id,
+                    host="198.18.0.9",
+                    port=22,
+                    username="root",
+                )
+            filler = fill(disk, 0)
+            blocks = [disk / f"block-{n}" for n in range(64)]
+            _take_every_block(blocks)
+            writer = OutcomeWriter(db, retry_seconds=0.05)
+            result = SetupResult(success=True, message="done", status=SessionStatus.SUCCEEDED)
+            complete = incomplete_log_event(result_event(7, result), stored=3, total=6, reason="disk full")
+            assert not await writer.write(session_id, complete)
+            assert writer.failing is not None and writer.waiting == [session_id]
+
+            filler.unlink()
+            for block in blocks:
+                block.unlink(missing_ok=True)
+            for _ in range(400):
+                if not writer.waiting:
+                    break
+                await asyncio.sleep(0.05)
+            assert writer.waiting == [] and writer.failing is None
+            async with db.session() as session:
+                row = await repository.get_session(session, session_id)
+                stored = await repository.events_after(session, session_id, 0)
+            assert row is not None and row.status == "log_incomplete"
+            assert row.message == complete.data["message"]
+            assert [e.seq for e in stored] == [7]
+            await writer.close()
+        finally:
+            await db.dispose()
+
+
+def _take_every_block(paths: list[Path]) -> None:
+    """Fill what little a filler left (tmpfs rounds to pages): small files until a write fails."""
+    for path in paths:
+        try:
+            path.write_bytes(b"\0" * 4096)
+        except OSError:
+            return
