@@ -28,5 +28,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("setup_sessions", schema=None) as batch_op:
-        batch_op.drop_column("seq_ceiling")
+    # Not batch mode: on SQLite that copies setup_sessions into a new table and drops the old one, and the
+    # drop deletes every session's events through ON DELETE CASCADE. SQLite (3.35+) drops a column in place.
+    op.execute("ALTER TABLE setup_sessions DROP COLUMN seq_ceiling")
