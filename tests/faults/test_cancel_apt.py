@@ -12,6 +12,7 @@ import asyncio
 from setupwizard.provisioning import EventType, SessionEvent, SetupOptions, Target, run_setup
 from setupwizard.provisioning.known_hosts import MemoryKnownHosts
 from setupwizard.provisioning.messages import render
+from setupwizard.provisioning.steps.dpkg_settle import audit_packages
 from setupwizard.testbed.host import TestHost
 from tests.integration.provisioning.recorder import Recorder
 
@@ -47,3 +48,18 @@ async def test_cancel_mid_unpack_leaves_no_half_configured_package(test_host: Te
     english = render(said.code, said.params, "en")
     assert "waited for" in english and "apt/dpkg" in english, english  # which was done
     assert "package state: consistent" in english, english  # and in what state the packages are
+
+
+def test_dpkg_audit_output_names_the_unfinished_packages() -> None:
+    said = [
+        "The following packages are in a mess due to serious problems during",
+        "installation.  They must be reinstalled for them (and any packages",
+        "that depend on them) to function properly:",
+        " libsasl2-modules:amd64 (no description available)",
+        "",
+        "The following packages have been unpacked but not yet configured.",
+        " nginx                (no description available)",
+        " perl-modules-5.36    Core Perl modules",
+    ]
+    assert audit_packages(said) == ["libsasl2-modules:amd64", "nginx", "perl-modules-5.36"]
+    assert audit_packages([]) == []
