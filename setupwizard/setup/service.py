@@ -7,9 +7,11 @@ Flow of one session (DESIGN.md's one-way flow)::
     end:  flush events ─ final row + ssh_servers_sudo ─ release lock ─ publish ``complete``
 
 The ``complete`` event is held back until the database is final, so a client that saw it can read the
-session, its events and the saved sudo row right away. The engine's ``complete`` is trusted as it is; the
-service builds one itself only when the run was interrupted (the service stopping) or the engine failed
-without one, both from a :class:`~setupwizard.provisioning.result.SetupResult`.
+session, its events and the saved sudo row right away (unless the database refuses writes: then
+``complete`` says what could not be stored, and the end is written once the database takes it). The
+engine's ``complete`` is trusted as it is; the service builds one itself only when the run was interrupted
+(the service stopping) or the engine failed without one, both from a
+:class:`~setupwizard.provisioning.result.SetupResult`.
 """
 
 from __future__ import annotations
