@@ -251,6 +251,13 @@ export const MESSAGES = {
     "duration.s": "{s} 秒",
     "duration.ms": "{m} 分 {s} 秒",
     "duration.hms": "{h} 小时 {m} 分",
+    // page chrome: skip link, theme switch, the time zone of the page's dates
+    "nav.skip": "跳到主要内容",
+    "theme.dark": "深色",
+    "theme.light": "浅色",
+    "theme.to_dark": "切换到深色主题",
+    "theme.to_light": "切换到浅色主题",
+    "time.zone": "时间均为 {zone}",
   },
   en: {
     "app.title": "Server Setup Wizard",
@@ -498,6 +505,13 @@ export const MESSAGES = {
     "duration.s": "{s}s",
     "duration.ms": "{m}m {s}s",
     "duration.hms": "{h}h {m}m",
+    // page chrome: skip link, theme switch, the time zone of the page's dates
+    "nav.skip": "Skip to main content",
+    "theme.dark": "Dark",
+    "theme.light": "Light",
+    "theme.to_dark": "Switch to the dark theme",
+    "theme.to_light": "Switch to the light theme",
+    "time.zone": "Times are in {zone}",
   },
 };
 
