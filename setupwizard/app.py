@@ -14,6 +14,7 @@ from setupwizard.audit.routes import setup_trail
 from setupwizard.auth.routes import router as auth_router
 from setupwizard.auth.service import ensure_first_admin
 from setupwizard.auth.throttle import login_throttle_for
+from setupwizard.auth.token_routes import router as tokens_router
 from setupwizard.config import Settings
 from setupwizard.core.api_docs import install_api_docs
 from setupwizard.core.errors import install_error_handlers
@@ -113,6 +114,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(health_router)
     app.include_router(auth_router)
+    app.include_router(tokens_router)
     app.include_router(servers_router)
     # The setup routes: targets checked and attempts counted before connecting; start/cancel/delete audited.
     app.include_router(setup_router, dependencies=[Depends(setup_trail), Depends(connection_guard)])
