@@ -18,6 +18,7 @@ from setupwizard.auth import service, tokens
 from setupwizard.auth.scopes import Scope, needed_scope, scope_allows
 from setupwizard.config import Settings
 from setupwizard.core.errors import ForbiddenError, NotAuthenticatedError
+from setupwizard.core.log_format import bind_user
 from setupwizard.db.database import Database
 from setupwizard.db.models import User
 
@@ -88,6 +89,13 @@ def _settings(conn: HTTPConnection) -> Settings:
 
 async def _user_for(conn: HTTPConnection, token: str) -> User | None:
     """The user of a login token or a personal access token (its scope kept in ``conn.state``)."""
+    user = await _lookup(conn, token)
+    if user is not None:
+        bind_user(user.id)  # the request's log lines name the user
+    return user
+
+
+async def _lookup(conn: HTTPConnection, token: str) -> User | None:
     # A short session of its own: the request's session (SessionDep) only opens when a handler uses it.
     async with _database(conn).session() as session:
         if tokens.looks_like_api_token(token):

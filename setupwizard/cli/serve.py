@@ -9,6 +9,8 @@ from fastapi import FastAPI
 
 from setupwizard.cli.root import app
 from setupwizard.config import get_settings
+from setupwizard.core.log_format import uvicorn_log_config
+from setupwizard.metrics.listener import metrics_address_problem
 from setupwizard.setup.worker_guard import (
     DataDirLock,
     SecondWorkerError,
@@ -55,7 +57,7 @@ def serve(
     from setupwizard.core.serving import server_options
 
     settings = get_settings()
-    problem = several_workers_problem(settings, workers)
+    problem = several_workers_problem(settings, workers) or metrics_address_problem(settings, workers)
     if problem:
         typer.echo(problem, err=True)
         raise typer.Exit(2)
@@ -70,6 +72,7 @@ def serve(
         probe.release()
     options = {"host": settings.host, "port": settings.port, "log_level": settings.log_level}
     options.update(server_options(settings))  # hardening: trusted proxies only, wsproto
+    options["log_config"] = uvicorn_log_config(settings.log_format)  # JSON from the first line on
     if workers == 1:
         uvicorn.run(app_from_environment(), **options)  # type: ignore[arg-type]
     else:
