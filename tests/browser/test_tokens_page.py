@@ -8,6 +8,7 @@ import re
 from playwright.sync_api import Dialog, Page, expect
 
 from tests.browser.conftest import LiveService
+from tests.browser.test_accessibility import serious
 from tests.browser.wizard_page import log_in
 
 
@@ -35,6 +36,7 @@ def test_tokens_page_creates_shows_once_lists_use_and_revokes(page: Page, live_s
     expect(row.locator(".name")).to_have_text(f"ci 部署 (…{token[-4:]})")
     expect(row.locator(".scope")).to_have_text("设置（启动和取消设置）")
     expect(row.locator(".last-used")).to_have_text("从未使用")
+    assert serious(page) == [], "the tokens page with a new token"
 
     assert _me_status(page, live_service, token) == 200
     page.click("#token-done")
@@ -64,6 +66,7 @@ def test_tokens_page_in_english_refuses_a_bad_lifetime(page: Page, live_service:
     expect(row.locator(".scope")).to_have_text("Read (history, servers, metrics)")
     expect(row.locator(".last-used")).to_have_text("Never used")
     expect(page.locator("#token-created")).to_contain_text("shown only this once")
+    assert serious(page) == [], "the tokens page in English"
 
 
 def test_tokens_page_fits_a_phone(page: Page, live_service: LiveService) -> None:

@@ -48,6 +48,9 @@ async def test_a_token_made_on_one_worker_starts_and_follows_a_setup_on_the_othe
     texts = [text for _seq, text in lines_of(received)]
     assert "token-line-1" in texts and "token-line-2" in texts
     assert received[-1]["type"] == "complete" and received[-1]["data"]["status"] == "succeeded"
+    for worker in (cluster.a, cluster.b):  # a token is a secret: never in a log line
+        assert token not in worker.log_path.read_text(errors="replace")
+        assert token[4:] not in worker.log_path.read_text(errors="replace")
 
 
 async def test_a_token_revoked_on_one_worker_is_refused_by_the_other_at_once(cluster: Cluster) -> None:
