@@ -9,6 +9,7 @@ from setupwizard.auth.deps import CurrentUser
 from setupwizard.auth.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenOut
 from setupwizard.auth.scopes import Scope
 from setupwizard.core.api_docs import error_responses
+from setupwizard.core.params import RowIdPath
 from setupwizard.db.deps import SessionDep
 
 router = APIRouter(prefix="/api/tokens", tags=["tokens"])
@@ -33,6 +34,6 @@ async def create_token(
 
 
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404))
-async def revoke_token(token_id: int, user: CurrentUser, session: SessionDep, request: Request) -> None:
+async def revoke_token(token_id: RowIdPath, user: CurrentUser, session: SessionDep, request: Request) -> None:
     """Revoke one of the caller's tokens: it is refused at once, on every worker."""
     await tokens.revoke(session, request, user, token_id)
