@@ -10,9 +10,11 @@ from fastapi import FastAPI
 
 from setupwizard.cli.root import app
 from setupwizard.config import Settings, get_settings
+from setupwizard.core.log_format import uvicorn_log_config
 from setupwizard.core.secretbox import KEY_FILE_NAME, secretbox_from_settings
 from setupwizard.db.database import Database, DatabaseNotWritableError
 from setupwizard.db.faults import HANDLED_ERRORS, describe, is_database_fault
+from setupwizard.metrics.listener import metrics_address_problem
 from setupwizard.setup.worker_guard import (
     DataDirLock,
     SecondWorkerError,
@@ -92,7 +94,7 @@ def serve(
     from setupwizard.core.serving import server_options
 
     settings = get_settings()
-    problem = several_workers_problem(settings, workers)
+    problem = several_workers_problem(settings, workers) or metrics_address_problem(settings, workers)
     if problem:
         typer.echo(problem, err=True)
         raise typer.Exit(2)
@@ -116,6 +118,7 @@ def serve(
             raise typer.Exit(2)
     options = {"host": settings.host, "port": settings.port, "log_level": settings.log_level}
     options.update(server_options(settings))  # hardening: trusted proxies only, wsproto
+    options["log_config"] = uvicorn_log_config(settings.log_format)  # JSON from the first line on
     if workers == 1:
         uvicorn.run(app_from_environment(), **options)  # type: ignore[arg-type]
     else:

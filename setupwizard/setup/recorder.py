@@ -29,6 +29,7 @@ import logging
 from collections.abc import Sequence
 
 from setupwizard.db.database import Database
+from setupwizard.metrics import registry as metrics
 from setupwizard.provisioning.events import SessionEvent, seq_count
 from setupwizard.setup import repository
 
@@ -188,12 +189,15 @@ class EventStore:
             batches = self._take_slice()
             if not batches:
                 break
+            started = metrics.clock()
             try:
                 async with self._db.session() as session:
                     await repository.add_event_batches(session, batches)
             except Exception:
+                metrics.events_write_failed()
                 await self._write_one_by_one(batches)
             else:
+                metrics.events_written(started)
                 self._written(batches)
             budget -= sum(seq_count(events) for _, events in batches)
             await self._notify(batches)
@@ -235,6 +239,7 @@ class EventStore:
                 async with self._db.session() as session:
                     await repository.add_events(session, session_id, events)
             except Exception as exc:
+                metrics.events_write_failed()
                 recorder = self._recorders.get(session_id)
                 if recorder is not None:
                     recorder.error = exc

@@ -28,11 +28,13 @@ from sqlalchemy.exc import IntegrityError
 
 from setupwizard.config import Settings
 from setupwizard.core.errors import ConflictError, ForbiddenError, NotFoundError
+from setupwizard.core.log_format import bind_session
 from setupwizard.core.ratelog import ReportGate
 from setupwizard.db.database import Database
 from setupwizard.db.faults import describe
 from setupwizard.live.arrivals import SessionArrivals
 from setupwizard.live.bus import ProgressBus
+from setupwizard.metrics import registry as metrics
 from setupwizard.provisioning.events import EventEmitter, EventType, Level, SessionEvent, utc_now
 from setupwizard.provisioning.known_hosts import KnownHostBook, KnownHostStore, store_for
 from setupwizard.provisioning.result import SessionStatus, SetupResult, SudoMode
@@ -216,7 +218,9 @@ class SetupService:
             raise
         run = RunningSetup(session_id=session_id, owner_id=owner_id, host=target.host, port=target.port)
         self.running[session_id] = run
+        metrics.setup_started()
         self.arrivals.arrived(row)
+        bind_session(session_id)  # the run's task inherits it: its log lines name the session
         run.task = asyncio.create_task(self._run(run, target, options, lease), name=f"setup-{session_id}")
         # scale-out (issue E §2): a cancel sent to any worker reaches this run; its heartbeat ends with the
         # task, i.e. after the final row is stored (the dead-worker sweep relies on that order)
@@ -314,6 +318,7 @@ class SetupService:
             )
             complete = incomplete_log_event(complete, recorder.written, total, reason)
         run.logs.append(complete.message)
+        metrics.setup_ended(str(complete.data.get("status", SessionStatus.FAILED)), result)
         steps: list[Callable[[], Awaitable[Any]]] = [partial(self.outcomes.write, run.session_id, complete)]
         if switched is not None and self.logins is not None:
             steps.append(partial(self.logins.switch, run.owner_id, run.host, switched))
@@ -397,6 +402,7 @@ class SetupService:
 
     def _publish_failed(self, session_id: str) -> None:
         """Log a failed publish with its traceback once, then at most once a minute while failures go on."""
+        metrics.bus_publish_failed()
         self._publish_failures += 1
         if self._publish_gate.due():
             log.exception(
