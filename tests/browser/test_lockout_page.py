@@ -51,7 +51,7 @@ def choose_deploy_without_sudo(page: Page, public_key: str) -> None:
 @pytest.mark.parametrize("release", RELEASES)
 def test_the_page_asks_for_a_way_to_root_when_root_login_goes_off(
     page: Page,
-    live_service: LiveService,
+    own_service: LiveService,
     make_systemd_host: Callable[[str], TestHost],
     release: str,
 ) -> None:
@@ -62,7 +62,7 @@ def test_the_page_asks_for_a_way_to_root_when_root_login_goes_off(
     root(host, "install -d -m 700 /root/.ssh")
     root(host, f"echo '{public_key}' >> /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys")
 
-    log_in(page, live_service.url, live_service.username, live_service.password)
+    log_in(page, own_service.url, own_service.username, own_service.password)
     fill_server_with_key(page, host.address, 22, "root", private_key)
     confirm_connection(page)
     choose_deploy_without_sudo(page, public_key)
@@ -94,3 +94,35 @@ def test_the_page_asks_for_a_way_to_root_when_root_login_goes_off(
     assert sudo_as(host, key, ADMIN_SUDO_PASSWORD) == "root"
     with pytest.raises(asyncssh.PermissionDenied):
         run_as(host, 22, "root", "true", client_keys=[key])
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_the_no_sudo_advice_for_an_admin_in_the_sudo_group_asks_for_its_password(
+    page: Page,
+    own_service: LiveService,
+    make_systemd_host: Callable[[str], TestHost],
+    release: str,
+) -> None:
+    """deploy is in group sudo with no password set (made before the pre-flight rule): its sudo asks for a
+    password. The advice must not say "log in as root" (root login may be off) or "usermod -aG sudo"."""
+    host = make_systemd_host(release)
+    key = asyncssh.generate_private_key("ssh-ed25519", comment="person@laptop")
+    public_key = key.export_public_key().decode().strip()
+    root(
+        host,
+        "useradd --create-home --shell /bin/bash --groups sudo deploy && install -d -m 700 -o deploy "
+        f"/home/deploy/.ssh && echo '{public_key}' > /home/deploy/.ssh/authorized_keys && "
+        "chown deploy /home/deploy/.ssh/authorized_keys",
+    )
+    log_in(page, own_service.url, own_service.username, own_service.password)
+    fill_server_with_key(page, host.address, 22, "deploy", key.export_private_key().decode())
+    page.click("#test-connection")
+    advice = page.locator("#test-advice")
+    expect(advice).to_be_visible(timeout=60_000)
+    expect(advice).to_contain_text("sudo 密码")
+    for wrong in ("usermod", "改用 root 登录"):
+        expect(advice).not_to_contain_text(wrong)
+    page.click("#lang-switch")
+    expect(advice).to_contain_text("sudo password")
+    for wrong in ("usermod", "Log in as root"):
+        expect(advice).not_to_contain_text(wrong)
