@@ -388,14 +388,27 @@ def ssh_hardening_step(options: SetupOptions, target: Target) -> Step:
         who, how = target.username, "with this run's own login"
     else:
         who, how = target.username, "with this run's own key (password login goes off)"
+    root_way = ""
+    if admin is not None and (admin.nopasswd or admin.sudo_password is not None):
+        root_way = " and becomes root as the admin user (sudo -n true, or sudo -S with its new password)"
     commands.append(
         Command(
             login_command(Target(target.host, who, port=port), "true"),
-            f"a brand-new login the new way, {how}, while this session stays open. Refused before any change "
-            "when no such login can be proven (no key, or root with root login off). If it fails: "
-            f"{RESTORE}, sshd -t, the reload again"
-            + (f", ufw --force delete {port_rule(hardening.port)}" if hardening.port is not None else "")
-            + ", and the step fails",
+            f"a brand-new login the new way, {how},{root_way} while this session stays open. The whole plan "
+            "is refused before any change when no such login, or no way to root, can be proven. If it fails: "
+            f"{RESTORE}, mkdir -p /run/sshd, sshd -t, the reload again (a restart when sshd died)"
+            + (
+                f", ufw --force delete {port_rule(hardening.port)} when this step added it"
+                if hardening.port is not None
+                else ""
+            )
+            + ", a brand-new login the old way, and the step fails"
+            + (
+                f". Once it works: ufw --force delete {port_rule(target.port)} (the old port), unless "
+                "firewall_ports asks for that port"
+                if hardening.port is not None
+                else ""
+            ),
         )
     )
     return Step(
