@@ -238,6 +238,26 @@ ROLLBACK_RELOAD = (
 )
 
 
+REVERT_UNIT = "setupwizard-ssh-revert"
+DISARM = (
+    f"systemctl stop {REVERT_UNIT}.timer 2>/dev/null; systemctl stop {REVERT_UNIT}.service 2>/dev/null; "
+    f"systemctl reset-failed {REVERT_UNIT}.service {REVERT_UNIT}.timer 2>/dev/null; true"
+)
+
+
+def arm_revert(seconds: float, added_rule: str | None) -> str:
+    """A dead man's switch: a systemd timer that puts the earlier drop-in back and restarts sshd (and
+    deletes the ufw rule this step added) unless it is stopped first, so a run whose connection dies
+    mid-hardening cannot leave unproven settings behind. Only where systemd runs."""
+    undo = f"{RESTORE}; mkdir -p /run/sshd; sshd -t && systemctl restart ssh"
+    if added_rule is not None:
+        undo += f"; ufw --force delete {added_rule}"
+    return (
+        f"{DISARM}; systemd-run --quiet --unit={REVERT_UNIT} --on-active={max(1, round(seconds))}s "
+        f"--timer-property=AccuracySec=1s /bin/sh -c {shlex.quote(undo)}"
+    )
+
+
 def port_rule(port: int) -> str:
     """The ufw rule for sshd's new port (added before sshd moves)."""
     return f"allow {port}/tcp"
@@ -281,6 +301,9 @@ async def _apply_and_prove(
     if hardening.port is not None and state.ufw_active and port_rule(hardening.port) not in state.ufw_rules:
         added_rule = port_rule(hardening.port)  # a rule that was there already stays on rollback
         await ctx.must(f"ufw {added_rule}", "ufw allow ")
+    armed = ctx.facts is not None and ctx.facts.systemd is True
+    if armed:
+        await ctx.must(arm_revert(ctx.settings.ssh_revert_after, added_rule), "systemd-run ", quiet=True)
     await ctx.must(write_command(hardening), "写入 sshd 配置 ")
     problem: str | None
     try:
@@ -293,6 +316,8 @@ async def _apply_and_prove(
         raise
     except Exception as exc:  # sshd -t or the reload failed: undo below, then report it
         problem = str(exc)
+    if armed:
+        await ctx.run(DISARM, quiet=True)  # proven, or rolled back below over this connection
     if problem is None:
         if as_root is not None:
             await ctx.say(msg("hardening.root_proven", user=login.username))
@@ -371,6 +396,8 @@ def ssh_hardening_step(options: SetupOptions, target: Target) -> Step:
     commands += [
         Command(
             write_command(hardening),
+            f"where systemd runs, a timer ({REVERT_UNIT}) that puts the earlier drop-in back and restarts "
+            "sshd is armed first and stopped once the new login is proven (a dead man's switch); "
             "skipped, with the rest, when the drop-in is as written and sshd -T shows it; "
             + (
                 "refused when ssh.socket is active (Ubuntu 22.10+: sshd listens where the socket says)"

@@ -25,8 +25,10 @@ from tests.integration.systemd.support import root
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 ADMIN_SUDO_PASSWORD = "matrix-canary-Rv52sL"
 PORTS = {"same": None, "new free": 2222, "in use": 8080}
+REVERT_UNITS = "setupwizard-ssh-revert.timer setupwizard-ssh-revert.service"  # the hardening's own timer
 RESET = (
-    "systemctl stop busy-8080 2>/dev/null; systemctl reset-failed busy-8080 2>/dev/null; "
+    f"systemctl stop busy-8080 {REVERT_UNITS} 2>/dev/null; "
+    f"systemctl reset-failed busy-8080 {REVERT_UNITS} 2>/dev/null; "
     f"rm -f {DROP_IN} {DROP_IN}.setupwizard-old /etc/sudoers.d/90-setupwizard-deploy; "
     "userdel -r deploy 2>/dev/null; mkdir -p /run/sshd; systemctl reset-failed ssh; systemctl restart ssh; "
     "for i in $(seq 100); do ss -Hltn | grep -q ':22 ' && exit 0; sleep 0.1; done; exit 1"
