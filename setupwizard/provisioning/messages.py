@@ -284,6 +284,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "管理员用户 {user} 已就绪（更改: {changes}）",
         "Admin user {user} is ready (changed: {changes})",
     ),
+    "admin.old_keys_kept": (
+        "{user} 之前生成的 {count} 个密钥仍然有效（authorized_keys 中注释为 {user}@setupwizard）；"
+        "如果旧私钥已丢失或泄露，请在新密钥登录后删除那一行",
+        "The {count} key(s) generated for {user} by earlier runs still work (comment {user}@setupwizard in "
+        "authorized_keys); if an old private key was lost or leaked, delete its line after logging in with "
+        "the new key",
+    ),
+    "admin.done_keys_kept": (
+        "管理员用户 {user} 已就绪（更改: {changes}）；新密钥已添加，之前生成的密钥仍然有效",
+        "Admin user {user} is ready (changed: {changes}); the new key was added and the keys generated "
+        "earlier still work",
+    ),
     "admin.key_generated": (
         "已为 {user} 生成新的 ed25519 密钥，新登录已验证；私钥只提供这一次下载，不会保存",
         "Generated a new ed25519 key for {user} and proved a new login with it; the private key is offered "
@@ -323,9 +335,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "The brand-new SSH login failed ({problem}): rolling the sshd settings back …",
     ),
     "hardening.rolled_back": (
-        "新的登录方式无法登录（{problem}），已通过当前连接撤销 sshd 配置并重新加载，原登录方式不变",
-        "The new way to log in did not work ({problem}); the sshd settings were undone and reloaded through "
-        "the open session, and the old login is unchanged",
+        "新的登录方式无法登录（{problem}），已通过当前连接撤销 sshd 配置: {state}",
+        "The new way to log in did not work ({problem}); the sshd settings were undone through the open "
+        "session: {state}",
     ),
     "hardening.root_off": ("root 登录已关闭", "root login is off"),
     "hardening.root_key_only": ("root 只能用密钥登录", "root may log in with a key only"),
@@ -334,6 +346,60 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "hardening.done": (
         "{root}，请使用 {where} 和{how}登录",
         "{root}; log in as {where} with {how}",
+    ),
+    # checks of the whole plan before its first change (preflight.py)
+    "preflight.field": ("{field}: {reason}", "{field}: {reason}"),
+    "preflight.refused": (
+        "已拒绝整个计划（{field}）: {reason}；服务器上没有做任何更改",
+        "The whole plan was refused ({field}): {reason}; nothing was changed on the server",
+    ),
+    "preflight.no_proof": (
+        "加固后本次运行无法证明还有可用的登录: 请添加管理员用户并生成密钥（或粘贴本次登录所用密钥的公钥），"
+        "或用私钥登录，或保留密码登录",
+        "after the hardening this run could prove no login that still works: add an admin user with a "
+        "generated key (or the public half of the key this run logs in with), log in with a private key, or "
+        "keep password login",
+    ),
+    "preflight.admin_no_sudo": (
+        "关闭 root 登录后必须留下一条已验证的获得 root 的路: 请为 {user} 设置 sudo 密码，或选择免密码 sudo",
+        "with root login off, a proven way to root must be left: give {user} a sudo password, or choose "
+        "sudo without a password (NOPASSWD)",
+    ),
+    "preflight.no_way_to_root": (
+        "关闭 root 登录后必须留下一条已验证的获得 root 的路: 请添加管理员用户（生成密钥，并设置 sudo 密码或"
+        "免密码 sudo），或用密钥以 root 登录并选择 prohibit-password",
+        "with root login off, a proven way to root must be left: add an admin user (a generated key, and a "
+        "sudo password or NOPASSWD), or log in as root with a key and choose prohibit-password",
+    ),
+    "preflight.port_in_use": (
+        "服务器上已有程序监听端口 {port}（ss -ltn），sshd 无法移到该端口: 请选择空闲端口",
+        "a program on the server already listens on port {port} (ss -ltn), so sshd cannot move there: "
+        "choose a free port",
+    ),
+    "preflight.no_systemd": (
+        "服务器的 PID 1 不是 systemd（容器或没有 systemd 的 LXC），{option} 需要 systemd: 请取消该选项",
+        "PID 1 on the server is not systemd (a container, or an LXC without systemd), and {option} needs "
+        "systemd: leave that option out",
+    ),
+    "hardening.root_proven": (
+        "已用新的登录验证 {user} 可以通过 sudo 获得 root",
+        "A brand-new login proved that {user} becomes root through sudo",
+    ),
+    "hardening.restored_proven": (
+        "已恢复原 sshd 配置，并用端口 {port} 上的新登录验证原登录方式可用",
+        "The earlier sshd settings are back, and a brand-new login on port {port} proved the old way in",
+    ),
+    "hardening.restored_unproven": (
+        "已恢复原 sshd 配置，但端口 {port} 上的新登录仍然失败: {problem}",
+        "The earlier sshd settings are back, but a brand-new login on port {port} still fails: {problem}",
+    ),
+    "hardening.old_port_closed": (
+        "已删除旧 SSH 端口的防火墙规则 allow {port}/tcp",
+        "Removed the old SSH port's firewall rule allow {port}/tcp",
+    ),
+    "hardening.sshd_restarted": (
+        "sshd 已停止运行，回滚时已重建 /run/sshd 并重新启动 sshd",
+        "sshd had stopped: the rollback recreated /run/sshd and restarted sshd",
     ),
     "script.done": ("自定义脚本执行成功（退出码 0）", "The custom script succeeded (exit status 0)"),
     # errors
