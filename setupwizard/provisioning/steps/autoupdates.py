@@ -13,7 +13,13 @@ from setupwizard.provisioning.context import StepContext
 from setupwizard.provisioning.messages import msg
 from setupwizard.provisioning.plan import Command, Policy, Step, StepOutcome
 from setupwizard.provisioning.result import StepStatus
-from setupwizard.provisioning.steps.apt import APT_ENV, install_command, installed_query, parse_installed
+from setupwizard.provisioning.steps.apt import (
+    APT_ENV,
+    apt_or_settle,
+    install_command,
+    installed_query,
+    parse_installed,
+)
 
 CONFIG = "/etc/apt/apt.conf.d/20auto-upgrades"
 SETTINGS = ("APT::Periodic::Update-Package-Lists", "APT::Periodic::Unattended-Upgrade")
@@ -55,7 +61,8 @@ async def configure_auto_updates(ctx: StepContext) -> StepOutcome:
         if content == CONTENT and enabled_in_dump(dump):
             return StepOutcome(StepStatus.UNCHANGED, msg("auto_updates.unchanged"))
     else:
-        await ctx.must(
+        await apt_or_settle(
+            ctx,
             install_command(["unattended-upgrades"]),
             msg("action.command", command="apt-get install"),
             time_limit=1800,

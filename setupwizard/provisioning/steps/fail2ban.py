@@ -18,7 +18,12 @@ from setupwizard.provisioning.context import StepContext
 from setupwizard.provisioning.messages import msg
 from setupwizard.provisioning.plan import Command, Policy, Step, StepOutcome
 from setupwizard.provisioning.result import StepStatus
-from setupwizard.provisioning.steps.apt import install_command, installed_query, parse_installed
+from setupwizard.provisioning.steps.apt import (
+    apt_or_settle,
+    install_command,
+    installed_query,
+    parse_installed,
+)
 
 DROP_IN = "/etc/fail2ban/jail.d/setupwizard-sshd.local"
 PACKAGES = ("fail2ban", "python3-systemd", "nftables")
@@ -99,8 +104,8 @@ async def configure_fail2ban(ctx: StepContext) -> StepOutcome:
         if content == drop_in() and running:
             return StepOutcome(StepStatus.UNCHANGED, msg("fail2ban.unchanged"))
     else:
-        await ctx.must(
-            install_command(missing), msg("action.command", command="apt-get install"), time_limit=1800
+        await apt_or_settle(
+            ctx, install_command(missing), msg("action.command", command="apt-get install"), time_limit=1800
         )
     await ctx.must(WRITE, msg("action.write_fail2ban"))
     await ctx.must(RESTART, msg("action.start_fail2ban"))

@@ -18,7 +18,7 @@ from setupwizard.provisioning.plan import Command, Policy, Step, StepOutcome
 from setupwizard.provisioning.result import StepStatus
 from setupwizard.provisioning.settings import PlanSettings
 from setupwizard.provisioning.ssh import open_connection
-from setupwizard.provisioning.steps.apt import install_command
+from setupwizard.provisioning.steps.apt import apt_or_settle, install_command
 from setupwizard.provisioning.steps.system import login_command
 from setupwizard.provisioning.target import SetupOptions, Target
 from setupwizard.provisioning.validate import parse_port_spec
@@ -112,7 +112,7 @@ async def configure_firewall(ctx: StepContext) -> StepOutcome:
     probe = await ctx.must(PROBE, msg("action.read_ufw"), quiet=True)
     if NO_UFW in probe.lines:
         await ctx.say(msg("firewall.install_ufw"))
-        await ctx.must(install_command(["ufw"]), msg("action.install_ufw"), time_limit=1800)
+        await apt_or_settle(ctx, install_command(["ufw"]), msg("action.install_ufw"), time_limit=1800)
         before = await read_state(ctx)
     else:
         before = parse_state(probe.lines)
