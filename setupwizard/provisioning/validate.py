@@ -12,6 +12,13 @@ from dataclasses import dataclass
 
 import asyncssh
 
+from setupwizard.provisioning.address import (
+    ZONE_ID,
+    canonical_host,
+    ip_literal,
+    looks_numeric,
+    numeric_spelling,
+)
 from setupwizard.provisioning.errors import InvalidInputError
 from setupwizard.provisioning.target import AdminUser, SetupOptions, SshHardening, Target
 
@@ -44,22 +51,30 @@ class PortSpec:
 
 
 def check_host(host: object) -> str:
-    """An IPv4 or IPv6 address, or a DNS name."""
-    if not isinstance(host, str) or not host:
+    """An IPv4 or IPv6 address, or a DNS name; returns its canonical spelling (:func:`canonical_host`).
+
+    Refused: other numeric spellings of an IPv4 address (``0x0a.0xd5.0.0xab``: the message names the
+    dotted quad to write instead) and an IPv6 zone id that is not an interface name or index.
+    """
+    if not isinstance(host, str) or not host.strip():
         raise InvalidInputError("host", "请填写服务器地址 (IPv4, IPv6 或域名)")
-    try:
-        return str(ipaddress.ip_address(host))
-    except ValueError:
-        pass
-    name = host[:-1] if host.endswith(".") else host
+    address = ip_literal(host)
+    if address is not None:
+        zone = address.scope_id if isinstance(address, ipaddress.IPv6Address) else None
+        if zone is not None and not ZONE_ID.fullmatch(zone):
+            raise InvalidInputError(
+                "host", "IPv6 区域 (% 之后) 只能是网卡名或编号: 字母、数字、_ . -，最多 15 个字符"
+            )
+        return canonical_host(host)
+    if looks_numeric(host):
+        meant = numeric_spelling(host)
+        hint = f": 请写成 {meant}" if meant is not None else ""
+        raise InvalidInputError("host", f"IPv4 地址请用十进制点分写法 (四段 0–255){hint}")
+    name = canonical_host(host)
     labels = name.split(".")
-    if (
-        len(name) > 253
-        or not all(_DNS_LABEL.fullmatch(label) for label in labels)
-        or all(label.isdigit() for label in labels)
-    ):
+    if len(name) > 253 or not all(_DNS_LABEL.fullmatch(label) for label in labels) or labels[-1].isdigit():
         raise InvalidInputError("host", "不是有效的 IP 地址或域名")
-    return host
+    return name
 
 
 def check_port(port: object, field: str = "port") -> int:

@@ -27,14 +27,15 @@ from setupwizard.db.models import (
     SshServerSudo,
     User,
 )
+from setupwizard.provisioning.address import canonical_host
 from setupwizard.provisioning.result import SessionStatus
 
 log = logging.getLogger(__name__)
 
 
 def normalise_host(host: str) -> str:
-    """Host names are case-insensitive: one spelling per server."""
-    return host.strip().lower()
+    """One spelling per server (:func:`~setupwizard.provisioning.address.canonical_host`)."""
+    return canonical_host(host)
 
 
 def sudo_associated_data(user_id: int, host: str, port: int) -> str:

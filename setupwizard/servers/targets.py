@@ -19,6 +19,8 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 
+from setupwizard.provisioning.address import ip_literal
+
 DEFAULT_TARGET_DENY = [
     "127.0.0.0/8",  # loopback
     "::1/128",
@@ -46,10 +48,11 @@ def parse_networks(entries: Iterable[str]) -> list[IpNetwork]:
 
 
 def _literal(host: str) -> IpAddress | None:
-    try:
-        return ipaddress.ip_address(host.strip().strip("[]").split("%", 1)[0])
-    except ValueError:
-        return None
+    """The address a literal host names (its zone id aside; IPv4-mapped as IPv4), None for a name."""
+    address = ip_literal(host.strip().strip("[]"))
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
+        address = ipaddress.IPv6Address(address.compressed.split("%", 1)[0])
+    return address
 
 
 class TargetPolicy:
