@@ -90,11 +90,10 @@ class InvalidRequestError(AppError):
         super().__init__(422, code, message, field)
 
 
-# Connection problems are the remote side's fault (502) except a timeout (504); a changed host key is a
+# Connection problems are the remote side's fault (502); a changed host key is a
 # conflict with what was recorded (409); the rest of the engine's errors concern the server's state (422/502).
 _PROVISIONING_STATUS: list[tuple[type[prov.ProvisioningError], int]] = [
     (prov.InvalidInputError, 422),
-    (prov.ConnectTimeoutError, 504),
     (prov.HostKeyChangedError, 409),
     (prov.AuthenticationFailedError, 502),
     (prov.ConnectError, 502),
@@ -108,7 +107,7 @@ _PROVISIONING_STATUS: list[tuple[type[prov.ProvisioningError], int]] = [
 
 # Refused, filtered (timeout) and no route are one answer: telling them apart would let a user map which
 # ports and hosts of the service's own network are open (issue F.10).
-_UNREACHABLE = (prov.ConnectionRefusedByHostError, prov.HostUnreachableError, prov.ConnectTimeoutError)
+_UNREACHABLE = prov.UnreachableError
 UNREACHABLE_MESSAGE = "无法连接到服务器的 SSH 端口：连接被拒绝、被过滤或没有路由。请检查地址、端口和防火墙"
 
 
