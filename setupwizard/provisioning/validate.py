@@ -22,9 +22,14 @@ from setupwizard.provisioning.address import (
 from setupwizard.provisioning.errors import InvalidInputError
 from setupwizard.provisioning.target import AdminUser, SetupOptions, SshHardening, Target
 
-_USERNAME = re.compile(r"[a-z_][a-z0-9_-]*[$]?")
+USERNAME_PATTERN = r"^[a-z_][a-z0-9_-]*[$]?$"
+"""A login name, as the API schema states it (at most 32 characters)."""
+_PORT = r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+PORT_SPEC_PATTERN = rf"^{_PORT}(?:/(?:tcp|udp)|:{_PORT}/(?:tcp|udp))?$"
+"""A firewall port or range as the API schema states it (a range's start must also be below its end)."""
+_USERNAME = re.compile(USERNAME_PATTERN)
 _PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
-_PORT_SPEC = re.compile(r"(?P<start>[0-9]{1,5})(?::(?P<end>[0-9]{1,5}))?(?:/(?P<proto>tcp|udp))?")
+_PORT_SPEC = re.compile(r"(?P<start>[1-9][0-9]{0,4})(?::(?P<end>[1-9][0-9]{0,4}))?(?:/(?P<proto>tcp|udp))?")
 _DNS_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 _FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
 # tz database names: Area/Location[/Sublocation], Etc/GMT+8, UTC (no dots: no path tricks)

@@ -144,7 +144,8 @@ async def prefill_sudo(
     )
 
 
-@router.delete("/sudo/{sudo_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404))
+# ":int": /sudo/prefill is not an id, so DELETE there is a 405 (GET only), not a 422 for a bad id
+@router.delete("/sudo/{sudo_id:int}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404))
 async def delete_sudo(request: Request, sudo_id: RowIdPath, user: CurrentUser, session: SessionDep) -> None:
     """Forget one saved credential of the caller (404 if it is not theirs)."""
     if not await _sudo_repo(request, session).delete_sudo(user.id, sudo_id):

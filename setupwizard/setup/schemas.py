@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -16,7 +16,18 @@ from setupwizard.provisioning.target import (
     SshHardening,
     Target,
 )
-from setupwizard.provisioning.validate import check_host, check_port, check_username
+from setupwizard.provisioning.validate import (
+    PORT_SPEC_PATTERN,
+    USERNAME_PATTERN,
+    check_host,
+    check_port,
+    check_username,
+)
+
+# The engine validates these (its 422 names the field in words a person reads); the schema states the same
+# rule, so a client, or a fuzzer, knows what is accepted (issue 17 item 15).
+LOGIN_NAME: dict[str, Any] = {"pattern": USERNAME_PATTERN, "maxLength": 32}
+PortSpecText = Annotated[str, Field(json_schema_extra={"pattern": PORT_SPEC_PATTERN})]
 
 
 def _plain(secret: SecretStr | None) -> str | None:
@@ -34,7 +45,7 @@ class ConnectionRequest(BaseModel):
 
     host: str = Field(description="IPv4, IPv6 or DNS name of the server.")
     port: int = Field(22, description="SSH port (1-65535).")
-    username: str = Field(description="SSH login user.")
+    username: str = Field(description="SSH login user.", json_schema_extra=LOGIN_NAME)
     password: SecretStr | None = Field(None, description="SSH password (also the sudo password by default).")
     private_key: SecretStr | None = Field(None, description="OpenSSH/PEM private key text.")
     passphrase: SecretStr | None = Field(None, description="Passphrase of the private key.")
@@ -62,7 +73,9 @@ class AdminUserRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    username: str = Field(description="The new login user (added to the sudo group; not root).")
+    username: str = Field(
+        description="The new login user (added to the sudo group; not root).", json_schema_extra=LOGIN_NAME
+    )
     public_key: str | None = Field(None, description="One OpenSSH public key line to install.")
     generate_key: bool = Field(
         False,
@@ -110,7 +123,7 @@ class StepChoice(BaseModel):
     packages: list[str] | None = Field(
         None, description=f"Packages to install; omitted: {', '.join(DEFAULT_PACKAGES)}; []: none."
     )
-    firewall_ports: list[str] | None = Field(
+    firewall_ports: list[PortSpecText] | None = Field(
         None, description='Ports to allow besides SSH: "80", "80/tcp", "60000:61000/udp".'
     )
     upgrade: bool = Field(False, description="Run apt-get upgrade too.")
@@ -164,7 +177,9 @@ class PlanRequest(StepChoice):
 
     host: str | None = Field(None, description="The server (the commands say HOST without it).")
     port: int = Field(22, description="SSH port: the login, and the port the firewall keeps open.")
-    username: str | None = Field(None, description="SSH login user (the commands say USER without it).")
+    username: str | None = Field(
+        None, description="SSH login user (the commands say USER without it).", json_schema_extra=LOGIN_NAME
+    )
     password: SecretStr | None = Field(None, description="Accepted, never read.")
     private_key: SecretStr | None = Field(None, description="Accepted, never read.")
     passphrase: SecretStr | None = Field(None, description="Accepted, never read.")

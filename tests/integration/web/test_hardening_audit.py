@@ -73,7 +73,7 @@ def test_the_trail_records_who_did_what_and_never_a_secret(live_server: LiveServ
     assert ("login", "admin", "ok", "admin") in seen
     assert ("user.create", "admin", "ok", "carol") in seen
     assert ("setup.start", "carol", "invalid_input", "root@198.18.0.250:22") in seen
-    assert ("setup.cancel", "carol", "session_not_found", "") in seen
+    assert ("setup.cancel", "carol", "not_found", "") in seen
     assert ("sudo.save", "admin", "ok", "deployer@web-1.example.org:22") in seen
     start = next(e for e in events if e["action"] == "setup.start")
     assert start["detail"] == {"session_id": session_id}
