@@ -27,6 +27,15 @@ USERNAME_PATTERN = r"^[a-z_][a-z0-9_-]*[$]?$"
 _PORT = r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
 PORT_SPEC_PATTERN = rf"^{_PORT}(?:/(?:tcp|udp)|:{_PORT}/(?:tcp|udp))?$"
 """A firewall port or range as the API schema states it (a range's start must also be below its end)."""
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOSTNAME_PATTERN = rf"^(?:{_LABEL}\.)*(?![0-9]+$){_LABEL}$"
+"""A host name to set, as the API schema states it (at most 253 characters)."""
+TIMEZONE_PATTERN = r"^[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9][A-Za-z0-9_+-]*){0,2}$"
+"""A tz database name, as the API schema states it (at most 64 characters)."""
+PACKAGE_PATTERN = r"^[a-z0-9][a-z0-9+.-]+$"
+"""A Debian package name, as the API schema states it (at most 128 characters)."""
+FINGERPRINT_PATTERN = r"^SHA256:[A-Za-z0-9+/]{43}$"
+"""A host key pin, as the API schema states it."""
 _USERNAME = re.compile(USERNAME_PATTERN)
 _PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 _PORT_SPEC = re.compile(r"(?P<start>[1-9][0-9]{0,4})(?::(?P<end>[1-9][0-9]{0,4}))?(?:/(?P<proto>tcp|udp))?")
