@@ -129,7 +129,10 @@ def test_closed_open_non_ssh_and_silent_targets_are_one_answer_with_the_detail_i
             assert leak not in result["message"].split("：")[0].split(":")[0], (name, result["message"])
     assert tested["closed"].json() == tested["silent"].json() == tested["not ssh"].json()
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "setupwizard.provisioning.ssh")
-    assert "connection refused" in logged and "no SSH handshake" in logged and "no answer in" in logged
+    # each one's cause is in the log (the silent address's may be a timeout or "no route": ARP decides)
+    for host, port in targets.values():
+        assert f"SSH server {host}:{port} not reached: " in logged, logged
+    assert f"SSH server {test_host.address}:2223 not reached: connection refused" in logged
 
 
 def test_the_service_hosts_own_addresses_are_refused_unless_allowed(
