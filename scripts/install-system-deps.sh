@@ -16,6 +16,8 @@ have_cmd chromium || need+=(chromium)
 have_pkg fonts-noto-cjk || need+=(fonts-noto-cjk)
 have_cmd redis-server || need+=(redis-server)
 have_cmd pg_ctlcluster || need+=(postgresql)
+# nginx: tests/integration/proxy runs docs/deploy.md's config with a server of its own (own prefix, ports).
+[ -x /usr/sbin/nginx ] || need+=(nginx)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
@@ -31,6 +33,15 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # apt-cacher-ng's postinst asks a debconf question; the answer does not matter for us.
 echo "apt-cacher-ng apt-cacher-ng/tunnelenable boolean false" | debconf-set-selections
+# Debian's nginx package starts a server on port 80 when installed. The tests never use it, so it must not
+# start: unless the machine already forbids starting services at install (a policy-rc.d, as in containers),
+# one is put in place for this install only.
+if [[ " ${need[*]} " == *" nginx "* ]] && [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\n# setupwizard install-system-deps.sh: no service starts while it installs\nexit 101\n' \
+    > /usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # The package may start the distribution's apt-cacher-ng on port 3142: it stays as it is. The testbed
 # runs an instance of its own on 198.18.0.1:31420 (setupwizard/testbed/aptproxy.py) and stops nothing.

@@ -14,6 +14,7 @@ from setupwizard.audit.routes import setup_trail
 from setupwizard.auth.routes import router as auth_router
 from setupwizard.auth.service import ensure_first_admin
 from setupwizard.auth.throttle import login_throttle_for
+from setupwizard.auth.token_routes import router as tokens_router
 from setupwizard.config import Settings
 from setupwizard.core.api_docs import install_api_docs
 from setupwizard.core.errors import install_error_handlers
@@ -21,6 +22,7 @@ from setupwizard.core.headers import ApiHeadersMiddleware
 from setupwizard.core.health import close_health_checks
 from setupwizard.core.health import router as health_router
 from setupwizard.core.limits import RequestLimitsMiddleware
+from setupwizard.core.log_format import RequestIdMiddleware, formatter_for, use_json_for_uvicorn
 from setupwizard.core.secretbox import secretbox_from_settings
 from setupwizard.db.database import Database, DatabaseNotWritableError
 from setupwizard.db.faults import (
@@ -31,6 +33,8 @@ from setupwizard.db.faults import (
     describe,
     is_database_fault,
 )
+from setupwizard.metrics.listener import metrics_lifespan
+from setupwizard.metrics.routes import router as metrics_router
 from setupwizard.servers.guard import connection_guard
 from setupwizard.servers.routes import router as servers_router
 from setupwizard.setup.lifespan import lifespan as setup_lifespan
@@ -44,21 +48,26 @@ FeatureLifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 def configure_logging(settings: Settings) -> None:
-    """Show the service's own log lines (uvicorn configures only its loggers), once per process."""
+    """Show the service's own log lines (uvicorn configures only its loggers), once per process, as text or
+    JSON (``SETUPWIZARD_LOG_FORMAT``; JSON for uvicorn's lines too)."""
     logger = logging.getLogger("setupwizard")
     logger.setLevel(settings.log_level.upper())
     if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)-9s %(name)s: %(message)s"))
-        handler.addFilter(RepeatedFaultFilter(PROCESS_FAULTS))  # one database traceback a minute
-        logger.addHandler(handler)
+        stream = logging.StreamHandler()
+        stream.addFilter(RepeatedFaultFilter(PROCESS_FAULTS))  # one database traceback a minute
+        logger.addHandler(stream)
+    for handler in logger.handlers:
+        handler.setFormatter(formatter_for(settings.log_format))
+    if settings.log_format == "json":
+        use_json_for_uvicorn()
 
 
-FEATURE_LIFESPANS: tuple[FeatureLifespan, ...] = (setup_lifespan,)
+FEATURE_LIFESPANS: tuple[FeatureLifespan, ...] = (setup_lifespan, metrics_lifespan)
 """The features' own start/stop, entered in order once the database is migrated and the first admin exists
 (``app.state.db``/``settings``/``secretbox`` are set), left in reverse. The setup feature builds the
 progress bus, the host locks and the setup service, and marks sessions a crash left ``running`` as
-``interrupted``."""
+``interrupted``. The metrics count that service's running setups and serve ``/metrics`` on
+``SETUPWIZARD_METRICS_ADDRESS`` when it is set."""
 
 
 @asynccontextmanager
@@ -108,15 +117,18 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.login_throttle = login_throttle_for(settings)  # shared on Redis when redis_url is set
     app.add_middleware(RequestLimitsMiddleware)
-    app.add_middleware(ApiHeadersMiddleware)  # outermost: the limits' own answers get the headers too
+    app.add_middleware(ApiHeadersMiddleware)  # the limits' own answers get the headers too
+    app.add_middleware(RequestIdMiddleware)  # outermost: every answer and log line has its request id
     install_error_handlers(app)
 
     app.include_router(health_router)
     app.include_router(auth_router)
+    app.include_router(tokens_router)
     app.include_router(servers_router)
     # The setup routes: targets checked and attempts counted before connecting; start/cancel/delete audited.
     app.include_router(setup_router, dependencies=[Depends(setup_trail), Depends(connection_guard)])
     app.include_router(audit_router)
+    app.include_router(metrics_router)
     install_pages(app)
     install_api_docs(app)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -81,6 +82,24 @@ class Settings(BaseSettings):
     connect_attempts_per_minute: int = Field(
         30, ge=1, description="Connections (test-connection, auto-setup) one user may start per minute."
     )
+    # Running it for a team (issue 21): metrics and log lines for the operator's tools.
+    metrics_address: str = Field(
+        "",
+        description="host:port where /metrics is also served without a login (keep it private); "
+        "empty: only GET /metrics on the service, with a login or token.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="text: one readable line per entry; json: one JSON object per line, with the request id, "
+        "user id and session id where known.",
+    )
+
+    @field_validator("metrics_address")
+    @classmethod
+    def _metrics_address_is_host_port(cls, value: str) -> str:
+        if value.strip():
+            split_address(value)
+        return value.strip()
 
     @field_validator("target_deny")
     @classmethod
@@ -103,6 +122,15 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'setupwizard.db'}"
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """``host:port`` or ``[v6]:port`` → (host, port); ValueError naming the setting otherwise."""
+    host, sep, port = address.strip().rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"SETUPWIZARD_METRICS_ADDRESS must be host:port, not {address!r}")
+    return host, int(port)
 
 
 def get_settings() -> Settings:

@@ -36,6 +36,9 @@ class AuditAction(StrEnum):
     SUDO_SAVE = "sudo.save"
     SUDO_DELETE = "sudo.delete"
     KNOWN_HOST_DELETE = "known_host.delete"
+    TOKEN_CREATE = "token.create"
+    TOKEN_REVOKE = "token.revoke"
+    TOKEN_USE = "token.use"  # a personal access token used from an address it was never used from
 
 
 def client_address(conn: HTTPConnection) -> str:

@@ -1,7 +1,9 @@
 """Who is calling: bearer token or session cookie for HTTP, cookie or header for the WebSocket.
 
-Tokens are never read from a URL. The WebSocket (and any cookie-authenticated unsafe request) must come
-from the service's own origin or one in ``settings.allowed_origins``.
+A bearer token is a login's token or a personal access token (``swp_…``, see ``auth/tokens.py``), whose
+scope is checked here for every request (``auth/scopes.py``). Tokens are never read from a URL. The
+WebSocket (and any cookie-authenticated unsafe request) must come from the service's own origin or one
+in ``settings.allowed_origins``.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request, WebSocket
 from starlette.requests import HTTPConnection
 
-from setupwizard.auth import service
+from setupwizard.auth import service, tokens
+from setupwizard.auth.scopes import Scope, needed_scope, scope_allows
 from setupwizard.config import Settings
 from setupwizard.core.errors import ForbiddenError, NotAuthenticatedError
+from setupwizard.core.log_format import bind_user
 from setupwizard.db.database import Database
 from setupwizard.db.models import User
 
@@ -84,9 +88,42 @@ def _settings(conn: HTTPConnection) -> Settings:
 
 
 async def _user_for(conn: HTTPConnection, token: str) -> User | None:
+    """The user of a login token or a personal access token (its scope kept in ``conn.state``)."""
+    user = await _lookup(conn, token)
+    if user is not None:
+        bind_user(user.id)  # the request's log lines name the user
+    return user
+
+
+async def _lookup(conn: HTTPConnection, token: str) -> User | None:
     # A short session of its own: the request's session (SessionDep) only opens when a handler uses it.
     async with _database(conn).session() as session:
+        if tokens.looks_like_api_token(token):
+            found = await tokens.authenticate(session, conn, token)
+            if found is not None:
+                conn.state.token_scope = found.scope
+                return found.user
         return await service.user_for_token(session, token)
+
+
+def token_scope(conn: HTTPConnection) -> Scope | None:
+    """The scope of the personal access token this request came with; None for a login."""
+    scope: Scope | None = getattr(conn.state, "token_scope", None)
+    return scope
+
+
+def _check_scope(request: Request) -> None:
+    scope = token_scope(request)
+    if scope is None:
+        return
+    route = request.scope.get("route")
+    path = str(getattr(route, "path", request.url.path))
+    if not scope_allows(scope, request.method, path):
+        needed = needed_scope(request.method, path)
+        raise ForbiddenError(
+            f"This token's scope ({scope.value}) does not allow this; it needs scope {needed.value}",
+            code="token_scope",
+        )
 
 
 async def get_current_user(request: Request) -> User:
@@ -97,6 +134,7 @@ async def get_current_user(request: Request) -> User:
     user = await _user_for(request, token)
     if user is None:
         raise NotAuthenticatedError("Session expired or invalid; log in again")
+    _check_scope(request)
     if (
         from_cookie
         and request.method not in _SAFE_METHODS

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 STRICT = ConfigDict(strict=True, extra="forbid")
@@ -53,3 +56,34 @@ class PasswordChange(BaseModel):
 
     current_password: SecretStr = Field(min_length=1, max_length=1024)
     new_password: SecretStr = Field(min_length=8, max_length=1024)
+
+
+class ApiTokenCreate(BaseModel):
+    """``POST /api/tokens``: a personal access token's name, scope and lifetime in days."""
+
+    model_config = STRICT
+
+    name: str = Field(min_length=1, max_length=64)
+    scope: Literal["read", "setup", "admin"] = "read"
+    expires_in_days: int = Field(90, ge=1, le=366)
+
+
+class ApiTokenOut(BaseModel):
+    """A personal access token as its list shows it (never the token, never its hash)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    scope: str
+    hint: str = Field(description="The token's last four characters, to tell tokens apart.")
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    last_used_address: str
+
+
+class ApiTokenCreated(ApiTokenOut):
+    """The answer to ``POST /api/tokens``: the one time the token itself is shown."""
+
+    token: str

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 
 import typer
 from fastapi import FastAPI
 
 from setupwizard.cli.root import app
-from setupwizard.config import get_settings
+from setupwizard.config import Settings, get_settings
+from setupwizard.core.log_format import uvicorn_log_config
+from setupwizard.core.secretbox import KEY_FILE_NAME, secretbox_from_settings
+from setupwizard.db.database import Database, DatabaseNotWritableError
+from setupwizard.db.faults import HANDLED_ERRORS, describe, is_database_fault
+from setupwizard.metrics.listener import metrics_address_problem
 from setupwizard.setup.worker_guard import (
     DataDirLock,
     SecondWorkerError,
@@ -39,6 +45,39 @@ def calm_garbage_collector() -> None:
     gc.set_threshold(5_000, 5, 50)
 
 
+def first_start_problem(settings: Settings) -> str | None:
+    """What stops the start before the app runs (a full disk, a read-only data directory or database), as
+    one line naming the file and the cause, or None. The app's own start does the same steps again; they
+    only fail there with a traceback that says less (issue 17 item 16)."""
+    key_file = settings.data_dir / KEY_FILE_NAME
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        secretbox_from_settings(settings)
+    except OSError as exc:
+        return f"Cannot start: writing {exc.filename or key_file} failed ({exc.strerror})."
+    db = Database(settings)
+
+    async def open_database() -> None:
+        try:
+            db.check_file_writable()
+            await db.migrate()
+            await db.probe_write()
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(open_database())
+    except DatabaseNotWritableError as exc:
+        return f"Cannot start: {exc}"
+    except OSError as exc:
+        return f"Cannot start: writing {exc.filename or db.describe()} failed ({exc.strerror})."
+    except HANDLED_ERRORS as exc:
+        if not is_database_fault(exc):
+            raise
+        return f"Cannot start: the database {db.describe()} cannot be written ({describe(exc)})."
+    return None
+
+
 @app.command()
 def serve(
     workers: int = typer.Option(
@@ -55,7 +94,7 @@ def serve(
     from setupwizard.core.serving import server_options
 
     settings = get_settings()
-    problem = several_workers_problem(settings, workers)
+    problem = several_workers_problem(settings, workers) or metrics_address_problem(settings, workers)
     if problem:
         typer.echo(problem, err=True)
         raise typer.Exit(2)
@@ -67,9 +106,19 @@ def serve(
         except SecondWorkerError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from None
+        except OSError as exc:  # a full disk or a read-only data dir: one line, not a traceback
+            probe.release()
+            where = exc.filename or lock_path
+            typer.echo(f"Cannot start: writing {where} failed ({exc.strerror}).", err=True)
+            raise typer.Exit(2) from None
+        problem = first_start_problem(settings)
         probe.release()
+        if problem:
+            typer.echo(problem, err=True)
+            raise typer.Exit(2)
     options = {"host": settings.host, "port": settings.port, "log_level": settings.log_level}
     options.update(server_options(settings))  # hardening: trusted proxies only, wsproto
+    options["log_config"] = uvicorn_log_config(settings.log_format)  # JSON from the first line on
     if workers == 1:
         uvicorn.run(app_from_environment(), **options)  # type: ignore[arg-type]
     else:

@@ -9,6 +9,11 @@ Passwords come from a hidden prompt or ``--password-stdin``, never from argv. Ho
 remembered in ``~/.config/setupwizard/known_hosts.json`` (policy accept-new). Exit code 0 on
 success, 1 on failure or cancel. ``--lang en`` shows the wizard's own lines in English (output
 printed by the server's programs stays as printed).
+
+With ``--admin-key FILE.pub``, the private key ``FILE`` next to it (when it is the other half) proves
+the admin user's new login, so ``--harden-ssh`` works without logging in with that key. A plan that
+cannot be proven, or that would leave no way to root, is refused before anything runs, naming the
+option to add.
 """
 
 from __future__ import annotations
@@ -61,6 +66,18 @@ def split_values(values: list[str] | None) -> list[str]:
     for value in values or []:
         out.extend(part for part in value.replace(",", " ").split() if part)
     return out
+
+
+def private_half(public_file: Path) -> str | None:
+    """The private key beside ``FILE.pub`` (``FILE``), if it is readable as a key file."""
+    if public_file.suffix != ".pub":
+        return None
+    candidate = public_file.with_suffix("")
+    try:
+        text = candidate.read_text()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text if "PRIVATE KEY" in text else None
 
 
 def _needs_passphrase(private_key: str) -> bool:
@@ -204,6 +221,15 @@ def setup(
             f"New sudo password for {steps.admin.username}", hide_input=True, confirmation_prompt=True
         )
         steps = replace(steps, admin=replace(steps.admin, sudo_password=new_password))
+    admin_private = private_half(admin_key) if admin_key is not None and steps.admin is not None else None
+    if admin_private is not None and steps.admin is not None:
+        admin_passphrase = None
+        if _needs_passphrase(admin_private):
+            where = admin_key.with_suffix("") if admin_key else ""
+            admin_passphrase = typer.prompt(f"Passphrase for {where}", hide_input=True)
+        steps = replace(
+            steps, admin=replace(steps.admin, private_key=admin_private, passphrase=admin_passphrase)
+        )
     target = Target(
         host=host,
         port=port,

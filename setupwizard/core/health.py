@@ -1,7 +1,9 @@
 """``GET /api/health``: 200 when the service can do its work, 503 naming the part that cannot.
 
 Checks the database (a ``SELECT 1``; while a fault is being reported, a real write, so a full disk or a
-read-only file shows here too) and Redis when it is configured. Public: it holds no secret.
+read-only file shows here too) and Redis when it is configured. While the setup service cannot store a
+session's events or its end (a full disk lets a one-row probe through but not a batch of lines), the
+database counts as failing too. Public: it holds no secret.
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ async def _check_database(request: Request) -> str:
     except Exception as exc:
         faults.record(exc)
         return f"failing: {describe(exc)}"
+    service = getattr(request.app.state, "setup_service", None)
+    failure: BaseException | None = service.write_failure() if service is not None else None
+    if failure is not None:
+        return f"failing: session events cannot be stored ({describe(failure)})"
     return "ok"
 
 

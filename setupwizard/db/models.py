@@ -137,6 +137,9 @@ class SetupSession(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # While running: every seq published live is at most this (reserved before it is published), so a
+    # crash recovery numbers its final event above anything a client saw (setup/seq_ceiling.py).
+    seq_ceiling: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class SetupSessionEvent(Base):
@@ -206,3 +209,28 @@ class AdminKeyHandover(Base):
 
     def __repr__(self) -> str:  # never the key column, not even its ciphertext
         return f"AdminKeyHandover(session_id={self.session_id!r}, username={self.username!r})"
+
+
+class ApiToken(Base):
+    """A personal access token (issue 21 §1), stored only as its SHA-256; ``hint`` is its last 4 characters.
+
+    ``scope``: read | setup | admin. ``addresses`` lists the addresses it was used from (the newest kept),
+    so a use from a new one is audited once. Revoking deletes the row.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(8))
+    scope: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used_address: Mapped[str] = mapped_column(String(64), default="")
+    addresses: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    def __repr__(self) -> str:  # never the hash
+        return f"ApiToken(id={self.id!r}, name={self.name!r}, scope={self.scope!r})"

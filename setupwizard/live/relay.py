@@ -31,6 +31,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from enum import Enum
 from typing import Any
 
+from setupwizard.metrics import registry as metrics
 from setupwizard.provisioning.events import EventType, SessionEvent, format_timestamp, seq_count
 
 STALL_SECONDS = 60.0
@@ -142,6 +143,7 @@ async def relay(
     backlog = 0  # seqs (lines) waiting: an event may carry many
     ready = asyncio.Event()
     drained = asyncio.Event()
+    lag = metrics.watch_lag(lambda: backlog)  # the slowest client's lag, read at scrape time
 
     async def room_for_history() -> bool:
         while backlog >= window:
@@ -188,6 +190,7 @@ async def relay(
             drained.set()
             send_began = loop.time()
             await send(json.dumps(frame, ensure_ascii=False))
+            metrics.frame_sent(last.seq - frame["first_seq"] + 1)
             send_began = None
             if last.type is EventType.COMPLETE:
                 return RelayEnd.COMPLETE
@@ -215,6 +218,7 @@ async def relay(
         done, _ = await asyncio.wait({sending, watching}, return_when=asyncio.FIRST_COMPLETED)
         return sending.result() if sending in done else RelayEnd.TOO_SLOW
     finally:
+        metrics.unwatch_lag(lag)
         for task in (pumping, sending, watching):
             task.cancel()
         await asyncio.gather(pumping, sending, watching, return_exceptions=True)

@@ -35,6 +35,7 @@ from setupwizard.live.arrivals import SessionArrivals
 from setupwizard.live.bus import ProgressBus
 from setupwizard.live.feed import session_events
 from setupwizard.live.relay import RelayEnd, relay
+from setupwizard.metrics import registry as metrics
 from setupwizard.provisioning.events import format_timestamp, utc_now
 from setupwizard.provisioning.result import SessionStatus
 from setupwizard.setup import repository
@@ -205,11 +206,13 @@ async def stream_then_close(
     A client that left gets nothing more. A stream that failed is the service's fault, not the client's: the
     error is logged and the client gets a 1011 close frame (it resumes with ``since``), never a bare drop.
     """
+    metrics.websocket_opened()
     watching = asyncio.create_task(_until_disconnect(ws))
     streaming = asyncio.create_task(stream)
     try:
         done, _ = await asyncio.wait({watching, streaming}, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        metrics.websocket_closed()
         for task in (watching, streaming):
             task.cancel()
         await asyncio.gather(watching, streaming, return_exceptions=True)

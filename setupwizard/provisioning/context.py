@@ -69,7 +69,7 @@ class StepContext:
     def remote(self) -> Remote:
         """The open remote runner (steps after ``connect`` may rely on it)."""
         if self._remote is None:
-            raise ConnectError("还没有连接到服务器")
+            raise ConnectError(msg("error.not_connected"))
         return self._remote
 
     def attach(self, remote: Remote) -> None:
@@ -119,7 +119,7 @@ class StepContext:
     async def must(
         self,
         script: str,
-        what: str,
+        what: Msg,
         *,
         privileged: bool = True,
         quiet: bool = False,

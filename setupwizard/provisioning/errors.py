@@ -108,4 +108,11 @@ class LockoutPreventedError(ProvisioningError):
 
 
 class StepCancelled(Exception):
-    """Raised inside a step when the user cancelled the setup (not a :class:`ProvisioningError`)."""
+    """Raised inside a step when the user cancelled the setup (not a :class:`ProvisioningError`).
+
+    ``message``: what the step did on its way out, when it did more than stop (apt: issue 17 item 7).
+    """
+
+    def __init__(self, message: Msg | None = None) -> None:
+        super().__init__(str(message) if message is not None else "")
+        self.message = message

@@ -1,7 +1,9 @@
 """What the engine learns about a server right after login, in one round trip.
 
 One short script (no PTY, no sudo password) prints the SSH connection's server-side port, the
-os-release text, the login user's uid, whether sudo is installed and what ``sudo -n true`` says.
+os-release text, the login user's uid, whether systemd runs as PID 1 (``/run/systemd/system``, as
+``sd_booted()`` checks), the TCP ports something listens on (``ss -Hltn``; ``/proc/net/tcp*`` without
+``ss``), whether sudo is installed and what ``sudo -n true`` says.
 The connect and sudo steps (and the connection test) read these instead of asking one by one.
 """
 
@@ -16,6 +18,10 @@ FACTS_SCRIPT = (
     f'echo "{_SEPARATOR}ssh"; printf "%s\\n" "$SSH_CONNECTION"; '
     f'echo "{_SEPARATOR}os"; cat /etc/os-release 2>/dev/null; '
     f'echo "{_SEPARATOR}uid"; id -u; '
+    f'echo "{_SEPARATOR}systemd"; [ -d /run/systemd/system ] && echo yes || echo no; '
+    f'echo "{_SEPARATOR}listen"; '
+    "if command -v ss >/dev/null 2>&1; then ss -Hltn 2>/dev/null | awk '{print $4}'; "
+    'else awk \'$4 == "0A" {print "hex:" $2}\' /proc/net/tcp /proc/net/tcp6 2>/dev/null; fi; '
     f'echo "{_SEPARATOR}sudo"; '
     'if [ "$(id -u)" != 0 ]; then '
     "if command -v sudo >/dev/null 2>&1; then "
@@ -29,6 +35,7 @@ class HostFacts:
     """The server as the login user sees it.
 
     ``sudo_n_status`` is the exit status of ``sudo -n true`` (None for root or without sudo).
+    ``systemd``: PID 1 is systemd (None: not reported). ``listening``: the TCP ports in LISTEN state.
     """
 
     ssh_port: int | None
@@ -37,6 +44,8 @@ class HostFacts:
     has_sudo: bool
     sudo_n_status: int | None
     sudo_n_output: str
+    systemd: bool | None = None
+    listening: frozenset[int] = frozenset()
 
     @property
     def is_root(self) -> bool:
@@ -63,6 +72,7 @@ def parse_facts(text: str) -> HostFacts:
         code = sudo[0][len("status=") :]
         status = int(code) if code.isdigit() else None
         output = sudo[1:]
+    systemd_said = " ".join(parts.get("systemd", [])).strip()
     return HostFacts(
         ssh_port=port,
         os_release="\n".join(parts.get("os", [])),
@@ -70,7 +80,26 @@ def parse_facts(text: str) -> HostFacts:
         has_sudo=uid == "0" or not (sudo and sudo[0] == "no-sudo"),
         sudo_n_status=status,
         sudo_n_output="\n".join(output),
+        systemd={"yes": True, "no": False}.get(systemd_said),
+        listening=frozenset(_listening(parts.get("listen", []))),
     )
+
+
+def _listening(lines: list[str]) -> list[int]:
+    """Ports from ``ss``'s local address column (``0.0.0.0:22``, ``[::]:22``, ``*:80``) or, without
+    ``ss``, from /proc/net/tcp's hex ``local_address`` (``hex:00000000:0016``)."""
+    ports: list[int] = []
+    for line in lines:
+        text = line.strip()
+        if text.startswith("hex:"):
+            tail = text.rpartition(":")[2]
+            if tail and all(c in "0123456789abcdefABCDEF" for c in tail):
+                ports.append(int(tail, 16))
+            continue
+        tail = text.rpartition(":")[2]
+        if tail.isdigit():
+            ports.append(int(tail))
+    return ports
 
 
 async def read_facts(remote: Remote) -> HostFacts:

@@ -48,6 +48,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "设置被中断：服务在运行中重启，服务器可能处于部分设置的状态，请重新运行设置",
         "Setup interrupted: the service restarted mid-run; the server may be partly set up; run it again",
     ),
+    "run.log_incomplete": (
+        "{result}；但日志未能完整保存：只保存了 {stored}/{total} 行（数据库写入失败: {reason}）",
+        "{result}; but the log could not be stored in full: {stored} of {total} lines kept "
+        "(writing to the database failed: {reason})",
+    ),
     "run.internal_error": ("内部错误: {kind}", "Internal error: {kind}"),
     "run.input_invalid": ("输入无效: {reason}", "Invalid input: {reason}"),
     # step events
@@ -114,6 +119,39 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "apt_wait.timeout": (
         "等待 apt/dpkg 超时（{limit} 秒），仍在运行: {who}",
         "Gave up waiting for apt/dpkg after {limit} s; still running: {who}",
+    ),
+    # a cancel during apt (steps/dpkg_settle.py)
+    "apt.cancel_waiting": (
+        "已取消：正在运行的 apt/dpkg 先完成（中途打断会让软件包处于半配置状态），最多等待 {seconds} 秒",
+        "Cancelled: the running apt/dpkg finishes first (stopping it midway leaves packages "
+        "half-configured); waiting up to {seconds} s",
+    ),
+    "apt.cancel_countdown": (
+        "仍在等待 {who}结束（最多还剩 {seconds} 秒）",
+        "Still waiting for {who} to finish ({seconds} s left at most)",
+    ),
+    "apt.cancel_configure": (
+        "dpkg --audit 报告未完成的软件包，正在运行 dpkg --configure -a",
+        "dpkg --audit reports unfinished packages: running dpkg --configure -a",
+    ),
+    "apt.settle_waited": ("已等待正在运行的 apt/dpkg 完成", "waited for the running apt/dpkg to finish"),
+    "apt.settle_configured": (
+        "已等待 apt/dpkg 结束并运行了 dpkg --configure -a",
+        "waited for apt/dpkg to end and ran dpkg --configure -a",
+    ),
+    "apt.settle_timed_out": ("等待 apt/dpkg 超时", "waiting for apt/dpkg timed out"),
+    "apt.state_ok": ("正常（dpkg --audit 无问题）", "consistent (dpkg --audit reports nothing)"),
+    "apt.state_broken": (
+        "仍有未完成的软件包: {packages}；请在服务器上运行 sudo dpkg --configure -a",
+        "packages still unfinished: {packages}; run sudo dpkg --configure -a on the server",
+    ),
+    "apt.state_busy": (
+        "apt/dpkg 仍在运行（{who}），结束后请用 dpkg --audit 检查",
+        "apt/dpkg still running ({who}); check with dpkg --audit once it ends",
+    ),
+    "step.cancelled_packages": (
+        "已取消；{how}；软件包状态: {state}",
+        "cancelled; {how}; package state: {state}",
     ),
     "apt_update.dpkg_configure": (
         "上次的 dpkg 没有完成，先运行 dpkg --configure -a",
@@ -246,6 +284,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "管理员用户 {user} 已就绪（更改: {changes}）",
         "Admin user {user} is ready (changed: {changes})",
     ),
+    "admin.old_keys_kept": (
+        "{user} 之前生成的 {count} 个密钥仍然有效（authorized_keys 中注释为 {user}@setupwizard）；"
+        "如果旧私钥已丢失或泄露，请在新密钥登录后删除那一行",
+        "The {count} key(s) generated for {user} by earlier runs still work (comment {user}@setupwizard in "
+        "authorized_keys); if an old private key was lost or leaked, delete its line after logging in with "
+        "the new key",
+    ),
+    "admin.done_keys_kept": (
+        "管理员用户 {user} 已就绪（更改: {changes}）；新密钥已添加，之前生成的密钥仍然有效",
+        "Admin user {user} is ready (changed: {changes}); the new key was added and the keys generated "
+        "earlier still work",
+    ),
     "admin.key_generated": (
         "已为 {user} 生成新的 ed25519 密钥，新登录已验证；私钥只提供这一次下载，不会保存",
         "Generated a new ed25519 key for {user} and proved a new login with it; the private key is offered "
@@ -285,9 +335,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "The brand-new SSH login failed ({problem}): rolling the sshd settings back …",
     ),
     "hardening.rolled_back": (
-        "新的登录方式无法登录（{problem}），已通过当前连接撤销 sshd 配置并重新加载，原登录方式不变",
-        "The new way to log in did not work ({problem}); the sshd settings were undone and reloaded through "
-        "the open session, and the old login is unchanged",
+        "新的登录方式无法登录（{problem}），已通过当前连接撤销 sshd 配置: {state}",
+        "The new way to log in did not work ({problem}); the sshd settings were undone through the open "
+        "session: {state}",
     ),
     "hardening.root_off": ("root 登录已关闭", "root login is off"),
     "hardening.root_key_only": ("root 只能用密钥登录", "root may log in with a key only"),
@@ -297,9 +347,80 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{root}，请使用 {where} 和{how}登录",
         "{root}; log in as {where} with {how}",
     ),
+    # checks of the whole plan before its first change (preflight.py)
+    "preflight.field": ("{field}: {reason}", "{field}: {reason}"),
+    "preflight.refused": (
+        "已拒绝整个计划（{field}）: {reason}；服务器上没有做任何更改",
+        "The whole plan was refused ({field}): {reason}; nothing was changed on the server",
+    ),
+    "preflight.no_proof": (
+        "加固后本次运行无法证明还有可用的登录: 请添加管理员用户并生成密钥（或粘贴本次登录所用密钥的公钥），"
+        "或用私钥登录，或保留密码登录",
+        "after the hardening this run could prove no login that still works: add an admin user with a "
+        "generated key (or the public half of the key this run logs in with), log in with a private key, or "
+        "keep password login",
+    ),
+    "preflight.admin_no_sudo": (
+        "关闭 root 登录后必须留下一条已验证的获得 root 的路: 请为 {user} 设置 sudo 密码，或选择免密码 sudo",
+        "with root login off, a proven way to root must be left: give {user} a sudo password, or choose "
+        "sudo without a password (NOPASSWD)",
+    ),
+    "preflight.no_way_to_root": (
+        "关闭 root 登录后必须留下一条已验证的获得 root 的路: 请添加管理员用户（生成密钥，并设置 sudo 密码或"
+        "免密码 sudo），或用密钥以 root 登录并选择 prohibit-password",
+        "with root login off, a proven way to root must be left: add an admin user (a generated key, and a "
+        "sudo password or NOPASSWD), or log in as root with a key and choose prohibit-password",
+    ),
+    "preflight.port_in_use": (
+        "服务器上已有程序监听端口 {port}（ss -ltn），sshd 无法移到该端口: 请选择空闲端口",
+        "a program on the server already listens on port {port} (ss -ltn), so sshd cannot move there: "
+        "choose a free port",
+    ),
+    "preflight.no_systemd": (
+        "服务器的 PID 1 不是 systemd（容器或没有 systemd 的 LXC），{option} 需要 systemd: 请取消该选项",
+        "PID 1 on the server is not systemd (a container, or an LXC without systemd), and {option} needs "
+        "systemd: leave that option out",
+    ),
+    "hardening.root_proven": (
+        "已用新的登录验证 {user} 可以通过 sudo 获得 root",
+        "A brand-new login proved that {user} becomes root through sudo",
+    ),
+    "hardening.restored_proven": (
+        "已恢复原 sshd 配置，并用端口 {port} 上的新登录验证原登录方式可用",
+        "The earlier sshd settings are back, and a brand-new login on port {port} proved the old way in",
+    ),
+    "hardening.restored_unproven": (
+        "已恢复原 sshd 配置，但端口 {port} 上的新登录仍然失败: {problem}",
+        "The earlier sshd settings are back, but a brand-new login on port {port} still fails: {problem}",
+    ),
+    "hardening.old_port_closed": (
+        "已删除旧 SSH 端口的防火墙规则 allow {port}/tcp",
+        "Removed the old SSH port's firewall rule allow {port}/tcp",
+    ),
+    "hardening.sshd_restarted": (
+        "sshd 已停止运行，回滚时已重建 /run/sshd 并重新启动 sshd",
+        "sshd had stopped: the rollback recreated /run/sshd and restarted sshd",
+    ),
     "script.done": ("自定义脚本执行成功（退出码 0）", "The custom script succeeded (exit status 0)"),
     # errors
     "command.failed": ("{what}失败（{why}）{last}", "{what} failed ({why}){last}"),
+    # what a failed command was doing (command.failed's {what})
+    "action.command": ("{command} ", "{command}"),
+    "action.create_user": ("创建用户 ", "Creating the user"),
+    "action.write_file": ("写入 {path} ", "Writing {path}"),
+    "action.write_fail2ban": ("写入 fail2ban 配置 ", "Writing the fail2ban configuration"),
+    "action.start_fail2ban": ("启动 fail2ban ", "Starting fail2ban"),
+    "action.read_ufw": ("读取 ufw 状态", "Reading the ufw status"),
+    "action.install_ufw": ("安装 ufw ", "Installing ufw"),
+    "action.configure_ufw": ("ufw 配置 ", "Configuring ufw"),
+    "action.read_hostname": ("读取主机名", "Reading the host name"),
+    "action.set_hostname": ("设置主机名 ", "Setting the host name"),
+    "action.read_timezone": ("读取时区", "Reading the time zone"),
+    "action.set_timezone": ("设置时区 ", "Setting the time zone"),
+    "action.script": ("自定义脚本", "The custom script"),
+    "action.write_sshd": ("写入 sshd 配置 ", "Writing the sshd configuration"),
+    "error.not_connected": ("还没有连接到服务器", "not connected to the server yet"),
+    "error.new_login_cannot_run": ("新连接无法运行命令", "a new connection cannot run commands"),
     "command.timed_out": ("超时", "timed out"),
     "command.exit_status": ("退出码 {status}", "exit status {status}"),
     "command.last_line": (": {line}", ": {line}"),

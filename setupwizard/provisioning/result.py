@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from setupwizard.provisioning.messages import render
+
 
 class StepStatus(StrEnum):
     """How a step ended."""
@@ -28,9 +30,11 @@ class SessionStatus(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"  # stopped by its user
     INTERRUPTED = "interrupted"  # cut short by the service stopping or dying
+    LOG_INCOMPLETE = "log_incomplete"  # the server part succeeded, but not every event could be stored
 
 
-INTERRUPTED_MESSAGE = "设置被中断：服务在运行中重启，服务器可能处于部分设置的状态，请重新运行设置"
+INTERRUPTED_MESSAGE = render("run.interrupted_restart", {})
+"""The Chinese text of ``run.interrupted_restart`` (the seed's ``message``; the code travels beside it)."""
 
 
 class SudoMode(StrEnum):

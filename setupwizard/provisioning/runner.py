@@ -21,6 +21,7 @@ from setupwizard.provisioning.facts import read_facts
 from setupwizard.provisioning.known_hosts import KnownHostStore
 from setupwizard.provisioning.messages import Msg, msg, text_msg
 from setupwizard.provisioning.plan import Plan, Policy, StepOutcome
+from setupwizard.provisioning.preflight import check_plan
 from setupwizard.provisioning.remote import Remote
 from setupwizard.provisioning.result import ConnectionReport, SetupResult, StepResult, StepStatus
 from setupwizard.provisioning.settings import PlanSettings
@@ -78,14 +79,17 @@ async def execute_setup(
     register_secrets(emitter, target)
     for secret in options.secrets():
         emitter.add_secret(secret)
+    if options.admin is not None:
+        register_key_lines(emitter, options.admin.private_key)
     result = SetupResult(success=False, message="", status="failed")
     run = _Messages()
     try:
         try:
             validate_target(target)
             validate_options(options)
+            check_plan(target, options)
         except ProvisioningError as exc:
-            reason = text_msg(str(exc))
+            reason = exc.msg
             run.set(result, msg("run.input_invalid", reason=reason))
             result.error_code = exc.code
             line = msg("run.invalid_input", reason=reason)
@@ -158,7 +162,12 @@ def register_secrets(emitter: EventEmitter, target: Target) -> None:
     """Tell the emitter every secret of ``target``, including each line of a private key."""
     for secret in target.secrets():
         emitter.add_secret(secret)
-    for line in (target.private_key or "").splitlines():
+    register_key_lines(emitter, target.private_key)
+
+
+def register_key_lines(emitter: EventEmitter, private_key: str | None) -> None:
+    """Tell the emitter each line of a private key (a line may show alone in an output)."""
+    for line in (private_key or "").splitlines():
         if len(line.strip()) >= 16 and not line.startswith("-----"):
             emitter.add_secret(line.strip())
 
@@ -187,8 +196,8 @@ async def _run_steps(plan: Plan, ctx: StepContext, result: SetupResult, run: _Me
         try:
             outcome = await step.action(ctx)
             said = outcome.message if isinstance(outcome.message, Msg) else text_msg(outcome.message)
-        except StepCancelled:
-            outcome, said = StepOutcome(StepStatus.CANCELLED, ""), msg("step.cancelled")
+        except StepCancelled as exc:
+            outcome, said = StepOutcome(StepStatus.CANCELLED, ""), exc.message or msg("step.cancelled")
         except ProvisioningError as exc:
             outcome, said, code = StepOutcome(StepStatus.FAILED, ""), exc.msg, exc.code
         except (asyncssh.Error, OSError) as exc:  # the connection dropped mid-step

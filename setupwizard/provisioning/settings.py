@@ -15,8 +15,12 @@ class PlanSettings:
         many seconds and no apt source changed since (0: always update).
     :param lockout_drill: TEST ONLY. Make the firewall step wrongly deny the SSH port, to prove
         that the lock-out guard notices and rolls the firewall back. Never exposed over HTTP.
+    :param ssh_revert_after: seconds after which the server itself undoes the SSH hardening (a systemd
+        timer armed before the change, stopped once the new login is proven) when the run's connection
+        died before it could prove or roll back.
     """
 
     apt_lock_timeout: float = 600.0
     apt_lists_max_age: float = 1800.0
     lockout_drill: bool = False
+    ssh_revert_after: float = 120.0

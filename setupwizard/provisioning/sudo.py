@@ -49,5 +49,8 @@ async def detect_sudo(
         raise SudoRefusedError(msg("error.sudo_no_rights", user=username))
     if result.cancelled:
         raise StepCancelled()
-    detail = result.tail[-1] if result.tail else f"退出码 {result.exit_status}"
-    raise SudoRefusedError(msg("error.sudo_failed", detail=shlex.quote(detail)))
+    if not result.tail:
+        raise SudoRefusedError(
+            msg("error.sudo_failed", detail=msg("command.exit_status", status=result.exit_status))
+        )
+    raise SudoRefusedError(msg("error.sudo_failed", detail=shlex.quote(result.tail[-1])))

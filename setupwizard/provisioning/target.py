@@ -50,6 +50,9 @@ class AdminUser:
         :attr:`SetupResult.generated_private_key` and never stored or logged.
     :param sudo_password: optional password for the user (sudo asks for it); a secret.
     :param nopasswd: sudo without a password (a ``/etc/sudoers.d`` drop-in), instead of a password.
+    :param private_key: the private half of ``public_key``, when the caller holds it (the CLI finds it
+        next to the ``.pub`` file): this run then proves the new login with it. A secret, never sent.
+    :param passphrase: that private key's passphrase; a secret.
     """
 
     username: str
@@ -57,6 +60,8 @@ class AdminUser:
     generate_key: bool = False
     sudo_password: str | None = None
     nopasswd: bool = False
+    private_key: str | None = None
+    passphrase: str | None = None
 
     def __repr__(self) -> str:  # the password never shows up in a traceback
         return f"AdminUser(username={self.username!r}, generate_key={self.generate_key})"
@@ -99,4 +104,7 @@ class SetupOptions:
 
     def secrets(self) -> list[str]:
         """Every secret the options carry, for redaction."""
-        return [self.admin.sudo_password] if self.admin and self.admin.sudo_password else []
+        if self.admin is None:
+            return []
+        values = [self.admin.sudo_password, self.admin.private_key, self.admin.passphrase]
+        return [value for value in values if value]

@@ -22,6 +22,7 @@ from setupwizard.live.bus import ProgressBus
 from setupwizard.live.memory import MemoryBus
 from setupwizard.live.redis import RedisBus
 from setupwizard.provisioning import SetupOptions, Target, run_setup, validate_options, validate_target
+from setupwizard.provisioning.preflight import check_plan
 from setupwizard.servers.known_hosts import DatabaseKnownHostBook
 from setupwizard.servers.login_switch import DatabaseLoginSwitch
 from setupwizard.servers.repository import SudoRepository
@@ -61,9 +62,11 @@ class DatabaseSudoStore:
 
 
 def validate(target: Target, options: SetupOptions) -> None:
-    """The engine's input checks (raise ``InvalidInputError`` naming the field)."""
+    """The engine's input checks (raise ``InvalidInputError`` naming the field), then the plan as a whole
+    (a hardening must be provable and leave a way to root: ``PlanRefusedError``, 422 naming the field)."""
     validate_target(target)
     validate_options(options)
+    check_plan(target, options)
 
 
 def build_shared_parts(settings: Settings) -> tuple[ProgressBus, HostLocks, RunSignals]:

@@ -29,6 +29,7 @@ import logging
 from collections.abc import Sequence
 
 from setupwizard.db.database import Database
+from setupwizard.metrics import registry as metrics
 from setupwizard.provisioning.events import SessionEvent, seq_count
 from setupwizard.setup import repository
 
@@ -38,6 +39,8 @@ DEFAULT_BATCH_SIZE = 200
 WRITE_SLICE = 5000
 """At most about this many lines per transaction (whole events; the rest follow in the next ones, at once)."""
 CLOSE_ATTEMPTS = 5
+CLOSE_BACKOFF_SECONDS = 0.5
+"""The n-th failed final write waits n times this long before the next (tests make it short)."""
 
 
 class EventRecorder:
@@ -81,18 +84,27 @@ class EventRecorder:
                 if self.written < target and self.error is not None and self.failed_round >= asked_in:
                     raise self.error
 
-    async def close(self) -> None:
-        """Write what is left (retried a few times), then leave the store."""
+    async def settle(self) -> bool:
+        """Write what is waiting, tried a few times; True when every event added so far is stored.
+
+        When it stays False, the events still waiting are the session's last ones (the stored ones are
+        always a prefix of the session: writes go in order).
+        """
+        for attempt in range(CLOSE_ATTEMPTS):
+            try:
+                await self.flush()
+                return True
+            except Exception:
+                log.exception(
+                    "Final write of session %s events failed (attempt %d)", self.session_id, attempt
+                )
+                await asyncio.sleep(CLOSE_BACKOFF_SECONDS * (attempt + 1))
+        return self.written >= self.added
+
+    async def close(self) -> bool:
+        """Write what is left (:meth:`settle`), then leave the store; True when everything was stored."""
         try:
-            for attempt in range(CLOSE_ATTEMPTS):
-                try:
-                    await self.flush()
-                    return
-                except Exception:
-                    log.exception(
-                        "Final write of session %s events failed (attempt %d)", self.session_id, attempt
-                    )
-                    await asyncio.sleep(0.5 * (attempt + 1))
+            return await self.settle()
         finally:
             self._store.forget(self)
 
@@ -114,6 +126,14 @@ class EventStore:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.rounds = 0  # write rounds done (a flush that saw one fail after it asked gives up)
+
+    @property
+    def failing(self) -> BaseException | None:
+        """The error of an open session's write that failed and has not succeeded since (for health)."""
+        for recorder in self._recorders.values():
+            if recorder.error is not None:
+                return recorder.error
+        return None
 
     def open(self, session_id: str) -> EventRecorder:
         """A recorder for a session whose row exists."""
@@ -169,12 +189,15 @@ class EventStore:
             batches = self._take_slice()
             if not batches:
                 break
+            started = metrics.clock()
             try:
                 async with self._db.session() as session:
                     await repository.add_event_batches(session, batches)
             except Exception:
+                metrics.events_write_failed()
                 await self._write_one_by_one(batches)
             else:
+                metrics.events_written(started)
                 self._written(batches)
             budget -= sum(seq_count(events) for _, events in batches)
             await self._notify(batches)
@@ -216,6 +239,7 @@ class EventStore:
                 async with self._db.session() as session:
                     await repository.add_events(session, session_id, events)
             except Exception as exc:
+                metrics.events_write_failed()
                 recorder = self._recorders.get(session_id)
                 if recorder is not None:
                     recorder.error = exc

@@ -72,6 +72,15 @@ async def insert_session(
     return row
 
 
+async def raise_seq_ceiling(session: AsyncSession, session_id: str, ceiling: int) -> None:
+    """Reserve the seqs up to ``ceiling`` for live publishing (never lowers it)."""
+    await session.execute(
+        update(SetupSession)
+        .where(SetupSession.id == session_id, SetupSession.seq_ceiling < ceiling)
+        .values(seq_ceiling=ceiling)
+    )
+
+
 async def get_session(session: AsyncSession, session_id: str) -> SetupSession | None:
     """The session row, or None."""
     return await session.get(SetupSession, session_id, populate_existing=True)

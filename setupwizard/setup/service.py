@@ -7,9 +7,11 @@ Flow of one session (DESIGN.md's one-way flow)::
     end:  flush events ─ final row + ssh_servers_sudo ─ release lock ─ publish ``complete``
 
 The ``complete`` event is held back until the database is final, so a client that saw it can read the
-session, its events and the saved sudo row right away. The engine's ``complete`` is trusted as it is; the
-service builds one itself only when the run was interrupted (the service stopping) or the engine failed
-without one, both from a :class:`~setupwizard.provisioning.result.SetupResult`.
+session, its events and the saved sudo row right away (unless the database refuses writes: then
+``complete`` says what could not be stored, and the end is written once the database takes it). The
+engine's ``complete`` is trusted as it is; the service builds one itself only when the run was interrupted
+(the service stopping) or the engine failed without one, both from a
+:class:`~setupwizard.provisioning.result.SetupResult`.
 """
 
 from __future__ import annotations
@@ -26,10 +28,13 @@ from sqlalchemy.exc import IntegrityError
 
 from setupwizard.config import Settings
 from setupwizard.core.errors import ConflictError, ForbiddenError, NotFoundError
+from setupwizard.core.log_format import bind_session
 from setupwizard.core.ratelog import ReportGate
 from setupwizard.db.database import Database
+from setupwizard.db.faults import describe
 from setupwizard.live.arrivals import SessionArrivals
 from setupwizard.live.bus import ProgressBus
+from setupwizard.metrics import registry as metrics
 from setupwizard.provisioning.events import EventEmitter, EventType, Level, SessionEvent, utc_now
 from setupwizard.provisioning.known_hosts import KnownHostBook, KnownHostStore, store_for
 from setupwizard.provisioning.result import SessionStatus, SetupResult, SudoMode
@@ -39,9 +44,11 @@ from setupwizard.servers.repository import SwitchedLogin
 from setupwizard.setup import repository
 from setupwizard.setup.admin_keys import RESULT_FIELD as ADMIN_KEY_FIELD
 from setupwizard.setup.locks import HostLease, HostLocks
+from setupwizard.setup.outcomes import OutcomeWriter, incomplete_log_event
 from setupwizard.setup.recorder import EventRecorder, EventStore
 from setupwizard.setup.run_signals import MemoryRunSignals, RunSignals
 from setupwizard.setup.schemas import AutoSetupRequest, SetupResponse
+from setupwizard.setup.seq_ceiling import SeqCeiling
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +169,7 @@ class SetupService:
         self.admin_keys = admin_keys
         self.running: dict[str, RunningSetup] = {}
         self.events = EventStore(db, settings.event_flush_seconds)  # one writer for every session's events
+        self.outcomes = OutcomeWriter(db)  # each session's end: complete event + final row, retried
         # progress sockets waiting for a session that is not there yet, and whether a session runs here
         self.arrivals = SessionArrivals(db, running_here=self.running.__contains__)
         self._closing = False
@@ -210,7 +218,9 @@ class SetupService:
             raise
         run = RunningSetup(session_id=session_id, owner_id=owner_id, host=target.host, port=target.port)
         self.running[session_id] = run
+        metrics.setup_started()
         self.arrivals.arrived(row)
+        bind_session(session_id)  # the run's task inherits it: its log lines name the session
         run.task = asyncio.create_task(self._run(run, target, options, lease), name=f"setup-{session_id}")
         # scale-out (issue E §2): a cancel sent to any worker reaches this run; its heartbeat ends with the
         # task, i.e. after the final row is stored (the dead-worker sweep relies on that order)
@@ -233,6 +243,7 @@ class SetupService:
         self, run: RunningSetup, target: Target, options: SetupOptions, lease: HostLease
     ) -> SetupResponse:
         recorder = self.events.open(run.session_id)
+        ceiling = SeqCeiling(self.db, run.session_id)
         completes: list[SessionEvent] = []
 
         async def sink(events: Sequence[SessionEvent]) -> None:
@@ -249,6 +260,7 @@ class SetupService:
                 else:
                     run.logs.extend(event.lines())
             recorder.add(events)
+            await ceiling.cover(events[-1].seq)  # a crash recovery must number its final event above
             try:
                 await self.bus.publish(run.session_id, events)
             except Exception:  # live viewers miss them, but they are recorded; the setup goes on
@@ -262,7 +274,7 @@ class SetupService:
             result = await self._call_engine(run, target, options, emitter)
         except asyncio.CancelledError:  # the process is stopping and did not wait for the engine
             complete = _complete_event(emitter, completes, SetupResult.interrupted())
-            await self._conclude(run, recorder, lease, complete, None)
+            await self._conclude(run, recorder, ceiling, lease, complete, None)
             raise
         finally:
             self.running.pop(run.session_id, None)
@@ -274,7 +286,7 @@ class SetupService:
             complete = _complete_event(emitter, completes, result)
         switched = switched_login(target, options, result, run.port)
         complete = await self._offer_admin_key(run, complete, result, options, switched)
-        await self._conclude(run, recorder, lease, complete, result, switched)
+        complete = await self._conclude(run, recorder, ceiling, lease, complete, result, switched)
         body = {**complete.data, "session_id": run.session_id, "logs": list(run.logs)}
         return SetupResponse.model_validate(body)
 
@@ -282,26 +294,32 @@ class SetupService:
         self,
         run: RunningSetup,
         recorder: EventRecorder,
+        ceiling: SeqCeiling,
         lease: HostLease,
         complete: SessionEvent,
         result: SetupResult | None,
         switched: SwitchedLogin | None = None,
-    ) -> None:
+    ) -> SessionEvent:
         """Store the last events and the outcome, save sudo (or switch the saved entry to the login an SSH
-        hardening left), free the server, then publish ``complete``."""
-        run.logs.append(complete.message)
-        recorder.add((complete,))
-        data = complete.data
-        steps: list[Callable[[], Awaitable[Any]]] = [
-            recorder.close,
-            partial(
-                self._store_outcome,
+        hardening left), free the server, then publish ``complete``; returns it as published.
+
+        When not every event could be stored (a full disk), ``complete`` says so (issue 17 item 8) and the
+        end is stored as soon as the database takes it (:class:`~setupwizard.setup.outcomes.OutcomeWriter`).
+        """
+        total = recorder.added
+        if not await recorder.close():
+            reason = describe(recorder.error) if recorder.error is not None else "?"
+            log.error(
+                "Session %s: only %d of its %d lines could be stored (%s); the rest are lost",
                 run.session_id,
-                str(data.get("status", SessionStatus.FAILED)),
-                str(data.get("message", complete.message)),
-                data,
-            ),
-        ]
+                recorder.written,
+                total,
+                reason,
+            )
+            complete = incomplete_log_event(complete, recorder.written, total, reason)
+        run.logs.append(complete.message)
+        metrics.setup_ended(str(complete.data.get("status", SessionStatus.FAILED)), result)
+        steps: list[Callable[[], Awaitable[Any]]] = [partial(self.outcomes.write, run.session_id, complete)]
         if switched is not None and self.logins is not None:
             steps.append(partial(self.logins.switch, run.owner_id, run.host, switched))
         elif result is not None and result.sudo is not None:
@@ -310,12 +328,21 @@ class SetupService:
             steps.append(
                 partial(self.sudo_store.save, run.owner_id, run.host, run.port, sudo.sudo_user, password)
             )
-        steps += [lease.release, partial(self.bus.publish, run.session_id, (complete,))]
+        steps += [
+            lease.release,
+            partial(ceiling.cover, complete.seq),
+            partial(self.bus.publish, run.session_id, (complete,)),
+        ]
         for step in steps:
             try:
                 await step()
             except Exception:
                 log.exception("Ending session %s: a step failed; going on with the rest", run.session_id)
+        return complete
+
+    def write_failure(self) -> BaseException | None:
+        """Why events or a session's end cannot be stored right now, or None (for ``/api/health``)."""
+        return self.events.failing or self.outcomes.failing
 
     async def _offer_admin_key(
         self,
@@ -347,14 +374,6 @@ class SetupService:
             return complete
         return replace(complete, data={**complete.data, ADMIN_KEY_FIELD: offered})
 
-    async def _store_outcome(
-        self, session_id: str, status: str, message: str, result: dict[str, Any]
-    ) -> None:
-        async with self.db.session() as session:
-            await repository.finish_session(
-                session, session_id, status=status, message=message, result=result
-            )
-
     async def _call_engine(
         self, run: RunningSetup, target: Target, options: SetupOptions, emitter: EventEmitter
     ) -> SetupResult:
@@ -383,6 +402,7 @@ class SetupService:
 
     def _publish_failed(self, session_id: str) -> None:
         """Log a failed publish with its traceback once, then at most once a minute while failures go on."""
+        metrics.bus_publish_failed()
         self._publish_failures += 1
         if self._publish_gate.due():
             log.exception(
@@ -420,6 +440,7 @@ class SetupService:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         await self.events.close()
+        await self.outcomes.close()
         await self.arrivals.close()
 
 
@@ -489,7 +510,9 @@ async def recover_interrupted(db: Database, locks: HostLocks) -> list[str]:
         for row in await repository.running_sessions(session):
             if await locks.is_held(row.host, row.port):
                 continue
-            seq = max(row.last_seq, await repository.max_event_seq(session, row.id)) + 1
+            # above every seq that may have been shown live (the bus died with the process): see seq_ceiling
+            stored = max(row.last_seq, await repository.max_event_seq(session, row.id))
+            seq = max(stored, row.seq_ceiling) + 1
             final = result_event(seq, interrupted)
             await repository.add_events(session, row.id, [final])
             await repository.finish_session(

@@ -105,9 +105,11 @@ class DeadRunSweep:
             if row is None or row.status != SessionStatus.RUNNING:
                 return False  # it ended normally between the two reads
             stored = max(row.last_seq, await repository.max_event_seq(session, session_id))
-            missing = await self._unstored_events(session_id, stored)
+            missing, published = await self._unstored_events(session_id, stored)
             await repository.add_events(session, session_id, missing)
-            last = missing[-1].seq if missing else stored
+            last = max(missing[-1].seq if missing else stored, published or 0)
+            if published is None:  # the bus lost the stream: above every seq that may have been shown
+                last = max(last, row.seq_ceiling)
             interrupted = SetupResult.interrupted()
             final = result_event(last + 1, interrupted)
             await repository.add_events(session, session_id, [final])
@@ -124,12 +126,14 @@ class DeadRunSweep:
             log.exception("Publishing the end of interrupted setup %s failed", session_id)
         return True
 
-    async def _unstored_events(self, session_id: str, stored: int) -> list[SessionEvent]:
-        """Events the dead worker published after the last one it stored (its unflushed batch)."""
+    async def _unstored_events(self, session_id: str, stored: int) -> tuple[list[SessionEvent], int | None]:
+        """Events the dead worker published after the last one it stored (its unflushed batch), and the
+        highest seq the bus holds (None when it holds nothing or could not be read)."""
+        last: int | None = None
         try:
             last = await self.bus.last_seq(session_id)
             if last is None or last <= stored:
-                return []
+                return [], last
             events: list[SessionEvent] = []
             replay = self.bus.subscribe(session_id, since=stored)
             try:
@@ -141,7 +145,7 @@ class DeadRunSweep:
                 close = getattr(replay, "aclose", None)
                 if close is not None:
                     await close()
-            return events
+            return events, last
         except Exception:
             log.exception("Reading the unstored events of setup %s from the bus failed", session_id)
-            return []
+            return [], None

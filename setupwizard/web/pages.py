@@ -77,6 +77,12 @@ async def servers_page(request: Request) -> HTMLResponse:
     return _page(request, "servers.html", "servers")
 
 
+@router.get("/tokens", response_class=HTMLResponse)
+async def tokens_page(request: Request) -> HTMLResponse:
+    """The person's personal access tokens: create (shown once), list, revoke."""
+    return _page(request, "tokens.html", "tokens")
+
+
 @router.get("/audit", response_class=HTMLResponse)
 async def audit_page(request: Request) -> HTMLResponse:
     """The audit trail (admins; the API refuses others)."""

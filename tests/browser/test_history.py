@@ -103,6 +103,13 @@ def test_history_follows_refuses_cancels_reads_and_downloads(
     row.locator("button.open").click()
     expect(page.locator("#log-live")).to_be_hidden()
     stored = page.context.request.get(f"{live_service.url}/api/setup/sessions/{session_id}").json()["events"]
+    # the log loads after the click: wait until the view holds as many lines as were stored, then compare
+    page.wait_for_function(
+        """(n) => { const s = document.querySelector('#log-terminal').terminal.store; let k = 0;
+                    for (let i = 0; i < s.length; i += 1) { if (s.seq(i) != null) k += 1; }
+                    return k >= n; }""",
+        arg=len(stored),
+    )
     assert event_seqs(page, "#log-terminal") == [e["seq"] for e in stored]
     expect(page.locator("#log-title")).to_contain_text("已取消")
     assert stored[-1]["type"] == "complete"

@@ -42,7 +42,7 @@ class Outcome:
         return path
 
 
-GROUPS = ("ssh", "server", "service", "backend", "secrets", "attack")  # the table's order
+GROUPS = ("ssh", "server", "lockout", "service", "backend", "secrets", "attack")  # the table's order
 
 
 def _order(outcome: Outcome) -> tuple[int, str]:
@@ -51,6 +51,6 @@ def _order(outcome: Outcome) -> tuple[int, str]:
 
 
 def load_outcomes(directory: Path = ARTIFACTS) -> list[Outcome]:
-    """Every stored outcome, grouped (SSH, server, service, backends, secrets, attacks), then by key."""
+    """Every stored outcome, grouped (SSH, server, lock-out, service, backends, secrets, attacks), by key."""
     found = [Outcome(**json.loads(p.read_text(encoding="utf-8"))) for p in directory.glob("*.json")]
     return sorted(found, key=_order)

@@ -9,11 +9,12 @@ import shlex
 from setupwizard.provisioning.context import StepContext
 from setupwizard.provisioning.errors import CommandFailedError, StepCancelled
 from setupwizard.provisioning.events import Level
-from setupwizard.provisioning.messages import msg, text_msg
+from setupwizard.provisioning.messages import Msg, msg, text_msg
 from setupwizard.provisioning.plan import Command, Policy, Step, StepOutcome
 from setupwizard.provisioning.remote import CommandResult
 from setupwizard.provisioning.result import StepStatus
 from setupwizard.provisioning.settings import PlanSettings
+from setupwizard.provisioning.steps.dpkg_settle import settle_packages
 from setupwizard.provisioning.target import SetupOptions
 
 APT_ENV = "export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a LC_ALL=C; "
@@ -82,6 +83,15 @@ async def _pause(ctx: StepContext, seconds: float) -> None:
     raise StepCancelled()
 
 
+async def apt_or_settle(ctx: StepContext, command: str, what: Msg, *, time_limit: float) -> CommandResult:
+    """``ctx.must`` for an apt command that runs dpkg; a cancel meanwhile lets dpkg finish and repairs
+    what it left before the step ends cancelled (:mod:`~setupwizard.provisioning.steps.dpkg_settle`)."""
+    try:
+        return await ctx.must(command, what, time_limit=time_limit)
+    except StepCancelled:
+        raise StepCancelled(await settle_packages(ctx, BUSY_CHECK, CONFIGURE)) from None
+
+
 def lists_locked(error: CommandFailedError) -> bool:
     """True when apt-get failed only because another process holds the package lists' lock."""
     return error.exit_status == 100 and any(line.startswith(LISTS_LOCK_ERRORS) for line in error.tail)
@@ -146,7 +156,7 @@ async def apt_update(ctx: StepContext) -> StepOutcome:
     split = check.index(_AUDIT_END) if _AUDIT_END in check else len(check)
     if check[:split]:
         await ctx.say(msg("apt_update.dpkg_configure"), Level.WARNING)
-        await ctx.must(CONFIGURE, "dpkg --configure -a ")
+        await ctx.must(CONFIGURE, msg("action.command", command="dpkg --configure -a"))
     if check[split + 1 :] == ["fresh"]:
         fresh = msg("apt_update.fresh", minutes=max(1, round(max_age / 60)))
         return StepOutcome(StepStatus.UNCHANGED, fresh)
@@ -168,7 +178,9 @@ async def _update_waiting_for_lists_lock(ctx: StepContext) -> CommandResult:
     deadline = started + ctx.settings.apt_lock_timeout
     while True:
         try:
-            return await ctx.must(UPDATE_COMMAND, "apt-get update ", time_limit=1800)
+            return await ctx.must(
+                UPDATE_COMMAND, msg("action.command", command="apt-get update"), time_limit=1800
+            )
         except CommandFailedError as exc:
             if not lists_locked(exc) or loop.time() >= deadline:
                 raise
@@ -179,7 +191,9 @@ async def _update_waiting_for_lists_lock(ctx: StepContext) -> CommandResult:
 
 async def apt_upgrade(ctx: StepContext) -> StepOutcome:
     """Upgrade installed packages (only when asked)."""
-    result = await ctx.must(UPGRADE_COMMAND, "apt-get upgrade ", time_limit=3600)
+    result = await apt_or_settle(
+        ctx, UPGRADE_COMMAND, msg("action.command", command="apt-get upgrade"), time_limit=3600
+    )
     match = _UPGRADED.search("\n".join(result.lines))
     if match and match.group(1) == "0" and match.group(2) == "0":
         return StepOutcome(StepStatus.UNCHANGED, msg("apt_upgrade.none"))
@@ -219,7 +233,9 @@ async def install_packages(ctx: StepContext) -> StepOutcome:
         return StepOutcome(StepStatus.UNCHANGED, msg("packages.present", packages=", ".join(wanted)))
     installed = ", ".join(sorted(present)) or msg("packages.nothing")
     await ctx.say(msg("packages.plan", present=installed, missing=", ".join(missing)))
-    await ctx.must(install_command(missing), "apt-get install ", time_limit=3600)
+    await apt_or_settle(
+        ctx, install_command(missing), msg("action.command", command="apt-get install"), time_limit=3600
+    )
     present = parse_installed((await ctx.run(installed_query(wanted), quiet=True)).lines)
     still = [p for p in wanted if p not in present]
     if still:

@@ -55,12 +55,18 @@ async def configure_auto_updates(ctx: StepContext) -> StepOutcome:
         if content == CONTENT and enabled_in_dump(dump):
             return StepOutcome(StepStatus.UNCHANGED, msg("auto_updates.unchanged"))
     else:
-        await ctx.must(install_command(["unattended-upgrades"]), "apt-get install ", time_limit=1800)
-    await ctx.must(WRITE, f"写入 {CONFIG} ")
+        await ctx.must(
+            install_command(["unattended-upgrades"]),
+            msg("action.command", command="apt-get install"),
+            time_limit=1800,
+        )
+    await ctx.must(WRITE, msg("action.write_file", path=CONFIG))
     _, dump = split_state((await ctx.run(STATE, quiet=True)).lines)
     if not enabled_in_dump(dump):
         return StepOutcome(StepStatus.FAILED, msg("auto_updates.not_enabled"))
-    await ctx.must(DRY_RUN_COMMAND, "unattended-upgrade --dry-run ", time_limit=1800)
+    await ctx.must(
+        DRY_RUN_COMMAND, msg("action.command", command="unattended-upgrade --dry-run"), time_limit=1800
+    )
     return StepOutcome(StepStatus.SUCCEEDED, msg("auto_updates.done"), changed=True)
 
 

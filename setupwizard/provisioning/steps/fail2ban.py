@@ -99,12 +99,14 @@ async def configure_fail2ban(ctx: StepContext) -> StepOutcome:
         if content == drop_in() and running:
             return StepOutcome(StepStatus.UNCHANGED, msg("fail2ban.unchanged"))
     else:
-        await ctx.must(install_command(missing), "apt-get install ", time_limit=1800)
-    await ctx.must(WRITE, "写入 fail2ban 配置 ")
-    await ctx.must(RESTART, "启动 fail2ban ")
+        await ctx.must(
+            install_command(missing), msg("action.command", command="apt-get install"), time_limit=1800
+        )
+    await ctx.must(WRITE, msg("action.write_fail2ban"))
+    await ctx.must(RESTART, msg("action.start_fail2ban"))
     if await wait_for_jail(ctx):
         await ctx.run(f"rm -f {BACKUP}", quiet=True)
-        await ctx.must(STATUS, "fail2ban-client status sshd ")
+        await ctx.must(STATUS, msg("action.command", command="fail2ban-client status sshd"))
         return StepOutcome(StepStatus.SUCCEEDED, msg("fail2ban.done"), changed=True)
     await ctx.run(JOURNAL)
     await ctx.run(ROLL_BACK, quiet=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from setupwizard.provisioning.context import StepContext
 from setupwizard.provisioning.errors import CommandFailedError, ConnectError, LockoutPreventedError
 from setupwizard.provisioning.events import Level
-from setupwizard.provisioning.messages import msg
+from setupwizard.provisioning.messages import Msg, msg
 from setupwizard.provisioning.plan import Command, Policy, Step, StepOutcome
 from setupwizard.provisioning.result import StepStatus
 from setupwizard.provisioning.settings import PlanSettings
@@ -90,7 +90,7 @@ def wanted_rules(ssh_port: int, ports: list[str], *, lockout_drill: bool) -> lis
 
 async def read_state(ctx: StepContext) -> FirewallState:
     """Current ufw state (quiet)."""
-    return parse_state((await ctx.must(STATE, "读取 ufw 状态", quiet=True)).lines)
+    return parse_state((await ctx.must(STATE, msg("action.read_ufw"), quiet=True)).lines)
 
 
 def apply_script(rules: list[str]) -> str:
@@ -109,10 +109,10 @@ async def configure_firewall(ctx: StepContext) -> StepOutcome:
 
     Cancel is honoured only before the first change: a firewall left half-way could lock SSH out.
     """
-    probe = await ctx.must(PROBE, "读取 ufw 状态", quiet=True)
+    probe = await ctx.must(PROBE, msg("action.read_ufw"), quiet=True)
     if NO_UFW in probe.lines:
         await ctx.say(msg("firewall.install_ufw"))
-        await ctx.must(install_command(["ufw"]), "安装 ufw ", time_limit=1800)
+        await ctx.must(install_command(["ufw"]), msg("action.install_ufw"), time_limit=1800)
         before = await read_state(ctx)
     else:
         before = parse_state(probe.lines)
@@ -128,7 +128,7 @@ async def _apply_and_prove(ctx: StepContext, before: FirewallState) -> StepOutco
     changed = not already_applied(before, rules)
     if changed:
         try:
-            await ctx.must(apply_script(rules), "ufw 配置 ")
+            await ctx.must(apply_script(rules), msg("action.configure_ufw"))
         except CommandFailedError:
             await ctx.say(msg("firewall.apply_failed"), Level.ERROR)
             await _roll_back(ctx, before, await read_state(ctx))
@@ -147,7 +147,7 @@ async def _apply_and_prove(ctx: StepContext, before: FirewallState) -> StepOutco
     return StepOutcome(StepStatus.SUCCEEDED, msg("firewall.enabled", rules=summary), changed=True)
 
 
-async def _new_login_problem(ctx: StepContext) -> str | None:
+async def _new_login_problem(ctx: StepContext) -> Msg | None:
     """Open a brand-new SSH connection (same credentials, same host key); None if it logs in."""
     try:
         fresh = await open_connection(
@@ -158,10 +158,10 @@ async def _new_login_problem(ctx: StepContext) -> str | None:
             expected_fingerprint=ctx.fingerprint,
         )
     except ConnectError as exc:
-        return str(exc)
+        return exc.msg
     try:
         done = await fresh.conn.run("true")
-        return None if done.exit_status == 0 else "新连接无法运行命令"
+        return None if done.exit_status == 0 else msg("error.new_login_cannot_run")
     finally:
         fresh.close()
 

@@ -30,7 +30,7 @@ async def run_script(ctx: StepContext) -> StepOutcome:
     script = ctx.options.script or ""
     path = await ctx.remote.upload(script)
     try:
-        await ctx.must(run_command(path), "自定义脚本")
+        await ctx.must(run_command(path), msg("action.script"))
     finally:
         with suppress(ConnectError):  # cleanup is best effort; the step's own outcome matters
             await ctx.remote.read(remove_command(path))

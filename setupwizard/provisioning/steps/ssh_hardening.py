@@ -17,10 +17,8 @@ where ``Port`` says; a port move there is refused (not testable here: no Ubuntu 
 from __future__ import annotations
 
 import asyncio
-import shlex
 from dataclasses import dataclass
-
-import asyncssh
+from typing import NoReturn
 
 from setupwizard.provisioning.context import StepContext
 from setupwizard.provisioning.errors import (
@@ -32,33 +30,30 @@ from setupwizard.provisioning.errors import (
 from setupwizard.provisioning.events import Level
 from setupwizard.provisioning.messages import Msg, msg
 from setupwizard.provisioning.plan import Command, Policy, Step, StepOutcome
+from setupwizard.provisioning.preflight import admin_proof_key
+from setupwizard.provisioning.preflight import same_key as preflight_same_key
 from setupwizard.provisioning.result import StepStatus
 from setupwizard.provisioning.ssh import open_connection
+from setupwizard.provisioning.steps.sshd_commands import (
+    BACKUP,
+    DISARM,
+    DROP_IN,
+    RELOAD_COMMAND,
+    RESTART_MARK,
+    RESTORE,
+    REVERT_UNIT,
+    ROLLBACK_RELOAD,
+    arm_revert,
+    drop_in,
+    port_rule,
+    write_command,
+)
 from setupwizard.provisioning.steps.system import login_command
 from setupwizard.provisioning.target import SetupOptions, SshHardening, Target
+from setupwizard.provisioning.validate import parse_port_spec
 
-DROP_IN = "/etc/ssh/sshd_config.d/05-setupwizard.conf"
-BACKUP = DROP_IN + ".setupwizard-old"
 _MARK = "--- setupwizard:"
 PROOF_TRIES = 5
-# sshd logs this once it listens again after a reload (SIGHUP makes it re-execute itself)
-RELOAD = (
-    "c=$(journalctl -u ssh.service -n 1 -o cat --show-cursor 2>/dev/null | sed -n 's/^-- cursor: //p'); "
-    "systemctl reload ssh || exit 1; "
-    "for i in $(seq 150); do "
-    'journalctl -u ssh.service -o cat ${c:+--after-cursor="$c"} 2>/dev/null | grep -q "Server listening" '
-    "&& exit 0; sleep 0.1; done; echo 'sshd did not log \"Server listening\" after the reload'; exit 1"
-)
-
-
-def drop_in(hardening: SshHardening) -> str:
-    """The drop-in's text."""
-    lines = ["# Written by Setup Wizard (SSH hardening).", f"PermitRootLogin {hardening.permit_root_login}"]
-    if not hardening.password_authentication:
-        lines += ["PasswordAuthentication no", "KbdInteractiveAuthentication no"]
-    if hardening.port is not None:
-        lines.append(f"Port {hardening.port}")
-    return "".join(line + "\n" for line in lines)
 
 
 def effective_wanted(hardening: SshHardening) -> dict[str, str]:
@@ -75,18 +70,21 @@ STATE = (
     f"cat {DROP_IN} 2>/dev/null; echo '{_MARK}effective'; "
     "sshd -T 2>/dev/null | grep -Ei '^(port|permitrootlogin|passwordauthentication) '; "
     f"echo '{_MARK}socket'; systemctl is-active ssh.socket 2>/dev/null; "
-    f"echo '{_MARK}ufw'; ufw status 2>/dev/null | head -n 1; true"
+    f"echo '{_MARK}ufw'; ufw status 2>/dev/null | head -n 1; "
+    f"echo '{_MARK}rules'; ufw show added 2>/dev/null; true"
 )
 
 
 @dataclass(frozen=True)
 class SshdState:
-    """The drop-in's text, sshd's effective settings, socket activation and whether ufw is active."""
+    """The drop-in's text, sshd's effective settings, socket activation, whether ufw is active and the
+    rules added to it (``allow 22/tcp``, as ``ufw show added`` lists them without ``ufw ``)."""
 
     drop_in: str
     effective: dict[str, list[str]]
     socket_activated: bool
     ufw_active: bool
+    ufw_rules: tuple[str, ...] = ()
 
 
 def parse_state(lines: list[str]) -> SshdState:
@@ -107,6 +105,9 @@ def parse_state(lines: list[str]) -> SshdState:
         effective=effective,
         socket_activated=[s.strip() for s in parts.get("socket", [])] == ["active"],
         ufw_active=any("Status: active" in line for line in parts.get("ufw", [])),
+        ufw_rules=tuple(
+            line.strip()[4:] for line in parts.get("rules", []) if line.strip().startswith("ufw ")
+        ),
     )
 
 
@@ -133,14 +134,9 @@ def proof_login(ctx: StepContext, hardening: SshHardening) -> Target | None:
     target = ctx.target
     if admin is not None and ctx.generated_private_key:
         return Target(target.host, admin.username, port=port, private_key=ctx.generated_private_key)
-    if admin is not None and admin.public_key and same_key(target, admin.public_key):
-        return Target(
-            target.host,
-            admin.username,
-            port=port,
-            private_key=target.private_key,
-            passphrase=target.passphrase,
-        )
+    held = admin_proof_key(target, admin) if admin is not None else None
+    if admin is not None and held is not None:
+        return Target(target.host, admin.username, port=port, private_key=held[0], passphrase=held[1])
     if target.username == "root" and hardening.permit_root_login == "no":
         return None
     if target.username == "root" and not target.private_key:
@@ -159,17 +155,27 @@ def proof_login(ctx: StepContext, hardening: SshHardening) -> Target | None:
 
 def same_key(target: Target, public_key: str) -> bool:
     """Whether this session's private key is the other half of ``public_key`` (an OpenSSH line)."""
-    if not target.private_key:
-        return False
-    try:
-        mine = asyncssh.import_private_key(target.private_key, target.passphrase or None)
-    except (asyncssh.KeyImportError, ValueError):
-        return False
-    return mine.export_public_key("openssh").decode().split()[:2] == public_key.split()[:2]
+    return preflight_same_key(target.private_key, target.passphrase, public_key)
 
 
-async def try_login(ctx: StepContext, target: Target) -> str | None:
-    """A brand-new SSH login with ``target`` (same host key); None when it runs a command."""
+def root_proof(ctx: StepContext, login: Target) -> tuple[str, str | None] | None:
+    """How the proof login shows it becomes root: the admin user's ``sudo -n true`` (NOPASSWD) or
+    ``sudo -S`` with the sudo password set on this run (on stdin, no PTY); None for other logins."""
+    admin = ctx.options.admin
+    if admin is None or login.username != admin.username:
+        return None
+    if admin.nopasswd:
+        return "sudo -n true", None
+    if admin.sudo_password is not None:
+        return "sudo -k -S -p '' true", admin.sudo_password + "\n"
+    return None
+
+
+async def try_login(
+    ctx: StepContext, target: Target, as_root: tuple[str, str | None] | None = None
+) -> str | None:
+    """A brand-new SSH login with ``target`` (same host key); None when it runs a command (and, with
+    ``as_root``, that command: the way to root this login has)."""
     problem = "?"
     for attempt in range(PROOF_TRIES):
         try:
@@ -188,33 +194,23 @@ async def try_login(ctx: StepContext, target: Target) -> str | None:
             continue
         try:
             done = await fresh.conn.run("true")
-            return None if done.exit_status == 0 else "true"
+            if done.exit_status != 0:
+                return "true"
+            if as_root is not None:
+                command, feed = as_root
+                done = await fresh.conn.run(command, input=feed, encoding="utf-8", errors="replace")
+                if done.exit_status != 0:
+                    return f"{command}: exit status {done.exit_status}"
+            return None
         finally:
             fresh.close()
     return problem
 
 
-RELOAD_COMMAND = f"if [ -d /run/systemd/system ]; then {RELOAD}; else service ssh reload && sleep 1; fi"
-RESTORE = f"if [ -e {BACKUP} ]; then mv {BACKUP} {DROP_IN}; else rm -f {DROP_IN}; fi"
-
-
-def port_rule(port: int) -> str:
-    """The ufw rule for sshd's new port (added before sshd moves)."""
-    return f"allow {port}/tcp"
-
-
-def write_command(hardening: SshHardening) -> str:
-    """Keep the earlier drop-in beside it, then write ours."""
-    return (
-        f"rm -f {BACKUP}; {{ [ ! -e {DROP_IN} ] || cp -p {DROP_IN} {BACKUP}; }} && "
-        f"printf '%s' {shlex.quote(drop_in(hardening))} > {DROP_IN}"
-    )
-
-
 async def reload_sshd(ctx: StepContext) -> None:
     """Check the configuration, reload sshd and wait until it listens with it."""
-    await ctx.must("sshd -t", "sshd -t ")
-    await ctx.must(RELOAD_COMMAND, "systemctl reload ssh ")
+    await ctx.must("sshd -t", msg("action.command", command="sshd -t"))
+    await ctx.must(RELOAD_COMMAND, msg("action.command", command="systemctl reload ssh"))
 
 
 async def harden_ssh(ctx: StepContext) -> StepOutcome:
@@ -238,30 +234,73 @@ async def _apply_and_prove(
     ctx: StepContext, hardening: SshHardening, state: SshdState, login: Target
 ) -> StepOutcome:
     added_rule = None
-    if hardening.port is not None and state.ufw_active:
-        added_rule = port_rule(hardening.port)
-        await ctx.must(f"ufw {added_rule}", "ufw allow ")
-    await ctx.must(write_command(hardening), "写入 sshd 配置 ")
+    if hardening.port is not None and state.ufw_active and port_rule(hardening.port) not in state.ufw_rules:
+        added_rule = port_rule(hardening.port)  # a rule that was there already stays on rollback
+        await ctx.must(f"ufw {added_rule}", msg("action.command", command="ufw allow"))
+    armed = ctx.facts is not None and ctx.facts.systemd is True
+    if armed:
+        await ctx.must(
+            arm_revert(ctx.settings.ssh_revert_after, added_rule),
+            msg("action.command", command="systemd-run"),
+            quiet=True,
+        )
+    await ctx.must(write_command(hardening), msg("action.write_sshd"))
     problem: str | None
     try:
         await reload_sshd(ctx)
         where = f"{login.username}@{ctx.target.host}:{login.port}"
         await ctx.say(msg("hardening.proving", where=where))
-        problem = await try_login(ctx, login)
+        as_root = root_proof(ctx, login)
+        problem = await try_login(ctx, login, as_root)
     except ConnectError:
         raise
     except Exception as exc:  # sshd -t or the reload failed: undo below, then report it
         problem = str(exc)
+    if armed:
+        await ctx.run(DISARM, quiet=True)  # proven, or rolled back below over this connection
     if problem is None:
+        if as_root is not None:
+            await ctx.say(msg("hardening.root_proven", user=login.username))
         await ctx.run(f"rm -f {BACKUP}", quiet=True)
+        await close_old_port(ctx, hardening, state)
         ctx.login_after = login_summary(ctx, hardening, login)
         return StepOutcome(StepStatus.SUCCEEDED, done_message(ctx, hardening, login), changed=True)
     await ctx.say(msg("hardening.proof_failed", problem=problem), Level.ERROR)
+    await roll_back(ctx, added_rule, problem)
+
+
+async def roll_back(ctx: StepContext, added_rule: str | None, problem: str) -> NoReturn:
+    """Put the earlier drop-in back, bring sshd up with it (restarted if it died), delete only the ufw
+    rule this step added, then prove the old way in with a brand-new login; raise saying how it ended."""
     await ctx.run(RESTORE)
-    await reload_sshd(ctx)
+    restarted = await ctx.must(ROLLBACK_RELOAD, msg("action.command", command="systemctl restart ssh"))
+    if RESTART_MARK in restarted.lines:
+        await ctx.say(msg("hardening.sshd_restarted"), Level.WARNING)
     if added_rule is not None:
         await ctx.run(f"ufw --force delete {added_rule}")
-    raise LockoutPreventedError(msg("hardening.rolled_back", problem=problem))
+    again = await try_login(ctx, ctx.target)
+    state = (
+        msg("hardening.restored_proven", port=ctx.target.port)
+        if again is None
+        else msg("hardening.restored_unproven", port=ctx.target.port, problem=again)
+    )
+    await ctx.say(state, Level.INFO if again is None else Level.ERROR)
+    raise LockoutPreventedError(msg("hardening.rolled_back", problem=problem, state=state))
+
+
+async def close_old_port(ctx: StepContext, hardening: SshHardening, state: SshdState) -> None:
+    """Once the new port is proven, delete the old port's ``allow PORT/tcp`` unless the person asked
+    for that port in ``firewall_ports`` (the firewall step of this run may have added it)."""
+    old = ctx.ssh_port or ctx.target.port
+    if hardening.port is None or hardening.port == old or not state.ufw_active:
+        return
+    asked = {str(parse_port_spec(spec)) for spec in ctx.options.firewall_ports}
+    if asked & {str(old), f"{old}/tcp"}:
+        return
+    rules = parse_state((await ctx.run(STATE, quiet=True)).lines).ufw_rules
+    if port_rule(old) in rules:
+        await ctx.must(f"ufw --force delete {port_rule(old)}", msg("action.command", command="ufw delete"))
+        await ctx.say(msg("hardening.old_port_closed", port=old))
 
 
 def login_summary(ctx: StepContext, hardening: SshHardening, login: Target | None) -> dict[str, object]:
@@ -297,6 +336,8 @@ def ssh_hardening_step(options: SetupOptions, target: Target) -> Step:
     commands += [
         Command(
             write_command(hardening),
+            f"where systemd runs, a timer ({REVERT_UNIT}) that puts the earlier drop-in back and restarts "
+            "sshd is armed first and stopped once the new login is proven (a dead man's switch); "
             "skipped, with the rest, when the drop-in is as written and sshd -T shows it; "
             + (
                 "refused when ssh.socket is active (Ubuntu 22.10+: sshd listens where the socket says)"
@@ -314,14 +355,27 @@ def ssh_hardening_step(options: SetupOptions, target: Target) -> Step:
         who, how = target.username, "with this run's own login"
     else:
         who, how = target.username, "with this run's own key (password login goes off)"
+    root_way = ""
+    if admin is not None and (admin.nopasswd or admin.sudo_password is not None):
+        root_way = " and becomes root as the admin user (sudo -n true, or sudo -S with its new password)"
     commands.append(
         Command(
             login_command(Target(target.host, who, port=port), "true"),
-            f"a brand-new login the new way, {how}, while this session stays open. Refused before any change "
-            "when no such login can be proven (no key, or root with root login off). If it fails: "
-            f"{RESTORE}, sshd -t, the reload again"
-            + (f", ufw --force delete {port_rule(hardening.port)}" if hardening.port is not None else "")
-            + ", and the step fails",
+            f"a brand-new login the new way, {how},{root_way} while this session stays open. The whole plan "
+            "is refused before any change when no such login, or no way to root, can be proven. If it fails: "
+            f"{RESTORE}, mkdir -p /run/sshd, sshd -t, the reload again (a restart when sshd died)"
+            + (
+                f", ufw --force delete {port_rule(hardening.port)} when this step added it"
+                if hardening.port is not None
+                else ""
+            )
+            + ", a brand-new login the old way, and the step fails"
+            + (
+                f". Once it works: ufw --force delete {port_rule(target.port)} (the old port), unless "
+                "firewall_ports asks for that port"
+                if hardening.port is not None
+                else ""
+            ),
         )
     )
     return Step(

@@ -11,6 +11,7 @@ from setupwizard.provisioning.events import Level
 from setupwizard.provisioning.facts import FACTS_SCRIPT, read_facts
 from setupwizard.provisioning.messages import msg
 from setupwizard.provisioning.plan import PASSWORD_PLACEHOLDER, Command, Policy, Step, StepOutcome
+from setupwizard.provisioning.preflight import check_server
 from setupwizard.provisioning.remote import Remote
 from setupwizard.provisioning.result import StepStatus, SudoMode
 from setupwizard.provisioning.ssh import open_connection
@@ -52,6 +53,7 @@ async def connect(ctx: StepContext) -> StepOutcome:
     ctx.os = os_info
     if not os_info.supported:
         raise UnsupportedOSError(msg("error.unsupported_os", os=os_info.pretty_name, os_id=os_info.id or "?"))
+    check_server(facts, target, ctx.options)  # a taken port, no systemd: refused before any change
     return StepOutcome(StepStatus.SUCCEEDED, msg("connect.done", host=target.host, os=os_info.pretty_name))
 
 
@@ -88,8 +90,10 @@ def connect_step(target: Target) -> Step:
             ),
             Command(
                 FACTS_SCRIPT,
-                "as the login user, no PTY: the server-side SSH port, /etc/os-release, the uid and what "
-                "sudo -n true says; anything but Debian or Ubuntu stops the plan here, before any change",
+                "as the login user, no PTY: the server-side SSH port, /etc/os-release, the uid, whether "
+                "PID 1 is systemd, the listening TCP ports (ss -ltn) and what sudo -n true says; anything "
+                "but Debian or Ubuntu, a new SSH port already taken, or a step that needs systemd without "
+                "it stops the plan here, before any change",
             ),
         ),
         check=None,

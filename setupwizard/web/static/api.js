@@ -118,8 +118,12 @@ export function fieldErrors(data) {
     if (key && !(key in fields)) fields[key] = msg;
   };
   if (typeof data.field === "string" && data.field) {
-    const name = data.field.split(".")[0];
-    add(name, fieldMessage(name, stripFieldPrefix(detailText(data.detail), data.field)));
+    // a nested option ("admin.sudo_password") keeps its whole name: the form has an input of that name
+    const nested = /^(admin|ssh_hardening)\.[a-z_]+$/.test(data.field);
+    const name = nested ? data.field : data.field.split(".")[0];
+    const msg = fieldMessage(name, stripFieldPrefix(detailText(data.detail), data.field));
+    if (nested) fields[name] = msg;
+    else add(name, msg);
   }
   if (Array.isArray(data.detail)) {
     for (const item of data.detail) {

@@ -3,7 +3,8 @@
 
 import { apiJson } from "./api.js";
 import { initChrome, showMessage } from "./chrome.js";
-import { getLang, t } from "./i18n.js";
+import { timeElement } from "./dates.js";
+import { t } from "./i18n.js";
 
 const PAGE_SIZE = 100;
 const $ = (id) => document.getElementById(id);
@@ -20,14 +21,14 @@ function cell(text, className = "") {
 function render() {
   tbody.textContent = "";
   $("audit-empty").hidden = events.length > 0;
-  const locale = getLang() === "en" ? "en-GB" : "zh-CN";
   for (const e of events) {
     const tr = document.createElement("tr");
     tr.dataset.action = e.action;
-    const at = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(e.at) ? e.at : `${e.at}Z`);
+    const at = cell("");
+    at.append(timeElement(e.at, { seconds: true })); // who did what when: to the second
     const session = e.detail && e.detail.session_id ? ` (${e.detail.session_id.slice(0, 8)})` : "";
     tr.append(
-      cell(Number.isNaN(at.getTime()) ? e.at : at.toLocaleString(locale)),
+      at,
       cell(e.actor || t("audit.unknown_user")),
       cell(e.action),
       cell(`${e.target}${session}`),

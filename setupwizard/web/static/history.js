@@ -4,6 +4,7 @@
 import { apiJson, ApiError } from "./api.js";
 import { initChrome, showMessage } from "./chrome.js";
 import { renderCode } from "./codes.js";
+import { timeElement, toDate } from "./dates.js";
 import { formatDuration, getLang, t } from "./i18n.js";
 import { ProgressStream } from "./live.js";
 import { Terminal } from "./terminal.js";
@@ -14,14 +15,6 @@ const terminal = new Terminal($("log-terminal"));
 let sessions = [];
 let openId = null;
 let stream = null;
-
-function toDate(value) {
-  if (!value) return null;
-  // Timestamps without an offset are UTC (the API's convention).
-  const text = /[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}Z`;
-  const date = new Date(text);
-  return Number.isNaN(date.getTime()) ? null : date;
-}
 
 function durationOf(s) {
   const start = toDate(s.created_at);
@@ -65,18 +58,18 @@ function button(key, onClick, className = "") {
 function render() {
   tbody.textContent = "";
   $("history-empty").hidden = sessions.length > 0;
-  const locale = getLang() === "en" ? "en-GB" : "zh-CN";
   for (const s of sessions) {
     const tr = document.createElement("tr");
     const id = s.session_id || s.id;
     tr.dataset.sessionId = id;
     tr.dataset.status = s.status;
     const status = cell(statusText(s.status), `status status-${s.status}`, "history.status");
-    const started = toDate(s.created_at);
+    const started = cell("", "started", "history.started");
+    started.append(timeElement(s.created_at));
     tr.append(
       status,
       cell(`${s.username ? `${s.username}@` : ""}${s.host}:${s.port ?? 22}`, "server", "history.server"),
-      cell(started ? started.toLocaleString(locale) : "", "started", "history.started"),
+      started,
       cell(durationOf(s), "duration", "history.duration"),
       cell(resultText(s), "message", "history.message"),
     );
@@ -113,17 +106,17 @@ async function load() {
   }
 }
 
-/** "alice@host · 27/11/2026, 01:02 · Cancelled": whose run, when, how it ended. */
+/** "alice@host · 2026-11-27 01:02 · Cancelled": whose run, when, how it ended. */
 function renderLogTitle() {
   const s = sessions.find((x) => (x.session_id || x.id) === openId);
   if (!s) {
     $("log-title").textContent = t("history.log_of", { id: openId });
     return;
   }
-  const started = toDate(s.created_at);
-  const locale = getLang() === "en" ? "en-GB" : "zh-CN";
-  const when = started ? started.toLocaleString(locale, { dateStyle: "short", timeStyle: "short" }) : "";
-  $("log-title").textContent = [`${s.username}@${s.host}`, when, statusText(s.status)].filter(Boolean).join(" · ");
+  const title = $("log-title");
+  title.textContent = `${s.username}@${s.host} · `;
+  if (s.created_at) title.append(timeElement(s.created_at), " · ");
+  title.append(statusText(s.status));
 }
 
 function closeLog() {

@@ -120,7 +120,12 @@ export class RunProgress {
       return;
     }
     const status = result.status || (result.success ? "succeeded" : "failed");
-    const key = { succeeded: "run.success", cancelled: "run.cancelled", interrupted: "run.interrupted" }[status] || "run.failed";
+    const key = {
+      succeeded: "run.success",
+      cancelled: "run.cancelled",
+      interrupted: "run.interrupted",
+      log_incomplete: "run.log_incomplete",
+    }[status] || "run.failed";
     const tone = status === "succeeded" ? "success" : status === "failed" ? "error" : "warning";
     banner.className = `banner banner-${tone}`;
     banner.textContent = "";

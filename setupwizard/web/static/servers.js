@@ -3,7 +3,8 @@
 
 import { apiJson, ApiError } from "./api.js";
 import { initChrome, showMessage } from "./chrome.js";
-import { getLang, t } from "./i18n.js";
+import { formatDateTime } from "./dates.js";
+import { t } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const tbody = document.querySelector("#servers tbody");
@@ -25,9 +26,7 @@ function statusText(status) {
 
 function lastSetup(s) {
   if (!s.last_setup_at) return t("servers.never");
-  const when = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s.last_setup_at) ? s.last_setup_at : `${s.last_setup_at}Z`);
-  const locale = getLang() === "en" ? "en-GB" : "zh-CN";
-  return `${when.toLocaleString(locale, { dateStyle: "short", timeStyle: "short" })} · ${statusText(s.last_status)}`;
+  return `${formatDateTime(s.last_setup_at)} · ${statusText(s.last_status)}`;
 }
 
 function loginText(s) {

@@ -188,6 +188,14 @@ $("test-connection").addEventListener("click", async () => {
     clearInterval(ticker);
     $("test-running").hidden = true;
   }
+  // The disabled button dropped focus to <body>: it goes to what the test found, read out from there
+  // (unless the person has moved on meanwhile).
+  const result = [$("test-report"), $("test-error"), formError].find((el) => !el.hidden);
+  const dropped = document.activeElement === document.body || document.activeElement === button;
+  if (result && dropped) {
+    result.tabIndex = -1;
+    result.focus();
+  }
 });
 
 $("confirm-fingerprint").addEventListener("click", () => {
@@ -476,6 +484,7 @@ for (const name of ["host", "port", "username"]) if (asked.get(name)) form[name]
 initStepChoice(form, { applyPreset: asked.get("preset") || null });
 
 show(1);
+form.host.focus(); // a person starts typing the server's address at once
 initChrome()
   .then(reattach)
   .catch((err) => console.warn(err));

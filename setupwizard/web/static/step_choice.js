@@ -22,8 +22,9 @@ export const PRESETS = {
 const splitList = (text) => text.split(/[\s,，]+/).map((s) => s.trim()).filter(Boolean);
 const field = (form, name) => form.elements.namedItem(name);
 
-/** The step fields of the payload (auto-setup and the plan preview share them). */
-export function readSteps(form) {
+/** The step fields of the payload (auto-setup and the plan preview share them). The admin's sudo password
+ * is read only with ``secrets`` (auto-setup): presets never get it, the preview gets a placeholder. */
+export function readSteps(form, { secrets = false } = {}) {
   const steps = {
     apt_update: field(form, "apt_update").checked,
     upgrade: field(form, "upgrade").checked,
@@ -45,6 +46,10 @@ export function readSteps(form) {
     const key = field(form, "admin.public_key").value.trim();
     if (field(form, "admin.generate_key").checked) steps.admin.generate_key = true;
     else if (key) steps.admin.public_key = key;
+    const sudoPassword = field(form, "admin.sudo_password").value;
+    if (sudoPassword && !steps.admin.nopasswd) {
+      steps.admin.sudo_password = secrets ? sudoPassword : "<sudo password, sent over stdin>";
+    }
   }
   if (field(form, "hardening_enabled").checked) {
     const port = field(form, "ssh_hardening.port").value;
@@ -76,6 +81,7 @@ export function applySteps(form, steps) {
   field(form, "admin.public_key").value = steps.admin?.public_key || "";
   on("admin.nopasswd", steps.admin?.nopasswd);
   on("admin.generate_key", steps.admin?.generate_key);
+  field(form, "admin.sudo_password").value = "";
   on("hardening_enabled", steps.ssh_hardening);
   field(form, "ssh_hardening.permit_root_login").value = steps.ssh_hardening?.permit_root_login || "no";
   on("ssh_hardening.password_authentication", steps.ssh_hardening?.password_authentication);
@@ -86,6 +92,18 @@ export function applySteps(form, steps) {
 
 function syncDependents(form) {
   for (const box of form.querySelectorAll("[data-needs]")) box.hidden = !field(form, box.dataset.needs).checked;
+  for (const box of form.querySelectorAll("[data-unless]")) box.hidden = field(form, box.dataset.unless).checked;
+  syncRootWay(form);
+}
+
+/** With root login turned off, the page asks for the admin's way to root: a sudo password or NOPASSWD. */
+function syncRootWay(form) {
+  const hint = document.getElementById("root-way-hint");
+  if (!hint) return;
+  const hardening = field(form, "hardening_enabled").checked;
+  const admin = field(form, "admin_enabled").checked;
+  const wayToRoot = admin && (field(form, "admin.nopasswd").checked || field(form, "admin.sudo_password").value);
+  hint.hidden = !hardening || Boolean(wayToRoot);
 }
 
 /** The person's saved presets, by option value ("saved:<id>"). */
@@ -125,6 +143,7 @@ export function initStepChoice(form, { applyPreset } = {}) {
     syncDependents(form);
     select.value = "custom";
   });
+  field(form, "admin.sudo_password").addEventListener("input", () => syncRootWay(form));
   document.getElementById("save-preset").addEventListener("click", async () => {
     const name = field(form, "preset_name").value.trim();
     if (!name) {

@@ -33,7 +33,7 @@ export function readPayload(form, { forTest = false } = {}) {
   if (form.sudo_password.value) payload.sudo_password = form.sudo_password.value;
   if (form.host_key_fingerprint.value) payload.host_key_fingerprint = form.host_key_fingerprint.value;
   if (forTest) return payload;
-  return Object.assign(payload, readSteps(form));
+  return Object.assign(payload, readSteps(form, { secrets: true }));
 }
 
 /** Checks the browser can make before asking the service: {field: message}. */

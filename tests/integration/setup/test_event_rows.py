@@ -63,6 +63,22 @@ async def new_session(db: Database) -> str:
     return session_id
 
 
+async def old_session(db: Database) -> str:
+    """A session row in the 0005 shape (the model has columns added since)."""
+    session_id = str(uuid.uuid4())
+    async with db.session() as session:
+        user = await create_user(session, f"u{uuid.uuid4().hex[:10]}", "a-long-password-123")
+    async with db.engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO setup_sessions (id, owner_id, host, port, username, status, message,"
+                " created_at, last_seq) VALUES (:id, :owner, '198.18.0.9', 22, 'bob', 'running', '', :t, 0)"
+            ),
+            {"id": session_id, "owner": user.id, "t": MOMENT.replace(tzinfo=None)},
+        )
+    return session_id
+
+
 async def write(db: Database, session_id: str, *batches: Sequence[SessionEvent]) -> None:
     for batch in batches:
         async with db.session() as session:
@@ -159,7 +175,7 @@ async def test_rows_written_before_0006_read_as_before_and_new_runs_follow(
 
         async with db.engine.begin() as connection:
             await connection.run_sync(upgrade, "0005")
-        session_id = await new_session(db)
+        session_id = await old_session(db)
         old = [line(seq, f"old {seq}") for seq in range(1, 6)]
         async with db.engine.begin() as connection:  # the 0005 shape: one row per event, no first_seq
             await connection.execute(

@@ -82,17 +82,31 @@ async def test_no_secret_in_events_result_or_the_servers_journal(
     assert "generated_private_key" not in result.to_dict()
 
 
-async def test_second_run_changes_nothing_and_makes_no_new_key(
+async def test_second_run_adds_a_new_key_and_keeps_the_old(
     first_run: tuple[Recorder, SetupResult], systemd_host: TestHost
 ) -> None:
+    # issue 17 A5: a lost key is replaced by running again; the answer says the old one stays
+    _, first = first_run
     rec = Recorder()
     alice = login(systemd_host, "sudo_password")
     result = await run_setup(alice, GENERATED, rec.emitter, known(systemd_host))
     assert result.success, rec.dump()
     step = next(s for s in result.steps if s.id == "admin_user")
-    assert step.status is StepStatus.UNCHANGED and not step.changed, rec.dump()
-    assert result.generated_private_key is None
-    assert len(root(systemd_host, "cat /home/deploy/.ssh/authorized_keys").splitlines()) == 1
+    assert step.status is StepStatus.SUCCEEDED and step.changed, rec.dump()
+    assert "之前生成的密钥仍然有效" in step.message
+    assert any(e.code == "admin.old_keys_kept" for e in rec.events)
+    new_key, old_key = result.generated_private_key, first.generated_private_key
+    assert new_key and old_key and new_key != old_key
+    assert len(root(systemd_host, "cat /home/deploy/.ssh/authorized_keys").splitlines()) == 2
+    for private in (new_key, old_key):
+        async with asyncssh.connect(
+            systemd_host.address,
+            username="deploy",
+            client_keys=[asyncssh.import_private_key(private)],
+            known_hosts=None,
+            agent_path=None,
+        ) as conn:
+            assert str((await conn.run("id -un")).stdout).strip() == "deploy"
 
 
 async def test_a_pasted_key_with_nopasswd(systemd_host: TestHost) -> None:

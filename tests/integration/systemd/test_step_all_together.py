@@ -1,6 +1,7 @@
 """Every optional step in one run, as a 「Web 服务器」-style preset with hardening, on Debian 12 and 13:
-the steps work together (ufw opens the new SSH port before sshd moves), a re-run
-as the new login changes nothing, and the admin user's sudo password appears nowhere."""
+the steps work together (ufw opens the new SSH port before sshd moves, and closes the old one once the
+new login is proven: issue 17 A4), a re-run as the new login changes nothing but a new admin key (A5),
+and the admin user's sudo password appears nowhere."""
 
 from __future__ import annotations
 
@@ -65,8 +66,9 @@ async def test_every_step_runs_and_changes_something(
     for step in result.steps[5:]:
         assert step.status is StepStatus.SUCCEEDED and step.changed, step
     ufw = root(systemd_host, "ufw status")
-    for port in ("22/tcp", "80/tcp", "443/tcp", "2222/tcp"):
+    for port in ("80/tcp", "443/tcp", "2222/tcp"):
         assert any(line.startswith(port) and "ALLOW" in line for line in ufw.splitlines()), ufw
+    assert not any(line.startswith("22/tcp") for line in ufw.splitlines()), ufw  # sshd left 22
     assert "Status for the jail: sshd" in root(systemd_host, "fail2ban-client status sshd")
     assert result.login_after == {"username": "deploy", "port": 2222, "auth": "key", "generated_key": True}
 
@@ -103,5 +105,11 @@ async def test_a_re_run_as_the_new_login_changes_nothing(
     result = await run_setup(target, EVERYTHING, rec.emitter, known(systemd_host))
     assert result.success, rec.dump()
     for step in result.steps[4:]:
+        if step.id == "admin_user":  # generate_key: every run adds a new key (issue 17 A5)
+            assert step.status is StepStatus.SUCCEEDED and "(更改: key)" in step.message.replace(
+                "（", "("
+            ).replace("）", ")")
+            continue
         assert step.status is StepStatus.UNCHANGED and not step.changed, rec.dump()
+    assert result.generated_private_key and result.generated_private_key != first.generated_private_key
     assert CANARY not in rec.dump()

@@ -1,7 +1,8 @@
 """SSH hardening on Debian 12 and 13: root and password logins off, sshd moved to port 2222 behind ufw,
 proven by a brand-new key login as the new admin user; the re-run logs in the new way and changes
-nothing. It refuses when no key login can be proven, and rolls back when the new port is blocked
-(as by a cloud firewall)."""
+nothing but a new key (issue 17 A5: every run with generate_key adds one; the old one stays). ufw no
+longer allows the old port 22 (A4). It refuses when no key login can be proven, and rolls back when the
+new port is blocked (as by a cloud firewall)."""
 
 from __future__ import annotations
 
@@ -70,6 +71,8 @@ async def test_old_ways_in_are_closed_and_the_new_one_works(
 ) -> None:
     _, result = first_run
     assert "ALLOW" in root(systemd_host, "ufw status | grep ^2222/tcp")
+    # issue 17 A4: the old port's rule went once the new login was proven (nobody asked for 22)
+    assert "allow 22/tcp" not in root(systemd_host, "ufw show added"), root(systemd_host, "ufw status")
     assert root(systemd_host, "sshd -T | grep -E '^(port|permitrootlogin|passwordauthentication) '").split(
         "\n"
     ) == ["port 2222", "permitrootlogin no", "passwordauthentication no"]
@@ -101,9 +104,23 @@ async def test_second_run_logs_in_the_new_way_and_changes_nothing(
     result = await run_setup(target, HARDEN, rec.emitter, known(systemd_host))
     assert result.success, rec.dump()
     by_id = {s.id: s for s in result.steps}
-    for step in ("admin_user", "firewall", "ssh_hardening"):
+    for step in ("firewall", "ssh_hardening"):
         assert by_id[step].status is StepStatus.UNCHANGED, rec.dump()
-    assert result.generated_private_key is None
+    # issue 17 A5: a lost key is replaced by running again: a new key, proven, offered once; the old stays
+    assert by_id["admin_user"].status is StepStatus.SUCCEEDED and "key" in by_id["admin_user"].message
+    assert "之前生成的密钥仍然有效" in by_id["admin_user"].message
+    new_key = result.generated_private_key
+    assert new_key and new_key != first.generated_private_key
+    for private in (new_key, first.generated_private_key):
+        async with asyncssh.connect(
+            systemd_host.address,
+            port=2222,
+            username="deploy",
+            client_keys=[asyncssh.import_private_key(private)],
+            known_hosts=None,
+            agent_path=None,
+        ) as conn:
+            assert str((await conn.run("sudo -n id -u")).stdout).strip() == "0"
 
 
 @pytest.mark.parametrize("release", RELEASES)
@@ -114,9 +131,9 @@ async def test_password_login_is_not_turned_off_without_a_proven_key(
     rec = Recorder()
     options = SetupOptions(apt_update=False, packages=[], firewall=False, ssh_hardening=SshHardening())
     result = await run_setup(login(host, "root"), options, rec.emitter, MemoryKnownHosts())
-    assert result.status == "failed", rec.dump()
-    step = next(s for s in result.steps if s.id == "ssh_hardening")
-    assert step.status is StepStatus.FAILED and "未做任何更改" in step.message
+    # refused before the first change (issue 17 D17), naming what to add
+    assert result.status == "failed" and result.error_code == "invalid_input", rec.dump()
+    assert "ssh_hardening.permit_root_login" in result.message and "生成密钥" in result.message
     assert host.run_root("test -e /etc/ssh/sshd_config.d/05-setupwizard.conf").returncode != 0
     await password_login(host, "root", host.root.password)
 
@@ -139,7 +156,7 @@ async def test_a_blocked_new_port_is_rolled_back(
         apt_update=False,
         packages=[],
         firewall=False,
-        admin=AdminUser("deploy", generate_key=True),
+        admin=AdminUser("deploy", generate_key=True, nopasswd=True),
         ssh_hardening=SshHardening(port=2222),
     )
     result = await execute_setup(

@@ -7,7 +7,7 @@ import pytest
 
 from setupwizard.provisioning.errors import InvalidInputError
 from setupwizard.provisioning.steps import default_plan
-from setupwizard.provisioning.steps.admin_user import has_generated_key, has_key, parse_state
+from setupwizard.provisioning.steps.admin_user import generated_keys, has_key, parse_state
 from setupwizard.provisioning.steps.autoupdates import CONTENT, enabled_in_dump, split_state
 from setupwizard.provisioning.steps.fail2ban import drop_in
 from setupwizard.provisioning.steps.fail2ban import parse_state as fail2ban_state
@@ -154,7 +154,7 @@ def test_admin_state_and_key_matching() -> None:
     assert state.exists and "sudo" in state.groups and state.sudoers == ""
     assert has_key(state.keys, KEY)
     assert not has_key(state.keys, "ssh-ed25519 AAAAother")
-    assert has_generated_key(state.keys, "deploy") and not has_generated_key(state.keys, "ops")
+    assert generated_keys(state.keys, "deploy") == 1 and generated_keys(state.keys, "ops") == 0
 
 
 def test_the_plan_is_described_in_the_chosen_language() -> None:

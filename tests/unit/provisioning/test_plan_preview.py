@@ -12,7 +12,7 @@ from setupwizard.provisioning.steps import default_plan
 from setupwizard.provisioning.steps.apt import UPDATE_COMMAND, install_command
 from setupwizard.provisioning.steps.firewall import apply_script, wanted_rules
 from setupwizard.provisioning.steps.hostname import set_hostname_script, set_timezone_script
-from setupwizard.provisioning.steps.ssh_hardening import write_command
+from setupwizard.provisioning.steps.sshd_commands import write_command
 from setupwizard.provisioning.target import AdminUser, SetupOptions, SshHardening, Target
 
 KEY_DATA = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"

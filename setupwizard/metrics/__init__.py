@@ -1,0 +1,1 @@
+"""Prometheus metrics of this process (``GET /metrics``, or ``SETUPWIZARD_METRICS_ADDRESS``)."""
