@@ -74,6 +74,11 @@ class Settings(BaseSettings):
         default_factory=lambda: list(DEFAULT_TARGET_DENY),
         description="Networks (a JSON list of CIDRs) test-connection and auto-setup refuse to connect to.",
     )
+    target_deny_own_addresses: bool = Field(
+        True,
+        description="Also refuse the service host's own addresses (every interface's, read at start); "
+        "false: allow setting up the machine the service runs on.",
+    )
     connect_attempts_per_minute: int = Field(
         30, ge=1, description="Connections (test-connection, auto-setup) one user may start per minute."
     )

@@ -62,6 +62,8 @@ async def _what(request: Request) -> tuple[str, dict[str, Any]]:
         if isinstance(body, dict):
             target = server_target(body.get("username"), body.get("host"), body.get("port", 22))
             session_id = session_id or body.get("session_id")
+    # the id the service made when the client sent none (set by the auto-setup route once it started)
+    session_id = session_id or getattr(request.state, "session_id", None)
     if isinstance(session_id, str):
         try:
             detail["session_id"] = str(uuid.UUID(session_id))

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from setupwizard.db.faults import HANDLED_ERRORS, DatabaseFaults, is_database_fault
 from setupwizard.provisioning import errors as prov
@@ -90,11 +91,10 @@ class InvalidRequestError(AppError):
         super().__init__(422, code, message, field)
 
 
-# Connection problems are the remote side's fault (502) except a timeout (504); a changed host key is a
+# Connection problems are the remote side's fault (502); a changed host key is a
 # conflict with what was recorded (409); the rest of the engine's errors concern the server's state (422/502).
 _PROVISIONING_STATUS: list[tuple[type[prov.ProvisioningError], int]] = [
     (prov.InvalidInputError, 422),
-    (prov.ConnectTimeoutError, 504),
     (prov.HostKeyChangedError, 409),
     (prov.AuthenticationFailedError, 502),
     (prov.ConnectError, 502),
@@ -108,7 +108,7 @@ _PROVISIONING_STATUS: list[tuple[type[prov.ProvisioningError], int]] = [
 
 # Refused, filtered (timeout) and no route are one answer: telling them apart would let a user map which
 # ports and hosts of the service's own network are open (issue F.10).
-_UNREACHABLE = (prov.ConnectionRefusedByHostError, prov.HostUnreachableError, prov.ConnectTimeoutError)
+_UNREACHABLE = prov.UnreachableError
 UNREACHABLE_MESSAGE = "无法连接到服务器的 SSH 端口：连接被拒绝、被过滤或没有路由。请检查地址、端口和防火墙"
 
 
@@ -157,6 +157,20 @@ _HTTP_CODES = {
 _UNPARSABLE_BODY = (UnicodeDecodeError, RecursionError)
 
 
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> str:
+    """The methods some route of the app fully takes on the request's path (``Allow`` of a 405, RFC 9110)."""
+    routes = request.app.router.routes
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render AppError, engine errors, validation errors and HTTP errors as one JSON shape."""
 
@@ -177,7 +191,7 @@ def install_error_handlers(app: FastAPI) -> None:
         body = {"detail": message, "code": "invalid_input", "field": field}
         return JSONResponse(body, status_code=422)
 
-    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 400 and isinstance(exc.__cause__, _UNPARSABLE_BODY):
             # FastAPI answers 400 for a body that is not UTF-8 or nests too deep to parse; it is bad input.
@@ -185,7 +199,10 @@ def install_error_handlers(app: FastAPI) -> None:
             return JSONResponse({**unparsable.to_dict(), "field": None}, status_code=422)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         body = {"detail": str(exc.detail), "code": code, "field": None}
-        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:  # every method of the path, not only those of the first route that matched
+            headers = {**(headers or {}), "Allow": allowed_methods(request)}
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
     async def unexpected_error(_: Request, exc: Exception) -> JSONResponse:
         # The traceback goes to the log (by the server); the client gets the same shape as every other error.

@@ -22,6 +22,7 @@ from setupwizard.provisioning.errors import (
     ProvisioningError,
     SudoPasswordWrongError,
     SudoRefusedError,
+    UnreachableError,
     UnsupportedOSError,
 )
 from setupwizard.provisioning.events import EventEmitter, EventSink, EventType, Level, SessionEvent
@@ -68,6 +69,7 @@ __all__ = [
     "SudoPasswordWrongError",
     "SudoRefusedError",
     "Target",
+    "UnreachableError",
     "UnsupportedOSError",
     "run_setup",
     "test_connection",

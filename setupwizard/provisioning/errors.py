@@ -36,22 +36,24 @@ class ConnectError(ProvisioningError):
     code = "connect_failed"
 
 
-class HostUnreachableError(ConnectError):
-    """No route to the host or the name does not resolve."""
+class UnreachableError(ConnectError):
+    """No SSH server was reached: refused, filtered (timed out), no route, a name that does not resolve,
+    or something that is not SSH on the port. One code and one message for all of them, so the answers
+    cannot map the service's own network; which one it was goes to the service's log only."""
 
-    code = "host_unreachable"
-
-
-class ConnectionRefusedByHostError(ConnectError):
-    """The host answered, but nothing listens on the SSH port."""
-
-    code = "connection_refused"
+    code = "unreachable"
 
 
-class ConnectTimeoutError(ConnectError):
-    """The host did not answer in time."""
+class HostUnreachableError(UnreachableError):
+    """No route to the host or the name does not resolve (the detail is logged, the answer is uniform)."""
 
-    code = "timeout"
+
+class ConnectionRefusedByHostError(UnreachableError):
+    """The host answered, but nothing listens on the SSH port (logged; the answer is uniform)."""
+
+
+class ConnectTimeoutError(UnreachableError):
+    """The host did not answer in time (logged; the answer is uniform)."""
 
 
 class AuthenticationFailedError(ConnectError):

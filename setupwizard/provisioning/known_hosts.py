@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from setupwizard.provisioning.address import canonical_host
+
 
 class KnownHostStore(Protocol):
     """Remembers one SHA256 fingerprint per host:port."""
@@ -43,14 +45,14 @@ class MemoryKnownHosts:
         self._keys: dict[tuple[str, int], str] = {}
 
     async def get(self, host: str, port: int) -> str | None:
-        return self._keys.get((host.lower(), port))
+        return self._keys.get((canonical_host(host), port))
 
     async def put(self, host: str, port: int, fingerprint: str) -> None:
-        self._keys[(host.lower(), port)] = fingerprint
+        self._keys[(canonical_host(host), port)] = fingerprint
 
     async def forget(self, host: str, port: int) -> bool:
         """Drop the recorded key (after a legitimate key change); True if there was one."""
-        return self._keys.pop((host.lower(), port), None) is not None
+        return self._keys.pop((canonical_host(host), port), None) is not None
 
 
 class FileKnownHosts:
@@ -67,17 +69,17 @@ class FileKnownHosts:
         return {str(k): str(v) for k, v in data.items()}
 
     async def get(self, host: str, port: int) -> str | None:
-        return self._load().get(f"{host.lower()}:{port}")
+        return self._load().get(f"{canonical_host(host)}:{port}")
 
     async def put(self, host: str, port: int, fingerprint: str) -> None:
         data = self._load()
-        data[f"{host.lower()}:{port}"] = fingerprint
+        data[f"{canonical_host(host)}:{port}"] = fingerprint
         self._save(data)
 
     async def forget(self, host: str, port: int) -> bool:
         """Drop the recorded key (after a legitimate key change); True if there was one."""
         data = self._load()
-        found = data.pop(f"{host.lower()}:{port}", None) is not None
+        found = data.pop(f"{canonical_host(host)}:{port}", None) is not None
         if found:
             self._save(data)
         return found

@@ -16,11 +16,18 @@ import re
 from enum import Enum, auto
 from typing import Protocol
 
+from .events import MASK
+
 MAX_LINE = 4000
 # Characters the state machine must see: every control character except "\n", and a "\r" that is
 # not the first half of a CRLF (a CRLF ends the line exactly as a bare "\n" does). Everything
 # between two of these is printable text and newlines, handled with str methods.
 _SPECIAL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
+# A secret on the drawn line is overwritten with this (a Unicode noncharacter, one per character, so every
+# column stays where a terminal has it) before a redraw draws over or erases part of it; a finished line
+# shows each run of them as the one mask the emitter uses.
+_HIDDEN = "\ufdd0"
+_HIDDEN_RUN = re.compile(f"{_HIDDEN}+")
 
 
 class CutGuard(Protocol):
@@ -33,6 +40,10 @@ class CutGuard(Protocol):
 
     def safe_cut(self, text: str, at: int) -> int:
         """A cut position near ``at`` (0 < cut ≤ len(text)) that splits no secret in ``text``."""
+        ...
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Where secrets are in ``text``: sorted ``(start, end)`` spans."""
         ...
 
 
@@ -51,6 +62,10 @@ class LineAssembler:
     :param max_line: a line longer than this is cut and continued on the next line.
     :param guard: when given, a line is cut only once it holds ``guard.hold`` characters past
         ``max_line``, at a place that splits no secret, so redaction later sees every secret whole.
+        And once the cursor has moved back over drawn text (``\\r``, backspace, cursor left or to a
+        column), the drawn line is redacted before anything draws over it or erases part of it: else
+        ``printf '%s\\rXXXX'`` would leave a secret's tail that no later redaction recognises. The
+        emitter redacts each finished line again (a redraw can also draw a secret).
     """
 
     def __init__(self, max_line: int = MAX_LINE, guard: CutGuard | None = None) -> None:
@@ -62,6 +77,7 @@ class LineAssembler:
         self._state = _State.TEXT
         self._params: list[str] = []
         self._lines: list[str] = []
+        self._moved_back = False  # the cursor went back since the drawn line was last redacted
 
     @property
     def pending(self) -> str:
@@ -133,7 +149,7 @@ class LineAssembler:
         middle = pieces[1:last]  # each starts on an empty line with the cursor at 0
         if middle:
             limit = self._max_line
-            if max(map(len, middle)) <= limit:
+            if max(map(len, middle)) <= limit and _HIDDEN not in text:
                 self._lines.extend(line for line in (piece.rstrip() for piece in middle) if line)
             else:
                 for piece in middle:
@@ -145,6 +161,8 @@ class LineAssembler:
         """Draw ``text`` (printable, no newline) at the cursor, exactly as ``_put`` per character."""
         if not text:
             return
+        if self._moved_back and self._cursor < len(self._buf):
+            self._redact_drawn()
         buf, cursor = self._buf, self._cursor
         if cursor < len(buf):  # overwrite what is on the line; the line does not grow
             n = min(len(text), len(buf) - cursor)
@@ -165,7 +183,17 @@ class LineAssembler:
 
     # -- line ends and cuts -----------------------------------------------------------------------
 
+    def _redact_drawn(self) -> None:
+        """Hide every secret on the drawn line, column for column, before a redraw changes part of it."""
+        self._moved_back = False
+        if self._guard is None or not self._guard.hold:
+            return
+        for start, end in self._guard.spans("".join(self._buf)):
+            self._buf[start:end] = _HIDDEN * (end - start)
+
     def _add_line(self, text: str) -> None:
+        if _HIDDEN in text:
+            text = _HIDDEN_RUN.sub(MASK, text)
         line = text.rstrip()
         if line:
             self._lines.append(line)
@@ -180,6 +208,7 @@ class LineAssembler:
         self._add_line(text)
         self._buf = []
         self._cursor = 0
+        self._moved_back = False
 
     def _cut(self) -> None:
         """The line reached its limit: finish it (keeping a secret that straddles the cut whole)."""
@@ -227,6 +256,8 @@ class LineAssembler:
 
     def _put(self, ch: str) -> None:
         if self._cursor < len(self._buf):
+            if self._moved_back:
+                self._redact_drawn()
             self._buf[self._cursor] = ch
         else:
             self._buf.extend(" " * (self._cursor - len(self._buf)))
@@ -240,10 +271,12 @@ class LineAssembler:
             self._end_line()
         elif ch == "\r":
             self._cursor = 0
+            self._moved_back = True
         elif ch == "\x1b":
             self._state = _State.ESC
         elif ch == "\b":
             self._cursor = max(0, self._cursor - 1)
+            self._moved_back = True
         elif ch == "\t":
             for _ in range(8 - self._cursor % 8):
                 self._put(" ")
@@ -265,7 +298,11 @@ class LineAssembler:
 
     def _csi_final(self, final: str, params: str) -> None:
         number = int(params) if params.isascii() and params.isdigit() else None
+        if final in "GD":
+            self._moved_back = True  # (G may also go forward: then nothing is drawn over)
         if final == "K":  # erase in line
+            if self._moved_back:
+                self._redact_drawn()
             if number in (None, 0):
                 del self._buf[self._cursor :]
             elif number == 1:

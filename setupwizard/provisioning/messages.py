@@ -435,22 +435,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{seconds} s (the connection itself works; some servers stall a wrong password: check the user "
         "name and password)",
     ),
-    "error.timeout": (
-        "连接 {host}:{port} 超时（{seconds} 秒内没有响应）",
-        "Connecting to {host}:{port} timed out (no answer in {seconds} s)",
-    ),
-    "error.connection_refused": (
-        "{host}:{port} 拒绝连接: 该端口上没有 SSH 服务在监听",
-        "{host}:{port} refused the connection: no SSH server listens on that port",
-    ),
-    "error.unresolvable": ("无法解析主机名 {host}", "Cannot resolve the host name {host}"),
-    "error.host_unreachable": (
-        "无法到达 {host}: 没有到该主机的网络路由",
-        "Cannot reach {host}: no network route to the host",
-    ),
-    "error.connect_failed": (
-        "连接 {host}:{port} 失败: {reason}",
-        "Connecting to {host}:{port} failed: {reason}",
+    "error.unreachable": (
+        "无法连接到 {host}:{port} 的 SSH 服务：连接被拒绝、被过滤、没有路由，或该端口上不是 SSH。"
+        "请检查地址、端口和防火墙",
+        "Cannot reach an SSH server at {host}:{port}: the connection was refused or filtered, there is no "
+        "route, or the port does not speak SSH. Check the address, the port and the firewall",
     ),
     "error.handshake_failed": (
         "与 {host}:{port} 的 SSH 握手失败: {reason}",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import socket
 from collections.abc import Awaitable
 from contextlib import suppress
@@ -25,10 +26,13 @@ from setupwizard.provisioning.errors import (
     ConnectTimeoutError,
     HostKeyChangedError,
     HostUnreachableError,
+    UnreachableError,
 )
 from setupwizard.provisioning.known_hosts import KnownHostStore
 from setupwizard.provisioning.messages import msg
 from setupwizard.provisioning.target import Target
+
+log = logging.getLogger(__name__)
 
 AUTH_TIMEOUT = 30.0
 _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.EADDRNOTAVAIL}
@@ -144,27 +148,29 @@ async def open_connection(
         slow = msg("error.auth_timeout", user=target.username, host=target.host, seconds=f"{auth_timeout:g}")
         raise AuthTimeoutError(slow) from None
     except TimeoutError:
-        late = msg("error.timeout", host=target.host, port=target.port, seconds=f"{connect_timeout:g}")
-        raise ConnectTimeoutError(late) from None
+        raise _unreachable(ConnectTimeoutError, target, f"no answer in {connect_timeout:g} s") from None
     except ConnectionRefusedError:
-        refused = msg("error.connection_refused", host=target.host, port=target.port)
-        raise ConnectionRefusedByHostError(refused) from None
-    except socket.gaierror:
-        raise HostUnreachableError(msg("error.unresolvable", host=target.host)) from None
+        raise _unreachable(ConnectionRefusedByHostError, target, "connection refused") from None
+    except socket.gaierror as exc:
+        raise _unreachable(HostUnreachableError, target, f"name not resolved ({exc})") from None
     except OSError as exc:
-        if exc.errno in _UNREACHABLE:
-            raise HostUnreachableError(msg("error.host_unreachable", host=target.host)) from None
-        reason = str(exc.strerror or exc)
-        raise ConnectError(
-            msg("error.connect_failed", host=target.host, port=target.port, reason=reason)
-        ) from None
+        kind = HostUnreachableError if exc.errno in _UNREACHABLE else UnreachableError
+        raise _unreachable(kind, target, str(exc.strerror or exc)) from None
     except asyncssh.Error as exc:
+        if check.seen is None:  # not an SSH server (or it hung up before showing a key)
+            raise _unreachable(UnreachableError, target, f"no SSH handshake: {exc.reason}") from None
         handshake = msg("error.handshake_failed", host=target.host, port=target.port, reason=exc.reason)
         raise ConnectError(handshake) from None
     assert check.seen is not None  # validate_host_public_key ran during key exchange
     if recorded != check.seen:  # new host, or a pinned key replacing an old record
         await known_hosts.put(target.host, target.port, check.seen)
     return Connection(conn, check.seen, newly_recorded=recorded is None)
+
+
+def _unreachable(kind: type[UnreachableError], target: Target, detail: str) -> UnreachableError:
+    """One answer for every way of not reaching an SSH server; what happened goes to the log only."""
+    log.info("SSH server %s:%s not reached: %s", target.host, target.port, detail)
+    return kind(msg("error.unreachable", host=target.host, port=target.port))
 
 
 class _LoginTimeout(Exception):

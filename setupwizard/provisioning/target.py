@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from setupwizard.provisioning.address import ip_literal
+
 
 @dataclass(frozen=True)
 class Target:
@@ -17,6 +19,14 @@ class Target:
     passphrase: str | None = None
     sudo_password: str | None = None
     host_key_fingerprint: str | None = None  # optional pin, "SHA256:…"
+
+    def __post_init__(self) -> None:
+        # An address gets its one spelling here (``::ffff:198.18.0.10`` is 198.18.0.10), so what is shown,
+        # stored and connected to is the same; the lock, known hosts, saved sudo rows and the deny list
+        # key on canonical_host() of it (which also folds a name's case). Validation refuses the rest.
+        address = ip_literal(self.host) if isinstance(self.host, str) else None
+        if address is not None:
+            object.__setattr__(self, "host", str(address))
 
     def secrets(self) -> list[str]:
         """Every secret carried, for redaction."""

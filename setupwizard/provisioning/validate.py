@@ -12,12 +12,33 @@ from dataclasses import dataclass
 
 import asyncssh
 
+from setupwizard.provisioning.address import (
+    ZONE_ID,
+    canonical_host,
+    ip_literal,
+    looks_numeric,
+    numeric_spelling,
+)
 from setupwizard.provisioning.errors import InvalidInputError
 from setupwizard.provisioning.target import AdminUser, SetupOptions, SshHardening, Target
 
-_USERNAME = re.compile(r"[a-z_][a-z0-9_-]*[$]?")
+USERNAME_PATTERN = r"^[a-z_][a-z0-9_-]*[$]?$"
+"""A login name, as the API schema states it (at most 32 characters)."""
+_PORT = r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+PORT_SPEC_PATTERN = rf"^{_PORT}(?:/(?:tcp|udp)|:{_PORT}/(?:tcp|udp))?$"
+"""A firewall port or range as the API schema states it (a range's start must also be below its end)."""
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOSTNAME_PATTERN = rf"^(?:{_LABEL}\.)*(?![0-9]+$){_LABEL}$"
+"""A host name to set, as the API schema states it (at most 253 characters)."""
+TIMEZONE_PATTERN = r"^[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9][A-Za-z0-9_+-]*){0,2}$"
+"""A tz database name, as the API schema states it (at most 64 characters)."""
+PACKAGE_PATTERN = r"^[a-z0-9][a-z0-9+.-]+$"
+"""A Debian package name, as the API schema states it (at most 128 characters)."""
+FINGERPRINT_PATTERN = r"^SHA256:[A-Za-z0-9+/]{43}$"
+"""A host key pin, as the API schema states it."""
+_USERNAME = re.compile(USERNAME_PATTERN)
 _PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
-_PORT_SPEC = re.compile(r"(?P<start>[0-9]{1,5})(?::(?P<end>[0-9]{1,5}))?(?:/(?P<proto>tcp|udp))?")
+_PORT_SPEC = re.compile(r"(?P<start>[1-9][0-9]{0,4})(?::(?P<end>[1-9][0-9]{0,4}))?(?:/(?P<proto>tcp|udp))?")
 _DNS_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 _FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
 # tz database names: Area/Location[/Sublocation], Etc/GMT+8, UTC (no dots: no path tricks)
@@ -44,22 +65,30 @@ class PortSpec:
 
 
 def check_host(host: object) -> str:
-    """An IPv4 or IPv6 address, or a DNS name."""
-    if not isinstance(host, str) or not host:
+    """An IPv4 or IPv6 address, or a DNS name; returns its canonical spelling (:func:`canonical_host`).
+
+    Refused: other numeric spellings of an IPv4 address (``0x0a.0xd5.0.0xab``: the message names the
+    dotted quad to write instead) and an IPv6 zone id that is not an interface name or index.
+    """
+    if not isinstance(host, str) or not host.strip():
         raise InvalidInputError("host", "请填写服务器地址 (IPv4, IPv6 或域名)")
-    try:
-        return str(ipaddress.ip_address(host))
-    except ValueError:
-        pass
-    name = host[:-1] if host.endswith(".") else host
+    address = ip_literal(host)
+    if address is not None:
+        zone = address.scope_id if isinstance(address, ipaddress.IPv6Address) else None
+        if zone is not None and not ZONE_ID.fullmatch(zone):
+            raise InvalidInputError(
+                "host", "IPv6 区域 (% 之后) 只能是网卡名或编号: 字母、数字、_ . -，最多 15 个字符"
+            )
+        return canonical_host(host)
+    if looks_numeric(host):
+        meant = numeric_spelling(host)
+        hint = f": 请写成 {meant}" if meant is not None else ""
+        raise InvalidInputError("host", f"IPv4 地址请用十进制点分写法 (四段 0–255){hint}")
+    name = canonical_host(host)
     labels = name.split(".")
-    if (
-        len(name) > 253
-        or not all(_DNS_LABEL.fullmatch(label) for label in labels)
-        or all(label.isdigit() for label in labels)
-    ):
+    if len(name) > 253 or not all(_DNS_LABEL.fullmatch(label) for label in labels) or labels[-1].isdigit():
         raise InvalidInputError("host", "不是有效的 IP 地址或域名")
-    return host
+    return name
 
 
 def check_port(port: object, field: str = "port") -> int:

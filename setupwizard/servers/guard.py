@@ -11,7 +11,7 @@ from starlette.requests import HTTPConnection, Request
 from setupwizard.auth.deps import get_current_user
 from setupwizard.config import Settings
 from setupwizard.core.errors import AppError
-from setupwizard.servers.targets import ConnectAttempts, TargetPolicy
+from setupwizard.servers.targets import ConnectAttempts, TargetPolicy, own_addresses
 
 GUARDED_PATHS = frozenset({"/api/setup/auto-setup", "/api/setup/test-connection"})
 
@@ -23,8 +23,8 @@ class TargetDeniedError(AppError):
         super().__init__(
             403,
             "target_denied",
-            "This server address is not allowed: the service refuses loopback, link-local and cloud "
-            "metadata addresses (SETUPWIZARD_TARGET_DENY)",
+            "This server address is not allowed: the service refuses its own host's, loopback, link-local "
+            "and cloud metadata addresses (SETUPWIZARD_TARGET_DENY, SETUPWIZARD_TARGET_DENY_OWN_ADDRESSES)",
             field="host",
         )
 
@@ -35,7 +35,8 @@ def _state(conn: HTTPConnection) -> tuple[TargetPolicy, ConnectAttempts]:
     attempts: ConnectAttempts | None = getattr(app.state, "connect_attempts", None)
     if policy is None or attempts is None:
         settings: Settings = app.state.settings
-        policy = app.state.target_policy = TargetPolicy(settings.target_deny)
+        own = own_addresses() if settings.target_deny_own_addresses else []
+        policy = app.state.target_policy = TargetPolicy([*settings.target_deny, *own])
         attempts = app.state.connect_attempts = ConnectAttempts(settings.connect_attempts_per_minute)
     return policy, attempts
 

@@ -27,14 +27,14 @@ from setupwizard.db.models import (
     SshServerSudo,
     User,
 )
-from setupwizard.provisioning.result import SessionStatus
+from setupwizard.provisioning.address import canonical_host
 
 log = logging.getLogger(__name__)
 
 
 def normalise_host(host: str) -> str:
-    """Host names are case-insensitive: one spelling per server."""
-    return host.strip().lower()
+    """One spelling per server (:func:`~setupwizard.provisioning.address.canonical_host`)."""
+    return canonical_host(host)
 
 
 def sudo_associated_data(user_id: int, host: str, port: int) -> str:
@@ -238,8 +238,9 @@ class SwitchedLogin:
 
 
 def _login_after(session: SetupSession | None) -> dict[str, Any] | None:
-    """The new login a successful SSH hardening left (``SetupResult.login_after``: no secret), if any."""
-    result = session.result if session is not None and session.status == SessionStatus.SUCCEEDED else None
+    """The new login an SSH hardening left (``SetupResult.login_after``: no secret), if any. The run may
+    have failed in a later step: sshd moved all the same, and the saved rows moved with it."""
+    result = session.result if session is not None else None
     value = result.get("login_after") if isinstance(result, dict) else None
     return value if isinstance(value, dict) and isinstance(value.get("username"), str) else None
 

@@ -21,6 +21,7 @@ from setupwizard.servers.repository import (
     PresetRepository,
     SavedServerRepository,
     SudoRepository,
+    normalise_host,
 )
 from setupwizard.servers.schemas import (
     ForgottenServer,
@@ -63,7 +64,7 @@ async def forget_server(
     sudo_rows, known_hosts, admin_keys = await SavedServerRepository(session).forget(user.id, host, port)
     if not sudo_rows and not known_hosts and not admin_keys:
         raise NotFoundError("No such saved server")
-    target = f"{host.strip().lower()}:{port}"
+    target = f"{normalise_host(host)}:{port}"
     if sudo_rows:
         await audit.record_in(session, request, AuditAction.SUDO_DELETE, user=user, target=target)
     if known_hosts:
@@ -72,7 +73,7 @@ async def forget_server(
             session, request, AuditAction.KNOWN_HOST_DELETE, user=user, target=target, detail=detail
         )
     return ForgottenServer(
-        host=host.strip().lower(),
+        host=normalise_host(host),
         port=port,
         sudo_rows=sudo_rows,
         known_hosts=known_hosts,
@@ -143,7 +144,8 @@ async def prefill_sudo(
     )
 
 
-@router.delete("/sudo/{sudo_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404))
+# ":int": /sudo/prefill is not an id, so DELETE there is a 405 (GET only), not a 422 for a bad id
+@router.delete("/sudo/{sudo_id:int}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404))
 async def delete_sudo(request: Request, sudo_id: RowIdPath, user: CurrentUser, session: SessionDep) -> None:
     """Forget one saved credential of the caller (404 if it is not theirs)."""
     if not await _sudo_repo(request, session).delete_sudo(user.id, sudo_id):

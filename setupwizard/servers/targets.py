@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import itertools
 import socket
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from setupwizard.provisioning.address import ip_literal
 
 DEFAULT_TARGET_DENY = [
     "127.0.0.0/8",  # loopback
@@ -34,6 +38,31 @@ IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+def own_addresses() -> list[str]:
+    """This machine's own addresses (every interface of the service's network namespace), as /32 and /128
+    networks: a target there is the service's own host. Read from /proc/net (Linux); elsewhere, what the
+    host name resolves to."""
+    found: set[str] = set()
+    try:
+        lines = Path("/proc/net/fib_trie").read_text().splitlines()
+        # "|-- 198.18.0.1" followed by "/32 host LOCAL": an address of one of our interfaces
+        for previous, line in itertools.pairwise(lines):
+            if line.strip() == "/32 host LOCAL" and "|--" in previous:
+                found.add(previous.split("|--", 1)[1].strip() + "/32")
+        for line in Path("/proc/net/if_inet6").read_text().splitlines():
+            raw = line.split()[0]
+            found.add(str(ipaddress.IPv6Address(int(raw, 16))) + "/128")
+    except (OSError, ValueError, IndexError):
+        try:
+            infos = socket.getaddrinfo(socket.gethostname(), None)
+        except OSError:
+            infos = []
+        for info in infos:
+            address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+            found.add(f"{address}/{address.max_prefixlen}")
+    return sorted(found)
+
+
 def parse_networks(entries: Iterable[str]) -> list[IpNetwork]:
     """CIDRs (or single addresses) as networks; raises ValueError naming a bad entry."""
     networks: list[IpNetwork] = []
@@ -46,10 +75,11 @@ def parse_networks(entries: Iterable[str]) -> list[IpNetwork]:
 
 
 def _literal(host: str) -> IpAddress | None:
-    try:
-        return ipaddress.ip_address(host.strip().strip("[]").split("%", 1)[0])
-    except ValueError:
-        return None
+    """The address a literal host names (its zone id aside; IPv4-mapped as IPv4), None for a name."""
+    address = ip_literal(host.strip().strip("[]"))
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
+        address = ipaddress.IPv6Address(address.compressed.split("%", 1)[0])
+    return address
 
 
 class TargetPolicy:

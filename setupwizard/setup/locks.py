@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 from typing import Protocol
 
 from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockError
+
+from setupwizard.provisioning.address import canonical_host
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +24,7 @@ REDIS_LOCK_TTL_SECONDS = 30.0
 
 def lock_name(host: str, port: int) -> str:
     """The lock's name for a server: one name per server however its address is spelled."""
-    try:
-        host = ipaddress.ip_address(host).compressed
-    except ValueError:
-        host = host.lower().rstrip(".")
-    return f"[{host}]:{port}"
+    return f"[{canonical_host(host)}]:{port}"
 
 
 class HostLease(Protocol):

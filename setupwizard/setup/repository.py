@@ -95,9 +95,9 @@ async def get_owned_session(session: AsyncSession, session_id: str, owner_id: in
     """
     row = await get_session(session, session_id)
     if row is None:
-        raise NotFoundError("没有这个设置会话", code="session_not_found")
+        raise NotFoundError("没有这个设置会话")  # code not_found, as every 404 (docs/api.md)
     if row.owner_id != owner_id:
-        raise ForeignSessionError("没有这个设置会话", code="session_not_found")
+        raise ForeignSessionError("没有这个设置会话")
     return row
 
 

@@ -65,13 +65,14 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     responses={202: {"model": StartedSetup, "description": "wait=false: started"}, **_ERRORS},
 )
 async def auto_setup(
-    body: AutoSetupRequest, user: CurrentUser, service: ServiceDep, response: Response
+    body: AutoSetupRequest, user: CurrentUser, service: ServiceDep, request: Request, response: Response
 ) -> SetupResponse | StartedSetup:
     """Run the setup. ``wait=true`` (default): answer when it ends, with every log line; else 202 at once.
 
     The run does not depend on this request: a client that disconnects leaves it running.
     """
     run = await service.start(user.id, body)
+    request.state.session_id = run.session_id  # the audit trail links the session it made (setup_trail)
     if not body.wait or run.task is None:
         response.status_code = status.HTTP_202_ACCEPTED
         return StartedSetup(session_id=run.session_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -16,7 +16,24 @@ from setupwizard.provisioning.target import (
     SshHardening,
     Target,
 )
-from setupwizard.provisioning.validate import check_host, check_port, check_username
+from setupwizard.provisioning.validate import (
+    FINGERPRINT_PATTERN,
+    HOSTNAME_PATTERN,
+    PACKAGE_PATTERN,
+    PORT_SPEC_PATTERN,
+    TIMEZONE_PATTERN,
+    USERNAME_PATTERN,
+    check_host,
+    check_port,
+    check_username,
+)
+
+# The engine validates these (its 422 names the field in words a person reads); the schema states the same
+# rule, so a client, or a fuzzer, knows what is accepted (issue 17 item 15).
+LOGIN_NAME: dict[str, Any] = {"pattern": USERNAME_PATTERN, "maxLength": 32}
+TCP_PORT: dict[str, Any] = {"minimum": 1, "maximum": 65535}
+PortSpecText = Annotated[str, Field(json_schema_extra={"pattern": PORT_SPEC_PATTERN})]
+PackageName = Annotated[str, Field(json_schema_extra={"pattern": PACKAGE_PATTERN, "maxLength": 128})]
 
 
 def _plain(secret: SecretStr | None) -> str | None:
@@ -33,15 +50,19 @@ class ConnectionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     host: str = Field(description="IPv4, IPv6 or DNS name of the server.")
-    port: int = Field(22, description="SSH port (1-65535).")
-    username: str = Field(description="SSH login user.")
+    port: int = Field(22, description="SSH port (1-65535).", json_schema_extra=TCP_PORT)
+    username: str = Field(description="SSH login user.", json_schema_extra=LOGIN_NAME)
     password: SecretStr | None = Field(None, description="SSH password (also the sudo password by default).")
     private_key: SecretStr | None = Field(None, description="OpenSSH/PEM private key text.")
     passphrase: SecretStr | None = Field(None, description="Passphrase of the private key.")
     sudo_password: SecretStr | None = Field(
         None, description="Sudo password; omitted: the saved one for this server, else the login password."
     )
-    host_key_fingerprint: str | None = Field(None, description='Expected host key, "SHA256:…" (a pin).')
+    host_key_fingerprint: str | None = Field(
+        None,
+        description='Expected host key, "SHA256:…" (a pin).',
+        json_schema_extra={"pattern": FINGERPRINT_PATTERN},
+    )
 
     def to_target(self, saved_sudo_password: str | None = None) -> Target:
         """The engine's Target; ``saved_sudo_password`` fills in a missing sudo password."""
@@ -62,7 +83,9 @@ class AdminUserRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    username: str = Field(description="The new login user (added to the sudo group; not root).")
+    username: str = Field(
+        description="The new login user (added to the sudo group; not root).", json_schema_extra=LOGIN_NAME
+    )
     public_key: str | None = Field(None, description="One OpenSSH public key line to install.")
     generate_key: bool = Field(
         False,
@@ -92,7 +115,9 @@ class SshHardeningRequest(BaseModel):
     password_authentication: bool = Field(
         False, description="Keep password logins (false: keys only, once a key login is proven)."
     )
-    port: int | None = Field(None, description="Move sshd to this port (its ufw rule is added first).")
+    port: int | None = Field(
+        None, description="Move sshd to this port (its ufw rule is added first).", json_schema_extra=TCP_PORT
+    )
 
     def to_hardening(self) -> SshHardening:
         """The engine's SshHardening."""
@@ -107,18 +132,26 @@ class StepChoice(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    packages: list[str] | None = Field(
+    packages: list[PackageName] | None = Field(
         None, description=f"Packages to install; omitted: {', '.join(DEFAULT_PACKAGES)}; []: none."
     )
-    firewall_ports: list[str] | None = Field(
+    firewall_ports: list[PortSpecText] | None = Field(
         None, description='Ports to allow besides SSH: "80", "80/tcp", "60000:61000/udp".'
     )
     upgrade: bool = Field(False, description="Run apt-get upgrade too.")
     script: str | None = Field(None, description="Shell script run with sudo after the setup.")
     apt_update: bool = Field(True, description="Wait for other apt runs, then apt-get update.")
     firewall: bool = Field(True, description="Configure ufw (false: behind a cloud firewall, a Docker host).")
-    hostname: str | None = Field(None, description="Set the host name (hostnamectl, /etc/hosts).")
-    timezone: str | None = Field(None, description="Set the time zone (timedatectl), e.g. Asia/Shanghai.")
+    hostname: str | None = Field(
+        None,
+        description="Set the host name (hostnamectl, /etc/hosts).",
+        json_schema_extra={"pattern": HOSTNAME_PATTERN, "maxLength": 253},
+    )
+    timezone: str | None = Field(
+        None,
+        description="Set the time zone (timedatectl), e.g. Asia/Shanghai.",
+        json_schema_extra={"pattern": TIMEZONE_PATTERN, "maxLength": 64},
+    )
     fail2ban: bool = Field(False, description="fail2ban with an sshd jail that runs on journald.")
     auto_updates: bool = Field(False, description="unattended-upgrades for security updates.")
     admin: AdminUserRequest | None = Field(None, description="Create an admin user with an SSH key.")
@@ -163,8 +196,14 @@ class PlanRequest(StepChoice):
     """
 
     host: str | None = Field(None, description="The server (the commands say HOST without it).")
-    port: int = Field(22, description="SSH port: the login, and the port the firewall keeps open.")
-    username: str | None = Field(None, description="SSH login user (the commands say USER without it).")
+    port: int = Field(
+        22,
+        description="SSH port: the login, and the port the firewall keeps open.",
+        json_schema_extra=TCP_PORT,
+    )
+    username: str | None = Field(
+        None, description="SSH login user (the commands say USER without it).", json_schema_extra=LOGIN_NAME
+    )
     password: SecretStr | None = Field(None, description="Accepted, never read.")
     private_key: SecretStr | None = Field(None, description="Accepted, never read.")
     passphrase: SecretStr | None = Field(None, description="Accepted, never read.")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.browser.conftest import LiveService
 from tests.browser.wizard_page import log_in
@@ -110,3 +111,47 @@ def test_the_browser_checks_required_fields_before_asking(page: Page, live_servi
     expect(page.locator("[data-field-error='password']")).to_have_text("请填写密码或私钥")
     expect(page.locator("section[data-step='2']")).to_be_hidden()
     assert requests == []
+
+
+def test_after_login_only_a_path_of_this_origin_is_followed(page: Page, live_service: LiveService) -> None:
+    """``/login?next=/\\host/`` (also ``%5C``, ``%09/``): the browser reads each as ``//host/``, another
+    origin. The other origin here is loopback's 127.0.0.2; any request to it is answered by the test."""
+    base = live_service.url
+    port = base.rsplit(":", 1)[1]
+    elsewhere = f"127.0.0.2:{port}"
+    landed_elsewhere: list[str] = []
+
+    def other_origins(route: Route) -> None:
+        if route.request.url.startswith(base + "/"):
+            route.continue_()
+        else:
+            landed_elsewhere.append(route.request.url)
+            route.fulfill(status=200, content_type="text/html", body="<h1>elsewhere</h1>")
+
+    page.context.route("**/*", other_origins)
+    tricks = [
+        f"/\\{elsewhere}/",
+        f"/%5C{elsewhere}/",
+        f"/%5c%5c{elsewhere}/",
+        f"/%09/{elsewhere}/",
+        f"/\t/{elsewhere}/",
+        f"//{elsewhere}/",
+        f"/%2F{elsewhere}/",
+        f"http://{elsewhere}/",
+        "javascript:alert(1)",
+    ]
+    for trick in tricks:
+        page.goto(f"{base}/login?next={quote(trick, safe='/%:')}")
+        page.fill("input[name=username]", live_service.username)
+        page.fill("input[name=password]", live_service.password)
+        page.click("#login-form button[type=submit]")
+        page.wait_for_url(lambda url: "/login" not in url)
+        assert page.url == base + "/setup", (trick, page.url)
+        expect(page.locator("#whoami")).to_have_text(live_service.username)
+    assert landed_elsewhere == []
+    # a path of this origin, with its query and fragment, is still followed
+    page.goto(f"{base}/login?next={quote('/history?page=2#top', safe='')}")
+    page.fill("input[name=username]", live_service.username)
+    page.fill("input[name=password]", live_service.password)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/history\?page=2#top$"))

@@ -5,12 +5,19 @@ forgetting it removes its sudo row and known host (the history stays)."""
 from __future__ import annotations
 
 import re
+import uuid
 
 from playwright.sync_api import Dialog, Page, expect
+from sqlalchemy import select
 
+from setupwizard.db.database import Database
+from setupwizard.db.models import User
+from setupwizard.servers.repository import KnownHostRepository
+from setupwizard.setup import repository
 from setupwizard.testbed.host import TestHost
 from tests.browser.conftest import LiveService
 from tests.browser.wizard_page import log_in
+from tests.integration.web.fixtures import run_sync
 
 
 def set_up_once(page: Page, live_service: LiveService, host: TestHost) -> str:
@@ -95,3 +102,53 @@ def test_servers_page_lists_reruns_opens_history_and_forgets(
     assert api.get(f"{live_service.url}/api/servers/known-hosts").json() == []
     sessions = api.get(f"{live_service.url}/api/setup/sessions").json()
     assert [s["session_id"] for s in sessions] == [session_id]
+
+
+FINGERPRINT = "SHA256:n3xTn6a9JYb0QnqOi4J5FMmkxAzHrIbrGhvZgRsLwOk"
+
+
+async def _hardened_then_failed(service: LiveService, host: str) -> str:
+    """What a run leaves that moved sshd to 2222 (its rows moved with it), then failed in a later step."""
+    db = Database(service.settings)
+    try:
+        async with db.session() as session:
+            owner = (
+                await session.execute(select(User).where(User.username == service.username))
+            ).scalar_one()
+            await KnownHostRepository(session).put(owner.id, host, 2222, FINGERPRINT)
+            row = await repository.insert_session(
+                session,
+                session_id=str(uuid.uuid4()),
+                owner_id=owner.id,
+                host=host,
+                port=22,
+                username="root",
+            )
+            login_after = {"username": "deploy", "port": 2222, "auth": "key", "root_login": "no"}
+            await repository.finish_session(
+                session,
+                row.id,
+                status="failed",
+                message="第 8 步「运行自定义脚本」失败",
+                result={"error_code": "command_failed", "login_after": login_after},
+            )
+            return row.id
+    finally:
+        await db.dispose()
+
+
+def test_a_hardening_followed_by_a_failed_step_shows_the_moved_entrys_last_setup(
+    page: Page, own_service: LiveService
+) -> None:
+    """Issue 17 item 16: sshd moved (the hardening step succeeded), then the script failed: the entry now
+    at port 2222 was set up by that run, not "never"."""
+    host = "198.18.0.77"  # only rows in the database: nothing connects to it
+    session_id = run_sync(lambda: _hardened_then_failed(own_service, host))
+    log_in(page, own_service.url, own_service.username, own_service.password, path="/servers")
+    row = page.locator(f"#servers tbody tr[data-host='{host}']")
+    expect(row).to_have_count(1)
+    expect(row.locator(".server")).to_have_text(f"{host}:2222")
+    expect(row.locator(".login")).to_contain_text("deploy")
+    expect(row.locator(".last")).to_contain_text("失败")
+    expect(row.locator(".last")).not_to_contain_text("从未")
+    expect(row.locator("a.history")).to_have_attribute("href", re.compile(session_id))

@@ -30,6 +30,7 @@ def fault_settings(data_dir: Path, **overrides: object) -> Settings:
         # of connection attempts: loopback is allowed and the per-user attempt limit is out of the way here.
         # Both have their own tests (tests/integration/web/test_hardening_targets.py).
         "target_deny": ["169.254.0.0/16", "fe80::/10"],
+        "target_deny_own_addresses": False,
         "connect_attempts_per_minute": 100_000,
     }
     values.update(overrides)

@@ -80,7 +80,7 @@ def state_script(username: str) -> str:
         f"echo '{_MARK}groups'; id -nG -- {u} 2>/dev/null; "
         f"echo '{_MARK}keys'; h=$(getent passwd -- {u} | cut -d: -f6); "
         '[ -n "$h" ] && cat -- "$h/.ssh/authorized_keys" 2>/dev/null; '
-        f"echo '{_MARK}sudoers'; cat -- {sudoers_path(username)} 2>/dev/null; true"
+        f"echo '{_MARK}sudoers'; cat -- {shlex.quote(sudoers_path(username))} 2>/dev/null; true"
     )
 
 
@@ -138,7 +138,7 @@ def create_script(username: str, public_key: str | None) -> str:
 
 def nopasswd_script(username: str) -> str:
     """Write the drop-in beside its place, check it with ``visudo -cf``, then move it in."""
-    path = sudoers_path(username)
+    path = shlex.quote(sudoers_path(username))  # a login name may end in "$"
     return (
         f"printf '%s\\n' {shlex.quote(sudoers_line(username))} > {path}.new && chmod 440 {path}.new && "
         f"visudo -cf {path}.new && mv {path}.new {path} || {{ rm -f {path}.new; exit 1; }}"

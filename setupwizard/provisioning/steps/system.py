@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shlex
 
 from setupwizard.provisioning.context import StepContext, parse_os_release
 from setupwizard.provisioning.errors import StepCancelled, UnsupportedOSError
@@ -71,8 +72,9 @@ async def check_sudo(ctx: StepContext) -> StepOutcome:
 
 
 def login_command(target: Target, command: str | None = None) -> str:
-    """An SSH login as a sysadmin would type it (the service makes it with its own client)."""
-    line = f"ssh {target.username}@{target.host} -p {target.port}"
+    """An SSH login as a sysadmin would type it (the service makes it with its own client), quoted as the
+    shell needs it (a login name may end in ``$``)."""
+    line = f"ssh {shlex.quote(f'{target.username}@{target.host}')} -p {target.port}"
     return f"{line} {command}" if command else line
 
 

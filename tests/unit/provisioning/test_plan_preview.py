@@ -4,6 +4,9 @@ secret."""
 
 from __future__ import annotations
 
+import re
+import shlex
+
 from setupwizard.provisioning.plan import PASSWORD_PLACEHOLDER, Plan, Step
 from setupwizard.provisioning.steps import default_plan
 from setupwizard.provisioning.steps.apt import UPDATE_COMMAND, install_command
@@ -104,3 +107,34 @@ def test_multi_line_commands_stay_inside_their_step_in_the_text() -> None:
     lines = default_plan(SetupOptions(fail2ban=True, ssh_hardening=SshHardening())).describe()
     assert all(line[:1].isdigit() or line.startswith("     ") for line in lines)
     assert "       [sshd]" in lines and "       PermitRootLogin no" in lines
+
+
+def _unquoted(run: str) -> str:
+    """``run`` without its single-quoted words: what the shell would still expand."""
+    return re.sub(r"'[^']*'", "", run)
+
+
+def test_every_value_the_preview_shows_is_quoted_as_the_shell_needs_it() -> None:
+    """Login names may end in ``$`` (useradd allows it) and a link-local address carries a zone id: in a
+    command someone copies into a shell, ``deploy$@host`` would expand ``$@``."""
+    target = Target("fe80::1%eth0", "deploy$", port=2200, password=LOGIN_CANARY)
+    options = SetupOptions(
+        packages=["g++"],
+        firewall_ports=["8443/tcp"],
+        hostname="web-1.example.org",
+        timezone="Etc/GMT+8",
+        admin=AdminUser("ops$", public_key=KEY, nopasswd=True),
+        ssh_hardening=SshHardening(port=2222),
+    )
+    plan = default_plan(options, target)
+    commands = [c.run for s in plan.steps for c in s.commands if c.run]
+    for value in ("deploy$", "ops$"):
+        shown = [run for run in commands if value in run]
+        assert shown, value
+        for run in shown:
+            assert value not in _unquoted(run), run
+    logins = [run for run in commands if run.startswith("ssh ")]
+    assert len(logins) >= 3
+    for run in logins:
+        words = shlex.split(run)
+        assert words[1] in ("deploy$@fe80::1%eth0", "ops$@fe80::1%eth0"), run

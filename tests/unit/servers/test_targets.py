@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from setupwizard.config import Settings
-from setupwizard.servers.targets import DEFAULT_TARGET_DENY, ConnectAttempts, TargetPolicy
+from setupwizard.servers.targets import (
+    DEFAULT_TARGET_DENY,
+    ConnectAttempts,
+    TargetPolicy,
+    own_addresses,
+    parse_networks,
+)
 
 
 @pytest.mark.parametrize(
@@ -53,3 +59,11 @@ def test_attempts_are_limited_per_user_in_a_sliding_minute() -> None:
     assert attempts.take(2) is None  # another user has their own allowance
     now[0] += 60.0
     assert attempts.take(1) is None
+
+
+def test_the_service_hosts_own_addresses_are_every_interfaces_single_addresses() -> None:
+    own = own_addresses()
+    assert "127.0.0.1/32" in own
+    networks = parse_networks(own)
+    assert all(net.num_addresses == 1 for net in networks)
+    assert len(networks) > 1  # loopback and at least one other interface
