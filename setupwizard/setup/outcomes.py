@@ -94,24 +94,18 @@ class OutcomeWriter:
 
     async def _store(self, session_id: str, complete: SessionEvent) -> None:
         data = complete.data
+        status = str(data.get("status", SessionStatus.FAILED))
+        message = str(data.get("message", complete.message))
         try:
             async with self.db.session() as session:
                 await repository.add_events(session, session_id, [complete])
                 await repository.finish_session(
-                    session,
-                    session_id,
-                    status=str(data.get("status", SessionStatus.FAILED)),
-                    message=str(data.get("message", complete.message)),
-                    result=data,
+                    session, session_id, status=status, message=message, result=data
                 )
         except IntegrityError:  # an earlier try was committed after all: the event is there
             async with self.db.session() as session:
                 await repository.finish_session(
-                    session,
-                    session_id,
-                    status=str(data.get("status", SessionStatus.FAILED)),
-                    message=str(data.get("message", complete.message)),
-                    result=data,
+                    session, session_id, status=status, message=message, result=data
                 )
 
     def _failed(self, session_id: str, exc: BaseException) -> None:
