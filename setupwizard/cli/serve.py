@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from setupwizard.cli.root import app
 from setupwizard.config import Settings, get_settings
 from setupwizard.core.log_format import uvicorn_log_config
-from setupwizard.core.secretbox import KEY_FILE_NAME, secretbox_from_settings
+from setupwizard.core.secretbox import KEY_FILE_NAME, SecretKeyFileError, secretbox_from_settings
 from setupwizard.db.database import Database, DatabaseNotWritableError
 from setupwizard.db.faults import HANDLED_ERRORS, describe, is_database_fault
 from setupwizard.metrics.listener import metrics_address_problem
@@ -55,6 +55,8 @@ def first_start_problem(settings: Settings) -> str | None:
         secretbox_from_settings(settings)
     except OSError as exc:
         return f"Cannot start: writing {exc.filename or key_file} failed ({exc.strerror})."
+    except SecretKeyFileError as exc:  # a key file others can read, or not a key: its message says the fix
+        return f"Cannot start: {exc}"
     db = Database(settings)
 
     async def open_database() -> None:
