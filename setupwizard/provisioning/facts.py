@@ -1,7 +1,7 @@
 """What the engine learns about a server right after login, in one round trip.
 
 One short script (no PTY, no sudo password) prints the SSH connection's server-side port, the
-os-release text, the login user's uid, whether systemd runs as PID 1 (``/run/systemd/system``, as
+os-release text, the login user's uid and groups, whether systemd runs as PID 1 (``/run/systemd/system``, as
 ``sd_booted()`` checks), the TCP ports something listens on (``ss -Hltn``; ``/proc/net/tcp*`` without
 ``ss``), whether sudo is installed and what ``sudo -n true`` says.
 The connect and sudo steps (and the connection test) read these instead of asking one by one.
@@ -18,6 +18,7 @@ FACTS_SCRIPT = (
     f'echo "{_SEPARATOR}ssh"; printf "%s\\n" "$SSH_CONNECTION"; '
     f'echo "{_SEPARATOR}os"; cat /etc/os-release 2>/dev/null; '
     f'echo "{_SEPARATOR}uid"; id -u; '
+    f'echo "{_SEPARATOR}groups"; id -nG; '
     f'echo "{_SEPARATOR}systemd"; [ -d /run/systemd/system ] && echo yes || echo no; '
     f'echo "{_SEPARATOR}listen"; '
     "if command -v ss >/dev/null 2>&1; then ss -Hltn 2>/dev/null | awk '{print $4}'; "
@@ -28,6 +29,9 @@ FACTS_SCRIPT = (
     'out=$(sudo -n true 2>&1); echo "status=$?"; printf "%s\\n" "$out"; '
     "else echo no-sudo; fi; fi"
 )
+
+
+SUDO_GROUPS = frozenset({"sudo", "wheel", "admin"})
 
 
 @dataclass(frozen=True)
@@ -46,11 +50,18 @@ class HostFacts:
     sudo_n_output: str
     systemd: bool | None = None
     listening: frozenset[int] = frozenset()
+    groups: frozenset[str] = frozenset()
 
     @property
     def is_root(self) -> bool:
         """Logged in as root."""
         return self.uid == "0"
+
+    @property
+    def in_sudo_group(self) -> bool:
+        """The login user is in a group that Debian's (``sudo``), RHEL's (``wheel``) or old Ubuntu's
+        (``admin``) sudoers lets run anything."""
+        return bool(self.groups & SUDO_GROUPS)
 
 
 def parse_facts(text: str) -> HostFacts:
@@ -82,6 +93,7 @@ def parse_facts(text: str) -> HostFacts:
         sudo_n_output="\n".join(output),
         systemd={"yes": True, "no": False}.get(systemd_said),
         listening=frozenset(_listening(parts.get("listen", []))),
+        groups=frozenset(" ".join(parts.get("groups", [])).split()),
     )
 
 

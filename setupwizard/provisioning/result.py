@@ -148,10 +148,12 @@ class ConnectionReport:
     sudo_mode: SudoMode | None
     host_key_fingerprint: str
     host_key_known: bool
+    sudo_group: bool | None = None  # the login is in a sudo group (None: root, or not read)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
+            "sudo_group": self.sudo_group,
             "os": self.os_name,
             "os_id": self.os_id,
             "supported": self.supported,

@@ -323,6 +323,7 @@ async def test_connection(
         sudo_mode=mode,
         host_key_fingerprint=connection.fingerprint,
         host_key_known=known,
+        sudo_group=None if facts.is_root else facts.in_sudo_group,
     )
 
 

@@ -133,7 +133,8 @@ def test_the_test_step_says_what_to_do_about_what_it_found(
     expect(page.locator("#test-running")).to_be_hidden()
     page.unroute(re.compile(r"/api/setup/test-connection$"))
 
-    # A user without sudo: the advice names root and usermod, and the sudo password is not asked for.
+    # A user outside the sudo group: the advice says to add it there from a login that can become root,
+    # and the sudo password is not asked for.
     page.click("section[data-step='2'] [data-next='1']")
     page.fill("input[name=port]", str(test_host.port))
     page.click("section[data-step='1'] [data-next='2']")

@@ -150,7 +150,9 @@ function renderReport() {
   // What the test found that would sink the run, and what to do about it.
   const user = form.username.value.trim();
   const mode = report.sudo_mode || "none";
-  const advice = mode === "none" ? t("test.advice.no_sudo", { user }) : "";
+  // Not in a sudo group: add it there. In one (sudo asks a password never given or set): that password.
+  const code = report.sudo_group === false ? "test.advice.no_sudo_group" : "test.advice.no_sudo";
+  const advice = mode === "none" ? t(code, { user }) : "";
   showMessage($("test-advice"), advice);
   // The sudo password is asked for only when the test found that sudo needs one.
   const sudoField = form.sudo_password.closest("label");

@@ -96,6 +96,16 @@ def test_the_facts_name_listening_ports_from_ss_or_proc() -> None:
     assert from_proc.listening == {22, 8080} and from_proc.systemd is False
 
 
+def test_the_facts_say_whether_the_login_is_in_a_sudo_group() -> None:
+    def with_groups(groups: str) -> str:
+        return facts("*:22").replace(f"{SEP}uid\n0\n", f"{SEP}uid\n1000\n{SEP}groups\n{groups}\n")
+
+    assert parse_facts(with_groups("deploy sudo users")).in_sudo_group
+    assert parse_facts(with_groups("ops wheel")).in_sudo_group
+    assert not parse_facts(with_groups("carol users sudoers")).in_sudo_group
+    assert parse_facts(with_groups("carol")).groups == {"carol"}
+
+
 def test_a_taken_port_and_a_missing_systemd_are_refused() -> None:
     taken = parse_facts(facts("0.0.0.0:22\n*:8080"))
     move = SetupOptions(ssh_hardening=SshHardening(port=8080))
