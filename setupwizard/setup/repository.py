@@ -53,9 +53,17 @@ class ForeignSessionError(NotFoundError):
 
 
 async def insert_session(
-    session: AsyncSession, *, session_id: str, owner_id: int, host: str, port: int, username: str
+    session: AsyncSession,
+    *,
+    session_id: str,
+    owner_id: int,
+    host: str,
+    port: int,
+    username: str,
+    seq_ceiling: int = 0,
 ) -> SetupSession:
-    """Add a ``running`` session row (flushed, so a duplicate id fails here)."""
+    """Add a ``running`` session row (flushed, so a duplicate id fails here), with ``seq_ceiling`` seqs
+    reserved for live publishing."""
     row = SetupSession(
         id=session_id,
         owner_id=owner_id,
@@ -66,6 +74,7 @@ async def insert_session(
         message="",
         created_at=utc_now(),
         last_seq=0,
+        seq_ceiling=seq_ceiling,
     )
     session.add(row)
     await session.flush()

@@ -48,7 +48,7 @@ from setupwizard.setup.outcomes import OutcomeWriter, incomplete_log_event
 from setupwizard.setup.recorder import EventRecorder, EventStore
 from setupwizard.setup.run_signals import MemoryRunSignals, RunSignals
 from setupwizard.setup.schemas import AutoSetupRequest, SetupResponse
-from setupwizard.setup.seq_ceiling import SeqCeiling
+from setupwizard.setup.seq_ceiling import FIRST_RESERVATION, SeqCeiling
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +208,7 @@ class SetupService:
                     host=target.host,
                     port=target.port,
                     username=target.username,
+                    seq_ceiling=FIRST_RESERVATION,
                 )
         except IntegrityError:
             await lease.release()
@@ -243,7 +244,7 @@ class SetupService:
         self, run: RunningSetup, target: Target, options: SetupOptions, lease: HostLease
     ) -> SetupResponse:
         recorder = self.events.open(run.session_id)
-        ceiling = SeqCeiling(self.db, run.session_id)
+        ceiling = SeqCeiling(self.db, run.session_id, ceiling=FIRST_RESERVATION)
         completes: list[SessionEvent] = []
 
         async def sink(events: Sequence[SessionEvent]) -> None:
@@ -330,6 +331,7 @@ class SetupService:
             )
         steps += [
             lease.release,
+            ceiling.close,
             partial(ceiling.cover, complete.seq),
             partial(self.bus.publish, run.session_id, (complete,)),
         ]

@@ -1,0 +1,103 @@
+"""Seqs are reserved ahead of publishing: a publish waits for the database only when it has caught up with
+the reservation, and whatever it returns from, its seq is reserved in the row (setup/seq_ceiling.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from setupwizard.db.database import Database
+from setupwizard.setup import repository
+from setupwizard.setup.seq_ceiling import FIRST_RESERVATION, SeqCeiling
+
+
+class GatedDatabase:
+    """The real database, whose sessions open only while ``gate`` is set (a slow write gate)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.gate = asyncio.Event()
+        self.asked = 0
+        self.opened = 0
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        self.asked += 1
+        await self.gate.wait()
+        self.opened += 1
+        async with self.db.session() as session:
+            yield session
+
+
+async def new_session(db: Database, make_user: Callable[[], Awaitable[int]]) -> str:
+    session_id = str(uuid.uuid4())
+    owner = await make_user()
+    async with db.session() as session:
+        await repository.insert_session(
+            session,
+            session_id=session_id,
+            owner_id=owner,
+            host="192.0.2.1",
+            port=22,
+            username="root",
+            seq_ceiling=FIRST_RESERVATION,
+        )
+    return session_id
+
+
+async def stored_ceiling(db: Database, session_id: str) -> int:
+    async with db.session() as session:
+        row = await repository.get_session(session, session_id)
+    assert row is not None
+    return row.seq_ceiling
+
+
+async def test_a_new_session_publishes_its_first_events_without_a_write(
+    db: Database, make_user: Callable[[], Awaitable[int]]
+) -> None:
+    session_id = await new_session(db, make_user)
+    assert await stored_ceiling(db, session_id) == FIRST_RESERVATION
+    gated = GatedDatabase(db)
+    ceiling = SeqCeiling(gated, session_id, ceiling=FIRST_RESERVATION)  # type: ignore[arg-type]
+    await asyncio.wait_for(ceiling.cover(FIRST_RESERVATION // 2), 5)  # the gate is shut: no write needed
+    assert gated.asked == 0
+
+
+async def test_the_next_reservation_is_written_ahead_and_a_publish_waits_only_once_caught_up(
+    db: Database, make_user: Callable[[], Awaitable[int]]
+) -> None:
+    session_id = await new_session(db, make_user)
+    gated = GatedDatabase(db)
+    ceiling = SeqCeiling(gated, session_id, ceiling=FIRST_RESERVATION)  # type: ignore[arg-type]
+    past_half = FIRST_RESERVATION // 2 + 1
+    await asyncio.wait_for(ceiling.cover(past_half), 5)  # starts the next reservation, does not wait for it
+    await asyncio.sleep(0)
+    assert gated.asked == 1, "half the reservation is used, but the next one was not asked for"
+    await asyncio.wait_for(ceiling.cover(FIRST_RESERVATION), 5)  # still under the old ceiling
+    behind = asyncio.create_task(ceiling.cover(FIRST_RESERVATION + 1))
+    await asyncio.sleep(0.05)
+    assert not behind.done(), "a seq above the ceiling was let through before it was reserved"
+    gated.gate.set()
+    await asyncio.wait_for(behind, 5)
+    assert await stored_ceiling(db, session_id) >= FIRST_RESERVATION + 1
+    assert ceiling.ceiling == await stored_ceiling(db, session_id)
+    assert gated.opened == 1, "the publish that caught up should have waited for the write under way"
+
+
+async def test_every_covered_seq_is_in_the_row_through_a_long_run(
+    db: Database, make_user: Callable[[], Awaitable[int]]
+) -> None:
+    session_id = await new_session(db, make_user)
+    gated = GatedDatabase(db)
+    gated.gate.set()
+    ceiling = SeqCeiling(gated, session_id, ceiling=FIRST_RESERVATION)  # type: ignore[arg-type]
+    for seq in range(1, 100_001, 37):
+        await ceiling.cover(seq)
+        assert seq <= ceiling.ceiling
+    await ceiling.close()
+    assert await stored_ceiling(db, session_id) == ceiling.ceiling >= 100_000
+    assert gated.opened <= 20, f"{gated.opened} writes for 100,000 seqs"
