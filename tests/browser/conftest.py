@@ -126,6 +126,10 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     new_page = context.new_page()
     errors: list[str] = []
     new_page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # What the browser saw, printed when the test fails (a page that "never got there" says why).
+    seen: list[str] = []
+    new_page.on("console", lambda msg: seen.append(f"console {msg.type}: {msg.text}"))
+    new_page.on("requestfailed", lambda req: seen.append(f"request failed: {req.url} {req.failure}"))
     try:
         yield new_page
         assert errors == [], f"uncaught errors in the page: {errors}"
@@ -134,6 +138,7 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
         if report is not None and report.failed:
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             new_page.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}.png"), full_page=True)
+            print("What the browser saw:", *seen[-60:], sep="\n  ")
         context.close()
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Request, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from setupwizard.testbed.accounts import Account
@@ -14,10 +15,48 @@ TERMINAL_LINES = "#terminal .line"
 EVENT_LINES = "#terminal .line[data-seq]"
 
 
+LOGIN_URL = re.compile(r"/login\?")
+
+
+def open_until_login(page: Page, url: str, timeout: float = 30.0) -> None:
+    """Open ``url`` and wait for the page to send us to /login.
+
+    Once, the load is tried again: when Chromium aborted a request of this load with
+    ``ERR_NETWORK_CHANGED``. Its network-change notifier fires when the testbed adds or removes a test
+    host's interfaces on this machine (a module's first test starts right after its host), and a page
+    whose module scripts were aborted never runs; a person would reload, and so does this.
+    """
+    changed: list[str] = []
+
+    def on_failed(request: Request) -> None:
+        if "ERR_NETWORK_CHANGED" in (request.failure or ""):
+            changed.append(request.url)
+
+    page.on("requestfailed", on_failed)
+    try:
+        reloads = 1
+        page.goto(url)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                page.wait_for_url(LOGIN_URL, timeout=1_000)
+                return
+            except PlaywrightTimeout:
+                if changed and reloads:
+                    print(f"Chromium aborted {changed} (ERR_NETWORK_CHANGED); loading {url} again")
+                    changed.clear()
+                    reloads -= 1
+                    page.goto(url)
+                    deadline = time.monotonic() + timeout
+                elif time.monotonic() > deadline:
+                    raise
+    finally:
+        page.remove_listener("requestfailed", on_failed)
+
+
 def log_in(page: Page, base_url: str, username: str, password: str, path: str = "/setup") -> None:
     """Open ``path``; the page sends us to /login; log in there and come back."""
-    page.goto(base_url + path)
-    page.wait_for_url(re.compile(r"/login\?"))
+    open_until_login(page, base_url + path)
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("#login-form button[type=submit]")
