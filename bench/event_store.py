@@ -26,6 +26,7 @@ import setupwizard
 from setupwizard.auth.service import create_user
 from setupwizard.config import Settings
 from setupwizard.db.database import Database
+from setupwizard.live import store
 from setupwizard.provisioning.events import EventType, Level, SessionEvent
 from setupwizard.setup import repository
 
@@ -64,12 +65,12 @@ async def one_round(url: str, data_dir: Path, batches: list[list[SessionEvent]])
         began = time.perf_counter()
         for batch in batches:
             async with db.session() as session:
-                await repository.add_event_batches(session, [(session_id, batch)])
+                await store.add_event_batches(session, [(session_id, batch)])
         write = time.perf_counter() - began
 
         began = time.perf_counter()
         async with db.session() as session:
-            everything = await repository.events_after(session, session_id)
+            everything = await store.events_after(session, session_id)
         read_all = time.perf_counter() - began
         assert len(everything) == LINES + 1, len(everything)
 
@@ -77,7 +78,7 @@ async def one_round(url: str, data_dir: Path, batches: list[list[SessionEvent]])
         cursor, count = 0, 0
         while True:
             async with db.session() as session:
-                page = await repository.events_after(session, session_id, cursor, limit=2000)
+                page = await store.events_after(session, session_id, cursor, limit=2000)
             if not page:
                 break
             count += len(page)
@@ -87,7 +88,7 @@ async def one_round(url: str, data_dir: Path, batches: list[list[SessionEvent]])
 
         began = time.perf_counter()
         async with db.session() as session:
-            tail = await repository.events_after(session, session_id, LINES - 500)
+            tail = await store.events_after(session, session_id, LINES - 500)
         read_tail = time.perf_counter() - began
         assert len(tail) == 501
         return {

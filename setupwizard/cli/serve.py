@@ -14,13 +14,13 @@ from setupwizard.core.log_format import uvicorn_log_config
 from setupwizard.core.secretbox import KEY_FILE_NAME, SecretKeyFileError, secretbox_from_settings
 from setupwizard.db.database import Database, DatabaseNotWritableError
 from setupwizard.db.faults import HANDLED_ERRORS, describe, is_database_fault
-from setupwizard.metrics.listener import metrics_address_problem
-from setupwizard.setup.worker_guard import (
+from setupwizard.db.worker_guard import (
     DataDirLock,
     SecondWorkerError,
     several_workers_problem,
     sqlite_lock_path,
 )
+from setupwizard.metrics.listener import metrics_address_problem
 
 
 def app_from_environment() -> FastAPI:

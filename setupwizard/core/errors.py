@@ -65,6 +65,10 @@ class NotFoundError(AppError):
         super().__init__(404, code, message)
 
 
+class ForeignSessionError(NotFoundError):
+    """The session exists but belongs to another user: a 404 like a missing one, except where told apart."""
+
+
 class ConflictError(AppError):
     """The request clashes with the current state (already exists, already running): 409."""
 

@@ -15,11 +15,8 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import select
-
 from setupwizard.core.ratelog import ReportGate
-from setupwizard.db.database import Database
-from setupwizard.db.models import SetupSession
+from setupwizard.live.sessions import SessionLookup, SessionState
 
 log = logging.getLogger(__name__)
 
@@ -31,36 +28,36 @@ QUERY_CHUNK = 500
 class SessionArrivals:
     """Wakes sockets parked on a session id when its row exists.
 
-    :param db: the database (polled for sessions other workers create).
+    :param sessions: where sessions are looked up (polled for sessions other workers create).
     :param poll_seconds: how often the one poll runs while anyone is parked.
     :param running_here: whether this process runs a session (the service's own answer).
     """
 
     def __init__(
         self,
-        db: Database,
+        sessions: SessionLookup,
         poll_seconds: float = DEFAULT_POLL_SECONDS,
         running_here: Callable[[str], bool] = lambda _session_id: False,
     ) -> None:
-        self._db = db
+        self.sessions = sessions
         self.running_here = running_here
         """Whether this process runs a session (its sockets need not ask the database whether it ended)."""
         self._poll_seconds = poll_seconds
-        self._parked: dict[str, list[asyncio.Future[SetupSession]]] = {}
+        self._parked: dict[str, list[asyncio.Future[SessionState]]] = {}
         self._poller: asyncio.Task[None] | None = None
         self._gate = ReportGate(60.0)
 
-    def arrived(self, row: SetupSession) -> None:
+    def arrived(self, row: SessionState) -> None:
         """The session's row was just committed (by this process): hand it to whoever waits for it."""
-        for future in self._parked.pop(str(row.id), ()):
+        for future in self._parked.pop(row.session_id, ()):
             if not future.done():
                 future.set_result(row)
 
-    async def wait(self, session_id: str, seconds: float) -> SetupSession | None:
+    async def wait(self, session_id: str, seconds: float) -> SessionState | None:
         """The session's row as it was committed, waiting up to ``seconds`` for it; None when it did not
         appear. The caller checks the database itself first (a session that exists never parks here).
         """
-        future: asyncio.Future[SetupSession] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[SessionState] = asyncio.get_running_loop().create_future()
         self._parked.setdefault(session_id, []).append(future)
         if self._poller is None or self._poller.done():
             self._poller = asyncio.create_task(self._poll(), name="session-arrivals-poll")
@@ -71,7 +68,7 @@ class SessionArrivals:
         finally:
             self._unpark(session_id, future)
 
-    def _unpark(self, session_id: str, future: asyncio.Future[SetupSession]) -> None:
+    def _unpark(self, session_id: str, future: asyncio.Future[SessionState]) -> None:
         waiting = self._parked.get(session_id)
         if waiting is None:
             return
@@ -86,15 +83,11 @@ class SessionArrivals:
             ids = list(self._parked)
             try:
                 for start in range(0, len(ids), QUERY_CHUNK):
-                    for row in await self._existing(ids[start : start + QUERY_CHUNK]):
+                    for row in await self.sessions.existing(ids[start : start + QUERY_CHUNK]):
                         self.arrived(row)
             except Exception as exc:  # the database is away: the sockets keep waiting (up to their timeout)
                 if self._gate.due():
                     log.warning("Looking for sessions that sockets wait for failed: %s", exc)
-
-    async def _existing(self, ids: list[str]) -> list[SetupSession]:
-        async with self._db.session() as session:
-            return list(await session.scalars(select(SetupSession).where(SetupSession.id.in_(ids))))
 
     async def close(self) -> None:
         """Stop polling (parked sockets time out, or end with the service)."""

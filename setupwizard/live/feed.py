@@ -16,10 +16,10 @@ import logging
 from collections.abc import AsyncIterator, Callable
 
 from setupwizard.db.database import Database
+from setupwizard.live import store
 from setupwizard.live.bus import ProgressBus
+from setupwizard.live.sessions import SessionLookup
 from setupwizard.provisioning.events import EventType, SessionEvent
-from setupwizard.provisioning.result import SessionStatus
-from setupwizard.setup import repository
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ async def _stored(
     db: Database, session_id: str, since: int, until: int | None = None, limit: int | None = None
 ) -> list[SessionEvent]:
     async with db.session() as session:
-        return await repository.events_after(session, session_id, since, until, limit=limit)
+        return await store.events_after(session, session_id, since, until, limit=limit)
 
 
 async def _stored_pages(db: Database, session_id: str, since: int) -> AsyncIterator[list[SessionEvent]]:
@@ -51,10 +51,9 @@ async def _stored_pages(db: Database, session_id: str, since: int) -> AsyncItera
             return
 
 
-async def _finished(db: Database, session_id: str) -> bool:
-    async with db.session() as session:
-        row = await repository.get_session(session, session_id)
-    return row is None or row.status != SessionStatus.RUNNING
+async def _finished(sessions: SessionLookup, session_id: str) -> bool:
+    state = await sessions.state(session_id)
+    return state is None or not state.running
 
 
 def _through_complete(events: list[SessionEvent]) -> tuple[list[SessionEvent], bool]:
@@ -71,6 +70,7 @@ async def session_events(
     session_id: str,
     since: int = 0,
     *,
+    sessions: SessionLookup,
     recheck_seconds: float = RECHECK_SECONDS,
     gap_wait_seconds: float = 5.0,
     stored_upto: int | None = None,
@@ -78,8 +78,8 @@ async def session_events(
 ) -> AsyncIterator[list[SessionEvent]]:
     """Every event of the session with ``seq > since``, once each, in order, in non-empty batches.
 
-    Ends after the batch holding ``complete``. The session row must exist. Stored events come first;
-    then live ones from the bus. If the bus stays quiet for ``recheck_seconds`` and the row says the
+    Ends after the batch holding ``complete``. The session must exist. Stored events come first;
+    then live ones from the bus. If the bus stays quiet for ``recheck_seconds`` and ``sessions`` says the
     session ended, the rest comes from the database. ``stored_upto`` is the row's ``last_seq`` when the
     caller read it: at or below ``since`` nothing stored is newer, and the first read is skipped (what was
     stored since is on the bus, and a hole the bus no longer holds is filled from the database).
@@ -100,7 +100,7 @@ async def session_events(
     try:
         async for batch in live:
             if not batch:  # quiet for recheck_seconds
-                if not running_here(session_id) and await _finished(db, session_id):
+                if not running_here(session_id) and await _finished(sessions, session_id):
                     async for rest in _stored_pages(db, session_id, cursor):
                         yield rest
                     return

@@ -32,18 +32,20 @@ from enum import Enum
 from typing import Any
 
 from setupwizard.metrics import registry as metrics
-from setupwizard.provisioning.events import EventType, SessionEvent, format_timestamp, seq_count
+from setupwizard.provisioning.events import (
+    EventType,
+    SessionEvent,
+    continues,
+    format_timestamp,
+    run_key,
+    seq_count,
+)
 
 STALL_SECONDS = 60.0
 REPLAY_WINDOW = 256
 MAX_FRAME_CHARS = 64_000
 """A joined frame stops growing past this many characters of ``message`` (a frame always holds one
 event at least), so clients with a default frame limit (1 MiB in Python's ``websockets``) read it."""
-
-# A log event can join a frame when its frame has these keys only (no ``data``, no message code…).
-_JOINABLE_KEYS = frozenset(
-    {"type", "message", "timestamp", "seq", "first_seq", "level", "step_id", "step_index", "step_total"}
-)
 
 
 class RelayEnd(Enum):
@@ -54,19 +56,11 @@ class RelayEnd(Enum):
     ENDED = "ended"  # the feed ended without a complete event (service shutting down)
 
 
-def _joinable(frame: dict[str, Any]) -> bool:
-    return frame["type"] == EventType.LOG and frame.keys() <= _JOINABLE_KEYS
-
-
-def _plain_log(event: SessionEvent) -> bool:
-    """A ``log`` event whose frame would carry none of ``data``, ``code``, ``params`` (no frame built)."""
-    return event.type is EventType.LOG and not event.data and event.code is None and event.params is None
-
-
 def take_frame(waiting: deque[SessionEvent | None]) -> tuple[dict[str, Any], SessionEvent]:
     """Pop the next frame's events off ``waiting`` (its head must be an event); the frame and its last event.
 
-    Consecutive ``log`` events of the same step and level join the head's frame (see the module doc).
+    A run of lines (the join rule: :func:`~setupwizard.provisioning.events.continues`) joins the head's
+    frame (see the module doc).
     Followers are judged by their fields, not by building their frames: a frame of thousands of short
     lines is cheap to form. A head of many lines longer than ``MAX_FRAME_CHARS`` is split: its first
     lines go now, the rest stays at the head of ``waiting``.
@@ -77,19 +71,16 @@ def take_frame(waiting: deque[SessionEvent | None]) -> tuple[dict[str, Any], Ses
         head = _split_head(head, waiting)
     frame = head.to_frame()
     frame["first_seq"] = head.start
-    if not waiting or not _joinable(frame):
+    if not waiting or run_key(head) is None:
         return frame, head
     lines = [head.message]
     size = len(head.message)
     last = head
-    step_id, level = head.step_id, head.level
     while waiting:
         follower = waiting[0]
         if (
             follower is None
-            or follower.step_id != step_id
-            or follower.level is not level
-            or not _plain_log(follower)
+            or not continues(last, follower)  # the join rule (provisioning/events.py)
             or size + len(follower.message) + 1 > MAX_FRAME_CHARS
         ):
             break

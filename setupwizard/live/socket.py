@@ -28,17 +28,16 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDiscon
 
 from setupwizard.auth.deps import authenticate_websocket, origin_allowed
 from setupwizard.config import Settings
-from setupwizard.core.errors import NotFoundError
+from setupwizard.core.errors import ForeignSessionError, NotFoundError
 from setupwizard.db.database import Database
-from setupwizard.db.models import SetupSession
+from setupwizard.live import store
 from setupwizard.live.arrivals import SessionArrivals
 from setupwizard.live.bus import ProgressBus
 from setupwizard.live.feed import session_events
 from setupwizard.live.relay import RelayEnd, relay
+from setupwizard.live.sessions import SessionState
 from setupwizard.metrics import registry as metrics
 from setupwizard.provisioning.events import format_timestamp, utc_now
-from setupwizard.provisioning.result import SessionStatus
-from setupwizard.setup import repository
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +61,7 @@ class BadRequest(ValueError):
 def parse_request(session_id: str, since: str | None) -> tuple[uuid.UUID, int]:
     """The session id and ``since`` of the socket's URL, parsed once; :class:`BadRequest` when malformed.
 
-    ``since`` is a seq: digits only, 0 ≤ since ≤ :data:`repository.MAX_SEQ`.
+    ``since`` is a seq: digits only, 0 ≤ since ≤ :data:`store.MAX_SEQ`.
     """
     try:
         parsed = uuid.UUID(session_id)
@@ -70,37 +69,30 @@ def parse_request(session_id: str, since: str | None) -> tuple[uuid.UUID, int]:
         raise BadRequest("session id must be a UUID") from None
     if not since:
         return parsed, 0
-    if not _SINCE.fullmatch(since) or int(since) > repository.MAX_SEQ:
-        raise BadRequest(f"since must be a seq, 0..{repository.MAX_SEQ}")
+    if not _SINCE.fullmatch(since) or int(since) > store.MAX_SEQ:
+        raise BadRequest(f"since must be a seq, 0..{store.MAX_SEQ}")
     return parsed, int(since)
 
 
 async def wait_for_session(
-    db: Database, arrivals: SessionArrivals, session_id: str, owner_id: int, wait_seconds: float
-) -> SetupSession:
-    """The caller's session row, waiting up to ``wait_seconds`` for it to appear (the page connects first).
+    arrivals: SessionArrivals, session_id: str, owner_id: int, wait_seconds: float
+) -> SessionState:
+    """The caller's session, waiting up to ``wait_seconds`` for it to appear (the page connects first).
 
-    Raises :class:`repository.ForeignSessionError` for another user's session, :class:`NotFoundError` when
-    none appeared in time. A missing row is waited for in :class:`SessionArrivals` (no query per socket).
+    Raises :class:`ForeignSessionError` for another user's session, :class:`NotFoundError` when none
+    appeared in time. A missing session is waited for in :class:`SessionArrivals` (no query per socket).
     """
     try:
-        async with db.session() as session:
-            return await repository.get_owned_session(session, session_id, owner_id)
-    except repository.ForeignSessionError:
+        return await arrivals.sessions.owned(session_id, owner_id)
+    except ForeignSessionError:
         raise
     except NotFoundError:
         row = await arrivals.wait(session_id, wait_seconds)
         if row is None:
             raise
     if row.owner_id != owner_id:
-        raise repository.ForeignSessionError("没有这个设置会话", code="session_not_found")
+        raise ForeignSessionError("没有这个设置会话", code="session_not_found")
     return row
-
-
-async def _session_ended(db: Database, session_id: str) -> bool:
-    async with db.session() as session:
-        row = await repository.get_session(session, session_id)
-    return row is not None and row.status != SessionStatus.RUNNING
 
 
 def connected_frame(session_id: str) -> str:
@@ -134,22 +126,29 @@ async def _stream(
     arrivals: SessionArrivals,
 ) -> tuple[int, str]:
     try:
-        row = await wait_for_session(db, arrivals, session_id, user_id, SESSION_WAIT_SECONDS)
-    except repository.ForeignSessionError:
+        row = await wait_for_session(arrivals, session_id, user_id, SESSION_WAIT_SECONDS)
+    except ForeignSessionError:
         return FOREIGN_SESSION, "session belongs to another user"
     except NotFoundError:
         return NO_SESSION, "no such session"
-    if row.status != SessionStatus.RUNNING and since >= row.last_seq:
+    if not row.running and since >= row.last_seq:
         return 1000, "complete"  # the client has every event of a finished session: nothing to wait for
     live_after = max(row.last_seq, await bus.last_seq(session_id) or 0)
     feed = session_events(
-        db, bus, session_id, since, stored_upto=row.last_seq, running_here=arrivals.running_here
+        db,
+        bus,
+        session_id,
+        since,
+        sessions=arrivals.sessions,
+        stored_upto=row.last_seq,
+        running_here=arrivals.running_here,
     )
     end = await relay(feed, ws.send_text, max_lag=settings.ws_max_lag, live_after=live_after)
     if end is RelayEnd.TOO_SLOW:
         return TOO_SLOW, "too slow; reconnect with ?since=<last seq>"
     if end is RelayEnd.ENDED:
-        if await _session_ended(db, session_id):
+        state = await arrivals.sessions.state(session_id)
+        if state is not None and not state.running:
             return 1000, "complete"
         return 1001, "service shutting down"
     return 1000, "complete"

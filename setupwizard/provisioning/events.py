@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from setupwizard.provisioning.redaction import Redactor
+
 
 class EventType(StrEnum):
     """What an event is about (the seed's ``type``)."""
@@ -205,6 +207,38 @@ line. Must not block for
 long: the bus behind it buffers."""
 
 
+# The one rule for joining output lines: which consecutive ``log`` events are one run of lines.
+#
+# A run is plain output lines (``log`` events with no ``data``, ``code`` or ``params``) of one level and one
+# step, with consecutive seqs. Three places join runs, each for its own reason, and all by this rule:
+# the engine (:meth:`EventEmitter.emit_lines`: one event per run of a chunk of output), the relay
+# (``live/relay.py``: one WebSocket frame per run waiting for a slow client) and the event store
+# (``live/store.py``: one row per run, whose lines must also share one timestamp, as a row keeps one).
+# Each adds only its own size limit (lines per row, characters per frame).
+
+RunKey = tuple[Level, str | None, int | None, int | None]
+
+
+def line_key(level: Level, step_id: str | None, step_index: int | None, step_total: int | None) -> RunKey:
+    """The kind of a plain output line: lines of equal kinds with consecutive seqs are one run."""
+    return level, step_id, step_index, step_total
+
+
+def run_key(event: SessionEvent) -> RunKey | None:
+    """The kind of plain output ``event`` holds, or None when it is not plain output (it runs alone)."""
+    if event.type is not EventType.LOG or event.data or event.code is not None or event.params is not None:
+        return None
+    return line_key(event.level, event.step_id, event.step_index, event.step_total)
+
+
+def continues(last: SessionEvent, event: SessionEvent) -> bool:
+    """Whether ``event`` continues the run of lines that ``last`` ends."""
+    if event.start != last.seq + 1:
+        return False
+    key = run_key(event)
+    return key is not None and key == run_key(last)
+
+
 @dataclass(frozen=True, slots=True)
 class StepRef:
     """Which step events belong to."""
@@ -212,84 +246,6 @@ class StepRef:
     step_id: str
     index: int
     total: int
-
-
-MASK = "********"
-
-
-class Redactor:
-    """Replaces every occurrence of every secret, including secrets inside or overlapping others.
-
-    All occurrences of all secrets are found first and their spans merged, so a secret that
-    contains another (login ``X``, sudo ``X-Extra``) or overlaps it never leaks a part. It is also
-    the line assembler's cut guard: an over-long line is cut where no secret is split.
-    """
-
-    def __init__(self, secrets: Sequence[str | None] | None = None) -> None:
-        self._secrets: list[str] = []
-        for secret in secrets or []:
-            self.add(secret)
-
-    def add(self, secret: str | None) -> None:
-        """Redact ``secret`` from now on (empty or None is ignored)."""
-        if secret and secret not in self._secrets:
-            self._secrets.append(secret)
-            self._secrets.sort(key=len, reverse=True)
-
-    @property
-    def hold(self) -> int:
-        """The longest secret's length minus one (0 without secrets)."""
-        return len(self._secrets[0]) - 1 if self._secrets else 0
-
-    def spans(self, text: str) -> list[tuple[int, int]]:
-        """Where secrets are in ``text``: merged, sorted ``(start, end)`` spans."""
-        found: list[tuple[int, int]] = []
-        for secret in self._secrets:
-            start = text.find(secret)
-            while start >= 0:
-                found.append((start, start + len(secret)))
-                start = text.find(secret, start + 1)
-        if not found:
-            return found
-        found.sort()
-        merged = [found[0]]
-        for start, end in found[1:]:
-            last_start, last_end = merged[-1]
-            if start < last_end:
-                merged[-1] = (last_start, max(last_end, end))
-            else:
-                merged.append((start, end))
-        return merged
-
-    def redact(self, text: str) -> str:
-        """``text`` with every secret replaced by ``********``."""
-        spans = self.spans(text)
-        if not spans:
-            return text
-        out: list[str] = []
-        done = 0
-        for start, end in spans:
-            out.append(text[done:start])
-            out.append(MASK)
-            done = end
-        out.append(text[done:])
-        return "".join(out)
-
-    def redact_lines(self, lines: Sequence[str]) -> list[str]:
-        """Each line redacted; one search over the whole batch finds the lines that need it."""
-        joined = "\n".join(lines)
-        if not any(secret in joined for secret in self._secrets):
-            return list(lines)
-        return [self.redact(line) for line in lines]
-
-    def safe_cut(self, text: str, at: int) -> int:
-        """Cut at ``at``, or at the start of a secret straddling it (at its end if it starts at 0)."""
-        for start, end in self.spans(text):
-            if start < at < end:
-                return start if start > 0 else end
-            if start >= at:
-                break
-        return at
 
 
 class EventEmitter:
@@ -366,8 +322,9 @@ class EventEmitter:
     ) -> list[SessionEvent]:
         """The lines as ``log`` events with consecutive seqs, redacted together, handed to the sink at once.
 
-        Each run of lines of one level is one event carrying them all (``first_seq``..``seq``); a line
-        holding ``"\n"`` (none does from the line assembler) is an event of its own.
+        Each run of lines (:mod:`~setupwizard.provisioning.line_runs`: here, lines of one level) is one event
+        carrying them all (``first_seq``..``seq``); a line holding ``"\n"`` (none does from the line
+        assembler) is an event of its own.
         """
         if not lines:
             return []
@@ -379,10 +336,11 @@ class EventEmitter:
         seq = self._seq
         events: list[SessionEvent] = []
         begin, count = 0, len(texts)
+        keys = [line_key(level, step_id, index, total) for level in levels]  # the join rule: line_runs.py
         while begin < count:
-            level = levels[begin]
+            level, key = levels[begin], keys[begin]
             end = begin + 1
-            while end < count and levels[end] is level:
+            while end < count and keys[end] == key:
                 end += 1
             run = texts[begin:end]
             message = "\n".join(run)

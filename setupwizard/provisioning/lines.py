@@ -16,7 +16,7 @@ import re
 from enum import Enum, auto
 from typing import Protocol
 
-from .events import MASK
+from .redaction import MASK
 
 MAX_LINE = 4000
 # Characters the state machine must see: every control character except "\n", and a "\r" that is

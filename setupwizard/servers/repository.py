@@ -1,4 +1,4 @@
-"""All SQL about saved sudo credentials (``ssh_servers_sudo``) and known host keys.
+"""All SQL about saved sudo credentials (``ssh_servers_sudo``), known host keys and the saved-servers list.
 
 The sudo password is encrypted here, on its way in, and decrypted on its way out (internal use only: the
 setup service reads it to prefill a setup; no route ever returns it).
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import Executable
@@ -20,14 +20,14 @@ from sqlalchemy.sql.expression import Executable
 from setupwizard.audit.repository import AuditRepository
 from setupwizard.core.secretbox import SecretBox, SecretBoxError
 from setupwizard.db.models import (
-    AdminKeyHandover,
     KnownHost,
-    SetupPreset,
     SetupSession,
     SshServerSudo,
     User,
 )
 from setupwizard.provisioning.address import canonical_host
+from setupwizard.setup import repository as setup_repository
+from setupwizard.setup.repository import AdminKeyRepository
 
 log = logging.getLogger(__name__)
 
@@ -303,28 +303,7 @@ class SavedServerRepository:
 
     async def _latest_sessions(self, user_id: int) -> dict[tuple[str, int], SetupSession]:
         """The user's newest session per host:port (host compared as saved rows spell it: lower case)."""
-        newest = (
-            select(
-                func.lower(SetupSession.host).label("host"),
-                SetupSession.port,
-                func.max(SetupSession.created_at).label("at"),
-            )
-            .where(SetupSession.owner_id == user_id)
-            .group_by(func.lower(SetupSession.host), SetupSession.port)
-            .subquery()
-        )
-        rows = (
-            await self.session.execute(
-                select(SetupSession)
-                .join(
-                    newest,
-                    (func.lower(SetupSession.host) == newest.c.host)
-                    & (SetupSession.port == newest.c.port)
-                    & (SetupSession.created_at == newest.c.at),
-                )
-                .where(SetupSession.owner_id == user_id)
-            )
-        ).scalars()
+        rows = await setup_repository.latest_session_per_server(self.session, user_id)
         latest: dict[tuple[str, int], SetupSession] = {}
         for row in rows:
             latest[(normalise_host(row.host), row.port)] = row
@@ -348,14 +327,8 @@ class SavedServerRepository:
         host = normalise_host(host)
         sudo = await self._delete_sudo(user_id, host, port)
         keys = await KnownHostRepository(self.session).delete(host, port, user_id)
-        admin_keys = await self.session.execute(
-            delete(AdminKeyHandover).where(
-                AdminKeyHandover.owner_id == user_id,
-                AdminKeyHandover.host == host,
-                AdminKeyHandover.port == port,
-            )
-        )
-        return sudo, keys, int(getattr(admin_keys, "rowcount", 0) or 0)
+        admin_keys = await AdminKeyRepository(self.session).delete_for_server(user_id, host, port)
+        return sudo, keys, admin_keys
 
     async def _delete_sudo(self, user_id: int, host: str, port: int) -> int:
         result = await self.session.execute(
@@ -384,49 +357,3 @@ class SavedServerRepository:
             )
         if login.fingerprint:
             await KnownHostRepository(self.session).put(user_id, host, login.port, login.fingerprint)
-
-
-MAX_PRESETS_PER_USER = 50
-
-
-class PresetRepository:
-    """``setup_presets``: a user's own presets; every statement is scoped by the owner's ``user_id``."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def list(self, user_id: int) -> Sequence[SetupPreset]:
-        """The user's presets by name."""
-        result = await self.session.execute(
-            select(SetupPreset).where(SetupPreset.user_id == user_id).order_by(SetupPreset.name)
-        )
-        return result.scalars().all()
-
-    async def save(self, user_id: int, name: str, steps: dict[str, Any]) -> SetupPreset | None:
-        """Create the preset, or replace the steps of the user's preset of that name; None when the user
-        already has :data:`MAX_PRESETS_PER_USER` others."""
-        row = (
-            await self.session.execute(
-                select(SetupPreset).where(SetupPreset.user_id == user_id, SetupPreset.name == name)
-            )
-        ).scalar_one_or_none()
-        if row is None:
-            count = await self.session.scalar(
-                select(func.count()).select_from(SetupPreset).where(SetupPreset.user_id == user_id)
-            )
-            if (count or 0) >= MAX_PRESETS_PER_USER:
-                return None
-            row = SetupPreset(user_id=user_id, name=name, steps=steps)
-            self.session.add(row)
-        else:
-            row.steps = steps
-            row.updated_at = datetime.now(UTC)
-        await self.session.flush()
-        return row
-
-    async def delete(self, user_id: int, preset_id: int) -> bool:
-        """Delete one of the user's presets; False when it is not theirs or does not exist."""
-        result = await self.session.execute(
-            delete(SetupPreset).where(SetupPreset.id == preset_id, SetupPreset.user_id == user_id)
-        )
-        return bool(getattr(result, "rowcount", 0))

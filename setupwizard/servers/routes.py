@@ -15,10 +15,9 @@ from setupwizard.core.params import RowIdPath, RowIdQuery
 from setupwizard.core.secretbox import SecretBox
 from setupwizard.db.deps import SessionDep
 from setupwizard.provisioning import validate_options
+from setupwizard.servers.preset_repository import MAX_PRESETS_PER_USER, PresetRepository
 from setupwizard.servers.repository import (
-    MAX_PRESETS_PER_USER,
     KnownHostRepository,
-    PresetRepository,
     SavedServerRepository,
     SudoRepository,
     normalise_host,

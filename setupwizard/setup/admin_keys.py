@@ -17,14 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from setupwizard.core.errors import AppError, NotFoundError
 from setupwizard.core.secretbox import SecretBox, SecretBoxError
 from setupwizard.db.database import Database
 from setupwizard.db.models import AdminKeyHandover
 from setupwizard.setup import repository
+from setupwizard.setup.repository import AdminKeyRepository
 
 log = logging.getLogger(__name__)
 
@@ -60,38 +58,6 @@ class AdminKey:
 
     def __repr__(self) -> str:
         return f"AdminKey(username={self.username!r})"
-
-
-class AdminKeyRepository:
-    """SQL about ``admin_key_handovers`` (forgetting a server deletes its keys: servers/repository.py)."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def add(self, row: AdminKeyHandover) -> None:
-        self.session.add(row)
-        await self.session.flush()
-
-    async def take(self, session_id: str, owner_id: int, now: datetime) -> tuple[str, str] | None:
-        """Delete the owner's unexpired row of the session; its (username, ciphertext), or None."""
-        statement = (
-            delete(AdminKeyHandover)
-            .where(
-                AdminKeyHandover.session_id == session_id,
-                AdminKeyHandover.owner_id == owner_id,
-                AdminKeyHandover.expires_at > now,
-            )
-            .returning(AdminKeyHandover.username, AdminKeyHandover.private_key)
-        )
-        row = (await self.session.execute(statement)).first()
-        return (str(row[0]), str(row[1])) if row is not None else None
-
-    async def purge_expired(self, now: datetime) -> int:
-        """Delete every expired row (of any owner); how many."""
-        result = await self.session.execute(
-            delete(AdminKeyHandover).where(AdminKeyHandover.expires_at <= now)
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
 
 
 class AdminKeyVault:

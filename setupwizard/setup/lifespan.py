@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from setupwizard.config import Settings
 from setupwizard.core.secretbox import SecretBox
 from setupwizard.db.database import Database
+from setupwizard.db.worker_guard import single_worker_guard
 from setupwizard.live.bus import ProgressBus
 from setupwizard.live.memory import MemoryBus
 from setupwizard.live.redis import RedisBus
@@ -31,7 +32,6 @@ from setupwizard.setup.locks import HostLocks, MemoryHostLocks, RedisHostLocks
 from setupwizard.setup.run_signals import MemoryRunSignals, RedisRunSignals, RunSignals
 from setupwizard.setup.service import SetupService, recover_interrupted
 from setupwizard.setup.sweep import DeadRunSweep
-from setupwizard.setup.worker_guard import single_worker_guard
 
 log = logging.getLogger(__name__)
 

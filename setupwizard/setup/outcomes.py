@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from setupwizard.core.ratelog import ReportGate
 from setupwizard.db.database import Database
 from setupwizard.db.faults import describe
+from setupwizard.live import store
 from setupwizard.provisioning.events import Level, SessionEvent
 from setupwizard.provisioning.messages import msg, text_msg
 from setupwizard.provisioning.result import SessionStatus
@@ -98,7 +99,7 @@ class OutcomeWriter:
         message = str(data.get("message", complete.message))
         try:
             async with self.db.session() as session:
-                await repository.add_events(session, session_id, [complete])
+                await store.add_events(session, session_id, [complete])
                 await repository.finish_session(
                     session, session_id, status=status, message=message, result=data
                 )

@@ -1,55 +1,20 @@
-"""Every SQL statement about setup sessions and their events. Callers own the transaction.
+"""Every SQL statement about setup sessions (their rows in ``setup_sessions``). Callers own the transaction.
 
-Events are read with SQLAlchemy Core (plain row tuples). They are written on the driver's own
-connection, inside the session's transaction: one prepared ``executemany`` on SQLite (aiosqlite), one
-binary ``COPY`` on PostgreSQL (asyncpg), with rows built as plain tuples. A chatty run stores hundreds
-of thousands of them, and SQLAlchemy's per-row parameter processing (the datetime and JSON bind
-processors), which runs on the event loop, held every other session's lines up for hundreds of
-milliseconds under a flood (issue E, bench 2).
-
-**A run of output lines is one row.** A ``log`` event of several lines (what one chunk of a server's output
-becomes), and consecutive such events of one write with the same level, step and timestamp and no ``data``,
-``code`` or ``params``, are stored as one row: ``first_seq`` = F, ``seq`` = L, ``message`` = the lines F..L
-joined by ``"\n"`` (a line never holds ``"\n"``; a run in which one does is stored a row per event). Any other
-event, and every row stored before revision 0006, is one row with ``first_seq`` NULL. At most
-:data:`MAX_LINES_PER_ROW` lines share a row. A flood is a row per chunk of output instead of a row per line
-(issue E, bench 1: the per-row insert was most of the service's time; bench/event_store.py measures it).
-
-Readers never see rows: :func:`events_after` expands them into one :class:`SessionEvent` per seq, exactly
-as they were written (``since``/``until``/``limit`` count events and may fall inside a row), so the
-history, ``log.txt``, the WebSocket replay and the sweep are unchanged. :func:`max_event_seq` is the
-highest ``seq`` (a row's last line); :func:`count_events` counts lines, not rows.
+A session's events are the event log's: :mod:`setupwizard.live.store` writes and reads them.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from setupwizard.core.errors import NotFoundError
-from setupwizard.db.models import SetupSession, SetupSessionEvent, utc_now
-from setupwizard.provisioning.events import EventType, Level, SessionEvent
+from setupwizard.core.errors import ForeignSessionError, NotFoundError
+from setupwizard.db.models import AdminKeyHandover, SetupSession, utc_now
 from setupwizard.provisioning.result import SessionStatus
-
-MAX_SEQ = 2**31 - 1
-"""The highest seq a session can have: ``session_events.seq`` is an INTEGER column (32 bits on PostgreSQL)."""
-
-MAX_LINES_PER_ROW = 5000
-"""At most this many lines share one row. Readers rely on it to bound their index range (a row that begins
-at or before seq S ends before S + MAX_LINES_PER_ROW), so it may grow in a later version, never shrink."""
-
-
-class CorruptEventRowError(RuntimeError):
-    """A stored row of several lines does not hold one line per seq of its range."""
-
-
-class ForeignSessionError(NotFoundError):
-    """The session exists but belongs to another user: a 404 like a missing one, except where told apart."""
 
 
 async def insert_session(
@@ -110,6 +75,41 @@ async def get_owned_session(session: AsyncSession, session_id: str, owner_id: in
     return row
 
 
+async def sessions_with_ids(session: AsyncSession, session_ids: Sequence[str]) -> Sequence[SetupSession]:
+    """The rows of those of ``session_ids`` that exist (one ``IN (…)``)."""
+    return (await session.scalars(select(SetupSession).where(SetupSession.id.in_(session_ids)))).all()
+
+
+async def latest_session_per_server(session: AsyncSession, owner_id: int) -> Sequence[SetupSession]:
+    """The owner's newest session per host:port (host compared in lower case, as saved rows spell it)."""
+    newest = (
+        select(
+            func.lower(SetupSession.host).label("host"),
+            SetupSession.port,
+            func.max(SetupSession.created_at).label("at"),
+        )
+        .where(SetupSession.owner_id == owner_id)
+        .group_by(func.lower(SetupSession.host), SetupSession.port)
+        .subquery()
+    )
+    return (
+        (
+            await session.execute(
+                select(SetupSession)
+                .join(
+                    newest,
+                    (func.lower(SetupSession.host) == newest.c.host)
+                    & (SetupSession.port == newest.c.port)
+                    & (SetupSession.created_at == newest.c.at),
+                )
+                .where(SetupSession.owner_id == owner_id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
 async def running_session_on(session: AsyncSession, host: str, port: int) -> SetupSession | None:
     """The newest ``running`` session on host:port, or None."""
     statement = (
@@ -146,341 +146,6 @@ async def running_sessions(session: AsyncSession) -> Sequence[SetupSession]:
     return (await session.scalars(statement)).all()
 
 
-_EVENTS: Table = SetupSessionEvent.__table__  # type: ignore[assignment]  # a Table, typed FromClause
-_EVENT_COLUMNS = (
-    _EVENTS.c.seq,
-    _EVENTS.c.type,
-    _EVENTS.c.level,
-    _EVENTS.c.message,
-    _EVENTS.c.timestamp,
-    _EVENTS.c.step_id,
-    _EVENTS.c.step_index,
-    _EVENTS.c.step_total,
-    _EVENTS.c.data,
-    _EVENTS.c.code,
-    _EVENTS.c.params,
-    _EVENTS.c.first_seq,
-)
-_FIRST_SEQ = func.coalesce(_EVENTS.c.first_seq, _EVENTS.c.seq)
-
-
-# Constant statements (no value is ever formatted into them): the values go as parameters. The columns
-# are the table's, in the order :func:`_rows` builds them; a test holds them together (a column added to
-# the model must be added here and in _rows).
-_SQLITE_INSERT = (
-    "INSERT INTO session_events (session_id, seq, type, level, message, timestamp, step_id, step_index,"
-    " step_total, data, code, params, first_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_COLUMNS = (
-    "session_id",
-    "seq",
-    "type",
-    "level",
-    "message",
-    "timestamp",
-    "step_id",
-    "step_index",
-    "step_total",
-    "data",
-    "code",
-    "params",
-    "first_seq",
-)
-
-
-async def add_events(session: AsyncSession, session_id: str, events: Sequence[SessionEvent]) -> None:
-    """Store a batch of one session's events; see :func:`add_event_batches`."""
-    await add_event_batches(session, [(session_id, events)])
-
-
-async def add_event_batches(
-    session: AsyncSession, batches: Sequence[tuple[str, Sequence[SessionEvent]]]
-) -> None:
-    """Store batches of several sessions' events in the session's transaction: one ``executemany``
-    insert for all of them, and each session's ``last_seq`` advanced (one statement, executemany).
-
-    The insert is a prepared statement on the driver connection (PostgreSQL: a binary ``COPY``; see the
-    module doc); the ``last_seq`` update goes first, through SQLAlchemy, so the transaction is open when
-    the raw insert joins it.
-    """
-    batches = [(session_id, events) for session_id, events in batches if events]
-    if not batches:
-        return
-    await session.execute(
-        _ADVANCE_LAST_SEQ, [{"sid": session_id, "new_seq": events[-1].seq} for session_id, events in batches]
-    )
-    connection = await session.connection()
-    dialect = connection.dialect.name
-    if dialect not in ("sqlite", "postgresql"):  # any other database: the portable (slower) way
-        rows = [dict(zip(_COLUMNS, row, strict=True)) for row in _batch_rows(batches, _same, _same)]
-        await session.execute(insert(_EVENTS), rows)
-        return
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
-    if dialect == "sqlite":
-        await driver.executemany(_SQLITE_INSERT, _batch_rows(batches, _sqlite_time))
-    else:  # binary COPY: several times faster than an INSERT per row, even pipelined
-        await driver.copy_records_to_table(
-            "session_events", records=_batch_rows(batches, _utc), columns=_COLUMNS
-        )
-
-
-_SESSIONS: Table = SetupSession.__table__  # type: ignore[assignment]  # a Table, typed FromClause
-_ADVANCE_LAST_SEQ = (
-    update(_SESSIONS)
-    .where(_SESSIONS.c.id == bindparam("sid"), _SESSIONS.c.last_seq < bindparam("new_seq"))
-    .values(last_seq=bindparam("new_seq"))
-)
-
-
-def _batch_rows(
-    batches: Sequence[tuple[str, Sequence[SessionEvent]]], stamp: Any, dump: Any = None
-) -> list[tuple[Any, ...]]:
-    rows: list[tuple[Any, ...]] = []
-    for session_id, events in batches:
-        rows.extend(_rows(session_id, events, stamp, dump or _json_text))
-    return rows
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _json_text(value: dict[str, Any]) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)
-
-
-def _sqlite_time(moment: datetime) -> str:
-    """What SQLAlchemy's SQLite ``DATETIME`` stores for the column's naive UTC value."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _rows(
-    session_id: str, events: Sequence[SessionEvent], stamp: Any, dump: Any = _json_text
-) -> list[tuple[Any, ...]]:
-    """Plain parameter tuples in :data:`_COLUMNS` order: a run of plain output lines is one row (see the
-    module doc), any other event a row of its own. A batch's lines share one timestamp, so it is
-    converted once; ``dump`` turns ``data``/``params`` into what the driver takes."""
-    if any(event.size > MAX_LINES_PER_ROW for event in events):
-        events = _within_row_limit(events)
-    rows: list[tuple[Any, ...]] = []
-    last_moment: datetime | None = None
-    last_stamp: Any = None
-    empty_data = dump({})
-    log = EventType.LOG
-    count = len(events)
-    start = 0
-    while start < count:
-        event = events[start]
-        moment = event.timestamp
-        if moment is not last_moment:
-            last_moment, last_stamp = moment, stamp(moment)
-        end = start + 1
-        if event.type is log and not event.data and event.code is None and event.params is None:
-            # Extend the run while the next event holds the next lines, of the same kind.
-            level, step_id, step_index = event.level, event.step_id, event.step_index
-            step_total, seq, lines = event.step_total, event.seq, event.size
-            while end < count:
-                other = events[end]
-                if (
-                    other.start != seq + 1
-                    or lines + other.size > MAX_LINES_PER_ROW
-                    or other.type is not log
-                    or other.level is not level
-                    or (other.timestamp is not moment and other.timestamp != moment)
-                    or other.step_id != step_id
-                    or other.step_index != step_index
-                    or other.step_total != step_total
-                    or other.data
-                    or other.code is not None
-                    or other.params is not None
-                ):
-                    break
-                seq, lines = other.seq, lines + other.size
-                end += 1
-            if lines > 1:
-                message = (
-                    event.message if end - start == 1 else "\n".join([e.message for e in events[start:end]])
-                )
-                if message.count("\n") == lines - 1:
-                    rows.append(
-                        (
-                            session_id,
-                            seq,
-                            log.value,
-                            level.value,
-                            message,
-                            last_stamp,
-                            step_id,
-                            step_index,
-                            step_total,
-                            empty_data,
-                            None,
-                            None,
-                            event.start,
-                        )
-                    )
-                    start = end
-                    continue
-        for event in events[start:end]:  # one event alone, or a run in which a line holds "\n"
-            if event.timestamp is not last_moment:
-                last_moment, last_stamp = event.timestamp, stamp(event.timestamp)
-            rows.append(
-                (
-                    session_id,
-                    event.seq,
-                    event.type.value,
-                    event.level.value,
-                    event.message,
-                    last_stamp,
-                    event.step_id,
-                    event.step_index,
-                    event.step_total,
-                    dump(event.data) if event.data else empty_data,
-                    event.code,
-                    None if event.params is None else dump(event.params),
-                    event.first_seq,
-                )
-            )
-        start = end
-    return rows
-
-
-def _within_row_limit(events: Sequence[SessionEvent]) -> list[SessionEvent]:
-    """``events`` with every event of more than ``MAX_LINES_PER_ROW`` lines cut into parts that fit."""
-    out: list[SessionEvent] = []
-    for event in events:
-        low = event.start
-        while event.seq - low + 1 > MAX_LINES_PER_ROW:
-            out.append(event.part(low, low + MAX_LINES_PER_ROW - 1))
-            low += MAX_LINES_PER_ROW
-        out.append(event.part(low, event.seq))
-    return out
-
-
-async def events_after(
-    session: AsyncSession,
-    session_id: str,
-    since: int = 0,
-    until: int | None = None,
-    *,
-    limit: int | None = None,
-) -> list[SessionEvent]:
-    """Stored events with ``since < seq`` (and ``seq < until`` when given), in order, at most ``limit``.
-
-    One event per seq, whether it was stored alone or in a row of lines; ``since``, ``until`` and ``limit``
-    count events, and may fall inside such a row.
-    """
-    events: list[SessionEvent] = []
-    cursor = since  # every stored event with seq <= cursor has been read (or is not wanted)
-    while True:
-        statement = _rows_after(session_id, cursor, until)
-        window_end = None
-        if limit is not None:
-            # The rows that hold the next `want` seqs, when there is no hole in the seqs: a row holds at
-            # least one of them, so no more than `want` rows are needed.
-            want = limit - len(events)
-            window_end = min(cursor + want, MAX_SEQ)
-            statement = statement.where(
-                _FIRST_SEQ <= window_end, _EVENTS.c.seq <= min(window_end + MAX_LINES_PER_ROW - 1, MAX_SEQ)
-            ).limit(want)
-        _expand(session_id, await session.execute(statement), events, cursor, until)
-        if limit is None:
-            return events
-        if len(events) >= limit:
-            del events[limit:]
-            return events
-        # Fewer than asked: the end of the stored events, or a hole in the seqs. Go on from the next row
-        # after the last seq read, not after the window: rows committed since the read above (a running
-        # session's) may fill the window now, and skipping them lost lines (issue E, the flood test).
-        if events:
-            cursor = max(cursor, events[-1].seq)
-        if until is not None and cursor >= until - 1:
-            return events
-        following = (
-            select(_FIRST_SEQ)
-            .where(_EVENTS.c.session_id == session_id, _EVENTS.c.seq > cursor)
-            .order_by(_EVENTS.c.seq)
-            .limit(1)
-        )
-        if until is not None:
-            following = following.where(_FIRST_SEQ < until)
-        start = await session.scalar(following)
-        if start is None:
-            return events
-        cursor = max(cursor, start - 1)
-
-
-def _rows_after(session_id: str, since: int, until: int | None) -> Select[Any]:
-    """The rows holding events ``since < seq`` (``< until``), by seq: a row of lines ends after ``since``."""
-    statement = (
-        select(*_EVENT_COLUMNS)
-        .where(_EVENTS.c.session_id == session_id, _EVENTS.c.seq > since)
-        .order_by(_EVENTS.c.seq)
-    )
-    if until is not None:
-        statement = statement.where(
-            _FIRST_SEQ < until, _EVENTS.c.seq <= min(until + MAX_LINES_PER_ROW - 2, MAX_SEQ)
-        )
-    return statement
-
-
-def _expand(session_id: str, rows: Any, events: list[SessionEvent], after: int, until: int | None) -> None:
-    """Append the events of ``rows`` (in seq order) with ``after < seq < until`` to ``events``.
-
-    A seq already given is skipped, so rows that overlap (a write retried after its commit was reported
-    failed, grouped differently) still read as one event per seq.
-    """
-    end = MAX_SEQ + 1 if until is None else until
-    for row in rows:
-        last, type_, level, message, timestamp, step_id, step_index, step_total, *_, first = row
-        if first is None:
-            if after < last < end:
-                events.append(_from_row(row))
-                after = last
-            continue
-        held = message.count("\n") + 1
-        if held != last - first + 1:
-            raise CorruptEventRowError(
-                f"session {session_id}: the stored row of seqs {first}..{last} holds {held} lines"
-            )
-        low = max(first, after + 1)
-        high = min(last, end - 1)
-        if low > high:
-            continue
-        run = SessionEvent(
-            last,
-            EventType(type_),
-            Level(level),
-            message,
-            timestamp,
-            step_id,
-            step_index,
-            step_total,
-            first_seq=first,
-        )
-        events.extend(run.part(low, high).per_line())
-        after = high
-
-
-async def max_event_seq(session: AsyncSession, session_id: str) -> int:
-    """The highest stored seq of the session (0 when none); a row of lines ends at its ``seq``."""
-    statement = select(func.max(SetupSessionEvent.seq)).where(SetupSessionEvent.session_id == session_id)
-    return int((await session.scalar(statement)) or 0)
-
-
-async def count_events(session: AsyncSession, session_id: str) -> int:
-    """How many events (lines, not rows) the session has stored."""
-    statement = select(func.coalesce(func.sum(_EVENTS.c.seq - _FIRST_SEQ + 1), 0)).where(
-        _EVENTS.c.session_id == session_id
-    )
-    return int((await session.scalar(statement)) or 0)
-
-
 async def finish_session(
     session: AsyncSession,
     session_id: str,
@@ -498,18 +163,44 @@ async def finish_session(
     )
 
 
-def _from_row(row: Sequence[Any]) -> SessionEvent:
-    seq, type_, level, message, timestamp, step_id, step_index, step_total, data, code, params, _ = row
-    return SessionEvent(
-        seq=seq,
-        type=EventType(type_),
-        level=Level(level),
-        message=message,
-        timestamp=timestamp,
-        step_id=step_id,
-        step_index=step_index,
-        step_total=step_total,
-        data=dict(data or {}),
-        code=code,
-        params=params,
-    )
+class AdminKeyRepository:
+    """SQL about ``admin_key_handovers``: the generated admin keys waiting for their one download."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, row: AdminKeyHandover) -> None:
+        self.session.add(row)
+        await self.session.flush()
+
+    async def take(self, session_id: str, owner_id: int, now: datetime) -> tuple[str, str] | None:
+        """Delete the owner's unexpired row of the session; its (username, ciphertext), or None."""
+        statement = (
+            delete(AdminKeyHandover)
+            .where(
+                AdminKeyHandover.session_id == session_id,
+                AdminKeyHandover.owner_id == owner_id,
+                AdminKeyHandover.expires_at > now,
+            )
+            .returning(AdminKeyHandover.username, AdminKeyHandover.private_key)
+        )
+        row = (await self.session.execute(statement)).first()
+        return (str(row[0]), str(row[1])) if row is not None else None
+
+    async def delete_for_server(self, owner_id: int, host: str, port: int) -> int:
+        """Delete the owner's waiting keys for host:port (the server is forgotten); how many."""
+        result = await self.session.execute(
+            delete(AdminKeyHandover).where(
+                AdminKeyHandover.owner_id == owner_id,
+                AdminKeyHandover.host == host,
+                AdminKeyHandover.port == port,
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def purge_expired(self, now: datetime) -> int:
+        """Delete every expired row (of any owner); how many."""
+        result = await self.session.execute(
+            delete(AdminKeyHandover).where(AdminKeyHandover.expires_at <= now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -27,13 +27,15 @@ from typing import Any, Protocol
 from sqlalchemy.exc import IntegrityError
 
 from setupwizard.config import Settings
-from setupwizard.core.errors import ConflictError, ForbiddenError, NotFoundError
+from setupwizard.core.errors import ConflictError, ForbiddenError, ForeignSessionError, NotFoundError
 from setupwizard.core.log_format import bind_session
 from setupwizard.core.ratelog import ReportGate
 from setupwizard.db.database import Database
 from setupwizard.db.faults import describe
+from setupwizard.live import store
 from setupwizard.live.arrivals import SessionArrivals
 from setupwizard.live.bus import ProgressBus
+from setupwizard.live.recorder import EventRecorder, EventStore
 from setupwizard.metrics import registry as metrics
 from setupwizard.provisioning.events import EventEmitter, EventType, Level, SessionEvent, utc_now
 from setupwizard.provisioning.known_hosts import KnownHostBook, KnownHostStore, store_for
@@ -45,10 +47,10 @@ from setupwizard.setup import repository
 from setupwizard.setup.admin_keys import RESULT_FIELD as ADMIN_KEY_FIELD
 from setupwizard.setup.locks import HostLease, HostLocks
 from setupwizard.setup.outcomes import OutcomeWriter, incomplete_log_event
-from setupwizard.setup.recorder import EventRecorder, EventStore
 from setupwizard.setup.run_signals import MemoryRunSignals, RunSignals
 from setupwizard.setup.schemas import AutoSetupRequest, SetupResponse
 from setupwizard.setup.seq_ceiling import FIRST_RESERVATION, SeqCeiling
+from setupwizard.setup.session_lookup import DatabaseSessions, session_state
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +173,7 @@ class SetupService:
         self.events = EventStore(db, settings.event_flush_seconds)  # one writer for every session's events
         self.outcomes = OutcomeWriter(db)  # each session's end: complete event + final row, retried
         # progress sockets waiting for a session that is not there yet, and whether a session runs here
-        self.arrivals = SessionArrivals(db, running_here=self.running.__contains__)
+        self.arrivals = SessionArrivals(DatabaseSessions(db), running_here=self.running.__contains__)
         self._closing = False
         self._publish_failures = 0  # since the last report (a Redis outage must not flood the log)
         self._publish_gate = ReportGate(PUBLISH_FAULT_REPORT_SECONDS)
@@ -220,7 +222,7 @@ class SetupService:
         run = RunningSetup(session_id=session_id, owner_id=owner_id, host=target.host, port=target.port)
         self.running[session_id] = run
         metrics.setup_started()
-        self.arrivals.arrived(row)
+        self.arrivals.arrived(session_state(row))
         bind_session(session_id)  # the run's task inherits it: its log lines name the session
         run.task = asyncio.create_task(self._run(run, target, options, lease), name=f"setup-{session_id}")
         # scale-out (issue E §2): a cancel sent to any worker reaches this run; its heartbeat ends with the
@@ -234,7 +236,7 @@ class SetupService:
         try:
             async with self.db.session() as session:
                 await repository.get_owned_session(session, session_id, owner_id)
-        except repository.ForeignSessionError:
+        except ForeignSessionError:
             raise ForbiddenError("session_id 属于其他用户", code="session_id_foreign") from None
         except NotFoundError:
             return
@@ -513,10 +515,10 @@ async def recover_interrupted(db: Database, locks: HostLocks) -> list[str]:
             if await locks.is_held(row.host, row.port):
                 continue
             # above every seq that may have been shown live (the bus died with the process): see seq_ceiling
-            stored = max(row.last_seq, await repository.max_event_seq(session, row.id))
+            stored = max(row.last_seq, await store.max_event_seq(session, row.id))
             seq = max(stored, row.seq_ceiling) + 1
             final = result_event(seq, interrupted)
-            await repository.add_events(session, row.id, [final])
+            await store.add_events(session, row.id, [final])
             await repository.finish_session(
                 session,
                 row.id,

@@ -24,6 +24,7 @@ import pytest
 from setupwizard.auth.service import create_user
 from setupwizard.config import Settings
 from setupwizard.db.database import Database
+from setupwizard.live import store
 from setupwizard.provisioning.result import SessionStatus, SetupResult
 from setupwizard.setup import repository
 from setupwizard.setup.outcomes import OutcomeWriter, incomplete_log_event
@@ -244,7 +245,7 @@ async def test_a_session_end_that_cannot_be_written_is_written_once_there_is_roo
             assert writer.waiting == [] and writer.failing is None
             async with db.session() as session:
                 row = await repository.get_session(session, session_id)
-                stored = await repository.events_after(session, session_id, 0)
+                stored = await store.events_after(session, session_id, 0)
             assert row is not None and row.status == "log_incomplete"
             assert row.message == complete.data["message"]
             assert [e.seq for e in stored] == [7]

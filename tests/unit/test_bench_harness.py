@@ -46,14 +46,14 @@ def test_percentile_is_nearest_rank() -> None:
 def test_profile_summary_groups_by_innermost_frame(tmp_path: Path) -> None:
     collapsed = tmp_path / "p.txt"
     collapsed.write_text(
-        "main (setupwizard/cli/__init__.py:16);flush (setupwizard/setup/recorder.py:64);"
+        "main (setupwizard/cli/__init__.py:16);flush (setupwizard/live/recorder.py:64);"
         "execute (sqlalchemy/engine/base.py:10) 3\n"
         "main (setupwizard/cli/__init__.py:16);sender (setupwizard/live/relay.py:86) 1\n"
     )
     total, leaf, funcs = summarise(collapsed)
     assert total == 4
     assert leaf[1] == ["storing: SQLAlchemy", "75%"]
-    assert ["`flush (setup/recorder.py)`", "75%"] in funcs
+    assert ["`flush (live/recorder.py)`", "75%"] in funcs
     assert not any("cli/" in row[0] for row in funcs)
 
 

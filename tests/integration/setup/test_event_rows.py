@@ -19,10 +19,11 @@ from sqlalchemy import Connection, text
 
 from setupwizard.auth.service import create_user
 from setupwizard.db.database import Database, alembic_config
-from setupwizard.live import feed
+from setupwizard.live import feed, store
 from setupwizard.live.memory import MemoryBus
 from setupwizard.provisioning.events import EventType, Level, SessionEvent
 from setupwizard.setup import repository
+from setupwizard.setup.session_lookup import DatabaseSessions
 from tests.integration.web.fixtures import SettingsFactory
 
 MOMENT = datetime(2026, 11, 27, 3, 4, 5, 123456, tzinfo=UTC)
@@ -82,14 +83,14 @@ async def old_session(db: Database) -> str:
 async def write(db: Database, session_id: str, *batches: Sequence[SessionEvent]) -> None:
     for batch in batches:
         async with db.session() as session:
-            await repository.add_event_batches(session, [(session_id, batch)])
+            await store.add_event_batches(session, [(session_id, batch)])
 
 
 async def read(
     db: Database, session_id: str, since: int = 0, until: int | None = None, limit: int | None = None
 ) -> list[SessionEvent]:
     async with db.session() as session:
-        return await repository.events_after(session, session_id, since, until, limit=limit)
+        return await store.events_after(session, session_id, since, until, limit=limit)
 
 
 async def raw_rows(db: Database, session_id: str) -> list[tuple[int | None, int]]:
@@ -142,8 +143,8 @@ async def test_a_mixed_batch_stores_runs_as_rows_and_reads_back_event_for_event(
         (None, 16),
     ]
     async with db.session() as session:
-        assert await repository.max_event_seq(session, session_id) == 16
-        assert await repository.count_events(session, session_id) == 16
+        assert await store.max_event_seq(session, session_id) == 16
+        assert await store.count_events(session, session_id) == 16
         row = await repository.get_session(session, session_id)
     assert row is not None and row.last_seq == 16
 
@@ -197,7 +198,7 @@ async def test_rows_written_before_0006_read_as_before_and_new_runs_follow(
         assert await read(db, session_id, 3, 9) == (old + new)[3:8]
         assert await read(db, session_id, 2, limit=5) == (old + new)[2:7]
         async with db.session() as session:
-            assert await repository.count_events(session, session_id) == 11
+            assert await store.count_events(session, session_id) == 11
     finally:
         await db.dispose()
 
@@ -240,12 +241,12 @@ async def test_a_row_with_the_wrong_number_of_lines_is_refused(db: Database) -> 
         await session.execute(
             text("UPDATE session_events SET message = 'a\nb' WHERE session_id = :s"), {"s": session_id}
         )
-    with pytest.raises(repository.CorruptEventRowError, match=r"1\.\.4 holds 2 lines"):
+    with pytest.raises(store.CorruptEventRowError, match=r"1\.\.4 holds 2 lines"):
         await read(db, session_id)
 
 
 async def test_a_long_run_is_split_at_the_row_limit(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(repository, "MAX_LINES_PER_ROW", 4)
+    monkeypatch.setattr(store, "MAX_LINES_PER_ROW", 4)
     session_id = await new_session(db)
     events = [line(seq) for seq in range(1, 11)]
     await write(db, session_id, events)
@@ -266,7 +267,13 @@ async def test_the_feed_pages_through_rows_exactly(db: Database, monkeypatch: py
     bus = MemoryBus()
     try:
         for since in (0, 1, 6, 7, 16, 17, 18, 38, 39):
-            got = [e async for batch in feed.session_events(db, bus, session_id, since) for e in batch]
+            got = [
+                e
+                async for batch in feed.session_events(
+                    db, bus, session_id, since, sessions=DatabaseSessions(db)
+                )
+                for e in batch
+            ]
             assert got == events[since:], since
     finally:
         await bus.close()
@@ -324,7 +331,7 @@ async def test_random_writes_read_back_exactly(
 ) -> None:
     rng = random.Random(seed)
     per_row = rng.choice([3, 50, 5000])
-    monkeypatch.setattr(repository, "MAX_LINES_PER_ROW", per_row)
+    monkeypatch.setattr(store, "MAX_LINES_PER_ROW", per_row)
     session_id = await new_session(db)
     events = random_events(rng, 600)
     cuts = sorted(rng.sample(range(1, len(events)), 12))
@@ -335,8 +342,8 @@ async def test_random_writes_read_back_exactly(
     assert await read(db, session_id) == events
     last = events[-1].seq
     async with db.session() as session:
-        assert await repository.count_events(session, session_id) == len(events)
-        assert await repository.max_event_seq(session, session_id) == last
+        assert await store.count_events(session, session_id) == len(events)
+        assert await store.max_event_seq(session, session_id) == last
     for _ in range(60):
         since = rng.randint(0, last + 1)
         until = rng.choice([None, rng.randint(since, last + 2)])
@@ -352,11 +359,11 @@ async def test_several_sessions_in_one_write_each_get_their_rows(db: Database) -
         return [line(seq, f"s{index} {seq}") for seq in seqs]
 
     async with db.session() as session:
-        await repository.add_event_batches(
+        await store.add_event_batches(
             session, [(sessions[0], lines_of(0, range(1, 4))), (sessions[1], lines_of(1, range(1, 8)))]
         )
     async with db.session() as session:
-        await repository.add_event_batches(session, [(sessions[0], lines_of(0, range(4, 6)))])
+        await store.add_event_batches(session, [(sessions[0], lines_of(0, range(4, 6)))])
     assert await read(db, sessions[0]) == lines_of(0, range(1, 6))
     assert await read(db, sessions[1]) == lines_of(1, range(1, 8))
     assert await read(db, sessions[2]) == []
@@ -397,7 +404,7 @@ def lines_event(first: int, last: int, **fields: object) -> SessionEvent:
 async def test_multi_line_events_are_rows_and_read_back_line_by_line(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(repository, "MAX_LINES_PER_ROW", 6)
+    monkeypatch.setattr(store, "MAX_LINES_PER_ROW", 6)
     session_id = await new_session(db)
     later = MOMENT + timedelta(milliseconds=3)
     events = [
@@ -416,8 +423,8 @@ async def test_multi_line_events_are_rows_and_read_back_line_by_line(
     for since in range(24):
         assert await read(db, session_id, since, limit=4) == expanded[since : since + 4]
     async with db.session() as session:
-        assert await repository.count_events(session, session_id) == 23
-        assert await repository.max_event_seq(session, session_id) == 23
+        assert await store.count_events(session, session_id) == 23
+        assert await store.max_event_seq(session, session_id) == 23
 
 
 async def test_a_page_read_while_rows_are_committed_skips_no_line(db: Database) -> None:
@@ -437,5 +444,5 @@ async def test_a_page_read_while_rows_are_committed_skips_no_line(db: Database) 
             return await real_scalar(statement, *args, **kwargs)
 
         session.scalar = scalar_after_a_commit  # type: ignore[method-assign]
-        got = await repository.events_after(session, session_id, 10, limit=2000)
+        got = await store.events_after(session, session_id, 10, limit=2000)
     assert [e.seq for e in got] == list(range(11, 91))

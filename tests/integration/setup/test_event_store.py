@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from setupwizard.auth.service import create_user
 from setupwizard.db.database import Database
+from setupwizard.live import store
 from setupwizard.provisioning.events import EventType, Level, SessionEvent
 from setupwizard.setup import repository
 from tests.integration.web.fixtures import SettingsFactory
@@ -35,11 +36,11 @@ async def test_stored_events_read_back_field_for_field(make_settings: SettingsFa
             SessionEvent(4, EventType.COMPLETE, Level.SUCCESS, "✓ done", elsewhere, data={"a": [1, "二"]}),
         ]
         async with db.session() as session:
-            await repository.add_events(session, session_id, events[:3])
+            await store.add_events(session, session_id, events[:3])
         async with db.session() as session:
-            await repository.add_events(session, session_id, events[3:])
+            await store.add_events(session, session_id, events[3:])
         async with db.session() as session:
-            stored = await repository.events_after(session, session_id)
+            stored = await store.events_after(session, session_id)
             row = await repository.get_session(session, session_id)
         assert stored == events
         assert row is not None and row.last_seq == 4
@@ -69,7 +70,7 @@ async def test_one_write_stores_several_sessions_and_advances_each_last_seq(
             ]
 
         async with db.session() as session:
-            await repository.add_event_batches(
+            await store.add_event_batches(
                 session,
                 [
                     (sessions[0], lines(0, range(1, 4))),
@@ -78,10 +79,10 @@ async def test_one_write_stores_several_sessions_and_advances_each_last_seq(
                 ],
             )
         async with db.session() as session:
-            await repository.add_event_batches(session, [(sessions[0], lines(0, range(4, 6)))])
+            await store.add_event_batches(session, [(sessions[0], lines(0, range(4, 6)))])
         async with db.session() as session:
-            first = await repository.events_after(session, sessions[0])
-            second = await repository.events_after(session, sessions[1])
+            first = await store.events_after(session, sessions[0])
+            second = await store.events_after(session, sessions[1])
             rows = [await repository.get_session(session, session_id) for session_id in sessions]
         assert [e.message for e in first] == [f"s0 {seq}" for seq in range(1, 6)]
         assert [e.message for e in second] == [f"s1 {seq}" for seq in range(1, 8)]

@@ -4,8 +4,8 @@ import random
 
 import pytest
 
-from setupwizard.provisioning.events import Redactor
 from setupwizard.provisioning.lines import LineAssembler
+from setupwizard.provisioning.redaction import Redactor
 
 
 def feed_all(*chunks: bytes, max_line: int = 4000) -> list[str]:

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from setupwizard.config import Settings
 from setupwizard.core.errors import ConflictError, ForbiddenError, NotFoundError
 from setupwizard.db.database import Database
+from setupwizard.live import recorder as recorder_module
+from setupwizard.live import store as event_store
 from setupwizard.live.memory import MemoryBus
 from setupwizard.provisioning import InvalidInputError, validate_options, validate_target
 from setupwizard.provisioning.events import EventEmitter, EventType, Level, SessionEvent, utc_now
@@ -120,7 +122,7 @@ async def test_complete_is_published_only_after_the_outcome_is_stored(
             if batch[-1].type is EventType.COMPLETE:
                 async with db.session() as session:
                     row = await repository.get_session(session, run.session_id)
-                    stored = await repository.events_after(session, run.session_id)
+                    stored = await event_store.events_after(session, run.session_id)
                 seen_at_complete.update(
                     status=row.status if row else None,
                     stored=[e.seq for e in stored],
@@ -240,7 +242,7 @@ async def test_recovery_marks_orphaned_running_sessions_interrupted_and_keeps_th
     assert orphan in marked and alive not in marked
     async with db.session() as session:
         row = await repository.get_session(session, orphan)
-        events = await repository.events_after(session, orphan)
+        events = await event_store.events_after(session, orphan)
         still = await repository.get_session(session, alive)
     assert row is not None and row.status == "interrupted" and row.finished_at is not None
     assert [e.type for e in events] == [EventType.COMPLETE]
@@ -319,20 +321,21 @@ async def test_each_batch_is_one_publish_and_one_insert_and_every_line_keeps_its
     bus = CountingBus()
     service, _locks = await start_with(db, ChunkEngine([3, 1, 50], level=Level.WARNING), bus)
     inserts: list[int] = []  # events per write: one executemany each (see the repository)
-    add_event_batches = repository.add_event_batches
+    add_event_batches = event_store.add_event_batches
 
     async def counting(session: AsyncSession, batches: Sequence[tuple[str, Sequence[SessionEvent]]]) -> None:
         inserts.append(sum(len(events) for _, events in batches))
         await add_event_batches(session, batches)
 
-    monkeypatch.setattr(repository, "add_event_batches", counting)
+    monkeypatch.setattr(recorder_module, "add_event_batches", counting)  # the lines
+    monkeypatch.setattr(event_store, "add_event_batches", counting)  # the complete event (the outcome's)
     run = await service.start(await make_user(), request("198.18.0.80"))
     assert run.task is not None
     response = await asyncio.wait_for(run.task, 10)
     assert bus.publishes == [[1, 2, 3], [4], list(range(5, 55)), [55]]
     assert sum(inserts) == 55 and len(inserts) <= 4  # batched: never one insert per line
     async with db.session() as session:
-        stored = await repository.events_after(session, run.session_id)
+        stored = await event_store.events_after(session, run.session_id)
         row = await repository.get_session(session, run.session_id)
     assert [e.seq for e in stored] == list(range(1, 56))
     assert [e.message for e in stored[:54]] == [f"line {seq}" for seq in range(1, 55)]
@@ -356,7 +359,7 @@ async def test_a_setup_stopped_by_a_shutdown_ends_interrupted_with_an_error_code
     assert response.status == SessionStatus.INTERRUPTED and not response.success
     async with db.session() as session:
         row = await repository.get_session(session, run.session_id)
-        stored = await repository.events_after(session, run.session_id)
+        stored = await event_store.events_after(session, run.session_id)
     assert row is not None and row.status == SessionStatus.INTERRUPTED
     assert row.result is not None and row.result["error_code"] == "interrupted"
     assert [e.seq for e in stored] == [1, 2, 3]  # the engine's own complete seq is reused
@@ -404,7 +407,7 @@ async def test_failing_publishes_are_logged_once_not_per_batch_and_every_line_is
     failures = [r for r in caplog.records if "Publishing events of session" in r.getMessage()]
     assert len(failures) == 1 and failures[0].exc_info is not None  # 40 failed publishes, one report
     async with db.session() as session:
-        stored = await repository.events_after(session, run.session_id)
+        stored = await event_store.events_after(session, run.session_id)
     assert [e.seq for e in stored] == list(range(1, 42))
     await service.close()
     await bus.close()

@@ -17,6 +17,7 @@ from setupwizard.provisioning.events import SessionEvent
 from setupwizard.provisioning.known_hosts import MemoryKnownHosts
 from setupwizard.setup.locks import RedisHostLocks
 from setupwizard.setup.service import SetupService, recover_interrupted
+from setupwizard.setup.session_lookup import DatabaseSessions
 from tests.support import REDIS_URL, redis_namespace
 
 from .test_service import FakeEngine, MemorySudoStore, request, validate
@@ -60,7 +61,9 @@ async def test_a_server_busy_in_one_worker_is_409_in_the_other_and_its_events_st
         await second.start(owner, request("198.18.0.70"))
     assert second_engine.calls == []
     # The other worker never ran this session, yet its feed (database + Redis) follows it to the end.
-    reader = asyncio.create_task(collect(session_events(db, second.bus, run.session_id)))
+    reader = asyncio.create_task(
+        collect(session_events(db, second.bus, run.session_id, sessions=DatabaseSessions(db)))
+    )
     await asyncio.sleep(0.1)
     # Startup recovery in the other worker leaves a session alone while its runner holds the lock.
     assert run.session_id not in await recover_interrupted(db, second.locks)

@@ -6,7 +6,7 @@ each batch the engine emitted; the batches wait in memory. The store's one write
 session has waiting every ``flush_seconds``, or at once when ``batch_size`` events are waiting or a
 recorder flushes: one transaction per slice of at most ``WRITE_SLICE`` events, holding the events of
 every session in that slice, with one ``last_seq`` update per session and one ``executemany`` insert (a
-prepared statement on the driver; see the repository).
+prepared statement on the driver; see live/store.py).
 
 Why one writer: SQLite has one write lock. With a writer per session, 200 sessions printing 20 lines a
 second each made 800 small transactions a second that queued on that lock (and the connection pool),
@@ -29,9 +29,9 @@ import logging
 from collections.abc import Sequence
 
 from setupwizard.db.database import Database
+from setupwizard.live.store import add_event_batches, add_events
 from setupwizard.metrics import registry as metrics
 from setupwizard.provisioning.events import SessionEvent, seq_count
-from setupwizard.setup import repository
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ class EventStore:
             started = metrics.clock()
             try:
                 async with self._db.session() as session:
-                    await repository.add_event_batches(session, batches)
+                    await add_event_batches(session, batches)
             except Exception:
                 metrics.events_write_failed()
                 await self._write_one_by_one(batches)
@@ -237,7 +237,7 @@ class EventStore:
         for session_id, events in batches:
             try:
                 async with self._db.session() as session:
-                    await repository.add_events(session, session_id, events)
+                    await add_events(session, session_id, events)
             except Exception as exc:
                 metrics.events_write_failed()
                 recorder = self._recorders.get(session_id)

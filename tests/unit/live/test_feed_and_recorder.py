@@ -13,12 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from setupwizard.db.database import Database
 from setupwizard.db.models import SetupSessionEvent
 from setupwizard.live import feed as feed_module
+from setupwizard.live import recorder as recorder_module
+from setupwizard.live import store as event_store
 from setupwizard.live.feed import session_events
 from setupwizard.live.memory import MemoryBus
+from setupwizard.live.recorder import EventStore
+from setupwizard.live.sessions import SessionLookup
 from setupwizard.provisioning.events import EventType, Level, SessionEvent
-from setupwizard.setup import recorder as recorder_module
 from setupwizard.setup import repository
-from setupwizard.setup.recorder import EventStore
+from setupwizard.setup.session_lookup import DatabaseSessions
 
 MakeUser = Callable[[], Awaitable[int]]
 
@@ -37,9 +40,9 @@ async def new_session(db: Database, owner_id: int) -> str:
     return session_id
 
 
-async def store(db: Database, session_id: str, events: list[SessionEvent]) -> None:
+async def store_events(db: Database, session_id: str, events: list[SessionEvent]) -> None:
     async with db.session() as session:
-        await repository.add_events(session, session_id, events)
+        await event_store.add_events(session, session_id, events)
 
 
 async def finish(db: Database, session_id: str) -> None:
@@ -53,7 +56,7 @@ async def collect(feed: AsyncIterator[list[SessionEvent]]) -> list[int]:
 
 async def stored_seq(db: Database, session_id: str) -> int:
     async with db.session() as session:
-        return await repository.max_event_seq(session, session_id)
+        return await event_store.max_event_seq(session, session_id)
 
 
 Batches = Sequence[tuple[str, Sequence[SessionEvent]]]
@@ -61,7 +64,7 @@ Batches = Sequence[tuple[str, Sequence[SessionEvent]]]
 
 def counting_writes(counts: list[int]) -> Callable[[AsyncSession, Batches], Awaitable[None]]:
     """The repository's writer, noting the events of each write (one transaction, one executemany)."""
-    add_event_batches = repository.add_event_batches
+    add_event_batches = event_store.add_event_batches
 
     async def counting(session: AsyncSession, batches: Batches) -> None:
         counts.append(sum(len(events) for _, events in batches))
@@ -75,7 +78,7 @@ async def test_recorder_writes_in_batches_not_per_event(
 ) -> None:
     session_id = await new_session(db, await make_user())
     inserts: list[int] = []  # events per write (one executemany each, see the repository)
-    monkeypatch.setattr(repository, "add_event_batches", counting_writes(inserts))
+    monkeypatch.setattr(recorder_module, "add_event_batches", counting_writes(inserts))
     store = EventStore(db, flush_seconds=30.0, batch_size=100)
     recorder = store.open(session_id)
     for first in range(1, 251, 10):  # the engine's shape: one batch per chunk of output
@@ -92,7 +95,7 @@ async def test_recorder_writes_in_batches_not_per_event(
     assert await stored_seq(db, session_id) == 300
     assert inserts == [250, 50], inserts  # 26 batches in, two writes out
     async with db.session() as session:
-        stored = await repository.events_after(session, session_id)
+        stored = await event_store.events_after(session, session_id)
         row = await repository.get_session(session, session_id)
     assert [e.seq for e in stored] == list(range(1, 301))
     assert stored[0].message == "line 1 ✓"
@@ -102,11 +105,15 @@ async def test_recorder_writes_in_batches_not_per_event(
 
 async def test_finished_session_is_read_from_the_database_alone(db: Database, make_user: MakeUser) -> None:
     session_id = await new_session(db, await make_user())
-    await store(db, session_id, [event(1), event(2), event(3, complete=True)])
+    await store_events(db, session_id, [event(1), event(2), event(3, complete=True)])
     await finish(db, session_id)
     bus = MemoryBus()  # knows nothing of the session (expired, or another process ran it)
-    assert await asyncio.wait_for(collect(session_events(db, bus, session_id)), 10) == [1, 2, 3]
-    assert await asyncio.wait_for(collect(session_events(db, bus, session_id, since=1)), 10) == [2, 3]
+    assert await asyncio.wait_for(
+        collect(session_events(db, bus, session_id, sessions=DatabaseSessions(db))), 10
+    ) == [1, 2, 3]
+    assert await asyncio.wait_for(
+        collect(session_events(db, bus, session_id, since=1, sessions=DatabaseSessions(db))), 10
+    ) == [2, 3]
     await bus.close()
 
 
@@ -115,8 +122,8 @@ async def test_stored_then_live_events_come_once_each(db: Database, make_user: M
     bus = MemoryBus()
     for seq in range(1, 7):
         await bus.publish(session_id, [event(seq)])
-    await store(db, session_id, [event(1), event(2), event(3)])  # the recorder lags behind the bus
-    reader = asyncio.create_task(collect(session_events(db, bus, session_id)))
+    await store_events(db, session_id, [event(1), event(2), event(3)])  # the recorder lags behind the bus
+    reader = asyncio.create_task(collect(session_events(db, bus, session_id, sessions=DatabaseSessions(db))))
     await asyncio.sleep(0.05)
     await bus.publish(session_id, [event(7)])
     await bus.publish(session_id, [event(8, complete=True)])
@@ -129,9 +136,11 @@ async def test_hole_in_the_bus_is_filled_from_the_database(db: Database, make_us
     bus = MemoryBus()
     for seq in (5, 6):  # the bus lost 1..4 (say Redis restarted); the database has them
         await bus.publish(session_id, [event(seq)])
-    reader = asyncio.create_task(collect(session_events(db, bus, session_id, since=2)))
+    reader = asyncio.create_task(
+        collect(session_events(db, bus, session_id, since=2, sessions=DatabaseSessions(db)))
+    )
     await asyncio.sleep(0.05)
-    await store(db, session_id, [event(1), event(2), event(3), event(4)])
+    await store_events(db, session_id, [event(1), event(2), event(3), event(4)])
     await bus.publish(session_id, [event(7, complete=True)])
     assert await asyncio.wait_for(reader, 10) == [3, 4, 5, 6, 7]
     await bus.close()
@@ -141,10 +150,12 @@ async def test_feed_notices_a_session_that_ended_without_the_bus(db: Database, m
     session_id = await new_session(db, await make_user())
     bus = MemoryBus()
     await bus.publish(session_id, [event(1)])
-    reader = asyncio.create_task(collect(session_events(db, bus, session_id, recheck_seconds=0.1)))
+    reader = asyncio.create_task(
+        collect(session_events(db, bus, session_id, recheck_seconds=0.1, sessions=DatabaseSessions(db)))
+    )
     await asyncio.sleep(0.05)
     # e.g. crash recovery in another process wrote the end straight to the database
-    await store(db, session_id, [event(1), event(2, complete=True)])
+    await store_events(db, session_id, [event(1), event(2, complete=True)])
     await finish(db, session_id)
     assert await asyncio.wait_for(reader, 10) == [1, 2]
     await bus.close()
@@ -159,13 +170,16 @@ async def test_a_quiet_session_running_in_this_process_is_not_rechecked_in_the_d
     checks: list[str] = []
     finished = feed_module._finished
 
-    async def counting(db: Database, sid: str) -> bool:
+    async def counting(lookup: SessionLookup, sid: str) -> bool:
         checks.append(sid)
-        return await finished(db, sid)
+        return await finished(lookup, sid)
 
     monkeypatch.setattr(feed_module, "_finished", counting)
     here = {session_id}
-    feed = session_events(db, bus, session_id, recheck_seconds=0.02, running_here=here.__contains__)
+    sessions = DatabaseSessions(db)
+    feed = session_events(
+        db, bus, session_id, sessions=sessions, recheck_seconds=0.02, running_here=here.__contains__
+    )
     reader = asyncio.create_task(collect(feed))
     await asyncio.sleep(0.3)  # quiet: ~15 rechecks, none of them asks the database
     assert checks == []
@@ -185,7 +199,7 @@ async def test_a_flood_is_written_in_slices_so_no_write_holds_the_loop_long(
 ) -> None:
     session_id = await new_session(db, await make_user())
     writes: list[int] = []
-    monkeypatch.setattr(repository, "add_event_batches", counting_writes(writes))
+    monkeypatch.setattr(recorder_module, "add_event_batches", counting_writes(writes))
     monkeypatch.setattr(recorder_module, "WRITE_SLICE", 300)
     recorder = EventStore(db, flush_seconds=30.0, batch_size=100_000).open(session_id)
     recorder.add([event(seq) for seq in range(1, 1001)])
@@ -200,7 +214,7 @@ async def test_many_sessions_share_one_transaction_per_tick(
     owner = await make_user()
     sessions = [await new_session(db, owner) for _ in range(30)]
     writes: list[int] = []
-    monkeypatch.setattr(repository, "add_event_batches", counting_writes(writes))
+    monkeypatch.setattr(recorder_module, "add_event_batches", counting_writes(writes))
     store = EventStore(db, flush_seconds=0.05, batch_size=100_000)
     recorders = [store.open(session_id) for session_id in sessions]
     for first in range(1, 41, 2):  # 30 quiet sessions, 2 lines at a time each
@@ -235,10 +249,10 @@ async def test_one_sessions_failing_write_does_not_hold_the_others(db: Database,
 def test_the_raw_insert_stores_every_column_of_the_table() -> None:
     sample = event(7)
     table_columns = [column.name for column in SetupSessionEvent.__table__.columns]
-    assert sorted(repository._COLUMNS) == sorted(table_columns)
-    assert repository._SQLITE_INSERT.split("(")[1].split(")")[0].split(", ") == list(repository._COLUMNS)
-    (raw,) = repository._rows("s", [sample], repository._utc)
-    assert dict(zip(repository._COLUMNS, raw, strict=True)) == {
+    assert sorted(event_store._COLUMNS) == sorted(table_columns)
+    assert event_store._SQLITE_INSERT.split("(")[1].split(")")[0].split(", ") == list(event_store._COLUMNS)
+    (raw,) = event_store._rows("s", [sample], event_store._utc)
+    assert dict(zip(event_store._COLUMNS, raw, strict=True)) == {
         "session_id": "s",
         "seq": 7,
         "type": "log",

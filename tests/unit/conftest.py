@@ -1,4 +1,4 @@
-"""A real SQLite database (migrated) for the setup unit tests, and users to own sessions."""
+"""A real SQLite database (migrated) for unit tests that store sessions and events, and users to own them."""
 
 from __future__ import annotations
 

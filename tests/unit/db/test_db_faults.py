@@ -47,7 +47,7 @@ def test_fault_tracebacks_of_other_loggers_pass_once_a_minute() -> None:
 
     def record(exc: BaseException | None) -> logging.LogRecord:
         info = (type(exc), exc, None) if exc else None
-        return logging.LogRecord("setupwizard.setup.recorder", logging.ERROR, "", 0, "flush failed", (), info)
+        return logging.LogRecord("setupwizard.live.recorder", logging.ERROR, "", 0, "flush failed", (), info)
 
     assert gate.filter(record(disk_full())) is True
     assert gate.filter(record(disk_full())) is False
