@@ -14,6 +14,13 @@ With ``--admin-key FILE.pub``, the private key ``FILE`` next to it (when it is t
 the admin user's new login, so ``--harden-ssh`` works without logging in with that key. A plan that
 cannot be proven, or that would leave no way to root, is refused before anything runs, naming the
 option to add.
+
+``--confirm-login`` (confirm-or-revert, issue 17 A6): when the run cannot prove the admin user's new
+login itself (only ``FILE.pub`` given), it applies the hardening, prints the ``ssh -p PORT user@host``
+line to try from another terminal, and asks at a prompt; ``yes`` keeps it, any other answer or Ctrl-C
+rolls it back, and no answer within ``--confirm-timeout`` seconds (default 300) rolls it back too. The
+prompt needs a terminal: without one on stdin (a pipe, ``--password-stdin``, cron) the option is
+refused before anything runs, so the CLI never waits for an answer nobody can give.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ from setupwizard.provisioning import (
 from setupwizard.provisioning.messages import LANGS, Lang, render
 from setupwizard.provisioning.plan import PASSWORD_PLACEHOLDER
 from setupwizard.provisioning.steps import default_plan
+from setupwizard.provisioning.steps.confirm_login import DATA_FIELD as CONFIRM_FIELD
 from setupwizard.provisioning.target import AdminUser, SshHardening
 
 _STYLES = {Level.SUCCESS: "green", Level.WARNING: "yellow", Level.ERROR: "red", Level.INFO: ""}
@@ -168,6 +176,17 @@ def setup(
     show_plan: Annotated[
         bool, typer.Option("--show-plan", help="Print the chosen steps' commands and exit.")
     ] = False,
+    confirm_login: Annotated[
+        bool,
+        typer.Option(
+            "--confirm-login",
+            help="With --harden-ssh: when the new login cannot be proven here, apply it, let you try it "
+            "from another terminal and confirm at a prompt; rolled back unless you do (needs a terminal).",
+        ),
+    ] = False,
+    confirm_timeout: Annotated[
+        int, typer.Option("--confirm-timeout", help="With --confirm-login: seconds to wait (5-3600).")
+    ] = 300,
 ) -> None:
     """Set up a Debian/Ubuntu server over SSH: the steps you choose, with every command shown."""
     language: Lang = "en" if lang.lower() == "en" else "zh"
@@ -196,10 +215,24 @@ def setup(
             generate_key=admin_key_out is not None,
             nopasswd=admin_nopasswd,
         ),
-        ssh_hardening=SshHardening(permit_root_login, keep_password_login, ssh_new_port)
+        ssh_hardening=SshHardening(
+            permit_root_login,
+            keep_password_login,
+            ssh_new_port,
+            confirm_login=confirm_login,
+            confirm_timeout=confirm_timeout,
+        )
         if harden_ssh
         else None,
     )
+    if confirm_login and not show_plan and not sys.stdin.isatty():
+        typer.echo(
+            "--confirm-login asks you to confirm the new login at a prompt, and stdin is not a terminal "
+            "(a pipe, --password-stdin, cron): run it in a terminal, or let the run prove the login itself "
+            "(--admin-key FILE.pub with the private key FILE next to it). Nothing was changed.",
+            err=True,
+        )
+        raise typer.Exit(2)
     if show_plan:
         if admin_sudo_password and steps.admin is not None:  # asked for after the plan; never shown
             steps = replace(steps, admin=replace(steps.admin, sudo_password=PASSWORD_PLACEHOLDER))
@@ -243,6 +276,35 @@ def setup(
     raise typer.Exit(0 if ok else 1)
 
 
+CONFIRM_PROMPT: dict[Lang, str] = {
+    "zh": "能登录吗？输入 yes 并回车保留新设置；输入其他内容或按 Ctrl-C 立即回滚；超时未答也会回滚。",
+    "en": "Could you log in? Type yes and Enter to keep the new settings; anything else or Ctrl-C rolls "
+    "them back now, and so does no answer in time.",
+}
+
+
+def ask_for_confirmation(
+    loop: asyncio.AbstractEventLoop, confirm: asyncio.Event, cancel: asyncio.Event
+) -> None:
+    """Read the person's answer from the terminal without blocking the run: ``yes`` sets ``confirm``,
+    any other line ``cancel`` (roll back now); end of input leaves the deadline to roll back."""
+    fd = sys.stdin.fileno()
+    typed = bytearray()
+
+    def readable() -> None:
+        chunk = os.read(fd, 1024)
+        typed.extend(chunk)
+        if chunk and b"\n" not in typed:
+            return
+        loop.remove_reader(fd)
+        if not chunk:  # end of input: nobody answers, the deadline rolls back
+            return
+        answer = typed.decode(errors="replace").strip().lower()
+        (confirm if answer in ("yes", "y") else cancel).set()
+
+    loop.add_reader(fd, readable)
+
+
 def write_private_key(path: Path, private_key: str) -> None:
     """Write a generated private key to a new file only its owner can read."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -270,6 +332,7 @@ async def _run(
     if forget and await store.forget(target.host, target.port):
         console.print(f"Forgot the recorded host key of {target.host}:{target.port}.")
     cancel = asyncio.Event()
+    confirm = asyncio.Event()
     loop = asyncio.get_running_loop()
     with suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGINT, cancel.set)
@@ -291,6 +354,9 @@ async def _run(
         if event.type is EventType.LOG:
             text.stylize("dim")
         progress.console.print(text, soft_wrap=True)  # the terminal wraps; copied lines stay whole
+        if isinstance(event.data.get(CONFIRM_FIELD), dict):
+            progress.console.print(Text(CONFIRM_PROMPT[lang], style="bold"))
+            ask_for_confirmation(loop, confirm, cancel)
         if event.type is EventType.STEP and event.step_total:
             done = event.step_index or 0
             if event.data.get("status") == "running":
@@ -298,10 +364,22 @@ async def _run(
             progress.update(task, total=event.step_total, completed=done, description=event.step_id or "")
 
     with progress:
-        result = await run_setup(
-            target, options, EventEmitter(show), store, cancel=cancel, connect_timeout=connect_timeout
-        )
+        try:
+            result = await run_setup(
+                target,
+                options,
+                EventEmitter(show),
+                store,
+                cancel=cancel,
+                confirm=confirm,
+                connect_timeout=connect_timeout,
+            )
+        finally:
+            with suppress(ValueError, OSError):
+                loop.remove_reader(sys.stdin.fileno())
         progress.update(task, description=result.status)
+    if result.error_code == "invalid_input" and "ssh_hardening.confirm_login" in result.message:
+        console.print("(ssh_hardening.confirm_login is --confirm-login here)")
     if result.generated_private_key and key_out is not None:
         write_private_key(key_out, result.generated_private_key)
         console.print(f"The admin user's new private key: {key_out} (shown nowhere else; keep it safe).")

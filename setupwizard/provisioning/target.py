@@ -75,11 +75,22 @@ class SshHardening:
     :param password_authentication: keep password logins (False: keys only, refused unless a key login
         has been proven on this run).
     :param port: move sshd to this port (its ufw rule is added first); None keeps the port.
+    :param confirm_login: when this run cannot prove the new login itself (a pasted key whose private
+        half it does not hold), apply the settings anyway and let the person prove it: they try the
+        shown ``ssh -p PORT user@host`` from their own terminal and confirm within ``confirm_timeout``
+        seconds, or the settings are rolled back over the still-open connection ("commit confirmed").
+    :param confirm_timeout: seconds to wait for that confirmation (see ``CONFIRM_TIMEOUT_RANGE``).
     """
 
     permit_root_login: str = "no"
     password_authentication: bool = False
     port: int | None = None
+    confirm_login: bool = False
+    confirm_timeout: float = 300.0
+
+
+CONFIRM_TIMEOUT_RANGE = (5, 3600)
+"""Bounds of :attr:`SshHardening.confirm_timeout`, in seconds (a few seconds lets tests time out)."""
 
 
 @dataclass(frozen=True)
