@@ -77,7 +77,8 @@ async def assert_old_way_in(host: TestHost, private: str) -> None:
         "passwordauthentication yes",
     ]
     assert await login_runs(host, "root", password=host.root.password) == "0"
-    assert await login_runs(host, "deploy", private_key=private, command="sudo -n id -u") == "0"
+    deploy = await login_runs(host, "deploy", private_key=private, command="sudo -n id -u")
+    assert deploy == "0", root(host, "journalctl -u ssh.service -n 40 --no-pager -o cat")
     assert await login_runs(host, "deploy", port=NEW_PORT, private_key=private) is None
 
 
@@ -181,6 +182,9 @@ async def test_a_connection_lost_during_the_wait_is_reverted_by_the_server(
     # the server's timer fires 3 s after the confirm window (5 s), counted from when it was armed
     result = await run(host, confirm_plan(public, 5), rec, asyncio.Event(), revert_after=3.0)
     assert result.status == "failed", rec.dump()
+    # the server's undo runs: the drop-in goes first, then sshd restarts; wait for the undo to finish
     root(host, f"for i in $(seq 600); do [ -e {DROP_IN} ] || exit 0; sleep 0.1; done; exit 1")
+    undo = "setupwizard-ssh-revert.service"
+    root(host, f"for i in $(seq 600); do systemctl is-active -q {undo} || exit 0; sleep 0.1; done; exit 1")
     root(host, "for i in $(seq 300); do ss -Hltn | grep -q ':22 ' && exit 0; sleep 0.1; done; exit 1")
     await assert_old_way_in(host, private)
