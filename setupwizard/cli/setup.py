@@ -10,10 +10,10 @@ remembered in ``~/.config/setupwizard/known_hosts.json`` (policy accept-new). Ex
 success, 1 on failure or cancel. ``--lang en`` shows the wizard's own lines in English (output
 printed by the server's programs stays as printed).
 
-With ``--admin-key FILE.pub``, the private key ``FILE`` next to it (when it is the other half) proves
-the admin user's new login, so ``--harden-ssh`` works without logging in with that key. A plan that
-cannot be proven, or that would leave no way to root, is refused before anything runs, naming the
-option to add.
+With ``--admin-key FILE.pub``, the private key ``FILE`` next to it (when it is the other half), or else
+the ssh-agent at ``SSH_AUTH_SOCK`` when it holds that key, proves the admin user's new login, so
+``--harden-ssh`` works without logging in with that key. A plan that cannot be proven, or that would
+leave no way to root, is refused before anything runs, naming the option to add.
 
 ``--confirm-login`` (confirm-or-revert, issue 17 A6): when the run cannot prove the admin user's new
 login itself (only ``FILE.pub`` given), it applies the hardening, prints the ``ssh -p PORT user@host``
@@ -41,6 +41,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from setupwizard.cli.confirm_prompt import CONFIRM_PROMPT, agent_holds, ask_for_confirmation
 from setupwizard.cli.root import app
 from setupwizard.provisioning import (
     DEFAULT_PACKAGES,
@@ -263,6 +264,11 @@ def setup(
         steps = replace(
             steps, admin=replace(steps.admin, private_key=admin_private, passphrase=admin_passphrase)
         )
+    agent = os.environ.get("SSH_AUTH_SOCK")
+    admin = steps.admin
+    if admin_private is None and admin is not None and admin.public_key and agent:
+        if asyncio.run(agent_holds(agent, admin.public_key)):  # issue 17 D19: the agent proves the login
+            steps = replace(steps, admin=replace(admin, agent_path=agent))
     target = Target(
         host=host,
         port=port,
@@ -274,35 +280,6 @@ def setup(
     )
     ok = asyncio.run(_run(target, steps, forget_host_key, connect_timeout, language, admin_key_out))
     raise typer.Exit(0 if ok else 1)
-
-
-CONFIRM_PROMPT: dict[Lang, str] = {
-    "zh": "能登录吗？输入 yes 并回车保留新设置；输入其他内容或按 Ctrl-C 立即回滚；超时未答也会回滚。",
-    "en": "Could you log in? Type yes and Enter to keep the new settings; anything else or Ctrl-C rolls "
-    "them back now, and so does no answer in time.",
-}
-
-
-def ask_for_confirmation(
-    loop: asyncio.AbstractEventLoop, confirm: asyncio.Event, cancel: asyncio.Event
-) -> None:
-    """Read the person's answer from the terminal without blocking the run: ``yes`` sets ``confirm``,
-    any other line ``cancel`` (roll back now); end of input leaves the deadline to roll back."""
-    fd = sys.stdin.fileno()
-    typed = bytearray()
-
-    def readable() -> None:
-        chunk = os.read(fd, 1024)
-        typed.extend(chunk)
-        if chunk and b"\n" not in typed:
-            return
-        loop.remove_reader(fd)
-        if not chunk:  # end of input: nobody answers, the deadline rolls back
-            return
-        answer = typed.decode(errors="replace").strip().lower()
-        (confirm if answer in ("yes", "y") else cancel).set()
-
-    loop.add_reader(fd, readable)
 
 
 def write_private_key(path: Path, private_key: str) -> None:

@@ -77,8 +77,12 @@ def admin_proof_key(target: Target, admin: AdminUser) -> tuple[str, str | None] 
 
 
 def admin_provable(target: Target, admin: AdminUser | None) -> bool:
-    """This run can log in as the admin user from outside: a generated key, or a pasted key it holds."""
-    return admin is not None and (admin.generate_key or admin_proof_key(target, admin) is not None)
+    """This run can log in as the admin user from outside: a generated key, or a pasted key it holds
+    (or whose private half the ssh-agent it was given holds)."""
+    if admin is None:
+        return False
+    held = admin_proof_key(target, admin) is not None or bool(admin.public_key and admin.agent_path)
+    return admin.generate_key or held
 
 
 def own_login_survives(target: Target, hardening: SshHardening) -> bool:

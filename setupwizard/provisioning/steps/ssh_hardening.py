@@ -139,6 +139,14 @@ def proof_login(ctx: StepContext, hardening: SshHardening) -> Target | None:
     held = admin_proof_key(target, admin) if admin is not None else None
     if admin is not None and held is not None:
         return Target(target.host, admin.username, port=port, private_key=held[0], passphrase=held[1])
+    if admin is not None and admin.public_key and admin.agent_path:  # the CLI's ssh-agent holds the key
+        return Target(
+            target.host,
+            admin.username,
+            port=port,
+            agent_path=admin.agent_path,
+            agent_public_key=admin.public_key,
+        )
     if target.username == "root" and hardening.permit_root_login == "no":
         return None
     if target.username == "root" and not target.private_key:
@@ -335,7 +343,7 @@ def login_summary(ctx: StepContext, hardening: SshHardening, login: Target | Non
     return {
         "username": login.username,
         "port": port,
-        "auth": "key" if login.private_key else "password",
+        "auth": "key" if login.private_key or login.agent_path else "password",
         "generated_key": bool(ctx.generated_private_key) and login.private_key == ctx.generated_private_key,
     }
 
@@ -343,5 +351,5 @@ def login_summary(ctx: StepContext, hardening: SshHardening, login: Target | Non
 def done_message(ctx: StepContext, hardening: SshHardening, login: Target) -> Msg:
     """「root 登录已关闭，请使用 deploy@host:2222 和密钥登录」 and the like."""
     root = msg("hardening.root_off" if hardening.permit_root_login == "no" else "hardening.root_key_only")
-    how = msg("hardening.with_key" if login.private_key else "hardening.with_password")
+    how = msg("hardening.with_key" if login.private_key or login.agent_path else "hardening.with_password")
     return msg("hardening.done", root=root, where=f"{login.username}@{ctx.target.host}:{login.port}", how=how)
