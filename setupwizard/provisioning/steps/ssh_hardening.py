@@ -284,11 +284,9 @@ async def _apply_and_prove(
             await ctx.say(msg("hardening.root_proven", user=login.username))
         await ctx.run(f"rm -f {BACKUP}", quiet=True)
         await close_old_port(ctx, hardening, state)
-        ctx.login_after = login_summary(ctx, hardening, login)
-        if by_person:  # the person logged in with their own key
-            ctx.login_after["auth"] = "key"
-            login = Target(login.host, login.username, port=login.port, private_key="(the person's own)")
-        return StepOutcome(StepStatus.SUCCEEDED, done_message(ctx, hardening, login), changed=True)
+        ctx.login_after = login_summary(ctx, hardening, login, by_person=by_person)
+        done = done_message(ctx, hardening, login, by_person=by_person)
+        return StepOutcome(StepStatus.SUCCEEDED, done, changed=True)
     if confirmed is None:
         await ctx.say(msg("hardening.proof_failed", problem=problem), Level.ERROR)
     await roll_back(ctx, added_rule, problem, confirmed)
@@ -335,21 +333,25 @@ async def close_old_port(ctx: StepContext, hardening: SshHardening, state: SshdS
         await ctx.say(msg("hardening.old_port_closed", port=old))
 
 
-def login_summary(ctx: StepContext, hardening: SshHardening, login: Target | None) -> dict[str, object]:
-    """How to log in from now on (for the saved server entry): user, port, key or password."""
+def login_summary(
+    ctx: StepContext, hardening: SshHardening, login: Target | None, *, by_person: bool = False
+) -> dict[str, object]:
+    """How to log in from now on (for the saved server entry): user, port, key or password (the person's
+    own key, when they confirmed the login themselves)."""
     port = hardening.port or ctx.ssh_port or ctx.target.port
     if login is None:
         login = proof_login(ctx, hardening) or ctx.target
     return {
         "username": login.username,
         "port": port,
-        "auth": "key" if login.private_key or login.agent_path else "password",
+        "auth": "key" if login.private_key or login.agent_path or by_person else "password",
         "generated_key": bool(ctx.generated_private_key) and login.private_key == ctx.generated_private_key,
     }
 
 
-def done_message(ctx: StepContext, hardening: SshHardening, login: Target) -> Msg:
+def done_message(ctx: StepContext, hardening: SshHardening, login: Target, *, by_person: bool = False) -> Msg:
     """「root 登录已关闭，请使用 deploy@host:2222 和密钥登录」 and the like."""
     root = msg("hardening.root_off" if hardening.permit_root_login == "no" else "hardening.root_key_only")
-    how = msg("hardening.with_key" if login.private_key or login.agent_path else "hardening.with_password")
+    keyed = login.private_key or login.agent_path or by_person
+    how = msg("hardening.with_key" if keyed else "hardening.with_password")
     return msg("hardening.done", root=root, where=f"{login.username}@{ctx.target.host}:{login.port}", how=how)
