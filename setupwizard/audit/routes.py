@@ -45,6 +45,7 @@ _SETUP_ACTIONS: dict[tuple[str, str], AuditAction] = {
     ("POST", "/api/setup/auto-setup"): AuditAction.SETUP_START,
     ("POST", "/api/setup/test-connection"): AuditAction.TEST_CONNECTION,
     ("POST", "/api/setup/sessions/{session_id}/cancel"): AuditAction.SETUP_CANCEL,
+    ("POST", "/api/setup/sessions/{session_id}/confirm-login"): AuditAction.SETUP_CONFIRM_LOGIN,
     ("DELETE", "/api/setup/sessions/{session_id}"): AuditAction.SETUP_DELETE,
 }
 

@@ -31,6 +31,7 @@ class AuditAction(StrEnum):
     USER_CREATE = "user.create"
     SETUP_START = "setup.start"
     SETUP_CANCEL = "setup.cancel"
+    SETUP_CONFIRM_LOGIN = "setup.confirm_login"
     SETUP_DELETE = "setup.delete"
     TEST_CONNECTION = "setup.test_connection"
     SUDO_SAVE = "sudo.save"

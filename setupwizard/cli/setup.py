@@ -10,10 +10,17 @@ remembered in ``~/.config/setupwizard/known_hosts.json`` (policy accept-new). Ex
 success, 1 on failure or cancel. ``--lang en`` shows the wizard's own lines in English (output
 printed by the server's programs stays as printed).
 
-With ``--admin-key FILE.pub``, the private key ``FILE`` next to it (when it is the other half) proves
-the admin user's new login, so ``--harden-ssh`` works without logging in with that key. A plan that
-cannot be proven, or that would leave no way to root, is refused before anything runs, naming the
-option to add.
+With ``--admin-key FILE.pub``, the private key ``FILE`` next to it (when it is the other half), or else
+the ssh-agent at ``SSH_AUTH_SOCK`` when it holds that key, proves the admin user's new login, so
+``--harden-ssh`` works without logging in with that key. A plan that cannot be proven, or that would
+leave no way to root, is refused before anything runs, naming the option to add.
+
+``--confirm-login`` (confirm-or-revert, issue 17 A6): when the run cannot prove the admin user's new
+login itself (only ``FILE.pub`` given), it applies the hardening, prints the ``ssh -p PORT user@host``
+line to try from another terminal, and asks at a prompt; ``yes`` keeps it, any other answer or Ctrl-C
+rolls it back, and no answer within ``--confirm-timeout`` seconds (default 300) rolls it back too. The
+prompt needs a terminal: without one on stdin (a pipe, ``--password-stdin``, cron) the option is
+refused before anything runs, so the CLI never waits for an answer nobody can give.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from setupwizard.cli.confirm_prompt import CONFIRM_PROMPT, agent_holds, ask_for_confirmation
 from setupwizard.cli.root import app
 from setupwizard.provisioning import (
     DEFAULT_PACKAGES,
@@ -49,6 +57,7 @@ from setupwizard.provisioning import (
 from setupwizard.provisioning.messages import LANGS, Lang, render
 from setupwizard.provisioning.plan import PASSWORD_PLACEHOLDER
 from setupwizard.provisioning.steps import default_plan
+from setupwizard.provisioning.steps.confirm_login import DATA_FIELD as CONFIRM_FIELD
 from setupwizard.provisioning.target import AdminUser, SshHardening
 
 _STYLES = {Level.SUCCESS: "green", Level.WARNING: "yellow", Level.ERROR: "red", Level.INFO: ""}
@@ -168,6 +177,17 @@ def setup(
     show_plan: Annotated[
         bool, typer.Option("--show-plan", help="Print the chosen steps' commands and exit.")
     ] = False,
+    confirm_login: Annotated[
+        bool,
+        typer.Option(
+            "--confirm-login",
+            help="With --harden-ssh: when the new login cannot be proven here, apply it, let you try it "
+            "from another terminal and confirm at a prompt; rolled back unless you do (needs a terminal).",
+        ),
+    ] = False,
+    confirm_timeout: Annotated[
+        int, typer.Option("--confirm-timeout", help="With --confirm-login: seconds to wait (5-3600).")
+    ] = 300,
 ) -> None:
     """Set up a Debian/Ubuntu server over SSH: the steps you choose, with every command shown."""
     language: Lang = "en" if lang.lower() == "en" else "zh"
@@ -196,10 +216,24 @@ def setup(
             generate_key=admin_key_out is not None,
             nopasswd=admin_nopasswd,
         ),
-        ssh_hardening=SshHardening(permit_root_login, keep_password_login, ssh_new_port)
+        ssh_hardening=SshHardening(
+            permit_root_login,
+            keep_password_login,
+            ssh_new_port,
+            confirm_login=confirm_login,
+            confirm_timeout=confirm_timeout,
+        )
         if harden_ssh
         else None,
     )
+    if confirm_login and not show_plan and not sys.stdin.isatty():
+        typer.echo(
+            "--confirm-login asks you to confirm the new login at a prompt, and stdin is not a terminal "
+            "(a pipe, --password-stdin, cron): run it in a terminal, or let the run prove the login itself "
+            "(--admin-key FILE.pub with the private key FILE next to it). Nothing was changed.",
+            err=True,
+        )
+        raise typer.Exit(2)
     if show_plan:
         if admin_sudo_password and steps.admin is not None:  # asked for after the plan; never shown
             steps = replace(steps, admin=replace(steps.admin, sudo_password=PASSWORD_PLACEHOLDER))
@@ -230,6 +264,11 @@ def setup(
         steps = replace(
             steps, admin=replace(steps.admin, private_key=admin_private, passphrase=admin_passphrase)
         )
+    agent = os.environ.get("SSH_AUTH_SOCK")
+    admin = steps.admin
+    if admin_private is None and admin is not None and admin.public_key and agent:
+        if asyncio.run(agent_holds(agent, admin.public_key)):  # issue 17 D19: the agent proves the login
+            steps = replace(steps, admin=replace(admin, agent_path=agent))
     target = Target(
         host=host,
         port=port,
@@ -270,6 +309,7 @@ async def _run(
     if forget and await store.forget(target.host, target.port):
         console.print(f"Forgot the recorded host key of {target.host}:{target.port}.")
     cancel = asyncio.Event()
+    confirm = asyncio.Event()
     loop = asyncio.get_running_loop()
     with suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGINT, cancel.set)
@@ -291,6 +331,9 @@ async def _run(
         if event.type is EventType.LOG:
             text.stylize("dim")
         progress.console.print(text, soft_wrap=True)  # the terminal wraps; copied lines stay whole
+        if isinstance(event.data.get(CONFIRM_FIELD), dict):
+            progress.console.print(Text(CONFIRM_PROMPT[lang], style="bold"))
+            ask_for_confirmation(loop, confirm, cancel)
         if event.type is EventType.STEP and event.step_total:
             done = event.step_index or 0
             if event.data.get("status") == "running":
@@ -298,10 +341,22 @@ async def _run(
             progress.update(task, total=event.step_total, completed=done, description=event.step_id or "")
 
     with progress:
-        result = await run_setup(
-            target, options, EventEmitter(show), store, cancel=cancel, connect_timeout=connect_timeout
-        )
+        try:
+            result = await run_setup(
+                target,
+                options,
+                EventEmitter(show),
+                store,
+                cancel=cancel,
+                confirm=confirm,
+                connect_timeout=connect_timeout,
+            )
+        finally:
+            with suppress(ValueError, OSError):
+                loop.remove_reader(sys.stdin.fileno())
         progress.update(task, description=result.status)
+    if result.error_code == "invalid_input" and "ssh_hardening.confirm_login" in result.message:
+        console.print("(ssh_hardening.confirm_login is --confirm-login here)")
     if result.generated_private_key and key_out is not None:
         write_private_key(key_out, result.generated_private_key)
         console.print(f"The admin user's new private key: {key_out} (shown nowhere else; keep it safe).")

@@ -107,6 +107,18 @@ class LockoutPreventedError(ProvisioningError):
     code = "lockout_prevented"
 
 
+class LoginNotConfirmedError(LockoutPreventedError):
+    """Confirm-or-revert: the person did not confirm the new login in time; it was rolled back."""
+
+    code = "login_not_confirmed"
+
+
+class ConnectionLostError(ProvisioningError):
+    """The run's SSH connection closed while a step waited (the server's own revert timer takes over)."""
+
+    code = "connection_lost"
+
+
 class StepCancelled(Exception):
     """Raised inside a step when the user cancelled the setup (not a :class:`ProvisioningError`).
 

@@ -355,10 +355,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "preflight.no_proof": (
         "加固后本次运行无法证明还有可用的登录: 请添加管理员用户并生成密钥（或粘贴本次登录所用密钥的公钥），"
-        "或用私钥登录，或保留密码登录",
+        "或用私钥登录，或保留密码登录；或者开启 ssh_hardening.confirm_login（确认或回滚: 由你从自己的终端"
+        "登录验证，限时内未确认则自动回滚）",
         "after the hardening this run could prove no login that still works: add an admin user with a "
         "generated key (or the public half of the key this run logs in with), log in with a private key, or "
-        "keep password login",
+        "keep password login; or turn on ssh_hardening.confirm_login (confirm-or-revert: you prove the "
+        "login from your own terminal, and it is rolled back unless you confirm in time)",
     ),
     "preflight.admin_no_sudo": (
         "关闭 root 登录后必须留下一条已验证的获得 root 的路: 请为 {user} 设置 sudo 密码，或选择免密码 sudo",
@@ -400,6 +402,35 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "hardening.sshd_restarted": (
         "sshd 已停止运行，回滚时已重建 /run/sshd 并重新启动 sshd",
         "sshd had stopped: the rollback recreated /run/sshd and restarted sshd",
+    ),
+    "hardening.confirm_wait": (
+        "新的 SSH 设置已生效。请在你自己的终端运行 {command} 验证可以登录{root}，然后在 {seconds} 秒内"
+        "（{deadline} 之前）确认；未确认将自动回滚",
+        "The new SSH settings are in force. From your own terminal, run {command} to check that you can "
+        "log in{root}, then confirm within {seconds} s (before {deadline}); without a confirmation they are "
+        "rolled back",
+    ),
+    "hardening.confirm_root": (
+        "，并用 sudo true 验证可以获得 root",
+        ", and sudo true to check it becomes root",
+    ),
+    "hardening.confirmed": (
+        "已确认: 你已用 {where} 登录，新的 SSH 设置保留",
+        "Confirmed: you logged in as {where}; the new SSH settings are kept",
+    ),
+    "hardening.confirm_cancelled": (
+        "等待确认时设置被取消，已回滚 sshd 配置: {state}",
+        "The setup was cancelled while waiting for the confirmation; the sshd settings were rolled back: "
+        "{state}",
+    ),
+    "hardening.confirm_connection_lost": (
+        "等待确认时 SSH 连接中断: 服务器上的计时器将在加固后 {seconds} 秒内自行回滚 sshd 配置",
+        "The SSH connection was lost while waiting for the confirmation: the server's own timer rolls "
+        "the sshd settings back within {seconds} s of the hardening",
+    ),
+    "hardening.reverted_unconfirmed": (
+        "未在限时内确认，已回滚: {state}",
+        "Reverted because not confirmed in time: {state}",
     ),
     "script.done": ("自定义脚本执行成功（退出码 0）", "The custom script succeeded (exit status 0)"),
     # errors

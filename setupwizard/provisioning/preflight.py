@@ -31,6 +31,7 @@ __all__ = [
     "check_plan",
     "check_server",
     "needs_systemd",
+    "person_proves",
 ]
 
 
@@ -76,8 +77,12 @@ def admin_proof_key(target: Target, admin: AdminUser) -> tuple[str, str | None] 
 
 
 def admin_provable(target: Target, admin: AdminUser | None) -> bool:
-    """This run can log in as the admin user from outside: a generated key, or a pasted key it holds."""
-    return admin is not None and (admin.generate_key or admin_proof_key(target, admin) is not None)
+    """This run can log in as the admin user from outside: a generated key, or a pasted key it holds
+    (or whose private half the ssh-agent it was given holds)."""
+    if admin is None:
+        return False
+    held = admin_proof_key(target, admin) is not None or bool(admin.public_key and admin.agent_path)
+    return admin.generate_key or held
 
 
 def own_login_survives(target: Target, hardening: SshHardening) -> bool:
@@ -87,8 +92,31 @@ def own_login_survives(target: Target, hardening: SshHardening) -> bool:
     return bool(target.private_key) or hardening.password_authentication
 
 
+def person_proves(target: Target, options: SetupOptions) -> str | None:
+    """The user whose login the person proves from their own terminal (confirm-or-revert), or None.
+
+    Only with ``ssh_hardening.confirm_login``, and only when this run cannot prove a login itself: the
+    admin user (a pasted key this run does not hold), else this run's own user while the new settings
+    still let it in with a key (not root with ``PermitRootLogin no``).
+    """
+    hardening = options.ssh_hardening
+    if hardening is None or not hardening.confirm_login:
+        return None
+    admin = options.admin
+    if admin_provable(target, admin) or own_login_survives(target, hardening):
+        return None
+    if admin is not None:
+        return admin.username
+    if target.username == "root" and hardening.permit_root_login == "no":
+        return None
+    return target.username
+
+
 def check_plan(target: Target, options: SetupOptions) -> None:
     """Refuse a hardening this run cannot prove, or one that leaves no proven way to root.
+
+    With ``ssh_hardening.confirm_login`` a login the person proves (:func:`person_proves`) counts as
+    proven: the run waits for their confirmation and rolls back without it.
 
     :raises PlanRefusedError: naming the field to change, and saying what to add.
     """
@@ -96,17 +124,19 @@ def check_plan(target: Target, options: SetupOptions) -> None:
     if hardening is None:
         return
     admin = options.admin
-    provable = admin_provable(target, admin)
-    if not provable and not own_login_survives(target, hardening):
+    person = person_proves(target, options)
+    provable = admin_provable(target, admin) or (admin is not None and person == admin.username)
+    own = own_login_survives(target, hardening) or (person is not None and person == target.username)
+    if not provable and not own:
         field = (
             "ssh_hardening.permit_root_login"
-            if target.username == "root"
+            if target.username == "root" and not (admin is None and hardening.confirm_login)
             else "ssh_hardening.password_authentication"
         )
         raise PlanRefusedError(field, msg("preflight.no_proof"))
     admin_to_root = admin is not None and provable and (admin.nopasswd or admin.sudo_password is not None)
-    sudoer_to_root = target.username != "root" and own_login_survives(target, hardening)
-    root_kept = target.username == "root" and own_login_survives(target, hardening)
+    sudoer_to_root = target.username != "root" and own
+    root_kept = target.username == "root" and own
     if admin_to_root or sudoer_to_root or root_kept:
         return
     if admin is not None and provable:

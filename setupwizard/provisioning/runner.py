@@ -42,6 +42,7 @@ async def run_setup(
     known_hosts: KnownHostStore,
     *,
     cancel: asyncio.Event | None = None,
+    confirm: asyncio.Event | None = None,
     connect_timeout: float = 10.0,
     keepalive_interval: float = 5.0,
 ) -> SetupResult:
@@ -51,6 +52,7 @@ async def run_setup(
     status="failed")``. Setting ``cancel`` stops the running remote command and marks its step
     cancelled (``status="cancelled"``). The last event is always exactly one ``complete`` event
     whose ``data`` is ``result.to_dict()``. ``result.sudo`` is set as soon as sudo was verified.
+    Setting ``confirm`` confirms a new login the person tried themselves (``ssh_hardening.confirm_login``).
     """
     return await execute_setup(
         target,
@@ -58,6 +60,7 @@ async def run_setup(
         emitter,
         known_hosts,
         cancel=cancel,
+        confirm=confirm,
         connect_timeout=connect_timeout,
         keepalive_interval=keepalive_interval,
         settings=PlanSettings(),
@@ -72,6 +75,7 @@ async def execute_setup(
     *,
     settings: PlanSettings,
     cancel: asyncio.Event | None = None,
+    confirm: asyncio.Event | None = None,
     connect_timeout: float = 10.0,
     keepalive_interval: float = 5.0,
 ) -> SetupResult:
@@ -105,6 +109,7 @@ async def execute_setup(
             cancel=cancel or asyncio.Event(),
             connect_timeout=connect_timeout,
             keepalive_interval=keepalive_interval,
+            confirm=confirm or asyncio.Event(),
         )
         result.steps = [StepResult(step.id, step.name) for step in plan.steps]
         start = msg(

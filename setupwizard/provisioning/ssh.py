@@ -111,9 +111,13 @@ async def open_connection(
     recorded = await known_hosts.get(target.host, target.port)
     pin = expected_fingerprint or target.host_key_fingerprint
     check = _HostKeyCheck(pin or recorded, pinned=pin is not None)
-    client_keys = None
+    client_keys: list[Any] | None = None
     if target.private_key:
         client_keys = [asyncssh.import_private_key(target.private_key, target.passphrase or None)]
+    agent = None
+    if not target.private_key and target.agent_path and target.agent_public_key:
+        agent, key = await agent_key(target.agent_path, target.agent_public_key)
+        client_keys = [key] if key is not None else None
     try:
         conn = await _two_phases(
             asyncssh.connect(
@@ -161,10 +165,34 @@ async def open_connection(
             raise _unreachable(UnreachableError, target, f"no SSH handshake: {exc.reason}") from None
         handshake = msg("error.handshake_failed", host=target.host, port=target.port, reason=exc.reason)
         raise ConnectError(handshake) from None
+    finally:
+        if agent is not None:
+            agent.close()  # the login has signed with the agent key by now (or failed)
     assert check.seen is not None  # validate_host_public_key ran during key exchange
     if recorded != check.seen:  # new host, or a pinned key replacing an old record
         await known_hosts.put(target.host, target.port, check.seen)
     return Connection(conn, check.seen, newly_recorded=recorded is None)
+
+
+async def agent_key(
+    path: str, public_key: str
+) -> tuple[asyncssh.SSHAgentClient | None, asyncssh.SSHKeyPair | None]:
+    """The ssh-agent at ``path`` and its key whose public half is ``public_key`` (an OpenSSH line); the
+    agent stays open until the login signed with it. (None, None) when the agent is unreachable."""
+    try:
+        agent = await asyncssh.connect_agent(path)
+    except (OSError, asyncssh.Error):
+        return None, None
+    if agent is None:
+        return None, None
+    try:
+        wanted = asyncssh.import_public_key(public_key).public_data
+        for key in await agent.get_keys():
+            if key.public_data == wanted:
+                return agent, key
+    except (OSError, ValueError, asyncssh.Error, asyncssh.KeyImportError):
+        pass
+    return agent, None
 
 
 def _unreachable(kind: type[UnreachableError], target: Target, detail: str) -> UnreachableError:

@@ -19,6 +19,10 @@ class Target:
     passphrase: str | None = None
     sudo_password: str | None = None
     host_key_fingerprint: str | None = None  # optional pin, "SHA256:…"
+    # log in with the ssh-agent key whose public half is ``agent_public_key`` (the CLI's proof of an admin
+    # login, issue 17 D19); the agent's socket path and a public key are no secrets
+    agent_path: str | None = None
+    agent_public_key: str | None = None
 
     def __post_init__(self) -> None:
         # An address gets its one spelling here (``::ffff:198.18.0.10`` is 198.18.0.10), so what is shown,
@@ -53,6 +57,9 @@ class AdminUser:
     :param private_key: the private half of ``public_key``, when the caller holds it (the CLI finds it
         next to the ``.pub`` file): this run then proves the new login with it. A secret, never sent.
     :param passphrase: that private key's passphrase; a secret.
+    :param agent_path: the ssh-agent socket that holds the private half of ``public_key`` (the CLI checks
+        ``SSH_AUTH_SOCK`` when no private key lies next to the ``.pub``): this run proves the new login
+        with that agent key.
     """
 
     username: str
@@ -62,6 +69,7 @@ class AdminUser:
     nopasswd: bool = False
     private_key: str | None = None
     passphrase: str | None = None
+    agent_path: str | None = None
 
     def __repr__(self) -> str:  # the password never shows up in a traceback
         return f"AdminUser(username={self.username!r}, generate_key={self.generate_key})"
@@ -75,11 +83,22 @@ class SshHardening:
     :param password_authentication: keep password logins (False: keys only, refused unless a key login
         has been proven on this run).
     :param port: move sshd to this port (its ufw rule is added first); None keeps the port.
+    :param confirm_login: when this run cannot prove the new login itself (a pasted key whose private
+        half it does not hold), apply the settings anyway and let the person prove it: they try the
+        shown ``ssh -p PORT user@host`` from their own terminal and confirm within ``confirm_timeout``
+        seconds, or the settings are rolled back over the still-open connection ("commit confirmed").
+    :param confirm_timeout: seconds to wait for that confirmation (see ``CONFIRM_TIMEOUT_RANGE``).
     """
 
     permit_root_login: str = "no"
     password_authentication: bool = False
     port: int | None = None
+    confirm_login: bool = False
+    confirm_timeout: float = 300.0
+
+
+CONFIRM_TIMEOUT_RANGE = (5, 3600)
+"""Bounds of :attr:`SshHardening.confirm_timeout`, in seconds (a few seconds lets tests time out)."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,13 @@ from setupwizard.provisioning.address import (
     numeric_spelling,
 )
 from setupwizard.provisioning.errors import InvalidInputError
-from setupwizard.provisioning.target import AdminUser, SetupOptions, SshHardening, Target
+from setupwizard.provisioning.target import (
+    CONFIRM_TIMEOUT_RANGE,
+    AdminUser,
+    SetupOptions,
+    SshHardening,
+    Target,
+)
 
 USERNAME_PATTERN = r"^[a-z_][a-z0-9_-]*[$]?$"
 """A login name, as the API schema states it (at most 32 characters)."""
@@ -256,6 +262,12 @@ def check_ssh_hardening(hardening: SshHardening) -> None:
         raise InvalidInputError("ssh_hardening.permit_root_login", "只能是 no 或 prohibit-password")
     if hardening.port is not None:
         check_port(hardening.port, "ssh_hardening.port")
+    low, high = CONFIRM_TIMEOUT_RANGE
+    timeout = hardening.confirm_timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not low <= timeout <= high:
+        raise InvalidInputError(
+            "ssh_hardening.confirm_timeout", f"必须是 {low} 到 {high} 之间的秒数，收到 {_shown(timeout)}"
+        )
 
 
 def _shown(value: object) -> str:

@@ -172,6 +172,22 @@ async def cancel_session(session_id: uuid.UUID, user: CurrentUser, service: Serv
     return StartedSetup(session_id=str(session_id), status="cancelling")
 
 
+@router.post(
+    "/sessions/{session_id}/confirm-login",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        **error_responses(404),
+        409: {"model": ErrorBody, "description": "session_not_waiting: not waiting for a confirmation"},
+    },
+)
+async def confirm_login(session_id: uuid.UUID, user: CurrentUser, service: ServiceDep) -> StartedSetup:
+    """Confirm-or-revert (``ssh_hardening.confirm_login``): you logged in the new way from your own
+    terminal, so the run keeps the hardening. The session's owner or an admin; 409 when the session is
+    not waiting for this (not yet, or no longer: confirmed, rolled back, ended)."""
+    await service.confirm_login(user.id, user.is_admin, str(session_id))
+    return StartedSetup(session_id=str(session_id), status="confirming")
+
+
 @router.post("/test-connection", responses=_CONNECT_ERRORS)
 async def check_connection(body: ConnectionRequest, user: CurrentUser, request: Request) -> dict[str, object]:
     """Connect, report the OS, the sudo mode and the host key fingerprint; change nothing."""

@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 CANCEL_KEY_TTL_SECONDS = 300
 """How long a cancel request waits for its run (it is only needed until the runner's next heartbeat)."""
 
+CONFIRM_PREFIX = "confirm:"
+"""A message on the cancel channel that starts with this confirms the new login of the session named
+after it (confirm-or-revert; no key: a confirmation lost meanwhile ends in the safe rollback)."""
+
 CLAIM_TTL_SECONDS = 120
 """How long a worker that claimed a dead session for the sweep holds it."""
 
@@ -33,8 +37,11 @@ CLAIM_TTL_SECONDS = 120
 class RunSignals(Protocol):
     """Cancel requests and liveness of running setups, across the workers of one service."""
 
-    async def track(self, session_id: str, cancel: asyncio.Event) -> None:
-        """This worker runs the session: set ``cancel`` when any worker asks, and keep the run alive."""
+    async def track(
+        self, session_id: str, cancel: asyncio.Event, confirm: asyncio.Event | None = None
+    ) -> None:
+        """This worker runs the session: set ``cancel`` when any worker asks, and keep the run alive;
+        set ``confirm`` when any worker confirms its new login (confirm-or-revert)."""
         ...
 
     def untrack(self, session_id: str) -> None:
@@ -43,6 +50,10 @@ class RunSignals(Protocol):
 
     async def request_cancel(self, session_id: str) -> None:
         """Ask whichever worker runs the session to cancel it."""
+        ...
+
+    async def request_confirm(self, session_id: str) -> None:
+        """Tell whichever worker runs the session that the person confirmed its new login."""
         ...
 
     async def is_alive(self, session_id: str) -> bool:
@@ -63,12 +74,23 @@ class MemoryRunSignals:
 
     def __init__(self) -> None:
         self._runs: dict[str, asyncio.Event] = {}
+        self._confirms: dict[str, asyncio.Event] = {}
 
-    async def track(self, session_id: str, cancel: asyncio.Event) -> None:
+    async def track(
+        self, session_id: str, cancel: asyncio.Event, confirm: asyncio.Event | None = None
+    ) -> None:
         self._runs[session_id] = cancel
+        if confirm is not None:
+            self._confirms[session_id] = confirm
 
     def untrack(self, session_id: str) -> None:
         self._runs.pop(session_id, None)
+        self._confirms.pop(session_id, None)
+
+    async def request_confirm(self, session_id: str) -> None:
+        confirm = self._confirms.get(session_id)
+        if confirm is not None:
+            confirm.set()
 
     async def request_cancel(self, session_id: str) -> None:
         cancel = self._runs.get(session_id)
@@ -83,6 +105,7 @@ class MemoryRunSignals:
 
     async def close(self) -> None:
         self._runs.clear()
+        self._confirms.clear()
 
 
 class RedisRunSignals:
@@ -98,6 +121,7 @@ class RedisRunSignals:
         self.prefix = prefix
         self.lease_ms = max(1, round(lease_seconds * 1000))
         self._runs: dict[str, asyncio.Event] = {}
+        self._confirms: dict[str, asyncio.Event] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._listener: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.Task[None] | None = None
@@ -123,8 +147,12 @@ class RedisRunSignals:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._subscribed.wait(), timeout=10)
 
-    async def track(self, session_id: str, cancel: asyncio.Event) -> None:
+    async def track(
+        self, session_id: str, cancel: asyncio.Event, confirm: asyncio.Event | None = None
+    ) -> None:
         self._runs[session_id] = cancel
+        if confirm is not None:
+            self._confirms[session_id] = confirm
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.set(self.run_key(session_id), "1", px=self.lease_ms)
@@ -136,6 +164,7 @@ class RedisRunSignals:
             log.exception("Announcing setup %s on Redis failed", session_id)
 
     def untrack(self, session_id: str) -> None:
+        self._confirms.pop(session_id, None)
         if self._runs.pop(session_id, None) is None:
             return
         task = asyncio.create_task(self._forget(session_id), name=f"run-signals-forget-{session_id}")
@@ -158,6 +187,13 @@ class RedisRunSignals:
             pipe.publish(self.channel, session_id)
             await pipe.execute()
 
+    async def request_confirm(self, session_id: str) -> None:
+        local = self._confirms.get(session_id)
+        if local is not None:
+            local.set()
+            return
+        await self.redis.publish(self.channel, CONFIRM_PREFIX + session_id)
+
     async def is_alive(self, session_id: str) -> bool:
         if session_id in self._runs:
             return True
@@ -178,6 +214,11 @@ class RedisRunSignals:
                         continue
                     data = message["data"]
                     session_id = data.decode() if isinstance(data, bytes) else str(data)
+                    if session_id.startswith(CONFIRM_PREFIX):  # confirm-or-revert: the person confirmed
+                        confirm = self._confirms.get(session_id.removeprefix(CONFIRM_PREFIX))
+                        if confirm is not None:
+                            confirm.set()
+                        continue
                     cancel = self._runs.get(session_id)
                     if cancel is not None:
                         log.info("Cancel of setup %s requested through another worker", session_id)
@@ -223,3 +264,4 @@ class RedisRunSignals:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._runs.clear()
+        self._confirms.clear()

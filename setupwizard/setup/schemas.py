@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from setupwizard.db.models import SetupSession
 from setupwizard.provisioning.events import SessionEvent, format_timestamp
 from setupwizard.provisioning.target import (
+    CONFIRM_TIMEOUT_RANGE,
     DEFAULT_PACKAGES,
     AdminUser,
     SetupOptions,
@@ -119,9 +120,31 @@ class SshHardeningRequest(BaseModel):
         None, description="Move sshd to this port (its ufw rule is added first).", json_schema_extra=TCP_PORT
     )
 
+    confirm_login: bool = Field(
+        False,
+        description=(
+            "Confirm-or-revert: when the service cannot prove the new login itself (a pasted admin key "
+            "whose private half only you hold), apply the settings, show the `ssh -p PORT user@host` "
+            "line to try from your own terminal, and roll back unless you confirm it "
+            "(POST /api/setup/sessions/{id}/confirm-login) within confirm_timeout seconds."
+        ),
+    )
+    confirm_timeout: int = Field(
+        300,
+        ge=CONFIRM_TIMEOUT_RANGE[0],
+        le=CONFIRM_TIMEOUT_RANGE[1],
+        description="Seconds to wait for that confirmation (default 5 minutes).",
+    )
+
     def to_hardening(self) -> SshHardening:
         """The engine's SshHardening."""
-        return SshHardening(self.permit_root_login, self.password_authentication, self.port)
+        return SshHardening(
+            self.permit_root_login,
+            self.password_authentication,
+            self.port,
+            confirm_login=self.confirm_login,
+            confirm_timeout=self.confirm_timeout,
+        )
 
 
 class StepChoice(BaseModel):

@@ -43,7 +43,7 @@ from setupwizard.provisioning.result import SessionStatus, SetupResult, SudoMode
 from setupwizard.provisioning.summary import complete_event_level
 from setupwizard.provisioning.target import SetupOptions, Target
 from setupwizard.servers.repository import SwitchedLogin
-from setupwizard.setup import repository
+from setupwizard.setup import confirm_login, repository
 from setupwizard.setup.admin_keys import RESULT_FIELD as ADMIN_KEY_FIELD
 from setupwizard.setup.locks import HostLease, HostLocks
 from setupwizard.setup.outcomes import OutcomeWriter, incomplete_log_event
@@ -129,6 +129,8 @@ class RunningSetup:
     host: str
     port: int
     cancel: asyncio.Event = field(default_factory=asyncio.Event)
+    confirm: asyncio.Event = field(default_factory=asyncio.Event)  # confirm-or-revert: the person said yes
+    awaiting_confirm: bool = False  # the run shows an ssh line and waits for the confirmation
     logs: list[str] = field(default_factory=list)
     task: asyncio.Task[SetupResponse] | None = None
 
@@ -227,7 +229,7 @@ class SetupService:
         run.task = asyncio.create_task(self._run(run, target, options, lease), name=f"setup-{session_id}")
         # scale-out (issue E §2): a cancel sent to any worker reaches this run; its heartbeat ends with the
         # task, i.e. after the final row is stored (the dead-worker sweep relies on that order)
-        await self.signals.track(session_id, run.cancel)
+        await self.signals.track(session_id, run.cancel, run.confirm)
         run.task.add_done_callback(lambda _task: self.signals.untrack(session_id))
         return run
 
@@ -257,6 +259,7 @@ class SetupService:
                 events = events[:-1]
                 if not events:
                     return
+            run.awaiting_confirm = confirm_login.follow(run.awaiting_confirm, events)
             for event in events:
                 if event.first_seq is None:
                     run.logs.append(event.message)
@@ -381,12 +384,16 @@ class SetupService:
     async def _call_engine(
         self, run: RunningSetup, target: Target, options: SetupOptions, emitter: EventEmitter
     ) -> SetupResult:
+        extra: dict[str, asyncio.Event] = {}
+        if options.ssh_hardening is not None and options.ssh_hardening.confirm_login:
+            extra["confirm"] = run.confirm  # only then: other runners need not know the keyword
         try:
             return await self.runner(
                 target,
                 options,
                 emitter,
                 store_for(self.known_hosts, run.owner_id),  # hardening F.7: the owner's own trust
+                **extra,
                 cancel=run.cancel,
                 connect_timeout=self.settings.ssh_connect_timeout,
                 keepalive_interval=self.settings.ssh_keepalive_interval,
@@ -430,6 +437,24 @@ class SetupService:
         if row.status != SessionStatus.RUNNING:
             raise ConflictError("该设置已结束，无法取消", code="session_not_running")
         await self.signals.request_cancel(session_id)  # scale-out: reaches the run in whichever worker
+
+    async def confirm_login(self, user_id: int, is_admin: bool, session_id: str) -> None:
+        """The person could log in the new way: keep the hardening of a session waiting for it (owner or
+        admin; 404 neither, 409 ``session_not_waiting`` when it does not wait), in any worker."""
+        async with self.db.session() as session:
+            row = await repository.get_session(session, session_id)
+            if row is None or (row.owner_id != user_id and not is_admin):
+                raise NotFoundError("没有这个设置会话")
+            run = self.running.get(session_id)
+            if run is not None:
+                waiting = run.awaiting_confirm
+            else:
+                waiting = row.status == SessionStatus.RUNNING and await confirm_login.stored_waiting(
+                    session, session_id
+                )
+        if not waiting:
+            raise ConflictError("该设置没有在等待确认登录", code="session_not_waiting")
+        await self.signals.request_confirm(session_id)  # scale-out: reaches the run in whichever worker
 
     async def close(self) -> None:
         """Shutdown: cancel every running setup, give it a moment to stop, then interrupt the rest."""

@@ -1,10 +1,13 @@
 """Lock-out faults on a systemd test server (issue 17): a new SSH port another service already holds, a
-rollback after sshd died, and a lost admin key replaced. Each proves from outside, with brand-new
+rollback after sshd died, a lost admin key replaced, and a confirm-or-revert that times out (or whose
+connection dies while it waits). Each proves from outside, with brand-new
 logins, which way in is left; none may leave the server without SSH."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+
+import asyncssh
 
 from setupwizard.provisioning import EventType, MemoryKnownHosts, SessionEvent, SetupOptions, Target
 from setupwizard.provisioning.runner import execute_setup
@@ -12,7 +15,8 @@ from setupwizard.provisioning.settings import PlanSettings
 from setupwizard.provisioning.target import AdminUser, SshHardening
 from setupwizard.testbed.host import TestHost
 from tests.integration.provisioning.recorder import Recorder, login
-from tests.integration.systemd.lockout import becomes_root_with_sudo, listen_on, login_runs
+from tests.integration.systemd.lockout import DROP_IN, becomes_root_with_sudo, listen_on, login_runs
+from tests.integration.systemd.test_lockout_matrix import KILL_SESSIONS
 
 from .outcome import Outcome
 
@@ -105,6 +109,89 @@ async def test_a_lost_admin_key_is_replaced(make_systemd_host: Callable[[str], T
         "key stays",
         f"{again.status}: {said}; new key offered: {offered}; new login becomes root: {to_root}; "
         f"root refused: {root_out}",
+        passed=ok,
+    ).write()
+    assert ok, rec.dump()
+
+
+def confirm_plan(timeout: float) -> tuple[SetupOptions, str]:
+    """deploy with the person's own public key (the service never holds its private half), root and
+    password logins off, confirm-or-revert within ``timeout`` seconds: (options, the private key)."""
+    key = asyncssh.generate_private_key("ssh-ed25519", comment="person@laptop")
+    options = SetupOptions(
+        apt_update=False,
+        packages=[],
+        firewall=False,
+        admin=AdminUser("deploy", public_key=key.export_public_key().decode().strip(), nopasswd=True),
+        ssh_hardening=SshHardening(
+            "no", password_authentication=False, port=2222, confirm_login=True, confirm_timeout=timeout
+        ),
+    )
+    return options, key.export_private_key().decode()
+
+
+async def old_way_in(host: TestHost, private: str) -> bool:
+    """Brand-new logins on 22 get in (root with its password, deploy with the person's key to root),
+    and none on 2222."""
+    root_in = await login_runs(host, "root", password=host.root.password) == "0"
+    deploy_in = await becomes_root_with_sudo(host, "deploy", private)
+    new_port = await login_runs(host, "deploy", port=2222, private_key=private) is not None
+    return root_in and deploy_in and not new_port
+
+
+async def test_a_confirm_or_revert_that_times_out(make_systemd_host: Callable[[str], TestHost]) -> None:
+    host = make_systemd_host("bookworm")
+    options, private = confirm_plan(5)
+    rec = Recorder()
+    status, code, message = await run(login(host, "root"), options, rec)
+    shown = any(e.code == "hardening.confirm_wait" for e in rec.events)
+    back = await old_way_in(host, private)
+    ok = status == "failed" and code == "login_not_confirmed" and shown and back
+    Outcome(
+        "lockout.04-confirm-timed-out",
+        "confirm-or-revert (a pasted key the service cannot use, root and password logins off): "
+        "nobody confirms within the 5 s asked for",
+        "the ssh line shown; rolled back over the open connection, saying it was not confirmed in time; "
+        "brand-new logins on 22 work (root, and deploy to root), none on 2222",
+        f"{status} [{code}]: {message}; ssh line shown: {shown}; old way in, proven: {back}",
+        passed=ok,
+    ).write()
+    assert ok, rec.dump()
+
+
+async def test_the_connection_dies_during_the_confirm_wait(
+    make_systemd_host: Callable[[str], TestHost],
+) -> None:
+    host = make_systemd_host("bookworm")
+    options, private = confirm_plan(5)
+
+    async def kill_the_connection(event: SessionEvent) -> None:
+        if event.code == "hardening.confirm_wait":
+            host.run_root(KILL_SESSIONS)
+
+    rec = Recorder(kill_the_connection)
+    result = await execute_setup(
+        login(host, "root"),
+        options,
+        rec.emitter,
+        MemoryKnownHosts(),
+        settings=PlanSettings(ssh_revert_after=3),
+        connect_timeout=5,
+    )
+    # the server's own timer (armed for the wait plus 3 s) undoes it: wait for the undo to finish
+    undo = "setupwizard-ssh-revert.service"
+    host.run_root(
+        f"for i in $(seq 600); do [ -e {DROP_IN} ] || break; sleep 0.1; done; "
+        f"for i in $(seq 600); do systemctl is-active -q {undo} || break; sleep 0.1; done; "
+        "for i in $(seq 300); do ss -Hltn | grep -q ':22 ' && break; sleep 0.1; done"
+    )
+    back = await old_way_in(host, private)
+    ok = result.status == "failed" and back
+    Outcome(
+        "lockout.05-confirm-connection-lost",
+        "confirm-or-revert: the service's SSH connection is killed while it waits for the confirmation",
+        "the server's own revert timer (armed to cover the wait) rolls back; brand-new logins on 22 work",
+        f"{result.status} [{result.error_code}]: {result.message}; old way in, proven: {back}",
         passed=ok,
     ).write()
     assert ok, rec.dump()

@@ -11,7 +11,7 @@ from setupwizard.provisioning.steps.fail2ban import fail2ban_step
 from setupwizard.provisioning.steps.firewall import firewall_step
 from setupwizard.provisioning.steps.hostname import hostname_step, timezone_step
 from setupwizard.provisioning.steps.script import script_step
-from setupwizard.provisioning.steps.ssh_hardening import ssh_hardening_step
+from setupwizard.provisioning.steps.ssh_hardening_plan import ssh_hardening_step
 from setupwizard.provisioning.steps.system import connect_step, sudo_step
 from setupwizard.provisioning.target import SetupOptions, Target
 

@@ -24,16 +24,20 @@ from setupwizard.provisioning.context import StepContext
 from setupwizard.provisioning.errors import (
     AuthenticationFailedError,
     ConnectError,
+    ConnectionLostError,
     HostKeyChangedError,
     LockoutPreventedError,
+    LoginNotConfirmedError,
+    StepCancelled,
 )
 from setupwizard.provisioning.events import Level
 from setupwizard.provisioning.messages import Msg, msg
-from setupwizard.provisioning.plan import Command, Policy, Step, StepOutcome
-from setupwizard.provisioning.preflight import admin_proof_key
+from setupwizard.provisioning.plan import StepOutcome
+from setupwizard.provisioning.preflight import admin_proof_key, person_proves
 from setupwizard.provisioning.preflight import same_key as preflight_same_key
 from setupwizard.provisioning.result import StepStatus
 from setupwizard.provisioning.ssh import open_connection
+from setupwizard.provisioning.steps.confirm_login import Confirmation, revert_window, wait_for_person
 from setupwizard.provisioning.steps.sshd_commands import (
     BACKUP,
     DISARM,
@@ -41,15 +45,13 @@ from setupwizard.provisioning.steps.sshd_commands import (
     RELOAD_COMMAND,
     RESTART_MARK,
     RESTORE,
-    REVERT_UNIT,
     ROLLBACK_RELOAD,
     arm_revert,
     drop_in,
     port_rule,
     write_command,
 )
-from setupwizard.provisioning.steps.system import login_command
-from setupwizard.provisioning.target import SetupOptions, SshHardening, Target
+from setupwizard.provisioning.target import SshHardening, Target
 from setupwizard.provisioning.validate import parse_port_spec
 
 _MARK = "--- setupwizard:"
@@ -137,6 +139,14 @@ def proof_login(ctx: StepContext, hardening: SshHardening) -> Target | None:
     held = admin_proof_key(target, admin) if admin is not None else None
     if admin is not None and held is not None:
         return Target(target.host, admin.username, port=port, private_key=held[0], passphrase=held[1])
+    if admin is not None and admin.public_key and admin.agent_path:  # the CLI's ssh-agent holds the key
+        return Target(
+            target.host,
+            admin.username,
+            port=port,
+            agent_path=admin.agent_path,
+            agent_public_key=admin.public_key,
+        )
     if target.username == "root" and hardening.permit_root_login == "no":
         return None
     if target.username == "root" and not target.private_key:
@@ -224,14 +234,17 @@ async def harden_ssh(ctx: StepContext) -> StepOutcome:
     if hardening.port is not None and state.socket_activated:
         return StepOutcome(StepStatus.FAILED, msg("hardening.socket_activated"))
     login = proof_login(ctx, hardening)
+    person = person_proves(ctx.target, ctx.options) if login is None else None
+    if login is None and person is not None:  # confirm-or-revert: the person logs in themselves
+        login = Target(ctx.target.host, person, port=hardening.port or ctx.ssh_port or ctx.target.port)
     if login is None:
         return StepOutcome(StepStatus.FAILED, msg("hardening.no_key_login"))
     with ctx.remote.uncancellable():
-        return await _apply_and_prove(ctx, hardening, state, login)
+        return await _apply_and_prove(ctx, hardening, state, login, by_person=person is not None)
 
 
 async def _apply_and_prove(
-    ctx: StepContext, hardening: SshHardening, state: SshdState, login: Target
+    ctx: StepContext, hardening: SshHardening, state: SshdState, login: Target, *, by_person: bool = False
 ) -> StepOutcome:
     added_rule = None
     if hardening.port is not None and state.ufw_active and port_rule(hardening.port) not in state.ufw_rules:
@@ -240,38 +253,51 @@ async def _apply_and_prove(
     armed = ctx.facts is not None and ctx.facts.systemd is True
     if armed:
         await ctx.must(
-            arm_revert(ctx.settings.ssh_revert_after, added_rule),
+            arm_revert(revert_window(ctx) if by_person else ctx.settings.ssh_revert_after, added_rule),
             msg("action.command", command="systemd-run"),
             quiet=True,
         )
     await ctx.must(write_command(hardening), msg("action.write_sshd"))
     problem: str | None
+    confirmed: Confirmation | None = None
+    as_root = None if by_person else root_proof(ctx, login)
+    where = f"{login.username}@{ctx.target.host}:{login.port}"
     try:
         await reload_sshd(ctx)
-        where = f"{login.username}@{ctx.target.host}:{login.port}"
-        await ctx.say(msg("hardening.proving", where=where))
-        as_root = root_proof(ctx, login)
-        problem = await try_login(ctx, login, as_root)
-    except ConnectError:
-        raise
+        if by_person:
+            root_off = hardening.permit_root_login == "no" or login.username != "root"
+            confirmed = await wait_for_person(ctx, login, needs_root=root_off)
+            problem = None if confirmed is Confirmation.CONFIRMED else str(confirmed)
+        else:
+            await ctx.say(msg("hardening.proving", where=where))
+            problem = await try_login(ctx, login, as_root)
+    except (ConnectError, ConnectionLostError):
+        raise  # the server's revert timer stays armed and rolls back on its own
     except Exception as exc:  # sshd -t or the reload failed: undo below, then report it
         problem = str(exc)
     if armed:
         await ctx.run(DISARM, quiet=True)  # proven, or rolled back below over this connection
     if problem is None:
+        if confirmed is Confirmation.CONFIRMED:
+            await ctx.say(msg("hardening.confirmed", where=where), Level.SUCCESS)
         if as_root is not None:
             await ctx.say(msg("hardening.root_proven", user=login.username))
         await ctx.run(f"rm -f {BACKUP}", quiet=True)
         await close_old_port(ctx, hardening, state)
-        ctx.login_after = login_summary(ctx, hardening, login)
-        return StepOutcome(StepStatus.SUCCEEDED, done_message(ctx, hardening, login), changed=True)
-    await ctx.say(msg("hardening.proof_failed", problem=problem), Level.ERROR)
-    await roll_back(ctx, added_rule, problem)
+        ctx.login_after = login_summary(ctx, hardening, login, by_person=by_person)
+        done = done_message(ctx, hardening, login, by_person=by_person)
+        return StepOutcome(StepStatus.SUCCEEDED, done, changed=True)
+    if confirmed is None:
+        await ctx.say(msg("hardening.proof_failed", problem=problem), Level.ERROR)
+    await roll_back(ctx, added_rule, problem, confirmed)
 
 
-async def roll_back(ctx: StepContext, added_rule: str | None, problem: str) -> NoReturn:
+async def roll_back(
+    ctx: StepContext, added_rule: str | None, problem: str, confirmed: Confirmation | None = None
+) -> NoReturn:
     """Put the earlier drop-in back, bring sshd up with it (restarted if it died), delete only the ufw
-    rule this step added, then prove the old way in with a brand-new login; raise saying how it ended."""
+    rule this step added, then prove the old way in with a brand-new login; raise saying how it ended
+    (a confirm-or-revert that was cancelled, or not confirmed in time, says so)."""
     await ctx.run(RESTORE)
     restarted = await ctx.must(ROLLBACK_RELOAD, msg("action.command", command="systemctl restart ssh"))
     if RESTART_MARK in restarted.lines:
@@ -285,6 +311,10 @@ async def roll_back(ctx: StepContext, added_rule: str | None, problem: str) -> N
         else msg("hardening.restored_unproven", port=ctx.target.port, problem=again)
     )
     await ctx.say(state, Level.INFO if again is None else Level.ERROR)
+    if confirmed is Confirmation.CANCELLED:
+        raise StepCancelled(msg("hardening.confirm_cancelled", state=state))
+    if confirmed is Confirmation.TIMED_OUT:
+        raise LoginNotConfirmedError(msg("hardening.reverted_unconfirmed", state=state))
     raise LockoutPreventedError(msg("hardening.rolled_back", problem=problem, state=state))
 
 
@@ -303,86 +333,25 @@ async def close_old_port(ctx: StepContext, hardening: SshHardening, state: SshdS
         await ctx.say(msg("hardening.old_port_closed", port=old))
 
 
-def login_summary(ctx: StepContext, hardening: SshHardening, login: Target | None) -> dict[str, object]:
-    """How to log in from now on (for the saved server entry): user, port, key or password."""
+def login_summary(
+    ctx: StepContext, hardening: SshHardening, login: Target | None, *, by_person: bool = False
+) -> dict[str, object]:
+    """How to log in from now on (for the saved server entry): user, port, key or password (the person's
+    own key, when they confirmed the login themselves)."""
     port = hardening.port or ctx.ssh_port or ctx.target.port
     if login is None:
         login = proof_login(ctx, hardening) or ctx.target
     return {
         "username": login.username,
         "port": port,
-        "auth": "key" if login.private_key else "password",
+        "auth": "key" if login.private_key or login.agent_path or by_person else "password",
         "generated_key": bool(ctx.generated_private_key) and login.private_key == ctx.generated_private_key,
     }
 
 
-def done_message(ctx: StepContext, hardening: SshHardening, login: Target) -> Msg:
+def done_message(ctx: StepContext, hardening: SshHardening, login: Target, *, by_person: bool = False) -> Msg:
     """「root 登录已关闭，请使用 deploy@host:2222 和密钥登录」 and the like."""
     root = msg("hardening.root_off" if hardening.permit_root_login == "no" else "hardening.root_key_only")
-    how = msg("hardening.with_key" if login.private_key else "hardening.with_password")
+    keyed = login.private_key or login.agent_path or by_person
+    how = msg("hardening.with_key" if keyed else "hardening.with_password")
     return msg("hardening.done", root=root, where=f"{login.username}@{ctx.target.host}:{login.port}", how=how)
-
-
-def ssh_hardening_step(options: SetupOptions, target: Target) -> Step:
-    """The SSH hardening step: the drop-in as written, the reload, and the login that must work after."""
-    hardening = options.ssh_hardening
-    assert hardening is not None  # the plan has this step only when asked
-    port = hardening.port or target.port
-    commands: list[Command] = []
-    if hardening.port is not None:
-        commands.append(
-            Command(f"ufw {port_rule(hardening.port)}", "only when ufw is active; before sshd moves")
-        )
-    commands += [
-        Command(
-            write_command(hardening),
-            f"where systemd runs, a timer ({REVERT_UNIT}) that puts the earlier drop-in back and restarts "
-            "sshd is armed first and stopped once the new login is proven (a dead man's switch); "
-            "skipped, with the rest, when the drop-in is as written and sshd -T shows it; "
-            + (
-                "refused when ssh.socket is active (Ubuntu 22.10+: sshd listens where the socket says)"
-                if hardening.port is not None
-                else "the earlier drop-in is kept beside it until the proof"
-            ),
-        ),
-        Command("sshd -t"),
-        Command(RELOAD_COMMAND, "reloads sshd and waits for its 'Server listening' journal line"),
-    ]
-    admin = options.admin
-    if admin is not None and admin.generate_key:
-        who, how = admin.username, "with the admin user's new key"
-    elif hardening.password_authentication:
-        who, how = target.username, "with this run's own login"
-    else:
-        who, how = target.username, "with this run's own key (password login goes off)"
-    root_way = ""
-    if admin is not None and (admin.nopasswd or admin.sudo_password is not None):
-        root_way = " and becomes root as the admin user (sudo -n true, or sudo -S with its new password)"
-    commands.append(
-        Command(
-            login_command(Target(target.host, who, port=port), "true"),
-            f"a brand-new login the new way, {how},{root_way} while this session stays open. The whole plan "
-            "is refused before any change when no such login, or no way to root, can be proven. If it fails: "
-            f"{RESTORE}, mkdir -p /run/sshd, sshd -t, the reload again (a restart when sshd died)"
-            + (
-                f", ufw --force delete {port_rule(hardening.port)} when this step added it"
-                if hardening.port is not None
-                else ""
-            )
-            + ", a brand-new login the old way, and the step fails"
-            + (
-                f". Once it works: ufw --force delete {port_rule(target.port)} (the old port), unless "
-                "firewall_ports asks for that port"
-                if hardening.port is not None
-                else ""
-            ),
-        )
-    )
-    return Step(
-        id="ssh_hardening",
-        name="加固 SSH",
-        commands=tuple(commands),
-        check=f"{DROP_IN} as written and sshd -T shows its settings",
-        policy=Policy.ABORT,
-        action=harden_ssh,
-    )

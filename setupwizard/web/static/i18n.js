@@ -286,6 +286,13 @@ export const MESSAGES = {
     "theme.to_dark": "切换到深色主题",
     "theme.to_light": "切换到浅色主题",
     "time.zone": "时间均为 {zone}",
+    // confirm-or-revert (issue 17 A6)
+    "options.confirm_login": "确认或回滚：服务无法自己验证新登录时（你粘贴的公钥），先应用设置，由你从自己的终端登录后确认，限时内未确认则自动回滚",
+    "options.confirm_timeout": "等待确认的秒数（5–3600）",
+    "confirm_login.try": "请在你自己的终端运行下面这行，确认可以登录（并能用 sudo 获得 root）：",
+    "confirm_login.countdown": "剩余 {left}，之后自动回滚",
+    "confirm_login.keep": "我能登录，保留设置",
+    "confirm_login.keeping": "正在确认…",
   },
   en: {
     "nav.tokens": "Tokens",
@@ -568,6 +575,13 @@ export const MESSAGES = {
     "theme.to_dark": "Switch to the dark theme",
     "theme.to_light": "Switch to the light theme",
     "time.zone": "Times are in {zone}",
+    // confirm-or-revert (issue 17 A6)
+    "options.confirm_login": "Confirm or revert: when the service cannot prove the new login itself (your pasted key), apply the settings, let you log in from your own terminal and confirm; rolled back unless you confirm in time",
+    "options.confirm_timeout": "Seconds to wait for the confirmation (5–3600)",
+    "confirm_login.try": "From your own terminal, run this line and check that you can log in (and become root with sudo):",
+    "confirm_login.countdown": "{left} left, then it is rolled back",
+    "confirm_login.keep": "I could log in — keep it",
+    "confirm_login.keeping": "Confirming…",
   },
 };
 

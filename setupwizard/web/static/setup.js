@@ -1,6 +1,7 @@
 // The setup wizard: 1) server, 2) test connection + confirm the host key, 3) options, 4) run.
 
 import { showAdminKey } from "./admin_key.js";
+import { ConfirmLoginPanel } from "./confirm_login.js";
 import { apiJson, ApiError } from "./api.js";
 import { initChrome, showMessage } from "./chrome.js";
 import { t } from "./i18n.js";
@@ -276,9 +277,12 @@ function handleApiError(err, where, wrapKey = null) {
   where.title = err.detail || "";
 }
 
+const confirmLogin = new ConfirmLoginPanel(() => sessionId, (err) => handleApiError(err, formError));
+
 function onFrame(frame) {
   progress.noteFrame(frame);
   terminal.appendEvent(frame);
+  confirmLogin.noteFrame(frame);
 }
 
 function setRunning(on) {
@@ -316,6 +320,7 @@ function beginRun() {
 }
 
 function endRun(result, via) {
+  confirmLogin.hide();
   progress.finish(result);
   showAdminKey(result);
   runPanel.dataset.via = via;

@@ -58,6 +58,11 @@ export function readSteps(form, { secrets = false } = {}) {
       password_authentication: field(form, "ssh_hardening.password_authentication").checked,
     };
     if (port) steps.ssh_hardening.port = Number(port);
+    if (field(form, "ssh_hardening.confirm_login").checked) {
+      steps.ssh_hardening.confirm_login = true; // confirm-or-revert (issue 17 A6)
+      const within = field(form, "ssh_hardening.confirm_timeout").value;
+      if (within) steps.ssh_hardening.confirm_timeout = Number(within);
+    }
   }
   const script = field(form, "script").value;
   if (script.trim()) steps.script = script;
@@ -86,6 +91,8 @@ export function applySteps(form, steps) {
   field(form, "ssh_hardening.permit_root_login").value = steps.ssh_hardening?.permit_root_login || "no";
   on("ssh_hardening.password_authentication", steps.ssh_hardening?.password_authentication);
   field(form, "ssh_hardening.port").value = steps.ssh_hardening?.port ?? "";
+  on("ssh_hardening.confirm_login", steps.ssh_hardening?.confirm_login);
+  field(form, "ssh_hardening.confirm_timeout").value = steps.ssh_hardening?.confirm_timeout ?? 300;
   field(form, "script").value = steps.script || "";
   syncDependents(form);
 }

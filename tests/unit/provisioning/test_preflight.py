@@ -11,6 +11,7 @@ from setupwizard.provisioning.preflight import (
     ServerRefusedError,
     check_plan,
     check_server,
+    person_proves,
 )
 from setupwizard.provisioning.target import AdminUser, SetupOptions, SshHardening, Target
 
@@ -119,3 +120,39 @@ def test_a_taken_port_and_a_missing_systemd_are_refused() -> None:
         check_server(parse_facts(facts("*:22", "no")), ROOT_KEY, SetupOptions(fail2ban=True))
     assert refused.value.field == "fail2ban"
     check_server(parse_facts(facts("*:22", "no")), ROOT_KEY, SetupOptions(hostname="a"))
+
+
+CONFIRM = SshHardening("no", password_authentication=False, confirm_login=True)
+
+
+def test_issue_17_a6_an_unprovable_pasted_key_is_refused_naming_confirm_login() -> None:
+    opts = options(AdminUser("deploy", public_key=OTHER_PUBLIC, nopasswd=True))
+    try:
+        check_plan(ROOT_PASSWORD, opts)
+    except PlanRefusedError as exc:
+        assert exc.field == "ssh_hardening.permit_root_login"
+        assert "ssh_hardening.confirm_login" in exc.msg.text("en")
+        assert "ssh_hardening.confirm_login" in exc.msg.text("zh")
+    else:
+        raise AssertionError("not refused")
+
+
+def test_issue_17_a6_with_confirm_login_the_person_proves_the_pasted_key() -> None:
+    admin = AdminUser("deploy", public_key=OTHER_PUBLIC, nopasswd=True)
+    assert refused_field(ROOT_PASSWORD, options(admin, CONFIRM)) is None
+    assert person_proves(ROOT_PASSWORD, options(admin, CONFIRM)) == "deploy"
+    # the run can prove it itself: no wait for the person
+    held = AdminUser("deploy", public_key=PUBLIC, nopasswd=True)
+    assert person_proves(ROOT_KEY, options(held, CONFIRM)) is None
+
+
+def test_issue_17_a6_confirm_login_still_needs_a_way_to_root() -> None:
+    # the person proves deploy's login, but deploy has no sudo: refused as without confirm_login
+    admin = AdminUser("deploy", public_key=OTHER_PUBLIC)
+    assert refused_field(ROOT_PASSWORD, options(admin, CONFIRM)) == "admin.sudo_password"
+    # no admin, root with a password and PermitRootLogin no: nobody the person could log in as
+    assert refused_field(ROOT_PASSWORD, options(None, CONFIRM)) is not None
+    # a sudoer with a password keeps their own login by proving their key themselves
+    sudoer = Target("198.18.0.10", "alice", password="pw")
+    assert refused_field(sudoer, options(None, CONFIRM)) is None
+    assert person_proves(sudoer, options(None, CONFIRM)) == "alice"
