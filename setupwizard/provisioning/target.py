@@ -53,6 +53,8 @@ class AdminUser:
     :param private_key: the private half of ``public_key``, when the caller holds it (the CLI finds it
         next to the ``.pub`` file): this run then proves the new login with it. A secret, never sent.
     :param passphrase: that private key's passphrase; a secret.
+    :param keep_in_vault: with ``generate_key``, the service also keeps the key in its owner's vault
+        (the engine ignores it).
     """
 
     username: str
@@ -62,6 +64,7 @@ class AdminUser:
     nopasswd: bool = False
     private_key: str | None = None
     passphrase: str | None = None
+    keep_in_vault: bool = False
 
     def __repr__(self) -> str:  # the password never shows up in a traceback
         return f"AdminUser(username={self.username!r}, generate_key={self.generate_key})"

@@ -109,9 +109,17 @@ class KeyHandover(Protocol):
     """Keeps a generated admin private key for one download by its owner (``setup/admin_keys.py``)."""
 
     async def offer(
-        self, session_id: str, owner_id: int, host: str, port: int, username: str, private_key: str
+        self,
+        session_id: str,
+        owner_id: int,
+        host: str,
+        port: int,
+        username: str,
+        private_key: str,
+        keep: bool = False,
     ) -> dict[str, Any]:
-        """Store the key encrypted; what the session's result says about it (no secret)."""
+        """Store the key encrypted (``keep``: also in the owner's vault); what the session's result says
+        about it (no secret)."""
         ...
 
 
@@ -363,7 +371,13 @@ class SetupService:
         port = switched.port if switched is not None else run.port
         try:
             offered = await self.admin_keys.offer(
-                run.session_id, run.owner_id, run.host, port, username, private_key
+                run.session_id,
+                run.owner_id,
+                run.host,
+                port,
+                username,
+                private_key,
+                options.admin.keep_in_vault,
             )
         except Exception as exc:  # the key is lost; say so without it (the exception holds only ciphertext)
             log.error(
