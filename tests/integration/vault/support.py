@@ -20,7 +20,7 @@ async def _table_text(url: str, table: str) -> str:
     engine = create_async_engine(url)
     try:
         async with engine.connect() as connection:
-            rows = (await connection.execute(text(f"SELECT * FROM {table}"))).all()  # noqa: S608
+            rows = (await connection.execute(text(f"SELECT * FROM {table}"))).all()
     finally:
         await engine.dispose()
     return repr([tuple(row) for row in rows])
