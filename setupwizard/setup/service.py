@@ -123,6 +123,22 @@ class KeyHandover(Protocol):
         ...
 
 
+class EndNotifier(Protocol):
+    """Tells the owner's notification targets that a session ended (``notify/sender.py``)."""
+
+    def session_ended(
+        self,
+        session_id: str,
+        owner_id: int,
+        server: str,
+        complete: SessionEvent,
+        logs: Sequence[str],
+        redact: Callable[[str], str],
+    ) -> None:
+        """Hand the end over and return at once; never raises (a notification never fails a setup)."""
+        ...
+
+
 Validator = Callable[[Target, SetupOptions], None]
 
 
@@ -147,6 +163,7 @@ class SetupService:
     :param logins: switches the saved entry after an SSH hardening (None: the sudo row is saved as it
         always was, under the run's own login).
     :param admin_keys: keeps a generated admin key for its one download (None: such a key is dropped).
+    :param notifier: tells the owner's notification targets when a session ends (None: nobody is told).
     """
 
     def __init__(
@@ -163,6 +180,7 @@ class SetupService:
         signals: RunSignals | None = None,
         logins: LoginSwitch | None = None,
         admin_keys: KeyHandover | None = None,
+        notifier: EndNotifier | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -175,6 +193,7 @@ class SetupService:
         self.signals: RunSignals = signals or MemoryRunSignals()  # scale-out: cancel/liveness across workers
         self.logins = logins
         self.admin_keys = admin_keys
+        self.notifier = notifier
         self.running: dict[str, RunningSetup] = {}
         self.events = EventStore(db, settings.event_flush_seconds)  # one writer for every session's events
         self.outcomes = OutcomeWriter(db)  # each session's end: complete event + final row, retried
@@ -295,6 +314,11 @@ class SetupService:
         switched = switched_login(target, options, result, run.port)
         complete = await self._offer_admin_key(run, complete, result, options, switched)
         complete = await self._conclude(run, recorder, ceiling, lease, complete, result, switched)
+        if self.notifier is not None:  # returns at once: delivery and its retries run on their own
+            server = f"{target.username}@{run.host}:{run.port}"
+            self.notifier.session_ended(
+                run.session_id, run.owner_id, server, complete, run.logs, emitter.redact
+            )
         body = {**complete.data, "session_id": run.session_id, "logs": list(run.logs)}
         return SetupResponse.model_validate(body)
 
