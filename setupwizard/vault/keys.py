@@ -1,7 +1,8 @@
 """Reading a pasted private key: what it is, or a 422 naming the field that is wrong.
 
 A key with a passphrase is opened once, here, and kept unencrypted inside the vault's own encryption
-(the cipher of the saved sudo passwords), so a run with a saved key needs no passphrase.
+(the cipher of the saved sudo passwords), so a run with a saved key needs no passphrase. A key without
+one is kept exactly as pasted: the run then redacts the very lines a server could print.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ MAX_KEY_CHARS = 64 * 1024
 
 @dataclass(frozen=True)
 class ReadKey:
-    """A private key read from text: the key itself (OpenSSH, unencrypted), its public line, fingerprint."""
+    """A private key read from text: the key itself (unencrypted), its public line, its fingerprint."""
 
     private_key: str
     public_key: str
@@ -65,8 +66,9 @@ def read_private_key(text: str, passphrase: str | None) -> ReadKey:
         raise InvalidRequestError(
             "private_key", "不是 OpenSSH 或 PEM 格式的私钥 (not an OpenSSH or PEM private key)"
         ) from None
+    opened = key.export_private_key("openssh").decode() if passphrase else text + "\n"
     return ReadKey(
-        private_key=key.export_private_key("openssh").decode(),
+        private_key=opened,
         public_key=key.export_public_key("openssh").decode().strip(),
         fingerprint=key.get_fingerprint("sha256"),
         key_type=key.get_algorithm(),
