@@ -216,6 +216,7 @@ class PlanRequest(StepChoice):
     password: SecretStr | None = Field(None, description="Accepted, never read.")
     private_key: SecretStr | None = Field(None, description="Accepted, never read.")
     passphrase: SecretStr | None = Field(None, description="Accepted, never read.")
+    key_id: int | None = Field(None, description="Accepted, never read.")
     sudo_password: SecretStr | None = Field(None, description="Accepted, never read.")
     host_key_fingerprint: str | None = Field(None, description="Accepted, never read.")
     session_id: uuid.UUID | None = Field(None, strict=False, description="Accepted, never read.")
