@@ -14,7 +14,7 @@ from setupwizard.testbed.host import TestHost
 from tests.browser.conftest import LiveService
 from tests.browser.test_accessibility import serious
 from tests.browser.test_phone import fits
-from tests.browser.wizard_page import log_in
+from tests.browser.wizard_page import Server, confirm_connection, fill_server, log_in, wait_finished
 
 
 def new_key(passphrase: str | None = None) -> tuple[str, str, str]:
@@ -121,3 +121,29 @@ def test_the_wizard_offers_a_saved_key_and_logs_in_with_it(
 def _accept(dialog: Dialog, name: str) -> None:
     assert name in dialog.message
     dialog.accept()
+
+
+def test_a_generated_admin_key_can_be_kept_in_the_vault(
+    page: Page, live_service: LiveService, test_host: TestHost
+) -> None:
+    log_in(page, live_service.url, live_service.username, live_service.password)
+    fill_server(page, Server(test_host.address, test_host.port, test_host.sudo_nopasswd))
+    confirm_connection(page)
+    page.locator("input[name=apt_update]").uncheck()
+    page.fill("input[name=packages]", "")
+    page.locator("input[name=firewall]").uncheck()
+    page.locator("input[name=admin_enabled]").check()
+    page.fill("input[name='admin.username']", "vaulted")
+    page.locator("input[name='admin.generate_key']").check()
+    page.locator("input[name='admin.keep_in_vault']").check()
+    page.locator("input[name='admin.nopasswd']").check()
+    page.click("section[data-step='3'] [data-next='4']")
+    page.click("#auto-setup")
+    assert wait_finished(page) == "succeeded"
+    name = f"admin key for vaulted@{test_host.address} ("
+    expect(page.locator("#admin-key-kept")).to_contain_text(f"“{name}")
+
+    page.goto(live_service.url + "/keys")
+    row = page.locator("#keys tbody tr", has_text=name)
+    expect(row).to_have_count(1)
+    expect(row.locator(".public")).to_contain_text("ssh-ed25519 ")
