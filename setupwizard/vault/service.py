@@ -11,7 +11,7 @@ import logging
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
@@ -22,13 +22,14 @@ from setupwizard.core.errors import InvalidRequestError, NotFoundError
 from setupwizard.core.secretbox import SecretBox, SecretBoxError
 from setupwizard.db.database import Database
 from setupwizard.db.models import SshKey, User
+from setupwizard.setup.schemas import ConnectionRequest
 from setupwizard.vault.keys import ReadKey, read_private_key
 from setupwizard.vault.repository import SshKeyRepository
 
 log = logging.getLogger(__name__)
 
 NAME_MAX = 128
-Body = TypeVar("Body", bound=BaseModel)
+Body = TypeVar("Body", bound=ConnectionRequest)
 
 
 def key_associated_data(user_id: int, fingerprint: str) -> str:
@@ -131,10 +132,10 @@ async def fill_saved_key(db: Database, secretbox: SecretBox, user_id: int, body:
 
     :raises InvalidRequestError: 422 on ``key_id``: given with ``private_key``, or not the user's key.
     """
-    key_id = getattr(body, "key_id", None)
+    key_id = body.key_id
     if key_id is None:
         return body
-    if getattr(body, "private_key", None) is not None:
+    if body.private_key is not None:
         raise InvalidRequestError("key_id", "请只选一个：已保存的私钥或粘贴的私钥 (key_id or private_key)")
     async with db.session() as session:
         pem = await private_key_for(session, secretbox, user_id, key_id)
