@@ -35,10 +35,12 @@ from setupwizard.db.faults import (
 )
 from setupwizard.metrics.listener import metrics_lifespan
 from setupwizard.metrics.routes import router as metrics_router
+from setupwizard.notify.routes import router as notify_router
 from setupwizard.servers.guard import connection_guard
 from setupwizard.servers.routes import router as servers_router
 from setupwizard.setup.lifespan import lifespan as setup_lifespan
 from setupwizard.setup.routes import router as setup_router
+from setupwizard.vault.routes import router as keys_router
 from setupwizard.web.pages import install_pages
 
 log = logging.getLogger(__name__)
@@ -129,6 +131,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(setup_router, dependencies=[Depends(setup_trail), Depends(connection_guard)])
     app.include_router(audit_router)
     app.include_router(metrics_router)
+    app.include_router(keys_router)
+    app.include_router(notify_router)
     install_pages(app)
     install_api_docs(app)
     return app

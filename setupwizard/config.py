@@ -94,6 +94,20 @@ class Settings(BaseSettings):
         "user id and session id where known.",
     )
 
+    public_url: str = Field(
+        "",
+        description="The service's address as people open it (https://wizard.example.com); notifications "
+        "link to a session's log under it. Empty: a notification names the session id only.",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_http(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("SETUPWIZARD_PUBLIC_URL must start with http:// or https://")
+        return value
+
     @field_validator("metrics_address")
     @classmethod
     def _metrics_address_is_host_port(cls, value: str) -> str:

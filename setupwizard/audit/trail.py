@@ -40,6 +40,10 @@ class AuditAction(StrEnum):
     TOKEN_CREATE = "token.create"
     TOKEN_REVOKE = "token.revoke"
     TOKEN_USE = "token.use"  # a personal access token used from an address it was never used from
+    KEY_SAVE = "key.save"  # a private key saved in the vault (its name and fingerprint, never the key)
+    KEY_DELETE = "key.delete"
+    NOTIFY_TARGET_SAVE = "notify.target_save"  # never the URL: it holds the service's tokens
+    NOTIFY_TARGET_DELETE = "notify.target_delete"
 
 
 def client_address(conn: HTTPConnection) -> str:

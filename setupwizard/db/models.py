@@ -234,3 +234,53 @@ class ApiToken(Base):
 
     def __repr__(self) -> str:  # never the hash
         return f"ApiToken(id={self.id!r}, name={self.name!r}, scope={self.scope!r})"
+
+
+class SshKey(Base):
+    """A private SSH key kept in a user's vault (issue 21 §2), for the wizard to log in with.
+
+    ``private_key`` is a secretbox ciphertext of the key in OpenSSH format, unencrypted inside (a
+    passphrase is used once, when the key is saved), bound to (user, fingerprint): never plaintext, never
+    in an answer. Only its owner may use it; nobody, admins included, can read it back.
+    """
+
+    __tablename__ = "ssh_keys"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_ssh_keys_user_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    key_type: Mapped[str] = mapped_column(String(32))
+    public_key: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(128))
+    private_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+    def __repr__(self) -> str:  # never the key column, not even its ciphertext
+        return f"SshKey(id={self.id!r}, name={self.name!r}, fingerprint={self.fingerprint!r})"
+
+
+class NotifyTarget(Base):
+    """Where a user's setup outcomes are sent (issue 21 §3): an apprise URL and when to use it.
+
+    ``url`` is a secretbox ciphertext bound to (user, target id's creation nonce ``ref``): the URL holds
+    the service's tokens. ``hint`` is what the page shows (scheme and last characters).
+    """
+
+    __tablename__ = "notify_targets"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_notify_targets_user_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    ref: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(Text)
+    hint: Mapped[str] = mapped_column(String(64))
+    on_failed: Mapped[bool] = mapped_column(Boolean, default=True)
+    on_succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str] = mapped_column(String(200), default="")
+
+    def __repr__(self) -> str:  # never the URL, not even its ciphertext
+        return f"NotifyTarget(id={self.id!r}, name={self.name!r}, hint={self.hint!r})"

@@ -60,6 +60,8 @@ class AdminUser:
     :param agent_path: the ssh-agent socket that holds the private half of ``public_key`` (the CLI checks
         ``SSH_AUTH_SOCK`` when no private key lies next to the ``.pub``): this run proves the new login
         with that agent key.
+    :param keep_in_vault: with ``generate_key``, the service also keeps the key in its owner's vault
+        (the engine ignores it).
     """
 
     username: str
@@ -70,6 +72,7 @@ class AdminUser:
     private_key: str | None = None
     passphrase: str | None = None
     agent_path: str | None = None
+    keep_in_vault: bool = False
 
     def __repr__(self) -> str:  # the password never shows up in a traceback
         return f"AdminUser(username={self.username!r}, generate_key={self.generate_key})"

@@ -23,6 +23,7 @@ from setupwizard.db.database import Database
 from setupwizard.db.models import AdminKeyHandover
 from setupwizard.setup import repository
 from setupwizard.setup.repository import AdminKeyRepository
+from setupwizard.vault import service as vault
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +86,20 @@ class AdminKeyVault:
         return "AdminKeyVault()"
 
     async def offer(
-        self, session_id: str, owner_id: int, host: str, port: int, username: str, private_key: str
+        self,
+        session_id: str,
+        owner_id: int,
+        host: str,
+        port: int,
+        username: str,
+        private_key: str,
+        keep: bool = False,
     ) -> dict[str, Any]:
-        """Store the key encrypted for one download; the session result's :data:`RESULT_FIELD` value."""
+        """Store the key encrypted for one download; the session result's :data:`RESULT_FIELD` value.
+
+        ``keep``: also save it in the owner's vault (issue 21 §2), so a lost download is no lost server;
+        the value then names the saved key (``vault_key``: id and name).
+        """
         now = datetime.now(UTC)
         expires = now + self.ttl
         sealed = self.secretbox.encrypt(private_key, key_associated_data(session_id, owner_id))
@@ -101,13 +113,18 @@ class AdminKeyVault:
             created_at=now,
             expires_at=expires,
         )
-        async with self.db.session() as session:
-            await AdminKeyRepository(session).add(row)
-        return {
+        offered: dict[str, Any] = {
             "username": username,
             "expires_at": expires.isoformat().replace("+00:00", "Z"),
             "url": download_url(session_id),
         }
+        async with self.db.session() as session:
+            await AdminKeyRepository(session).add(row)
+            if keep:
+                name = f"admin key for {username}@{row.host} ({now:%Y-%m-%d})"
+                saved = await vault.keep_generated(session, self.secretbox, owner_id, name, private_key)
+                offered["vault_key"] = {"id": saved.id, "name": saved.name}
+        return offered
 
     async def take(self, session_id: str, owner_id: int) -> AdminKey:
         """The key, once: the row is gone when this returns.

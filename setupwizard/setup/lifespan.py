@@ -22,6 +22,7 @@ from setupwizard.db.worker_guard import single_worker_guard
 from setupwizard.live.bus import ProgressBus
 from setupwizard.live.memory import MemoryBus
 from setupwizard.live.redis import RedisBus
+from setupwizard.notify.sender import Notifier
 from setupwizard.provisioning import SetupOptions, Target, run_setup, validate_options, validate_target
 from setupwizard.provisioning.preflight import check_plan
 from setupwizard.servers.known_hosts import DatabaseKnownHostBook
@@ -111,6 +112,7 @@ async def _setup_feature(app: FastAPI, settings: Settings, db: Database) -> Asyn
         await recover_interrupted(db, locks)
     admin_keys = AdminKeyVault(db, app.state.secretbox)
     admin_keys.start()  # every worker deletes expired keys
+    notifier = Notifier(db, app.state.secretbox, settings.public_url)
     service = SetupService(
         settings=settings,
         db=db,
@@ -123,6 +125,7 @@ async def _setup_feature(app: FastAPI, settings: Settings, db: Database) -> Asyn
         signals=signals,
         logins=DatabaseLoginSwitch(db, app.state.secretbox),
         admin_keys=admin_keys,
+        notifier=notifier,
     )
     app.state.progress_bus = bus
     app.state.admin_keys = admin_keys
@@ -133,6 +136,7 @@ async def _setup_feature(app: FastAPI, settings: Settings, db: Database) -> Asyn
         if sweep is not None:
             await sweep.close()
         await service.close()
+        await notifier.close()
         await admin_keys.close()
         await signals.close()
         await bus.close()

@@ -36,6 +36,7 @@ from setupwizard.setup.schemas import (
     format_log_line,
 )
 from setupwizard.setup.service import SetupService
+from setupwizard.vault.service import fill_saved_key
 
 router = APIRouter(prefix="/api/setup", tags=["setup"])
 
@@ -72,6 +73,7 @@ async def auto_setup(
 
     The run does not depend on this request: a client that disconnects leaves it running.
     """
+    body = await fill_saved_key(request.app.state.db, request.app.state.secretbox, user.id, body)
     run = await service.start(user.id, body)
     request.state.session_id = run.session_id  # the audit trail links the session it made (setup_trail)
     if not body.wait or run.task is None:
@@ -193,6 +195,7 @@ async def check_connection(body: ConnectionRequest, user: CurrentUser, request: 
     """Connect, report the OS, the sudo mode and the host key fingerprint; change nothing."""
     settings: Settings = request.app.state.settings
     db: Database = request.app.state.db
+    body = await fill_saved_key(db, request.app.state.secretbox, user.id, body)
     report = await test_connection(
         body.to_target(), DatabaseKnownHosts(db, user.id), connect_timeout=settings.ssh_connect_timeout
     )

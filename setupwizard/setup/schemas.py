@@ -56,6 +56,11 @@ class ConnectionRequest(BaseModel):
     password: SecretStr | None = Field(None, description="SSH password (also the sudo password by default).")
     private_key: SecretStr | None = Field(None, description="OpenSSH/PEM private key text.")
     passphrase: SecretStr | None = Field(None, description="Passphrase of the private key.")
+    key_id: int | None = Field(
+        None,
+        description="A key saved in the caller's vault (GET /api/keys), instead of private_key.",
+        json_schema_extra={"minimum": 1},
+    )
     sudo_password: SecretStr | None = Field(
         None, description="Sudo password; omitted: the saved one for this server, else the login password."
     )
@@ -95,6 +100,9 @@ class AdminUserRequest(BaseModel):
     )
     sudo_password: SecretStr | None = Field(None, description="Password for the new user (sudo asks it).")
     nopasswd: bool = Field(False, description="sudo without a password (a /etc/sudoers.d drop-in).")
+    keep_in_vault: bool = Field(
+        False, description="With generate_key: also keep the private key in the caller's vault (/api/keys)."
+    )
 
     def to_admin(self) -> AdminUser:
         """The engine's AdminUser."""
@@ -104,6 +112,7 @@ class AdminUserRequest(BaseModel):
             generate_key=self.generate_key,
             sudo_password=_plain(self.sudo_password),
             nopasswd=self.nopasswd,
+            keep_in_vault=self.keep_in_vault and self.generate_key,
         )
 
 
@@ -230,6 +239,7 @@ class PlanRequest(StepChoice):
     password: SecretStr | None = Field(None, description="Accepted, never read.")
     private_key: SecretStr | None = Field(None, description="Accepted, never read.")
     passphrase: SecretStr | None = Field(None, description="Accepted, never read.")
+    key_id: int | None = Field(None, description="Accepted, never read.")
     sudo_password: SecretStr | None = Field(None, description="Accepted, never read.")
     host_key_fingerprint: str | None = Field(None, description="Accepted, never read.")
     session_id: uuid.UUID | None = Field(None, strict=False, description="Accepted, never read.")

@@ -111,9 +111,33 @@ class KeyHandover(Protocol):
     """Keeps a generated admin private key for one download by its owner (``setup/admin_keys.py``)."""
 
     async def offer(
-        self, session_id: str, owner_id: int, host: str, port: int, username: str, private_key: str
+        self,
+        session_id: str,
+        owner_id: int,
+        host: str,
+        port: int,
+        username: str,
+        private_key: str,
+        keep: bool = False,
     ) -> dict[str, Any]:
-        """Store the key encrypted; what the session's result says about it (no secret)."""
+        """Store the key encrypted (``keep``: also in the owner's vault); what the session's result says
+        about it (no secret)."""
+        ...
+
+
+class EndNotifier(Protocol):
+    """Tells the owner's notification targets that a session ended (``notify/sender.py``)."""
+
+    def session_ended(
+        self,
+        session_id: str,
+        owner_id: int,
+        server: str,
+        complete: SessionEvent,
+        logs: Sequence[str],
+        redact: Callable[[str], str],
+    ) -> None:
+        """Hand the end over and return at once; never raises (a notification never fails a setup)."""
         ...
 
 
@@ -143,6 +167,7 @@ class SetupService:
     :param logins: switches the saved entry after an SSH hardening (None: the sudo row is saved as it
         always was, under the run's own login).
     :param admin_keys: keeps a generated admin key for its one download (None: such a key is dropped).
+    :param notifier: tells the owner's notification targets when a session ends (None: nobody is told).
     """
 
     def __init__(
@@ -159,6 +184,7 @@ class SetupService:
         signals: RunSignals | None = None,
         logins: LoginSwitch | None = None,
         admin_keys: KeyHandover | None = None,
+        notifier: EndNotifier | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -171,6 +197,7 @@ class SetupService:
         self.signals: RunSignals = signals or MemoryRunSignals()  # scale-out: cancel/liveness across workers
         self.logins = logins
         self.admin_keys = admin_keys
+        self.notifier = notifier
         self.running: dict[str, RunningSetup] = {}
         self.events = EventStore(db, settings.event_flush_seconds)  # one writer for every session's events
         self.outcomes = OutcomeWriter(db)  # each session's end: complete event + final row, retried
@@ -293,6 +320,11 @@ class SetupService:
         switched = switched_login(target, options, result, run.port)
         complete = await self._offer_admin_key(run, complete, result, options, switched)
         complete = await self._conclude(run, recorder, ceiling, lease, complete, result, switched)
+        if self.notifier is not None:  # returns at once: delivery and its retries run on their own
+            server = f"{target.username}@{run.host}:{run.port}"
+            self.notifier.session_ended(
+                run.session_id, run.owner_id, server, complete, run.logs, emitter.redact
+            )
         body = {**complete.data, "session_id": run.session_id, "logs": list(run.logs)}
         return SetupResponse.model_validate(body)
 
@@ -370,7 +402,13 @@ class SetupService:
         port = switched.port if switched is not None else run.port
         try:
             offered = await self.admin_keys.offer(
-                run.session_id, run.owner_id, run.host, port, username, private_key
+                run.session_id,
+                run.owner_id,
+                run.host,
+                port,
+                username,
+                private_key,
+                options.admin.keep_in_vault,
             )
         except Exception as exc:  # the key is lost; say so without it (the exception holds only ciphertext)
             log.error(

@@ -83,6 +83,18 @@ async def tokens_page(request: Request) -> HTMLResponse:
     return _page(request, "tokens.html", "tokens")
 
 
+@router.get("/keys", response_class=HTMLResponse)
+async def keys_page(request: Request) -> HTMLResponse:
+    """The person's key vault: save (paste or upload), list, delete."""
+    return _page(request, "keys.html", "keys")
+
+
+@router.get("/notifications", response_class=HTMLResponse)
+async def notifications_page(request: Request) -> HTMLResponse:
+    """The person's notification targets: add, rules, send test, delete."""
+    return _page(request, "notifications.html", "notifications")
+
+
 @router.get("/audit", response_class=HTMLResponse)
 async def audit_page(request: Request) -> HTMLResponse:
     """The audit trail (admins; the API refuses others)."""

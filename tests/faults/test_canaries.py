@@ -39,7 +39,7 @@ def reveal_script() -> str:
     )
 
 
-def install_key(host: TestHost, user: str, passphrase: str) -> str:
+def install_key(host: TestHost, user: str, passphrase: str | None) -> str:
     key = asyncssh.generate_private_key("ssh-ed25519")
     public = key.export_public_key("openssh").decode()
     home = "/root" if user == "root" else f"/home/{user}"
@@ -121,3 +121,83 @@ async def test_no_canary_secret_anywhere_after_full_runs(
     assert statuses == ["succeeded"] * 3, observed
     assert found == 0
     assert lost == 0
+
+
+async def test_no_vault_key_line_anywhere_after_saving_using_keeping_and_deleting_keys(
+    service: ProcessServer, owner: Login, fresh_host: Callable[[], TestHost]
+) -> None:
+    """The key vault (issue 21 §2): a saved key logs a real setup in by ``key_id`` while the server prints
+    its lines; a second key is saved with a canary passphrase; the run's generated admin key is kept in the
+    vault and logs in again by ``key_id``; all are deleted. Every line of the three private keys and the
+    passphrase: zero hits in the list and save answers, the runs' events and answers, the audit trail, the
+    service's log and the raw database files. (The server prints only the key the run holds: a run by
+    ``key_id`` never knows the passphrase, which only opened the second key when it was saved.)"""
+    host = fresh_host()
+    passphrase = canary("VaultPass")
+    key = install_key(host, "root", None)
+    locked = install_key(host, "root", passphrase)
+    admin_name = "vaultadmin"
+    blobs: list[str | bytes] = []
+    async with service.async_client(owner) as client:
+        saved = await client.post("/api/keys", json={"name": "root key", "private_key": key})
+        assert saved.status_code == 201, saved.text
+        blobs.append(saved.text)
+        saved_locked = await client.post(
+            "/api/keys", json={"name": "locked key", "private_key": locked, "passphrase": passphrase}
+        )
+        assert saved_locked.status_code == 201, saved_locked.text
+        blobs.append(saved_locked.text)
+        written = host.run_root("cat > /root/canaries.txt", input=key)
+        assert written.returncode == 0
+        request = {
+            "host": host.address,
+            "username": "root",
+            "key_id": saved.json()["id"],
+            "packages": [],
+            "script": reveal_script(),
+            "admin": {"username": admin_name, "generate_key": True, "nopasswd": True, "keep_in_vault": True},
+        }
+    watched = await watch_setup(service, owner, request)
+    blobs.append(watched.started.text)
+    blobs.extend(httpx.Response(200, json=frame).text for frame in watched.frames)
+    stored = await stored_session(service, owner, watched.session_id)
+    blobs.extend([httpx.Response(200, json=stored.detail).text, stored.log_text])
+    assert stored.status == "succeeded", describe(stored)
+    offered = stored.detail["result"]["admin_key"]
+    kept = offered["vault_key"]
+    assert kept["name"].startswith(f"admin key for {admin_name}@{host.address} (")
+    async with service.async_client(owner) as client:
+        generated = (await client.get(offered["url"])).text  # its one download: the key itself, not a blob
+        listed = await client.get("/api/keys")
+        blobs.append(listed.text)
+        by_id = {row["id"]: row for row in listed.json()}
+        assert by_id[kept["id"]]["fingerprint"] == asyncssh.import_private_key(generated).get_fingerprint()
+        again = await client.post(
+            "/api/setup/test-connection",
+            json={"host": host.address, "username": admin_name, "key_id": kept["id"]},
+        )
+        assert again.status_code == 200, again.text
+        blobs.append(again.text)
+        for key_id in by_id:
+            assert (await client.delete(f"/api/keys/{key_id}")).status_code == 204
+        blobs.append((await client.get("/api/keys")).text)
+    async with service.async_client(service.admin_login()) as client:
+        for action in ("key.save", "key.delete", "setup.start", "setup.test_connection"):
+            blobs.append((await client.get("/api/audit", params={"action": action})).text)
+    blobs.append(service.log_tail() + service.log_path.read_text(errors="replace"))
+    blobs.extend(data_files(service.settings.data_dir))
+    every = [key, locked, passphrase, generated]
+    found = count_hits(every, blobs)
+    where = [f"blob {n}" for n, blob in enumerate(blobs) if count_hits(every, [blob])]
+    Outcome(
+        "secrets.02-vault-canaries",
+        "a private key saved in the vault with a canary passphrase logs a real setup in by key_id while the "
+        "server prints every line of it; the generated admin key is kept in the vault and logs in by key_id; "
+        "both deleted",
+        "the run succeeds; 0 hits in answers, events, audit trail, service log and raw database files",
+        f"{stored.status}; hits in {', '.join(where[:10]) or 'nothing'}",
+        0,
+        found,
+        found == 0 and stored.status == "succeeded",
+    ).write()
+    assert found == 0, where

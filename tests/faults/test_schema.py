@@ -36,6 +36,18 @@ CONFORMANCE = [status_code_conformance, content_type_conformance, response_schem
 # xfail: once fixed, it fails and must be removed. F.4 and F.9 are fixed: none is left.
 KNOWN_5XX: dict[str, str] = {}
 KNOWN_NONCONFORMING: dict[str, str] = {}
+# A 5xx an operation documents as its answer about the remote side: a test-connection body that passes
+# validation reaches the closed port every setup request is aimed at, and "unreachable" is a 502 by contract.
+DOCUMENTED_5XX: dict[str, frozenset[int]] = {"POST /api/setup/test-connection": frozenset({502})}
+
+
+def no_undocumented_server_error(ctx: Any, response: Any, case: Any) -> bool | None:
+    """schemathesis's ``not_a_server_error``, except for a documented 5xx of :data:`DOCUMENTED_5XX`."""
+    key = f"{case.operation.method.upper()} {case.operation.path}"
+    if response.status_code in DOCUMENTED_5XX.get(key, frozenset()):
+        return None
+    result: bool | None = not_a_server_error(ctx, response, case)
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +178,7 @@ def record_outcome() -> Iterator[None]:
 def test_no_operation_answers_5xx(
     case: Any, schema_server: ThreadServer, admin: Login, closed_port: int, request: pytest.FixtureRequest
 ) -> None:
-    call(case, schema_server, admin, closed_port, request, [not_a_server_error], KNOWN_5XX)
+    call(case, schema_server, admin, closed_port, request, [no_undocumented_server_error], KNOWN_5XX)
 
 
 @schema.parametrize()

@@ -23,6 +23,8 @@ function render() {
   box.hidden = !offered;
   if (!offered) return;
   $("admin-key-warning").textContent = t("run.admin_key_warning", { user: offered.username });
+  const kept = offered.vault_key; // admin.keep_in_vault: also in the key vault, so the download may be lost
+  showMessage($("admin-key-kept"), kept ? t("run.admin_key_kept", { name: kept.name }) : "");
   const button = $("admin-key-download");
   button.textContent = t("run.admin_key_download");
   button.hidden = state === "done" || state === "gone";

@@ -2,6 +2,8 @@
 // remembered in localStorage. Elements carry data-i18n="key" (text), data-i18n-placeholder,
 // data-i18n-title; scripts call t("key", {name: value}).
 
+import { TEAM_TEXTS } from "./team_texts.js";
+
 const STORAGE_KEY = "setupwizard.lang";
 
 export const MESSAGES = {
@@ -584,6 +586,8 @@ export const MESSAGES = {
     "confirm_login.keeping": "Confirming…",
   },
 };
+
+for (const lang of Object.keys(TEAM_TEXTS)) Object.assign(MESSAGES[lang], TEAM_TEXTS[lang]);
 
 export function getLang() {
   const saved = localStorage.getItem(STORAGE_KEY);

@@ -7,6 +7,7 @@ import { initChrome, showMessage } from "./chrome.js";
 import { t } from "./i18n.js";
 import { followSession, runSetup } from "./live.js";
 import { RunProgress } from "./run_progress.js";
+import { offerSavedKeys } from "./saved_keys.js";
 import { initStepChoice, previewPlan } from "./step_choice.js";
 import { Terminal } from "./terminal.js";
 import { clearFieldErrors, readPayload, showFieldErrors, stepOfField, validateServer } from "./wizard_form.js";
@@ -493,5 +494,8 @@ initStepChoice(form, { applyPreset: asked.get("preset") || null });
 show(1);
 form.host.focus(); // a person starts typing the server's address at once
 initChrome()
-  .then(reattach)
+  .then(() => {
+    offerSavedKeys(form); // beside the reattach, not before it
+    return reattach();
+  })
   .catch((err) => console.warn(err));

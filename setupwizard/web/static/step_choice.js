@@ -45,6 +45,7 @@ export function readSteps(form, { secrets = false } = {}) {
     };
     const key = field(form, "admin.public_key").value.trim();
     if (field(form, "admin.generate_key").checked) steps.admin.generate_key = true;
+    if (steps.admin.generate_key && form.elements.namedItem("admin.keep_in_vault")?.checked) steps.admin.keep_in_vault = true;
     else if (key) steps.admin.public_key = key;
     const sudoPassword = field(form, "admin.sudo_password").value;
     if (sudoPassword && !steps.admin.nopasswd) {

@@ -4,7 +4,7 @@ import { t } from "./i18n.js";
 import { readSteps } from "./step_choice.js";
 
 const STEP_OF_FIELD = {
-  host: 1, port: 1, username: 1, password: 1, private_key: 1, passphrase: 1,
+  host: 1, port: 1, username: 1, password: 1, private_key: 1, passphrase: 1, key_id: 1,
   host_key_fingerprint: 2,
   packages: 3, firewall_ports: 3, upgrade: 3, script: 3, sudo_password: 3,
   apt_update: 3, firewall: 3, fail2ban: 3, auto_updates: 3, hostname: 3, timezone: 3, admin: 3,
@@ -23,7 +23,9 @@ export function readPayload(form, { forTest = false } = {}) {
     port: Number(form.port.value) || 22,
     username: form.username.value.trim(),
   };
-  if (form.auth_method.value === "key") {
+  if (form.auth_method.value === "key" && form.key_id?.value) {
+    payload.key_id = Number(form.key_id.value); // a key saved in the vault (saved_keys.js)
+  } else if (form.auth_method.value === "key") {
     payload.private_key = form.private_key.value;
     if (form.passphrase.value) payload.passphrase = form.passphrase.value;
   } else {
@@ -44,7 +46,7 @@ export function validateServer(form) {
   if (!Number.isInteger(port) || port < 1 || port > 65535) errors.port = t("error.port");
   if (!form.username.value.trim()) errors.username = t("error.field_required");
   if (form.auth_method.value === "key") {
-    if (!form.private_key.value.trim()) errors.private_key = t("error.need_secret");
+    if (!form.key_id?.value && !form.private_key.value.trim()) errors.private_key = t("error.need_secret");
   } else if (!form.password.value) {
     errors.password = t("error.need_secret");
   }
