@@ -26,7 +26,7 @@ import setupwizard
 from setupwizard.auth.service import create_user
 from setupwizard.config import Settings
 from setupwizard.db.database import Database
-from setupwizard.live import store
+from setupwizard.live import event_reads, store
 from setupwizard.provisioning.events import EventType, Level, SessionEvent
 from setupwizard.setup import repository
 
@@ -70,7 +70,7 @@ async def one_round(url: str, data_dir: Path, batches: list[list[SessionEvent]])
 
         began = time.perf_counter()
         async with db.session() as session:
-            everything = await store.events_after(session, session_id)
+            everything = await event_reads.events_after(session, session_id)
         read_all = time.perf_counter() - began
         assert len(everything) == LINES + 1, len(everything)
 
@@ -78,7 +78,7 @@ async def one_round(url: str, data_dir: Path, batches: list[list[SessionEvent]])
         cursor, count = 0, 0
         while True:
             async with db.session() as session:
-                page = await store.events_after(session, session_id, cursor, limit=2000)
+                page = await event_reads.events_after(session, session_id, cursor, limit=2000)
             if not page:
                 break
             count += len(page)
@@ -88,7 +88,7 @@ async def one_round(url: str, data_dir: Path, batches: list[list[SessionEvent]])
 
         began = time.perf_counter()
         async with db.session() as session:
-            tail = await store.events_after(session, session_id, LINES - 500)
+            tail = await event_reads.events_after(session, session_id, LINES - 500)
         read_tail = time.perf_counter() - began
         assert len(tail) == 501
         return {

@@ -16,7 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 
 from setupwizard.db.database import Database
-from setupwizard.live import store
+from setupwizard.live import event_reads
 from setupwizard.live.bus import ProgressBus
 from setupwizard.live.sessions import SessionLookup
 from setupwizard.provisioning.events import EventType, SessionEvent
@@ -35,7 +35,7 @@ async def _stored(
     db: Database, session_id: str, since: int, until: int | None = None, limit: int | None = None
 ) -> list[SessionEvent]:
     async with db.session() as session:
-        return await store.events_after(session, session_id, since, until, limit=limit)
+        return await event_reads.events_after(session, session_id, since, until, limit=limit)
 
 
 async def _stored_pages(db: Database, session_id: str, since: int) -> AsyncIterator[list[SessionEvent]]:

@@ -15,10 +15,9 @@ event, and every row stored before revision 0006, is one row with ``first_seq`` 
 :data:`MAX_LINES_PER_ROW` lines share a row. A flood is a row per chunk of output instead of a row per line
 (issue E, bench 1: the per-row insert was most of the service's time; bench/event_store.py measures it).
 
-Readers never see rows: :func:`events_after` expands them into one :class:`SessionEvent` per seq, exactly
-as they were written (``since``/``until``/``limit`` count events and may fall inside a row), so the
-history, ``log.txt``, the WebSocket replay and the sweep are unchanged. :func:`max_event_seq` is the
-highest ``seq`` (a row's last line); :func:`count_events` counts lines, not rows.
+Readers never see rows: :mod:`setupwizard.live.event_reads` expands them into one :class:`SessionEvent`
+per seq, exactly as they were written (``since``/``until``/``limit`` count events and may fall inside a
+row), so the history, ``log.txt``, the WebSocket replay and the sweep are unchanged.
 
 Writing a batch also advances the session row's ``last_seq`` (the event log's high-water mark, which a
 reader compares with its ``since``); that one column of ``setup_sessions`` is written only here.
@@ -31,11 +30,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from setupwizard.db.models import SetupSession, SetupSessionEvent
-from setupwizard.provisioning.events import EventType, Level, SessionEvent, continues, run_key
+from setupwizard.provisioning.events import EventType, SessionEvent, continues, run_key
 
 MAX_SEQ = 2**31 - 1
 """The highest seq a session can have: ``session_events.seq`` is an INTEGER column (32 bits on PostgreSQL)."""
@@ -50,21 +49,6 @@ class CorruptEventRowError(RuntimeError):
 
 
 _EVENTS: Table = SetupSessionEvent.__table__  # type: ignore[assignment]  # a Table, typed FromClause
-_EVENT_COLUMNS = (
-    _EVENTS.c.seq,
-    _EVENTS.c.type,
-    _EVENTS.c.level,
-    _EVENTS.c.message,
-    _EVENTS.c.timestamp,
-    _EVENTS.c.step_id,
-    _EVENTS.c.step_index,
-    _EVENTS.c.step_total,
-    _EVENTS.c.data,
-    _EVENTS.c.code,
-    _EVENTS.c.params,
-    _EVENTS.c.first_seq,
-)
-_FIRST_SEQ = func.coalesce(_EVENTS.c.first_seq, _EVENTS.c.seq)
 
 
 # Constant statements (no value is ever formatted into them): the values go as parameters. The columns
@@ -255,139 +239,3 @@ def _within_row_limit(events: Sequence[SessionEvent]) -> list[SessionEvent]:
             low += MAX_LINES_PER_ROW
         out.append(event.part(low, event.seq))
     return out
-
-
-async def events_after(
-    session: AsyncSession,
-    session_id: str,
-    since: int = 0,
-    until: int | None = None,
-    *,
-    limit: int | None = None,
-) -> list[SessionEvent]:
-    """Stored events with ``since < seq`` (and ``seq < until`` when given), in order, at most ``limit``.
-
-    One event per seq, whether it was stored alone or in a row of lines; ``since``, ``until`` and ``limit``
-    count events, and may fall inside such a row.
-    """
-    events: list[SessionEvent] = []
-    cursor = since  # every stored event with seq <= cursor has been read (or is not wanted)
-    while True:
-        statement = _rows_after(session_id, cursor, until)
-        window_end = None
-        if limit is not None:
-            # The rows that hold the next `want` seqs, when there is no hole in the seqs: a row holds at
-            # least one of them, so no more than `want` rows are needed.
-            want = limit - len(events)
-            window_end = min(cursor + want, MAX_SEQ)
-            statement = statement.where(
-                _FIRST_SEQ <= window_end, _EVENTS.c.seq <= min(window_end + MAX_LINES_PER_ROW - 1, MAX_SEQ)
-            ).limit(want)
-        _expand(session_id, await session.execute(statement), events, cursor, until)
-        if limit is None:
-            return events
-        if len(events) >= limit:
-            del events[limit:]
-            return events
-        # Fewer than asked: the end of the stored events, or a hole in the seqs. Go on from the next row
-        # after the last seq read, not after the window: rows committed since the read above (a running
-        # session's) may fill the window now, and skipping them lost lines (issue E, the flood test).
-        if events:
-            cursor = max(cursor, events[-1].seq)
-        if until is not None and cursor >= until - 1:
-            return events
-        following = (
-            select(_FIRST_SEQ)
-            .where(_EVENTS.c.session_id == session_id, _EVENTS.c.seq > cursor)
-            .order_by(_EVENTS.c.seq)
-            .limit(1)
-        )
-        if until is not None:
-            following = following.where(_FIRST_SEQ < until)
-        start = await session.scalar(following)
-        if start is None:
-            return events
-        cursor = max(cursor, start - 1)
-
-
-def _rows_after(session_id: str, since: int, until: int | None) -> Select[Any]:
-    """The rows holding events ``since < seq`` (``< until``), by seq: a row of lines ends after ``since``."""
-    statement = (
-        select(*_EVENT_COLUMNS)
-        .where(_EVENTS.c.session_id == session_id, _EVENTS.c.seq > since)
-        .order_by(_EVENTS.c.seq)
-    )
-    if until is not None:
-        statement = statement.where(
-            _FIRST_SEQ < until, _EVENTS.c.seq <= min(until + MAX_LINES_PER_ROW - 2, MAX_SEQ)
-        )
-    return statement
-
-
-def _expand(session_id: str, rows: Any, events: list[SessionEvent], after: int, until: int | None) -> None:
-    """Append the events of ``rows`` (in seq order) with ``after < seq < until`` to ``events``.
-
-    A seq already given is skipped, so rows that overlap (a write retried after its commit was reported
-    failed, grouped differently) still read as one event per seq.
-    """
-    end = MAX_SEQ + 1 if until is None else until
-    for row in rows:
-        last, type_, level, message, timestamp, step_id, step_index, step_total, *_, first = row
-        if first is None:
-            if after < last < end:
-                events.append(_from_row(row))
-                after = last
-            continue
-        held = message.count("\n") + 1
-        if held != last - first + 1:
-            raise CorruptEventRowError(
-                f"session {session_id}: the stored row of seqs {first}..{last} holds {held} lines"
-            )
-        low = max(first, after + 1)
-        high = min(last, end - 1)
-        if low > high:
-            continue
-        run = SessionEvent(
-            last,
-            EventType(type_),
-            Level(level),
-            message,
-            timestamp,
-            step_id,
-            step_index,
-            step_total,
-            first_seq=first,
-        )
-        events.extend(run.part(low, high).per_line())
-        after = high
-
-
-async def max_event_seq(session: AsyncSession, session_id: str) -> int:
-    """The highest stored seq of the session (0 when none); a row of lines ends at its ``seq``."""
-    statement = select(func.max(SetupSessionEvent.seq)).where(SetupSessionEvent.session_id == session_id)
-    return int((await session.scalar(statement)) or 0)
-
-
-async def count_events(session: AsyncSession, session_id: str) -> int:
-    """How many events (lines, not rows) the session has stored."""
-    statement = select(func.coalesce(func.sum(_EVENTS.c.seq - _FIRST_SEQ + 1), 0)).where(
-        _EVENTS.c.session_id == session_id
-    )
-    return int((await session.scalar(statement)) or 0)
-
-
-def _from_row(row: Sequence[Any]) -> SessionEvent:
-    seq, type_, level, message, timestamp, step_id, step_index, step_total, data, code, params, _ = row
-    return SessionEvent(
-        seq=seq,
-        type=EventType(type_),
-        level=Level(level),
-        message=message,
-        timestamp=timestamp,
-        step_id=step_id,
-        step_index=step_index,
-        step_total=step_total,
-        data=dict(data or {}),
-        code=code,
-        params=params,
-    )

@@ -28,7 +28,7 @@ from setupwizard.provisioning.settings import PlanSettings
 from setupwizard.provisioning.ssh import open_connection
 from setupwizard.provisioning.steps import default_plan
 from setupwizard.provisioning.sudo import detect_sudo
-from setupwizard.provisioning.summary import complete_event_level, mark, step_name, summary_lines
+from setupwizard.provisioning.summary import complete_event_level, level_mark, mark, step_name, summary_lines
 from setupwizard.provisioning.target import SetupOptions, Target
 from setupwizard.provisioning.validate import validate_options, validate_target
 
@@ -277,7 +277,7 @@ async def _complete(emitter: EventEmitter, result: SetupResult, run: _Messages) 
     for line in summary_lines(result, run.outcomes):
         await emitter.emit(EventType.INFO, Level.INFO, str(line), code=line.code, params=line.params)
     level = complete_event_level(result)
-    symbol = {Level.SUCCESS: "✓", Level.WARNING: "⚠"}.get(level, "✗")
+    symbol = level_mark(level)
     result.message = emitter.redact(result.message)
     if result.params is not None:
         result.params = emitter.redact_params(result.params)

@@ -20,6 +20,11 @@ def mark(status: StepStatus) -> str:
     return _MARKS.get(status, "–")
 
 
+def level_mark(level: Level) -> str:
+    """The mark a ``complete`` message starts with: ✓ success, ⚠ warning, ✗ anything else."""
+    return {Level.SUCCESS: "✓", Level.WARNING: "⚠"}.get(level, "✗")
+
+
 def step_name(step_id: str, name: str) -> Msg:
     """A step's name as a message (catalogued under ``step_name.<id>`` when the texts agree)."""
     code = f"step_name.{step_id}"

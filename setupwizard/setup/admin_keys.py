@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,7 +21,11 @@ from setupwizard.core.errors import AppError, NotFoundError
 from setupwizard.core.secretbox import SecretBox, SecretBoxError
 from setupwizard.db.database import Database
 from setupwizard.db.models import AdminKeyHandover
+from setupwizard.provisioning.events import SessionEvent
+from setupwizard.provisioning.result import SetupResult
+from setupwizard.provisioning.target import SetupOptions
 from setupwizard.setup import repository
+from setupwizard.setup.ports import KeyHandover
 from setupwizard.setup.repository import AdminKeyRepository
 from setupwizard.vault import service as vault
 
@@ -187,3 +191,36 @@ def _gone_message(offered: dict[str, Any], now: datetime) -> str:
     if expired:
         return "私钥已过期并已删除（只保留一小段时间）；请重新运行设置生成新密钥"
     return "私钥只能下载一次：已经下载过，或服务器已被忘记；如果没有保存好，请重新运行设置生成新密钥"
+
+
+async def offer_admin_key(
+    handover: KeyHandover | None,
+    session_id: str,
+    owner_id: int,
+    host: str,
+    port: int,
+    complete: SessionEvent,
+    result: SetupResult,
+    options: SetupOptions,
+) -> SessionEvent:
+    """Keep a generated private key for one download; ``complete`` then says where (never the key).
+
+    ``port`` is where the admin logs in now (a hardening may have moved it). The key is offered even when a
+    later step failed: it is installed on the server by then.
+    """
+    private_key, result.generated_private_key = result.generated_private_key, None  # held no longer
+    if private_key is None or handover is None or options.admin is None:
+        return complete
+    admin = options.admin
+    try:
+        offered = await handover.offer(
+            session_id, owner_id, host, port, admin.username, private_key, admin.keep_in_vault
+        )
+    except Exception as exc:  # the key is lost; say so without it (the exception holds only ciphertext)
+        log.error(
+            "Session %s: the generated admin key could not be stored for download (%s)",
+            session_id,
+            type(exc).__name__,
+        )
+        return complete
+    return replace(complete, data={**complete.data, RESULT_FIELD: offered})

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from setupwizard.db.models import SetupSessionEvent
+from setupwizard.live import event_reads
 from setupwizard.provisioning.events import EventType, SessionEvent
 
 WAIT_CODE = "hardening.confirm_wait"
@@ -32,20 +31,8 @@ def follow(waiting: bool, events: Sequence[SessionEvent]) -> bool:
 
 async def stored_waiting(session: AsyncSession, session_id: str) -> bool:
     """Whether the stored events show the session waiting: a wait event, no step event after it."""
-    wait_seq = await session.scalar(
-        select(func.max(SetupSessionEvent.seq)).where(
-            SetupSessionEvent.session_id == session_id, SetupSessionEvent.code == WAIT_CODE
-        )
-    )
+    wait_seq = await event_reads.last_seq_with_code(session, session_id, WAIT_CODE)
     if wait_seq is None:
         return False
-    later = await session.scalar(
-        select(func.count())
-        .select_from(SetupSessionEvent)
-        .where(
-            SetupSessionEvent.session_id == session_id,
-            SetupSessionEvent.seq > wait_seq,
-            SetupSessionEvent.type.in_([EventType.STEP.value, EventType.COMPLETE.value]),
-        )
-    )
-    return not later
+    ended = (EventType.STEP, EventType.COMPLETE)
+    return not await event_reads.any_event_after(session, session_id, wait_seq, ended)

@@ -31,7 +31,8 @@ from setupwizard.servers.repository import SudoRepository
 from setupwizard.setup.admin_keys import AdminKeyVault
 from setupwizard.setup.locks import HostLocks, MemoryHostLocks, RedisHostLocks
 from setupwizard.setup.run_signals import MemoryRunSignals, RedisRunSignals, RunSignals
-from setupwizard.setup.service import SetupService, recover_interrupted
+from setupwizard.setup.service import SetupService
+from setupwizard.setup.session_end import recover_interrupted
 from setupwizard.setup.sweep import DeadRunSweep
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from setupwizard.config import Settings
 from setupwizard.core.api_docs import ErrorBody, error_responses
 from setupwizard.db.database import Database
 from setupwizard.db.deps import SessionDep
-from setupwizard.live import store
+from setupwizard.live import event_reads, store
 from setupwizard.live.socket import serve_progress
 from setupwizard.provisioning import test_connection, validate_options
 from setupwizard.provisioning.steps import default_plan
@@ -121,7 +121,7 @@ async def get_session(
 ) -> SessionDetail:
     """One of the caller's sessions with its stored events after ``since`` (as WebSocket frames)."""
     row = await repository.get_owned_session(session, str(session_id), user.id)
-    events = await store.events_after(session, row.id, since)
+    events = await event_reads.events_after(session, row.id, since)
     return SessionDetail.with_events(row, events)
 
 
@@ -129,7 +129,7 @@ async def get_session(
 async def download_log(session_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> PlainTextResponse:
     """The session's log as a plain text file."""
     row = await repository.get_owned_session(session, str(session_id), user.id)
-    events = await store.events_after(session, row.id, 0)
+    events = await event_reads.events_after(session, row.id, 0)
     header = [
         f"# Setup Wizard session {row.id}",
         f"# server: {row.username}@{row.host}:{row.port}",

@@ -1,6 +1,6 @@
 """The setup service owns a session's life: validate, lock the server, run the engine, record everything.
 
-Flow of one session (DESIGN.md's one-way flow)::
+Flow of one session (docs/architecture.md)::
 
     start() ── validate ─ lock host:port ─ insert+commit the session row ─▶ background task
     task: engine batches ─▶ sink ─▶ one bus.publish per batch (live readers) + recorder (batched writes)
@@ -20,43 +20,41 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from setupwizard.config import Settings
 from setupwizard.core.errors import ConflictError, ForbiddenError, ForeignSessionError, NotFoundError
 from setupwizard.core.log_format import bind_session
-from setupwizard.core.ratelog import ReportGate
 from setupwizard.db.database import Database
 from setupwizard.db.faults import describe
-from setupwizard.live import store
 from setupwizard.live.arrivals import SessionArrivals
 from setupwizard.live.bus import ProgressBus
 from setupwizard.live.recorder import EventRecorder, EventStore
 from setupwizard.metrics import registry as metrics
-from setupwizard.provisioning.events import EventEmitter, EventType, Level, SessionEvent, utc_now
+from setupwizard.provisioning.events import EventEmitter, EventType, SessionEvent
 from setupwizard.provisioning.known_hosts import KnownHostBook, KnownHostStore, store_for
 from setupwizard.provisioning.result import SessionStatus, SetupResult, SudoMode
-from setupwizard.provisioning.summary import complete_event_level
 from setupwizard.provisioning.target import SetupOptions, Target
 from setupwizard.servers.repository import SwitchedLogin
 from setupwizard.setup import confirm_login, repository
-from setupwizard.setup.admin_keys import RESULT_FIELD as ADMIN_KEY_FIELD
+from setupwizard.setup.admin_keys import offer_admin_key
 from setupwizard.setup.locks import HostLease, HostLocks
 from setupwizard.setup.outcomes import OutcomeWriter, incomplete_log_event
+from setupwizard.setup.ports import EndNotifier, KeyHandover, LoginSwitch, SetupRunner, SudoStore, Validator
+from setupwizard.setup.publisher import Publisher
 from setupwizard.setup.run_signals import MemoryRunSignals, RunSignals
 from setupwizard.setup.schemas import AutoSetupRequest, SetupResponse
 from setupwizard.setup.seq_ceiling import FIRST_RESERVATION, SeqCeiling
+from setupwizard.setup.session_end import complete_event, switched_login
 from setupwizard.setup.session_lookup import DatabaseSessions, session_state
 
 log = logging.getLogger(__name__)
 
-PUBLISH_FAULT_REPORT_SECONDS = 60.0
 SHUTDOWN_GRACE_SECONDS = 10.0
-_SYMBOLS = {Level.SUCCESS: "✓", Level.WARNING: "⚠"}  # the engine's marks on a complete message; else ✗
 
 
 class SetupRunningError(ConflictError):
@@ -69,79 +67,6 @@ class SetupRunningError(ConflictError):
     def to_dict(self) -> dict[str, str | None]:
         """The usual error body plus ``session_id`` (null when the run is another user's or unknown)."""
         return {**super().to_dict(), "session_id": self.session_id}
-
-
-class SetupRunner(Protocol):
-    """The engine's ``run_setup``."""
-
-    def __call__(
-        self,
-        target: Target,
-        options: SetupOptions,
-        emitter: EventEmitter,
-        known_hosts: KnownHostStore,
-        *,
-        cancel: asyncio.Event,
-        connect_timeout: float,
-        keepalive_interval: float,
-    ) -> Awaitable[SetupResult]: ...
-
-
-class SudoStore(Protocol):
-    """Saved sudo credentials (``ssh_servers_sudo``), decrypted on the way out."""
-
-    async def saved_password(self, user_id: int, host: str, port: int, sudo_user: str) -> str | None:
-        """The saved sudo password of ``sudo_user`` on the server ('' when passwordless), or None."""
-        ...
-
-    async def save(self, user_id: int, host: str, port: int, sudo_user: str, sudo_password: str) -> None:
-        """Upsert the row ('' for passwordless sudo; the store encrypts anything else)."""
-        ...
-
-
-class LoginSwitch(Protocol):
-    """Moves a saved server entry (sudo row, trusted host key) to the login an SSH hardening left."""
-
-    async def switch(self, user_id: int, host: str, login: SwitchedLogin) -> None:
-        """The entry of host:``login.old_port`` becomes ``login``, in one transaction."""
-        ...
-
-
-class KeyHandover(Protocol):
-    """Keeps a generated admin private key for one download by its owner (``setup/admin_keys.py``)."""
-
-    async def offer(
-        self,
-        session_id: str,
-        owner_id: int,
-        host: str,
-        port: int,
-        username: str,
-        private_key: str,
-        keep: bool = False,
-    ) -> dict[str, Any]:
-        """Store the key encrypted (``keep``: also in the owner's vault); what the session's result says
-        about it (no secret)."""
-        ...
-
-
-class EndNotifier(Protocol):
-    """Tells the owner's notification targets that a session ended (``notify/sender.py``)."""
-
-    def session_ended(
-        self,
-        session_id: str,
-        owner_id: int,
-        server: str,
-        complete: SessionEvent,
-        logs: Sequence[str],
-        redact: Callable[[str], str],
-    ) -> None:
-        """Hand the end over and return at once; never raises (a notification never fails a setup)."""
-        ...
-
-
-Validator = Callable[[Target, SetupOptions], None]
 
 
 @dataclass
@@ -189,6 +114,7 @@ class SetupService:
         self.settings = settings
         self.db = db
         self.bus = bus
+        self.publisher = Publisher(bus)
         self.locks = locks
         self.known_hosts = known_hosts
         self.sudo_store = sudo_store
@@ -204,8 +130,6 @@ class SetupService:
         # progress sockets waiting for a session that is not there yet, and whether a session runs here
         self.arrivals = SessionArrivals(DatabaseSessions(db), running_here=self.running.__contains__)
         self._closing = False
-        self._publish_failures = 0  # since the last report (a Redis outage must not flood the log)
-        self._publish_gate = ReportGate(PUBLISH_FAULT_REPORT_SECONDS)
 
     async def start(self, owner_id: int, request: AutoSetupRequest) -> RunningSetup:
         """Validate, lock and record a new session, then run it in a background task.
@@ -294,13 +218,7 @@ class SetupService:
                     run.logs.extend(event.lines())
             recorder.add(events)
             await ceiling.cover(events[-1].seq)  # a crash recovery must number its final event above
-            try:
-                await self.bus.publish(run.session_id, events)
-            except Exception:  # live viewers miss them, but they are recorded; the setup goes on
-                self._publish_failed(run.session_id)
-            else:
-                if self._publish_gate.reported:
-                    self._publish_works_again()
+            await self.publisher.publish(run.session_id, events)  # a failure is reported, never raised
 
         emitter = EventEmitter(sink, secrets=target.secrets())
         try:
@@ -318,7 +236,10 @@ class SetupService:
         else:  # the engine promises one complete event (it failed before it); never leave readers hanging
             complete = _complete_event(emitter, completes, result)
         switched = switched_login(target, options, result, run.port)
-        complete = await self._offer_admin_key(run, complete, result, options, switched)
+        port = switched.port if switched is not None else run.port
+        complete = await offer_admin_key(
+            self.admin_keys, run.session_id, run.owner_id, run.host, port, complete, result, options
+        )
         complete = await self._conclude(run, recorder, ceiling, lease, complete, result, switched)
         if self.notifier is not None:  # returns at once: delivery and its retries run on their own
             server = f"{target.username}@{run.host}:{run.port}"
@@ -383,42 +304,6 @@ class SetupService:
         """Why events or a session's end cannot be stored right now, or None (for ``/api/health``)."""
         return self.events.failing or self.outcomes.failing
 
-    async def _offer_admin_key(
-        self,
-        run: RunningSetup,
-        complete: SessionEvent,
-        result: SetupResult,
-        options: SetupOptions,
-        switched: SwitchedLogin | None,
-    ) -> SessionEvent:
-        """Keep a generated private key for one download; ``complete`` then says where (never the key).
-
-        The key is offered even when a later step failed: it is installed on the server by then.
-        """
-        private_key, result.generated_private_key = result.generated_private_key, None  # held no longer
-        if private_key is None or self.admin_keys is None or options.admin is None:
-            return complete
-        username = options.admin.username
-        port = switched.port if switched is not None else run.port
-        try:
-            offered = await self.admin_keys.offer(
-                run.session_id,
-                run.owner_id,
-                run.host,
-                port,
-                username,
-                private_key,
-                options.admin.keep_in_vault,
-            )
-        except Exception as exc:  # the key is lost; say so without it (the exception holds only ciphertext)
-            log.error(
-                "Session %s: the generated admin key could not be stored for download (%s)",
-                run.session_id,
-                type(exc).__name__,
-            )
-            return complete
-        return replace(complete, data={**complete.data, ADMIN_KEY_FIELD: offered})
-
     async def _call_engine(
         self, run: RunningSetup, target: Target, options: SetupOptions, emitter: EventEmitter
     ) -> SetupResult:
@@ -448,25 +333,6 @@ class SetupService:
                 status=SessionStatus.FAILED,
                 error_code="internal_error",
             )
-
-    def _publish_failed(self, session_id: str) -> None:
-        """Log a failed publish with its traceback once, then at most once a minute while failures go on."""
-        metrics.bus_publish_failed()
-        self._publish_failures += 1
-        if self._publish_gate.due():
-            log.exception(
-                "Publishing events of session %s failed (%d failed publishes since the last report; live "
-                "viewers resume from the database; next report in %.0f s at the latest)",
-                session_id,
-                self._publish_failures,
-                PUBLISH_FAULT_REPORT_SECONDS,
-            )
-            self._publish_failures = 0
-
-    def _publish_works_again(self) -> None:
-        log.warning("Publishing events works again (%d more failed meanwhile)", self._publish_failures)
-        self._publish_gate.reset()
-        self._publish_failures = 0
 
     async def cancel(self, owner_id: int, session_id: str) -> None:
         """Ask a running session of the caller to stop, in any worker (404 not theirs, 409 not running)."""
@@ -511,85 +377,9 @@ class SetupService:
         await self.arrivals.close()
 
 
-def switched_login(
-    target: Target, options: SetupOptions, result: SetupResult, old_port: int
-) -> SwitchedLogin | None:
-    """The login to save after an SSH hardening left ``result.login_after``, with its sudo mode.
-
-    The run's own login keeps the sudo mode the run found; the new admin user has its sudo password or
-    NOPASSWD (''), and no known sudo mode when it was given neither.
-    """
-    after = result.login_after
-    if not after or not isinstance(after.get("username"), str) or not isinstance(after.get("port"), int):
-        return None
-    user, port = str(after["username"]), int(after["port"])
-    sudo_user: str | None = None
-    password = ""
-    sudo = result.sudo
-    if user == target.username and sudo is not None:
-        sudo_user = user
-        password = sudo.sudo_password if sudo.mode is SudoMode.PASSWORD else ""
-    elif options.admin is not None and options.admin.username == user:
-        if options.admin.nopasswd:
-            sudo_user = user
-        elif options.admin.sudo_password:
-            sudo_user, password = user, options.admin.sudo_password
-    return SwitchedLogin(
-        old_port=old_port,
-        port=port,
-        sudo_user=sudo_user,
-        sudo_password=password,
-        fingerprint=result.host_key_fingerprint,
-    )
-
-
 def _complete_event(
     emitter: EventEmitter, completes: list[SessionEvent], result: SetupResult
 ) -> SessionEvent:
     """The ``complete`` event for ``result``, shaped as the engine's (its seq, if the engine sent one)."""
     seq = completes[0].seq if completes else emitter.last_seq + 1
-    return result_event(seq, result, emitter.redact)
-
-
-def result_event(seq: int, result: SetupResult, redact: Callable[[str], str] = str) -> SessionEvent:
-    level = complete_event_level(result)
-    message = redact(result.message)
-    data = {**result.to_dict(), "message": message}
-    return SessionEvent(
-        seq=seq,
-        type=EventType.COMPLETE,
-        level=level,
-        message=f"{_SYMBOLS.get(level, '✗')} {message}",
-        timestamp=utc_now(),
-        data=data,
-    )
-
-
-async def recover_interrupted(db: Database, locks: HostLocks) -> list[str]:
-    """Mark sessions left ``running`` by a crash as ``interrupted``, appending a final event; logs are kept.
-
-    A session whose server lock is still held (a live runner in another worker, Redis mode) is left alone.
-    Returns the ids of the sessions marked.
-    """
-    marked: list[str] = []
-    interrupted = SetupResult.interrupted()
-    async with db.session() as session:
-        for row in await repository.running_sessions(session):
-            if await locks.is_held(row.host, row.port):
-                continue
-            # above every seq that may have been shown live (the bus died with the process): see seq_ceiling
-            stored = max(row.last_seq, await store.max_event_seq(session, row.id))
-            seq = max(stored, row.seq_ceiling) + 1
-            final = result_event(seq, interrupted)
-            await store.add_events(session, row.id, [final])
-            await repository.finish_session(
-                session,
-                row.id,
-                status=SessionStatus.INTERRUPTED,
-                message=interrupted.message,
-                result=final.data,
-            )
-            marked.append(row.id)
-    if marked:
-        log.warning("Marked %d setup session(s) interrupted by a restart: %s", len(marked), ", ".join(marked))
-    return marked
+    return complete_event(seq, result, emitter.redact)

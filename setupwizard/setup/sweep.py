@@ -20,13 +20,13 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from setupwizard.db.database import Database
-from setupwizard.live import store
+from setupwizard.live import event_reads, store
 from setupwizard.live.bus import ProgressBus
 from setupwizard.provisioning.events import EventType, SessionEvent
-from setupwizard.provisioning.result import SessionStatus, SetupResult
+from setupwizard.provisioning.result import SessionStatus
 from setupwizard.setup import repository
 from setupwizard.setup.run_signals import RunSignals
-from setupwizard.setup.service import result_event
+from setupwizard.setup.session_end import interrupt_session
 
 log = logging.getLogger(__name__)
 
@@ -105,22 +105,13 @@ class DeadRunSweep:
             row = await repository.get_session(session, session_id)
             if row is None or row.status != SessionStatus.RUNNING:
                 return False  # it ended normally between the two reads
-            stored = max(row.last_seq, await store.max_event_seq(session, session_id))
+            stored = max(row.last_seq, await event_reads.max_event_seq(session, session_id))
             missing, published = await self._unstored_events(session_id, stored)
             await store.add_events(session, session_id, missing)
             last = max(missing[-1].seq if missing else stored, published or 0)
             if published is None:  # the bus lost the stream: above every seq that may have been shown
                 last = max(last, row.seq_ceiling)
-            interrupted = SetupResult.interrupted()
-            final = result_event(last + 1, interrupted)
-            await store.add_events(session, session_id, [final])
-            await repository.finish_session(
-                session,
-                session_id,
-                status=SessionStatus.INTERRUPTED,
-                message=interrupted.message,
-                result=final.data,
-            )
+            final = await interrupt_session(session, session_id, last)
         try:
             await self.bus.publish(session_id, (final,))
         except Exception:  # watchers then learn the end from the database when they resume

@@ -24,11 +24,11 @@ import pytest
 from setupwizard.auth.service import create_user
 from setupwizard.config import Settings
 from setupwizard.db.database import Database
-from setupwizard.live import store
+from setupwizard.live import event_reads
 from setupwizard.provisioning.result import SessionStatus, SetupResult
 from setupwizard.setup import repository
 from setupwizard.setup.outcomes import OutcomeWriter, incomplete_log_event
-from setupwizard.setup.service import result_event
+from setupwizard.setup.session_end import complete_event
 from setupwizard.testbed.host import TestHost
 from tests.integration.setup.clients import frames, open_progress
 from tests.integration.web.live import Login, ProcessServer, settings_env
@@ -231,7 +231,7 @@ async def test_a_session_end_that_cannot_be_written_is_written_once_there_is_roo
             _take_every_block(blocks)
             writer = OutcomeWriter(db, retry_seconds=0.05)
             result = SetupResult(success=True, message="done", status=SessionStatus.SUCCEEDED)
-            complete = incomplete_log_event(result_event(7, result), stored=3, total=6, reason="disk full")
+            complete = incomplete_log_event(complete_event(7, result), stored=3, total=6, reason="disk full")
             assert not await writer.write(session_id, complete)
             assert writer.failing is not None and writer.waiting == [session_id]
 
@@ -245,7 +245,7 @@ async def test_a_session_end_that_cannot_be_written_is_written_once_there_is_roo
             assert writer.waiting == [] and writer.failing is None
             async with db.session() as session:
                 row = await repository.get_session(session, session_id)
-                stored = await store.events_after(session, session_id, 0)
+                stored = await event_reads.events_after(session, session_id, 0)
             assert row is not None and row.status == "log_incomplete"
             assert row.message == complete.data["message"]
             assert [e.seq for e in stored] == [7]

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, text
 
 from setupwizard.auth.service import create_user
 from setupwizard.db.database import Database, alembic_config
-from setupwizard.live import feed, store
+from setupwizard.live import event_reads, feed, store
 from setupwizard.live.memory import MemoryBus
 from setupwizard.provisioning.events import EventType, Level, SessionEvent
 from setupwizard.setup import repository
@@ -90,7 +90,7 @@ async def read(
     db: Database, session_id: str, since: int = 0, until: int | None = None, limit: int | None = None
 ) -> list[SessionEvent]:
     async with db.session() as session:
-        return await store.events_after(session, session_id, since, until, limit=limit)
+        return await event_reads.events_after(session, session_id, since, until, limit=limit)
 
 
 async def raw_rows(db: Database, session_id: str) -> list[tuple[int | None, int]]:
@@ -143,8 +143,8 @@ async def test_a_mixed_batch_stores_runs_as_rows_and_reads_back_event_for_event(
         (None, 16),
     ]
     async with db.session() as session:
-        assert await store.max_event_seq(session, session_id) == 16
-        assert await store.count_events(session, session_id) == 16
+        assert await event_reads.max_event_seq(session, session_id) == 16
+        assert await event_reads.count_events(session, session_id) == 16
         row = await repository.get_session(session, session_id)
     assert row is not None and row.last_seq == 16
 
@@ -198,7 +198,7 @@ async def test_rows_written_before_0006_read_as_before_and_new_runs_follow(
         assert await read(db, session_id, 3, 9) == (old + new)[3:8]
         assert await read(db, session_id, 2, limit=5) == (old + new)[2:7]
         async with db.session() as session:
-            assert await store.count_events(session, session_id) == 11
+            assert await event_reads.count_events(session, session_id) == 11
     finally:
         await db.dispose()
 
@@ -342,8 +342,8 @@ async def test_random_writes_read_back_exactly(
     assert await read(db, session_id) == events
     last = events[-1].seq
     async with db.session() as session:
-        assert await store.count_events(session, session_id) == len(events)
-        assert await store.max_event_seq(session, session_id) == last
+        assert await event_reads.count_events(session, session_id) == len(events)
+        assert await event_reads.max_event_seq(session, session_id) == last
     for _ in range(60):
         since = rng.randint(0, last + 1)
         until = rng.choice([None, rng.randint(since, last + 2)])
@@ -423,8 +423,8 @@ async def test_multi_line_events_are_rows_and_read_back_line_by_line(
     for since in range(24):
         assert await read(db, session_id, since, limit=4) == expanded[since : since + 4]
     async with db.session() as session:
-        assert await store.count_events(session, session_id) == 23
-        assert await store.max_event_seq(session, session_id) == 23
+        assert await event_reads.count_events(session, session_id) == 23
+        assert await event_reads.max_event_seq(session, session_id) == 23
 
 
 async def test_a_page_read_while_rows_are_committed_skips_no_line(db: Database) -> None:
@@ -444,5 +444,5 @@ async def test_a_page_read_while_rows_are_committed_skips_no_line(db: Database) 
             return await real_scalar(statement, *args, **kwargs)
 
         session.scalar = scalar_after_a_commit  # type: ignore[method-assign]
-        got = await store.events_after(session, session_id, 10, limit=2000)
+        got = await event_reads.events_after(session, session_id, 10, limit=2000)
     assert [e.seq for e in got] == list(range(11, 91))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from setupwizard.auth.service import create_user
 from setupwizard.db.database import Database
-from setupwizard.live import store
+from setupwizard.live import event_reads, store
 from setupwizard.provisioning.events import EventType, Level, SessionEvent
 from setupwizard.setup import repository
 from tests.integration.web.fixtures import SettingsFactory
@@ -40,7 +40,7 @@ async def test_stored_events_read_back_field_for_field(make_settings: SettingsFa
         async with db.session() as session:
             await store.add_events(session, session_id, events[3:])
         async with db.session() as session:
-            stored = await store.events_after(session, session_id)
+            stored = await event_reads.events_after(session, session_id)
             row = await repository.get_session(session, session_id)
         assert stored == events
         assert row is not None and row.last_seq == 4
@@ -81,8 +81,8 @@ async def test_one_write_stores_several_sessions_and_advances_each_last_seq(
         async with db.session() as session:
             await store.add_event_batches(session, [(sessions[0], lines(0, range(4, 6)))])
         async with db.session() as session:
-            first = await store.events_after(session, sessions[0])
-            second = await store.events_after(session, sessions[1])
+            first = await event_reads.events_after(session, sessions[0])
+            second = await event_reads.events_after(session, sessions[1])
             rows = [await repository.get_session(session, session_id) for session_id in sessions]
         assert [e.message for e in first] == [f"s0 {seq}" for seq in range(1, 6)]
         assert [e.message for e in second] == [f"s1 {seq}" for seq in range(1, 8)]

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from setupwizard.db.database import Database
 from setupwizard.db.models import SetupSessionEvent
+from setupwizard.live import event_reads
 from setupwizard.live import feed as feed_module
 from setupwizard.live import recorder as recorder_module
 from setupwizard.live import store as event_store
@@ -56,7 +57,7 @@ async def collect(feed: AsyncIterator[list[SessionEvent]]) -> list[int]:
 
 async def stored_seq(db: Database, session_id: str) -> int:
     async with db.session() as session:
-        return await event_store.max_event_seq(session, session_id)
+        return await event_reads.max_event_seq(session, session_id)
 
 
 Batches = Sequence[tuple[str, Sequence[SessionEvent]]]
@@ -95,7 +96,7 @@ async def test_recorder_writes_in_batches_not_per_event(
     assert await stored_seq(db, session_id) == 300
     assert inserts == [250, 50], inserts  # 26 batches in, two writes out
     async with db.session() as session:
-        stored = await event_store.events_after(session, session_id)
+        stored = await event_reads.events_after(session, session_id)
         row = await repository.get_session(session, session_id)
     assert [e.seq for e in stored] == list(range(1, 301))
     assert stored[0].message == "line 1 ✓"

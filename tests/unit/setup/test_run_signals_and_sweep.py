@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from setupwizard.config import Settings
 from setupwizard.core.errors import ConflictError
 from setupwizard.db.database import Database
-from setupwizard.live import store
+from setupwizard.live import event_reads, store
 from setupwizard.live.redis import RedisBus
 from setupwizard.provisioning.events import EventType, Level, SessionEvent, utc_now
 from setupwizard.provisioning.known_hosts import MemoryKnownHosts
@@ -122,7 +122,7 @@ async def test_the_sweep_leaves_a_live_run_alone_and_ends_a_dead_workers_session
 
     async with db.session() as session:
         row = await repository.get_session(session, dead)
-        stored = await store.events_after(session, dead)
+        stored = await event_reads.events_after(session, dead)
         live_row = await repository.get_session(session, alive.session_id)
     assert row is not None and row.status == SessionStatus.INTERRUPTED
     assert [e.message for e in stored[:3]] == ["line 1", "line 2", "line 3"]

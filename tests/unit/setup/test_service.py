@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from setupwizard.config import Settings
 from setupwizard.core.errors import ConflictError, ForbiddenError, NotFoundError
 from setupwizard.db.database import Database
+from setupwizard.live import event_reads
 from setupwizard.live import recorder as recorder_module
 from setupwizard.live import store as event_store
 from setupwizard.live.memory import MemoryBus
@@ -25,7 +26,8 @@ from setupwizard.provisioning.target import SetupOptions, Target
 from setupwizard.setup import repository
 from setupwizard.setup.locks import MemoryHostLocks
 from setupwizard.setup.schemas import AutoSetupRequest
-from setupwizard.setup.service import SetupRunningError, SetupService, recover_interrupted
+from setupwizard.setup.service import SetupRunningError, SetupService
+from setupwizard.setup.session_end import recover_interrupted
 
 MakeUser = Callable[[], Awaitable[int]]
 
@@ -122,7 +124,7 @@ async def test_complete_is_published_only_after_the_outcome_is_stored(
             if batch[-1].type is EventType.COMPLETE:
                 async with db.session() as session:
                     row = await repository.get_session(session, run.session_id)
-                    stored = await event_store.events_after(session, run.session_id)
+                    stored = await event_reads.events_after(session, run.session_id)
                 seen_at_complete.update(
                     status=row.status if row else None,
                     stored=[e.seq for e in stored],
@@ -242,7 +244,7 @@ async def test_recovery_marks_orphaned_running_sessions_interrupted_and_keeps_th
     assert orphan in marked and alive not in marked
     async with db.session() as session:
         row = await repository.get_session(session, orphan)
-        events = await event_store.events_after(session, orphan)
+        events = await event_reads.events_after(session, orphan)
         still = await repository.get_session(session, alive)
     assert row is not None and row.status == "interrupted" and row.finished_at is not None
     assert [e.type for e in events] == [EventType.COMPLETE]
@@ -335,7 +337,7 @@ async def test_each_batch_is_one_publish_and_one_insert_and_every_line_keeps_its
     assert bus.publishes == [[1, 2, 3], [4], list(range(5, 55)), [55]]
     assert sum(inserts) == 55 and len(inserts) <= 4  # batched: never one insert per line
     async with db.session() as session:
-        stored = await event_store.events_after(session, run.session_id)
+        stored = await event_reads.events_after(session, run.session_id)
         row = await repository.get_session(session, run.session_id)
     assert [e.seq for e in stored] == list(range(1, 56))
     assert [e.message for e in stored[:54]] == [f"line {seq}" for seq in range(1, 55)]
@@ -359,7 +361,7 @@ async def test_a_setup_stopped_by_a_shutdown_ends_interrupted_with_an_error_code
     assert response.status == SessionStatus.INTERRUPTED and not response.success
     async with db.session() as session:
         row = await repository.get_session(session, run.session_id)
-        stored = await event_store.events_after(session, run.session_id)
+        stored = await event_reads.events_after(session, run.session_id)
     assert row is not None and row.status == SessionStatus.INTERRUPTED
     assert row.result is not None and row.result["error_code"] == "interrupted"
     assert [e.seq for e in stored] == [1, 2, 3]  # the engine's own complete seq is reused
@@ -407,7 +409,7 @@ async def test_failing_publishes_are_logged_once_not_per_batch_and_every_line_is
     failures = [r for r in caplog.records if "Publishing events of session" in r.getMessage()]
     assert len(failures) == 1 and failures[0].exc_info is not None  # 40 failed publishes, one report
     async with db.session() as session:
-        stored = await event_store.events_after(session, run.session_id)
+        stored = await event_reads.events_after(session, run.session_id)
     assert [e.seq for e in stored] == list(range(1, 42))
     await service.close()
     await bus.close()

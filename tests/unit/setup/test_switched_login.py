@@ -9,7 +9,7 @@ import pytest
 from setupwizard.provisioning.result import SetupResult, SudoCredential, SudoMode
 from setupwizard.provisioning.target import AdminUser, SetupOptions, SshHardening, Target
 from setupwizard.servers.repository import SwitchedLogin
-from setupwizard.setup.service import switched_login
+from setupwizard.setup.session_end import switched_login
 
 FINGERPRINT = "SHA256:n3xTn6a9JYb0QnqOi4J5FMmkxAzHrIbrGhvZgRsLwOk"
 ROOT = Target("web-1", "root", password="root-pw")

@@ -16,7 +16,8 @@ from setupwizard.live.redis import RedisBus
 from setupwizard.provisioning.events import SessionEvent
 from setupwizard.provisioning.known_hosts import MemoryKnownHosts
 from setupwizard.setup.locks import RedisHostLocks
-from setupwizard.setup.service import SetupService, recover_interrupted
+from setupwizard.setup.service import SetupService
+from setupwizard.setup.session_end import recover_interrupted
 from setupwizard.setup.session_lookup import DatabaseSessions
 from tests.support import REDIS_URL, redis_namespace
 

@@ -1,0 +1,101 @@
+"""How a session ends when the engine did not end it: the one ``complete`` event built from a result, and the
+one way to end a session as ``interrupted`` (the service at shutdown or after a crash, and the dead-worker
+sweep). Also the login a hardening left, which the end saves in place of the old one."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from setupwizard.db.database import Database
+from setupwizard.live import event_reads, store
+from setupwizard.provisioning.events import EventType, SessionEvent, utc_now
+from setupwizard.provisioning.result import SessionStatus, SetupResult, SudoMode
+from setupwizard.provisioning.summary import complete_event_level, level_mark
+from setupwizard.provisioning.target import SetupOptions, Target
+from setupwizard.servers.repository import SwitchedLogin
+from setupwizard.setup import repository
+from setupwizard.setup.locks import HostLocks
+
+log = logging.getLogger(__name__)
+
+
+def complete_event(seq: int, result: SetupResult, redact: Callable[[str], str] = str) -> SessionEvent:
+    """The ``complete`` event of ``result`` (its message redacted), shaped as the engine's."""
+    level = complete_event_level(result)
+    message = redact(result.message)
+    data = {**result.to_dict(), "message": message}
+    return SessionEvent(
+        seq=seq,
+        type=EventType.COMPLETE,
+        level=level,
+        message=f"{level_mark(level)} {message}",
+        timestamp=utc_now(),
+        data=data,
+    )
+
+
+async def interrupt_session(session: AsyncSession, session_id: str, above: int) -> SessionEvent:
+    """End a session as ``interrupted``: its final event numbered ``above + 1`` (above every seq that may
+    have been shown live), stored with the final row in the caller's transaction. Returns the event."""
+    interrupted = SetupResult.interrupted()
+    final = complete_event(above + 1, interrupted)
+    await store.add_events(session, session_id, [final])
+    await repository.finish_session(
+        session, session_id, status=SessionStatus.INTERRUPTED, message=interrupted.message, result=final.data
+    )
+    return final
+
+
+async def recover_interrupted(db: Database, locks: HostLocks) -> list[str]:
+    """Mark sessions left ``running`` by a crash as ``interrupted``, appending a final event; logs are kept.
+
+    A session whose server lock is still held (a live runner in another worker, Redis mode) is left alone.
+    The final event goes above every seq that may have been shown live (the bus died with the process: see
+    ``setup/seq_ceiling.py``). Returns the ids of the sessions marked.
+    """
+    marked: list[str] = []
+    async with db.session() as session:
+        for row in await repository.running_sessions(session):
+            if await locks.is_held(row.host, row.port):
+                continue
+            stored = max(row.last_seq, await event_reads.max_event_seq(session, row.id))
+            await interrupt_session(session, row.id, max(stored, row.seq_ceiling))
+            marked.append(row.id)
+    if marked:
+        log.warning("Marked %d setup session(s) interrupted by a restart: %s", len(marked), ", ".join(marked))
+    return marked
+
+
+def switched_login(
+    target: Target, options: SetupOptions, result: SetupResult, old_port: int
+) -> SwitchedLogin | None:
+    """The login to save after an SSH hardening left ``result.login_after``, with its sudo mode.
+
+    The run's own login keeps the sudo mode the run found; the new admin user has its sudo password or
+    NOPASSWD (''), and no known sudo mode when it was given neither.
+    """
+    after = result.login_after
+    if not after or not isinstance(after.get("username"), str) or not isinstance(after.get("port"), int):
+        return None
+    user, port = str(after["username"]), int(after["port"])
+    sudo_user: str | None = None
+    password = ""
+    sudo = result.sudo
+    if user == target.username and sudo is not None:
+        sudo_user = user
+        password = sudo.sudo_password if sudo.mode is SudoMode.PASSWORD else ""
+    elif options.admin is not None and options.admin.username == user:
+        if options.admin.nopasswd:
+            sudo_user = user
+        elif options.admin.sudo_password:
+            sudo_user, password = user, options.admin.sudo_password
+    return SwitchedLogin(
+        old_port=old_port,
+        port=port,
+        sudo_user=sudo_user,
+        sudo_password=password,
+        fingerprint=result.host_key_fingerprint,
+    )
