@@ -151,6 +151,7 @@ async function openLog(id) {
   }
   const live = data.status === "running";
   $("log-live").hidden = !live;
+  if (!live) terminal.finishRun(); // passed steps folded, the failed one open in view
   if (live) {
     stream = new ProgressStream(id, {
       lastSeq,
@@ -160,6 +161,7 @@ async function openLog(id) {
     if (await stream.connect()) {
       stream.done.then(() => {
         $("log-live").hidden = true;
+        terminal.finishRun();
         load();
       });
     }

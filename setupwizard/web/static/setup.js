@@ -6,6 +6,7 @@ import { initChrome, showMessage } from "./chrome.js";
 import { t } from "./i18n.js";
 import { followSession, runSetup } from "./live.js";
 import { RunProgress } from "./run_progress.js";
+import { bringIntoSight, bringToTop, foldPlan, initRunView, unfoldPlan } from "./run_view.js";
 import { initStepChoice, previewPlan } from "./step_choice.js";
 import { Terminal } from "./terminal.js";
 import { clearFieldErrors, readPayload, showFieldErrors, stepOfField, validateServer } from "./wizard_form.js";
@@ -312,7 +313,10 @@ function beginRun() {
   runPanel.dataset.state = "running";
   timer = setInterval(() => progress.render(), 1000);
   setRunning(true);
-  $("run-heading").focus();
+  // The plan folds to one line and the live log comes into view (not below a 400 px preview).
+  foldPlan();
+  $("run-heading").focus({ preventScroll: true });
+  bringToTop(runPanel);
 }
 
 function endRun(result, via) {
@@ -324,6 +328,8 @@ function endRun(result, via) {
   $("view-history").hidden = false;
   $("auto-setup").classList.remove("primary"); // another server, or History, comes first now
   terminal.setCatchingUp(false);
+  terminal.finishRun(); // passed steps fold, the failed one opens in view
+  bringIntoSight($("banner"), runPanel); // the result, wherever the reader had scrolled to
 }
 
 $("auto-setup").addEventListener("click", async () => {
@@ -339,6 +345,7 @@ $("auto-setup").addEventListener("click", async () => {
   } catch (err) {
     setRunning(false);
     runPanel.dataset.state = "error";
+    unfoldPlan(); // the run never started: the plan is whole again, the error in sight
     history.replaceState(null, "", "/setup");
     if (!(err instanceof ApiError)) {
       console.error(err);
@@ -350,6 +357,7 @@ $("auto-setup").addEventListener("click", async () => {
       handleApiError(err, formError);
       if (err.status === 409) await linkConflict(err, payload);
     }
+    bringIntoSight(formError);
   } finally {
     clearInterval(timer);
     setRunning(false);
@@ -410,6 +418,7 @@ $("new-run").addEventListener("click", () => {
   $("new-run").hidden = true;
   $("view-history").hidden = true;
   runPanel.hidden = true;
+  unfoldPlan();
   history.replaceState(null, "", "/setup");
   forgetTest();
   form.reset();
@@ -485,6 +494,7 @@ const asked = new URLSearchParams(location.search);
 for (const name of ["host", "port", "username"]) if (asked.get(name)) form[name].value = asked.get(name);
 initStepChoice(form, { applyPreset: asked.get("preset") || null });
 
+initRunView();
 show(1);
 form.host.focus(); // a person starts typing the server's address at once
 initChrome()

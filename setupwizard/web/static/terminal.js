@@ -7,7 +7,9 @@
 import { renderSpans, parseAnsi } from "./ansi.js";
 import { eventText } from "./codes.js";
 import { t } from "./i18n.js";
+import { foldAfterRun, foldButton, statusMark, statusTime } from "./log_groups.js";
 import { clock, cleanLine, el, levelOf, toMillis } from "./log_line.js";
+import { copyLog, downloadLog } from "./log_export.js";
 import { LogSearch } from "./log_search.js";
 import { LogStore } from "./log_store.js";
 
@@ -252,15 +254,10 @@ export class Terminal {
     row.dataset.line = i;
     const seq = store.seq(i);
     const group = store.groupOf(i);
-    if (group.header && group.start === i) {
+    const head = group.header && group.start === i;
+    if (head) {
       row.classList.add("group-head");
-      const fold = el("button", "fold", {
-        type: "button",
-        "aria-expanded": String(!group.collapsed),
-        "aria-label": t(group.collapsed ? "terminal.expand" : "terminal.collapse"),
-      });
-      fold.textContent = group.collapsed ? "▸" : "▾";
-      row.append(fold);
+      row.append(foldButton(group));
     } else if (group.header) {
       row.classList.add("in-group");
     }
@@ -290,7 +287,9 @@ export class Terminal {
       text.textContent = shown || "\u00a0";
     }
     if (i === this.target) row.classList.add("target");
-    row.append(text);
+    const mark = head ? statusMark(group) : null;
+    const time = head ? statusTime(group) : null;
+    row.append(...[mark, text, time].filter(Boolean));
     return row;
   }
 
@@ -316,15 +315,28 @@ export class Terminal {
     this.goTo(line);
   }
 
-  /** Scroll line `i` into the middle of the view (and the view into the window), stop following the end. */
-  goTo(i) {
+  /**
+   * Scroll line `i` into the middle of the view (`atTop`: to its top) and the view into the window;
+   * stop following the end.
+   */
+  goTo(i, atTop = false) {
     const row = this.store.rowOf(i);
     if (row < 0) return;
     this.following = false;
     this.sizer.style.height = `${this.store.rowCount * ROW_HEIGHT + 2 * PAD}px`;
-    this.screen.scrollTop = Math.max(0, row * ROW_HEIGHT + PAD - this.screen.clientHeight / 2);
+    const above = atTop ? ROW_HEIGHT : this.screen.clientHeight / 2; // a line of context above the header
+    this.screen.scrollTop = Math.max(0, row * ROW_HEIGHT + PAD - above);
     this.screen.scrollIntoView({ block: "nearest" }); // a found line is of no use below the fold
     this.updatePaused();
+    this.schedule();
+  }
+
+  /** The run has ended: passed steps fold, the failed one stays open and is scrolled to. */
+  finishRun() {
+    const failed = foldAfterRun(this.store);
+    this.version += 1;
+    if (failed) this.goTo(failed.start, true);
+    else if (this.following) this.screen.scrollTop = this.screen.scrollHeight;
     this.schedule();
   }
 
@@ -393,35 +405,11 @@ export class Terminal {
     return this.store.texts.join("\n") + "\n";
   }
 
-  async copy() {
-    const text = this.text();
-    try {
-      await navigator.clipboard.writeText(text);
-    } catch {
-      const area = el("textarea", "offscreen");
-      area.value = text;
-      document.body.append(area);
-      area.select();
-      document.execCommand("copy");
-      area.remove();
-    }
-    this.copyEl.textContent = t("terminal.copied");
-    setTimeout(() => (this.copyEl.textContent = t("terminal.copy")), 1500);
+  copy() {
+    return copyLog(this);
   }
 
   onDownload(event) {
-    if (this.downloadUrl) {
-      this.downloadEl.href = this.downloadUrl;
-      this.downloadEl.setAttribute("download", "");
-      return; // the browser follows the link, with the session cookie
-    }
-    event.preventDefault();
-    const blob = new Blob([this.text()], { type: "text/plain;charset=utf-8" });
-    const url = URL.createObjectURL(blob);
-    const a = document.createElement("a");
-    a.href = url;
-    a.download = "setup-log.txt";
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 1000);
+    downloadLog(this, event);
   }
 }
