@@ -39,6 +39,7 @@ class AuditAction(StrEnum):
     TOKEN_CREATE = "token.create"
     TOKEN_REVOKE = "token.revoke"
     TOKEN_USE = "token.use"  # a personal access token used from an address it was never used from
+    ADMIN_KEY_DOWNLOAD = "admin_key.download"  # the one-time download of a generated admin private key
 
 
 def client_address(conn: HTTPConnection) -> str:
