@@ -67,7 +67,7 @@ def test_servers_page_lists_reruns_opens_history_and_forgets(
 
     # its history: the last session's log opens on the history page
     row.locator("a.history").click()
-    page.wait_for_url(re.compile(r"/history\?session="))
+    page.wait_for_url(re.compile(r"/history\?host=.*&session="))
     expect(page.locator("#log-panel")).to_be_visible()
     expect(page.locator("#log-panel")).to_have_attribute("data-session-id", session_id)
     expect(page.locator("#log-terminal")).to_contain_text("servers-page-run")
