@@ -185,6 +185,11 @@ class AutoSetupRequest(ConnectionRequest, StepChoice):
     use_saved_sudo_password: bool = Field(
         True, description="Use the sudo password saved for this server when sudo_password is omitted."
     )
+    save_sudo_password: bool = Field(
+        True,
+        description="Save the sudo password that worked (sudo_password, else the SSH password) for this "
+        "server, encrypted, for the next run; false: save none (a password saved before stays as it is).",
+    )
 
 
 class PlanRequest(StepChoice):
@@ -212,6 +217,7 @@ class PlanRequest(StepChoice):
     session_id: uuid.UUID | None = Field(None, strict=False, description="Accepted, never read.")
     wait: bool = Field(True, description="Accepted, never read.")
     use_saved_sudo_password: bool = Field(True, description="Accepted, never read.")
+    save_sudo_password: bool = Field(True, description="Accepted, never read.")
 
     def to_target(self) -> Target | None:
         """Who the commands are shown for (no secret); None when neither host nor username is given.

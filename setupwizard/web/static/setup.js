@@ -8,6 +8,7 @@ import { followSession, runSetup } from "./live.js";
 import { RunProgress } from "./run_progress.js";
 import { bringIntoSight, bringToTop, foldPlan, initRunView, unfoldPlan } from "./run_view.js";
 import { initStepChoice, previewPlan } from "./step_choice.js";
+import { initSudoSave, renderSudoSave } from "./sudo_save.js";
 import { Terminal } from "./terminal.js";
 import { clearFieldErrors, readPayload, showFieldErrors, stepOfField, validateServer } from "./wizard_form.js";
 
@@ -43,7 +44,10 @@ function show(step) {
     if (n === step) button.setAttribute("aria-current", "step");
     else button.removeAttribute("aria-current");
   }
-  if (step === 3) loadPrefill();
+  if (step === 3) {
+    loadPrefill();
+    renderSudoSave(form); // when sudo needs a password: that it will be saved, and a way not to
+  }
   if (step === 4) {
     renderSummary();
     showPlan();
@@ -495,6 +499,7 @@ for (const name of ["host", "port", "username"]) if (asked.get(name)) form[name]
 initStepChoice(form, { applyPreset: asked.get("preset") || null });
 
 initRunView();
+initSudoSave(form);
 show(1);
 form.host.focus(); // a person starts typing the server's address at once
 initChrome()
