@@ -101,3 +101,22 @@ def test_step_headers_say_how_each_step_ended_and_the_failed_one_is_open(
     expect(page.locator("#log-panel")).to_be_visible()
     wait_log_contains(page, "giving up", root="#log-terminal")
     check_after_run(page, "#log-terminal")
+
+
+def test_a_passed_runs_result_lines_stay_in_sight_after_its_steps_fold(
+    page: Page, live_service: LiveService, test_host: TestHost
+) -> None:
+    log_in(page, live_service.url, live_service.username, live_service.password)
+    fill_server(page, Server(test_host.address, test_host.port, test_host.sudo_nopasswd))
+    confirm_connection(page)
+    page.uncheck("input[name=apt_update]")
+    page.uncheck("input[name=firewall]")
+    set_options(page, packages="", script="echo all-good\n")
+    page.click("#auto-setup")
+    assert wait_finished(page) == "succeeded"
+    steps = groups(page, "#terminal")
+    assert steps and all(g["collapsed"] for g in steps), steps  # every step passed: all folded
+    # The run's own last lines (its summary and result) belong to no step: they stay in sight.
+    last = page.locator("#terminal .line").last
+    expect(last).to_contain_text("服务器设置完成")
+    expect(last).to_be_in_viewport()

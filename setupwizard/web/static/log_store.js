@@ -4,6 +4,7 @@
 // A group can be collapsed; "rows" are the lines a reader can see, in order.
 
 export const LEVELS = ["info", "success", "warning", "error"];
+const ENDED = new Set(["succeeded", "unchanged", "warning", "failed", "skipped", "cancelled"]);
 
 function grow(array, size) {
   if (size <= array.length) return array;
@@ -38,6 +39,10 @@ export class LogStore {
     let group = this.groups[this.groups.length - 1];
     if (stepIndex != null && stepIndex !== group.stepIndex) {
       group = { start: i, end: i, header: true, collapsed: false, stepIndex, status: null, duration: null };
+      this.groups.push(group);
+    } else if (stepIndex == null && group.header && ENDED.has(group.status)) {
+      // after a step's end line: the run's own lines (its summary, the result), in no step's group
+      group = { start: i, end: i, header: false, collapsed: false, stepIndex: null, status: null, duration: null };
       this.groups.push(group);
     }
     this.levels = grow(this.levels, i + 1);
