@@ -151,7 +151,13 @@ function renderReport() {
   $("report-known").textContent = t(report.host_key_known ? "test.known" : "test.new");
   $("test-report").hidden = false;
   $("confirm-box").hidden = !report.host_key_fingerprint;
-  $("fingerprint-confirmed").hidden = form.host_key_fingerprint.value !== report.host_key_fingerprint;
+  // A key on record that matched (else the test would have been refused) needs no confirming again.
+  const known = Boolean(report.host_key_known && report.host_key_fingerprint);
+  if (known) form.host_key_fingerprint.value = report.host_key_fingerprint;
+  $("confirm-hint").hidden = known;
+  $("confirm-fingerprint").hidden = known;
+  $("fingerprint-known").hidden = !known;
+  $("fingerprint-confirmed").hidden = known || form.host_key_fingerprint.value !== report.host_key_fingerprint;
   // What the test found that would sink the run, and what to do about it.
   const user = form.username.value.trim();
   const mode = report.sudo_mode || "none";
