@@ -9,7 +9,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LiveService
-from tests.browser.test_terminal import GAP, MOUNT, open_terminal
+from tests.browser.test_terminal import GAP, MOUNT, STEPS, open_terminal
 from tests.browser.wizard_page import scroll_up
 
 VIEW = "#under-test .terminal"
@@ -103,3 +103,30 @@ def test_the_log_fills_the_window_and_escape_brings_it_back(page: Page, live_ser
     expect(full).to_have_attribute("aria-pressed", "false")
     box = page.locator("#under-test").bounding_box()
     assert box is not None and box["height"] < size["height"], box
+
+
+def test_copy_is_in_the_chosen_language_without_the_pages_own_notices(
+    page: Page, live_service: LiveService
+) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_service.url)
+    open_terminal(page, live_service)
+    page.evaluate(
+        """async () => {
+          const codes = await import('/static/codes.js');
+          const real = await (await fetch('/messages.json')).json();
+          real.zh['test.coded'] = '✓ 已更新 {n} 个源';
+          real.en['test.coded'] = '✓ Updated {n} sources';
+          codes.setCatalogue(real);
+        }"""
+    )
+    page.evaluate("() => term.notice('已回到正在进行的设置，正在载入已有日志…', 'info')")
+    page.evaluate(STEPS)
+    page.click("#lang-switch")
+    page.click("#under-test .terminal-copy")
+    expect(page.locator("#under-test .terminal-copy")).to_have_text("Copied")
+    copied = page.evaluate("() => navigator.clipboard.readText()").splitlines()
+    assert "已回到正在进行的设置，正在载入已有日志…" not in copied  # the page's own notice is not the log
+    assert copied[0] == "[1/2] Connect and identify the system …", copied[:3]
+    assert copied[1] == "Debian 12"  # the server's output stays as printed
+    assert copied[-1] == "✓ Updated 3 sources"
+    assert len(copied) == 37

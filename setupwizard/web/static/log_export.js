@@ -3,6 +3,16 @@
 import { t } from "./i18n.js";
 import { el } from "./log_line.js";
 
+/** The log as the view shows it (codes in the page's language), without the page's own notices. */
+export function logText(view) {
+  const lines = [];
+  for (let i = 0; i < view.store.length; i += 1) {
+    const extra = view.store.extras.get(i);
+    if (!(extra && extra.notice)) lines.push(view.displayText(i));
+  }
+  return lines.join("\n") + "\n";
+}
+
 /** Copy every line `terminal` holds; its Copy button says "Copied" for a moment. */
 export async function copyLog(terminal) {
   const text = terminal.text();

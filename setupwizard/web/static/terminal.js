@@ -9,7 +9,7 @@ import { eventText } from "./codes.js";
 import { t } from "./i18n.js";
 import { foldAfterRun, foldButton, statusMark, statusTime } from "./log_groups.js";
 import { clock, cleanLine, el, levelOf, toMillis } from "./log_line.js";
-import { copyLog, downloadLog } from "./log_export.js";
+import { copyLog, downloadLog, logText } from "./log_export.js";
 import { LogSearch } from "./log_search.js";
 import { buildBar, labelPause, relabelBar, toggleFull } from "./log_bar.js";
 import { toggleWrap, WrapLayout } from "./log_wrap.js";
@@ -104,7 +104,7 @@ export class Terminal {
   append(text, level, seq = null, meta = null) {
     const parsed = parseAnsi(cleanLine(text));
     let extra = null;
-    if (meta && (meta.code || meta.type === "step" || meta.spans || parsed.spans)) {
+    if (meta && (meta.code || meta.type === "step" || meta.spans || meta.notice || parsed.spans)) {
       extra = { ...meta, spans: meta.spans || parsed.spans };
     } else if (parsed.spans) {
       extra = { spans: parsed.spans };
@@ -114,6 +114,11 @@ export class Terminal {
     const stepIndex = meta && meta.type === "step" ? meta.step_index : null;
     this.store.push(parsed.text, levelOf(shown, level), seq, time, extra, stepIndex);
     this.schedule();
+  }
+
+  /** A line of the page's own (connecting, reattached…): shown, never copied or saved as the log. */
+  notice(text, level) {
+    this.append(text, level, null, { notice: true });
   }
 
   /**
@@ -395,7 +400,7 @@ export class Terminal {
   }
 
   text() {
-    return this.store.texts.join("\n") + "\n";
+    return logText(this);
   }
 
   copy() {
