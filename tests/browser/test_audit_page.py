@@ -115,3 +115,7 @@ def test_the_trail_reads_in_words_in_time_order_and_filters_on_the_server(
     expect(row(page, "setup.start").locator("td.outcome")).to_have_text("已开始（结果见历史记录）")
     expect(row(page, "admin_key.download", "已下载过或已过期")).to_have_count(1)
     page.screenshot(path=str(artifacts / "audit-zh.png"), full_page=True)
+    page.click("#theme-switch")
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    page.screenshot(path=str(artifacts / "audit-zh-dark.png"), full_page=True)
+    page.click("#theme-switch")

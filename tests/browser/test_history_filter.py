@@ -113,6 +113,10 @@ def test_history_filters_pages_and_shows_who_ran_what(
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 1200, f"History is {width}px wide"  # the added columns still fit the window
     page.screenshot(path=str(artifacts / "history-filter-en.png"), full_page=True)
+    page.click("#theme-switch")
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    page.screenshot(path=str(artifacts / "history-filter-en-dark.png"), full_page=True)
+    page.click("#theme-switch")
 
     # Pages from the server: two a page.
     page.goto(f"{url}/history?per_page=2")

@@ -80,6 +80,11 @@ def test_the_log_and_then_the_result_are_in_view(
     in_view(page, "#run-heading")
     in_view(page, "#terminal .terminal")  # the whole live log, not one line of it
     page.screenshot(path=str(artifacts / f"run-in-view-{name}.png"))
+    page.emulate_media(color_scheme="dark")  # the system's dark theme (the switch would scroll to the top)
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    in_view(page, "#terminal .terminal")
+    page.screenshot(path=str(artifacts / f"run-in-view-{name}-dark.png"))
+    page.emulate_media(color_scheme="light")
 
     # The plan can still be read, and folded again.
     page.click("#plan-show")

@@ -93,6 +93,10 @@ def test_step_headers_say_how_each_step_ended_and_the_failed_one_is_open(
     assert wait_finished(page) == "failed"
     check_after_run(page, root)
     page.screenshot(path=str(artifacts / "step-groups-failed-en.png"))
+    page.click("#theme-switch")
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    page.screenshot(path=str(artifacts / "step-groups-failed-en-dark.png"))
+    page.click("#theme-switch")
 
     # History shows a finished session's log the same way.
     session = re.search(r"session=([0-9a-f-]+)", page.url)
