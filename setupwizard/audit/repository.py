@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from setupwizard.db.models import AuditEvent, utc_now
@@ -48,10 +48,16 @@ class AuditRepository:
     async def list(
         self, *, limit: int, before_id: int | None = None, action: str | None = None, actor: str | None = None
     ) -> Sequence[AuditEvent]:
-        """Newest first; ``before_id`` pages back."""
-        query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+        """Newest first by ``at`` (a setup's start is written when its request answers, which can be
+        long after it came in), then by id; ``before_id`` pages back: the events listed after that one."""
+        query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
         if before_id is not None:
-            query = query.where(AuditEvent.id < before_id)
+            last = await self.session.get(AuditEvent, before_id)
+            if last is None:
+                query = query.where(AuditEvent.id < before_id)
+            else:
+                earlier = AuditEvent.at < last.at
+                query = query.where(or_(earlier, and_(AuditEvent.at == last.at, AuditEvent.id < before_id)))
         if action:
             query = query.where(AuditEvent.action == action)
         if actor:

@@ -36,7 +36,8 @@ async def list_audit(
     action: Annotated[str | None, Query(max_length=32)] = None,
     actor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[AuditOut]:
-    """The audit trail, newest first (admins only); ``before_id`` pages back."""
+    """The audit trail, newest first by the time of each event (admins only); ``before_id`` pages back
+    (the events listed after that one). ``action`` and ``actor`` keep only events of that action / user."""
     rows = await AuditRepository(session).list(limit=limit, before_id=before_id, action=action, actor=actor)
     return [AuditOut.model_validate(row) for row in rows]
 
@@ -47,6 +48,7 @@ _SETUP_ACTIONS: dict[tuple[str, str], AuditAction] = {
     ("POST", "/api/setup/sessions/{session_id}/cancel"): AuditAction.SETUP_CANCEL,
     ("POST", "/api/setup/sessions/{session_id}/confirm-login"): AuditAction.SETUP_CONFIRM_LOGIN,
     ("DELETE", "/api/setup/sessions/{session_id}"): AuditAction.SETUP_DELETE,
+    ("GET", "/api/setup/sessions/{session_id}/admin-key"): AuditAction.ADMIN_KEY_DOWNLOAD,
 }
 
 
@@ -74,10 +76,11 @@ async def _what(request: Request) -> tuple[str, dict[str, Any]]:
 
 
 async def setup_trail(conn: HTTPConnection) -> AsyncIterator[None]:
-    """Records the setup routes that change something, with their outcome (``ok`` or the error code).
+    """Records the setup routes that change something, with their outcome (``ok`` or the error code),
+    and the one-time download of a generated admin key (a read that hands out a secret, once).
 
-    The event carries the time the request came in, though a ``wait=true`` setup answers when it ends.
-    WebSockets and reads pass through untouched.
+    The event carries the time the request came in, though a ``wait=true`` setup answers when it ends
+    (the trail is listed by that time, not by row id). WebSockets and other reads pass through untouched.
     """
     route = conn.scope.get("route")
     action = _SETUP_ACTIONS.get((conn.scope.get("method", ""), getattr(route, "path", "")))

@@ -44,6 +44,7 @@ class AuditAction(StrEnum):
     KEY_DELETE = "key.delete"
     NOTIFY_TARGET_SAVE = "notify.target_save"  # never the URL: it holds the service's tokens
     NOTIFY_TARGET_DELETE = "notify.target_delete"
+    ADMIN_KEY_DOWNLOAD = "admin_key.download"  # the one-time download of a generated admin private key
 
 
 def client_address(conn: HTTPConnection) -> str:

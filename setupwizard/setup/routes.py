@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, WebSocket, status
@@ -13,15 +14,18 @@ from starlette.responses import Response as PlainResponse
 from setupwizard.auth.deps import CurrentUser
 from setupwizard.config import Settings
 from setupwizard.core.api_docs import ErrorBody, error_responses
+from setupwizard.core.errors import ForbiddenError
 from setupwizard.db.database import Database
 from setupwizard.db.deps import SessionDep
 from setupwizard.live import event_reads, store
 from setupwizard.live.socket import serve_progress
 from setupwizard.provisioning import test_connection, validate_options
+from setupwizard.provisioning.result import SessionStatus
 from setupwizard.provisioning.steps import default_plan
 from setupwizard.servers.known_hosts import DatabaseKnownHosts
 from setupwizard.setup import repository
 from setupwizard.setup.admin_keys import AdminKeyVault
+from setupwizard.setup.history import HistoryFilter, find_sessions, readable_session
 from setupwizard.setup.schemas import (
     AutoSetupRequest,
     ConnectionRequest,
@@ -106,10 +110,35 @@ async def preview_plan(body: PlanRequest, user: CurrentUser) -> PlanPreview:
 
 @router.get("/sessions")
 async def list_sessions(
-    user: CurrentUser, session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    user: CurrentUser,
+    session: SessionDep,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    status: Annotated[SessionStatus | None, Query(description="Only sessions in this state.")] = None,
+    host: Annotated[str | None, Query(max_length=255, description="Only this server (with port).")] = None,
+    port: Annotated[int | None, Query(ge=1, le=65535)] = None,
+    q: Annotated[str | None, Query(max_length=255, description="A part of the host name, any case.")] = None,
+    started_from: Annotated[datetime | None, Query(description="Started at or after (naive: UTC).")] = None,
+    started_before: Annotated[datetime | None, Query(description="Started before (naive: UTC).")] = None,
+    everyone: Annotated[bool, Query(description="Every user's sessions, with run_by (admins).")] = False,
 ) -> list[SessionSummary]:
-    """The caller's setup sessions, newest first."""
-    return [SessionSummary.of(row) for row in await repository.list_sessions(session, user.id, limit)]
+    """The caller's setup sessions (an admin's ``everyone``: all users'), newest first, filtered and
+    paged; the header ``X-Total-Count`` says how many match in all."""
+    if everyone and not user.is_admin:
+        raise ForbiddenError("Only administrators can list every user's sessions", "admin_required")
+    wanted = HistoryFilter(
+        owner_id=None if everyone else user.id,
+        status=status.value if status else None,
+        host=host.strip() if host else None,
+        port=port,
+        search=q.strip() if q else None,
+        started_from=started_from,
+        started_before=started_before,
+    )
+    rows, total = await find_sessions(session, wanted, offset=offset, limit=limit)
+    response.headers["X-Total-Count"] = str(total)
+    return [SessionSummary.of(row, run_by if everyone else None) for row, run_by in rows]
 
 
 @router.get("/sessions/{session_id}")
@@ -119,16 +148,17 @@ async def get_session(
     session: SessionDep,
     since: Annotated[int, Query(ge=0, le=store.MAX_SEQ)] = 0,
 ) -> SessionDetail:
-    """One of the caller's sessions with its stored events after ``since`` (as WebSocket frames)."""
-    row = await repository.get_owned_session(session, str(session_id), user.id)
+    """One of the caller's sessions (an admin: anyone's) with its stored events after ``since`` (as
+    WebSocket frames)."""
+    row = await readable_session(session, str(session_id), user)
     events = await event_reads.events_after(session, row.id, since)
     return SessionDetail.with_events(row, events)
 
 
 @router.get("/sessions/{session_id}/log.txt", response_class=PlainTextResponse)
 async def download_log(session_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> PlainTextResponse:
-    """The session's log as a plain text file."""
-    row = await repository.get_owned_session(session, str(session_id), user.id)
+    """The session's log as a plain text file (the caller's session; an admin: anyone's)."""
+    row = await readable_session(session, str(session_id), user)
     events = await event_reads.events_after(session, row.id, 0)
     header = [
         f"# Setup Wizard session {row.id}",

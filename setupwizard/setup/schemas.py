@@ -217,6 +217,11 @@ class AutoSetupRequest(ConnectionRequest, StepChoice):
     use_saved_sudo_password: bool = Field(
         True, description="Use the sudo password saved for this server when sudo_password is omitted."
     )
+    save_sudo_password: bool = Field(
+        True,
+        description="Save the sudo password that worked (sudo_password, else the SSH password) for this "
+        "server, encrypted, for the next run; false: save none (a password saved before stays as it is).",
+    )
 
 
 class PlanRequest(StepChoice):
@@ -245,6 +250,7 @@ class PlanRequest(StepChoice):
     session_id: uuid.UUID | None = Field(None, strict=False, description="Accepted, never read.")
     wait: bool = Field(True, description="Accepted, never read.")
     use_saved_sudo_password: bool = Field(True, description="Accepted, never read.")
+    save_sudo_password: bool = Field(True, description="Accepted, never read.")
 
     def to_target(self) -> Target | None:
         """Who the commands are shown for (no secret); None when neither host nor username is given.
@@ -322,12 +328,33 @@ class SessionSummary(BaseModel):
     last_seq: int
     code: str | None = Field(None, description="``message`` as a message code (docs/api.md), when known.")
     params: dict[str, Any] | None = Field(None, description="The code's parameters.")
+    run_by: str | None = Field(None, description="Who ran it (the user's name), in a list of everyone's.")
+    duration: float | None = Field(None, description="Seconds from start to end; null while running.")
+    failed_step: dict[str, Any] | None = Field(
+        None, description="The step that failed: ``{index, id, name}`` (index from 1); null if none did."
+    )
 
     @classmethod
-    def of(cls, row: SetupSession) -> SessionSummary:
-        """Shape a session row."""
+    def of(cls, row: SetupSession, run_by: str | None = None) -> SessionSummary:
+        """Shape a session row (``run_by``: the owner's name, for a list of everyone's sessions)."""
         result = row.result or {}
+        listed = result.get("steps")
+        steps: list[Any] = listed if isinstance(listed, list) else []
+        failed = next(
+            (
+                {"index": n, "id": step.get("id"), "name": step.get("name")}
+                for n, step in enumerate(steps, 1)
+                if isinstance(step, dict) and step.get("status") == "failed"
+            ),
+            None,
+        )
+        duration = None
+        if row.finished_at is not None and row.created_at is not None:
+            duration = round((row.finished_at - row.created_at).total_seconds(), 3)
         return cls(
+            run_by=run_by,
+            duration=duration,
+            failed_step=failed,
             session_id=row.id,
             host=row.host,
             port=row.port,

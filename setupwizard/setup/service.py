@@ -82,6 +82,7 @@ class RunningSetup:
     awaiting_confirm: bool = False  # the run shows an ssh line and waits for the confirmation
     logs: list[str] = field(default_factory=list)
     task: asyncio.Task[SetupResponse] | None = None
+    save_sudo_password: bool = True  # false: the person chose not to keep the sudo password
 
 
 class SetupService:
@@ -172,7 +173,13 @@ class SetupService:
         except BaseException:
             await lease.release()
             raise
-        run = RunningSetup(session_id=session_id, owner_id=owner_id, host=target.host, port=target.port)
+        run = RunningSetup(
+            session_id=session_id,
+            owner_id=owner_id,
+            host=target.host,
+            port=target.port,
+            save_sudo_password=request.save_sudo_password,
+        )
         self.running[session_id] = run
         metrics.setup_started()
         self.arrivals.arrived(session_state(row))
@@ -281,7 +288,11 @@ class SetupService:
         steps: list[Callable[[], Awaitable[Any]]] = [partial(self.outcomes.write, run.session_id, complete)]
         if switched is not None and self.logins is not None:
             steps.append(partial(self.logins.switch, run.owner_id, run.host, switched))
-        elif result is not None and result.sudo is not None:
+        elif (
+            result is not None
+            and result.sudo is not None
+            and (run.save_sudo_password or result.sudo.mode is not SudoMode.PASSWORD)
+        ):
             sudo = result.sudo
             password = sudo.sudo_password if sudo.mode is SudoMode.PASSWORD else ""
             steps.append(

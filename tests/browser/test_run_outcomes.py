@@ -143,6 +143,7 @@ def test_the_test_step_says_what_to_do_about_what_it_found(
     expect(advice).to_be_visible(timeout=60_000)
     expect(advice).to_contain_text("root")
     expect(advice).to_contain_text(f"usermod -aG sudo {test_host.no_sudo.username}")
-    page.click("#confirm-fingerprint")
+    if not page.locator("#fingerprint-known").is_visible():  # the key is on record after this module's runs
+        page.click("#confirm-fingerprint")
     page.click("section[data-step='2'] [data-next='3']")
     expect(page.locator("input[name=sudo_password]")).to_be_hidden()

@@ -1,12 +1,13 @@
 // The history page: past and running sessions; read a log (live when still running), download it,
 // cancel a running session.
 
-import { apiJson, ApiError } from "./api.js";
+import { apiJson, ApiError, authFetch, toApiError } from "./api.js";
 import { initChrome, showMessage } from "./chrome.js";
-import { renderCode } from "./codes.js";
+import { renderCode, stepName } from "./codes.js";
 import { timeElement, toDate } from "./dates.js";
 import { formatDuration, getLang, t } from "./i18n.js";
 import { ProgressStream } from "./live.js";
+import { HistoryFilter } from "./history_filter.js";
 import { Terminal } from "./terminal.js";
 
 const $ = (id) => document.getElementById(id);
@@ -15,6 +16,8 @@ const terminal = new Terminal($("log-terminal"));
 let sessions = [];
 let openId = null;
 let stream = null;
+let filter = null; // HistoryFilter, once the page knows who is looking
+let total = 0;
 
 function durationOf(s) {
   const start = toDate(s.created_at);
@@ -55,9 +58,21 @@ function button(key, onClick, className = "") {
   return b;
 }
 
+/** "3. Run the custom script": the step that failed, named in the page's language. */
+function failedStepText(s) {
+  const step = s.failed_step;
+  if (!step) return "";
+  return t("history.failed_step_text", { n: step.index, step: stepName(step.id) ?? step.name ?? step.id });
+}
+
 function render() {
   tbody.textContent = "";
+  const filtered = filter && filter.query().toString().replace(/(^|&)(limit|offset)=\d+/g, "") !== "";
   $("history-empty").hidden = sessions.length > 0;
+  $("history-empty").textContent = t(filtered ? "history.no_match" : "history.empty");
+  const everyone = Boolean(filter && filter.everyone);
+  document.querySelector("#sessions th.run-by").hidden = !everyone;
+  if (filter) filter.render(sessions.length, total);
   for (const s of sessions) {
     const tr = document.createElement("tr");
     const id = s.session_id || s.id;
@@ -69,8 +84,12 @@ function render() {
     tr.append(
       status,
       cell(`${s.username ? `${s.username}@` : ""}${s.host}:${s.port ?? 22}`, "server", "history.server"),
+    );
+    if (everyone) tr.append(cell(s.run_by || "", "run-by", "history.run_by"));
+    tr.append(
       started,
       cell(durationOf(s), "duration", "history.duration"),
+      cell(failedStepText(s), "failed-step", "history.failed_step"),
       cell(resultText(s), "message", "history.message"),
     );
     const actions = document.createElement("td");
@@ -95,8 +114,12 @@ async function load() {
   clearTimeout(pollTimer);
   showMessage($("history-error"), "");
   try {
-    const data = await apiJson("/api/setup/sessions");
-    sessions = Array.isArray(data) ? data : (data && (data.sessions || data.items)) || [];
+    // Filtered and paged by the server; X-Total-Count says how many match in all.
+    const response = await authFetch(`/api/setup/sessions?${filter.query()}`);
+    const data = await response.json().catch(() => null);
+    if (!response.ok) throw toApiError(response.status, data);
+    sessions = Array.isArray(data) ? data : [];
+    total = Number(response.headers.get("X-Total-Count")) || sessions.length;
     render();
     if (openId) renderLogTitle();
     // While something runs, keep the list current (status, duration) without a manual refresh.
@@ -151,6 +174,7 @@ async function openLog(id) {
   }
   const live = data.status === "running";
   $("log-live").hidden = !live;
+  if (!live) terminal.finishRun(); // passed steps folded, the failed one open in view
   if (live) {
     stream = new ProgressStream(id, {
       lastSeq,
@@ -160,6 +184,7 @@ async function openLog(id) {
     if (await stream.connect()) {
       stream.done.then(() => {
         $("log-live").hidden = true;
+        terminal.finishRun();
         load();
       });
     }
@@ -185,6 +210,9 @@ document.addEventListener("langchange", () => {
 // /history?session=<id> (the servers page's link to a server's last setup) opens that session's log.
 const asked = new URLSearchParams(location.search).get("session");
 initChrome()
-  .then(load)
+  .then((me) => {
+    filter = new HistoryFilter($("history-filter"), { onChange: load, isAdmin: Boolean(me && me.is_admin) });
+    return load();
+  })
   .then(() => (asked ? openLog(asked) : null))
   .catch((err) => console.warn(err));

@@ -190,16 +190,16 @@ export async function runSetup(payload, { terminal, onFrame, onSessionId }) {
       if (frame.type === "complete") completeData = frame.data || null;
       onFrame(frame);
     },
-    onNotice: (text, level) => terminal.append(text, level),
+    onNotice: (text, level) => terminal.notice(text, level),
   });
 
-  terminal.append(t("run.ws_connecting"));
+  terminal.notice(t("run.ws_connecting"));
   const live = await stream.connect();
   if (live) {
-    terminal.append(t("run.ws_connected"), "success");
+    terminal.notice(t("run.ws_connected"), "success");
   } else {
     stream.stop();
-    terminal.append(t("run.ws_error"), "warning");
+    terminal.notice(t("run.ws_error"), "warning");
   }
 
   let response = null;
@@ -220,7 +220,7 @@ export async function runSetup(payload, { terminal, onFrame, onSessionId }) {
 
   if (!live) {
     // The seed's fallback: every line from the HTTP response, at the end.
-    terminal.append(t("run.http_logs"));
+    terminal.notice(t("run.http_logs"));
     for (const line of (response && response.logs) || []) terminal.append(line);
     return { sessionId, result: response, via: "http" };
   }
@@ -236,12 +236,12 @@ export async function runSetup(payload, { terminal, onFrame, onSessionId }) {
   if (!stream.completed) {
     try {
       const { added } = await stream.backfill();
-      if (added) terminal.append(t("run.backfilled", { n: added }), "info");
+      if (added) terminal.notice(t("run.backfilled", { n: added }), "info");
     } catch (err) {
       console.warn("backfill failed, falling back to the POST logs", err);
       if (response && response.logs) {
         terminal.clear();
-        terminal.append(t("run.http_logs"));
+        terminal.notice(t("run.http_logs"));
         for (const line of response.logs) terminal.append(line);
         return { sessionId, result: response, via: "http" };
       }
@@ -261,9 +261,9 @@ export async function followSession(sessionId, { terminal, onFrame }) {
       if (frame.type === "complete") completeData = frame.data || null;
       onFrame(frame);
     },
-    onNotice: (text, level) => terminal.append(text, level),
+    onNotice: (text, level) => terminal.notice(text, level),
   });
-  terminal.append(t("run.reattached"), "info");
+  terminal.notice(t("run.reattached"), "info");
   if (await stream.connect()) {
     await stream.done;
   }

@@ -4,6 +4,7 @@
 // A group can be collapsed; "rows" are the lines a reader can see, in order.
 
 export const LEVELS = ["info", "success", "warning", "error"];
+const ENDED = new Set(["succeeded", "unchanged", "warning", "failed", "skipped", "cancelled"]);
 
 function grow(array, size) {
   if (size <= array.length) return array;
@@ -23,8 +24,8 @@ export class LogStore {
     this.seqs = new Float64Array(1024); // NaN: a page notice, not a session event
     this.times = new Float64Array(1024); // ms since the epoch; NaN when unknown
     this.extras = new Map(); // line index → {code, params, type, step_id, step_index, step_total, data, spans}
-    // {start, end, header, collapsed, stepIndex, status}; the first group has no header line
-    this.groups = [{ start: 0, end: 0, header: false, collapsed: false, stepIndex: null, status: null }];
+    // {start, end, header, collapsed, stepIndex, status, duration}; the first group has no header line
+    this.groups = [{ start: 0, end: 0, header: false, collapsed: false, stepIndex: null, status: null, duration: null }];
     this.rowCount = 0;
   }
 
@@ -37,7 +38,11 @@ export class LogStore {
     const i = this.texts.length;
     let group = this.groups[this.groups.length - 1];
     if (stepIndex != null && stepIndex !== group.stepIndex) {
-      group = { start: i, end: i, header: true, collapsed: false, stepIndex, status: null };
+      group = { start: i, end: i, header: true, collapsed: false, stepIndex, status: null, duration: null };
+      this.groups.push(group);
+    } else if (stepIndex == null && group.header && ENDED.has(group.status)) {
+      // after a step's end line: the run's own lines (its summary, the result), in no step's group
+      group = { start: i, end: i, header: false, collapsed: false, stepIndex: null, status: null, duration: null };
       this.groups.push(group);
     }
     this.levels = grow(this.levels, i + 1);
@@ -49,7 +54,10 @@ export class LogStore {
     this.times[i] = time == null ? NaN : time;
     if (extra) this.extras.set(i, extra);
     group.end = i + 1;
-    if (extra && extra.data && extra.data.status) group.status = extra.data.status;
+    if (extra && extra.data && extra.data.status) {
+      group.status = extra.data.status; // a step's end line says how it ended and how long it took
+      if (extra.data.duration != null) group.duration = extra.data.duration;
+    }
     if (!group.collapsed || i === group.start) this.rowCount += 1;
     return i;
   }

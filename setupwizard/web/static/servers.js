@@ -79,7 +79,9 @@ function render() {
     again.addEventListener("click", () => { again.href = rerunUrl(s); }); // the preset chosen now
     actions.append(again);
     if (s.last_session_id) {
-      actions.append(link("servers.history", `/history?session=${encodeURIComponent(s.last_session_id)}`, "history"));
+      // That server's whole list in History, its last run's log open.
+      const list = new URLSearchParams({ host: s.host, port: String(s.port), session: s.last_session_id });
+      actions.append(link("servers.history", `/history?${list}`, "history"));
     }
     const forget = document.createElement("button");
     forget.type = "button";

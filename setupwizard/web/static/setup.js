@@ -7,8 +7,10 @@ import { initChrome, showMessage } from "./chrome.js";
 import { t } from "./i18n.js";
 import { followSession, runSetup } from "./live.js";
 import { RunProgress } from "./run_progress.js";
+import { bringIntoSight, bringToTop, foldPlan, initRunView, unfoldPlan } from "./run_view.js";
 import { offerSavedKeys } from "./saved_keys.js";
 import { initStepChoice, previewPlan } from "./step_choice.js";
+import { initSudoSave, renderSudoSave } from "./sudo_save.js";
 import { Terminal } from "./terminal.js";
 import { clearFieldErrors, readPayload, showFieldErrors, stepOfField, validateServer } from "./wizard_form.js";
 
@@ -44,7 +46,10 @@ function show(step) {
     if (n === step) button.setAttribute("aria-current", "step");
     else button.removeAttribute("aria-current");
   }
-  if (step === 3) loadPrefill();
+  if (step === 3) {
+    loadPrefill();
+    renderSudoSave(form); // when sudo needs a password: that it will be saved, and a way not to
+  }
   if (step === 4) {
     renderSummary();
     showPlan();
@@ -148,7 +153,13 @@ function renderReport() {
   $("report-known").textContent = t(report.host_key_known ? "test.known" : "test.new");
   $("test-report").hidden = false;
   $("confirm-box").hidden = !report.host_key_fingerprint;
-  $("fingerprint-confirmed").hidden = form.host_key_fingerprint.value !== report.host_key_fingerprint;
+  // A key on record that matched (else the test would have been refused) needs no confirming again.
+  const known = Boolean(report.host_key_known && report.host_key_fingerprint);
+  if (known) form.host_key_fingerprint.value = report.host_key_fingerprint;
+  $("confirm-hint").hidden = known;
+  $("confirm-fingerprint").hidden = known;
+  $("fingerprint-known").hidden = !known;
+  $("fingerprint-confirmed").hidden = known || form.host_key_fingerprint.value !== report.host_key_fingerprint;
   // What the test found that would sink the run, and what to do about it.
   const user = form.username.value.trim();
   const mode = report.sudo_mode || "none";
@@ -317,7 +328,10 @@ function beginRun() {
   runPanel.dataset.state = "running";
   timer = setInterval(() => progress.render(), 1000);
   setRunning(true);
-  $("run-heading").focus();
+  // The plan folds to one line and the live log comes into view (not below a 400 px preview).
+  foldPlan();
+  $("run-heading").focus({ preventScroll: true });
+  bringToTop(runPanel);
 }
 
 function endRun(result, via) {
@@ -330,6 +344,8 @@ function endRun(result, via) {
   $("view-history").hidden = false;
   $("auto-setup").classList.remove("primary"); // another server, or History, comes first now
   terminal.setCatchingUp(false);
+  terminal.finishRun(); // passed steps fold, the failed one opens in view
+  bringIntoSight($("banner"), runPanel); // the result, wherever the reader had scrolled to
 }
 
 $("auto-setup").addEventListener("click", async () => {
@@ -345,6 +361,7 @@ $("auto-setup").addEventListener("click", async () => {
   } catch (err) {
     setRunning(false);
     runPanel.dataset.state = "error";
+    unfoldPlan(); // the run never started: the plan is whole again, the error in sight
     history.replaceState(null, "", "/setup");
     if (!(err instanceof ApiError)) {
       console.error(err);
@@ -356,6 +373,7 @@ $("auto-setup").addEventListener("click", async () => {
       handleApiError(err, formError);
       if (err.status === 409) await linkConflict(err, payload);
     }
+    bringIntoSight(formError);
   } finally {
     clearInterval(timer);
     setRunning(false);
@@ -416,6 +434,7 @@ $("new-run").addEventListener("click", () => {
   $("new-run").hidden = true;
   $("view-history").hidden = true;
   runPanel.hidden = true;
+  unfoldPlan();
   history.replaceState(null, "", "/setup");
   forgetTest();
   form.reset();
@@ -491,6 +510,8 @@ const asked = new URLSearchParams(location.search);
 for (const name of ["host", "port", "username"]) if (asked.get(name)) form[name].value = asked.get(name);
 initStepChoice(form, { applyPreset: asked.get("preset") || null });
 
+initRunView();
+initSudoSave(form);
 show(1);
 form.host.focus(); // a person starts typing the server's address at once
 initChrome()

@@ -223,7 +223,9 @@ export async function previewPlan(form) {
     await codesReady;
     if (mine !== asked) return plan;
     pre.textContent = describe(plan.steps);
+    pre.dataset.steps = String(plan.steps.length); // the folded plan's "11 steps" (run_view.js)
     status.textContent = t("plan.count", { count: plan.steps.length });
+    document.dispatchEvent(new CustomEvent("planready"));
     return plan;
   } catch (err) {
     if (mine !== asked) return null; // a later request answers for the current choice

@@ -7,8 +7,12 @@
 import { renderSpans, parseAnsi } from "./ansi.js";
 import { eventText } from "./codes.js";
 import { t } from "./i18n.js";
+import { foldAfterRun, foldButton, statusMark, statusTime } from "./log_groups.js";
 import { clock, cleanLine, el, levelOf, toMillis } from "./log_line.js";
+import { copyLog, downloadLog, logText } from "./log_export.js";
 import { LogSearch } from "./log_search.js";
+import { buildBar, labelPause, relabelBar, toggleFull } from "./log_bar.js";
+import { toggleWrap, WrapLayout } from "./log_wrap.js";
 import { LogStore } from "./log_store.js";
 
 export const ROW_HEIGHT = 19; // px; app.css gives .terminal .line the same height
@@ -16,6 +20,7 @@ const OVERSCAN = 20;
 const PAD = 6; // the scroller's top padding, px
 const FOLLOW_SLACK_PX = 24;
 const CATCHING_UP_MS = 1200;
+const WRAP_KEY = "setupwizard.logWrap";
 
 export class Terminal {
   constructor(root) {
@@ -36,6 +41,11 @@ export class Terminal {
     this.version = 0; // bumped by whatever changes how rows look (language, search, folds, times…)
     this.drawn = ""; // what the rows in the DOM show: skip the DOM when nothing changed
     this.catchingTimer = null;
+    this.wrap = localStorage.getItem(WRAP_KEY) === "1"; // long lines wrap (remembered)
+    this.layout = new WrapLayout(this);
+    this.full = false; // the log fills the window
+    this.rowHeight = ROW_HEIGHT; // for log_wrap.js
+    this.pad = PAD;
     const hash = /^#L(\d+)$/.exec(window.location.hash);
     if (hash) this.wantSeq = Number(hash[1]);
     this.build();
@@ -45,33 +55,9 @@ export class Terminal {
     const root = this.root;
     root.classList.add("terminal-wrap");
     root.replaceChildren();
-    const bar = el("div", "terminal-bar");
-    this.countEl = el("span", "terminal-count");
-    this.catchingEl = el("span", "terminal-catching", { role: "status" });
-    this.catchingEl.hidden = true;
-    this.pausedEl = el("span", "terminal-paused");
-    this.pausedEl.hidden = true;
-    this.searchEl = el("input", "terminal-search", { type: "search", spellcheck: "false" });
-    this.searchEl.addEventListener("input", () => this.search(this.searchEl.value));
-    this.searchEl.addEventListener("keydown", (e) => {
-      if (e.key === "Enter") {
-        e.preventDefault();
-        this.nextMatch(e.shiftKey ? -1 : 1);
-      }
-    });
-    this.matchEl = el("span", "terminal-matches", { "aria-live": "polite" });
-    this.prevEl = this.button("terminal-prev", () => this.nextMatch(-1));
-    this.nextEl = this.button("terminal-next", () => this.nextMatch(1));
-    this.pauseEl = this.button("terminal-pause", () => this.togglePause());
-    this.timesEl = this.button("terminal-times", () => this.toggleTimes());
-    this.copyEl = this.button("terminal-copy", () => this.copy());
-    this.downloadEl = el("a", "terminal-download", { href: "#" });
-    this.downloadEl.addEventListener("click", (e) => this.onDownload(e));
-    const find = el("span", "terminal-find");
-    find.append(this.searchEl, this.matchEl, this.prevEl, this.nextEl);
-    bar.append(this.countEl, this.catchingEl, this.pausedEl, find, this.pauseEl, this.timesEl, this.copyEl, this.downloadEl);
-
+    const bar = buildBar(this);
     this.screen = el("div", "terminal", { role: "log", "aria-live": "off", tabindex: "0" });
+    this.screen.classList.toggle("wrap", this.wrap);
     this.sizer = el("div", "terminal-sizer");
     this.rowsEl = el("div", "terminal-rows");
     this.sizer.append(this.rowsEl);
@@ -79,37 +65,17 @@ export class Terminal {
     this.screen.addEventListener("scroll", () => this.onScroll(), { passive: true });
     this.screen.addEventListener("click", (e) => this.onClick(e));
     new ResizeObserver(() => this.schedule()).observe(this.screen);
-    this.jumpEl = this.button("terminal-jump", () => this.jumpToLatest());
-    this.jumpEl.hidden = true;
+    root.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && this.full) this.toggleFull();
+    });
     root.append(bar, this.screen, this.jumpEl);
     this.relabel();
     document.addEventListener("langchange", () => this.relabel());
     document.addEventListener("codesready", () => this.repaint());
   }
 
-  button(className, onClick) {
-    const b = el("button", className, { type: "button" });
-    b.addEventListener("click", onClick);
-    return b;
-  }
-
   relabel() {
-    this.countEl.textContent = t("run.lines", { n: this.store.length });
-    this.catchingEl.textContent = t("terminal.catching_up");
-    this.pausedEl.textContent = t("terminal.paused");
-    this.searchEl.placeholder = t("terminal.search");
-    this.searchEl.setAttribute("aria-label", t("terminal.search"));
-    this.prevEl.textContent = "↑";
-    this.prevEl.setAttribute("aria-label", t("terminal.prev"));
-    this.nextEl.textContent = "↓";
-    this.nextEl.setAttribute("aria-label", t("terminal.next"));
-    this.pauseEl.textContent = t(this.held ? "terminal.resume" : "terminal.pause");
-    this.pauseEl.setAttribute("aria-pressed", String(this.held));
-    this.timesEl.textContent = t("terminal.times");
-    this.timesEl.setAttribute("aria-pressed", String(this.showTimes));
-    this.copyEl.textContent = t("terminal.copy");
-    this.downloadEl.textContent = t("terminal.download");
-    this.jumpEl.textContent = t("terminal.jump");
+    relabelBar(this);
     this.updateMatches();
     this.repaint();
   }
@@ -138,7 +104,7 @@ export class Terminal {
   append(text, level, seq = null, meta = null) {
     const parsed = parseAnsi(cleanLine(text));
     let extra = null;
-    if (meta && (meta.code || meta.type === "step" || meta.spans || parsed.spans)) {
+    if (meta && (meta.code || meta.type === "step" || meta.spans || meta.notice || parsed.spans)) {
       extra = { ...meta, spans: meta.spans || parsed.spans };
     } else if (parsed.spans) {
       extra = { spans: parsed.spans };
@@ -148,6 +114,11 @@ export class Terminal {
     const stepIndex = meta && meta.type === "step" ? meta.step_index : null;
     this.store.push(parsed.text, levelOf(shown, level), seq, time, extra, stepIndex);
     this.schedule();
+  }
+
+  /** A line of the page's own (connecting, reattached…): shown, never copied or saved as the log. */
+  notice(text, level) {
+    this.append(text, level, null, { notice: true });
   }
 
   /**
@@ -193,7 +164,7 @@ export class Terminal {
   /** The one DOM update of an animation frame. */
   flush() {
     const store = this.store;
-    this.sizer.style.height = `${store.rowCount * ROW_HEIGHT + 2 * PAD}px`;
+    this.sizer.style.height = `${this.visualRows() * ROW_HEIGHT + 2 * PAD}px`;
     this.countEl.textContent = t("run.lines", { n: store.length });
     if (this.finder.query && this.finder.searchedUpTo < store.length) {
       this.finder.extend(store.length);
@@ -226,18 +197,36 @@ export class Terminal {
     this.schedule();
   }
 
+  /** Visual rows in all: one a line, or with wrap on as many as each line needs (log_wrap.js). */
+  visualRows() {
+    if (!this.wrap) return this.store.rowCount;
+    this.layout.update();
+    return this.layout.total();
+  }
+
+  /** The visual row that row `r` starts at. */
+  rowTop(r) {
+    return this.wrap ? this.layout.top(r) : r;
+  }
+
   renderRows() {
     const store = this.store;
     const top = Math.max(0, this.screen.scrollTop - PAD);
-    const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
+    const atTop = Math.floor(top / ROW_HEIGHT);
+    if (this.wrap) this.layout.update();
+    const first = Math.max(0, (this.wrap ? this.layout.rowAt(atTop) : atTop) - OVERSCAN);
     const visible = Math.ceil((this.screen.clientHeight || 400) / ROW_HEIGHT) + 2 * OVERSCAN;
     const last = Math.min(store.rowCount, first + visible);
-    const key = `${first}:${last}:${store.rowCount}:${this.version}`;
+    const key = `${first}:${last}:${store.rowCount}:${this.version}:${this.wrap && this.layout.key}`;
     if (key === this.drawn) return;
     this.drawn = key;
-    this.rowsEl.style.transform = `translateY(${first * ROW_HEIGHT + PAD}px)`;
+    this.rowsEl.style.transform = `translateY(${this.rowTop(first) * ROW_HEIGHT + PAD}px)`;
     const rows = [];
-    for (let r = first; r < last; r += 1) rows.push(this.renderLine(store.lineAt(r)));
+    for (let r = first; r < last; r += 1) {
+      const row = this.renderLine(store.lineAt(r));
+      if (this.wrap) row.style.height = `${this.layout.span(r) * ROW_HEIGHT}px`;
+      rows.push(row);
+    }
     this.rowsEl.replaceChildren(...rows);
   }
 
@@ -252,15 +241,10 @@ export class Terminal {
     row.dataset.line = i;
     const seq = store.seq(i);
     const group = store.groupOf(i);
-    if (group.header && group.start === i) {
+    const head = group.header && group.start === i;
+    if (head) {
       row.classList.add("group-head");
-      const fold = el("button", "fold", {
-        type: "button",
-        "aria-expanded": String(!group.collapsed),
-        "aria-label": t(group.collapsed ? "terminal.expand" : "terminal.collapse"),
-      });
-      fold.textContent = group.collapsed ? "▸" : "▾";
-      row.append(fold);
+      row.append(foldButton(group));
     } else if (group.header) {
       row.classList.add("in-group");
     }
@@ -290,7 +274,9 @@ export class Terminal {
       text.textContent = shown || "\u00a0";
     }
     if (i === this.target) row.classList.add("target");
-    row.append(text);
+    const mark = head ? statusMark(group) : null;
+    const time = head ? statusTime(group) : null;
+    row.append(...[mark, text, time].filter(Boolean));
     return row;
   }
 
@@ -316,15 +302,29 @@ export class Terminal {
     this.goTo(line);
   }
 
-  /** Scroll line `i` into the middle of the view (and the view into the window), stop following the end. */
-  goTo(i) {
+  /**
+   * Scroll line `i` into the middle of the view (`atTop`: to its top) and the view into the window;
+   * stop following the end.
+   */
+  goTo(i, atTop = false) {
     const row = this.store.rowOf(i);
     if (row < 0) return;
     this.following = false;
-    this.sizer.style.height = `${this.store.rowCount * ROW_HEIGHT + 2 * PAD}px`;
-    this.screen.scrollTop = Math.max(0, row * ROW_HEIGHT + PAD - this.screen.clientHeight / 2);
+    this.version += 1; // rowOf may have opened a folded group
+    this.sizer.style.height = `${this.visualRows() * ROW_HEIGHT + 2 * PAD}px`;
+    const above = atTop ? ROW_HEIGHT : this.screen.clientHeight / 2; // a line of context above the header
+    this.screen.scrollTop = Math.max(0, this.rowTop(row) * ROW_HEIGHT + PAD - above);
     this.screen.scrollIntoView({ block: "nearest" }); // a found line is of no use below the fold
     this.updatePaused();
+    this.schedule();
+  }
+
+  /** The run has ended: passed steps fold, the failed one stays open and is scrolled to. */
+  finishRun() {
+    const failed = foldAfterRun(this.store);
+    this.version += 1;
+    if (failed) this.goTo(failed.start, true);
+    else if (this.following) this.screen.scrollTop = this.screen.scrollHeight;
     this.schedule();
   }
 
@@ -358,12 +358,23 @@ export class Terminal {
     this.schedule();
   }
 
+  /** Pause holds the view; when it is paused (by the button or by scrolling up), the button resumes. */
   togglePause() {
-    this.held = !this.held;
-    if (this.held) this.following = false;
-    else this.jumpToLatest();
-    this.relabel();
+    if (!this.following) {
+      this.jumpToLatest();
+      return;
+    }
+    this.held = true;
+    this.following = false;
     this.updatePaused();
+  }
+
+  toggleWrap() {
+    toggleWrap(this, WRAP_KEY);
+  }
+
+  toggleFull() {
+    toggleFull(this);
   }
 
   toggleTimes() {
@@ -376,13 +387,12 @@ export class Terminal {
     this.pausedEl.hidden = !paused;
     this.jumpEl.hidden = !paused;
     this.root.classList.toggle("is-paused", paused);
+    labelPause(this);
   }
 
   jumpToLatest() {
     this.held = false;
     this.following = true;
-    this.pauseEl.textContent = t("terminal.pause");
-    this.pauseEl.setAttribute("aria-pressed", "false");
     this.screen.scrollTop = this.screen.scrollHeight;
     this.updatePaused();
     this.schedule();
@@ -390,38 +400,14 @@ export class Terminal {
   }
 
   text() {
-    return this.store.texts.join("\n") + "\n";
+    return logText(this);
   }
 
-  async copy() {
-    const text = this.text();
-    try {
-      await navigator.clipboard.writeText(text);
-    } catch {
-      const area = el("textarea", "offscreen");
-      area.value = text;
-      document.body.append(area);
-      area.select();
-      document.execCommand("copy");
-      area.remove();
-    }
-    this.copyEl.textContent = t("terminal.copied");
-    setTimeout(() => (this.copyEl.textContent = t("terminal.copy")), 1500);
+  copy() {
+    return copyLog(this);
   }
 
   onDownload(event) {
-    if (this.downloadUrl) {
-      this.downloadEl.href = this.downloadUrl;
-      this.downloadEl.setAttribute("download", "");
-      return; // the browser follows the link, with the session cookie
-    }
-    event.preventDefault();
-    const blob = new Blob([this.text()], { type: "text/plain;charset=utf-8" });
-    const url = URL.createObjectURL(blob);
-    const a = document.createElement("a");
-    a.href = url;
-    a.download = "setup-log.txt";
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 1000);
+    downloadLog(this, event);
   }
 }

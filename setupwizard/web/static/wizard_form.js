@@ -35,6 +35,8 @@ export function readPayload(form, { forTest = false } = {}) {
   if (form.sudo_password.value) payload.sudo_password = form.sudo_password.value;
   if (form.host_key_fingerprint.value) payload.host_key_fingerprint = form.host_key_fingerprint.value;
   if (forTest) return payload;
+  // "Save this sudo password" unticked on step 3: the service keeps none (sudo_save.js).
+  if (form.save_sudo_password && !form.save_sudo_password.checked) payload.save_sudo_password = false;
   return Object.assign(payload, readSteps(form, { secrets: true }));
 }
 
