@@ -1,4 +1,4 @@
-"""History: the setup sessions a person may read, filtered and paged on the server.
+"""SQL of the history: the setup sessions a person may read, filtered and paged on the server.
 
 ``GET /api/setup/sessions`` asks :func:`find_sessions`: the caller's own sessions, or (an admin asking
 for ``everyone``) every user's, with who ran each. Filters: status, one server (host and port), a part
