@@ -354,7 +354,7 @@ async def _run(
         finally:
             with suppress(ValueError, OSError):
                 loop.remove_reader(sys.stdin.fileno())
-        progress.update(task, description=result.status)
+        progress.update(task, description=result.status.value)
     if result.error_code == "invalid_input" and "ssh_hardening.confirm_login" in result.message:
         console.print("(ssh_hardening.confirm_login is --confirm-login here)")
     if result.generated_private_key and key_out is not None:

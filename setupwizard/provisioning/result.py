@@ -84,9 +84,8 @@ class StepResult:
 class SetupResult:
     """The whole setup's outcome. ``sudo`` is set once sudo was verified, even if a later step failed."""
 
-    success: bool
     message: str
-    status: str  # a SessionStatus value: succeeded | failed | cancelled (| interrupted, see interrupted())
+    status: SessionStatus  # succeeded | failed | cancelled (| interrupted, see interrupted())
     steps: list[StepResult] = field(default_factory=list)
     sudo: SudoCredential | None = None
     host_key_fingerprint: str | None = None
@@ -100,6 +99,11 @@ class SetupResult:
     # the saved server entry switches to it.
     login_after: dict[str, Any] | None = None
 
+    @property
+    def success(self) -> bool:
+        """The seed's ``success`` field: the status, as a yes or no."""
+        return self.status is SessionStatus.SUCCEEDED
+
     @classmethod
     def interrupted(cls, partial: SetupResult | None = None) -> SetupResult:
         """The result of a session cut short by the service stopping or dying mid-run.
@@ -107,7 +111,6 @@ class SetupResult:
         ``partial``: what the run had found out when it stopped (steps, sudo, OS, host key), kept.
         """
         result = cls(
-            success=False,
             message=INTERRUPTED_MESSAGE,
             status=SessionStatus.INTERRUPTED,
             error_code="interrupted",
@@ -126,7 +129,7 @@ class SetupResult:
         return {
             "success": self.success,
             "message": self.message,
-            "status": str(self.status),
+            "status": self.status.value,
             "steps": [s.to_dict() for s in self.steps],
             "sudo_user": self.sudo.sudo_user if self.sudo else None,
             "sudo_mode": self.sudo.mode.value if self.sudo else None,

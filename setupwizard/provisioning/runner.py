@@ -23,7 +23,13 @@ from setupwizard.provisioning.messages import Msg, msg, text_msg
 from setupwizard.provisioning.plan import Plan, Policy, StepOutcome
 from setupwizard.provisioning.preflight import check_plan
 from setupwizard.provisioning.remote import Remote
-from setupwizard.provisioning.result import ConnectionReport, SetupResult, StepResult, StepStatus
+from setupwizard.provisioning.result import (
+    ConnectionReport,
+    SessionStatus,
+    SetupResult,
+    StepResult,
+    StepStatus,
+)
 from setupwizard.provisioning.settings import PlanSettings
 from setupwizard.provisioning.ssh import open_connection
 from setupwizard.provisioning.steps import default_plan
@@ -48,11 +54,11 @@ async def run_setup(
 ) -> SetupResult:
     """Run the default setup plan on ``target``, streaming events to ``emitter``.
 
-    Never raises :class:`ProvisioningError`: a failure becomes ``SetupResult(success=False,
-    status="failed")``. Setting ``cancel`` stops the running remote command and marks its step
-    cancelled (``status="cancelled"``). The last event is always exactly one ``complete`` event
-    whose ``data`` is ``result.to_dict()``. ``result.sudo`` is set as soon as sudo was verified.
-    Setting ``confirm`` confirms a new login the person tried themselves (``ssh_hardening.confirm_login``).
+    Never raises :class:`ProvisioningError`: a failure becomes a result with status ``failed``. Setting
+    ``cancel`` stops the running remote command and marks its step cancelled (status ``cancelled``). The
+    last event is always exactly one ``complete`` event whose ``data`` is ``result.to_dict()``.
+    ``result.sudo`` is set as soon as sudo was verified. Setting ``confirm`` confirms a new login the person
+    tried themselves (``ssh_hardening.confirm_login``).
     """
     return await execute_setup(
         target,
@@ -85,7 +91,7 @@ async def execute_setup(
         emitter.add_secret(secret)
     if options.admin is not None:
         register_key_lines(emitter, options.admin.private_key)
-    result = SetupResult(success=False, message="", status="failed")
+    result = SetupResult(message="", status=SessionStatus.FAILED)
     run = _Messages()
     try:
         try:
@@ -128,7 +134,7 @@ async def execute_setup(
         finally:
             ctx.close()
     except asyncio.CancelledError:
-        result.status, result.success = "cancelled", False
+        result.status = SessionStatus.CANCELLED
         run.set(result, msg("run.interrupted"))
         for record in result.steps:
             if record.status is StepStatus.RUNNING:
@@ -141,7 +147,7 @@ async def execute_setup(
         raise
     except Exception as exc:  # the contract: no exception escapes, the page always gets a result
         log.exception("setup of %s failed unexpectedly", target.host)
-        result.status, result.success = "failed", False
+        result.status = SessionStatus.FAILED
         run.set(result, msg("run.internal_error", kind=type(exc).__name__))
     return await _complete(emitter, result, run)
 
@@ -240,17 +246,16 @@ async def _run_steps(plan: Plan, ctx: StepContext, result: SetupResult, run: _Me
                 result.error_code = code or "step_failed"
     ctx.step = None
     if stopped is StepStatus.CANCELLED:
-        result.status = "cancelled"
+        result.status = SessionStatus.CANCELLED
         run.set(result, msg("run.cancelled"))
     elif stopped is StepStatus.FAILED:
-        result.status = "failed"
+        result.status = SessionStatus.FAILED
     else:
         warnings = sum(1 for s in result.steps if s.status is StepStatus.WARNING)
-        result.status = "succeeded"
+        result.status = SessionStatus.SUCCEEDED
         run.set(
             result, msg("run.succeeded_with_warnings", count=warnings) if warnings else msg("run.succeeded")
         )
-    result.success = result.status == "succeeded"
 
 
 async def _step_event(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from setupwizard.provisioning.events import Level
 from setupwizard.provisioning.messages import CATALOGUE, Msg, msg, text_msg
-from setupwizard.provisioning.result import SetupResult, StepStatus
+from setupwizard.provisioning.result import SessionStatus, SetupResult, StepStatus
 
 _MARKS = {
     StepStatus.SUCCEEDED: "✓",
@@ -60,7 +60,7 @@ def summary_lines(result: SetupResult, outcomes: dict[str, Msg] | None = None) -
 
 def complete_event_level(result: SetupResult) -> Level:
     """success / warning (succeeded with warnings, or cancelled) / error."""
-    if result.status == "cancelled":
+    if result.status is SessionStatus.CANCELLED:
         return Level.WARNING
     if not result.success:
         return Level.ERROR

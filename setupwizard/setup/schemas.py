@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from setupwizard.db.models import SetupSession
 from setupwizard.provisioning.events import SessionEvent, format_timestamp
+from setupwizard.provisioning.result import StepStatus
 from setupwizard.provisioning.target import (
     CONFIRM_TIMEOUT_RANGE,
     DEFAULT_PACKAGES,
@@ -344,7 +345,7 @@ class SessionSummary(BaseModel):
             (
                 {"index": n, "id": step.get("id"), "name": step.get("name")}
                 for n, step in enumerate(steps, 1)
-                if isinstance(step, dict) and step.get("status") == "failed"
+                if isinstance(step, dict) and step.get("status") == StepStatus.FAILED
             ),
             None,
         )

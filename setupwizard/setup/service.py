@@ -339,7 +339,6 @@ class SetupService:
         ) as exc:  # a bug in the engine: end the session cleanly, keep the traceback in the log
             log.exception("The engine failed unexpectedly in session %s", run.session_id)
             return SetupResult(
-                success=False,
                 message=f"内部错误: {type(exc).__name__}",
                 status=SessionStatus.FAILED,
                 error_code="internal_error",

@@ -230,7 +230,7 @@ async def test_a_session_end_that_cannot_be_written_is_written_once_there_is_roo
             blocks = [disk / f"block-{n}" for n in range(64)]
             _take_every_block(blocks)
             writer = OutcomeWriter(db, retry_seconds=0.05)
-            result = SetupResult(success=True, message="done", status=SessionStatus.SUCCEEDED)
+            result = SetupResult(message="done", status=SessionStatus.SUCCEEDED)
             complete = incomplete_log_event(complete_event(7, result), stored=3, total=6, reason="disk full")
             assert not await writer.write(session_id, complete)
             assert writer.failing is not None and writer.waiting == [session_id]

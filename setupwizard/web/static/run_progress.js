@@ -119,7 +119,7 @@ export class RunProgress {
       banner.hidden = true;
       return;
     }
-    const status = result.status || (result.success ? "succeeded" : "failed");
+    const status = result.status; // the one field (``success`` is the seed's yes/no of it)
     const key = {
       succeeded: "run.success",
       cancelled: "run.cancelled",

@@ -113,7 +113,7 @@ async def run_case(host: TestHost, case: Case, person_private: str, person_publi
     )
     assert ADMIN_SUDO_PASSWORD not in rec.dump()
     hardening = next((s for s in result.steps if s.id == "ssh_hardening"), None)
-    outcome = result.status
+    outcome: str = result.status.value
     if result.error_code == "invalid_input":
         outcome = "refused (422)"
     elif result.error_code == "plan_refused":

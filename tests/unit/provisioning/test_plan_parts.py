@@ -7,7 +7,7 @@ import pytest
 from setupwizard.provisioning import InvalidInputError, SetupOptions
 from setupwizard.provisioning.context import parse_os_release
 from setupwizard.provisioning.events import Level
-from setupwizard.provisioning.result import SetupResult, StepResult, StepStatus
+from setupwizard.provisioning.result import SessionStatus, SetupResult, StepResult, StepStatus
 from setupwizard.provisioning.steps import default_plan
 from setupwizard.provisioning.steps.apt import installed_query, parse_installed
 from setupwizard.provisioning.steps.firewall import (
@@ -101,9 +101,8 @@ def test_default_plan_includes_optional_steps_only_when_asked() -> None:
 
 def test_summary_marks_durations_and_changes() -> None:
     result = SetupResult(
-        success=True,
         message="ok",
-        status="succeeded",
+        status=SessionStatus.SUCCEEDED,
         steps=[
             StepResult("packages", "安装软件包", StepStatus.UNCHANGED, "均已安装", 0.25),
             StepResult("firewall", "配置防火墙", StepStatus.SUCCEEDED, "已启用", 1.5, changed=True),
@@ -119,7 +118,8 @@ def test_summary_marks_durations_and_changes() -> None:
     assert "有更改: 配置防火墙" in lines and "已就绪无需更改: 安装软件包" in lines
     assert complete_event_level(result) is Level.WARNING
     assert mark(StepStatus.FAILED) == "✗"
-    result.status, result.success = "cancelled", False
+    result.status = SessionStatus.CANCELLED
+    assert not result.success
     assert complete_event_level(result) is Level.WARNING
-    result.status = "failed"
+    result.status = SessionStatus.FAILED
     assert complete_event_level(result) is Level.ERROR

@@ -16,7 +16,7 @@ from setupwizard.db.database import Database
 from setupwizard.live.memory import MemoryBus
 from setupwizard.provisioning.events import EventEmitter, EventType, Level, StepRef
 from setupwizard.provisioning.known_hosts import KnownHostStore, MemoryKnownHosts
-from setupwizard.provisioning.result import SetupResult
+from setupwizard.provisioning.result import SessionStatus, SetupResult
 from setupwizard.provisioning.target import SetupOptions, Target
 from setupwizard.setup import confirm_login
 from setupwizard.setup.locks import MemoryHostLocks
@@ -69,9 +69,9 @@ class ConfirmEngine:
         for task in done:
             task.cancel()
         self.got_confirm = confirm.is_set()
-        status = "succeeded" if self.got_confirm else "cancelled"
-        await emitter.emit(EventType.STEP, Level.INFO, status, step=HARDENING, data={"status": status})
-        result = SetupResult(success=self.got_confirm, message=status, status=status)
+        status = SessionStatus.SUCCEEDED if self.got_confirm else SessionStatus.CANCELLED
+        await emitter.emit(EventType.STEP, Level.INFO, status, step=HARDENING, data={"status": status.value})
+        result = SetupResult(message=status, status=status)
         await emitter.emit(EventType.COMPLETE, Level.SUCCESS, status, data=result.to_dict())
         return result
 

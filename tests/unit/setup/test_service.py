@@ -59,10 +59,8 @@ class FakeEngine:
         await asyncio.wait({waiting, cancelled}, return_when=asyncio.FIRST_COMPLETED)
         waiting.cancel()
         cancelled.cancel()
-        status = "cancelled" if cancel.is_set() else "succeeded"
-        result = SetupResult(
-            success=status == "succeeded", message=f"✓ {status}", status=status, sudo=self.sudo
-        )
+        status = SessionStatus.CANCELLED if cancel.is_set() else SessionStatus.SUCCEEDED
+        result = SetupResult(message=f"✓ {status}", status=status, sudo=self.sudo)
         await emitter.emit(EventType.COMPLETE, Level.SUCCESS, result.message, data=result.to_dict())
         return result
 
@@ -295,7 +293,7 @@ class ChunkEngine(FakeEngine):
             seq += size
             await emitter._sink(batch)  # the engine's batch path (one chunk, one sink call)
         emitter._seq = seq
-        result = SetupResult(success=True, message="done, with warnings", status="succeeded")
+        result = SetupResult(message="done, with warnings", status=SessionStatus.SUCCEEDED)
         await emitter.emit(EventType.COMPLETE, self.level, "⚠ done, with warnings", data=result.to_dict())
         return result
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from setupwizard.provisioning.result import SetupResult, SudoCredential, SudoMode
+from setupwizard.provisioning.result import SessionStatus, SetupResult, SudoCredential, SudoMode
 from setupwizard.provisioning.target import AdminUser, SetupOptions, SshHardening, Target
 from setupwizard.servers.repository import SwitchedLogin
 from setupwizard.setup.session_end import switched_login
@@ -19,9 +19,8 @@ KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh
 
 def result(login_after: dict[str, Any] | None, sudo: SudoCredential) -> SetupResult:
     return SetupResult(
-        success=True,
         message="",
-        status="succeeded",
+        status=SessionStatus.SUCCEEDED,
         sudo=sudo,
         host_key_fingerprint=FINGERPRINT,
         login_after=login_after,
