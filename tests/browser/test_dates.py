@@ -103,6 +103,31 @@ def test_history_servers_and_audit_show_iso_dates_in_the_browsers_zone_named_onc
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", text), text
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_tokens_keys_and_notifications_show_iso_dates_with_the_zone_named_once(
+    shanghai: Page, live_service: LiveService, lang: str
+) -> None:
+    page = shanghai
+    log_in(page, live_service.url, live_service.username, live_service.password, path="/tokens")
+    page.evaluate("(lang) => localStorage.setItem('setupwizard.lang', lang)", lang)
+    name = f"dates-{lang}"
+    created = page.evaluate(
+        """async (name) => { const token = sessionStorage.getItem("setupwizard.token");
+             const r = await fetch("/api/tokens", { method: "POST", headers: {
+               Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+               body: JSON.stringify({ name }) });
+             return r.json(); }""",
+        name,
+    )
+    page.reload()
+    row = page.locator("#tokens tbody tr", has_text=name)
+    expect(row.locator("td.created")).to_have_text(local(created["created_at"]))
+    zone_said_once(page, lang)
+    for path in ("/keys", "/notifications"):
+        page.goto(live_service.url + path)
+        zone_said_once(page, lang)
+
+
 def test_history_on_a_phone_in_both_themes(
     browser: Browser, live_service: LiveService, session_id: str, artifacts: Path
 ) -> None:

@@ -3,26 +3,13 @@
 
 import { apiJson } from "./api.js";
 import { initChrome, showMessage } from "./chrome.js";
-import { getLang, t } from "./i18n.js";
+import { formatDateTime } from "./dates.js";
+import { t } from "./i18n.js";
+import { cell } from "./table_cell.js";
 
 const $ = (id) => document.getElementById(id);
 const tbody = document.querySelector("#keys tbody");
 let keys = [];
-
-function when(value) {
-  if (!value) return "";
-  const at = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}Z`);
-  const locale = getLang() === "en" ? "en-GB" : "zh-CN";
-  return at.toLocaleString(locale, { dateStyle: "short", timeStyle: "short" });
-}
-
-function cell(text, className, labelKey) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  td.className = className;
-  td.dataset.label = t(labelKey); // shown before the value when rows are cards (phone)
-  return td;
-}
 
 function render() {
   tbody.textContent = "";
@@ -36,7 +23,7 @@ function render() {
       cell(key.key_type, "type", "keys.type"),
       cell(key.fingerprint, "fingerprint key-text", "keys.fingerprint"),
       cell(key.public_key, "public key-text", "keys.public_key"),
-      cell(when(key.created_at), "created", "keys.created"),
+      cell(formatDateTime(key.created_at), "created", "keys.created"),
     );
     const actions = cell("", "actions", "keys.actions");
     const remove = document.createElement("button");

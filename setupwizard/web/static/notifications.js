@@ -3,27 +3,14 @@
 
 import { apiJson } from "./api.js";
 import { initChrome, showMessage } from "./chrome.js";
-import { getLang, t } from "./i18n.js";
+import { formatDateTime } from "./dates.js";
+import { t } from "./i18n.js";
+import { cell } from "./table_cell.js";
 
 const $ = (id) => document.getElementById(id);
 const tbody = document.querySelector("#targets tbody");
 const API = "/api/notifications/targets";
 let targets = [];
-
-function when(value) {
-  if (!value) return "";
-  const at = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}Z`);
-  const locale = getLang() === "en" ? "en-GB" : "zh-CN";
-  return at.toLocaleString(locale, { dateStyle: "short", timeStyle: "short" });
-}
-
-function cell(text, className, labelKey) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  td.className = className;
-  td.dataset.label = t(labelKey); // shown before the value when rows are cards (phone)
-  return td;
-}
 
 function ruleBox(target, field, labelKey) {
   const label = document.createElement("label");
@@ -58,7 +45,7 @@ function render() {
     let last = t("notify.never");
     if (target.last_sent_at) {
       const key = target.last_error ? "notify.sent_failed" : "notify.sent_ok";
-      last = t(key, { at: when(target.last_sent_at) });
+      last = t(key, { at: formatDateTime(target.last_sent_at) });
     }
     const rules = cell("", "rules", "notify.rules");
     rules.append(ruleBox(target, "on_failed", "notify.on_failed"), ruleBox(target, "on_succeeded", "notify.on_succeeded"));

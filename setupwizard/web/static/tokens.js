@@ -3,26 +3,13 @@
 
 import { apiJson } from "./api.js";
 import { initChrome, showMessage } from "./chrome.js";
-import { getLang, t } from "./i18n.js";
+import { formatDateTime } from "./dates.js";
+import { t } from "./i18n.js";
+import { cell } from "./table_cell.js";
 
 const $ = (id) => document.getElementById(id);
 const tbody = document.querySelector("#tokens tbody");
 let tokens = [];
-
-function when(value) {
-  if (!value) return "";
-  const at = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}Z`);
-  const locale = getLang() === "en" ? "en-GB" : "zh-CN";
-  return at.toLocaleString(locale, { dateStyle: "short", timeStyle: "short" });
-}
-
-function cell(text, className, labelKey) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  td.className = className;
-  td.dataset.label = t(labelKey); // shown before the value when rows are cards (phone)
-  return td;
-}
 
 function expired(token) {
   return new Date(token.expires_at).getTime() <= Date.now();
@@ -36,13 +23,13 @@ function render() {
     tr.dataset.id = String(token.id);
     tr.dataset.name = token.name;
     const lastUsed = token.last_used_at
-      ? t("tokens.used_from", { at: when(token.last_used_at), address: token.last_used_address })
+      ? t("tokens.used_from", { at: formatDateTime(token.last_used_at), address: token.last_used_address })
       : t("tokens.never_used");
-    const expires = expired(token) ? t("tokens.expired") : when(token.expires_at);
+    const expires = expired(token) ? t("tokens.expired") : formatDateTime(token.expires_at);
     tr.append(
       cell(`${token.name} (…${token.hint})`, "name", "tokens.name"),
       cell(t(`tokens.scope_${token.scope}`), "scope", "tokens.scope"),
-      cell(when(token.created_at), "created", "tokens.created"),
+      cell(formatDateTime(token.created_at), "created", "tokens.created"),
       cell(expires, expired(token) ? "expires status status-failed" : "expires", "tokens.expires_at"),
       cell(lastUsed, "last-used", "tokens.last_used"),
     );
