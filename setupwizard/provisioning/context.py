@@ -83,7 +83,7 @@ class StepContext:
         if self._remote is not None:
             self._remote.connection.close()
 
-    async def say(self, message: Msg, level: Level = Level.INFO) -> None:
+    async def tell(self, message: Msg, level: Level = Level.INFO) -> None:
         """Emit an ``info`` line for the current step (its code and params beside the Chinese text)."""
         await self.emitter.emit(
             EventType.INFO, level, str(message), step=self.step, code=message.code, params=message.params
@@ -118,7 +118,7 @@ class StepContext:
             raise StepCancelled()
         return result
 
-    async def must(
+    async def run_or_fail(
         self,
         script: str,
         what: Msg,

@@ -15,7 +15,7 @@ import pytest
 
 from setupwizard.provisioning import EventType, MemoryKnownHosts, SessionEvent, SetupOptions
 from setupwizard.provisioning.result import SetupResult
-from setupwizard.provisioning.runner import execute_setup
+from setupwizard.provisioning.runner import run_setup
 from setupwizard.provisioning.settings import PlanSettings
 from setupwizard.provisioning.target import AdminUser, SshHardening
 from setupwizard.testbed.host import TestHost
@@ -56,7 +56,7 @@ async def run(
     cancel: asyncio.Event | None = None,
     revert_after: float = 120.0,
 ) -> SetupResult:
-    return await execute_setup(
+    return await run_setup(
         login(host, "root"),
         options,
         rec.emitter,

@@ -13,7 +13,7 @@ from pathlib import Path
 import asyncssh
 
 from setupwizard.provisioning import EventType, MemoryKnownHosts, SessionEvent, SetupOptions, Target
-from setupwizard.provisioning.runner import execute_setup
+from setupwizard.provisioning.runner import run_setup
 from setupwizard.provisioning.settings import PlanSettings
 from setupwizard.provisioning.target import AdminUser, SshHardening
 from setupwizard.testbed.host import TestHost
@@ -103,7 +103,7 @@ async def run_case(host: TestHost, case: Case, person_private: str, person_publi
             host.run_root(KILL_SESSIONS)
 
     rec = Recorder(kill_midway)
-    result = await execute_setup(
+    result = await run_setup(
         login_of(host, case, person_private),
         plan(case, person_public),
         rec.emitter,

@@ -19,7 +19,6 @@ from setupwizard.provisioning import (
     Target,
     run_setup,
 )
-from setupwizard.provisioning.runner import execute_setup
 from setupwizard.provisioning.settings import PlanSettings
 from setupwizard.provisioning.target import AdminUser, SshHardening
 from setupwizard.testbed.host import TestHost
@@ -159,7 +158,7 @@ async def test_a_blocked_new_port_is_rolled_back(
         admin=AdminUser("deploy", generate_key=True, nopasswd=True),
         ssh_hardening=SshHardening(port=2222),
     )
-    result = await execute_setup(
+    result = await run_setup(
         login(host, "root"),
         options,
         rec.emitter,
