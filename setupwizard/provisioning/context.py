@@ -63,7 +63,7 @@ class StepContext:
     step: StepRef | None = None
     generated_private_key: str | None = field(default=None, repr=False)  # handed back once, never logged
     login_after: dict[str, object] | None = None  # set by SSH hardening: how to log in from now on
-    # confirm-or-revert (issue 17 A6): set when the person confirms the new login they tried themselves
+    # confirm-or-revert: set when the person confirms the new login they tried themselves
     confirm: asyncio.Event = field(default_factory=asyncio.Event)
     _remote: Remote | None = field(default=None, repr=False)
 

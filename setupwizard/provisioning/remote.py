@@ -33,7 +33,7 @@ KEEP_LINES = 5000
 BATCH_LINES = 1000
 """A chunk that finished more lines than this is handed over in slices of this many, with a turn of the
 event loop between them: a 64 KiB chunk of short lines is ~10,000 events, and building, redacting and
-publishing them in one go kept every other session waiting (issue E, bench 2)."""
+publishing them in one go kept every other session waiting (``bench/latency.py``)."""
 STOP_GRACE = 5.0
 _UPLOAD_PATH = re.compile(r"/tmp/setupwizard\.[A-Za-z0-9]+")  # noqa: S108 - a remote mktemp name
 

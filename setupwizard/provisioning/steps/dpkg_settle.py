@@ -1,4 +1,4 @@
-"""A cancel during apt never leaves dpkg half done (issue 17 item 7).
+"""A cancel during apt never leaves dpkg half done.
 
 Interrupting apt while dpkg unpacks leaves packages unpacked but not configured (``dpkg --audit`` lists
 them), and the server's next apt run refuses until someone runs ``dpkg --configure -a``. Measured on the
