@@ -93,7 +93,7 @@ def serve(
     """Start the web service (http://127.0.0.1:8000 by default)."""
     import uvicorn
 
-    from setupwizard.core.serving import server_options
+    from setupwizard.web.serving import server_options
 
     settings = get_settings()
     problem = several_workers_problem(settings, workers) or metrics_address_problem(settings, workers)

@@ -2,6 +2,8 @@
 
 The engine's own errors (``setupwizard.provisioning.errors``) form a separate tree; they are translated
 here, at the edge, by :func:`translate_provisioning_error`.
+
+Shared: every domain's service and routes raise these, and ``app.py`` installs the handler.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from setupwizard.auth.throttle import MAX_FAILURES_PER_USER
-from setupwizard.core.limits import MAX_BODY_BYTES
+from setupwizard.web.limits import MAX_BODY_BYTES
 from tests.integration.web.fixtures import LiveServerFactory, SettingsFactory
 from tests.integration.web.live import LiveServer
 
