@@ -326,7 +326,7 @@ class SetupService:
                 target,
                 options,
                 emitter,
-                store_for(self.known_hosts, run.owner_id),  # hardening F.7: the owner's own trust
+                store_for(self.known_hosts, run.owner_id),  # the owner's own host-key trust
                 **extra,
                 cancel=run.cancel,
                 connect_timeout=self.settings.ssh_connect_timeout,

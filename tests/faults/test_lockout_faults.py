@@ -1,4 +1,4 @@
-"""Lock-out faults on a systemd test server (issue 17): a new SSH port another service already holds, a
+"""Lock-out faults on a systemd test server: a new SSH port another service already holds, a
 rollback after sshd died, a lost admin key replaced, and a confirm-or-revert that times out (or whose
 connection dies while it waits). Each proves from outside, with brand-new
 logins, which way in is left; none may leave the server without SSH."""

@@ -1,4 +1,4 @@
-"""Issue 17 A6 on Debian 12 and 13: confirm-or-revert. The admin user gets the person's own public key
+"""Confirm-or-revert on Debian 12 and 13. The admin user gets the person's own public key
 (the test holds its private half, the service does not), and root and password login go off, so the
 service cannot prove the new login. With ``confirm_login`` the settings are applied and the run waits:
 the person logs in from outside and confirms (kept), or does not (rolled back over the open connection),

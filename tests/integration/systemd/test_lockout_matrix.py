@@ -1,4 +1,4 @@
-"""The lock-out matrix (issue 17 E) on Debian 12 and 13: all pairs of the login (root or a sudoer,
+"""The lock-out matrix on Debian 12 and 13: all pairs of the login (root or a sudoer,
 password or key), the admin options (none, a pasted key, a generated key; NOPASSWD, a sudo password or
 neither), the hardening options (root login yes, no or prohibit-password; password login on or off; the
 same port, a new free port or one in use) and a fault (none, or the run's SSH connection killed during

@@ -1,4 +1,4 @@
-"""Issue 17 E, found by the matrix: the run's own SSH connection dies during the hardening, after sshd
+"""Found by the lock-out matrix: the run's own SSH connection dies during the hardening, after sshd
 reloaded the new settings and before the proof or the rollback could finish. The server undoes it by
 itself (a systemd timer armed before the change, stopped once the new login is proven): the earlier
 settings come back and brand-new logins on port 22 get in as before. On Debian 12 and 13."""
