@@ -18,10 +18,6 @@ from setupwizard.auth.token_routes import router as tokens_router
 from setupwizard.config import Settings
 from setupwizard.core.api_docs import install_api_docs
 from setupwizard.core.errors import install_error_handlers
-from setupwizard.core.headers import ApiHeadersMiddleware
-from setupwizard.core.health import close_health_checks
-from setupwizard.core.health import router as health_router
-from setupwizard.core.limits import RequestLimitsMiddleware
 from setupwizard.core.log_format import RequestIdMiddleware, formatter_for, use_json_for_uvicorn
 from setupwizard.core.secretbox import secretbox_from_settings
 from setupwizard.db.database import Database, DatabaseNotWritableError
@@ -41,6 +37,10 @@ from setupwizard.servers.routes import router as servers_router
 from setupwizard.setup.lifespan import lifespan as setup_lifespan
 from setupwizard.setup.routes import router as setup_router
 from setupwizard.vault.routes import router as keys_router
+from setupwizard.web.headers import ApiHeadersMiddleware
+from setupwizard.web.health import close_health_checks
+from setupwizard.web.health import router as health_router
+from setupwizard.web.limits import RequestLimitsMiddleware
 from setupwizard.web.pages import install_pages
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     redis_url: str = Field(
         "", description="Redis URL for the scale-out progress bus; empty means the in-process bus."
     )
-    # Several workers (issue E §2): what they share through Redis, and how fast a dead one is noticed.
+    # Several workers (docs/deploy.md): what they share through Redis, and how fast a dead one is noticed.
     redis_prefix: str = Field(
         "setupwizard:",
         min_length=1,
@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     ssh_connect_timeout: float = Field(10.0, gt=0, description="Seconds to wait for an SSH connection.")
     ssh_keepalive_interval: float = Field(5.0, gt=0, description="Seconds between SSH keepalives.")
     log_level: str = Field("info", description="Log level of the service.")
-    # Hardening (issue F): trusted proxies, targets refused, health and fault reporting.
+    # Hardening: trusted proxies, targets refused, health and fault reporting.
     forwarded_allow_ips: list[str] = Field(
         default_factory=list,
         description="Proxies (a JSON list of IPs/CIDRs) whose X-Forwarded-For/-Proto are believed; "
@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     connect_attempts_per_minute: int = Field(
         30, ge=1, description="Connections (test-connection, auto-setup) one user may start per minute."
     )
-    # Running it for a team (issue 21): metrics and log lines for the operator's tools.
+    # Running it for a team: metrics and log lines for the operator's tools.
     metrics_address: str = Field(
         "",
         description="host:port where /metrics is also served without a login (keep it private); "

@@ -12,10 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
+from setupwizard.auth import credentials
 from setupwizard.auth.repository import UserRepository
 from setupwizard.auth.schemas import USERNAME_PATTERN
 from setupwizard.config import Settings
-from setupwizard.core import security
 from setupwizard.core.errors import ConflictError, InvalidRequestError, NotAuthenticatedError, NotFoundError
 from setupwizard.db.database import Database
 from setupwizard.db.models import User
@@ -31,11 +31,11 @@ async def authenticate(session: AsyncSession, username: str, password: str) -> U
     """The user when the password matches, else None (same cost for an unknown name)."""
     repo = UserRepository(session)
     user = await repo.get_by_username(username)
-    ok = await run_in_threadpool(security.verify_password, user.password_hash if user else None, password)
+    ok = await run_in_threadpool(credentials.verify_password, user.password_hash if user else None, password)
     if not ok or user is None:
         return None
-    if security.needs_rehash(user.password_hash):
-        await repo.set_password_hash(user, await run_in_threadpool(security.hash_password, password))
+    if credentials.needs_rehash(user.password_hash):
+        await repo.set_password_hash(user, await run_in_threadpool(credentials.hash_password, password))
     return user
 
 
@@ -47,22 +47,22 @@ async def login(session: AsyncSession, username: str, password: str, settings: S
     repo = UserRepository(session)
     now = datetime.now(UTC)
     await repo.delete_expired_tokens(now)
-    token = security.new_token()
+    token = credentials.new_token()
     expires = now + timedelta(seconds=settings.token_ttl_seconds)
-    await repo.add_token(user.id, security.token_digest(token), expires)
+    await repo.add_token(user.id, credentials.token_digest(token), expires)
     return user, token
 
 
 async def logout(session: AsyncSession, token: str) -> None:
     """End the login of ``token`` (other logins of the same user stay)."""
-    await UserRepository(session).delete_token(security.token_digest(token))
+    await UserRepository(session).delete_token(credentials.token_digest(token))
 
 
 async def user_for_token(session: AsyncSession, token: str) -> User | None:
     """The user a token belongs to, if it exists and has not expired."""
     if not token or len(token) > 256:
         return None
-    return await UserRepository(session).user_for_token(security.token_digest(token), datetime.now(UTC))
+    return await UserRepository(session).user_for_token(credentials.token_digest(token), datetime.now(UTC))
 
 
 def _check_new_user(username: str, password: str) -> None:
@@ -78,7 +78,7 @@ async def create_user(session: AsyncSession, username: str, password: str, is_ad
     repo = UserRepository(session)
     if await repo.get_by_username(username) is not None:
         raise ConflictError(f"User {username!r} already exists", code="user_exists")
-    password_hash = await run_in_threadpool(security.hash_password, password)
+    password_hash = await run_in_threadpool(credentials.hash_password, password)
     return await repo.add(username, password_hash, is_admin)
 
 
@@ -90,7 +90,7 @@ async def change_password(session: AsyncSession, user: User, current: str, new: 
     repo = UserRepository(session)
     fresh = await repo.get(user.id)
     assert fresh is not None
-    await repo.set_password_hash(fresh, await run_in_threadpool(security.hash_password, new))
+    await repo.set_password_hash(fresh, await run_in_threadpool(credentials.hash_password, new))
     await repo.delete_user_tokens(user.id)
 
 
@@ -101,7 +101,7 @@ async def reset_password(session: AsyncSession, username: str, new: str) -> None
     user = await repo.get_by_username(username)
     if user is None:
         raise NotFoundError(f"No user {username!r}")
-    await repo.set_password_hash(user, await run_in_threadpool(security.hash_password, new))
+    await repo.set_password_hash(user, await run_in_threadpool(credentials.hash_password, new))
     await repo.delete_user_tokens(user.id)
 
 
@@ -124,7 +124,7 @@ async def ensure_first_admin(db: Database, settings: Settings) -> User | None:
     """
     username = settings.admin_user or "admin"
     given = settings.admin_password.get_secret_value() if settings.admin_password else ""
-    password = given or security.random_password()
+    password = given or credentials.random_password()
     try:
         async with db.session() as session:
             if await UserRepository(session).count() > 0:

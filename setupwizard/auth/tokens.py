@@ -16,9 +16,9 @@ from starlette.requests import HTTPConnection
 
 from setupwizard.audit import trail as audit
 from setupwizard.audit.trail import AuditAction
+from setupwizard.auth import credentials
 from setupwizard.auth.repository import ApiTokenRepository
 from setupwizard.auth.scopes import Scope
-from setupwizard.core import security
 from setupwizard.core.errors import NotFoundError
 from setupwizard.db.models import ApiToken, User
 
@@ -55,7 +55,7 @@ async def create(
         ApiToken(
             user_id=user.id,
             name=name,
-            token_hash=security.token_digest(value),
+            token_hash=credentials.token_digest(value),
             hint=value[-4:],
             scope=scope.value,
             created_at=now,
@@ -90,7 +90,7 @@ async def authenticate(session: AsyncSession, conn: HTTPConnection, token: str) 
 
     Notes the use: "last used" (at most once a minute), and the audit trail when the address is new.
     """
-    found = await ApiTokenRepository(session).by_hash(security.token_digest(token))
+    found = await ApiTokenRepository(session).by_hash(credentials.token_digest(token))
     now = datetime.now(UTC)
     if found is None or found[0].expires_at <= now:
         return None

@@ -1,5 +1,5 @@
-"""The CLI's parts of issue 17 A6 and D19: the confirm-or-revert prompt, read without blocking the run,
-and whether the ssh-agent holds the admin key's private half."""
+"""The CLI's part of confirm-or-revert and of the agent-proven admin login: the prompt, read without
+blocking the run, and whether the ssh-agent holds the admin key's private half."""
 
 from __future__ import annotations
 

@@ -37,8 +37,8 @@ def calm_garbage_collector() -> None:
 
     Everything loaded so far (modules, classes, the app: ~150,000 objects) is moved out of the
     collector's sight (``gc.freeze``); a full collection scanned it each time and took 80-150 ms on this
-    machine under a flood (measured with ``gc.callbacks``, issue E bench 2). Young collections run less
-    often too. Process-wide, so it is done here, in the server process, not in the app.
+    machine under a flood (measured with ``gc.callbacks`` in ``bench/latency.py``). Young collections run
+    less often too. Process-wide, so it is done here, in the server process, not in the app.
     """
     gc.collect()
     gc.freeze()
@@ -48,7 +48,7 @@ def calm_garbage_collector() -> None:
 def first_start_problem(settings: Settings) -> str | None:
     """What stops the start before the app runs (a full disk, a read-only data directory or database), as
     one line naming the file and the cause, or None. The app's own start does the same steps again; they
-    only fail there with a traceback that says less (issue 17 item 16)."""
+    only fail there with a traceback that says less, so an operator reads the cause here."""
     key_file = settings.data_dir / KEY_FILE_NAME
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -93,7 +93,7 @@ def serve(
     """Start the web service (http://127.0.0.1:8000 by default)."""
     import uvicorn
 
-    from setupwizard.core.serving import server_options
+    from setupwizard.web.serving import server_options
 
     settings = get_settings()
     problem = several_workers_problem(settings, workers) or metrics_address_problem(settings, workers)

@@ -15,7 +15,7 @@ the ssh-agent at ``SSH_AUTH_SOCK`` when it holds that key, proves the admin user
 ``--harden-ssh`` works without logging in with that key. A plan that cannot be proven, or that would
 leave no way to root, is refused before anything runs, naming the option to add.
 
-``--confirm-login`` (confirm-or-revert, issue 17 A6): when the run cannot prove the admin user's new
+``--confirm-login`` (confirm-or-revert): when the run cannot prove the admin user's new
 login itself (only ``FILE.pub`` given), it applies the hardening, prints the ``ssh -p PORT user@host``
 line to try from another terminal, and asks at a prompt; ``yes`` keeps it, any other answer or Ctrl-C
 rolls it back, and no answer within ``--confirm-timeout`` seconds (default 300) rolls it back too. The
@@ -267,7 +267,7 @@ def setup(
     agent = os.environ.get("SSH_AUTH_SOCK")
     admin = steps.admin
     if admin_private is None and admin is not None and admin.public_key and agent:
-        if asyncio.run(agent_holds(agent, admin.public_key)):  # issue 17 D19: the agent proves the login
+        if asyncio.run(agent_holds(agent, admin.public_key)):  # the agent's key proves the admin login
             steps = replace(steps, admin=replace(admin, agent_path=agent))
     target = Target(
         host=host,

@@ -5,6 +5,8 @@
 - Every error answer in the document has the body the service really sends, ``{detail, code, field}``
   (FastAPI's default 422 body is replaced), and the answers a route can give are listed: 401/403 where a
   login is needed, 404 where a path names a row, 413 where there is a body, 422, 503.
+
+Shared: every domain's ``routes.py`` lists its answers with these helpers, and ``app.py`` installs the docs.
 """
 
 from __future__ import annotations

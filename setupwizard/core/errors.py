@@ -2,6 +2,8 @@
 
 The engine's own errors (``setupwizard.provisioning.errors``) form a separate tree; they are translated
 here, at the edge, by :func:`translate_provisioning_error`.
+
+Shared: every domain's service and routes raise these, and ``app.py`` installs the handler.
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ _PROVISIONING_STATUS: list[tuple[type[prov.ProvisioningError], int]] = [
 
 
 # Refused, filtered (timeout) and no route are one answer: telling them apart would let a user map which
-# ports and hosts of the service's own network are open (issue F.10).
+# ports and hosts of the service's own network are open.
 _UNREACHABLE = prov.UnreachableError
 UNREACHABLE_MESSAGE = "无法连接到服务器的 SSH 端口：连接被拒绝、被过滤或没有路由。请检查地址、端口和防火墙"
 

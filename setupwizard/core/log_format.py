@@ -4,6 +4,8 @@ per line carrying the request id, user id and session id where they are known.
 The ids live in context variables: the request middleware sets the request id (the client's
 ``X-Request-Id`` when it is sane, else a fresh one, echoed in the answer), authentication the user id,
 and the setup service the session id before it starts the run's task, which inherits all three.
+
+Shared: ``app.py`` and ``cli/serve.py`` choose the format, ``auth/`` and ``setup/`` set the ids.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 Integer columns are 32-bit on PostgreSQL and 64-bit on SQLite; an unbounded ``int`` parameter lets
 ``/…/9223372036854775808`` reach the driver and fail there as a 500. Every id, seq or count a client sends
 goes through one of these.
+
+Shared: the routes of ``auth/``, ``audit/``, ``servers/``, ``vault/`` and ``notify/`` use them.
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
 """A gate that lets a repeated report through once, then at most once per interval (a fault that lasts
-must not flood the log)."""
+must not flood the log).
+
+Shared: ``db/`` (faults, the write gate), ``setup/`` (outcomes, publishing, seq reservation) and ``live/``
+(arrivals) report lasting faults through it; ``live/`` may not import ``setup/``, so it cannot live there.
+"""
 
 from __future__ import annotations
 

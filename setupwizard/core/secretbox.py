@@ -4,6 +4,10 @@ AES-256-GCM with a random 96-bit nonce. The stored text is ``"v1:" + base64(nonc
 Associated data binds a ciphertext to where it belongs (user, host, port), so a value copied into another
 row does not decrypt. The key comes from ``SETUPWIZARD_SECRET_KEY`` (stretched with HKDF-SHA256) or from
 ``<data_dir>/secret.key``, created with mode 0600 on first start.
+
+Shared: one cipher for every secret the service keeps: saved sudo passwords and logins (``servers/``),
+the admin key waiting for its download (``setup/``), the key vault (``vault/``) and notification URLs
+(``notify/``).
 """
 
 from __future__ import annotations

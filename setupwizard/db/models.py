@@ -58,7 +58,7 @@ class AuthToken(Base):
 
 
 class SshServerSudo(Base):
-    """The seed's ``ssh_servers_sudo``: who has sudo on a server, per user.
+    """``ssh_servers_sudo`` (the name the first API gave it): who has sudo on a server, per user.
 
     ``sudo_password`` is '' for passwordless sudo, otherwise a secretbox ciphertext ("v1:…") bound to
     (user_id, host, ssh_port) — never plaintext.
@@ -85,7 +85,7 @@ class SshServerSudo(Base):
 class KnownHost(Base):
     """The SHA256 host key fingerprint one user trusts for host:port (accept-new, after a login worked).
 
-    Per user: a key another user's connection saw is no trust of yours (issue F.7).
+    Per user: a key another user's connection saw is no trust of yours.
     """
 
     __tablename__ = "known_hosts"
@@ -188,7 +188,7 @@ class SetupPreset(Base):
 
 
 class AdminKeyHandover(Base):
-    """A generated admin private key waiting for its one download (issue G §3).
+    """A generated admin private key waiting for its one download.
 
     ``private_key`` is a secretbox ciphertext bound to (session, owner), never plaintext. The row is deleted
     by the first download, when it expires (``expires_at``) and when its server is forgotten.
@@ -212,7 +212,7 @@ class AdminKeyHandover(Base):
 
 
 class ApiToken(Base):
-    """A personal access token (issue 21 §1), stored only as its SHA-256; ``hint`` is its last 4 characters.
+    """A personal access token, stored only as its SHA-256; ``hint`` is its last 4 characters.
 
     ``scope``: read | setup | admin. ``addresses`` lists the addresses it was used from (the newest kept),
     so a use from a new one is audited once. Revoking deletes the row.
@@ -237,7 +237,7 @@ class ApiToken(Base):
 
 
 class SshKey(Base):
-    """A private SSH key kept in a user's vault (issue 21 §2), for the wizard to log in with.
+    """A private SSH key kept in a user's vault, for the wizard to log in with.
 
     ``private_key`` is a secretbox ciphertext of the key in OpenSSH format, unencrypted inside (a
     passphrase is used once, when the key is saved), bound to (user, fingerprint): never plaintext, never
@@ -261,7 +261,7 @@ class SshKey(Base):
 
 
 class NotifyTarget(Base):
-    """Where a user's setup outcomes are sent (issue 21 §3): an apprise URL and when to use it.
+    """Where a user's setup outcomes are sent: an apprise URL and when to use it.
 
     ``url`` is a secretbox ciphertext bound to (user, target id's creation nonce ``ref``): the URL holds
     the service's tokens. ``hint`` is what the page shows (scheme and last characters).

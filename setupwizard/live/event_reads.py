@@ -66,7 +66,7 @@ async def events_after(
             return events
         # Fewer than asked: the end of the stored events, or a hole in the seqs. Go on from the next row
         # after the last seq read, not after the window: rows committed since the read above (a running
-        # session's) may fill the window now, and skipping them lost lines (issue E, the flood test).
+        # session's) may fill the window now, and skipping them lost lines under a flood.
         if events:
             cursor = max(cursor, events[-1].seq)
         if until is not None and cursor >= until - 1:

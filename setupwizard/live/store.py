@@ -5,7 +5,7 @@ connection, inside the session's transaction: one prepared ``executemany`` on SQ
 binary ``COPY`` on PostgreSQL (asyncpg), with rows built as plain tuples. A chatty run stores hundreds
 of thousands of them, and SQLAlchemy's per-row parameter processing (the datetime and JSON bind
 processors), which runs on the event loop, held every other session's lines up for hundreds of
-milliseconds under a flood (issue E, bench 2).
+milliseconds under a flood (``bench/latency.py``).
 
 **A run of output lines is one row.** A ``log`` event of several lines (what one chunk of a server's output
 becomes), and consecutive such events of one write with the same level, step and timestamp and no ``data``,
@@ -13,7 +13,7 @@ becomes), and consecutive such events of one write with the same level, step and
 joined by ``"\n"`` (a line never holds ``"\n"``; a run in which one does is stored a row per event). Any other
 event, and every row stored before revision 0006, is one row with ``first_seq`` NULL. At most
 :data:`MAX_LINES_PER_ROW` lines share a row. A flood is a row per chunk of output instead of a row per line
-(issue E, bench 1: the per-row insert was most of the service's time; bench/event_store.py measures it).
+(the per-row insert was most of the service's time; ``bench/event_store.py`` measures it).
 
 Readers never see rows: :mod:`setupwizard.live.event_reads` expands them into one :class:`SessionEvent`
 per seq, exactly as they were written (``since``/``until``/``limit`` count events and may fall inside a

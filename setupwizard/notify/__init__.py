@@ -1,1 +1,1 @@
-"""Notifications (issue 21 §3): each user's apprise targets, told when a setup ends."""
+"""Notifications: each user's apprise targets, told when a setup ends."""

@@ -63,7 +63,7 @@ class StepContext:
     step: StepRef | None = None
     generated_private_key: str | None = field(default=None, repr=False)  # handed back once, never logged
     login_after: dict[str, object] | None = None  # set by SSH hardening: how to log in from now on
-    # confirm-or-revert (issue 17 A6): set when the person confirms the new login they tried themselves
+    # confirm-or-revert: set when the person confirms the new login they tried themselves
     confirm: asyncio.Event = field(default_factory=asyncio.Event)
     _remote: Remote | None = field(default=None, repr=False)
 
@@ -83,7 +83,7 @@ class StepContext:
         if self._remote is not None:
             self._remote.connection.close()
 
-    async def say(self, message: Msg, level: Level = Level.INFO) -> None:
+    async def tell(self, message: Msg, level: Level = Level.INFO) -> None:
         """Emit an ``info`` line for the current step (its code and params beside the Chinese text)."""
         await self.emitter.emit(
             EventType.INFO, level, str(message), step=self.step, code=message.code, params=message.params
@@ -118,7 +118,7 @@ class StepContext:
             raise StepCancelled()
         return result
 
-    async def must(
+    async def run_or_fail(
         self,
         script: str,
         what: Msg,

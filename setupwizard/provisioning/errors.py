@@ -122,7 +122,8 @@ class ConnectionLostError(ProvisioningError):
 class StepCancelled(Exception):
     """Raised inside a step when the user cancelled the setup (not a :class:`ProvisioningError`).
 
-    ``message``: what the step did on its way out, when it did more than stop (apt: issue 17 item 7).
+    ``message``: what the step did on its way out, when it did more than stop (apt: dpkg let finish, then
+    repaired).
     """
 
     def __init__(self, message: Msg | None = None) -> None:

@@ -22,7 +22,7 @@ from setupwizard.provisioning.redaction import Redactor
 
 
 class EventType(StrEnum):
-    """What an event is about (the seed's ``type``)."""
+    """What an event is about (the original API's ``type``)."""
 
     INFO = "info"
     LOG = "log"
@@ -51,7 +51,7 @@ _parsed: list[Any] = ["", None]
 
 
 def format_timestamp(moment: datetime) -> str:
-    """ISO-8601 in UTC with microseconds, as the seed shows: ``2024-01-01T00:00:00.000000``."""
+    """ISO-8601 in UTC with microseconds, as the original API shows it: ``2024-01-01T00:00:00.000000``."""
     if moment is _formatted[0]:
         return str(_formatted[1])
     text = moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
@@ -152,7 +152,7 @@ class SessionEvent:
         ]
 
     def to_frame(self) -> dict[str, Any]:
-        """The JSON object sent to clients: the seed's three fields plus ours."""
+        """The JSON object sent to clients: the original API's three fields plus ours."""
         frame: dict[str, Any] = {
             "type": self.type.value,
             "message": self.message,

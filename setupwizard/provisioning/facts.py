@@ -116,5 +116,5 @@ def _listening(lines: list[str]) -> list[int]:
 
 async def read_facts(remote: Remote) -> HostFacts:
     """Run :data:`FACTS_SCRIPT` once (no PTY) and parse it."""
-    _, text = await remote.read(FACTS_SCRIPT)
+    _, text = await remote.capture(FACTS_SCRIPT)
     return parse_facts(text)

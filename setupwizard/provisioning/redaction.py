@@ -12,7 +12,7 @@ class Redactor:
 
     All occurrences of all secrets are found first and their spans merged, so a secret that
     contains another (login ``X``, sudo ``X-Extra``) or overlaps it never leaks a part. It is also
-    the line assembler's cut guard: an over-long line is cut where no secret is split.
+    the terminal's ``SecretLocator``: an over-long line is cut where no secret is split.
     """
 
     def __init__(self, secrets: Sequence[str | None] | None = None) -> None:

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 import asyncssh
 
 from setupwizard.provisioning.errors import ConnectError, SudoPasswordWrongError
-from setupwizard.provisioning.lines import CutGuard, LineAssembler
 from setupwizard.provisioning.messages import msg
 from setupwizard.provisioning.result import SudoCredential, SudoMode
 from setupwizard.provisioning.ssh import Connection
+from setupwizard.provisioning.terminal import LineAssembler, SecretLocator
 
 NO_INPUT = "exec </dev/null\n"
 # stdin (the text) into a new private temp file; prints its path
@@ -33,7 +33,7 @@ KEEP_LINES = 5000
 BATCH_LINES = 1000
 """A chunk that finished more lines than this is handed over in slices of this many, with a turn of the
 event loop between them: a 64 KiB chunk of short lines is ~10,000 events, and building, redacting and
-publishing them in one go kept every other session waiting (issue E, bench 2)."""
+publishing them in one go kept every other session waiting (``bench/latency.py``)."""
 STOP_GRACE = 5.0
 _UPLOAD_PATH = re.compile(r"/tmp/setupwizard\.[A-Za-z0-9]+")  # noqa: S108 - a remote mktemp name
 
@@ -70,7 +70,7 @@ class Remote:
 
     :param connection: an open connection from :func:`open_connection`.
     :param cancel: when set, the running command is interrupted and :attr:`CommandResult.cancelled` set.
-    :param guard: keeps secrets whole where an over-long output line is cut (the emitter's redactor).
+    :param secret_locator: keeps secrets whole where an over-long output line is cut (the emitter's redactor).
     """
 
     def __init__(
@@ -78,11 +78,11 @@ class Remote:
         connection: Connection,
         cancel: asyncio.Event | None = None,
         *,
-        guard: CutGuard | None = None,
+        secret_locator: SecretLocator | None = None,
     ) -> None:
         self.connection = connection
         self.cancel = cancel or asyncio.Event()
-        self._guard = guard
+        self._secrets = secret_locator
         self._marker = f"[sudo-pw-{secrets.token_hex(6)}]"
 
     @contextmanager
@@ -146,7 +146,7 @@ class Remote:
             raise ConnectError(msg("error.connection_closed_run", reason=str(exc))) from None
         result = CommandResult(exit_status=None)
         kept: deque[str] = deque(maxlen=KEEP_LINES)
-        assembler = LineAssembler(guard=self._guard)
+        assembler = LineAssembler(secret_locator=self._secrets)
         refusal = asyncio.Event()  # sudo asked for the password a second time
 
         async def read_all() -> None:
@@ -221,7 +221,7 @@ class Remote:
                 await asyncio.sleep(0)  # let other sessions' lines through between slices
             await on_lines(lines[start : start + BATCH_LINES])
 
-    async def read(self, script: str) -> tuple[int | None, str]:
+    async def capture(self, script: str) -> tuple[int | None, str]:
         """Run a short unprivileged ``script`` without a PTY; return exit status and stdout (facts)."""
         try:
             done = await self.conn.run(f"bash -c {shlex.quote(script)}", encoding="utf-8", errors="replace")

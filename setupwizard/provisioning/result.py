@@ -34,7 +34,7 @@ class SessionStatus(StrEnum):
 
 
 INTERRUPTED_MESSAGE = render("run.interrupted_restart", {})
-"""The Chinese text of ``run.interrupted_restart`` (the seed's ``message``; the code travels beside it)."""
+"""The Chinese text of ``run.interrupted_restart`` (the original API's ``message``; the code is beside)."""
 
 
 class SudoMode(StrEnum):

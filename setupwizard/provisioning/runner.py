@@ -47,6 +47,7 @@ async def run_setup(
     emitter: EventEmitter,
     known_hosts: KnownHostStore,
     *,
+    settings: PlanSettings | None = None,
     cancel: asyncio.Event | None = None,
     confirm: asyncio.Event | None = None,
     connect_timeout: float = 10.0,
@@ -59,40 +60,15 @@ async def run_setup(
     last event is always exactly one ``complete`` event whose ``data`` is ``result.to_dict()``.
     ``result.sudo`` is set as soon as sudo was verified. Setting ``confirm`` confirms a new login the person
     tried themselves (``ssh_hardening.confirm_login``).
+    ``settings``: engine tuning (the default :class:`PlanSettings`; tests set the lock-out drill).
     """
-    return await execute_setup(
-        target,
-        options,
-        emitter,
-        known_hosts,
-        cancel=cancel,
-        confirm=confirm,
-        connect_timeout=connect_timeout,
-        keepalive_interval=keepalive_interval,
-        settings=PlanSettings(),
-    )
-
-
-async def execute_setup(
-    target: Target,
-    options: SetupOptions,
-    emitter: EventEmitter,
-    known_hosts: KnownHostStore,
-    *,
-    settings: PlanSettings,
-    cancel: asyncio.Event | None = None,
-    confirm: asyncio.Event | None = None,
-    connect_timeout: float = 10.0,
-    keepalive_interval: float = 5.0,
-) -> SetupResult:
-    """:func:`run_setup` with engine :class:`PlanSettings` (tests use it for the lock-out drill)."""
     register_secrets(emitter, target)
     for secret in options.secrets():
         emitter.add_secret(secret)
     if options.admin is not None:
         register_key_lines(emitter, options.admin.private_key)
     result = SetupResult(message="", status=SessionStatus.FAILED)
-    run = _Messages()
+    reported = _Reported()
     try:
         try:
             validate_target(target)
@@ -100,16 +76,16 @@ async def execute_setup(
             check_plan(target, options)
         except ProvisioningError as exc:
             reason = exc.msg
-            run.set(result, msg("run.input_invalid", reason=reason))
+            reported.set(result, msg("run.input_invalid", reason=reason))
             result.error_code = exc.code
             line = msg("run.invalid_input", reason=reason)
             await emitter.emit(EventType.INFO, Level.ERROR, str(line), code=line.code, params=line.params)
-            return await _complete(emitter, result, run)
+            return await _complete(emitter, result, reported)
         plan = default_plan(options)
         ctx = StepContext(
             target=target,
             options=options,
-            settings=settings,
+            settings=settings if settings is not None else PlanSettings(),
             emitter=emitter,
             known_hosts=known_hosts,
             cancel=cancel or asyncio.Event(),
@@ -130,29 +106,29 @@ async def execute_setup(
             params=start.params,
         )
         try:
-            await _run_steps(plan, ctx, result, run)
+            await _run_steps(plan, ctx, result, reported)
         finally:
             ctx.close()
     except asyncio.CancelledError:
         result.status = SessionStatus.CANCELLED
-        run.set(result, msg("run.interrupted"))
+        reported.set(result, msg("run.interrupted"))
         for record in result.steps:
             if record.status is StepStatus.RUNNING:
                 record.status = StepStatus.CANCELLED
-                run.outcome(record, msg("step.interrupted"))
+                reported.outcome(record, msg("step.interrupted"))
             elif record.status is StepStatus.PENDING:
                 record.status = StepStatus.SKIPPED
-                run.outcome(record, msg("step.not_run.interrupted"))
-        await asyncio.shield(_complete(emitter, result, run))
+                reported.outcome(record, msg("step.not_run.interrupted"))
+        await asyncio.shield(_complete(emitter, result, reported))
         raise
     except Exception as exc:  # the contract: no exception escapes, the page always gets a result
         log.exception("setup of %s failed unexpectedly", target.host)
         result.status = SessionStatus.FAILED
-        run.set(result, msg("run.internal_error", kind=type(exc).__name__))
-    return await _complete(emitter, result, run)
+        reported.set(result, msg("run.internal_error", kind=type(exc).__name__))
+    return await _complete(emitter, result, reported)
 
 
-class _Messages:
+class _Reported:
     """The catalogued forms of what a run reports: each step's outcome and the run's message."""
 
     def __init__(self) -> None:
@@ -183,7 +159,7 @@ def register_key_lines(emitter: EventEmitter, private_key: str | None) -> None:
             emitter.add_secret(line.strip())
 
 
-async def _run_steps(plan: Plan, ctx: StepContext, result: SetupResult, run: _Messages) -> None:
+async def _run_steps(plan: Plan, ctx: StepContext, result: SetupResult, reported: _Reported) -> None:
     total = len(plan.steps)
     redact = ctx.emitter.redact
     stopped: StepStatus | None = None  # FAILED or CANCELLED once the plan stops
@@ -195,8 +171,8 @@ async def _run_steps(plan: Plan, ctx: StepContext, result: SetupResult, run: _Me
         if stopped is not None:
             record.status = StepStatus.SKIPPED
             cancelled = stopped is StepStatus.CANCELLED
-            run.outcome(record, msg("step.not_run.cancelled" if cancelled else "step.not_run.failed"))
-            line = msg("step.end", mark="–", step=name, outcome=run.outcomes[step.id])
+            reported.outcome(record, msg("step.not_run.cancelled" if cancelled else "step.not_run.failed"))
+            line = msg("step.end", mark="–", step=name, outcome=reported.outcomes[step.id])
             await _step_event(ctx.emitter, ref, record, line, Level.INFO)
             continue
         ctx.step = ref
@@ -224,7 +200,7 @@ async def _run_steps(plan: Plan, ctx: StepContext, result: SetupResult, run: _Me
         if status is StepStatus.FAILED and step.policy is Policy.WARN:
             status = StepStatus.WARNING
         record.status, record.changed = status, outcome.changed
-        run.outcome(record, said)
+        reported.outcome(record, said)
         record.message = redact(record.message)
         result.host_key_fingerprint = ctx.fingerprint
         result.os_name = ctx.os.pretty_name if ctx.os else None
@@ -241,19 +217,19 @@ async def _run_steps(plan: Plan, ctx: StepContext, result: SetupResult, run: _Me
         if status in (StepStatus.FAILED, StepStatus.CANCELLED):
             stopped = status
             if status is StepStatus.FAILED:
-                run.set(result, msg("run.failed_step", index=index, step=name, reason=said))
+                reported.set(result, msg("run.failed_step", index=index, step=name, reason=said))
                 result.message = redact(result.message)
                 result.error_code = code or "step_failed"
     ctx.step = None
     if stopped is StepStatus.CANCELLED:
         result.status = SessionStatus.CANCELLED
-        run.set(result, msg("run.cancelled"))
+        reported.set(result, msg("run.cancelled"))
     elif stopped is StepStatus.FAILED:
         result.status = SessionStatus.FAILED
     else:
         warnings = sum(1 for s in result.steps if s.status is StepStatus.WARNING)
         result.status = SessionStatus.SUCCEEDED
-        run.set(
+        reported.set(
             result, msg("run.succeeded_with_warnings", count=warnings) if warnings else msg("run.succeeded")
         )
 
@@ -278,15 +254,15 @@ async def _step_event(
     )
 
 
-async def _complete(emitter: EventEmitter, result: SetupResult, run: _Messages) -> SetupResult:
-    for line in summary_lines(result, run.outcomes):
+async def _complete(emitter: EventEmitter, result: SetupResult, reported: _Reported) -> SetupResult:
+    for line in summary_lines(result, reported.outcomes):
         await emitter.emit(EventType.INFO, Level.INFO, str(line), code=line.code, params=line.params)
     level = complete_event_level(result)
     symbol = level_mark(level)
     result.message = emitter.redact(result.message)
     if result.params is not None:
         result.params = emitter.redact_params(result.params)
-    line = msg("run.complete", mark=symbol, result=run.result)
+    line = msg("run.complete", mark=symbol, result=reported.result)
     await emitter.emit(
         EventType.COMPLETE, level, str(line), data=result.to_dict(), code=line.code, params=line.params
     )
@@ -314,7 +290,7 @@ async def test_connection(
     try:
         emitter = EventEmitter(_discard)
         register_secrets(emitter, target)
-        remote = Remote(connection, guard=emitter.redactor)
+        remote = Remote(connection, secret_locator=emitter.redactor)
         facts = await read_facts(remote)
         os_info = parse_os_release(facts.os_release)
         try:

@@ -145,7 +145,7 @@ async def open_connection(
     except asyncssh.HostKeyNotVerifiable:
         raise _key_error(target, check, recorded) from None
     except asyncssh.PermissionDenied:
-        # No key is recorded: a key is trusted only after a login worked (issue F.7).
+        # No key is recorded: a key is trusted only after a login worked, so a failed login leaves none.
         failed = msg("error.auth_failed", user=target.username, host=target.host)
         raise AuthenticationFailedError(failed) from None
     except _LoginTimeout:

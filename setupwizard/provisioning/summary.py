@@ -16,7 +16,7 @@ _MARKS = {
 
 
 def mark(status: StepStatus) -> str:
-    """The seed's mark for a step result: ✓ success, ⚠ warning, ✗ error, – not run."""
+    """The mark of a step result (as the first page showed it): ✓ success, ⚠ warning, ✗ error, – not run."""
     return _MARKS.get(status, "–")
 
 

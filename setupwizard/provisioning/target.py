@@ -20,7 +20,7 @@ class Target:
     sudo_password: str | None = None
     host_key_fingerprint: str | None = None  # optional pin, "SHA256:…"
     # log in with the ssh-agent key whose public half is ``agent_public_key`` (the CLI's proof of an admin
-    # login, issue 17 D19); the agent's socket path and a public key are no secrets
+    # login); the agent's socket path and a public key are no secrets
     agent_path: str | None = None
     agent_public_key: str | None = None
 

@@ -133,7 +133,8 @@ async def prefill_sudo(
     username: Annotated[str | None, Query(max_length=64)] = None,
 ) -> SudoPrefill:
     """Whether the caller saved a sudo user for host:port (and, given ``username``, for that login), and
-    whether a password is stored for it. A row saved for another login is not offered (issue H.7)."""
+    whether a password is stored for it. A row saved for another login is not offered: its
+    password is that login's."""
     row = await _sudo_repo(request, session).describe(user.id, host, port)
     if row is None or (username is not None and row.sudo_user != username):
         return SudoPrefill(saved=False, sudo_user=None, has_password=False, passwordless=False)

@@ -1,4 +1,4 @@
-"""A generated admin private key, offered once to the run's owner (issue G §3).
+"""A generated admin private key, offered once to the run's owner.
 
 The engine hands the key back in :attr:`SetupResult.generated_private_key`; the service keeps it here as
 one row of ``admin_key_handovers``, encrypted with the cipher of the saved sudo passwords and bound to
@@ -101,7 +101,7 @@ class AdminKeyVault:
     ) -> dict[str, Any]:
         """Store the key encrypted for one download; the session result's :data:`RESULT_FIELD` value.
 
-        ``keep``: also save it in the owner's vault (issue 21 §2), so a lost download is no lost server;
+        ``keep``: also save it in the owner's vault, so a lost download is no lost server;
         the value then names the saved key (``vault_key``: id and name).
         """
         now = datetime.now(UTC)

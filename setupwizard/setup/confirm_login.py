@@ -1,4 +1,4 @@
-"""Confirm-or-revert across the service (issue 17 A6): is a session waiting for the person to confirm
+"""Confirm-or-revert across the service: is a session waiting for the person to confirm
 the new login they tried from their own terminal, and passing their confirmation to the run.
 
 A run waits from its ``hardening.confirm_wait`` event until its hardening step ends (the step's next

@@ -119,7 +119,7 @@ async def _setup_feature(app: FastAPI, settings: Settings, db: Database) -> Asyn
         db=db,
         bus=bus,
         locks=locks,
-        known_hosts=DatabaseKnownHostBook(db),  # hardening F.7: each user's own trust
+        known_hosts=DatabaseKnownHostBook(db),  # each user's own trust in host keys
         sudo_store=DatabaseSudoStore(db, app.state.secretbox),
         runner=run_setup,
         validate=validate,

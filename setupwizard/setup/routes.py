@@ -1,4 +1,4 @@
-"""``/api/setup``: the seed's auto-setup and progress WebSocket, plus session history, cancel, test."""
+"""``/api/setup``: auto-setup and the progress WebSocket (the original API), plus history, cancel, test."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def get_service(request: Request) -> SetupService:
 
 
 ServiceDep = Annotated[SetupService, Depends(get_service)]
-# Answers of the two routes that connect to a server (issue F.10: denied targets, per-user attempt limit).
+# Answers of the two routes that connect to a server (denied targets, per-user attempt limit).
 _CONNECT_ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "target_denied: the address is in SETUPWIZARD_TARGET_DENY"},
     429: {"description": "too_many_attempts: too many connections started this minute; see Retry-After"},
@@ -233,7 +233,7 @@ async def check_connection(body: ConnectionRequest, user: CurrentUser, request: 
 
 @router.websocket("/setup-progress/{session_id}")
 async def setup_progress(ws: WebSocket, session_id: str) -> None:
-    """Live events of one of the caller's sessions (the seed's WebSocket; ``?since=N`` resumes)."""
+    """Live events of one of the caller's sessions (the original API's WebSocket; ``?since=N`` resumes)."""
     app = ws.app
     await serve_progress(
         ws,

@@ -1,4 +1,4 @@
-"""Request and response shapes of the setup API (the seed's contract, plus our extras)."""
+"""Request and response shapes of the setup API (the original API's fields, kept for clients, and ours)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from setupwizard.provisioning.validate import (
 )
 
 # The engine validates these (its 422 names the field in words a person reads); the schema states the same
-# rule, so a client, or a fuzzer, knows what is accepted (issue 17 item 15).
+# rule, so a client, or a fuzzer, knows what is accepted without trying.
 LOGIN_NAME: dict[str, Any] = {"pattern": USERNAME_PATTERN, "maxLength": 32}
 TCP_PORT: dict[str, Any] = {"minimum": 1, "maximum": 65535}
 PortSpecText = Annotated[str, Field(json_schema_extra={"pattern": PORT_SPEC_PATTERN})]
@@ -299,7 +299,7 @@ class StartedSetup(BaseModel):
 
 
 class SetupResponse(BaseModel):
-    """The answer of a finished setup: the seed's fields (``success``, ``session_id``, ``logs``…) and ours."""
+    """A finished setup's answer: the original API's fields (``success``, ``session_id``, ``logs``…), ours."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -307,7 +307,9 @@ class SetupResponse(BaseModel):
     session_id: str
     message: str
     status: str
-    logs: list[str] = Field(description="Every event's message, in seq order (the seed's fallback).")
+    logs: list[str] = Field(
+        description="Every event's message, in seq order (for a client without the WebSocket)."
+    )
     steps: list[dict[str, Any]] = Field(default_factory=list)
     sudo_user: str | None = None
     sudo_mode: str | None = None

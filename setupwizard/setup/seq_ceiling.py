@@ -1,4 +1,4 @@
-"""Seqs reserved before they are shown live, so a crash recovery never reuses one (issue 17 item 9).
+"""Seqs reserved before they are shown live, so a crash recovery never reuses one.
 
 Events go to the bus (live viewers) at once and to the database a tick later (group commit). After a
 ``kill -9`` the in-process bus is gone with the process, and the stored seqs end below what viewers saw:

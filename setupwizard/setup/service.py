@@ -185,7 +185,7 @@ class SetupService:
         self.arrivals.arrived(session_state(row))
         bind_session(session_id)  # the run's task inherits it: its log lines name the session
         run.task = asyncio.create_task(self._run(run, target, options, lease), name=f"setup-{session_id}")
-        # scale-out (issue E §2): a cancel sent to any worker reaches this run; its heartbeat ends with the
+        # several workers: a cancel sent to any worker reaches this run; its heartbeat ends with the
         # task, i.e. after the final row is stored (the dead-worker sweep relies on that order)
         await self.signals.track(session_id, run.cancel, run.confirm)
         run.task.add_done_callback(lambda _task: self.signals.untrack(session_id))
@@ -269,8 +269,8 @@ class SetupService:
         """Store the last events and the outcome, save sudo (or switch the saved entry to the login an SSH
         hardening left), free the server, then publish ``complete``; returns it as published.
 
-        When not every event could be stored (a full disk), ``complete`` says so (issue 17 item 8) and the
-        end is stored as soon as the database takes it (:class:`~setupwizard.setup.outcomes.OutcomeWriter`).
+        When not every event could be stored (a full disk), ``complete`` says so and the end
+        is stored as soon as the database takes it (:class:`~setupwizard.setup.outcomes.OutcomeWriter`).
         """
         total = recorder.added
         if not await recorder.close():
@@ -326,7 +326,7 @@ class SetupService:
                 target,
                 options,
                 emitter,
-                store_for(self.known_hosts, run.owner_id),  # hardening F.7: the owner's own trust
+                store_for(self.known_hosts, run.owner_id),  # the owner's own host-key trust
                 **extra,
                 cancel=run.cancel,
                 connect_timeout=self.settings.ssh_connect_timeout,

@@ -141,11 +141,6 @@ BRIDGE_PROXY = AptProxy(CACHE_DIR / "apt-proxy", BRIDGE_ADDRESS, APT_PROXY_PORT)
 ACNG_DIR = BRIDGE_PROXY.directory
 
 
-def proxy_reachable(timeout: float = 0.5) -> bool:
-    """True when something accepts TCP connections on the bridge proxy's address."""
-    return BRIDGE_PROXY.reachable(timeout)
-
-
 def ensure_apt_proxy() -> None:
     """Start the testbed's apt-cacher-ng on the bridge unless it already answers (call with the bridge up)."""
     BRIDGE_PROXY.ensure()

@@ -1,1 +1,1 @@
-"""The SSH key vault (issue 21 §2): private keys saved encrypted, used by the wizard, never shown again."""
+"""The SSH key vault: private keys saved encrypted, used by the wizard, never shown again."""

@@ -61,7 +61,7 @@ async def login_page(request: Request) -> HTMLResponse:
 
 @router.get("/setup", response_class=HTMLResponse)
 async def setup_page(request: Request) -> HTMLResponse:
-    """The setup wizard (the seed's ``server_setup_wizard.html``)."""
+    """The setup wizard (``server_setup_wizard.html``, the page the API was first written for)."""
     return _page(request, "server_setup_wizard.html", "setup")
 
 

@@ -1,4 +1,4 @@
-"""The audit page (issue 20, item 12): actions and outcomes in words in both languages, a setup's start
+"""The audit page: actions and outcomes in words in both languages, a setup's start
 reading "started" (not an "ok" that looks like success), session ids as links, rows in time order (a
 setup's start is written when its request answers, after what happened during the run), the one-time
 admin key download in the trail (the refused second try too), and a filter by user and action that the

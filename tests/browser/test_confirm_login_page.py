@@ -1,4 +1,4 @@
-"""Issue 17 A6 on the page, in Chromium, on a systemd test server: confirm-or-revert. Root logs in with
+"""Confirm-or-revert on the page, in Chromium, on a systemd test server. Root logs in with
 its key; deploy gets the person's own public key (whose private half the service never sees), and root
 and password login go off. Without the option the service refuses (422) and the answer names
 ``confirm_login``; with it, the page shows the ssh line, a countdown and the "keep it" button; the

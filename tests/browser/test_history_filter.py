@@ -1,4 +1,4 @@
-"""History, searchable (issue 20, item 11): filter by status, server and date, search by host, a "run by"
+"""History, searchable: filter by status, server and date, search by host, a "run by"
 column for admins listing everyone's setups, each row's duration and failed step, pages served by the
 server (X-Total-Count), and the servers page's "History" opening that server's whole list."""
 

@@ -1,4 +1,4 @@
-"""A server on record whose key matches needs no "fingerprint is right" again (issue 20, item 5): the
+"""A server on record whose key matches needs no "fingerprint is right" again: the
 first test of a new server asks for the confirmation; after a setup has recorded its key, the test says
 "known key, matches" and step 3 is open at once."""
 

@@ -1,4 +1,4 @@
-"""Issue 17 A1 on the page, in Chromium, on a systemd test server (Debian 12 and 13): with root login
+"""No lock-out of root on the page, in Chromium, on a systemd test server (Debian 12 and 13): with root login
 turned off, the page asks for the admin's way to root (its sudo password, or NOPASSWD); a plan without
 one is refused with the error at the admin's sudo password field and nothing runs; with the password,
 the run succeeds and a brand-new login as deploy becomes root with it, while root is refused."""

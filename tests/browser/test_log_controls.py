@@ -1,4 +1,4 @@
-"""The log view's controls (issue 20, item 10): the Pause button says "Resume" whenever scrolling has
+"""The log view's controls: the Pause button says "Resume" whenever scrolling has
 paused the view, long lines wrap at the view's width (still a virtual list), and the log can fill the
 window."""
 

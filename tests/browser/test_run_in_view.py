@@ -1,4 +1,4 @@
-"""A run is read where it happens (issue 20, item 1): when it starts, the plan folds to one line
+"""A run is read where it happens: when it starts, the plan folds to one line
 ("3 steps · show") and the live log comes into view; when it ends, the result is in view. On a 1280×900
 desktop and on a 390×844 phone."""
 

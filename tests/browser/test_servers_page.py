@@ -140,7 +140,7 @@ async def _hardened_then_failed(service: LiveService, host: str) -> str:
 def test_a_hardening_followed_by_a_failed_step_shows_the_moved_entrys_last_setup(
     page: Page, own_service: LiveService
 ) -> None:
-    """Issue 17 item 16: sshd moved (the hardening step succeeded), then the script failed: the entry now
+    """sshd moved (the hardening step succeeded), then the script failed: the entry now
     at port 2222 was set up by that run, not "never"."""
     host = "198.18.0.77"  # only rows in the database: nothing connects to it
     session_id = run_sync(lambda: _hardened_then_failed(own_service, host))

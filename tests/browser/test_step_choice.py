@@ -46,7 +46,7 @@ def test_presets_preview_and_a_run_of_only_the_chosen_steps(
     expect(preview).to_contain_text("[auto_updates,")
     expect(preview).to_contain_text("ufw allow")
     expect(preview).to_contain_text("配置防火墙 (ufw)")
-    # In English the preview names the steps in English too (issue H.1).
+    # In English the preview names the steps in English too.
     page.click("#lang-switch")
     page.click("section[data-step='4'] [data-next='3']")
     to_preview(page)

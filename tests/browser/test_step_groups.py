@@ -1,4 +1,4 @@
-"""Step groups in the log view (issue 20, item 9): a step's header shows ✓ ⚠ ✗ and its duration once
+"""Step groups in the log view: a step's header shows ✓ ⚠ ✗ and its duration once
 the step has ended (none while it runs); after the run the passed steps fold and the failed one stays
 open, scrolled into view, on the wizard and on History alike."""
 

@@ -1,4 +1,4 @@
-"""Step 3 says when the sudo password will be saved (issue 20, item 13): with sudo asking for a password
+"""Step 3 says when the sudo password will be saved: with sudo asking for a password
 and the sudo field empty, the SSH password is used and saved for the server; step 3 says so, and
 unticking "save" runs the setup without saving anything."""
 

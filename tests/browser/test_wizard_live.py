@@ -1,5 +1,6 @@
-"""The seed's flow on the real test server: WebSocket first, lines live, progress, banner; the terminal's
-follow/pause; a dropped socket resumed with ?since; a blocked socket falling back to the HTTP answer."""
+"""The original page's flow on the real test server: WebSocket first, lines live, progress, banner; the
+terminal's follow/pause; a dropped socket resumed with ?since; a blocked socket falling back to the HTTP
+answer."""
 
 from __future__ import annotations
 
@@ -97,7 +98,7 @@ def test_seed_flow_streams_lines_before_the_post_returns(
     assert state == "succeeded"
     page.screenshot(path=str(artifacts / "wizard-finished.png"))
 
-    # The seed's order: WebSocket opened first, then the POST carrying the same session id.
+    # The original API's order: WebSocket opened first, then the POST carrying the same session id.
     assert len(order) == 2 and order[0].startswith("ws ") and order[1] == "post", order
     session_id = page.locator("#run-panel").get_attribute("data-session-id")
     assert session_id and order[0].endswith(f"/api/setup/setup-progress/{session_id}")

@@ -68,7 +68,7 @@ def fresh_host(
         with service.client(service.admin_login()) as client:
             forgot = client.delete("/api/servers/known-hosts", params=where)
         assert forgot.status_code in (204, 404), forgot.text
-        with service.client(owner) as client:  # trust kept per user (issue F.7): forget the owner's too
+        with service.client(owner) as client:  # trust kept per user: forget the owner's too
             client.delete("/api/servers/known-hosts", params=where)
         return host
 

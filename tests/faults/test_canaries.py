@@ -126,7 +126,7 @@ async def test_no_canary_secret_anywhere_after_full_runs(
 async def test_no_vault_key_line_anywhere_after_saving_using_keeping_and_deleting_keys(
     service: ProcessServer, owner: Login, fresh_host: Callable[[], TestHost]
 ) -> None:
-    """The key vault (issue 21 §2): a saved key logs a real setup in by ``key_id`` while the server prints
+    """The key vault: a saved key logs a real setup in by ``key_id`` while the server prints
     its lines; a second key is saved with a canary passphrase; the run's generated admin key is kept in the
     vault and logs in again by ``key_id``; all are deleted. Every line of the three private keys and the
     passphrase: zero hits in the list and save answers, the runs' events and answers, the audit trail, the

@@ -1,4 +1,4 @@
-"""Cancel while apt unpacks (issue 17 item 7): the server's packages must not stay half-configured.
+"""Cancel while apt unpacks: the server's packages must not stay half-configured.
 
 A real ``apt-get install nginx postgresql`` from the testbed's apt proxy, cancelled at the first
 ``Unpacking`` line. Afterwards ``dpkg --audit`` on the server reports nothing, and the result says what

@@ -1,4 +1,4 @@
-"""A full disk during a run (issue 17 item 8): the session must not end ``succeeded`` with half its log.
+"""A full disk during a run: the session must not end ``succeeded`` with half its log.
 
 The service's data directory sits on a small tmpfs mounted for this test; a filler file takes all but
 about a megabyte, and a testbed host prints 40,000 lines of 90 characters (3.6 MB of log). The answer,

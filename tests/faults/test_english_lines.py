@@ -1,4 +1,4 @@
-"""An English run's own lines are English on every failure path (issue 17 item 20).
+"""An English run's own lines are English on every failure path.
 
 The English CLI once said ``启动 fail2ban  failed``: a step named what it was doing with a Chinese string
 instead of a catalogued message. Every line the engine writes itself (every event but the server's own

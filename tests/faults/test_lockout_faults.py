@@ -1,4 +1,4 @@
-"""Lock-out faults on a systemd test server (issue 17): a new SSH port another service already holds, a
+"""Lock-out faults on a systemd test server: a new SSH port another service already holds, a
 rollback after sshd died, a lost admin key replaced, and a confirm-or-revert that times out (or whose
 connection dies while it waits). Each proves from outside, with brand-new
 logins, which way in is left; none may leave the server without SSH."""
@@ -10,7 +10,7 @@ from collections.abc import Callable
 import asyncssh
 
 from setupwizard.provisioning import EventType, MemoryKnownHosts, SessionEvent, SetupOptions, Target
-from setupwizard.provisioning.runner import execute_setup
+from setupwizard.provisioning.runner import run_setup
 from setupwizard.provisioning.settings import PlanSettings
 from setupwizard.provisioning.target import AdminUser, SshHardening
 from setupwizard.testbed.host import TestHost
@@ -33,7 +33,7 @@ def move_sshd(port: int, *, firewall_ports: list[str] | None = None) -> SetupOpt
 
 
 async def run(target: Target, options: SetupOptions, rec: Recorder) -> tuple[str, str, str]:
-    result = await execute_setup(target, options, rec.emitter, MemoryKnownHosts(), settings=PlanSettings())
+    result = await run_setup(target, options, rec.emitter, MemoryKnownHosts(), settings=PlanSettings())
     return result.status, result.error_code or "", result.message
 
 
@@ -86,14 +86,14 @@ async def test_a_rollback_after_sshd_died(make_systemd_host: Callable[[str], Tes
 async def test_a_lost_admin_key_is_replaced(make_systemd_host: Callable[[str], TestHost]) -> None:
     host = make_systemd_host("bookworm")
     options = move_sshd(2222)
-    first = await execute_setup(
+    first = await run_setup(
         login(host, "root"), options, Recorder().emitter, MemoryKnownHosts(), settings=PlanSettings()
     )
     assert first.success and first.generated_private_key, first.message
     # the person lost the downloaded key; the service's saved login (the key it switched to) runs again
     saved = Target(host.address, "deploy", port=2222, private_key=first.generated_private_key)
     rec = Recorder()
-    again = await execute_setup(saved, options, rec.emitter, MemoryKnownHosts(), settings=PlanSettings())
+    again = await run_setup(saved, options, rec.emitter, MemoryKnownHosts(), settings=PlanSettings())
     new_key = again.generated_private_key
     offered = bool(new_key) and new_key != first.generated_private_key
     to_root = bool(new_key) and await becomes_root_with_sudo(host, "deploy", new_key or "", port=2222)
@@ -170,7 +170,7 @@ async def test_the_connection_dies_during_the_confirm_wait(
             host.run_root(KILL_SESSIONS)
 
     rec = Recorder(kill_the_connection)
-    result = await execute_setup(
+    result = await run_setup(
         login(host, "root"),
         options,
         rec.emitter,

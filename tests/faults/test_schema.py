@@ -32,8 +32,8 @@ EXAMPLES = 30  # per operation; derandomized, so every run sends the same reques
 STATEFUL_EXAMPLES = 40  # sequences of calls along the schema's links
 CONFORMANCE = [status_code_conformance, content_type_conformance, response_schema_conformance]
 
-# Findings of issue F that are still open, by operation ("METHOD /path": reason). Each becomes a strict
-# xfail: once fixed, it fails and must be removed. F.4 and F.9 are fixed: none is left.
+# Server errors (5xx) the schema run found that are still open, by operation ("METHOD /path": reason). Each
+# becomes a strict xfail: once fixed, it fails and must be removed. None is left.
 KNOWN_5XX: dict[str, str] = {}
 KNOWN_NONCONFORMING: dict[str, str] = {}
 # A 5xx an operation documents as its answer about the remote side: a test-connection body that passes
@@ -134,7 +134,7 @@ RESULTS: dict[str, dict[str, bool]] = {}
 @pytest.fixture(scope="module", autouse=True)
 def record_outcome() -> Iterator[None]:
     """After the module: one row for the table, naming the operations that failed and whether each is
-    a known finding of issue F."""
+    a known finding (``KNOWN_5XX``)."""
     yield
     parts: list[str] = []
     unknown: list[str] = []

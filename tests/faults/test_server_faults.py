@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from setupwizard.provisioning import EventType, MemoryKnownHosts, SetupOptions, StepStatus
-from setupwizard.provisioning.runner import execute_setup
+from setupwizard.provisioning.runner import run_setup
 from setupwizard.provisioning.settings import PlanSettings
 from setupwizard.testbed.host import TestHost
 from tests.integration.provisioning.recorder import Recorder, login
@@ -97,7 +97,7 @@ async def test_apt_lock_held_too_long_fails_after_the_configured_timeout(
     host = make_test_host()
     assert host.run_root(LOCK_HOLDER.format(seconds=600)).returncode == 0
     rec = Recorder()
-    result = await execute_setup(
+    result = await run_setup(
         login(host, "root"),
         SetupOptions(packages=["ufw"]),
         rec.emitter,

@@ -45,8 +45,8 @@ async def test_service_killed_mid_setup_and_restarted_shows_an_interrupted_sessi
     stored = await stored_session(service, owner, watched.session_id)
     lost = lines_lost(watched, stored, markers)
     events = stored.detail["events"]
-    # every line in order; the final event above every seq that may have been shown live (issue 17
-    # item 9: it may leave a gap before the final event, never a reused seq)
+    # every line in order; the final event above every seq that may have been shown live
+    # (it may leave a gap before the final event, never a reused seq)
     shown = max((int(f["seq"]) for f in watched.frames if "seq" in f), default=0)
     in_order = [e["seq"] for e in events[:-1]] == list(range(1, len(events)))
     contiguous = in_order and events[-1]["seq"] > shown

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from setupwizard.provisioning.events import EventEmitter, EventType, Level, SessionEvent, StepRef, utc_now
-from setupwizard.provisioning.lines import MAX_LINE, LineAssembler
+from setupwizard.provisioning.terminal import MAX_LINE, LineAssembler
 
 
 async def test_emitter_numbers_events_without_gaps_and_redacts_secrets() -> None:
@@ -72,7 +72,7 @@ async def test_a_secret_split_across_two_reads_is_redacted() -> None:
         seen.extend(events)
 
     emitter = EventEmitter(sink, secrets=[secret])
-    assembler = LineAssembler(guard=emitter.redactor)
+    assembler = LineAssembler(secret_locator=emitter.redactor)
     data = f"echo {secret} done\r\nnext\r\n".encode()
     for cut in range(1, len(data)):
         for chunk in (data[:cut], data[cut:]):
@@ -92,7 +92,7 @@ async def test_a_secret_straddling_the_line_cut_is_redacted_whole() -> None:
 
         emitter = EventEmitter(sink, secrets=["X", "X-Extra-Canary"])
         for offset in range(1, len(secret) + 1):
-            assembler = LineAssembler(guard=emitter.redactor)
+            assembler = LineAssembler(secret_locator=emitter.redactor)
             text = "." * (MAX_LINE - offset) + secret + "." * 10 + "\n"
             lines = assembler.feed(text.encode()) + assembler.finish()
             await emitter.emit_lines(lines, [Level.INFO] * len(lines))

@@ -219,25 +219,27 @@ async def create_admin(ctx: StepContext) -> StepOutcome:
     if needs_key:
         changes.append("key")
     if changes:
-        await ctx.must(create_script(name, public_key if needs_key else None), msg("action.create_user"))
+        await ctx.run_or_fail(
+            create_script(name, public_key if needs_key else None), msg("action.create_user")
+        )
     if admin.nopasswd and state.sudoers != sudoers_line(name) + "\n":
-        await ctx.must(nopasswd_script(name), msg("action.command", command="sudoers"))
+        await ctx.run_or_fail(nopasswd_script(name), msg("action.command", command="sudoers"))
         changes.append("nopasswd")
     if admin.sudo_password is not None and await set_password(ctx, name, admin.sudo_password):
         changes.append("password")
     if private_key is not None:
         problem = await prove_key_login(ctx, name, private_key)
         if problem is not None:
-            await ctx.say(msg("admin.key_login_failed", user=name, problem=problem), Level.ERROR)
+            await ctx.tell(msg("admin.key_login_failed", user=name, problem=problem), Level.ERROR)
             return StepOutcome(StepStatus.FAILED, msg("admin.key_login_failed", user=name, problem=problem))
         ctx.generated_private_key = private_key
-        await ctx.say(msg("admin.key_generated", user=name))
+        await ctx.tell(msg("admin.key_generated", user=name))
     if not changes:
         return StepOutcome(StepStatus.UNCHANGED, msg("admin.unchanged", user=name))
     done = ", ".join(dict.fromkeys(changes))
     if private_key is not None and earlier:
         kept = msg("admin.old_keys_kept", user=name, count=earlier)
-        await ctx.say(kept, Level.WARNING)
+        await ctx.tell(kept, Level.WARNING)
         return StepOutcome(StepStatus.SUCCEEDED, msg("admin.done_keys_kept", user=name, changes=done), True)
     return StepOutcome(StepStatus.SUCCEEDED, msg("admin.done", user=name, changes=done), True)
 

@@ -84,10 +84,10 @@ async def _pause(ctx: StepContext, seconds: float) -> None:
 
 
 async def apt_or_settle(ctx: StepContext, command: str, what: Msg, *, time_limit: float) -> CommandResult:
-    """``ctx.must`` for an apt command that runs dpkg; a cancel meanwhile lets dpkg finish and repairs
+    """``ctx.run_or_fail`` for an apt command that runs dpkg; a cancel meanwhile lets dpkg finish and repairs
     what it left before the step ends cancelled (:mod:`~setupwizard.provisioning.steps.dpkg_settle`)."""
     try:
-        return await ctx.must(command, what, time_limit=time_limit)
+        return await ctx.run_or_fail(command, what, time_limit=time_limit)
     except StepCancelled:
         raise StepCancelled(await settle_packages(ctx, BUSY_CHECK, CONFIGURE)) from None
 
@@ -117,7 +117,7 @@ async def wait_for_apt(ctx: StepContext) -> StepOutcome:
             return StepOutcome(StepStatus.FAILED, msg("apt_wait.timeout", limit=limit, who=who))
         waited = True
         so_far = f"{loop.time() - started:.0f}"
-        await ctx.say(msg("apt_wait.waiting", who=who, seconds=so_far), Level.WARNING)
+        await ctx.tell(msg("apt_wait.waiting", who=who, seconds=so_far), Level.WARNING)
 
 
 def lists_fresh_check(max_age: float) -> str:
@@ -155,8 +155,8 @@ async def apt_update(ctx: StepContext) -> StepOutcome:
     check = (await ctx.run(update_check(max_age), quiet=True)).lines
     split = check.index(_AUDIT_END) if _AUDIT_END in check else len(check)
     if check[:split]:
-        await ctx.say(msg("apt_update.dpkg_configure"), Level.WARNING)
-        await ctx.must(CONFIGURE, msg("action.command", command="dpkg --configure -a"))
+        await ctx.tell(msg("apt_update.dpkg_configure"), Level.WARNING)
+        await ctx.run_or_fail(CONFIGURE, msg("action.command", command="dpkg --configure -a"))
     if check[split + 1 :] == ["fresh"]:
         fresh = msg("apt_update.fresh", minutes=max(1, round(max_age / 60)))
         return StepOutcome(StepStatus.UNCHANGED, fresh)
@@ -178,14 +178,14 @@ async def _update_waiting_for_lists_lock(ctx: StepContext) -> CommandResult:
     deadline = started + ctx.settings.apt_lock_timeout
     while True:
         try:
-            return await ctx.must(
+            return await ctx.run_or_fail(
                 UPDATE_COMMAND, msg("action.command", command="apt-get update"), time_limit=1800
             )
         except CommandFailedError as exc:
             if not lists_locked(exc) or loop.time() >= deadline:
                 raise
         waited = f"{loop.time() - started:.0f}"
-        await ctx.say(msg("apt_update.lists_locked", seconds=waited), Level.WARNING)
+        await ctx.tell(msg("apt_update.lists_locked", seconds=waited), Level.WARNING)
         await _pause(ctx, min(POLL_SECONDS, max(0.0, deadline - loop.time())))
 
 
@@ -232,7 +232,7 @@ async def install_packages(ctx: StepContext) -> StepOutcome:
     if not missing:
         return StepOutcome(StepStatus.UNCHANGED, msg("packages.present", packages=", ".join(wanted)))
     installed = ", ".join(sorted(present)) or msg("packages.nothing")
-    await ctx.say(msg("packages.plan", present=installed, missing=", ".join(missing)))
+    await ctx.tell(msg("packages.plan", present=installed, missing=", ".join(missing)))
     await apt_or_settle(
         ctx, install_command(missing), msg("action.command", command="apt-get install"), time_limit=3600
     )

@@ -67,11 +67,11 @@ async def configure_auto_updates(ctx: StepContext) -> StepOutcome:
             msg("action.command", command="apt-get install"),
             time_limit=1800,
         )
-    await ctx.must(WRITE, msg("action.write_file", path=CONFIG))
+    await ctx.run_or_fail(WRITE, msg("action.write_file", path=CONFIG))
     _, dump = split_state((await ctx.run(STATE, quiet=True)).lines)
     if not enabled_in_dump(dump):
         return StepOutcome(StepStatus.FAILED, msg("auto_updates.not_enabled"))
-    await ctx.must(
+    await ctx.run_or_fail(
         DRY_RUN_COMMAND, msg("action.command", command="unattended-upgrade --dry-run"), time_limit=1800
     )
     return StepOutcome(StepStatus.SUCCEEDED, msg("auto_updates.done"), changed=True)

@@ -1,4 +1,4 @@
-"""Confirm-or-revert for the SSH hardening (issue 17 A6), like ``commit confirmed`` on routers.
+"""Confirm-or-revert for the SSH hardening, like ``commit confirmed`` on routers.
 
 When this run cannot prove the new login itself (the admin user's pasted key, whose private half only
 the person holds) and the plan says ``ssh_hardening.confirm_login``, the hardening step applies the

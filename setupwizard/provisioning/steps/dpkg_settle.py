@@ -1,4 +1,4 @@
-"""A cancel during apt never leaves dpkg half done (issue 17 item 7).
+"""A cancel during apt never leaves dpkg half done.
 
 Interrupting apt while dpkg unpacks leaves packages unpacked but not configured (``dpkg --audit`` lists
 them), and the server's next apt run refuses until someone runs ``dpkg --configure -a``. Measured on the
@@ -39,7 +39,7 @@ async def settle_packages(ctx: StepContext, busy_check: str, configure: str) -> 
     deadline = loop.time() + SETTLE_SECONDS
     next_countdown = loop.time() + COUNTDOWN_SECONDS
     with ctx.remote.uncancellable():
-        await ctx.say(msg("apt.cancel_waiting", seconds=round(SETTLE_SECONDS)), Level.WARNING)
+        await ctx.tell(msg("apt.cancel_waiting", seconds=round(SETTLE_SECONDS)), Level.WARNING)
         who = ""
         while True:
             check = await ctx.run(busy_check, quiet=True)  # waits on the server up to a few seconds
@@ -52,7 +52,7 @@ async def settle_packages(ctx: StepContext, busy_check: str, configure: str) -> 
                 break
             if now >= next_countdown:
                 next_countdown = now + COUNTDOWN_SECONDS
-                await ctx.say(msg("apt.cancel_countdown", who=who, seconds=round(deadline - now)))
+                await ctx.tell(msg("apt.cancel_countdown", who=who, seconds=round(deadline - now)))
         if who:
             return msg(
                 "step.cancelled_packages",
@@ -62,7 +62,7 @@ async def settle_packages(ctx: StepContext, busy_check: str, configure: str) -> 
         unfinished = audit_packages((await ctx.run(AUDIT, quiet=True)).lines)
         how = msg("apt.settle_waited")
         if unfinished:
-            await ctx.say(msg("apt.cancel_configure"), Level.WARNING)
+            await ctx.tell(msg("apt.cancel_configure"), Level.WARNING)
             await ctx.run(configure, time_limit=SETTLE_SECONDS)
             unfinished = audit_packages((await ctx.run(AUDIT, quiet=True)).lines)
             how = msg("apt.settle_configured")

@@ -107,11 +107,11 @@ async def configure_fail2ban(ctx: StepContext) -> StepOutcome:
         await apt_or_settle(
             ctx, install_command(missing), msg("action.command", command="apt-get install"), time_limit=1800
         )
-    await ctx.must(WRITE, msg("action.write_fail2ban"))
-    await ctx.must(RESTART, msg("action.start_fail2ban"))
+    await ctx.run_or_fail(WRITE, msg("action.write_fail2ban"))
+    await ctx.run_or_fail(RESTART, msg("action.start_fail2ban"))
     if await wait_for_jail(ctx):
         await ctx.run(f"rm -f {BACKUP}", quiet=True)
-        await ctx.must(STATUS, msg("action.command", command="fail2ban-client status sshd"))
+        await ctx.run_or_fail(STATUS, msg("action.command", command="fail2ban-client status sshd"))
         return StepOutcome(StepStatus.SUCCEEDED, msg("fail2ban.done"), changed=True)
     await ctx.run(JOURNAL)
     await ctx.run(ROLL_BACK, quiet=True)

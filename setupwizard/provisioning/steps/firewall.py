@@ -90,7 +90,7 @@ def wanted_rules(ssh_port: int, ports: list[str], *, lockout_drill: bool) -> lis
 
 async def read_state(ctx: StepContext) -> FirewallState:
     """Current ufw state (quiet)."""
-    return parse_state((await ctx.must(STATE, msg("action.read_ufw"), quiet=True)).lines)
+    return parse_state((await ctx.run_or_fail(STATE, msg("action.read_ufw"), quiet=True)).lines)
 
 
 def apply_script(rules: list[str]) -> str:
@@ -109,9 +109,9 @@ async def configure_firewall(ctx: StepContext) -> StepOutcome:
 
     Cancel is honoured only before the first change: a firewall left half-way could lock SSH out.
     """
-    probe = await ctx.must(PROBE, msg("action.read_ufw"), quiet=True)
+    probe = await ctx.run_or_fail(PROBE, msg("action.read_ufw"), quiet=True)
     if NO_UFW in probe.lines:
-        await ctx.say(msg("firewall.install_ufw"))
+        await ctx.tell(msg("firewall.install_ufw"))
         await apt_or_settle(ctx, install_command(["ufw"]), msg("action.install_ufw"), time_limit=1800)
         before = await read_state(ctx)
     else:
@@ -124,19 +124,19 @@ async def _apply_and_prove(ctx: StepContext, before: FirewallState) -> StepOutco
     ssh_port = ctx.ssh_port or ctx.target.port
     rules = wanted_rules(ssh_port, ctx.options.firewall_ports, lockout_drill=ctx.settings.lockout_drill)
     if ctx.settings.lockout_drill:
-        await ctx.say(msg("firewall.drill", port=ssh_port), Level.WARNING)
+        await ctx.tell(msg("firewall.drill", port=ssh_port), Level.WARNING)
     changed = not already_applied(before, rules)
     if changed:
         try:
-            await ctx.must(apply_script(rules), msg("action.configure_ufw"))
+            await ctx.run_or_fail(apply_script(rules), msg("action.configure_ufw"))
         except CommandFailedError:
-            await ctx.say(msg("firewall.apply_failed"), Level.ERROR)
+            await ctx.tell(msg("firewall.apply_failed"), Level.ERROR)
             await _roll_back(ctx, before, await read_state(ctx))
             raise
-    await ctx.say(msg("firewall.proving", port=ssh_port))
+    await ctx.tell(msg("firewall.proving", port=ssh_port))
     problem = await _new_login_problem(ctx)
     if problem is not None:
-        await ctx.say(msg("firewall.proof_failed", problem=problem), Level.ERROR)
+        await ctx.tell(msg("firewall.proof_failed", problem=problem), Level.ERROR)
         await _roll_back(ctx, before, await read_state(ctx))
         again = await _new_login_problem(ctx)
         state = msg("firewall.restored") if again is None else msg("firewall.still_locked", problem=again)

@@ -81,11 +81,11 @@ def set_hostname_script(name: str) -> str:
 async def set_hostname(ctx: StepContext) -> StepOutcome:
     """Set the host name and its /etc/hosts line unless both are already right."""
     name = ctx.options.hostname or ""
-    before = await ctx.must(HOSTNAME_STATE, msg("action.read_hostname"), quiet=True)
+    before = await ctx.run_or_fail(HOSTNAME_STATE, msg("action.read_hostname"), quiet=True)
     if hostname_in_place(before.lines, name):
         return StepOutcome(StepStatus.UNCHANGED, msg("hostname.unchanged", name=name))
-    await ctx.must(set_hostname_script(name), msg("action.set_hostname"))
-    after = await ctx.must(HOSTNAME_STATE, msg("action.read_hostname"), quiet=True)
+    await ctx.run_or_fail(set_hostname_script(name), msg("action.set_hostname"))
+    after = await ctx.run_or_fail(HOSTNAME_STATE, msg("action.read_hostname"), quiet=True)
     if not hostname_in_place(after.lines, name):
         return StepOutcome(StepStatus.FAILED, msg("hostname.not_applied", name=name))
     return StepOutcome(StepStatus.SUCCEEDED, msg("hostname.done", name=name), changed=True)
@@ -118,16 +118,20 @@ async def set_timezone(ctx: StepContext) -> StepOutcome:
     zone = ctx.options.timezone or ""
     state = [
         line.strip()
-        for line in (await ctx.must(timezone_state(zone), msg("action.read_timezone"), quiet=True)).lines
+        for line in (
+            await ctx.run_or_fail(timezone_state(zone), msg("action.read_timezone"), quiet=True)
+        ).lines
     ]
     if state[-1:] != ["known"]:
         return StepOutcome(StepStatus.FAILED, msg("timezone.unknown", zone=zone))
     if state[:1] == [zone]:
         return StepOutcome(StepStatus.UNCHANGED, msg("timezone.unchanged", zone=zone))
-    await ctx.must(set_timezone_script(zone), msg("action.set_timezone"))
+    await ctx.run_or_fail(set_timezone_script(zone), msg("action.set_timezone"))
     after = [
         line.strip()
-        for line in (await ctx.must(timezone_state(zone), msg("action.read_timezone"), quiet=True)).lines
+        for line in (
+            await ctx.run_or_fail(timezone_state(zone), msg("action.read_timezone"), quiet=True)
+        ).lines
     ]
     if after[:1] != [zone]:
         return StepOutcome(StepStatus.FAILED, msg("timezone.not_applied", zone=zone))

@@ -30,10 +30,10 @@ async def run_script(ctx: StepContext) -> StepOutcome:
     script = ctx.options.script or ""
     path = await ctx.remote.upload(script)
     try:
-        await ctx.must(run_command(path), msg("action.script"))
+        await ctx.run_or_fail(run_command(path), msg("action.script"))
     finally:
         with suppress(ConnectError):  # cleanup is best effort; the step's own outcome matters
-            await ctx.remote.read(remove_command(path))
+            await ctx.remote.capture(remove_command(path))
     return StepOutcome(StepStatus.SUCCEEDED, msg("script.done"), changed=True)
 
 

@@ -219,8 +219,8 @@ async def try_login(
 
 async def reload_sshd(ctx: StepContext) -> None:
     """Check the configuration, reload sshd and wait until it listens with it."""
-    await ctx.must("sshd -t", msg("action.command", command="sshd -t"))
-    await ctx.must(RELOAD_COMMAND, msg("action.command", command="systemctl reload ssh"))
+    await ctx.run_or_fail("sshd -t", msg("action.command", command="sshd -t"))
+    await ctx.run_or_fail(RELOAD_COMMAND, msg("action.command", command="systemctl reload ssh"))
 
 
 async def harden_ssh(ctx: StepContext) -> StepOutcome:
@@ -249,15 +249,15 @@ async def _apply_and_prove(
     added_rule = None
     if hardening.port is not None and state.ufw_active and port_rule(hardening.port) not in state.ufw_rules:
         added_rule = port_rule(hardening.port)  # a rule that was there already stays on rollback
-        await ctx.must(f"ufw {added_rule}", msg("action.command", command="ufw allow"))
+        await ctx.run_or_fail(f"ufw {added_rule}", msg("action.command", command="ufw allow"))
     armed = ctx.facts is not None and ctx.facts.systemd is True
     if armed:
-        await ctx.must(
+        await ctx.run_or_fail(
             arm_revert(revert_window(ctx) if by_person else ctx.settings.ssh_revert_after, added_rule),
             msg("action.command", command="systemd-run"),
             quiet=True,
         )
-    await ctx.must(write_command(hardening), msg("action.write_sshd"))
+    await ctx.run_or_fail(write_command(hardening), msg("action.write_sshd"))
     problem: str | None
     confirmed: Confirmation | None = None
     as_root = None if by_person else root_proof(ctx, login)
@@ -269,7 +269,7 @@ async def _apply_and_prove(
             confirmed = await wait_for_person(ctx, login, needs_root=root_off)
             problem = None if confirmed is Confirmation.CONFIRMED else str(confirmed)
         else:
-            await ctx.say(msg("hardening.proving", where=where))
+            await ctx.tell(msg("hardening.proving", where=where))
             problem = await try_login(ctx, login, as_root)
     except (ConnectError, ConnectionLostError):
         raise  # the server's revert timer stays armed and rolls back on its own
@@ -279,16 +279,16 @@ async def _apply_and_prove(
         await ctx.run(DISARM, quiet=True)  # proven, or rolled back below over this connection
     if problem is None:
         if confirmed is Confirmation.CONFIRMED:
-            await ctx.say(msg("hardening.confirmed", where=where), Level.SUCCESS)
+            await ctx.tell(msg("hardening.confirmed", where=where), Level.SUCCESS)
         if as_root is not None:
-            await ctx.say(msg("hardening.root_proven", user=login.username))
+            await ctx.tell(msg("hardening.root_proven", user=login.username))
         await ctx.run(f"rm -f {BACKUP}", quiet=True)
         await close_old_port(ctx, hardening, state)
         ctx.login_after = login_summary(ctx, hardening, login, by_person=by_person)
         done = done_message(ctx, hardening, login, by_person=by_person)
         return StepOutcome(StepStatus.SUCCEEDED, done, changed=True)
     if confirmed is None:
-        await ctx.say(msg("hardening.proof_failed", problem=problem), Level.ERROR)
+        await ctx.tell(msg("hardening.proof_failed", problem=problem), Level.ERROR)
     await roll_back(ctx, added_rule, problem, confirmed)
 
 
@@ -299,9 +299,9 @@ async def roll_back(
     rule this step added, then prove the old way in with a brand-new login; raise saying how it ended
     (a confirm-or-revert that was cancelled, or not confirmed in time, says so)."""
     await ctx.run(RESTORE)
-    restarted = await ctx.must(ROLLBACK_RELOAD, msg("action.command", command="systemctl restart ssh"))
+    restarted = await ctx.run_or_fail(ROLLBACK_RELOAD, msg("action.command", command="systemctl restart ssh"))
     if RESTART_MARK in restarted.lines:
-        await ctx.say(msg("hardening.sshd_restarted"), Level.WARNING)
+        await ctx.tell(msg("hardening.sshd_restarted"), Level.WARNING)
     if added_rule is not None:
         await ctx.run(f"ufw --force delete {added_rule}")
     again = await try_login(ctx, ctx.target)
@@ -310,7 +310,7 @@ async def roll_back(
         if again is None
         else msg("hardening.restored_unproven", port=ctx.target.port, problem=again)
     )
-    await ctx.say(state, Level.INFO if again is None else Level.ERROR)
+    await ctx.tell(state, Level.INFO if again is None else Level.ERROR)
     if confirmed is Confirmation.CANCELLED:
         raise StepCancelled(msg("hardening.confirm_cancelled", state=state))
     if confirmed is Confirmation.TIMED_OUT:
@@ -329,8 +329,10 @@ async def close_old_port(ctx: StepContext, hardening: SshHardening, state: SshdS
         return
     rules = parse_state((await ctx.run(STATE, quiet=True)).lines).ufw_rules
     if port_rule(old) in rules:
-        await ctx.must(f"ufw --force delete {port_rule(old)}", msg("action.command", command="ufw delete"))
-        await ctx.say(msg("hardening.old_port_closed", port=old))
+        await ctx.run_or_fail(
+            f"ufw --force delete {port_rule(old)}", msg("action.command", command="ufw delete")
+        )
+        await ctx.tell(msg("hardening.old_port_closed", port=old))
 
 
 def login_summary(

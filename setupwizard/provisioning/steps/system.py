@@ -22,7 +22,7 @@ from setupwizard.provisioning.target import Target
 async def connect(ctx: StepContext) -> StepOutcome:
     """Open the session, report the host key, read /etc/os-release; refuse anything but Debian/Ubuntu."""
     target = ctx.target
-    await ctx.say(msg("connect.connecting", user=target.username, host=target.host, port=target.port))
+    await ctx.tell(msg("connect.connecting", user=target.username, host=target.host, port=target.port))
     attempt = asyncio.ensure_future(
         open_connection(
             target,
@@ -40,12 +40,12 @@ async def connect(ctx: StepContext) -> StepOutcome:
         attempt.cancel()
         raise StepCancelled()
     connection = attempt.result()
-    ctx.attach(Remote(connection, ctx.cancel, guard=ctx.emitter.redactor))
+    ctx.attach(Remote(connection, ctx.cancel, secret_locator=ctx.emitter.redactor))
     ctx.fingerprint = connection.fingerprint
     if connection.newly_recorded:
-        await ctx.say(msg("connect.new_host_key", fingerprint=connection.fingerprint), Level.WARNING)
+        await ctx.tell(msg("connect.new_host_key", fingerprint=connection.fingerprint), Level.WARNING)
     else:
-        await ctx.say(msg("connect.host_key_matches", fingerprint=connection.fingerprint))
+        await ctx.tell(msg("connect.host_key_matches", fingerprint=connection.fingerprint))
     facts = await read_facts(ctx.remote)  # one round trip: port, OS, uid, sudo
     ctx.facts = facts
     ctx.ssh_port = facts.ssh_port or target.port

@@ -14,7 +14,7 @@ from setupwizard.provisioning import (
     StepStatus,
 )
 from setupwizard.provisioning.plan import PlanSettings
-from setupwizard.provisioning.runner import execute_setup
+from setupwizard.provisioning.runner import run_setup
 from setupwizard.testbed.host import TestHost
 
 from .recorder import Recorder, login
@@ -32,7 +32,7 @@ def start_busy(host: TestHost, name: str, seconds: int) -> None:
 async def test_setup_waits_visibly_for_unattended_upgrades_then_continues(test_host: TestHost) -> None:
     start_busy(test_host, "unattended-upgrade", 8)
     rec = Recorder()
-    result = await execute_setup(
+    result = await run_setup(
         login(test_host, "root"),
         SetupOptions(packages=["ufw"]),
         rec.emitter,
@@ -53,7 +53,7 @@ async def test_the_plan_goes_on_within_a_moment_of_the_other_package_manager_end
     host = make_test_host()  # its own: nothing left running by an earlier test adds to the wait
     start_busy(host, "apt-get", 4)  # the server looks every 0.25 s; it used to look every 3 s (6 s here)
     rec = Recorder()
-    result = await execute_setup(
+    result = await run_setup(
         login(host, "root"),
         SetupOptions(packages=[], firewall=False),
         rec.emitter,
@@ -71,7 +71,7 @@ async def test_the_wait_has_a_timeout(test_host: TestHost) -> None:
     start_busy(test_host, "dpkg", 60)
     rec = Recorder()
     try:
-        result = await execute_setup(
+        result = await run_setup(
             login(test_host, "root"),
             SetupOptions(packages=["tree"]),
             rec.emitter,
@@ -95,7 +95,7 @@ async def test_an_interrupted_dpkg_run_is_finished_first(test_host: TestHost) ->
     )
     assert test_host.run_root(prepare).returncode == 0  # tree unpacked, never configured
     rec = Recorder()
-    result = await execute_setup(
+    result = await run_setup(
         login(test_host, "root"),
         SetupOptions(packages=["tree"]),
         rec.emitter,
@@ -111,7 +111,7 @@ async def test_an_interrupted_dpkg_run_is_finished_first(test_host: TestHost) ->
 
 async def test_default_packages_and_upgrade_install_without_any_prompt(test_host: TestHost) -> None:
     rec = Recorder()
-    result = await execute_setup(
+    result = await run_setup(
         login(test_host, "sudo_nopasswd"),
         SetupOptions(upgrade=True),
         rec.emitter,
@@ -143,7 +143,7 @@ async def test_fresh_lists_skip_apt_get_update_until_a_source_changes(
         if change:
             assert host.run_root(change).returncode == 0
         rec = Recorder()
-        result = await execute_setup(
+        result = await run_setup(
             login(host, "root"), SetupOptions(packages=["ufw"]), rec.emitter, known, settings=PlanSettings()
         )
         assert result.success, rec.dump()
@@ -167,7 +167,7 @@ async def test_apt_get_update_warnings_end_the_step_as_a_warning(
     )
     assert host.run_root(broken).returncode == 0
     rec = Recorder()
-    result = await execute_setup(
+    result = await run_setup(
         login(host, "root"),
         SetupOptions(packages=["ufw"]),
         rec.emitter,
@@ -200,7 +200,7 @@ def hold_lists_lock(host: TestHost, seconds: int) -> None:
 async def test_apt_get_update_waits_while_another_update_holds_the_lists_lock(test_host: TestHost) -> None:
     hold_lists_lock(test_host, 8)
     rec = Recorder()
-    result = await execute_setup(
+    result = await run_setup(
         login(test_host, "root"),
         SetupOptions(packages=["ufw"]),
         rec.emitter,
@@ -219,7 +219,7 @@ async def test_the_lists_lock_wait_ends_at_the_apt_lock_timeout(test_host: TestH
     hold_lists_lock(test_host, 60)
     rec = Recorder()
     try:
-        result = await execute_setup(
+        result = await run_setup(
             login(test_host, "root"),
             SetupOptions(packages=["ufw"]),
             rec.emitter,

@@ -19,7 +19,6 @@ from setupwizard.provisioning import (
     test_connection,
 )
 from setupwizard.provisioning.plan import PlanSettings
-from setupwizard.provisioning.runner import execute_setup
 from setupwizard.testbed.host import TestHost
 
 from .recorder import Recorder, login
@@ -76,7 +75,7 @@ async def test_firewall_that_would_lock_ssh_out_is_rolled_back(
     host = make_test_host()
     known = MemoryKnownHosts()
     rec = Recorder()
-    result = await execute_setup(
+    result = await run_setup(
         login(host, "root"),
         SetupOptions(packages=["ufw"], firewall_ports=["8080/tcp"]),
         rec.emitter,

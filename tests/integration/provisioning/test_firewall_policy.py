@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 from setupwizard.provisioning import EventType, MemoryKnownHosts, SetupOptions, StepStatus, run_setup
 from setupwizard.provisioning.plan import PlanSettings
-from setupwizard.provisioning.runner import execute_setup
 from setupwizard.testbed.host import TestHost
 
 from .recorder import Recorder, login
@@ -52,7 +51,7 @@ async def test_a_firewall_that_allowed_incoming_is_set_to_deny_and_restored_by_t
     )
     assert ready.returncode == 0, ready.stderr
     rec = Recorder()
-    result = await execute_setup(
+    result = await run_setup(
         login(host, "root"),
         SetupOptions(packages=[]),
         rec.emitter,

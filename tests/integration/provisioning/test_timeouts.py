@@ -69,4 +69,4 @@ async def test_a_server_that_never_speaks_ssh_is_a_connect_timeout(silent_port: 
     with pytest.raises(ConnectTimeoutError) as caught:
         await open_connection(target, MemoryKnownHosts(), connect_timeout=1, auth_timeout=30)
     assert not isinstance(caught.value, AuthTimeoutError)
-    assert caught.value.code == "unreachable" and "连接" in str(caught.value)  # one answer (issue 17, 11)
+    assert caught.value.code == "unreachable" and "连接" in str(caught.value)  # one answer for all

@@ -1,5 +1,5 @@
 """Redis mode: a seq shown live is never reused when the sweep ends a killed worker's session, even when
-Redis lost the session's stream (issue 17 item 9).
+Redis lost the session's stream.
 
 The runner's worker stores events a minute after it shows them (``event_flush_seconds``), so when it is
 killed with SIGKILL the lines a client saw are on the bus only; the stream is then deleted, as a Redis

@@ -1,4 +1,4 @@
-"""A seq shown live is never reused after a crash (issue 17 item 9).
+"""A seq shown live is never reused after a crash.
 
 The service stores events a tick after it shows them; here the tick is a minute long, so when it is killed
 with SIGKILL the lines a client saw are not stored yet. After the restart, the recovery's final event must

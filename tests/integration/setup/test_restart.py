@@ -92,7 +92,7 @@ async def test_crash_mid_run_leaves_an_interrupted_session_with_its_logs(
     assert stored[-1]["type"] == "complete"
     assert stored[-1]["data"]["status"] == "interrupted"
     # every line before the final event, in order; the final event above every seq that may have been
-    # shown live (issue 17 item 9: the seqs reserved for live publishing, setup/seq_ceiling.py)
+    # shown live (the seqs reserved for live publishing, setup/seq_ceiling.py)
     assert seqs(stored[:-1]) == list(range(1, len(stored)))
     assert stored[-1]["seq"] > seqs(seen)[-1]
     assert line in log

@@ -1,4 +1,5 @@
-"""The seed's flow against a live service and the real test server, on SQLite and on PostgreSQL.
+"""The original API's flow (WebSocket first, then the POST) against a live service and the real test
+server, on SQLite and on PostgreSQL.
 
 Two real setups per database keep apt traffic small (``packages=[]``; the plan still runs apt-get update
 and the firewall). Each module fixture runs one setup and records what every client saw; the tests below

@@ -17,7 +17,6 @@ from setupwizard.provisioning import (
     test_connection,
 )
 from setupwizard.provisioning.plan import PlanSettings
-from setupwizard.provisioning.runner import execute_setup
 from setupwizard.testbed.host import TestHost
 from setupwizard.testbed.paths import RELEASES
 from tests.integration.provisioning.recorder import Recorder, login
@@ -75,7 +74,7 @@ async def test_firewall_that_would_lock_ssh_out_is_rolled_back(
     host = make_systemd_host(release)
     known = MemoryKnownHosts()
     rec = Recorder()
-    result = await execute_setup(
+    result = await run_setup(
         login(host, "root"),
         SetupOptions(packages=["ufw"], firewall_ports=["8080/tcp"]),
         rec.emitter,

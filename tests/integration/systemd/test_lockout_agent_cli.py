@@ -1,7 +1,7 @@
-"""Issue 17 D19 through the CLI on Debian 12 and 13: with ``--admin-key ops.pub`` and no private key next
-to it, the key held by the person's ssh-agent (a real ``ssh-agent`` started here, ``SSH_AUTH_SOCK``)
-proves ops's new login, so root and password login go off without a confirm-or-revert. Brand-new logins
-show ops gets in with that key and becomes root, and root does not get in."""
+"""An admin login proven by the ssh-agent, through the CLI on Debian 12 and 13: with ``--admin-key ops.pub``
+and no private key next to it, the key held by the person's ssh-agent (a real ``ssh-agent`` started here,
+``SSH_AUTH_SOCK``) proves ops's new login, so root and password login go off without a confirm-or-revert.
+Brand-new logins show ops gets in with that key and becomes root, and root does not get in."""
 
 from __future__ import annotations
 

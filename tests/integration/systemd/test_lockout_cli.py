@@ -1,8 +1,8 @@
-"""Issue 17 D17 and D19 through the CLI on Debian 12 and 13.
+"""No lock-out through the CLI on Debian 12 and 13: refused before the first change, or the new login proven.
 
-D17: as root with a password, ``--admin-user ops --admin-key ops.pub --harden-ssh`` used to create
-``ops`` and only then refuse the hardening. Now the plan is refused before anything runs, naming what
-to add. D19: with the private key next to ``ops.pub``, the CLI proves ops's new login with it, and the
+Refused first: as root with a password, ``--admin-user ops --admin-key ops.pub --harden-ssh`` used to create
+``ops`` and only then refuse the hardening. Now the plan is refused before anything runs, naming what to add.
+Proven with the key: with the private key next to ``ops.pub``, the CLI proves ops's new login with it, and the
 same command succeeds; brand-new logins show ops gets in and becomes root, root does not get in.
 """
 

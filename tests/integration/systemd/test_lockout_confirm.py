@@ -1,4 +1,4 @@
-"""Issue 17 A6 on Debian 12 and 13: confirm-or-revert. The admin user gets the person's own public key
+"""Confirm-or-revert on Debian 12 and 13. The admin user gets the person's own public key
 (the test holds its private half, the service does not), and root and password login go off, so the
 service cannot prove the new login. With ``confirm_login`` the settings are applied and the run waits:
 the person logs in from outside and confirms (kept), or does not (rolled back over the open connection),
@@ -15,7 +15,7 @@ import pytest
 
 from setupwizard.provisioning import EventType, MemoryKnownHosts, SessionEvent, SetupOptions
 from setupwizard.provisioning.result import SetupResult
-from setupwizard.provisioning.runner import execute_setup
+from setupwizard.provisioning.runner import run_setup
 from setupwizard.provisioning.settings import PlanSettings
 from setupwizard.provisioning.target import AdminUser, SshHardening
 from setupwizard.testbed.host import TestHost
@@ -56,7 +56,7 @@ async def run(
     cancel: asyncio.Event | None = None,
     revert_after: float = 120.0,
 ) -> SetupResult:
-    return await execute_setup(
+    return await run_setup(
         login(host, "root"),
         options,
         rec.emitter,

@@ -1,4 +1,4 @@
-"""Issue 17 A6 through the CLI on Debian 12 and 13: ``--confirm-login``. Only ``ops.pub`` is given (the
+"""Confirm-or-revert through the CLI on Debian 12 and 13: ``--confirm-login``. Only ``ops.pub`` is given (the
 person's own key, whose private half the CLI does not find), root logs in with its own key, and root and
 password login go off. Without a terminal on stdin the option is refused before anything runs; in a
 terminal (a pty here), the CLI prints the ssh line, the person logs in with it from outside and types

@@ -1,4 +1,4 @@
-"""The lock-out matrix (issue 17 E) on Debian 12 and 13: all pairs of the login (root or a sudoer,
+"""The lock-out matrix on Debian 12 and 13: all pairs of the login (root or a sudoer,
 password or key), the admin options (none, a pasted key, a generated key; NOPASSWD, a sudo password or
 neither), the hardening options (root login yes, no or prohibit-password; password login on or off; the
 same port, a new free port or one in use) and a fault (none, or the run's SSH connection killed during
@@ -13,7 +13,7 @@ from pathlib import Path
 import asyncssh
 
 from setupwizard.provisioning import EventType, MemoryKnownHosts, SessionEvent, SetupOptions, Target
-from setupwizard.provisioning.runner import execute_setup
+from setupwizard.provisioning.runner import run_setup
 from setupwizard.provisioning.settings import PlanSettings
 from setupwizard.provisioning.target import AdminUser, SshHardening
 from setupwizard.testbed.host import TestHost
@@ -103,7 +103,7 @@ async def run_case(host: TestHost, case: Case, person_private: str, person_publi
             host.run_root(KILL_SESSIONS)
 
     rec = Recorder(kill_midway)
-    result = await execute_setup(
+    result = await run_setup(
         login_of(host, case, person_private),
         plan(case, person_public),
         rec.emitter,

@@ -1,4 +1,4 @@
-"""Issue 17 E, found by the matrix: the run's own SSH connection dies during the hardening, after sshd
+"""Found by the lock-out matrix: the run's own SSH connection dies during the hardening, after sshd
 reloaded the new settings and before the proof or the rollback could finish. The server undoes it by
 itself (a systemd timer armed before the change, stopped once the new login is proven): the earlier
 settings come back and brand-new logins on port 22 get in as before. On Debian 12 and 13."""
@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from setupwizard.provisioning import EventType, MemoryKnownHosts, SessionEvent, SetupOptions
-from setupwizard.provisioning.runner import execute_setup
+from setupwizard.provisioning.runner import run_setup
 from setupwizard.provisioning.settings import PlanSettings
 from setupwizard.provisioning.target import AdminUser, SshHardening
 from setupwizard.testbed.host import TestHost
@@ -42,7 +42,7 @@ async def test_a_connection_killed_mid_hardening_is_undone_by_the_server(
         admin=AdminUser("deploy", generate_key=True, nopasswd=True),
         ssh_hardening=SshHardening("no", password_authentication=False, port=2222),
     )
-    result = await execute_setup(
+    result = await run_setup(
         login(host, "root"),
         options,
         rec.emitter,

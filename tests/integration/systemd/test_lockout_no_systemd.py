@@ -1,4 +1,4 @@
-"""Issue 17 D18: fail2ban on a server whose PID 1 is not systemd (the chroot test host, like a container).
+"""fail2ban on a server whose PID 1 is not systemd (the chroot test host, like a container).
 
 The connect step finds out (``/run/systemd/system``) and the whole plan is refused before anything is
 installed, naming the option, instead of installing fail2ban and failing on ``systemctl``.

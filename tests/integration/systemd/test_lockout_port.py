@@ -1,4 +1,4 @@
-"""Issue 17 A2, A3 on Debian 12 and 13: a new SSH port that another service already listens on.
+"""On Debian 12 and 13: a new SSH port that another service already listens on.
 
 Refused before the first change when the connect step sees it taken (``ss -ltn``). When it is taken
 after that check (a race), sshd dies on the reload; the rollback recreates /run/sshd, restarts sshd,
@@ -80,6 +80,6 @@ async def test_a_rollback_after_sshd_died_brings_port_22_back(
     codes = [e.code for e in rec.events]
     assert "hardening.sshd_restarted" in codes and "hardening.restored_proven" in codes, rec.dump()
     await assert_port_22_is_the_way_in(host)
-    # issue 17 A3: the rollback restored exactly the rules that were there: the web app's port is open
+    # the rollback restored exactly the rules that were there: the web app's port is open
     rules = root(host, "ufw show added")
     assert f"ufw allow {WEB_PORT}/tcp" in rules and "ufw allow 22/tcp" in rules, rules

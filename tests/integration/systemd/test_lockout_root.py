@@ -1,4 +1,4 @@
-"""Issue 17 A1 and D17 on Debian 12 and 13: a plan that turns root login off must leave a proven way
+"""No lock-out of root on Debian 12 and 13: a plan that turns root login off must leave a proven way
 to root, or be refused before its first change. Proven from outside with brand-new logins."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ ADMIN_SUDO_PASSWORD = "lockout-canary-Zq81xV"  # a canary: it must never show in
 
 
 def nobody_to_root(public_key: str) -> SetupOptions:
-    """Issue 17 A1: deploy with root's key, neither NOPASSWD nor a sudo password; root and passwords off."""
+    """Deploy with root's key, neither NOPASSWD nor a sudo password; root and passwords off."""
     return SetupOptions(
         apt_update=False,
         packages=[],

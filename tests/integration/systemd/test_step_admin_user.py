@@ -85,7 +85,7 @@ async def test_no_secret_in_events_result_or_the_servers_journal(
 async def test_second_run_adds_a_new_key_and_keeps_the_old(
     first_run: tuple[Recorder, SetupResult], systemd_host: TestHost
 ) -> None:
-    # issue 17 A5: a lost key is replaced by running again; the answer says the old one stays
+    # a lost key is replaced by running again; the answer says the old one stays
     _, first = first_run
     rec = Recorder()
     alice = login(systemd_host, "sudo_password")

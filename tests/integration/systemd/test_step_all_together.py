@@ -1,6 +1,6 @@
 """Every optional step in one run, as a 「Web 服务器」-style preset with hardening, on Debian 12 and 13:
 the steps work together (ufw opens the new SSH port before sshd moves, and closes the old one once the
-new login is proven: issue 17 A4), a re-run as the new login changes nothing but a new admin key (A5),
+new login is proven), a re-run as the new login changes nothing but a new admin key (the old one stays),
 and the admin user's sudo password appears nowhere."""
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ async def test_a_re_run_as_the_new_login_changes_nothing(
     result = await run_setup(target, EVERYTHING, rec.emitter, known(systemd_host))
     assert result.success, rec.dump()
     for step in result.steps[4:]:
-        if step.id == "admin_user":  # generate_key: every run adds a new key (issue 17 A5)
+        if step.id == "admin_user":  # generate_key: every run adds a new key
             assert step.status is StepStatus.SUCCEEDED and "(更改: key)" in step.message.replace(
                 "（", "("
             ).replace("）", ")")

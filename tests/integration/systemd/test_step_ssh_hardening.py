@@ -1,8 +1,8 @@
 """SSH hardening on Debian 12 and 13: root and password logins off, sshd moved to port 2222 behind ufw,
 proven by a brand-new key login as the new admin user; the re-run logs in the new way and changes
-nothing but a new key (issue 17 A5: every run with generate_key adds one; the old one stays). ufw no
-longer allows the old port 22 (A4). It refuses when no key login can be proven, and rolls back when the
-new port is blocked (as by a cloud firewall)."""
+nothing but a new key (every run with generate_key adds one; the old one stays). ufw no longer allows
+the old port 22 once the new login is proven. It refuses when no key login can be proven, and rolls back
+when the new port is blocked (as by a cloud firewall)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from setupwizard.provisioning import (
     Target,
     run_setup,
 )
-from setupwizard.provisioning.runner import execute_setup
 from setupwizard.provisioning.settings import PlanSettings
 from setupwizard.provisioning.target import AdminUser, SshHardening
 from setupwizard.testbed.host import TestHost
@@ -71,7 +70,7 @@ async def test_old_ways_in_are_closed_and_the_new_one_works(
 ) -> None:
     _, result = first_run
     assert "ALLOW" in root(systemd_host, "ufw status | grep ^2222/tcp")
-    # issue 17 A4: the old port's rule went once the new login was proven (nobody asked for 22)
+    # the old port's rule went once the new login was proven (nobody asked for 22)
     assert "allow 22/tcp" not in root(systemd_host, "ufw show added"), root(systemd_host, "ufw status")
     assert root(systemd_host, "sshd -T | grep -E '^(port|permitrootlogin|passwordauthentication) '").split(
         "\n"
@@ -106,7 +105,7 @@ async def test_second_run_logs_in_the_new_way_and_changes_nothing(
     by_id = {s.id: s for s in result.steps}
     for step in ("firewall", "ssh_hardening"):
         assert by_id[step].status is StepStatus.UNCHANGED, rec.dump()
-    # issue 17 A5: a lost key is replaced by running again: a new key, proven, offered once; the old stays
+    # a lost key is replaced by running again: a new key, proven, offered once; the old stays
     assert by_id["admin_user"].status is StepStatus.SUCCEEDED and "key" in by_id["admin_user"].message
     assert "之前生成的密钥仍然有效" in by_id["admin_user"].message
     new_key = result.generated_private_key
@@ -131,7 +130,7 @@ async def test_password_login_is_not_turned_off_without_a_proven_key(
     rec = Recorder()
     options = SetupOptions(apt_update=False, packages=[], firewall=False, ssh_hardening=SshHardening())
     result = await run_setup(login(host, "root"), options, rec.emitter, MemoryKnownHosts())
-    # refused before the first change (issue 17 D17), naming what to add
+    # refused before the first change, naming what to add
     assert result.status == "failed" and result.error_code == "invalid_input", rec.dump()
     assert "ssh_hardening.permit_root_login" in result.message and "生成密钥" in result.message
     assert host.run_root("test -e /etc/ssh/sshd_config.d/05-setupwizard.conf").returncode != 0
@@ -159,7 +158,7 @@ async def test_a_blocked_new_port_is_rolled_back(
         admin=AdminUser("deploy", generate_key=True, nopasswd=True),
         ssh_hardening=SshHardening(port=2222),
     )
-    result = await execute_setup(
+    result = await run_setup(
         login(host, "root"),
         options,
         rec.emitter,

@@ -163,7 +163,7 @@ class ThreadServer(LiveServer):
 
     def start(self) -> None:
         from setupwizard.app import create_app
-        from setupwizard.core.serving import server_options
+        from setupwizard.web.serving import server_options
 
         sock = free_socket()
         self.port = sock.getsockname()[1]

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 
+from setupwizard.auth.credentials import token_digest
 from setupwizard.auth.deps import COOKIE_NAME
 from setupwizard.auth.throttle import MAX_FAILURES_PER_USER
-from setupwizard.core.security import token_digest
 from setupwizard.db.database import Database
 from setupwizard.db.models import AuthToken
 from tests.integration.web.fixtures import LiveServerFactory, SettingsFactory, run_sync

@@ -1,4 +1,4 @@
-"""``POST /api/setup/sessions/{id}/confirm-login`` over HTTP (issue 17 A6): a session that is not the
+"""``POST /api/setup/sessions/{id}/confirm-login`` over HTTP: a session that is not the
 caller's answers 404 like a missing one, and every attempt is in the audit trail with its outcome."""
 
 from __future__ import annotations

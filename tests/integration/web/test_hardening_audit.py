@@ -1,4 +1,4 @@
-"""The audit trail (issue F.11): logins (ok, failed), setup start/cancel, user changes and sudo rows are
+"""The audit trail: logins (ok, failed), setup start/cancel, user changes and sudo rows are
 recorded with who, what, where and the outcome; only admins read it; it never holds a secret."""
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def test_older_events_are_paged_with_before_id(live_server: LiveServer) -> None:
 def test_a_setup_started_without_a_session_id_is_linked_to_the_session_it_made(
     live_server: LiveServer,
 ) -> None:
-    """Issue 17 item 16: the page sends its own session_id; an API client often sends none."""
+    """The page sends its own session_id; an API client often sends none."""
     body = {
         "host": "198.18.0.250",
         "username": "root",

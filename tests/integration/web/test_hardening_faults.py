@@ -1,4 +1,4 @@
-"""Database faults (issue F.3): a read-only file stops the start; a database that fails while running gives
+"""Database faults: a read-only file stops the start; a database that fails while running gives
 503s with a clear body, an unhealthy /api/health, and one log line a minute instead of a flood."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Host keys (issue F.7) against a real test server: a key is trusted only after a login worked, and each
+"""Host keys against a real test server: a key is trusted only after a login worked, and each
 user keeps their own trust; an admin sees (and can forget) everyone's."""
 
 from __future__ import annotations

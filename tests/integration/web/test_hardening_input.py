@@ -1,4 +1,4 @@
-"""Bad input at the edge (issue F.4, F.6, F.8): bounded ids, trusted proxies only, body and URL limits,
+"""Bad input at the edge: bounded ids, trusted proxies only, body and URL limits,
 unparsable bodies — each a clear 4xx in the usual ``{detail, code, field}`` shape, never a 500 or a hang."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from setupwizard.auth.throttle import MAX_FAILURES_PER_USER
-from setupwizard.core.limits import MAX_BODY_BYTES
+from setupwizard.web.limits import MAX_BODY_BYTES
 from tests.integration.web.fixtures import LiveServerFactory, SettingsFactory
 from tests.integration.web.live import LiveServer
 

@@ -1,4 +1,4 @@
-"""test-connection and auto-setup cannot probe the service's own network (issue F.10): denied targets are
+"""test-connection and auto-setup cannot probe the service's own network: denied targets are
 refused before any connection, attempts are limited per user, and refused looks like filtered."""
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def test_closed_open_non_ssh_and_silent_targets_are_one_answer_with_the_detail_i
     test_host: TestHost,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Issue 17 item 11: a closed port, an open port that is not SSH and an address nobody answers at give
+    """A closed port, an open port that is not SSH and an address nobody answers at give
     the same code and message, in test-connection's answer and in a setup's result; the service's log
     says which it was."""
     server = live_server_factory(make_settings(target_deny=[], target_deny_own_addresses=False))

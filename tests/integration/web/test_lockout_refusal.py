@@ -1,4 +1,4 @@
-"""Issue 17 A1, D17 at the API: a plan that leaves no proven way to root is a 422 naming the field, and
+"""No lock-out at the API: a plan that leaves no proven way to root is a 422 naming the field, and
 no session starts (nothing connects: the address has no host behind it)."""
 
 from __future__ import annotations

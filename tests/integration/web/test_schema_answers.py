@@ -1,4 +1,4 @@
-"""What the OpenAPI document says and what the service answers agree (issue 17 item 15): the Allow header of
+"""What the OpenAPI document says and what the service answers agree: the Allow header of
 a 405 names every method of the path, the login-name and firewall-port rules are in the schema, DELETE on
 /api/servers/sudo/prefill is a 405 (not a bad id), and a missing session's admin key is 404 ``not_found``."""
 

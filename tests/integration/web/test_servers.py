@@ -124,7 +124,7 @@ def test_passwordless_sudo_is_saved_as_empty_string_and_upsert_replaces(live_ser
         assert prefill == {"saved": True, "sudo_user": "ops", "has_password": False, "passwordless": True}
         nothing = client.get("/api/servers/sudo/prefill", params={"host": "10.0.0.5", "port": 22}).json()
         assert nothing == {"saved": False, "sudo_user": None, "has_password": False, "passwordless": False}
-        # Looked up by host and login (issue H.7): the row saved for "ops" is not offered to "alice".
+        # Looked up by host and login: the row saved for "ops" is not offered to "alice".
         same: dict[str, str | int] = {"host": "10.0.0.5", "port": 2222, "username": "ops"}
         assert client.get("/api/servers/sudo/prefill", params=same).json()["saved"] is True
         other: dict[str, str | int] = {"host": "10.0.0.5", "port": 2222, "username": "alice"}

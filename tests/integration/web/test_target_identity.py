@@ -1,4 +1,4 @@
-"""Another spelling of a server's address is the same server (issue 17 item 10): a setup running on
+"""Another spelling of a server's address is the same server: a setup running on
 198.18.0.x holds ``::ffff:198.18.0.x`` too, a hex spelling is refused naming the dotted quad, and the
 host key trusted under one spelling is the trust of every spelling (no second "first connection")."""
 

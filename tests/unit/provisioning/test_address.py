@@ -1,5 +1,5 @@
 """One spelling per server: the lock, known hosts, saved sudo rows and the deny list cannot be bypassed by
-writing an address another way (issue 17 item 10), and a zone id carries no shell (item 14)."""
+writing an address another way, and a zone id carries no shell."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Confirm-or-revert's inputs (issue 17 A6): the timeout's bounds, and the ssh line the person runs."""
+"""Confirm-or-revert's inputs: the timeout's bounds, and the ssh line the person runs."""
 
 from __future__ import annotations
 

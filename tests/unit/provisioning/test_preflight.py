@@ -1,4 +1,4 @@
-"""The whole plan is checked before its first change (issue 17 A1, A2, D17, D18): pure logic."""
+"""The whole plan is checked before its first change: pure logic."""
 
 from __future__ import annotations
 

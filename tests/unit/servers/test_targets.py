@@ -1,4 +1,4 @@
-"""The target deny list and the per-user connection attempts (issue F.10)."""
+"""The target deny list and the per-user connection attempts."""
 
 from __future__ import annotations
 

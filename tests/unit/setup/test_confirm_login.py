@@ -1,4 +1,4 @@
-"""Confirm-or-revert through the service (issue 17 A6): a confirmation reaches the run only while it waits
+"""Confirm-or-revert through the service: a confirmation reaches the run only while it waits
 (409 ``session_not_waiting`` before and after), from the owner or an admin (404 for anyone else), and
 from any worker (Redis). A real database and bus; a scripted stand-in for the engine."""
 

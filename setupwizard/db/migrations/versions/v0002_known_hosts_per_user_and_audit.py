@@ -1,4 +1,4 @@
-"""Known hosts per user (issue F.7) and the audit trail (issue F.11).
+"""Known hosts per user and the audit trail.
 
 ``known_hosts`` gains ``user_id`` in its primary key. A key recorded before this revision was trusted by
 everyone, and nobody can tell whose login first saw it: it is copied to every user, so nobody loses the

@@ -1,4 +1,4 @@
-"""Stored events keep their message code and parameters (issue H.1), so history and replay can be shown
+"""Stored events keep their message code and parameters, so history and replay can be shown
 in the reader's language. Events stored before this revision have neither and show their message.
 
 Revision ID: 0003

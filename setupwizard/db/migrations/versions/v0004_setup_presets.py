@@ -1,4 +1,4 @@
-"""Each person's own presets of setup steps (issue G §2): ``setup_presets``.
+"""Each person's own presets of setup steps: ``setup_presets``.
 
 Revision ID: 0004
 Revises: 0003

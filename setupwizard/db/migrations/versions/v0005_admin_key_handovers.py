@@ -1,4 +1,4 @@
-"""A generated admin private key waits, encrypted, for its one download (issue G §3):
+"""A generated admin private key waits, encrypted, for its one download:
 ``admin_key_handovers``.
 
 Revision ID: 0005

@@ -1,4 +1,4 @@
-"""A run of output lines is stored as one row (issue E, bench 1): ``session_events.first_seq``.
+"""A run of output lines is stored as one row (a flood: a row per chunk): ``session_events.first_seq``.
 
 A row whose ``first_seq`` is NULL is one event, as every row stored before this revision. A row with
 ``first_seq`` = F holds the ``log`` events F..``seq``, their lines joined by ``"\\n"``. Existing rows are

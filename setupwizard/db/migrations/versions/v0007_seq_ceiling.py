@@ -1,4 +1,4 @@
-"""Seqs a session may have shown live are reserved in its row (issue 17 item 9): ``seq_ceiling``.
+"""Seqs a session may have shown live are reserved in its row, never reused after a crash: ``seq_ceiling``.
 
 A running session publishes a seq only once ``seq_ceiling`` covers it, so after a crash the recovery numbers
 its final event above every seq a client may have seen, even when the in-process bus died with the process.

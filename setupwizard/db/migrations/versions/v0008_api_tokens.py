@@ -1,4 +1,4 @@
-"""Personal access tokens (issue 21 §1): ``api_tokens``.
+"""Personal access tokens: ``api_tokens``.
 
 Revision ID: 0008
 Revises: 0007

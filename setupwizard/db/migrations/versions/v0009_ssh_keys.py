@@ -1,4 +1,4 @@
-"""The SSH key vault (issue 21 §2): ``ssh_keys``.
+"""The SSH key vault: ``ssh_keys``.
 
 Revision ID: 0009
 Revises: 0008

@@ -1,4 +1,4 @@
-"""Notification targets (issue 21 §3): ``notify_targets``.
+"""Notification targets: ``notify_targets``.
 
 Revision ID: 0010
 Revises: 0009

@@ -30,7 +30,7 @@ _HIDDEN = "\ufdd0"
 _HIDDEN_RUN = re.compile(f"{_HIDDEN}+")
 
 
-class CutGuard(Protocol):
+class SecretLocator(Protocol):
     """Keeps secrets whole when an over-long line is cut (implemented by the emitter's redactor)."""
 
     @property
@@ -60,18 +60,19 @@ class LineAssembler:
     """Feed bytes in, take finished lines out.
 
     :param max_line: a line longer than this is cut and continued on the next line.
-    :param guard: when given, a line is cut only once it holds ``guard.hold`` characters past
-        ``max_line``, at a place that splits no secret, so redaction later sees every secret whole.
+    :param secret_locator: when given, a line is cut only once it holds ``secret_locator.hold``
+        characters past ``max_line``, at a place that splits no secret, so redaction later sees every
+        secret whole.
         And once the cursor has moved back over drawn text (``\\r``, backspace, cursor left or to a
         column), the drawn line is redacted before anything draws over it or erases part of it: else
         ``printf '%s\\rXXXX'`` would leave a secret's tail that no later redaction recognises. The
         emitter redacts each finished line again (a redraw can also draw a secret).
     """
 
-    def __init__(self, max_line: int = MAX_LINE, guard: CutGuard | None = None) -> None:
+    def __init__(self, max_line: int = MAX_LINE, secret_locator: SecretLocator | None = None) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._max_line = max_line
-        self._guard = guard
+        self._secrets = secret_locator
         self._buf: list[str] = []
         self._cursor = 0
         self._state = _State.TEXT
@@ -109,7 +110,7 @@ class LineAssembler:
         return lines
 
     def _hold(self) -> int:
-        return min(self._guard.hold, self._max_line) if self._guard is not None else 0
+        return min(self._secrets.hold, self._max_line) if self._secrets is not None else 0
 
     # -- the fast path: plain text and newlines ---------------------------------------------------
 
@@ -186,9 +187,9 @@ class LineAssembler:
     def _redact_drawn(self) -> None:
         """Hide every secret on the drawn line, column for column, before a redraw changes part of it."""
         self._moved_back = False
-        if self._guard is None or not self._guard.hold:
+        if self._secrets is None or not self._secrets.hold:
             return
-        for start, end in self._guard.spans("".join(self._buf)):
+        for start, end in self._secrets.spans("".join(self._buf)):
             self._buf[start:end] = _HIDDEN * (end - start)
 
     def _add_line(self, text: str) -> None:
@@ -200,9 +201,9 @@ class LineAssembler:
 
     def _end_line(self) -> None:
         text = "".join(self._buf)
-        if self._guard is not None and self._hold():
+        if self._secrets is not None and self._hold():
             while len(text) > self._max_line:
-                cut = self._guard.safe_cut(text, self._max_line)
+                cut = self._secrets.safe_cut(text, self._max_line)
                 self._add_line(text[:cut])
                 text = text[cut:]
         self._add_line(text)
@@ -213,13 +214,13 @@ class LineAssembler:
     def _cut(self) -> None:
         """The line reached its limit: finish it (keeping a secret that straddles the cut whole)."""
         hold = self._hold()
-        if self._guard is None or not hold:
+        if self._secrets is None or not hold:
             self._end_line()
             return
         text = "".join(self._buf)
         limit = self._max_line + hold
         while len(text) >= limit:
-            cut = self._guard.safe_cut(text, self._max_line)
+            cut = self._secrets.safe_cut(text, self._max_line)
             self._add_line(text[:cut])
             text = text[cut:]
         self._buf = list(text)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 
 from argon2 import PasswordHasher
@@ -48,8 +47,3 @@ def token_digest(token: str) -> str:
 def random_password(length: int = 24) -> str:
     """A random password for the generated first admin."""
     return secrets.token_urlsafe(length)
-
-
-def constant_time_equal(a: str, b: str) -> bool:
-    """Compare two strings without leaking where they differ."""
-    return hmac.compare_digest(a.encode(), b.encode())

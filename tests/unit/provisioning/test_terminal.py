@@ -4,8 +4,8 @@ import random
 
 import pytest
 
-from setupwizard.provisioning.lines import LineAssembler
 from setupwizard.provisioning.redaction import Redactor
+from setupwizard.provisioning.terminal import LineAssembler
 
 
 def feed_all(*chunks: bytes, max_line: int = 4000) -> list[str]:
@@ -81,7 +81,7 @@ class _StateMachineOnly(LineAssembler):
 
 
 class _Secrets:
-    """A cut guard like the emitter's redactor, for a fixed list of secrets."""
+    """A secret locator like the emitter's redactor, for a fixed list of secrets."""
 
     def __init__(self, *secrets: str) -> None:
         self.secrets = secrets
@@ -166,13 +166,13 @@ def test_fast_path_gives_exactly_what_the_state_machine_gives_per_chunk() -> Non
         assert fast == slow, (chunks, max_line)
 
 
-def test_fast_path_with_a_cut_guard_gives_what_the_state_machine_gives() -> None:
+def test_fast_path_with_a_secret_locator_gives_what_the_state_machine_gives() -> None:
     rng = random.Random(7)
     for _ in range(2000):
         chunks, max_line = _random_stream(rng)
-        guard = _Secrets("xyzxyz", "axyz")
-        fast = _run(LineAssembler(max_line=max_line, guard=guard), chunks)
-        slow = _run(_StateMachineOnly(max_line=max_line, guard=guard), chunks)
+        secrets = _Secrets("xyzxyz", "axyz")
+        fast = _run(LineAssembler(max_line=max_line, secret_locator=secrets), chunks)
+        slow = _run(_StateMachineOnly(max_line=max_line, secret_locator=secrets), chunks)
         assert fast == slow, (chunks, max_line)
 
 
@@ -197,12 +197,12 @@ def test_a_cut_never_splits_a_secret() -> None:
     secret = "Winter2026!sudo"
     for offset in range(-len(secret), 2):
         text = "x" * (40 + offset) + secret + "y" * 30
-        assembler = LineAssembler(max_line=40, guard=_Secrets(secret))
+        assembler = LineAssembler(max_line=40, secret_locator=_Secrets(secret))
         lines = assembler.feed(text.encode()) + assembler.finish()
         assert "".join(lines) == text
         assert sum(secret in line for line in lines) == 1, offset
         assert all(len(line) <= 40 for line in lines)
-        # without the guard the same text is cut through the secret
+        # without the secret locator the same text is cut through the secret
         plain = feed_all(text.encode(), max_line=40)
         assert offset not in range(-len(secret) + 1, 0) or not any(secret in line for line in plain)
 
@@ -220,7 +220,7 @@ def test_a_carriage_return_redraw_over_part_of_a_secret_leaks_none_of_it() -> No
             [secret.encode() + redraw + b"XXXX\n"],
             [secret[:5].encode(), secret[5:].encode() + redraw[:1], redraw[1:] + b"XXXX", b"\n"],
         ):
-            assembler = LineAssembler(guard=redactor)
+            assembler = LineAssembler(secret_locator=redactor)
             lines = redactor.redact_lines([line for chunk in chunks for line in assembler.feed(chunk)])
             lines += redactor.redact_lines(assembler.finish())
             text = "\n".join(lines)
@@ -232,7 +232,7 @@ def test_a_carriage_return_redraw_over_part_of_a_secret_leaks_none_of_it() -> No
 def test_a_secret_drawn_by_a_redraw_is_still_redacted_after_the_collapse() -> None:
     secret = "pw-canary-5b21"
     redactor = Redactor([secret])
-    assembler = LineAssembler(guard=redactor)
+    assembler = LineAssembler(secret_locator=redactor)
     # drawn in two passes: "pw-canary-XXXX", then the last four characters overwritten into place
     lines = assembler.feed(b"pw-canary-XXXX\x1b[4D5b21\n")
     assert redactor.redact_lines(lines) == ["********"]

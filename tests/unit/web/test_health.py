@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from starlette.requests import Request
 
 from setupwizard.config import Settings
-from setupwizard.core.health import _check_redis, close_health_checks
+from setupwizard.web.health import _check_redis, close_health_checks
 from tests.integration.web.live import free_port
 from tests.support import REDIS_URL, redis_namespace
 
