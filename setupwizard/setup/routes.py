@@ -23,9 +23,8 @@ from setupwizard.provisioning import test_connection, validate_options
 from setupwizard.provisioning.result import SessionStatus
 from setupwizard.provisioning.steps import default_plan
 from setupwizard.servers.known_hosts import DatabaseKnownHosts
-from setupwizard.setup import repository
 from setupwizard.setup.admin_keys import AdminKeyVault
-from setupwizard.setup.history import HistoryFilter, find_sessions, readable_session
+from setupwizard.setup.history_repository import HistoryFilter, find_sessions, readable_session
 from setupwizard.setup.schemas import (
     AutoSetupRequest,
     ConnectionRequest,
