@@ -209,9 +209,14 @@ def test_stateful_sequences_along_the_links_match_the_schema(
         "coverage,stateful",
         "--checks",
         "all",
-        # Not yet: "schema-valid data is accepted". The schema states the engine's patterns (login names,
-        # ports, host names, time zones, packages, pins) but not every rule: strict integers (JSON Schema
-        # counts 788.0 as an integer), a public key that must decode, a script without NUL.
+        # Not yet: "schema-valid data is accepted". With it on (seed 17) it finds 7 refusals, each by a
+        # documented rule JSON Schema does not state: strict integers (POST /api/tokens refuses
+        # expires_in_days 366.0, an integer to JSON Schema); key_id with private_key, or a key_id that is
+        # not a saved key (auto-setup, test-connection); a port range whose start is not below its end
+        # (plan, presets); an empty private key (POST /api/keys); a url apprise does not know
+        # (notifications/targets); a wrong current password (auth/password). Per-operation
+        # "checks.positive_data_acceptance.enabled = false" in a --config-file did not turn it off under
+        # "--checks all" (schemathesis 4.32.5), so it stays excluded here for now.
         "--exclude-checks",
         "positive_data_acceptance",
         "--header",
