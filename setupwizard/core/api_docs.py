@@ -38,6 +38,10 @@ class ErrorBody(BaseModel):
     detail: str = Field(description="What went wrong, for a person (never the rejected value).")
     code: str = Field(description="A stable code, e.g. invalid_input, not_found, database_unavailable.")
     field: str | None = Field(description="The request field that was rejected, when one was.")
+    message_code: str | None = Field(
+        None, description="The reason's catalogue code (GET /messages.json), to show it in any language."
+    )
+    params: dict[str, Any] | None = Field(None, description="The parameters of message_code.")
 
 
 _ERROR_TEXT = {

@@ -19,6 +19,7 @@ from starlette.routing import Match
 
 from setupwizard.db.faults import HANDLED_ERRORS, DatabaseFaults, is_database_fault
 from setupwizard.provisioning import errors as prov
+from setupwizard.provisioning.messages import Msg
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class AppError(Exception):
         message: str,
         field: str | None = None,
         headers: dict[str, str] | None = None,
+        said: Msg | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
@@ -40,10 +42,14 @@ class AppError(Exception):
         self.message = message
         self.field = field
         self.headers = headers
+        self.said = said
 
-    def to_dict(self) -> dict[str, str | None]:
-        """The JSON body of the response."""
-        return {"detail": self.message, "code": self.code, "field": self.field}
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON body of the response (with ``message_code``/``params`` when the message is catalogued)."""
+        body: dict[str, Any] = {"detail": self.message, "code": self.code, "field": self.field}
+        if self.said is not None:
+            body |= {"message_code": self.said.code, "params": self.said.params}
+        return body
 
 
 class NotAuthenticatedError(AppError):
@@ -124,7 +130,7 @@ def translate_provisioning_error(exc: prov.ProvisioningError) -> AppError:
         return AppError(502, "unreachable", UNREACHABLE_MESSAGE)
     status = next(code for kind, code in _PROVISIONING_STATUS if isinstance(exc, kind))
     if isinstance(exc, prov.InvalidInputError):
-        return AppError(status, exc.code, exc.reason, exc.field)
+        return AppError(status, exc.code, exc.reason, exc.field, said=exc.said)
     return AppError(status, exc.code, str(exc))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from setupwizard.provisioning.messages import Msg, text_msg
+from setupwizard.provisioning.messages import Msg, msg, text_msg
 
 
 class ProvisioningError(Exception):
@@ -20,14 +20,21 @@ class ProvisioningError(Exception):
 
 
 class InvalidInputError(ProvisioningError):
-    """A value was rejected before anything ran. ``field`` names it."""
+    """A value was rejected before anything ran. ``field`` names it.
+
+    ``reason`` is the Chinese text (the 422 answer's ``detail``); given as a :class:`Msg`, :attr:`said` is
+    the catalogued reason (the answer's ``message_code``/``params``) and :attr:`msg` the line in any language.
+    """
 
     code = "invalid_input"
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str | Msg) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
-        self.reason = message
+        self.reason = str(message)
+        self.said = message if isinstance(message, Msg) else None
+        if self.said is not None:
+            self.msg = msg("preflight.field", field=field, reason=self.said)
 
 
 class ConnectError(ProvisioningError):

@@ -534,6 +534,99 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "sudo 密码错误（只尝试一次，以免账户被锁定）",
         "Wrong sudo password (tried once only, so the account is not locked)",
     ),
+    # input checks before anything runs (validate.py): the 422 answer's detail is the Chinese text
+    "invalid.host_missing": (
+        "请填写服务器地址 (IPv4, IPv6 或域名)",
+        "Enter the server's address (IPv4, IPv6 or a DNS name)",
+    ),
+    "invalid.zone_id": (
+        "IPv6 区域 (% 之后) 只能是网卡名或编号: 字母、数字、_ . -，最多 15 个字符",
+        "An IPv6 zone (after %) can only be an interface name or index: letters, digits, _ . -, "
+        "at most 15 characters",
+    ),
+    "invalid.ipv4_spelling": (
+        "IPv4 地址请用十进制点分写法 (四段 0–255)",
+        "Write an IPv4 address as a dotted decimal quad (four parts 0–255)",
+    ),
+    "invalid.ipv4_spelling_meant": (
+        "IPv4 地址请用十进制点分写法 (四段 0–255): 请写成 {meant}",
+        "Write an IPv4 address as a dotted decimal quad (four parts 0–255): write {meant}",
+    ),
+    "invalid.host": ("不是有效的 IP 地址或域名", "Not a valid IP address or DNS name"),
+    "invalid.port": ("端口必须是 1–65535 之间的整数", "A port must be a whole number from 1 to 65535"),
+    "invalid.username": (
+        "用户名只能包含小写字母、数字、_ 和 -，以字母或 _ 开头，最多 32 个字符",
+        "A user name may hold only lower-case letters, digits, _ and -, must start with a letter or _, "
+        "and is at most 32 characters",
+    ),
+    "invalid.package": ("不是有效的 Debian 软件包名", "Not a valid Debian package name"),
+    "invalid.port_spec": (
+        "端口格式应为 80、80/tcp 或 60000:61000/udp",
+        "A port is written 80, 80/tcp or 60000:61000/udp",
+    ),
+    "invalid.port_range": (
+        "端口超出 1–65535 或范围顺序不对",
+        "A port is outside 1–65535, or a range's start is not below its end",
+    ),
+    "invalid.range_proto": ("端口范围需要写明 /tcp 或 /udp", "A port range needs /tcp or /udp"),
+    "invalid.login_missing": ("请提供登录密码或私钥", "Give a login password or a private key"),
+    "invalid.private_key": (
+        "无法读取私钥: 需要 OpenSSH 或 PEM 格式；若私钥已加密，请检查口令",
+        "Cannot read the private key: it must be OpenSSH or PEM; if it is encrypted, check the passphrase",
+    ),
+    "invalid.password_chars": (
+        "密码不能包含换行或空字符",
+        "A password cannot contain a line break or a NUL character",
+    ),
+    "invalid.fingerprint": (
+        "指纹格式应为 SHA256: 加 43 个 base64 字符",
+        "A fingerprint is SHA256: followed by 43 base64 characters",
+    ),
+    "invalid.too_many_packages": ("最多 {limit} 个软件包", "At most {limit} packages"),
+    "invalid.too_many_ports": ("最多 {limit} 个端口规则", "At most {limit} port rules"),
+    "invalid.script_type": ("脚本必须是文本", "The script must be text"),
+    "invalid.script_nul": ("脚本不能包含空字符", "The script cannot contain a NUL character"),
+    "invalid.script_size": ("脚本不能超过 {kib} KiB", "The script cannot be over {kib} KiB"),
+    "invalid.hostname": (
+        "主机名只能包含字母、数字和 -（不能以 - 开头或结尾），每段最多 63 个字符，可用 . 分段",
+        "A host name may hold only letters, digits and - (not at either end of a part), at most 63 "
+        "characters a part, parts joined with .",
+    ),
+    "invalid.timezone": (
+        "时区应为 tz 数据库中的名称，例如 Asia/Shanghai 或 Etc/UTC",
+        "A time zone is a tz database name, such as Asia/Shanghai or Etc/UTC",
+    ),
+    "invalid.public_key_missing": (
+        "请粘贴一行 OpenSSH 公钥 (ssh-ed25519 AAAA…)",
+        "Paste one line of an OpenSSH public key (ssh-ed25519 AAAA…)",
+    ),
+    "invalid.public_key_lines": ("公钥只能是一行", "A public key must be one line"),
+    "invalid.public_key": (
+        "无法读取公钥: 需要 OpenSSH 格式的一行公钥",
+        "Cannot read the public key: it must be one line in OpenSSH format",
+    ),
+    "invalid.admin_root": ("管理员用户不能是 root", "The admin user cannot be root"),
+    "invalid.key_choice": (
+        "请只选一种: 粘贴公钥，或生成新密钥",
+        "Choose one: paste a public key, or generate a new key",
+    ),
+    "invalid.key_missing": (
+        "请粘贴公钥，或选择生成新密钥",
+        "Paste a public key, or choose to generate a new key",
+    ),
+    "invalid.sudo_choice": (
+        "请只选一种: 设置 sudo 密码，或免密码 sudo",
+        "Choose one: a sudo password, or sudo without a password",
+    ),
+    "invalid.sudo_password": (
+        "密码不能为空，不能包含换行或空字符，最多 1024 个字符",
+        "A password cannot be empty or contain a line break or NUL character, and is at most 1024 characters",
+    ),
+    "invalid.permit_root_login": ("只能是 no 或 prohibit-password", "Must be no or prohibit-password"),
+    "invalid.confirm_timeout": (
+        "必须是 {low} 到 {high} 之间的秒数，收到 {value}",
+        "Must be a number of seconds from {low} to {high}; got {value}",
+    ),
 }
 
 _FIELD = re.compile(r"\{(\w+)\}")

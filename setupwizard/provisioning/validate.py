@@ -20,6 +20,7 @@ from setupwizard.provisioning.address import (
     numeric_spelling,
 )
 from setupwizard.provisioning.errors import InvalidInputError
+from setupwizard.provisioning.messages import msg
 from setupwizard.provisioning.target import (
     CONFIRM_TIMEOUT_RANGE,
     AdminUser,
@@ -77,46 +78,46 @@ def check_host(host: object) -> str:
     dotted quad to write instead) and an IPv6 zone id that is not an interface name or index.
     """
     if not isinstance(host, str) or not host.strip():
-        raise InvalidInputError("host", "请填写服务器地址 (IPv4, IPv6 或域名)")
+        raise InvalidInputError("host", msg("invalid.host_missing"))
     address = ip_literal(host)
     if address is not None:
         zone = address.scope_id if isinstance(address, ipaddress.IPv6Address) else None
         if zone is not None and not ZONE_ID.fullmatch(zone):
-            raise InvalidInputError(
-                "host", "IPv6 区域 (% 之后) 只能是网卡名或编号: 字母、数字、_ . -，最多 15 个字符"
-            )
+            raise InvalidInputError("host", msg("invalid.zone_id"))
         return canonical_host(host)
     if looks_numeric(host):
         meant = numeric_spelling(host)
-        hint = f": 请写成 {meant}" if meant is not None else ""
-        raise InvalidInputError("host", f"IPv4 地址请用十进制点分写法 (四段 0–255){hint}")
+        said = (
+            msg("invalid.ipv4_spelling_meant", meant=meant)
+            if meant is not None
+            else msg("invalid.ipv4_spelling")
+        )
+        raise InvalidInputError("host", said)
     name = canonical_host(host)
     labels = name.split(".")
     if len(name) > 253 or not all(_DNS_LABEL.fullmatch(label) for label in labels) or labels[-1].isdigit():
-        raise InvalidInputError("host", "不是有效的 IP 地址或域名")
+        raise InvalidInputError("host", msg("invalid.host"))
     return name
 
 
 def check_port(port: object, field: str = "port") -> int:
     """A TCP port 1–65535."""
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        raise InvalidInputError(field, "端口必须是 1–65535 之间的整数")
+        raise InvalidInputError(field, msg("invalid.port"))
     return port
 
 
 def check_username(username: object) -> str:
     """A POSIX-style login name, at most 32 characters."""
     if not isinstance(username, str) or len(username) > 32 or not _USERNAME.fullmatch(username):
-        raise InvalidInputError(
-            "username", "用户名只能包含小写字母、数字、_ 和 -，以字母或 _ 开头，最多 32 个字符"
-        )
+        raise InvalidInputError("username", msg("invalid.username"))
     return username
 
 
 def check_package(name: object) -> str:
     """A Debian package name (policy §5.6.1)."""
     if not isinstance(name, str) or len(name) > 128 or not _PACKAGE.fullmatch(name):
-        raise InvalidInputError("packages", "不是有效的 Debian 软件包名")
+        raise InvalidInputError("packages", msg("invalid.package"))
     return name
 
 
@@ -124,14 +125,14 @@ def parse_port_spec(spec: object) -> PortSpec:
     """``80``, ``80/tcp`` or ``60000:61000/udp`` (a range needs a protocol, as ufw requires)."""
     match = _PORT_SPEC.fullmatch(spec) if isinstance(spec, str) else None
     if match is None:
-        raise InvalidInputError("firewall_ports", "端口格式应为 80、80/tcp 或 60000:61000/udp")
+        raise InvalidInputError("firewall_ports", msg("invalid.port_spec"))
     start = int(match["start"])
     end = int(match["end"]) if match["end"] else None
     proto = match["proto"]
     if not 1 <= start <= 65535 or (end is not None and not start < end <= 65535):
-        raise InvalidInputError("firewall_ports", "端口超出 1–65535 或范围顺序不对")
+        raise InvalidInputError("firewall_ports", msg("invalid.port_range"))
     if end is not None and proto is None:
-        raise InvalidInputError("firewall_ports", "端口范围需要写明 /tcp 或 /udp")
+        raise InvalidInputError("firewall_ports", msg("invalid.range_proto"))
     return PortSpec(start, end, proto)
 
 
@@ -145,20 +146,18 @@ def validate_target(target: Target) -> None:
     check_port(target.port)
     check_username(target.username)
     if not target.password and not target.private_key:
-        raise InvalidInputError("password", "请提供登录密码或私钥")
+        raise InvalidInputError("password", msg("invalid.login_missing"))
     if target.private_key:
         try:
             asyncssh.import_private_key(target.private_key, target.passphrase or None)
         except (asyncssh.KeyImportError, ValueError, TypeError):
-            raise InvalidInputError(
-                "private_key", "无法读取私钥: 需要 OpenSSH 或 PEM 格式；若私钥已加密，请检查口令"
-            ) from None
+            raise InvalidInputError("private_key", msg("invalid.private_key")) from None
     for field, secret in (("password", target.password), ("sudo_password", target.sudo_password)):
         if secret is not None and ("\n" in secret or "\r" in secret or "\0" in secret):
-            raise InvalidInputError(field, "密码不能包含换行或空字符")
+            raise InvalidInputError(field, msg("invalid.password_chars"))
     pin = target.host_key_fingerprint
     if pin is not None and not _FINGERPRINT.fullmatch(pin):
-        raise InvalidInputError("host_key_fingerprint", "指纹格式应为 SHA256: 加 43 个 base64 字符")
+        raise InvalidInputError("host_key_fingerprint", msg("invalid.fingerprint"))
 
 
 def validate_options(options: SetupOptions) -> None:
@@ -168,20 +167,20 @@ def validate_options(options: SetupOptions) -> None:
         ``hostname``, ``timezone``, ``admin.*``, ``ssh_hardening.*``); never echoing a secret.
     """
     if not isinstance(options.packages, list) or len(options.packages) > MAX_PACKAGES:
-        raise InvalidInputError("packages", f"最多 {MAX_PACKAGES} 个软件包")
+        raise InvalidInputError("packages", msg("invalid.too_many_packages", limit=MAX_PACKAGES))
     for name in options.packages:
         check_package(name)
     if not isinstance(options.firewall_ports, list) or len(options.firewall_ports) > MAX_FIREWALL_PORTS:
-        raise InvalidInputError("firewall_ports", f"最多 {MAX_FIREWALL_PORTS} 个端口规则")
+        raise InvalidInputError("firewall_ports", msg("invalid.too_many_ports", limit=MAX_FIREWALL_PORTS))
     for spec in options.firewall_ports:
         parse_port_spec(spec)
     if options.script is not None:
         if not isinstance(options.script, str):
-            raise InvalidInputError("script", "脚本必须是文本")
+            raise InvalidInputError("script", msg("invalid.script_type"))
         if "\0" in options.script:
-            raise InvalidInputError("script", "脚本不能包含空字符")
+            raise InvalidInputError("script", msg("invalid.script_nul"))
         if len(options.script.encode()) > MAX_SCRIPT_BYTES:
-            raise InvalidInputError("script", f"脚本不能超过 {MAX_SCRIPT_BYTES // 1024} KiB")
+            raise InvalidInputError("script", msg("invalid.script_size", kib=MAX_SCRIPT_BYTES // 1024))
     if options.hostname is not None:
         check_hostname(options.hostname)
     if options.timezone is not None:
@@ -202,30 +201,28 @@ def check_hostname(name: object) -> str:
         or not all(_DNS_LABEL.fullmatch(label) for label in labels)
         or labels[-1].isdigit()
     ):
-        raise InvalidInputError(
-            "hostname", "主机名只能包含字母、数字和 -（不能以 - 开头或结尾），每段最多 63 个字符，可用 . 分段"
-        )
+        raise InvalidInputError("hostname", msg("invalid.hostname"))
     return name
 
 
 def check_timezone(zone: object) -> str:
     """A tz database name such as ``Asia/Shanghai`` or ``Etc/UTC`` (the server checks it is known)."""
     if not isinstance(zone, str) or len(zone) > 64 or not _TIMEZONE.fullmatch(zone):
-        raise InvalidInputError("timezone", "时区应为 tz 数据库中的名称，例如 Asia/Shanghai 或 Etc/UTC")
+        raise InvalidInputError("timezone", msg("invalid.timezone"))
     return zone
 
 
 def check_public_key(key: object) -> str:
     """One OpenSSH public key line (``ssh-ed25519 AAAA... comment``), as authorized_keys takes it."""
     if not isinstance(key, str) or not key.strip() or len(key) > 16384:
-        raise InvalidInputError("admin.public_key", "请粘贴一行 OpenSSH 公钥 (ssh-ed25519 AAAA…)")
+        raise InvalidInputError("admin.public_key", msg("invalid.public_key_missing"))
     line = key.strip()
     if "\n" in line or "\r" in line or "\0" in line:
-        raise InvalidInputError("admin.public_key", "公钥只能是一行")
+        raise InvalidInputError("admin.public_key", msg("invalid.public_key_lines"))
     try:
         asyncssh.import_public_key(line)
     except (asyncssh.KeyImportError, ValueError, TypeError):
-        raise InvalidInputError("admin.public_key", "无法读取公钥: 需要 OpenSSH 格式的一行公钥") from None
+        raise InvalidInputError("admin.public_key", msg("invalid.public_key")) from None
     return line
 
 
@@ -235,38 +232,35 @@ def check_admin(admin: AdminUser) -> None:
     try:
         check_username(admin.username)
     except InvalidInputError:
-        raise InvalidInputError(
-            "admin.username", "用户名只能包含小写字母、数字、_ 和 -，以字母或 _ 开头，最多 32 个字符"
-        ) from None
+        raise InvalidInputError("admin.username", msg("invalid.username")) from None
     if admin.username == "root":
-        raise InvalidInputError("admin.username", "管理员用户不能是 root")
+        raise InvalidInputError("admin.username", msg("invalid.admin_root"))
     if admin.generate_key and admin.public_key:
-        raise InvalidInputError("admin.public_key", "请只选一种: 粘贴公钥，或生成新密钥")
+        raise InvalidInputError("admin.public_key", msg("invalid.key_choice"))
     if not admin.generate_key:
         if admin.public_key is None:
-            raise InvalidInputError("admin.public_key", "请粘贴公钥，或选择生成新密钥")
+            raise InvalidInputError("admin.public_key", msg("invalid.key_missing"))
         check_public_key(admin.public_key)
     password = admin.sudo_password
     if password is not None:
         if admin.nopasswd:
-            raise InvalidInputError("admin.nopasswd", "请只选一种: 设置 sudo 密码，或免密码 sudo")
+            raise InvalidInputError("admin.nopasswd", msg("invalid.sudo_choice"))
         if not password or len(password) > MAX_SECRET_CHARS or any(c in password for c in "\n\r\0"):
-            raise InvalidInputError(
-                "admin.sudo_password", "密码不能为空，不能包含换行或空字符，最多 1024 个字符"
-            )
+            raise InvalidInputError("admin.sudo_password", msg("invalid.sudo_password"))
 
 
 def check_ssh_hardening(hardening: SshHardening) -> None:
     """``PermitRootLogin`` value and the optional new port."""
     if hardening.permit_root_login not in PERMIT_ROOT_LOGIN:
-        raise InvalidInputError("ssh_hardening.permit_root_login", "只能是 no 或 prohibit-password")
+        raise InvalidInputError("ssh_hardening.permit_root_login", msg("invalid.permit_root_login"))
     if hardening.port is not None:
         check_port(hardening.port, "ssh_hardening.port")
     low, high = CONFIRM_TIMEOUT_RANGE
     timeout = hardening.confirm_timeout
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not low <= timeout <= high:
         raise InvalidInputError(
-            "ssh_hardening.confirm_timeout", f"必须是 {low} 到 {high} 之间的秒数，收到 {_shown(timeout)}"
+            "ssh_hardening.confirm_timeout",
+            msg("invalid.confirm_timeout", low=low, high=high, value=_shown(timeout)),
         )
 
 

@@ -48,6 +48,17 @@ async def test_cancel_mid_unpack_leaves_no_half_configured_package(test_host: Te
     english = render(said.code, said.params, "en")
     assert "waited for" in english and "apt/dpkg" in english, english  # which was done
     assert "package state: consistent" in english, english  # and in what state the packages are
+    # the summary at the end says it too, in both languages (the page's cancel dialog promises it)
+    summary = [
+        (render(e.code, e.params, "en"), render(e.code, e.params, "zh"))
+        for e in rec.events
+        if e.code == "summary.step" and "Install packages:" in render(e.code, e.params, "en")
+    ]
+    assert len(summary) == 1, [e.message for e in rec.events if e.code and e.code.startswith("summary.")]
+    summary_en, summary_zh = summary[0]
+    assert "Install packages: cancelled; waited for" in summary_en, summary_en
+    assert "package state: consistent" in summary_en, summary_en
+    assert "已等待" in summary_zh and "软件包状态: 正常" in summary_zh, summary_zh
 
 
 def test_dpkg_audit_output_names_the_unfinished_packages() -> None:

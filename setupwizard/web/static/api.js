@@ -2,6 +2,7 @@
 // the tab closes) and sent as "Authorization: Bearer"; the HttpOnly cookie set by the server covers
 // the WebSocket, which cannot carry a header. A 401 anywhere sends the person back to /login.
 
+import { renderCode } from "./codes.js";
 import { has, t } from "./i18n.js";
 
 const TOKEN_KEY = "setupwizard.token";
@@ -72,6 +73,13 @@ export async function apiJson(url, { method = "GET", body, signal, noLoginRedire
   return data;
 }
 
+// A refused value's reason in the page's language: a 422 of the engine's input checks carries the
+// catalogue's message_code/params beside its Chinese detail.
+function reasonText(data) {
+  const detail = detailText(data && (data.detail ?? data.message ?? data.error));
+  return data && data.message_code ? renderCode(data.message_code, data.params, detail) : detail;
+}
+
 function detailText(detail) {
   if (detail == null) return "";
   if (typeof detail === "string") return detail;
@@ -121,7 +129,7 @@ export function fieldErrors(data) {
     // a nested option ("admin.sudo_password") keeps its whole name: the form has an input of that name
     const nested = /^(admin|ssh_hardening)\.[a-z_]+$/.test(data.field);
     const name = nested ? data.field : data.field.split(".")[0];
-    const msg = fieldMessage(name, stripFieldPrefix(detailText(data.detail), data.field));
+    const msg = fieldMessage(name, stripFieldPrefix(reasonText(data), data.field));
     if (nested) fields[name] = msg;
     else add(name, msg);
   }
@@ -146,7 +154,7 @@ export function toApiError(status, data) {
 }
 
 function buildApiError(status, data) {
-  const detail = detailText(data && (data.detail ?? data.message ?? data.error));
+  const detail = reasonText(data);
   const code = data && data.code;
   if (status === 422 || status === 400) {
     const fields = fieldErrors(data);
