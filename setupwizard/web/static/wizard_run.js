@@ -1,5 +1,5 @@
 // Step 4 of the wizard: the run. Start it (the WebSocket, then the POST), show it live, cancel it,
-// start another; after a reload or from a link, come back to a session that is state.running.
+// start another; after a reload or from a link, come back to a session that is running.
 
 import { showAdminKey } from "./admin_key.js";
 import { ConfirmLoginPanel } from "./confirm_login.js";
