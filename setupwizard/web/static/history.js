@@ -8,6 +8,7 @@ import { timeElement, toDate } from "./dates.js";
 import { formatDuration, getLang, t } from "./i18n.js";
 import { ProgressStream } from "./live.js";
 import { HistoryFilter } from "./history_filter.js";
+import { statusText } from "./session_status.js";
 import { Terminal } from "./terminal.js";
 
 const $ = (id) => document.getElementById(id);
@@ -41,12 +42,6 @@ function cell(text, className = "", labelKey = null) {
 function resultText(s) {
   const text = renderCode(s.code || s.message_code, s.params, s.message || "");
   return getLang() !== "zh" && CJK.test(text) ? "" : text;
-}
-
-function statusText(status) {
-  const key = `status.${status}`;
-  const text = t(key);
-  return text === key ? status : text;
 }
 
 function button(key, onClick, className = "") {

@@ -37,6 +37,16 @@ export function newLines(frame, lastSeq) {
 /**
  * Follows one session's events over the WebSocket, reconnecting with ?since.
  * Callbacks: onFrame(frame) for each new event (seq-ordered, no duplicates), onNotice(text, level).
+ *
+ * `state` is one of:
+ * - "connecting": no connection has opened yet (the first try, or the retries after it timed out);
+ * - "open": the first connection that opened is open (the server's own notices are shown);
+ * - "reconnecting": an open connection dropped; trying again with ?since;
+ * - "reopened": a later connection is open (the server's notices are not shown again);
+ * - "complete": the complete frame arrived (live or by backfill); nothing more comes;
+ * - "stopped": stop() was called before the complete frame;
+ * - "lost": reconnecting gave up, or the server said it cannot help (4400, 4403, 4404).
+ * `completeData` is the complete frame's data, once it arrived.
  */
 export class ProgressStream {
   constructor(sessionId, { onFrame, onNotice, lastSeq = 0 }) {
@@ -45,11 +55,18 @@ export class ProgressStream {
     this.onNotice = onNotice;
     this.lastSeq = lastSeq;
     this.ws = null;
-    this.everConnected = false;
-    this.completed = false;
-    this.stopped = false;
-    this.lost = false; // gave up reconnecting
+    this.state = "connecting";
+    this.completeData = null;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  get completed() {
+    return this.state === "complete";
+  }
+
+  /** Complete or stopped: no more reconnects. */
+  get finished() {
+    return this.state === "complete" || this.state === "stopped";
   }
 
   /** Opens the first connection; resolves true once open, false if it could not connect. */
@@ -82,22 +99,21 @@ export class ProgressStream {
         settle(false);
       }, CONNECT_TIMEOUT_MS);
       ws.onopen = () => {
-        const first = !this.everConnected;
-        this.everConnected = true;
-        ws.firstConnection = first;
+        if (this.state === "connecting") this.state = "open";
+        else if (this.state === "reconnecting") this.state = "reopened";
         settle(true);
       };
-      ws.onmessage = (event) => this.receive(ws, event);
+      ws.onmessage = (event) => this.receive(event);
       ws.onerror = (event) => console.warn("WebSocket error", event);
       ws.onclose = (event) => {
-        const wasOpen = settled;
+        const wasOpen = settled; // opened, or timed out
         settle(false);
         if (wasOpen && this.ws === ws) this.closed(event);
       };
     });
   }
 
-  receive(ws, event) {
+  receive(event) {
     let frame;
     try {
       frame = JSON.parse(event.data);
@@ -108,52 +124,62 @@ export class ProgressStream {
       // The server's connection notice is not a session event. The page already printed the seed's
       // "connected" line when the socket opened; any other notice is shown once, not per reconnect.
       const seen = [MESSAGES.zh["run.ws_connected"], MESSAGES.en["run.ws_connected"]];
-      if (ws.firstConnection && frame.message && !seen.includes(frame.message)) {
+      if (this.state === "open" && frame.message && !seen.includes(frame.message)) {
         this.onNotice(frame.message, frame.level || "info");
       }
       return;
     }
+    this.take(frame);
+  }
+
+  /** Shows the new part of `frame` (from the socket or a backfill); false when it was all shown. */
+  take(frame) {
     const fresh = newLines(frame, this.lastSeq);
-    if (!fresh) return; // already shown (replayed after a reconnect)
+    if (!fresh) return false; // already shown (replayed after a reconnect)
     this.lastSeq = frame.seq;
     this.onFrame(fresh);
     if (frame.type === "complete") {
-      this.completed = true;
+      this.state = "complete";
+      this.completeData = fresh.data || null;
       this.resolveDone(true);
     }
+    return true;
   }
 
   async closed(event) {
-    if (this.completed || this.stopped) return this.resolveDone(this.completed);
+    if (this.finished) return this.resolveDone(this.completed);
     if (FINAL_CLOSE_CODES.has(event.code)) {
       // 4400 malformed, 4404 no such session: reconnecting cannot help; the HTTP answer will.
       console.warn("WebSocket closed for good", event.code, event.reason);
-      this.lost = true;
+      this.state = "lost";
       return this.resolveDone(false);
     }
     if (event.code === 4403) {
       this.onNotice(t("run.ws_forbidden"), "error");
-      this.lost = true;
+      this.state = "lost";
       return this.resolveDone(false);
     }
     console.warn("WebSocket closed before the end", event.code, event.reason);
+    // A first connection that timed out before it opened stays "connecting": the first connection
+    // to open is the one whose notices are shown.
+    if (this.state !== "connecting") this.state = "reconnecting";
     for (let attempt = 1; attempt <= RECONNECT_DELAYS_MS.length; attempt += 1) {
-      if (this.stopped || this.completed) return this.resolveDone(this.completed);
+      if (this.finished) return this.resolveDone(this.completed);
       this.onNotice(t("run.ws_reconnecting", { n: attempt }), "warning");
       await sleep(RECONNECT_DELAYS_MS[attempt - 1]);
-      if (this.stopped) return this.resolveDone(this.completed);
+      if (this.finished) return this.resolveDone(this.completed);
       if (await this.open(this.lastSeq)) {
         this.onNotice(t("run.ws_reconnected", { seq: this.lastSeq }), "success");
         return undefined;
       }
     }
-    this.lost = true;
+    this.state = "lost";
     return this.resolveDone(false);
   }
 
   /** Stop following (no more reconnects) and close the socket. */
   stop() {
-    this.stopped = true;
+    if (!this.completed) this.state = "stopped";
     if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000);
     this.resolveDone(this.completed);
   }
@@ -169,29 +195,22 @@ export class ProgressStream {
     const events = (data && data.events) || [];
     let added = 0;
     for (const frame of events) {
-      const fresh = frame.seq == null ? null : newLines(frame, this.lastSeq);
-      if (!fresh) continue;
-      this.lastSeq = frame.seq;
-      this.onFrame(fresh);
-      added += 1;
-      if (frame.type === "complete") this.completed = true;
+      if (frame.seq != null && this.take(frame)) added += 1;
     }
     return { data, added };
   }
+}
+
+/** A stream of `sessionId` whose frames go to `onFrame` and whose notices go to the terminal. */
+function sessionStream(sessionId, { terminal, onFrame }) {
+  return new ProgressStream(sessionId, { onFrame, onNotice: (text, level) => terminal.notice(text, level) });
 }
 
 /** Runs one setup: WebSocket first, then the POST. Resolves with the final result object. */
 export async function runSetup(payload, { terminal, onFrame, onSessionId }) {
   const sessionId = crypto.randomUUID();
   if (onSessionId) onSessionId(sessionId);
-  let completeData = null;
-  const stream = new ProgressStream(sessionId, {
-    onFrame: (frame) => {
-      if (frame.type === "complete") completeData = frame.data || null;
-      onFrame(frame);
-    },
-    onNotice: (text, level) => terminal.notice(text, level),
-  });
+  const stream = sessionStream(sessionId, { terminal, onFrame });
 
   terminal.notice(t("run.ws_connecting"));
   const live = await stream.connect();
@@ -228,7 +247,7 @@ export async function runSetup(payload, { terminal, onFrame, onSessionId }) {
   // Live: the complete frame usually arrives before the POST answer. If the socket is still behind
   // (a very chatty run), keep playing it while it makes progress; backfill only when it stalls.
   let seen = -1;
-  while (!stream.completed && !stream.lost && stream.lastSeq !== seen) {
+  while (!stream.completed && stream.state !== "lost" && stream.lastSeq !== seen) {
     seen = stream.lastSeq;
     await stream.waitComplete(postError ? 24 * 3600 * 1000 : COMPLETE_GRACE_MS);
   }
@@ -247,7 +266,7 @@ export async function runSetup(payload, { terminal, onFrame, onSessionId }) {
       }
     }
   }
-  return { sessionId, result: response || completeData, via: "ws" };
+  return { sessionId, result: response || stream.completeData, via: "ws" };
 }
 
 /**
@@ -255,14 +274,7 @@ export async function runSetup(payload, { terminal, onFrame, onSessionId }) {
  * over the WebSocket (?since=0), then live. Resolves with {result, via} once it is complete.
  */
 export async function followSession(sessionId, { terminal, onFrame }) {
-  let completeData = null;
-  const stream = new ProgressStream(sessionId, {
-    onFrame: (frame) => {
-      if (frame.type === "complete") completeData = frame.data || null;
-      onFrame(frame);
-    },
-    onNotice: (text, level) => terminal.notice(text, level),
-  });
+  const stream = sessionStream(sessionId, { terminal, onFrame });
   terminal.notice(t("run.reattached"), "info");
   if (await stream.connect()) {
     await stream.done;
@@ -270,7 +282,7 @@ export async function followSession(sessionId, { terminal, onFrame }) {
   stream.stop();
   if (!stream.completed) {
     const { data } = await stream.backfill();
-    if (data && data.status !== "running") return { result: data.result || completeData, via: "http" };
+    if (data && data.status !== "running") return { result: data.result || stream.completeData, via: "http" };
   }
-  return { result: completeData, via: "ws" };
+  return { result: stream.completeData, via: "ws" };
 }

@@ -5,6 +5,7 @@ import { apiJson, ApiError } from "./api.js";
 import { initChrome, showMessage } from "./chrome.js";
 import { formatDateTime } from "./dates.js";
 import { t } from "./i18n.js";
+import { statusText } from "./session_status.js";
 
 const $ = (id) => document.getElementById(id);
 const tbody = document.querySelector("#servers tbody");
@@ -16,12 +17,6 @@ function cell(text, className, labelKey) {
   td.className = className;
   td.dataset.label = t(labelKey); // shown before the value when rows are cards (phone)
   return td;
-}
-
-function statusText(status) {
-  const key = `status.${status}`;
-  const text = t(key);
-  return text === key ? status : text;
 }
 
 function lastSetup(s) {

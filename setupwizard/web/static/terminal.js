@@ -4,13 +4,14 @@
 // next/previous and a match count, copy, download, timestamps, line-number links (#L<seq>), steps as
 // collapsible groups, ANSI colours, and a "catching up" hint while the server sends lines in bulk.
 
-import { renderSpans, parseAnsi } from "./ansi.js";
+import { parseAnsi } from "./ansi.js";
 import { eventText } from "./codes.js";
 import { t } from "./i18n.js";
-import { foldAfterRun, foldButton, statusMark, statusTime } from "./log_groups.js";
-import { clock, cleanLine, el, levelOf, toMillis } from "./log_line.js";
+import { foldAfterRun } from "./log_groups.js";
+import { cleanLine, el, levelOf, toMillis } from "./log_line.js";
 import { copyLog, downloadLog, logText } from "./log_export.js";
 import { LogSearch } from "./log_search.js";
+import { renderRow } from "./log_row.js";
 import { buildBar, labelPause, relabelBar, toggleFull } from "./log_bar.js";
 import { toggleWrap, WrapLayout } from "./log_wrap.js";
 import { LogStore } from "./log_store.js";
@@ -223,7 +224,7 @@ export class Terminal {
     this.rowsEl.style.transform = `translateY(${this.rowTop(first) * ROW_HEIGHT + PAD}px)`;
     const rows = [];
     for (let r = first; r < last; r += 1) {
-      const row = this.renderLine(store.lineAt(r));
+      const row = renderRow(this, store.lineAt(r));
       if (this.wrap) row.style.height = `${this.layout.span(r) * ROW_HEIGHT}px`;
       rows.push(row);
     }
@@ -233,51 +234,6 @@ export class Terminal {
   displayText(i) {
     const extra = this.store.extras.get(i);
     return extra && (extra.code || extra.type === "step") ? eventText(extra) : this.store.texts[i];
-  }
-
-  renderLine(i) {
-    const store = this.store;
-    const row = el("div", `line level-${store.level(i)}`);
-    row.dataset.line = i;
-    const seq = store.seq(i);
-    const group = store.groupOf(i);
-    const head = group.header && group.start === i;
-    if (head) {
-      row.classList.add("group-head");
-      row.append(foldButton(group));
-    } else if (group.header) {
-      row.classList.add("in-group");
-    }
-    if (seq != null) {
-      row.dataset.seq = seq;
-      const link = el("a", "ln", { href: `#L${seq}`, tabindex: "-1" });
-      link.textContent = seq;
-      row.append(link);
-    } else {
-      row.append(el("span", "ln"));
-    }
-    if (this.showTimes) {
-      const ts = el("span", "ts");
-      ts.textContent = clock(store.times[i]);
-      row.append(ts);
-    }
-    const text = el("span", "text");
-    const shown = this.displayText(i);
-    const extra = store.extras.get(i);
-    if (this.finder.hits(shown)) {
-      this.finder.mark(text, shown);
-      row.classList.add("match");
-      if (this.finder.isCurrent(i)) row.classList.add("current-match");
-    } else if (extra && extra.spans && !extra.code) {
-      renderSpans(text, shown, extra.spans);
-    } else {
-      text.textContent = shown || "\u00a0";
-    }
-    if (i === this.target) row.classList.add("target");
-    const mark = head ? statusMark(group) : null;
-    const time = head ? statusTime(group) : null;
-    row.append(...[mark, text, time].filter(Boolean));
-    return row;
   }
 
   // --- search -----------------------------------------------------------------------------
