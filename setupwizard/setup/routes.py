@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, WebSocket, status
 from fastapi.responses import PlainTextResponse
+from pydantic import BeforeValidator
 from starlette.responses import Response as PlainResponse
 
 from setupwizard.auth.deps import CurrentUser
@@ -40,6 +42,18 @@ from setupwizard.setup.schemas import (
 )
 from setupwizard.setup.service import SetupService
 from setupwizard.vault.service import fill_saved_key
+
+
+def _iso_only(value: Any) -> Any:
+    """A date filter is an ISO 8601 date-time, as the schema says: not a number read as a Unix time."""
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise ValueError("must be an ISO 8601 date-time, e.g. 2026-12-05T06:35:00Z")
+    return value
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([T ]|$)")
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
+
 
 router = APIRouter(prefix="/api/setup", tags=["setup"])
 
@@ -118,8 +132,10 @@ async def list_sessions(
     host: Annotated[str | None, Query(max_length=255, description="Only this server (with port).")] = None,
     port: Annotated[int | None, Query(ge=1, le=65535)] = None,
     q: Annotated[str | None, Query(max_length=255, description="A part of the host name, any case.")] = None,
-    started_from: Annotated[datetime | None, Query(description="Started at or after (naive: UTC).")] = None,
-    started_before: Annotated[datetime | None, Query(description="Started before (naive: UTC).")] = None,
+    started_from: Annotated[
+        IsoDateTime | None, Query(description="Started at or after (naive: UTC).")
+    ] = None,
+    started_before: Annotated[IsoDateTime | None, Query(description="Started before (naive: UTC).")] = None,
     everyone: Annotated[bool, Query(description="Every user's sessions, with run_by (admins).")] = False,
 ) -> list[SessionSummary]:
     """The caller's setup sessions (an admin's ``everyone``: all users'), newest first, filtered and

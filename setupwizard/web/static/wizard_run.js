@@ -70,7 +70,7 @@ function endRun(result, via) {
   progress.finish(result);
   showAdminKey(result);
   runPanel.dataset.via = via;
-  runPanel.dataset.state = (result && result.status) || (result && result.success ? "succeeded" : "failed");
+  runPanel.dataset.state = (result && result.status) || "failed"; // the one field: status
   $("new-run").hidden = false;
   $("view-history").hidden = false;
   $("auto-setup").classList.remove("primary"); // another server, or History, comes first now

@@ -81,3 +81,15 @@ def test_the_schema_states_the_login_name_and_port_rules_the_engine_applies(live
         except InvalidInputError:
             accepted = False
         assert accepted == bool(port.search(sample)), sample
+
+
+def test_history_date_filters_take_iso_dates_only(live_server: LiveServer) -> None:
+    """The schema says date-time: a number is refused, not read as a Unix time (schemathesis found it)."""
+    with live_server.client(live_server.admin_login()) as client:
+        for bad in ("0.5", "1733380000", "yesterday"):
+            answer = client.get("/api/setup/sessions", params={"started_from": bad})
+            assert answer.status_code == 422, (bad, answer.text)
+            assert "ISO 8601" in answer.text
+        for good in ("2026-12-05T06:35:00Z", "2026-12-05T06:35:00", "2026-12-05"):
+            answer = client.get("/api/setup/sessions", params={"started_before": good})
+            assert answer.status_code == 200, (good, answer.text)
