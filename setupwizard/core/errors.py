@@ -8,6 +8,7 @@ Shared: every domain's service and routes raise these, and ``app.py`` installs t
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -48,7 +49,9 @@ class AppError(Exception):
         """The JSON body of the response (with ``message_code``/``params`` when the message is catalogued)."""
         body: dict[str, Any] = {"detail": self.message, "code": self.code, "field": self.field}
         if self.said is not None:
-            body |= {"message_code": self.said.code, "params": self.said.params}
+            # A parameter may be any value the message renders (an IPv4Address, say): JSON gets its text.
+            params = json.loads(json.dumps(self.said.params, default=str))
+            body |= {"message_code": self.said.code, "params": params}
         return body
 
 

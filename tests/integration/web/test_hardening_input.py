@@ -151,7 +151,14 @@ def test_openapi_shows_the_real_error_body_and_the_404_and_409_answers(live_serv
     with live_server.client() as client:
         document = client.get("/openapi.json").json()
     error_ref = {"$ref": "#/components/schemas/ErrorBody"}
-    assert set(document["components"]["schemas"]["ErrorBody"]["properties"]) == {"detail", "code", "field"}
+    error_body = set(document["components"]["schemas"]["ErrorBody"]["properties"])
+    assert error_body == {
+        "detail",
+        "code",
+        "field",
+        "message_code",
+        "params",
+    }  # the last two: catalogued reasons
     assert "HTTPValidationError" not in document["components"]["schemas"]
     delete_sudo = document["paths"]["/api/servers/sudo/{sudo_id}"]["delete"]["responses"]
     assert {"401", "404", "422", "503"} <= set(delete_sudo)

@@ -184,7 +184,8 @@ def test_presets_are_saved_per_user_without_the_admin_password(live_server: Live
         assert preset["name"] == "我的 Web"
         assert preset["steps"]["fail2ban"] is False
         assert preset["steps"]["admin"] == {
-            "username": "deploy", "public_key": PUBLIC_KEY, "generate_key": False, "nopasswd": False
+            "username": "deploy", "public_key": PUBLIC_KEY, "generate_key": False, "nopasswd": False,
+            "keep_in_vault": False,
         }  # fmt: skip
         bad = client.post("/api/servers/presets", json={"name": "x", "steps": {"hostname": "-bad-"}})
         assert (bad.status_code, bad.json()["field"]) == (422, "hostname")
