@@ -44,7 +44,7 @@ lint: install
 	$(BIN)/mypy
 
 test: install system-deps services lint
-	$(BIN)/pytest -ra
+	$(BIN)/pytest -ra --durations=40
 
 # The fault suite alone (it also runs inside `make test`), then its table into docs/reliability.md.
 test-faults: install system-deps services

@@ -102,6 +102,8 @@ def test_a_field_the_service_rejects_is_marked_next_to_that_field_in_both_langua
 
 def test_the_browser_checks_required_fields_before_asking(page: Page, live_service: LiveService) -> None:
     log_in(page, live_service.url, live_service.username, live_service.password)
+    # The page's own loading (it asks for a running session to come back to) is over before we count.
+    page.wait_for_load_state("networkidle")
     page.fill("input[name=port]", "70000")
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url) if "/api/setup/" in r.url else None)
