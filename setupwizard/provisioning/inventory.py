@@ -126,10 +126,10 @@ def parse_host_lines(text: str) -> Inventory:
             inventory.errors.append(InventoryProblem(number, f"one host a line, found {line!r}"))
             continue
         try:
-            inventory.targets.append(parse_host_spec(line, number))
+            inventory.targets.append(parse_host_spec(line, number, name=line))
         except ValueError as exc:
             inventory.errors.append(InventoryProblem(number, str(exc)))
-    _report_duplicates(inventory)
+    report_duplicates(inventory)
     return inventory
 
 
@@ -230,7 +230,7 @@ def parse_ansible_ini(text: str) -> Inventory:
         except ValueError as exc:
             inventory.errors.append(InventoryProblem(host.line, f"host {host.name}: {exc}"))
     inventory.errors.sort(key=lambda problem: problem.line)
-    _report_duplicates(inventory)
+    report_duplicates(inventory)
     return inventory
 
 
@@ -338,7 +338,8 @@ def _resolve(state: _IniState, host: _Host) -> InventoryTarget:
     )
 
 
-def _report_duplicates(inventory: Inventory) -> None:
+def report_duplicates(inventory: Inventory) -> None:
+    """Keep the first of targets reaching the same server; each later one becomes an error naming both."""
     seen: dict[tuple[str, int], InventoryTarget] = {}
     unique: list[InventoryTarget] = []
     for target in inventory.targets:

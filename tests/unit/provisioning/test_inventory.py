@@ -61,8 +61,8 @@ def test_host_lines_skip_comments_and_blank_lines_and_name_each_bad_line() -> No
     )
     inventory = parse_host_lines(text)
     assert where(inventory.targets) == [
-        ("198.51.100.7", "198.51.100.7", None, "root"),
-        ("web2.example.com", "web2.example.com", 2222, "deploy"),
+        ("root@198.51.100.7", "198.51.100.7", None, "root"),
+        ("deploy@web2.example.com:2222", "web2.example.com", 2222, "deploy"),
     ]
     assert [str(e) for e in inventory.errors] == [
         "line 5: port '99999' is not a number from 1 to 65535",
@@ -76,7 +76,7 @@ def test_the_same_server_twice_is_reported_with_both_lines() -> None:
     )
     assert where(inventory.targets) == [
         ("198.51.100.7", "198.51.100.7", None, None),
-        ("198.51.100.7", "198.51.100.7", 2222, None),
+        ("198.51.100.7:2222", "198.51.100.7", 2222, None),
     ]
     assert [e.line for e in inventory.errors] == [2, 4]
     assert "same server as 198.51.100.7 on line 1 (198.51.100.7 port 22)" in inventory.errors[0].message
