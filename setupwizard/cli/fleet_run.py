@@ -171,6 +171,7 @@ async def run_fleet(
     """Set up every host (at most ``settings.parallel`` at once); True when every one succeeded."""
     from setupwizard.cli.fleet_view import FleetView  # Rich's live table: loaded for many-host runs only
 
+    # One file for every host: its reads and writes never await, so hosts on this loop cannot interleave them.
     store = FileKnownHosts(known_hosts_path())
     cancel = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -286,7 +286,13 @@ def setup(
             steps = replace(steps, admin=replace(admin, agent_path=agent))
     if many:
         directory = log_dir or new_log_dir(Path.cwd())
-        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            typer.echo(
+                f"cannot make the log directory {directory}: {exc.strerror}. Nothing was run.", err=True
+            )
+            raise typer.Exit(2) from None
         settings = RunSettings(parallel, stop_after_failures, forget_host_key, connect_timeout, language)
         console = Console(highlight=False)
         console.print(f"{len(found)} hosts, {parallel} at once; a log file per host in {directory}")

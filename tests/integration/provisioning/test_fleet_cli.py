@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -206,3 +207,38 @@ def test_show_plan_prints_each_hosts_plan_and_connects_nowhere(tmp_path: Path) -
     assert done.returncode == 0, done.stderr
     assert "== alice@192.0.2.1:2222 ==" in done.stdout and "== [2001:db8::1]:22 ==" in done.stdout
     assert "$ ssh alice@192.0.2.1 -p 2222" in done.stdout and "$ ssh root@2001:db8::1 -p 22" in done.stdout
+
+
+def test_ctrl_c_cancels_the_running_host_and_skips_the_rest(
+    pair: list[TestHost], home: Path, tmp_path: Path
+) -> None:
+    script = tmp_path / "long.sh"
+    script.write_text("echo long-script-started\nsleep 120\n")
+    logs = tmp_path / "logs"
+    hosts = [f"alice@{host.address}" for host in pair]
+    env = {**os.environ, "XDG_CONFIG_HOME": str(home), "COLUMNS": "200", "NO_COLOR": "1"}
+    argv = [SETUPWIZARD, "setup", *hosts, *LIGHT, "--script", str(script), "--parallel", "1"]
+    process = subprocess.Popen(
+        [*argv, "--log-dir", str(logs), "--password-stdin"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdin is not None
+    process.stdin.write(CANARY + "\n")
+    process.stdin.flush()
+    first_log = logs / f"alice_{pair[0].address}.log"
+    deadline = time.monotonic() + 300
+    while "long-script-started" not in (first_log.read_text() if first_log.exists() else ""):
+        assert process.poll() is None and time.monotonic() < deadline, "the script never started"
+        time.sleep(0.1)
+    assert "sleep 120" in pair[0].run_root("ps -eo args").stdout
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 1, out + err
+    lines = recap(out)
+    assert "✗ cancelled" in lines[hosts[0]] and "– skipped" in lines[hosts[1]]
+    assert "status: cancelled" in first_log.read_text()
+    assert "sleep 120" not in pair[0].run_root("ps -eo args").stdout  # the remote script was stopped
