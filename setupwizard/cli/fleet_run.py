@@ -187,7 +187,12 @@ async def run_fleet(
                 host.status = HostStatus.SKIPPED
                 view.changed(host)
                 return
-            await run_host(host, options, settings, store, cancel, view)
+            try:
+                await run_host(host, options, settings, store, cancel, view)
+            except OSError as exc:  # its log file could not be written: this host fails, the others go on
+                host.status, host.ended = HostStatus.FAILED, time.monotonic()
+                view.changed(host)
+                console.print(f"{host.name}: cannot write {host.log_path}: {exc.strerror}", highlight=False)
             limit.record(host.status)
 
     started = time.monotonic()
@@ -216,9 +221,10 @@ async def run_host(
 
         async def sink(events: Sequence[SessionEvent]) -> None:
             for event in events:
-                _write(log, event_text(event, settings.lang), event.timestamp)
+                _write(log, event_text(event, settings.lang), event.timestamp, flush=False)
                 if _follow(host, event, settings.lang):
                     view.changed(host)
+            log.flush()  # once a batch: a person may `tail -f` it while the run goes on
 
         try:
             host.result = await run_setup(
@@ -253,7 +259,8 @@ def _follow(host: FleetHost, event: SessionEvent, lang: Lang) -> bool:
     return False
 
 
-def _write(log: TextIO, text: str, when: datetime | None = None) -> None:
-    stamp = (when or datetime.now().astimezone()).strftime("%H:%M:%S")
+def _write(log: TextIO, text: str, when: datetime | None = None, *, flush: bool = True) -> None:
+    stamp = (when or datetime.now()).astimezone().strftime("%H:%M:%S")  # local time, as the terminal's
     log.write(f"{stamp} {text}\n")
-    log.flush()  # a person may `tail -f` it while the run goes on
+    if flush:
+        log.flush()

@@ -32,6 +32,17 @@ MARKS = {
 }
 
 
+PRIORITY = (
+    HostStatus.FAILED,
+    HostStatus.CANCELLED,
+    HostStatus.RUNNING,
+    HostStatus.WARNING,
+    HostStatus.QUEUED,
+    HostStatus.SUCCEEDED,
+    HostStatus.SKIPPED,
+)
+
+
 def duration_text(seconds: float | None) -> str:
     """``12.3s``, ``4m05s``; ``-`` when it never started."""
     if seconds is None:
@@ -53,8 +64,17 @@ def counts_line(hosts: Sequence[FleetHost]) -> str:
     return ", ".join(f"{n} {status.value}" for status, n in counts.items() if n)
 
 
-def fleet_table(hosts: Sequence[FleetHost]) -> RenderableType:
-    """The live table: a row per host, then the counts."""
+def rows_to_show(hosts: Sequence[FleetHost], limit: int | None) -> list[FleetHost]:
+    """All hosts, or when more than ``limit``: the failed first, then running, warned, queued, succeeded,
+    skipped ones, up to ``limit``, kept in the run's order (so a big run's table fits the terminal)."""
+    if limit is None or len(hosts) <= limit:
+        return list(hosts)
+    ranked = sorted(range(len(hosts)), key=lambda i: (PRIORITY.index(hosts[i].status), i))
+    return [hosts[i] for i in sorted(ranked[: max(limit, 1)])]
+
+
+def fleet_table(hosts: Sequence[FleetHost], max_rows: int | None = None) -> RenderableType:
+    """The live table: a row per host (at most ``max_rows``), then the counts."""
     table = Table(box=None, pad_edge=False)
     table.add_column("", no_wrap=True)
     table.add_column("host", no_wrap=True)
@@ -62,7 +82,8 @@ def fleet_table(hosts: Sequence[FleetHost]) -> RenderableType:
     table.add_column("current step", overflow="ellipsis", no_wrap=True)
     table.add_column("status", no_wrap=True)
     table.add_column("time", justify="right", no_wrap=True)
-    for host in hosts:
+    shown = rows_to_show(hosts, max_rows)
+    for host in shown:
         mark, style = MARKS[host.status]
         current = host.step if host.status is HostStatus.RUNNING else ""
         table.add_row(
@@ -73,7 +94,8 @@ def fleet_table(hosts: Sequence[FleetHost]) -> RenderableType:
             Text(host.status.value, style=style),
             duration_text(host.duration),
         )
-    return Group(table, Text(counts_line(hosts), style="bold"))
+    hidden = f" ({len(hosts) - len(shown)} more not shown)" if len(shown) < len(hosts) else ""
+    return Group(table, Text(counts_line(hosts) + hidden, style="bold"))
 
 
 def recap_lines(hosts: Sequence[FleetHost], elapsed: float, lang: Lang = "zh") -> list[str]:
@@ -120,7 +142,11 @@ class FleetView:
         if not self.live_table:
             yield
             return
-        with Live(get_renderable=lambda: fleet_table(self.hosts), console=self.console, refresh_per_second=4):
+
+        def table() -> RenderableType:
+            return fleet_table(self.hosts, max(self.console.size.height - 3, 1))  # header and counts
+
+        with Live(get_renderable=table, console=self.console, refresh_per_second=4):
             yield
 
     def changed(self, host: FleetHost) -> None:

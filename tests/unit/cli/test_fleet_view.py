@@ -50,6 +50,17 @@ def test_the_live_table_shows_each_hosts_mark_step_and_current_step_on_a_termina
     assert "12.5s" in text and "1 queued, 1 running, 1 warning, 1 failed" in text
 
 
+def test_a_table_taller_than_the_terminal_keeps_failed_and_running_hosts() -> None:
+    hosts = [host(f"ok{i}", HostStatus.SUCCEEDED) for i in range(5)]
+    hosts += [host("run1", HostStatus.RUNNING, ended=None), host("bad1", HostStatus.FAILED)]
+    hosts += [host("wait1", HostStatus.QUEUED, None, None)]
+    out = io.StringIO()
+    Console(file=out, force_terminal=True, width=120, color_system=None).print(fleet_table(hosts, 3))
+    rows = [line.split()[1] for line in out.getvalue().splitlines()[1:-1]]
+    assert rows == ["run1", "bad1", "wait1"]
+    assert "1 queued, 1 running, 5 succeeded, 1 failed (5 more not shown)" in out.getvalue()
+
+
 def test_without_a_terminal_each_change_is_one_plain_line() -> None:
     out = io.StringIO()
     console = Console(file=out, width=200)
