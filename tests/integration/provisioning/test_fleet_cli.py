@@ -42,10 +42,10 @@ def pair(testbed: Testbed) -> Iterator[list[TestHost]]:
             host.stop()
 
 
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One XDG_CONFIG_HOME for the module: the hosts' keys are remembered between its runs."""
-    return tmp_path_factory.mktemp("fleet-home")
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """The test's own XDG_CONFIG_HOME (known host keys): one test's key change never reaches another."""
+    return tmp_path / "home"
 
 
 def run_fleet(args: list[str], home: Path, work: Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:
@@ -165,10 +165,9 @@ def test_stop_after_failures_skips_the_hosts_not_yet_started(
     assert "3 hosts: 1 failed, 2 skipped" in done.stdout
 
 
-def test_a_changed_host_key_fails_that_host_only(pair: list[TestHost], tmp_path: Path) -> None:
+def test_a_changed_host_key_fails_that_host_only(pair: list[TestHost], home: Path, tmp_path: Path) -> None:
     changed, kept = pair
     hosts = [f"alice@{changed.address}", f"alice@{kept.address}"]
-    home = tmp_path / "home"
     first, _ = run_fleet([*hosts, "--log-dir", str(tmp_path / "first")], home, tmp_path)
     assert first.returncode == 0, first.stdout + first.stderr  # both keys are remembered now
     changed.regenerate_host_keys()
@@ -232,7 +231,9 @@ def test_ctrl_c_cancels_the_running_host_and_skips_the_rest(
     first_log = logs / f"alice_{pair[0].address}.log"
     deadline = time.monotonic() + 300
     while "long-script-started" not in (first_log.read_text() if first_log.exists() else ""):
-        assert process.poll() is None and time.monotonic() < deadline, "the script never started"
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("the script never started: " + "".join(process.communicate()))
         time.sleep(0.1)
     assert "sleep 120" in pair[0].run_root("ps -eo args").stdout
     process.send_signal(signal.SIGINT)
