@@ -169,7 +169,8 @@ def _check_host(host: str) -> None:
     try:
         check_host(host)
     except InvalidInputError as exc:
-        raise ValueError(f"host {host!r}: {exc.msg.text('en')}") from None
+        reason = exc.said.text("en") if exc.said is not None else exc.field
+        raise ValueError(f"host {host!r}: {reason}") from None
 
 
 def _check_user(username: str) -> None:
@@ -228,7 +229,9 @@ def parse_ansible_ini(text: str) -> Inventory:
         try:
             inventory.targets.append(_resolve(state, host))
         except ValueError as exc:
-            inventory.errors.append(InventoryProblem(host.line, f"host {host.name}: {exc}"))
+            said = str(exc)
+            prefix = "" if said.startswith(f"host {host.name!r}") else f"host {host.name}: "
+            inventory.errors.append(InventoryProblem(host.line, prefix + said))
     inventory.errors.sort(key=lambda problem: problem.line)
     report_duplicates(inventory)
     return inventory
@@ -323,6 +326,8 @@ def _resolve(state: _IniState, host: _Host) -> InventoryTarget:
     if address is None:
         spec = parse_host_spec(host.name, host.line)
         address, port = spec.host, spec.port
+        own_user = next((host.variables[k] for k in USER_VARS if k in host.variables), None)
+        user = own_user or spec.username or user  # ``alice@web1``: more precise than a group's user
     else:
         _check_host(address)
         port = _split_port(host.name)[1] if host.name.count(":") == 1 or "]:" in host.name else None

@@ -184,6 +184,21 @@ just words
     assert "hunter2" not in " ".join(str(e) for e in inventory.errors)
 
 
+def test_an_ini_host_may_be_written_user_at_host_port_and_a_bad_name_is_named_once() -> None:
+    text = (
+        "[web]\n[2001:db8::1]:2222 ansible_user=ops\nalice@198.51.100.9\nbad_host!\n"
+        "[web:vars]\nansible_user=www\n"
+    )
+    inventory = parse_ansible_ini(text)
+    assert where(inventory.targets) == [
+        ("[2001:db8::1]:2222", "2001:db8::1", 2222, "ops"),
+        ("alice@198.51.100.9", "198.51.100.9", None, "alice"),
+    ]
+    assert [str(e) for e in inventory.errors] == [
+        "line 4: host 'bad_host!': Not a valid IP address or DNS name"
+    ]
+
+
 def test_parse_inventory_tells_the_two_forms_apart() -> None:
     assert parse_inventory("[::1]:2222\nroot@198.51.100.7\n").targets[0].port == 2222
     assert parse_inventory("web1 ansible_host=192.0.2.1\n").targets[0].host == "192.0.2.1"
