@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(
         10.0, gt=0, description="How often a worker looks for setups whose worker died (Redis mode)."
     )
+    run_jobs: bool = Field(
+        True,
+        description="PostgreSQL: this serve process also runs setup jobs; false: it only serves the API and "
+        "`setupwizard worker` processes run them.",
+    )
+    worker_concurrency: int = Field(
+        20, ge=1, description="PostgreSQL: setups one process (serve or `setupwizard worker`) runs at once."
+    )
     secret_key: SecretStr | None = Field(
         None,
         description="Key for encrypting saved sudo passwords (32+ characters). "

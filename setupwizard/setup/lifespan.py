@@ -19,6 +19,7 @@ from setupwizard.config import Settings
 from setupwizard.core.secretbox import SecretBox
 from setupwizard.db.database import Database
 from setupwizard.db.worker_guard import single_worker_guard
+from setupwizard.jobs.lifespan import job_queue
 from setupwizard.live.bus import ProgressBus
 from setupwizard.live.memory import MemoryBus
 from setupwizard.live.redis import RedisBus
@@ -131,12 +132,14 @@ async def _setup_feature(app: FastAPI, settings: Settings, db: Database) -> Asyn
     app.state.progress_bus = bus
     app.state.admin_keys = admin_keys
     app.state.setup_service = service
-    try:
-        yield
-    finally:
-        if sweep is not None:
-            await sweep.close()
-        await service.close()
+    async with job_queue(settings, db, app.state.secretbox, service) as stop_taking_jobs:
+        try:
+            yield
+        finally:
+            stop_taking_jobs()  # PostgreSQL: while the service ends the runs, no new job starts here
+            if sweep is not None:
+                await sweep.close()
+            await service.close()
         await notifier.close()
         await admin_keys.close()
         await signals.close()

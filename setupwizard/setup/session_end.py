@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from setupwizard.db.database import Database
 from setupwizard.live import event_reads, store
-from setupwizard.provisioning.events import EventType, SessionEvent, utc_now
+from setupwizard.provisioning.events import EventEmitter, EventType, SessionEvent, utc_now
 from setupwizard.provisioning.result import SessionStatus, SetupResult, SudoMode
 from setupwizard.provisioning.summary import complete_event_level, level_mark
 from setupwizard.provisioning.target import SetupOptions, Target
@@ -35,6 +35,15 @@ def complete_event(seq: int, result: SetupResult, redact: Callable[[str], str] =
         timestamp=utc_now(),
         data=data,
     )
+
+
+def complete_event_for(
+    emitter: EventEmitter, completes: list[SessionEvent], result: SetupResult
+) -> SessionEvent:
+    """The service's ``complete`` event for ``result``, shaped as the engine's (its seq, if the engine
+    sent one)."""
+    seq = completes[0].seq if completes else emitter.last_seq + 1
+    return complete_event(seq, result, emitter.redact)
 
 
 async def interrupt_session(session: AsyncSession, session_id: str, above: int) -> SessionEvent:
