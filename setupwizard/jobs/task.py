@@ -60,6 +60,9 @@ async def run_setup_job(context: JobContext, session_id: str) -> str:
             log.warning("Setup job of session %s has nothing to run (already ended)", session_id)
             return str(row.status) if row is not None else "gone"
         prepared = unseal(runtime.box, session_id, sealed.sealed)
+        log.info(
+            "Setup job %s of session %s runs on worker %s", context.job.id, session_id, context.worker_name
+        )
         run = await runtime.service.launch(prepared, _NoLease())
         assert run.task is not None
         response = await _follow(run.task, run.cancel)

@@ -42,7 +42,6 @@ class JobWorker:
                 additional_context={CONTEXT_KEY: self.runtime},
                 update_heartbeat_interval=HEARTBEAT_SECONDS,
                 stalled_worker_timeout=STALLED_AFTER_SECONDS,
-                delete_jobs="successful",
             ),
             name="job-worker",
         )
