@@ -13,6 +13,8 @@ import asyncio
 import logging
 from typing import Any
 
+from procrastinate.jobs import Status
+from procrastinate.manager import JobManager
 from sqlalchemy.exc import IntegrityError
 
 from setupwizard.core.errors import ConflictError
@@ -20,6 +22,7 @@ from setupwizard.core.secretbox import SecretBox
 from setupwizard.db.database import Database
 from setupwizard.jobs import repository as jobs
 from setupwizard.jobs.sealing import seal
+from setupwizard.jobs.unrun import cancelled_before_start, end_unrun
 from setupwizard.live import event_reads
 from setupwizard.live.arrivals import SessionArrivals
 from setupwizard.live.bus import ProgressBus
@@ -41,8 +44,11 @@ ROW_CHECK_SECONDS = 2.0
 class JobLauncher:
     """The service's :class:`~setupwizard.setup.ports.SetupQueue` on procrastinate."""
 
-    def __init__(self, db: Database, box: SecretBox, bus: ProgressBus, arrivals: SessionArrivals) -> None:
+    def __init__(
+        self, db: Database, box: SecretBox, bus: ProgressBus, arrivals: SessionArrivals, manager: JobManager
+    ) -> None:
         self.db = db
+        self.manager = manager
         self.box = box
         self.bus = bus
         self.arrivals = arrivals
@@ -82,6 +88,19 @@ class JobLauncher:
             self._waiters.add(run.task)
             run.task.add_done_callback(self._waiters.discard)
         return run
+
+    async def cancel(self, session_id: str) -> None:
+        """Abort the session's job, from any process: a queued job never starts (its session ends
+        ``cancelled`` here), a running one is aborted in its worker (``jobs/task.py``)."""
+        async with self.db.session() as session:
+            job_id = await jobs.job_of(session, session_id)
+        if job_id is None:  # the job is ending right now: its run ends the session
+            return
+        await self.manager.cancel_job_by_id_async(job_id, abort=True)
+        if await self.manager.get_job_status_async(job_id) is Status.CANCELLED:  # was still queued
+            await end_unrun(self.db, self.bus, session_id, cancelled_before_start())
+            async with self.db.session() as session:
+                await jobs.forget_request(session, session_id)
 
     async def wait_for_end(self, session_id: str) -> SetupResponse:
         """The session's response once it ended (in any worker): its result, ``session_id`` and all its

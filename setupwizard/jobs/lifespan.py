@@ -33,11 +33,16 @@ async def job_queue(
         return
     app = build_app(settings)
     await app.open_async()
-    launcher = JobLauncher(db, box, service.bus, service.arrivals)
+    launcher = JobLauncher(db, box, service.bus, service.arrivals, app.job_manager)
     service.queue = launcher
     worker: JobWorker | None = None
     if settings.run_jobs if run_jobs is None else run_jobs:
-        worker = JobWorker(app, JobRuntime(db, box, service), concurrency=settings.worker_concurrency)
+        worker = JobWorker(
+            app,
+            JobRuntime(db, box, service),
+            concurrency=settings.worker_concurrency,
+            lease_seconds=settings.lease_seconds,
+        )
         worker.start()
     try:
         yield worker.stopping if worker is not None else _nothing

@@ -44,6 +44,7 @@ def seal(box: SecretBox, prepared: PreparedSetup) -> str:
         "owner_id": prepared.owner_id,
         "request": body,
         "saved_sudo_password": prepared.saved_sudo_password,
+        "attempt": prepared.attempt,
     }
     return box.encrypt(json.dumps(payload, default=_plain), _associated(prepared.session_id))
 
@@ -62,4 +63,5 @@ def unseal(box: SecretBox, session_id: str, sealed: str) -> PreparedSetup:
         save_sudo_password=request.save_sudo_password,
         request=request,
         saved_sudo_password=saved,
+        attempt=int(payload.get("attempt", 1)),
     )

@@ -11,23 +11,24 @@ import socket
 from procrastinate import App
 
 from setupwizard.jobs.repository import QUEUE
+from setupwizard.jobs.stalled import UPKEEP_QUEUE
 from setupwizard.jobs.task import CONTEXT_KEY, JobRuntime
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 5.0
-"""How often the worker tells PostgreSQL it is alive (``procrastinate_workers.last_heartbeat``)."""
-STALLED_AFTER_SECONDS = 30.0
-"""A worker silent this long is dead: its jobs are stalled (``get_stalled_jobs``)."""
+HEARTBEATS_PER_LEASE = 6
+"""The worker tells PostgreSQL it is alive (``procrastinate_workers.last_heartbeat``) this many times per
+``SETUPWIZARD_LEASE_SECONDS``; silent for a whole lease, it is dead and its jobs are stalled."""
 
 
 class JobWorker:
     """The worker's task in this process's event loop: :meth:`start`, then :meth:`stop` at shutdown."""
 
-    def __init__(self, app: App, runtime: JobRuntime, *, concurrency: int) -> None:
+    def __init__(self, app: App, runtime: JobRuntime, *, concurrency: int, lease_seconds: float) -> None:
         self.app = app
         self.runtime = runtime
         self.concurrency = concurrency
+        self.lease_seconds = lease_seconds
         self.name = f"{socket.gethostname()}-{os.getpid()}"
         self._task: asyncio.Task[None] | None = None
 
@@ -35,13 +36,13 @@ class JobWorker:
         """Listen for setup jobs (LISTEN/NOTIFY, and a poll as a fallback)."""
         self._task = asyncio.create_task(
             self.app.run_worker_async(
-                queues=[QUEUE],
+                queues=[QUEUE, UPKEEP_QUEUE],
                 name=self.name,
                 concurrency=self.concurrency,
                 install_signal_handlers=False,  # the server (or `setupwizard worker`) handles signals
                 additional_context={CONTEXT_KEY: self.runtime},
-                update_heartbeat_interval=HEARTBEAT_SECONDS,
-                stalled_worker_timeout=STALLED_AFTER_SECONDS,
+                update_heartbeat_interval=self.lease_seconds / HEARTBEATS_PER_LEASE,
+                stalled_worker_timeout=self.lease_seconds,
             ),
             name="job-worker",
         )

@@ -20,6 +20,7 @@ from setupwizard.core.secretbox import SecretBox
 from setupwizard.db.database import Database
 from setupwizard.db.worker_guard import single_worker_guard
 from setupwizard.jobs.lifespan import job_queue
+from setupwizard.jobs.queue import uses_queue
 from setupwizard.live.bus import ProgressBus
 from setupwizard.live.memory import MemoryBus
 from setupwizard.live.redis import RedisBus
@@ -34,7 +35,6 @@ from setupwizard.setup.locks import HostLocks, MemoryHostLocks, RedisHostLocks
 from setupwizard.setup.run_signals import MemoryRunSignals, RedisRunSignals, RunSignals
 from setupwizard.setup.service import SetupService
 from setupwizard.setup.session_end import recover_interrupted
-from setupwizard.setup.sweep import DeadRunSweep
 
 log = logging.getLogger(__name__)
 
@@ -98,20 +98,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 @asynccontextmanager
 async def _setup_feature(app: FastAPI, settings: Settings, db: Database) -> AsyncIterator[None]:
     bus, locks, signals = build_shared_parts(settings)
-    sweep: DeadRunSweep | None = None
     if isinstance(signals, RedisRunSignals):
         await signals.start()
-        sweep = DeadRunSweep(
-            db,
-            bus,
-            signals,
-            interval=settings.sweep_interval_seconds,
-            grace=settings.lease_seconds,
-            confirm_after=settings.lease_seconds / 2,  # longer than a heartbeat's renewal period (1/3)
-        )
-        sweep.start()
-    else:
+    if not (uses_queue(settings) and settings.redis_url):
+        # one process (SQLite's flock, or PostgreSQL's guard without Redis): what it ran died with it
         await recover_interrupted(db, locks)
+    # several workers (PostgreSQL and Redis): a dead worker's setups are the queue's stalled jobs
     admin_keys = AdminKeyVault(db, app.state.secretbox)
     admin_keys.start()  # every worker deletes expired keys
     notifier = Notifier(db, app.state.secretbox, settings.public_url)
@@ -137,8 +129,6 @@ async def _setup_feature(app: FastAPI, settings: Settings, db: Database) -> Asyn
             yield
         finally:
             stop_taking_jobs()  # PostgreSQL: while the service ends the runs, no new job starts here
-            if sweep is not None:
-                await sweep.close()
             await service.close()
         await notifier.close()
         await admin_keys.close()

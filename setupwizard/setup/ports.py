@@ -97,3 +97,7 @@ class SetupQueue(Protocol):
         the server is busy). The returned run's ``task`` ends with the session's response when ``wait``
         (None otherwise); the run itself happens in whichever worker takes the job."""
         ...
+
+    async def cancel(self, session_id: str) -> None:
+        """Stop the session's job wherever it is: queued (it never starts) or running (on any worker)."""
+        ...

@@ -357,7 +357,10 @@ class SetupService:
             row = await repository.get_owned_session(session, session_id, owner_id)
         if row.status != SessionStatus.RUNNING:
             raise ConflictError("该设置已结束，无法取消", code="session_not_running")
-        await self.signals.request_cancel(session_id)  # scale-out: reaches the run in whichever worker
+        if self.queue is not None:  # PostgreSQL: the queue's abort reaches the run on any worker
+            await self.queue.cancel(session_id)
+        else:
+            await self.signals.request_cancel(session_id)
 
     async def confirm_login(self, user_id: int, is_admin: bool, session_id: str) -> None:
         """The person could log in the new way: keep the hardening of a session waiting for it (owner or
