@@ -1,9 +1,9 @@
-"""Start and stop the setup feature with the app: progress bus, host locks, run signals, service, recovery.
+"""Start and stop the setup feature with the app: progress bus, host locks, run signals, service, recovery,
+and (PostgreSQL) the job queue.
 
-One process (no Redis): in-process bus, locks and signals; sessions a crash left ``running`` are marked
-``interrupted`` at start. Several workers (``redis_url`` set): all of them on Redis, and instead of the
-start-up recovery every worker runs the dead-worker sweep (at start and every ``sweep_interval_seconds``),
-which only ends sessions no live worker runs.
+One process (SQLite, or PostgreSQL without Redis): sessions a crash left ``running`` are marked
+``interrupted`` at start. Several workers (PostgreSQL and Redis): the bus and the run signals on Redis,
+setups are jobs of the queue, and a dead worker's setups are its stalled jobs (``jobs/stalled.py``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from setupwizard.servers.known_hosts import DatabaseKnownHostBook
 from setupwizard.servers.login_switch import DatabaseLoginSwitch
 from setupwizard.servers.repository import SudoRepository
 from setupwizard.setup.admin_keys import AdminKeyVault
-from setupwizard.setup.locks import HostLocks, MemoryHostLocks, RedisHostLocks
+from setupwizard.setup.locks import HostLocks, MemoryHostLocks
 from setupwizard.setup.run_signals import MemoryRunSignals, RedisRunSignals, RunSignals
 from setupwizard.setup.service import SetupService
 from setupwizard.setup.session_end import recover_interrupted
@@ -73,15 +73,12 @@ def validate(target: Target, options: SetupOptions) -> None:
 
 
 def build_shared_parts(settings: Settings) -> tuple[ProgressBus, HostLocks, RunSignals]:
-    """Bus, host locks and run signals: on Redis when ``redis_url`` is set (one client), else in-process."""
+    """Bus and run signals on Redis when ``redis_url`` is set (one client), else in-process. The host
+    locks are this process's: several workers share the job queue's (``setupwizard/jobs/``) instead."""
     if settings.redis_url:
         redis = Redis.from_url(settings.redis_url, socket_timeout=REDIS_SOCKET_TIMEOUT_SECONDS)
         prefix = settings.redis_prefix
-        return (
-            RedisBus(redis, prefix=prefix),
-            RedisHostLocks(redis, prefix=prefix, ttl=settings.lease_seconds),
-            RedisRunSignals(redis, prefix=prefix, lease_seconds=settings.lease_seconds),
-        )
+        return RedisBus(redis, prefix=prefix), MemoryHostLocks(), RedisRunSignals(redis, prefix=prefix)
     return MemoryBus(), MemoryHostLocks(), MemoryRunSignals()
 
 

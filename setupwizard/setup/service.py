@@ -192,8 +192,7 @@ class SetupService:
         run.task = asyncio.create_task(
             self._run(run, prepared.target, prepared.options, lease), name=f"setup-{session_id}"
         )
-        # several workers: a cancel sent to any worker reaches this run; its heartbeat ends with the
-        # task, i.e. after the final row is stored (the dead-worker sweep relies on that order)
+        # a confirmation (or, without a queue, a cancel) sent to any worker reaches this run
         await self.signals.track(session_id, run.cancel, run.confirm)
         run.task.add_done_callback(lambda _task: self.signals.untrack(session_id))
         return run

@@ -1,6 +1,6 @@
 """How a session ends when the engine did not end it: the one ``complete`` event built from a result, and the
 one way to end a session as ``interrupted`` (the service at shutdown or after a crash, and the dead-worker
-sweep). Also the login a hardening left, which the end saves in place of the old one."""
+stalled-job pass). Also the login a hardening left, which the end saves in place of the old one."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """Two real ``setupwizard serve`` processes on two loopback ports, sharing the machine's PostgreSQL (a
 database of their own, dropped afterwards) and Redis (a key prefix of their own, deleted afterwards).
 
-The lease and the sweep are short (``LEASE_SECONDS``, ``SWEEP_SECONDS``) so a killed worker is noticed
-quickly; tests still only poll with generous deadlines and assert no durations. Every process is stopped
-in teardown, also when a test fails; a test that kills one calls :meth:`Cluster.ensure_running` first.
+The lease and the stalled-job check are short (``LEASE_SECONDS``, ``SWEEP_SECONDS``) so a killed worker is
+noticed quickly; tests still only poll with generous deadlines and assert no durations. Every process is
+stopped in teardown, also when a test fails; a test that kills one calls :meth:`Cluster.ensure_running` first.
 """
 
 from __future__ import annotations

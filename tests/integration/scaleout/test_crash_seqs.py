@@ -62,7 +62,7 @@ async def slow_cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
         await asyncio.to_thread(_psql, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-async def test_the_sweep_numbers_the_final_event_above_what_was_shown_even_when_redis_lost_the_stream(
+async def test_the_survivor_numbers_the_final_event_above_what_was_shown_even_when_redis_lost_the_stream(
     slow_cluster: tuple[Cluster, str], test_host: TestHost
 ) -> None:
     cluster, prefix = slow_cluster
