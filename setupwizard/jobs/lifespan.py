@@ -16,6 +16,7 @@ from setupwizard.core.secretbox import SecretBox
 from setupwizard.db.database import Database
 from setupwizard.jobs.launcher import JobLauncher
 from setupwizard.jobs.queue import build_app, uses_queue
+from setupwizard.jobs.stalled import close_dead_jobs
 from setupwizard.jobs.task import JobRuntime
 from setupwizard.jobs.worker import JobWorker
 from setupwizard.setup.service import SetupService
@@ -33,6 +34,8 @@ async def job_queue(
         return
     app = build_app(settings)
     await app.open_async()
+    if not settings.redis_url:  # one process: what was running died with its previous start
+        await close_dead_jobs(app.job_manager, db)
     launcher = JobLauncher(db, box, service.bus, service.arrivals, app.job_manager)
     service.queue = launcher
     worker: JobWorker | None = None

@@ -38,3 +38,14 @@ def build_app(settings: Settings) -> App:
     upkeep = app.task(name=STALLED_TASK, queue=UPKEEP_QUEUE, pass_context=True)(end_stalled_setups)
     app.periodic(cron=check_cron(settings), periodic_id="stalled")(upkeep)
     return app
+
+
+def run_jobs_problem(settings: Settings) -> str | None:
+    """Why ``serve`` with these settings would leave every setup waiting forever, or None: PostgreSQL
+    without Redis is one process (no ``setupwizard worker`` can join it), so it must run the jobs itself."""
+    if uses_queue(settings) and not settings.redis_url and not settings.run_jobs:
+        return (
+            "SETUPWIZARD_RUN_JOBS=false needs SETUPWIZARD_REDIS_URL: without Redis no `setupwizard worker` "
+            "can run this service's setups, so they would wait forever. Set both, or leave RUN_JOBS true."
+        )
+    return None
