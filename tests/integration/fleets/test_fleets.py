@@ -16,6 +16,7 @@ import pytest
 from setupwizard.testbed.host import TestHost
 from tests.integration.web.live import Login, ProcessServer
 
+from ..setup.clients import events, open_progress, read_to_close
 from ..setup.conftest import Store
 from .conftest import ENDED, LIGHT_PLAN, fleet_frames, target, wait_fleet, wait_until
 
@@ -126,8 +127,14 @@ def fleet(
         answer = client.post("/api/fleets", json=body)
     assert answer.status_code == 202, answer.text
     started: dict[str, Any] = answer.json()
+
+    async def watch_last() -> tuple[list[dict[str, Any]], int | None]:
+        socket = await open_progress(live, owner, started["sessions"][2]["session_id"])
+        return await read_to_close(socket)
+
+    watched = asyncio.run(watch_last())  # the third host's own socket, opened while it may be queued
     ended = wait_fleet(live, owner, started["fleet_id"])
-    return {"started": started, "ended": ended}
+    return {"started": started, "ended": ended, "watched": watched}
 
 
 def test_every_host_succeeds_as_an_ordinary_session(
@@ -146,7 +153,15 @@ def test_every_host_succeeds_as_an_ordinary_session(
             assert detail["status"] == "succeeded"
             assert any(MARK in e["message"] for e in detail["events"])
         known = client.get("/api/servers/known-hosts").json()
+        sudo = client.get("/api/servers/sudo").json()
     assert len(known) == 3  # the confirmed keys, recorded by the runs
+    assert {(row["host"], row["sudo_user"], row["passwordless"]) for row in sudo} == {
+        (h.address, "bob", True) for h in canary_hosts
+    }
+    frames, close = fleet["watched"]
+    lines = events(frames)
+    assert close == 1000 and lines[-1]["type"] == "complete" and lines[-1]["data"]["status"] == "succeeded"
+    assert any(MARK in line["message"] for line in lines)
 
 
 def test_the_progress_socket_resumes_with_since(
@@ -214,8 +229,17 @@ def test_cancel_stops_the_running_host_and_no_queued_one_starts(
     with live.client(owner) as client:
         fleet_id = client.post("/api/fleets", json=body).json()["fleet_id"]
         wait_until(lambda: client.get(f"/api/fleets/{fleet_id}").json()["hosts"][0]["step_name"] != "")
-        answer = client.post(f"/api/fleets/{fleet_id}/cancel")
+        queued = client.get(f"/api/fleets/{fleet_id}").json()["hosts"][1]
+        assert queued["status"] == "queued"  # parallel 1: it waits for the first host
+
+        async def watch_queued() -> tuple[Any, tuple[list[dict[str, Any]], int | None]]:
+            socket = await open_progress(live, owner, queued["session_id"])  # no session row yet
+            cancelled = client.post(f"/api/fleets/{fleet_id}/cancel")
+            return cancelled, await read_to_close(socket)
+
+        answer, (frames, close) = asyncio.run(watch_queued())
         assert answer.status_code == 202 and answer.json()["stopping"] == 1
+        assert close == 1000 and events(frames)[-1]["data"]["status"] == "cancelled"
         ended = wait_fleet(live, owner, fleet_id)
         assert ended["status"] == "cancelled"
         assert [h["status"] for h in ended["hosts"]] == ["cancelled"] * 3
