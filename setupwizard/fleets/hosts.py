@@ -60,8 +60,11 @@ class HostRunner:
         try:
             run = await self.setup.start(job.owner_id, host.request)
         except (AppError, ProvisioningError) as exc:  # 409 setup_running: the host fails, it does not wait
-            code = exc.code
-            await self.end_unstarted(job, host, SessionStatus.FAILED, code, str(exc))
+            await self.end_unstarted(job, host, SessionStatus.FAILED, exc.code, str(exc))
+            return SessionStatus.FAILED
+        except Exception as exc:  # the database away, a bug: this host fails, the fleet goes on
+            log.exception("Fleet %s: host %d could not start", job.fleet_id, host.position)
+            await self.end_unstarted(job, host, SessionStatus.FAILED, "internal_error", type(exc).__name__)
             return SessionStatus.FAILED
         if job.cancelled:  # the fleet was cancelled while this host started
             with contextlib.suppress(AppError):

@@ -72,6 +72,10 @@ class FleetDispatch(Protocol):
         """The fleet's job running here, if any."""
         ...
 
+    def fleet_ids(self) -> list[str]:
+        """The fleets running here."""
+        ...
+
     async def close(self) -> None:
         """Stop: hosts not started end when the service's setups do (interrupted)."""
         ...
@@ -100,6 +104,9 @@ class EmbeddedScheduler:
 
     def job(self, fleet_id: str) -> FleetJob | None:
         return self._jobs.get(fleet_id)
+
+    def fleet_ids(self) -> list[str]:
+        return list(self._jobs)
 
     async def _drive(self, job: FleetJob) -> None:
         slots = asyncio.Semaphore(job.parallel)

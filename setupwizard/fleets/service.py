@@ -24,6 +24,7 @@ from setupwizard.fleets.hosts import HostRunner
 from setupwizard.fleets.progress import FleetProgress
 from setupwizard.fleets.scheduler import EmbeddedScheduler, FleetDispatch, FleetJob, HostJob
 from setupwizard.fleets.schemas import FleetDefaults, FleetRequest, FleetSession, FleetTarget, StartedFleet
+from setupwizard.provisioning.events import format_timestamp
 from setupwizard.provisioning.result import SessionStatus
 from setupwizard.servers.known_hosts import DatabaseKnownHosts
 from setupwizard.servers.targets import TargetPolicy
@@ -254,25 +255,37 @@ class FleetService:
     async def recover(self) -> None:
         """At start (one process): fleets a crash left running end ``interrupted``, their hosts with them."""
         async with self.db.session() as session:
-            fleets = await repository.unfinished_fleets(session)
-            for fleet in fleets:
-                for host in await repository.hosts_of(session, fleet.id):
+            fleets = [fleet.id for fleet in await repository.unfinished_fleets(session)]
+        await self._interrupt(fleets)
+        if fleets:
+            log.warning("%d fleet(s) a restart cut short are marked interrupted", len(fleets))
+
+    async def _interrupt(self, fleet_ids: list[str]) -> None:
+        async with self.db.session() as session:
+            for fleet_id in fleet_ids:
+                for host in await repository.hosts_of(session, fleet_id):
                     if host.status in ("queued", "running"):
                         await repository.update_host(
                             session,
-                            fleet.id,
+                            fleet_id,
                             host.position,
                             status=SessionStatus.INTERRUPTED,
                             reason="service_restarted",
                             finished_at=utc_now(),
                         )
-                await repository.end_fleet(session, fleet.id, "interrupted")
-        if fleets:
-            log.warning("%d fleet(s) a restart cut short are marked interrupted", len(fleets))
+                await repository.end_fleet(session, fleet_id, "interrupted")
+                event = {"type": "fleet", "status": "interrupted", "at": format_timestamp(utc_now())}
+                await repository.add_event(session, fleet_id, event)
 
     async def close(self) -> None:
-        """Stop the scheduler (running sessions end with the setup service, interrupted)."""
+        """Stop the scheduler; the fleets it ran end ``interrupted`` (their running sessions end with the
+        setup service, interrupted, as any session does). A failure is logged: the start recovers it."""
+        here = self.dispatch.fleet_ids()
         await self.dispatch.close()
+        try:
+            await self._interrupt(here)
+        except Exception:
+            log.exception("The fleets of this process could not be marked interrupted at shutdown")
         for kept in self._kept.values():
             if kept.drop is not None:
                 kept.drop.cancel()

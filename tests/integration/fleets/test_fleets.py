@@ -289,3 +289,34 @@ def test_audit_and_no_credential_anywhere(
     assert CANARY not in (store.data_dir / "server.log").read_text()
     assert uuid.UUID(fleet["started"]["fleet_id"])
     assert all(h["status"] in ENDED for h in fleet["ended"]["hosts"])
+
+
+@pytest.mark.parametrize("stop", ["sigterm", "sigkill"])
+def test_a_restart_interrupts_the_fleet_and_retry_needs_the_credentials_again(
+    live: ProcessServer, owner: Login, canary_hosts: list[TestHost], fleet: dict[str, Any], stop: str
+) -> None:
+    """Last in the module: it restarts the service. The credentials lived in the old process only."""
+    body = fleet_body(canary_hosts, parallel=1)
+    body["plan"]["script"] = "echo started\nsleep 120\n"
+    with live.client(owner) as client:
+        fleet_id = client.post("/api/fleets", json=body).json()["fleet_id"]
+        wait_until(lambda: client.get(f"/api/fleets/{fleet_id}").json()["hosts"][0]["step_name"] != "")
+    if stop == "sigterm":
+        live.restart()  # graceful: the shutdown marks the fleet
+    else:
+        live.kill()  # a crash: the next start marks it
+        live.start()
+    with live.client(owner) as client:
+        cut = client.get(f"/api/fleets/{fleet_id}").json()
+        assert cut["status"] == "interrupted"
+        assert [h["status"] for h in cut["hosts"]] == ["interrupted"] * 3
+        frames = asyncio.run(fleet_frames(live, owner, fleet_id))
+        assert frames[-1]["type"] == "fleet" and frames[-1]["status"] == "interrupted"
+        gone = client.post(f"/api/fleets/{fleet_id}/retry", json={})
+        assert gone.status_code == 409 and gone.json()["code"] == "credentials_gone"
+        body_again = {"defaults": {"password": CANARY}}
+        assert client.post(f"/api/fleets/{fleet_id}/retry", json=body_again).status_code == 202
+        client.post(f"/api/fleets/{fleet_id}/cancel")  # the retry runs the long script: stop it
+        ended = wait_fleet(live, owner, fleet_id)
+    assert ended["status"] == "cancelled" and [h["attempt"] for h in ended["hosts"]] == [2, 2, 2]
+    assert CANARY not in (live.log_path.read_text())
