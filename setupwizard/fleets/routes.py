@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, WebSocket, status
@@ -126,29 +127,31 @@ async def list_fleets(
     return [fleet_out(row, counts[row.id], None, fleets.progress) for row in rows]
 
 
-@router.get("/{fleet_id}")
-async def get_fleet(fleet_id: str, user: CurrentUser, session: SessionDep, fleets: FleetsDep) -> FleetOut:
+@router.get("/{fleet_id:uuid}")
+async def get_fleet(
+    fleet_id: uuid.UUID, user: CurrentUser, session: SessionDep, fleets: FleetsDep
+) -> FleetOut:
     """One of the caller's fleets with every host: status, step n/N, duration, last line."""
-    row = await repository.owned_fleet(session, fleet_id, user.id)
+    row = await repository.owned_fleet(session, str(fleet_id), user.id)
     counts = await repository.host_counts(session, [row.id])
     hosts = await repository.hosts_of(session, row.id)
     return fleet_out(row, counts[row.id], hosts, fleets.progress)
 
 
-@router.post("/{fleet_id}/cancel", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/{fleet_id:uuid}/cancel", status_code=status.HTTP_202_ACCEPTED)
 async def cancel_fleet(
-    fleet_id: str, user: CurrentUser, request: Request, fleets: FleetsDep
+    fleet_id: uuid.UUID, user: CurrentUser, request: Request, fleets: FleetsDep
 ) -> dict[str, Any]:
     """Queued hosts never start (they end ``cancelled``); running ones are asked to stop, in any worker."""
-    stopping = await fleets.cancel(user.id, fleet_id)
-    detail = {"fleet_id": fleet_id, "stopping": stopping}
+    stopping = await fleets.cancel(user.id, str(fleet_id))
+    detail = {"fleet_id": str(fleet_id), "stopping": stopping}
     await audit.record(request.app.state.db, request, AuditAction.FLEET_CANCEL, user=user, detail=detail)
-    return {"fleet_id": fleet_id, "status": "cancelling", "stopping": stopping}
+    return {"fleet_id": str(fleet_id), "status": "cancelling", "stopping": stopping}
 
 
-@router.post("/{fleet_id}/retry", status_code=status.HTTP_202_ACCEPTED, responses=_START_ERRORS)
+@router.post("/{fleet_id:uuid}/retry", status_code=status.HTTP_202_ACCEPTED, responses=_START_ERRORS)
 async def retry_fleet(
-    fleet_id: str,
+    fleet_id: uuid.UUID,
     user: CurrentUser,
     request: Request,
     fleets: FleetsDep,
@@ -159,20 +162,20 @@ async def retry_fleet(
     ``defaults``: the credentials again, when the service no longer holds them (409 ``credentials_gone``).
     """
     policy = _one_attempt(request, user)
-    started = await fleets.retry(user.id, fleet_id, defaults, policy)
-    detail = {"fleet_id": fleet_id, "hosts": len(started.sessions)}
+    started = await fleets.retry(user.id, str(fleet_id), defaults, policy)
+    detail = {"fleet_id": str(fleet_id), "hosts": len(started.sessions)}
     await audit.record(request.app.state.db, request, AuditAction.FLEET_RETRY, user=user, detail=detail)
     return started
 
 
 @router.get(
-    "/{fleet_id}/logs.zip",
+    "/{fleet_id:uuid}/logs.zip",
     response_class=Response,
     responses={200: {"content": {"application/zip": {}}, "description": "Each host's log.txt"}},
 )
-async def download_logs(fleet_id: str, user: CurrentUser, session: SessionDep) -> Response:
+async def download_logs(fleet_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Response:
     """Every host's log (each attempt's), as ``NNN-host-port/attempt-K.log.txt`` in one zip."""
-    row = await repository.owned_fleet(session, fleet_id, user.id)
+    row = await repository.owned_fleet(session, str(fleet_id), user.id)
     data = await logs_zip(session, row)
     filename = f"fleet-{row.id}-logs.zip"
     return Response(
@@ -182,7 +185,7 @@ async def download_logs(fleet_id: str, user: CurrentUser, session: SessionDep) -
     )
 
 
-@router.websocket("/{fleet_id}/progress")
-async def fleet_progress(ws: WebSocket, fleet_id: str) -> None:
+@router.websocket("/{fleet_id:uuid}/progress")
+async def fleet_progress(ws: WebSocket, fleet_id: uuid.UUID) -> None:
     """Every host's status changes and steps (``?since=N`` resumes); the lines stay on session sockets."""
-    await serve_fleet_progress(ws, fleet_id, ws.query_params.get("since"))
+    await serve_fleet_progress(ws, str(fleet_id), ws.query_params.get("since"))
