@@ -264,6 +264,30 @@ def test_a_busy_server_fails_its_host_without_waiting(
         client.post(f"/api/setup/sessions/{session_id}/cancel")
 
 
+def test_a_changed_key_blocks_that_host_only(
+    live: ProcessServer, owner: Login, canary_hosts: list[TestHost], fleet: dict[str, Any]
+) -> None:
+    canary_hosts[2].regenerate_host_keys()  # the keys of every host are trusted by now
+    scan_body = {"targets": [target(h) for h in canary_hosts], "defaults": {"password": CANARY}}
+    with live.client(owner) as client:
+        trusted = {k["host"]: k["fingerprint"] for k in client.get("/api/servers/known-hosts").json()}
+        scanned = client.post("/api/fleets/test-connections", json=scan_body).json()
+        assert [(s["host_key"], s["ok"]) for s in scanned] == [
+            ("known", True),
+            ("known", True),
+            ("changed", False),
+        ]
+        assert scanned[2]["code"] == "host_key_changed"
+        assert scanned[2]["host_key_fingerprint"] != trusted[canary_hosts[2].address]
+        fleet_id = client.post("/api/fleets", json=fleet_body(canary_hosts)).json()["fleet_id"]
+        ended = wait_fleet(live, owner, fleet_id)
+        assert [h["status"] for h in ended["hosts"]] == ["succeeded", "succeeded", "failed"]
+        changed = client.get(f"/api/setup/sessions/{ended['hosts'][2]['session_id']}").json()
+        assert changed["result"]["error_code"] == "host_key_changed"
+        still = {k["host"]: k["fingerprint"] for k in client.get("/api/servers/known-hosts").json()}
+    assert still == trusted  # the new key was not trusted by the scan nor by the run
+
+
 def test_audit_and_no_credential_anywhere(
     live: ProcessServer, owner: Login, store: Store, fleet: dict[str, Any]
 ) -> None:
