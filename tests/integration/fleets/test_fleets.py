@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import io
 import secrets
+import sqlite3
+import subprocess
 import uuid
 import zipfile
 from typing import Any
@@ -262,6 +264,41 @@ def test_a_busy_server_fails_its_host_without_waiting(
             ("succeeded", ""),
         ]
         client.post(f"/api/setup/sessions/{session_id}/cancel")
+
+
+def mark_cancelled_elsewhere(store: Store, fleet_id: str) -> None:
+    """What a cancel through another worker leaves this process: the fleet's row says cancelled."""
+    sql = f"UPDATE fleets SET cancelled = true WHERE id = '{fleet_id}'"
+    if store.pg_database is None:
+        with sqlite3.connect(store.data_dir / "setupwizard.db", timeout=30) as db:
+            db.execute(sql)
+        return
+    psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", store.pg_database, "-v", "ON_ERROR_STOP=1"]
+    subprocess.run([*psql, "-qc", sql], check=True, capture_output=True, timeout=60)
+
+
+def test_a_cancel_through_another_worker_starts_no_queued_host(
+    live: ProcessServer, owner: Login, store: Store, canary_hosts: list[TestHost], fleet: dict[str, Any]
+) -> None:
+    body = fleet_body(canary_hosts, parallel=1)
+    body["plan"]["script"] = "echo started\nsleep 120\n"
+    with live.client(owner) as client:
+        fleet_id = client.post("/api/fleets", json=body).json()["fleet_id"]
+
+        def first_running() -> dict[str, Any] | None:
+            host: dict[str, Any] = client.get(f"/api/fleets/{fleet_id}").json()["hosts"][0]
+            return host if host["step_name"] else None
+
+        first = wait_until(first_running)
+        mark_cancelled_elsewhere(store, fleet_id)
+        assert client.post(f"/api/setup/sessions/{first['session_id']}/cancel").status_code == 202
+        ended = wait_fleet(live, owner, fleet_id)
+    assert ended["status"] == "cancelled"
+    assert [(h["status"], h["reason"]) for h in ended["hosts"]] == [
+        ("cancelled", ""),
+        ("cancelled", "fleet_cancelled"),
+        ("cancelled", "fleet_cancelled"),
+    ]
 
 
 def test_a_changed_key_blocks_that_host_only(
