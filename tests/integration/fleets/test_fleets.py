@@ -91,6 +91,15 @@ def test_bad_targets_are_refused_naming_the_field(
                 code,
             )
         listed = client.get("/api/fleets").json()
+        scans: list[tuple[dict[str, Any], int, str]] = [
+            ({"targets": [good, {**good, "port": 0}]}, 422, "targets.1.port"),
+            ({"targets": [good, {**good, "username": "Bad User"}]}, 422, "targets.1.username"),
+            ({"targets": [good, {**good, "key_id": 0}]}, 422, "targets.1.key_id"),
+            ({"targets": [good, {**good, "host": "169.254.169.254"}]}, 403, "targets.1.host"),
+        ]
+        for scan, status, field in scans:
+            answer = client.post("/api/fleets/test-connections", json=scan)
+            assert (answer.status_code, answer.json()["field"]) == (status, field)
     assert listed == []  # nothing was recorded, nothing ran
 
 
