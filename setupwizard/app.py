@@ -29,6 +29,8 @@ from setupwizard.db.faults import (
     describe,
     is_database_fault,
 )
+from setupwizard.fleets.lifespan import lifespan as fleets_lifespan
+from setupwizard.fleets.routes import router as fleets_router
 from setupwizard.metrics.listener import metrics_lifespan
 from setupwizard.metrics.routes import router as metrics_router
 from setupwizard.notify.routes import router as notify_router
@@ -64,12 +66,12 @@ def configure_logging(settings: Settings) -> None:
         use_json_for_uvicorn()
 
 
-FEATURE_LIFESPANS: tuple[FeatureLifespan, ...] = (setup_lifespan, metrics_lifespan)
+FEATURE_LIFESPANS: tuple[FeatureLifespan, ...] = (setup_lifespan, fleets_lifespan, metrics_lifespan)
 """The features' own start/stop, entered in order once the database is migrated and the first admin exists
 (``app.state.db``/``settings``/``secretbox`` are set), left in reverse. The setup feature builds the
 progress bus, the host locks and the setup service, and marks sessions a crash left ``running`` as
-``interrupted``. The metrics count that service's running setups and serve ``/metrics`` on
-``SETUPWIZARD_METRICS_ADDRESS`` when it is set."""
+``interrupted``. The fleets run their hosts on that service. The metrics count that service's running
+setups and serve ``/metrics`` on ``SETUPWIZARD_METRICS_ADDRESS`` when it is set."""
 
 
 @asynccontextmanager
@@ -129,6 +131,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(servers_router)
     # The setup routes: targets checked and attempts counted before connecting; start/cancel/delete audited.
     app.include_router(setup_router, dependencies=[Depends(setup_trail), Depends(connection_guard)])
+    app.include_router(fleets_router)  # checks each target itself; one connection attempt per call
     app.include_router(audit_router)
     app.include_router(metrics_router)
     app.include_router(keys_router)

@@ -45,6 +45,10 @@ class AuditAction(StrEnum):
     NOTIFY_TARGET_SAVE = "notify.target_save"  # never the URL: it holds the service's tokens
     NOTIFY_TARGET_DELETE = "notify.target_delete"
     ADMIN_KEY_DOWNLOAD = "admin_key.download"  # the one-time download of a generated admin private key
+    FLEET_START = "fleet.start"  # detail: fleet id, hosts, parallel, accept_new_host_keys
+    FLEET_CANCEL = "fleet.cancel"
+    FLEET_RETRY = "fleet.retry"
+    FLEET_TEST = "fleet.test_connections"
 
 
 def client_address(conn: HTTPConnection) -> str:

@@ -316,3 +316,60 @@ class SetupJobSecrets(Base):
 
     def __repr__(self) -> str:  # never the sealed request, not even its ciphertext
         return f"SetupJobSecrets(session_id={self.session_id!r}, job_id={self.job_id!r})"
+
+
+class Fleet(Base):
+    """One plan run on many servers (``fleets/``). ``plan`` is the step choice without any secret: the
+    credentials live in the scheduler's memory only, never in a column."""
+
+    __tablename__ = "fleets"
+    __table_args__ = (Index("ix_fleets_owner_created", "owner_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(128))
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON)
+    parallel: Mapped[int] = mapped_column(Integer)
+    stop_after_failures: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    accept_new_host_keys: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16))  # running | done | cancelled | interrupted
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)  # the fleet progress socket's last event
+
+
+class FleetHost(Base):
+    """One target of a fleet, and the session of its latest attempt (a retry makes a new session)."""
+
+    __tablename__ = "fleet_hosts"
+    __table_args__ = (UniqueConstraint("fleet_id", "position", name="uq_fleet_hosts_fleet_position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fleet_id: Mapped[str] = mapped_column(ForeignKey("fleets.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # the target's index in the request
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(64))
+    session_id: Mapped[str] = mapped_column(String(36), index=True)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    earlier_sessions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # queued | running | a SessionStatus once ended (succeeded, failed, cancelled, interrupted, skipped, …)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(64), default="")  # error code of a failure (setup_running, …)
+    step_index: Mapped[int] = mapped_column(Integer, default=0)
+    step_total: Mapped[int] = mapped_column(Integer, default=0)
+    step_name: Mapped[str] = mapped_column(String(128), default="")
+    last_line: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class FleetEvent(Base):
+    """One frame of a fleet's progress socket (a host's status or step changed), numbered per fleet."""
+
+    __tablename__ = "fleet_events"
+
+    fleet_id: Mapped[str] = mapped_column(ForeignKey("fleets.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)

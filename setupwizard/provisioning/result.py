@@ -31,6 +31,7 @@ class SessionStatus(StrEnum):
     CANCELLED = "cancelled"  # stopped by its user
     INTERRUPTED = "interrupted"  # cut short by the service stopping or dying
     LOG_INCOMPLETE = "log_incomplete"  # the server part succeeded, but not every event could be stored
+    SKIPPED = "skipped"  # a fleet's host that never started: its fleet reached stop_after_failures
 
 
 INTERRUPTED_MESSAGE = render("run.interrupted_restart", {})

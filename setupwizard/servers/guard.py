@@ -29,6 +29,11 @@ class TargetDeniedError(AppError):
         )
 
 
+def target_rules(conn: HTTPConnection) -> tuple[TargetPolicy, ConnectAttempts]:
+    """The app's deny list and per-user connection attempts (built on first use)."""
+    return _state(conn)
+
+
 def _state(conn: HTTPConnection) -> tuple[TargetPolicy, ConnectAttempts]:
     app = conn.app
     policy: TargetPolicy | None = getattr(app.state, "target_policy", None)

@@ -6,7 +6,15 @@
 import { t } from "./i18n.js";
 
 export const PAGE_SIZE = 50;
-const STATUSES = ["running", "succeeded", "failed", "cancelled", "interrupted", "log_incomplete"];
+const STATUSES = [
+  "running",
+  "succeeded",
+  "failed",
+  "cancelled",
+  "interrupted",
+  "log_incomplete",
+  "skipped",
+];
 const $ = (id) => document.getElementById(id);
 
 /** The start of a local day ("2026-12-05") as a UTC instant, `days` days later. */

@@ -125,6 +125,7 @@ export class RunProgress {
       cancelled: "run.cancelled",
       interrupted: "run.interrupted",
       log_incomplete: "run.log_incomplete",
+      skipped: "run.skipped",
     }[status] || "run.failed";
     const tone = status === "succeeded" ? "success" : status === "failed" ? "error" : "warning";
     banner.className = `banner banner-${tone}`;

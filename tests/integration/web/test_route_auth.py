@@ -87,7 +87,10 @@ def test_the_route_listing_sees_the_service() -> None:
     assert set(mounts()) <= {"/static", "/docs-assets"}, (
         "a new mounted app needs a look at its authentication"
     )
-    assert websocket_routes() == ["/api/setup/setup-progress/{session_id}"]
+    assert websocket_routes() == [
+        "/api/setup/setup-progress/{session_id}",
+        "/api/fleets/{fleet_id:uuid}/progress",
+    ]
 
 
 @pytest.mark.parametrize(

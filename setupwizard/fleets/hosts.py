@@ -1,0 +1,177 @@
+"""One host of a fleet: start its ordinary session, follow its steps, record how it ended.
+
+A host that never runs (cancelled or skipped before its start, or refused: the server already busy with
+another setup) still gets a session: a finished row with one ``complete`` event saying why, so its
+session id works everywhere a session id does (its WebSocket ends at once with that event, history, log).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+
+from setupwizard.core.errors import AppError
+from setupwizard.db.database import Database
+from setupwizard.fleets import repository as fleets
+from setupwizard.fleets.progress import FleetProgress
+from setupwizard.fleets.scheduler import FleetJob, HostJob
+from setupwizard.live import store
+from setupwizard.live.bus import ProgressBus
+from setupwizard.live.sessions import SessionState
+from setupwizard.provisioning.errors import ProvisioningError
+from setupwizard.provisioning.events import SessionEvent, utc_now
+from setupwizard.provisioning.result import SessionStatus, SetupResult
+from setupwizard.setup import repository as sessions
+from setupwizard.setup.service import SetupService
+from setupwizard.setup.session_end import complete_event
+
+log = logging.getLogger(__name__)
+
+WATCH_GRACE_SECONDS = 10.0
+"""How long the step watcher may still read after the session ended (its ``complete`` is published
+before the run's task returns, so it is normally done already)."""
+NEVER_RAN: dict[str, str] = {
+    "fleet_cancelled": "已取消：该主机在批量任务取消前尚未开始",
+    "stop_after_failures": "已跳过：批量任务失败次数已达上限，该主机未开始",
+}
+
+
+class HostRunner:
+    """Runs a fleet's hosts as sessions of the setup service (the scheduler's callbacks)."""
+
+    def __init__(self, db: Database, setup: SetupService, bus: ProgressBus, progress: FleetProgress) -> None:
+        self.db = db
+        self.setup = setup
+        self.bus = bus
+        self.progress = progress
+
+    async def run(self, job: FleetJob, host: HostJob) -> str:
+        """Start the host's session, follow it to its end; answers its final status."""
+        session_id = str(host.request.session_id)
+        async with self.db.session() as session:  # a cancel through another worker sets only the row
+            job.cancelled = job.cancelled or await fleets.fleet_cancelled(session, job.fleet_id)
+        if job.cancelled:
+            await self.end_unstarted(job, host, SessionStatus.CANCELLED, "fleet_cancelled")
+            return SessionStatus.CANCELLED
+        await self.progress.host_changed(
+            job.fleet_id,
+            host.position,
+            {"type": "host", "status": "running", "session_id": session_id},
+            status="running",
+            reason="",
+            started_at=utc_now(),
+        )
+        try:
+            run = await self.setup.start(job.owner_id, host.request)
+        except (AppError, ProvisioningError) as exc:  # 409 setup_running: the host fails, it does not wait
+            await self.end_unstarted(job, host, SessionStatus.FAILED, exc.code, str(exc))
+            return SessionStatus.FAILED
+        except Exception as exc:  # the database away, a bug: this host fails, the fleet goes on
+            log.exception("Fleet %s: host %d could not start", job.fleet_id, host.position)
+            await self.end_unstarted(job, host, SessionStatus.FAILED, "internal_error", type(exc).__name__)
+            return SessionStatus.FAILED
+        if job.cancelled:  # the fleet was cancelled while this host started
+            with contextlib.suppress(AppError):
+                await self.setup.cancel(job.owner_id, session_id)
+        watcher = asyncio.create_task(self._watch(job, host, session_id))
+        status: str = SessionStatus.INTERRUPTED
+        message = ""
+        try:
+            assert run.task is not None
+            response = await asyncio.shield(run.task)
+            status, message = response.status, response.message
+        except asyncio.CancelledError:  # the service is stopping: the session ends interrupted
+            watcher.cancel()
+            raise
+        except Exception:
+            log.exception(
+                "Fleet %s: the session %s of host %d failed", job.fleet_id, session_id, host.position
+            )
+            status = SessionStatus.FAILED
+        done, _ = await asyncio.wait({watcher}, timeout=WATCH_GRACE_SECONDS)
+        if not done:
+            watcher.cancel()
+        last = self.progress.last_lines.pop((job.fleet_id, host.position), "") or message
+        await self.progress.host_changed(
+            job.fleet_id,
+            host.position,
+            {"type": "host", "status": status, "session_id": session_id},
+            status=status,
+            last_line=last[:2000],
+            finished_at=utc_now(),
+        )
+        return status
+
+    async def _watch(self, job: FleetJob, host: HostJob, session_id: str) -> None:
+        """Follow the session's events on the bus: store each new step, keep the newest line in memory."""
+        step = 0
+        key = (job.fleet_id, host.position)
+        try:
+            async for batch in self.bus.subscribe(session_id, 0):
+                for event in batch:
+                    self.progress.last_lines[key] = event.message.rsplit("\n", 1)[-1][:2000]
+                    if event.step_index is not None and event.step_index != step:
+                        step = event.step_index
+                        await self._step(job, host, session_id, event)
+        except Exception:  # the watcher only shows progress: the run goes on without it
+            log.exception("Fleet %s: following host %d's steps failed", job.fleet_id, host.position)
+
+    async def _step(self, job: FleetJob, host: HostJob, session_id: str, event: SessionEvent) -> None:
+        name = str(event.data.get("name") or event.step_id or "")[:128]
+        await self.progress.host_changed(
+            job.fleet_id,
+            host.position,
+            {
+                "type": "step",
+                "session_id": session_id,
+                "step_index": event.step_index,
+                "step_total": event.step_total,
+                "step_id": event.step_id,
+                "step_name": name,
+            },
+            step_index=event.step_index or 0,
+            step_total=event.step_total or 0,
+            step_name=name,
+            last_line=self.progress.last_lines.get((job.fleet_id, host.position), "")[:2000],
+        )
+
+    async def end_unstarted(
+        self, job: FleetJob, host: HostJob, status: str, reason: str, message: str | None = None
+    ) -> None:
+        """End a host whose session never ran: a finished session row saying why, and the host's row."""
+        request = host.request
+        session_id = str(request.session_id)
+        text = message or NEVER_RAN.get(reason, reason)
+        result = SetupResult(message=text, status=SessionStatus(status), error_code=reason)
+        final = complete_event(1, result)
+        now = utc_now()
+        async with self.db.session() as session:
+            await sessions.insert_session(
+                session,
+                session_id=session_id,
+                owner_id=job.owner_id,
+                host=request.to_target().host,
+                port=request.port,
+                username=request.username,
+            )
+            await store.add_events(session, session_id, [final])
+            await sessions.finish_session(
+                session, session_id, status=status, message=text, result=final.data, finished_at=now
+            )
+        self.setup.arrivals.arrived(SessionState(session_id, job.owner_id, running=False, last_seq=1))
+        await self._ended(job, host, session_id, status, reason, text, now)
+
+    async def _ended(
+        self, job: FleetJob, host: HostJob, session_id: str, status: str, reason: str, text: str, at: datetime
+    ) -> None:
+        await self.progress.host_changed(
+            job.fleet_id,
+            host.position,
+            {"type": "host", "status": status, "session_id": session_id, "reason": reason},
+            status=status,
+            reason=reason[:64],
+            last_line=text[:2000],
+            finished_at=at,
+        )
