@@ -64,7 +64,9 @@ class HostRunner:
             started_at=utc_now(),
         )
         try:
-            run = await self.setup.start(job.owner_id, host.request)
+            # wait: with the job queue the session runs on any worker, and its end is awaited here,
+            # so this scheduler's ``parallel`` holds across workers
+            run = await self.setup.start(job.owner_id, host.request.model_copy(update={"wait": True}))
         except (AppError, ProvisioningError) as exc:  # 409 setup_running: the host fails, it does not wait
             await self.end_unstarted(job, host, SessionStatus.FAILED, exc.code, str(exc))
             return SessionStatus.FAILED
