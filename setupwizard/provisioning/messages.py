@@ -492,10 +492,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Disconnected before sending any credential. {hint}",
     ),
     "error.reset_hint": (
-        "如果服务器确实重装过或换过密钥，请在「服务器 → 已知主机密钥」中删除旧记录"
-        "（命令行: setupwizard setup --forget-host-key）后重试",
-        "If the server really was rebuilt or got new keys, delete the old record under Servers → Known "
-        "host keys (command line: setupwizard setup --forget-host-key) and try again",
+        "如果服务器确实重装过或换过密钥：在服务器的控制台上运行 {check}，它显示的指纹与 {seen} "
+        "相同时，选择「信任这台服务器的新密钥」（命令行: setupwizard setup --forget-host-key）后重试",
+        "If the server really was rebuilt or got new keys: run {check} on the server's console; when it "
+        "shows {seen}, choose “Trust the new key for this server” (command line: setupwizard setup "
+        "--forget-host-key) and try again",
+    ),
+    "error.host_key_moved_again": (
+        "{where} 现在出示的主机密钥是 {seen}，不是你核对过的 {expected}：没有信任任何密钥。请重新核对",
+        "{where} now shows the host key {seen}, not the {expected} you checked: no key was trusted. "
+        "Check again",
     ),
     "error.connection_closed_run": (
         "SSH 连接已断开，无法运行命令: {reason}",
