@@ -55,6 +55,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "run.internal_error": ("内部错误: {kind}", "Internal error: {kind}"),
     "run.input_invalid": ("输入无效: {reason}", "Invalid input: {reason}"),
+    # the header of a session's log.txt
+    "log.session": ("# Setup Wizard 设置会话 {id}", "# Setup Wizard session {id}"),
+    "log.server": ("# 服务器: {server}", "# server: {server}"),
+    "log.status": ("# 状态: {status}", "# status: {status}"),
+    "log.status.running": ("运行中", "running"),
+    "log.status.succeeded": ("成功", "succeeded"),
+    "log.status.failed": ("失败", "failed"),
+    "log.status.cancelled": ("已取消", "cancelled"),
+    "log.status.interrupted": ("已中断", "interrupted"),
     # step events
     "step.running": ("[{index}/{total}] {step} …", "[{index}/{total}] {step} …"),
     "step.end": ("{mark} {step}: {outcome}", "{mark} {step}: {outcome}"),

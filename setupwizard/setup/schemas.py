@@ -383,9 +383,3 @@ class SessionDetail(SessionSummary):
         """Shape a session row and its events (as WebSocket frames)."""
         summary = SessionSummary.of(row).model_dump()
         return cls(**summary, result=row.result, events=[e.to_frame() for e in events])
-
-
-def format_log_line(event: SessionEvent) -> str:
-    """One line of the ``log.txt`` download."""
-    stamp = format_timestamp(event.timestamp)
-    return f"{stamp} [{event.level.value}] {event.message}"
