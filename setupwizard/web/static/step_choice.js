@@ -4,7 +4,7 @@
 
 import { apiJson } from "./api.js";
 import { ready as codesReady, stepName } from "./codes.js";
-import { t } from "./i18n.js";
+import { has, t } from "./i18n.js";
 
 const DEFAULT_PACKAGES = "ufw curl ca-certificates unattended-upgrades";
 
@@ -192,7 +192,8 @@ function describeCommand(command, lines) {
 function describe(steps) {
   const lines = [];
   steps.forEach((step, index) => {
-    lines.push(`${index + 1}. ${stepName(step.id) ?? step.name} [${step.id}, ${t("plan.on_failure")}: ${step.policy}]`);
+    const policy = has(`plan.policy.${step.policy}`) ? t(`plan.policy.${step.policy}`) : step.policy;
+    lines.push(`${index + 1}. ${stepName(step.id) ?? step.name} [${step.id}, ${t("plan.on_failure")}: ${policy}]`);
     for (const command of step.commands) describeCommand(command, lines);
     if (step.check) lines.push(`     ${t("plan.check")}: ${step.check}`);
   });
@@ -210,21 +211,29 @@ function planBody(form) {
 }
 
 let asked = 0; // only the answer to the latest request is shown (choices change while one is on its way)
+let shown = null; // the plan on show: described again in the page's language on a switch (mid-run too)
+
+function renderShown() {
+  if (!shown) return;
+  document.getElementById("plan-preview").textContent = describe(shown.steps);
+  document.getElementById("plan-status").textContent = t("plan.count", { count: shown.steps.length });
+}
 
 /** Ask for the plan of the chosen steps and show its exact commands; throws the ApiError of a bad choice. */
 export async function previewPlan(form) {
   const pre = document.getElementById("plan-preview");
   const status = document.getElementById("plan-status");
   const mine = ++asked;
+  shown = null;
   pre.textContent = "";
   status.textContent = t("plan.loading");
   try {
     const plan = await apiJson("/api/setup/plan", { method: "POST", body: planBody(form) });
     await codesReady;
     if (mine !== asked) return plan;
-    pre.textContent = describe(plan.steps);
+    shown = plan;
+    renderShown();
     pre.dataset.steps = String(plan.steps.length); // the folded plan's "11 steps" (run_view.js)
-    status.textContent = t("plan.count", { count: plan.steps.length });
     document.dispatchEvent(new CustomEvent("planready"));
     return plan;
   } catch (err) {
@@ -233,3 +242,5 @@ export async function previewPlan(form) {
     throw err;
   }
 }
+
+document.addEventListener("langchange", renderShown);
