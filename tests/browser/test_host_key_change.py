@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 from playwright.sync_api import Dialog, Page, expect
 
@@ -25,7 +26,7 @@ def console(host: TestHost, command: str) -> str:
 
 
 def test_a_changed_key_shows_both_fingerprints_and_the_check_and_can_be_trusted(
-    page: Page, own_service: LiveService, make_test_host: Callable[[], TestHost]
+    page: Page, own_service: LiveService, make_test_host: Callable[[], TestHost], artifacts: Path
 ) -> None:
     host = make_test_host()
     log_in(page, own_service.url, own_service.username, own_service.password)
@@ -56,6 +57,7 @@ def test_a_changed_key_shows_both_fingerprints_and_the_check_and_can_be_trusted(
     )
 
     assert serious(page) == [], "the changed key, English, light"
+    panel.screenshot(path=str(artifacts / "host-key-changed-en.png"))
     page.click("#theme-switch")
     assert serious(page) == [], "the changed key, English, dark"
     page.click("#theme-switch")
@@ -64,6 +66,9 @@ def test_a_changed_key_shows_both_fingerprints_and_the_check_and_can_be_trusted(
     expect(page.locator("#key-change-heading")).to_have_text("服务器出示的主机密钥与你信任的不同")
     expect(page.locator("#key-change-new")).to_have_text(new)
     assert serious(page) == [], "the changed key, Chinese"
+    page.click("#theme-switch")
+    panel.screenshot(path=str(artifacts / "host-key-changed-zh-dark.png"))
+    page.click("#theme-switch")
     page.click("#lang-switch")
 
     asked: list[str] = []
