@@ -29,13 +29,12 @@ from setupwizard.servers.known_hosts import DatabaseKnownHosts
 from setupwizard.setup.admin_keys import AdminKeyVault
 from setupwizard.setup.history_repository import HistoryFilter, find_sessions, readable_session
 from setupwizard.setup.log_text import log_text
+from setupwizard.setup.plan_preview import plan_preview
 from setupwizard.setup.schemas import (
     AutoSetupRequest,
     ConnectionRequest,
-    PlanCommand,
     PlanPreview,
     PlanRequest,
-    PlanStep,
     SessionDetail,
     SessionSummary,
     SetupResponse,
@@ -108,18 +107,7 @@ async def preview_plan(body: PlanRequest, user: CurrentUser) -> PlanPreview:
     """
     options = body.to_options()
     validate_options(options)
-    plan = default_plan(options, body.to_target())
-    steps = [
-        PlanStep(
-            id=step.id,
-            name=step.name,
-            commands=[PlanCommand(run=c.run, note=c.note, text=c.text) for c in step.commands],
-            check=step.check,
-            policy=step.policy.value,
-        )
-        for step in plan.steps
-    ]
-    return PlanPreview(steps=steps, lines=plan.describe())
+    return plan_preview(default_plan(options, body.to_target()))
 
 
 @router.get("/sessions")

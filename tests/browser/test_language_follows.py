@@ -1,13 +1,13 @@
 """Every word the page shows or downloads follows the chosen language, mid-run too: a switch during a run
-describes the plan again (its step count, "on failure: abort"), and "Download full log" gives the
-service's own lines in the page's language (log.txt?lang=) with the server's output as printed."""
+describes the plan again (its step count, "on failure: abort", its comments), and "Download full log"
+gives the service's own lines in the page's language (log.txt?lang=) with the server's output as printed."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from setupwizard.testbed.host import TestHost
 from tests.browser.conftest import LiveService
@@ -24,6 +24,11 @@ from tests.browser.wizard_page import (
 CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 
 
+def shown(locator: Locator) -> str:
+    """The element's text, folded or not."""
+    return locator.text_content() or ""
+
+
 def test_a_switch_mid_run_describes_the_plan_again_and_the_download_follows_the_language(
     page: Page, live_service: LiveService, test_host: TestHost
 ) -> None:
@@ -36,14 +41,17 @@ def test_a_switch_mid_run_describes_the_plan_again_and_the_download_follows_the_
     status, preview = page.locator("#plan-status"), page.locator("#plan-preview")
     expect(status).to_have_text(re.compile(r"^共 \d+ 个步骤$"))
     expect(preview).to_contain_text("失败时: 中止")
+    expect(preview).to_contain_text("# 以 root 运行；输出实时写入日志")  # the plan's comments in Chinese
+    assert "streamed into the log" not in shown(preview)
     page.click("#auto-setup")
     wait_log_contains(page, "tick 3")
 
     page.click("#lang-switch")  # English, mid-run
     expect(status).to_have_text(re.compile(r"^\d+ steps$"))
-    assert "失败时" not in preview.text_content()
-    assert "on failure: abort" in preview.text_content()
-    assert not CJK.search(preview.text_content().split("--- begin uploaded text ---")[0])
+    assert "失败时" not in shown(preview)
+    assert "on failure: abort" in shown(preview)
+    assert "# as root; its output is streamed into the log" in shown(preview)
+    assert not CJK.search(shown(preview).split("--- begin uploaded text ---")[0])
     expect(page.locator("#plan-folded-count")).to_have_text(re.compile(r"^\d+ steps$"))
 
     assert wait_finished(page) == "succeeded"

@@ -3,7 +3,7 @@
 // with the chosen values (packages, ports, names) and never a secret.
 
 import { apiJson } from "./api.js";
-import { ready as codesReady, stepName } from "./codes.js";
+import { ready as codesReady, renderCode, stepName } from "./codes.js";
 import { has, t } from "./i18n.js";
 
 const DEFAULT_PACKAGES = "ufw curl ca-certificates unattended-upgrades";
@@ -174,13 +174,17 @@ export function initStepChoice(form, { applyPreset } = {}) {
   return loaded;
 }
 
-/** One command as Plan.describe() writes it: "$ run" (continuation lines indented), "# note", uploaded text. */
+/**
+ * One command as Plan.describe() writes it: "$ run" (continuation lines indented), "# note" (in the page's
+ * language, from its catalogued message), uploaded text.
+ */
 function describeCommand(command, lines) {
   if (command.run) {
     const [first, ...rest] = command.run.split("\n");
     lines.push(`     $ ${first}`, ...rest.map((line) => `       ${line}`));
   }
-  if (command.note) lines.push(`${command.run ? "       " : "     "}# ${command.note}`);
+  const note = renderCode(command.note_code, command.note_params, command.note);
+  if (note) lines.push(`${command.run ? "       " : "     "}# ${note}`);
   if (command.text != null) {
     lines.push("       --- begin uploaded text ---");
     for (const line of command.text.replace(/\n$/, "").split("\n")) lines.push(`       | ${line}`);
@@ -195,7 +199,8 @@ function describe(steps) {
     const policy = has(`plan.policy.${step.policy}`) ? t(`plan.policy.${step.policy}`) : step.policy;
     lines.push(`${index + 1}. ${stepName(step.id) ?? step.name} [${step.id}, ${t("plan.on_failure")}: ${policy}]`);
     for (const command of step.commands) describeCommand(command, lines);
-    if (step.check) lines.push(`     ${t("plan.check")}: ${step.check}`);
+    const check = renderCode(step.check_code, step.check_params, step.check);
+    if (check) lines.push(`     ${t("plan.check")}: ${check}`);
   });
   return lines.join("\n");
 }
