@@ -69,3 +69,29 @@ def test_a_switch_mid_run_describes_the_plan_again_and_the_download_follows_the_
         page.click("#terminal .terminal-download")
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert "# 状态: 成功" in text and "开始设置" in text and "tick 40" in text
+
+
+def test_copy_after_a_reattach_is_the_log_in_english_without_the_pages_own_line(
+    page: Page, live_service: LiveService, test_host: TestHost
+) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_service.url)
+    log_in(page, live_service.url, live_service.username, live_service.password)
+    page.click("#lang-switch")  # English
+    fill_server(page, Server(test_host.address, test_host.port, test_host.sudo_nopasswd))
+    confirm_connection(page)
+    page.uncheck("input[name=apt_update]")
+    page.uncheck("input[name=firewall]")
+    set_options(page, packages="", script='for i in $(seq 1 30); do echo "tock $i"; sleep 0.25; done\n')
+    page.click("#auto-setup")
+    wait_log_contains(page, "tock 2")
+
+    page.reload()  # back to the running setup: the page says so in its log view
+    wait_log_contains(page, "Back to the running setup")
+    assert wait_finished(page) == "succeeded"
+    page.click("#terminal .terminal-copy")
+    expect(page.locator("#terminal .terminal-copy")).to_have_text("Copied")
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert "Back to the running setup" not in copied and "已回到" not in copied
+    assert re.search(r"^Setting up \S+@\S+: \d+ steps$", copied, re.MULTILINE), copied[:400]
+    assert "tock 30" in copied
+    assert not CJK.search(copied), [line for line in copied.splitlines() if CJK.search(line)][:5]
