@@ -128,7 +128,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(tokens_router)
-    app.include_router(servers_router)
+    app.include_router(servers_router, dependencies=[Depends(connection_guard)])
     # The setup routes: targets checked and attempts counted before connecting; start/cancel/delete audited.
     app.include_router(setup_router, dependencies=[Depends(setup_trail), Depends(connection_guard)])
     app.include_router(fleets_router)  # checks each target itself; one connection attempt per call

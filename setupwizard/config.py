@@ -84,7 +84,8 @@ class Settings(BaseSettings):
     )
     target_deny: list[str] = Field(
         default_factory=lambda: list(DEFAULT_TARGET_DENY),
-        description="Networks (a JSON list of CIDRs) test-connection and auto-setup refuse to connect to.",
+        description="Networks (a JSON list of CIDRs) test-connection, auto-setup and host-key trust refuse "
+        "to connect to.",
     )
     target_deny_own_addresses: bool = Field(
         True,
@@ -92,7 +93,9 @@ class Settings(BaseSettings):
         "false: allow setting up the machine the service runs on.",
     )
     connect_attempts_per_minute: int = Field(
-        30, ge=1, description="Connections (test-connection, auto-setup) one user may start per minute."
+        30,
+        ge=1,
+        description="Connections (test-connection, auto-setup, host-key trust) one user may start a minute.",
     )
     # Running it for a team: metrics and log lines for the operator's tools.
     metrics_address: str = Field(

@@ -37,6 +37,7 @@ class AuditAction(StrEnum):
     SUDO_SAVE = "sudo.save"
     SUDO_DELETE = "sudo.delete"
     KNOWN_HOST_DELETE = "known_host.delete"
+    KNOWN_HOST_TRUST = "known_host.trust"  # a changed host key trusted (the old and the new fingerprint)
     TOKEN_CREATE = "token.create"
     TOKEN_REVOKE = "token.revoke"
     TOKEN_USE = "token.use"  # a personal access token used from an address it was never used from

@@ -134,6 +134,8 @@ def translate_provisioning_error(exc: prov.ProvisioningError) -> AppError:
     status = next(code for kind, code in _PROVISIONING_STATUS if isinstance(exc, kind))
     if isinstance(exc, prov.InvalidInputError):
         return AppError(status, exc.code, exc.reason, exc.field, said=exc.said)
+    if isinstance(exc, prov.HostKeyChangedError):  # both fingerprints and the remedy, for any language
+        return AppError(status, exc.code, str(exc), said=exc.msg)
     return AppError(status, exc.code, str(exc))
 
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from setupwizard.provisioning.messages import Lang, render
 from setupwizard.provisioning.redaction import Redactor
 
 
@@ -93,6 +94,13 @@ class SessionEvent:
     code: str | None = None
     params: dict[str, Any] | None = None
     first_seq: int | None = None  # a log event of several lines: the first line's seq (``seq`` is the last's)
+
+    def text(self, lang: Lang = "zh") -> str:
+        """The line in ``lang``: an event of the engine's own rendered from the catalogue (its ``message`` is
+        the Chinese rendering), a line the server printed as printed."""
+        if self.code is None or lang == "zh":
+            return self.message
+        return render(self.code, self.params, lang)
 
     @property
     def start(self) -> int:

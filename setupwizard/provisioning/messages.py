@@ -55,6 +55,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "run.internal_error": ("内部错误: {kind}", "Internal error: {kind}"),
     "run.input_invalid": ("输入无效: {reason}", "Invalid input: {reason}"),
+    # the header of a session's log.txt
+    "log.session": ("# Setup Wizard 设置会话 {id}", "# Setup Wizard session {id}"),
+    "log.server": ("# 服务器: {server}", "# server: {server}"),
+    "log.status": ("# 状态: {status}", "# status: {status}"),
+    "log.status.running": ("运行中", "running"),
+    "log.status.succeeded": ("成功", "succeeded"),
+    "log.status.failed": ("失败", "failed"),
+    "log.status.cancelled": ("已取消", "cancelled"),
+    "log.status.interrupted": ("已中断", "interrupted"),
     # step events
     "step.running": ("[{index}/{total}] {step} …", "[{index}/{total}] {step} …"),
     "step.end": ("{mark} {step}: {outcome}", "{mark} {step}: {outcome}"),
@@ -492,10 +501,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Disconnected before sending any credential. {hint}",
     ),
     "error.reset_hint": (
-        "如果服务器确实重装过或换过密钥，请在「服务器 → 已知主机密钥」中删除旧记录"
-        "（命令行: setupwizard setup --forget-host-key）后重试",
-        "If the server really was rebuilt or got new keys, delete the old record under Servers → Known "
-        "host keys (command line: setupwizard setup --forget-host-key) and try again",
+        "如果服务器确实重装过或换过密钥：在服务器的控制台上运行 {check}，它显示的指纹与 {seen} "
+        "相同时，选择「信任这台服务器的新密钥」（命令行: setupwizard setup --forget-host-key）后重试",
+        "If the server really was rebuilt or got new keys: run {check} on the server's console; when it "
+        "shows {seen}, choose “Trust the new key for this server” (command line: setupwizard setup "
+        "--forget-host-key) and try again",
+    ),
+    "error.host_key_moved_again": (
+        "{where} 现在出示的主机密钥是 {seen}，不是你核对过的 {expected}：没有信任任何密钥。请重新核对",
+        "{where} now shows the host key {seen}, not the {expected} you checked: no key was trusted. "
+        "Check again",
     ),
     "error.connection_closed_run": (
         "SSH 连接已断开，无法运行命令: {reason}",
@@ -626,6 +641,280 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "invalid.confirm_timeout": (
         "必须是 {low} 到 {high} 之间的秒数，收到 {value}",
         "Must be a number of seconds from {low} to {high}; got {value}",
+    ),
+    # the plan preview's comments: what decides at run time (Command.note) and the idempotence check
+    "plan.note.admin_new_key": (
+        "服务每次运行都会生成一对新的 ed25519 密钥（丢失的密钥可以再次运行来替换；之前运行生成的"
+        "密钥保留）；NEW_PUBLIC_KEY 是其公钥，私钥只交还一次，从不保存",
+        "a new ed25519 key pair made by the service on every run (a lost key is replaced by running "
+        "again; keys made by earlier runs stay); NEW_PUBLIC_KEY is its public half, the private half "
+        "is handed back once and never stored",
+    ),
+    "plan.note.admin_pasted_key": (
+        "粘贴的公钥（此处已缩短）",
+        "the pasted public key, shortened here",
+    ),
+    "plan.note.admin_create": (
+        "{name} 已存在、在 sudo 组中且已装好密钥时跳过；{key}",
+        "skipped when {name} exists in group sudo with the key installed; {key}",
+    ),
+    "plan.note.admin_nopasswd": (
+        "{path} 已是如此时跳过",
+        "skipped when {path} already says so",
+    ),
+    "plan.note.admin_password": (
+        "不使用 PTY，与其余命令一样通过 sudo 以 root 运行；标准输入: {stdin}（s"
+        "udo 需要时，先是登录用户自己的 sudo 密码）；密码已是这个时跳过 chpasswd",
+        "no PTY, as root through sudo like the rest; stdin: {stdin} (after the login's own sudo "
+        "password, when sudo asks one); chpasswd is skipped when the password is already that one",
+    ),
+    "plan.note.admin_proof": (
+        "用新密钥：以新用户全新登录一次来证明它可用（sshd 当前所在的端口）",
+        "with the new key: a brand-new login as the new user proves it (the port sshd is on now)",
+    ),
+    "plan.check.admin": (
+        "id、id -nG、authorized_keys、sudoers 片段和密码哈希都已符合",
+        "id, id -nG, authorized_keys, the sudoers drop-in and the password hash already match",
+    ),
+    "plan.note.apt_wait": (
+        "从 /proc 列出正在运行的 {busy}，有进程在运行时每 {check} 秒检查一次；每 "
+        "{poll} 秒说明是谁，最多等 {limit} 秒",
+        "lists running {busy} from /proc, every {check} s while one works; says who every {poll} s, "
+        "up to {limit} s",
+    ),
+    "plan.check.apt_wait": (
+        "没有软件包管理进程在运行",
+        "no package-manager process is running",
+    ),
+    "plan.note.apt_update_fresh": (
+        "{stamp} 不到 {minutes} 分钟且之后没有 apt 源或密钥改变时跳过；另一个更新"
+        "占着软件源列表的锁时再运行一次",
+        "skipped when {stamp} is younger than {minutes} minutes and no apt source or key changed "
+        "since; run again while another update holds the lists' lock",
+    ),
+    "plan.note.apt_update_always": (
+        "总是运行（要求了升级）；另一个更新占着软件源列表的锁时再运行一次",
+        "always (upgrade asked); run again while another update holds the lists' lock",
+    ),
+    "plan.note.dpkg_configure": (
+        "只在 dpkg --audit 报告有被中断的 dpkg 运行时",
+        "only when dpkg --audit reports an interrupted dpkg run",
+    ),
+    "plan.note.apt_stamp": (
+        "在没有 W: 行的更新之后",
+        "after an update without W: lines",
+    ),
+    "plan.check.apt_update": (
+        "{stamp} 比软件源列表的最长有效期新，且没有比它更新的 apt 源",
+        "{stamp} younger than the lists' max age and no apt source newer than it",
+    ),
+    "plan.check.apt_upgrade": (
+        "apt-get 报告 0 个已升级",
+        "apt-get reports 0 upgraded",
+    ),
+    "plan.note.packages": (
+        "只安装 dpkg-query 没有列为已安装 (ii) 的软件包；都已安装时什么也不运行",
+        "only the packages dpkg-query does not list as installed (ii); nothing runs when none is missing",
+    ),
+    "plan.check.packages": (
+        "{query} 显示每个软件包都已安装 (ii)",
+        "{query} shows every package as installed (ii)",
+    ),
+    "plan.note.install_if_missing": (
+        "只在尚未安装时",
+        "only when it is not installed",
+    ),
+    "plan.note.autoupdates_write": (
+        "文件已如所写且 apt-config dump 一致时，与其余命令一起跳过",
+        "skipped, with the rest, when the file is as written and apt-config dump agrees",
+    ),
+    "plan.note.autoupdates_state": (
+        "apt-config dump 必须两项都显示 “1”（别的文件可能覆盖我们的设置）",
+        'apt-config dump must show both as "1" (another file could override ours)',
+    ),
+    "plan.note.must_exit_0": (
+        "必须以 0 退出",
+        "must exit 0",
+    ),
+    "plan.check.autoupdates": (
+        "unattended-upgrades 已安装，{config} 已如所写，且 {dump} 两项设置都显示 “1”",
+        'unattended-upgrades installed, {config} as written and {dump} shows both settings as "1"',
+    ),
+    "plan.note.fail2ban_install": (
+        "只安装 dpkg-query 没有列为已安装的",
+        "only the ones dpkg-query does not list as installed",
+    ),
+    "plan.note.fail2ban_write": (
+        "配置片段已如所写且 jail 有响应时，与其余命令一起跳过",
+        "skipped, with the rest, when the drop-in is as written and the jail answers",
+    ),
+    "plan.note.fail2ban_status": (
+        "最多轮询 {seconds} 秒，直到 jail 有响应",
+        "polled up to {seconds} s until the jail answers",
+    ),
+    "plan.note.fail2ban_rollback": (
+        "只在 jail 没有响应时：记录 {journal} 之后放回之前的配置片段，本步骤失败",
+        "only when the jail does not answer: after {journal}, the earlier drop-in is put back and the "
+        "step fails",
+    ),
+    "plan.check.fail2ban": (
+        "软件包已安装，{drop_in} 已如所写，fail2ban 在运行且 `{status}` 有响应",
+        "packages installed, {drop_in} as written, fail2ban active and `{status}` answers",
+    ),
+    "plan.note.ufw_install": (
+        "只在 ufw 尚未安装时",
+        "only when ufw is not installed",
+    ),
+    "plan.note.firewall_apply": (
+        "{port} 是这次登录的端口；若 $SSH_CONNECTION 中服务器端的端口不同（端口转"
+        "发），则使用后者；只在 ufw 的设置尚未是 DROP 时才设置 ufw default den"
+        "y incoming。ufw 已启用、拒绝入站且已有每条规则时跳过",
+        "{port} is this login's port; the server-side port from $SSH_CONNECTION is used if it differs "
+        "(port forwarding); ufw default deny incoming only when ufw's settings do not say DROP "
+        "already. Skipped when ufw is already active, denies incoming and has every rule",
+    ),
+    "plan.note.firewall_proof": (
+        "一个全新的连接（同一登录、同一主机密钥）必须仍能进入；否则通过仍打开的会话撤销上面的每项改动（u"
+        "fw delete、default、disable），本步骤失败",
+        "a brand-new connection (same login, same host key) must still get in; if not, every change "
+        "above is undone through the open session (ufw delete, default, disable) and the step fails",
+    ),
+    "plan.check.firewall": (
+        "{files} 中的 ENABLED 和 DEFAULT_INPUT_POLICY（即 ufw "
+        "status 所报告的）以及 ufw show added：已启用、默认拒绝入站、每条规则都在",
+        "ENABLED and DEFAULT_INPUT_POLICY in {files} (what ufw status reports) and ufw show added: "
+        "active, default deny incoming, every rule present",
+    ),
+    "plan.note.hostname": (
+        "先把 /etc/hosts 的 127.0.1.1 行改为 {entry}，让 sudo 能解析"
+        "新名字；没有 systemd 时用 /etc/hostname 和 hostname 代替 ho"
+        "stnamectl",
+        "the 127.0.1.1 line of /etc/hosts becomes {entry} first, so sudo resolves the new name; "
+        "without systemd, /etc/hostname and hostname instead of hostnamectl",
+    ),
+    "plan.check.hostname": (
+        "hostnamectl --static、hostname 和 /etc/hosts 的 127.0.1.1 行已是 {name}",
+        "hostnamectl --static, hostname and the 127.0.1.1 line of /etc/hosts already say {name}",
+    ),
+    "plan.note.timezone": (
+        "只在服务器认识 {zone} 时（timedatectl list-timezones 或 /u"
+        "sr/share/zoneinfo）；未知的时区使本步骤失败，什么也不改",
+        "only when the server knows {zone} (timedatectl list-timezones, or /usr/share/zoneinfo); an "
+        "unknown zone fails the step with nothing changed",
+    ),
+    "plan.check.timezone": (
+        "timedatectl show -p Timezone --value 已是 {zone}",
+        "timedatectl show -p Timezone --value is already {zone}",
+    ),
+    "plan.note.script_upload": (
+        "以登录用户运行，不使用 PTY：下面的脚本经标准输入写入新的 {file}（权限 600）",
+        "as the login user, no PTY: the script below goes to stdin, into a new {file} (mode 600)",
+    ),
+    "plan.note.script_run": (
+        "以 root 运行；输出实时写入日志",
+        "as root; its output is streamed into the log",
+    ),
+    "plan.note.script_remove": (
+        "之后运行，脚本失败时也运行",
+        "afterwards, even when the script failed",
+    ),
+    "plan.note.hardening_port": (
+        "只在 ufw 已启用时；在 sshd 换端口之前",
+        "only when ufw is active; before sshd moves",
+    ),
+    "plan.note.hardening_write": (
+        "在有 systemd 的服务器上，先启动一个计时器（{unit}），它会放回之前的配置片段并重启"
+        " sshd，新登录被证明可用后停止它（失效保护）；配置片段已如所写且 sshd -T 显示如此时"
+        "，与其余命令一起跳过；{tail}",
+        "where systemd runs, a timer ({unit}) that puts the earlier drop-in back and restarts sshd is "
+        "armed first and stopped once the new login is proven (a dead man's switch); skipped, with "
+        "the rest, when the drop-in is as written and sshd -T shows it; {tail}",
+    ),
+    "plan.note.hardening_socket": (
+        "ssh.socket 在运行时拒绝（Ubuntu 22.10+：sshd 监听 socket 指定的地方）",
+        "refused when ssh.socket is active (Ubuntu 22.10+: sshd listens where the socket says)",
+    ),
+    "plan.note.hardening_keep": (
+        "之前的配置片段保留在旁边，直到证明完成",
+        "the earlier drop-in is kept beside it until the proof",
+    ),
+    "plan.note.hardening_reload": (
+        "重新加载 sshd，并等待其日志中的 'Server listening' 行",
+        "reloads sshd and waits for its 'Server listening' journal line",
+    ),
+    "plan.note.hardening_by_person": (
+        "由你在自己的终端里登录：运行最多等待 {seconds} 秒你的确认 (confirm_login)，没有确认就回滚",
+        "by you, from your own terminal: the run waits up to {seconds} s for your confirmation "
+        "(confirm_login) and rolls back without it",
+    ),
+    "plan.note.hardening_by_admin_key": (
+        "用管理员用户的新密钥",
+        "with the admin user's new key",
+    ),
+    "plan.note.hardening_by_login": (
+        "用这次运行自己的登录",
+        "with this run's own login",
+    ),
+    "plan.note.hardening_by_key": (
+        "用这次运行自己的密钥（密码登录将关闭）",
+        "with this run's own key (password login goes off)",
+    ),
+    "plan.note.hardening_root_way": (
+        "，并以管理员用户成为 root（sudo -n true，或用其新密码 sudo -S）",
+        " and becomes root as the admin user (sudo -n true, or sudo -S with its new password)",
+    ),
+    "plan.note.hardening_proof": (
+        "以新方式全新登录一次，{how}{root_way}，同时本会话保持打开。无法证明这样的登录或成"
+        "为 root 的途径时，整个计划在任何改动之前就被拒绝。失败时：{restore}、mkdir "
+        "-p /run/sshd、sshd -t、再次重新加载（sshd 已退出时重启）{ufw_und"
+        "o}、以旧方式全新登录一次，本步骤失败{old_port}",
+        "a brand-new login the new way, {how},{root_way} while this session stays open. The whole "
+        "plan is refused before any change when no such login, or no way to root, can be proven. If "
+        "it fails: {restore}, mkdir -p /run/sshd, sshd -t, the reload again (a restart when sshd "
+        "died){ufw_undo}, a brand-new login the old way, and the step fails{old_port}",
+    ),
+    "plan.note.hardening_ufw_undo": (
+        "、本步骤添加过时 ufw --force delete {rule}",
+        ", ufw --force delete {rule} when this step added it",
+    ),
+    "plan.note.hardening_old_port": (
+        "。成功后：ufw --force delete {rule}（旧端口），除非 firewall_ports 要求该端口",
+        ". Once it works: ufw --force delete {rule} (the old port), unless firewall_ports asks for that port",
+    ),
+    "plan.check.hardening": (
+        "{drop_in} 已如所写，且 sshd -T 显示其设置",
+        "{drop_in} as written and sshd -T shows its settings",
+    ),
+    "plan.note.connect_login": (
+        "主机密钥必须与记录的（或已确认的）指纹一致；新服务器的指纹会被记录",
+        "the host key must match the recorded (or confirmed) fingerprint; a new server's is recorded",
+    ),
+    "plan.note.connect_facts": (
+        "以登录用户运行，不使用 PTY：服务器端的 SSH 端口、/etc/os-release、uid"
+        "、PID 1 是否为 systemd、正在监听的 TCP 端口 (ss -ltn) 以及 sud"
+        "o -n true 的结果；不是 Debian 或 Ubuntu、新的 SSH 端口已被占用，或"
+        "需要 systemd 的步骤而没有 systemd，都会在任何改动之前在这里停止计划",
+        "as the login user, no PTY: the server-side SSH port, /etc/os-release, the uid, whether PID 1 "
+        "is systemd, the listening TCP ports (ss -ltn) and what sudo -n true says; anything but "
+        "Debian or Ubuntu, a new SSH port already taken, or a step that needs systemd without it "
+        "stops the plan here, before any change",
+    ),
+    "plan.note.sudo_root": (
+        "以 root 登录：不用 sudo；下面的命令原样以 root 运行",
+        "root login: no sudo; the commands below run as root as they are",
+    ),
+    "plan.note.sudo_check": (
+        "只在 sudo -n true（由连接步骤读取）要求密码时：{placeholder} 回答提示"
+        "一次；再次提示则停止运行（密码错误）",
+        "only when sudo -n true (read by connect) asked for a password: {placeholder} answers the "
+        "prompt once; a second prompt stops the run (wrong password)",
+    ),
+    "plan.note.sudo_later": (
+        "之后的每条命令都在 bash 中以 root 运行，标准输入来自 /dev/null：sudo "
+        "-n -- bash -c COMMAND（免密码 sudo），或 sudo -k -S -p "
+        "{prompt} -- bash -c COMMAND 加 {placeholder}",
+        "every later command runs as root in bash with stdin from /dev/null: sudo -n -- bash -c "
+        "COMMAND (passwordless sudo), or sudo -k -S -p {prompt} -- bash -c COMMAND with {placeholder}",
     ),
 }
 

@@ -47,23 +47,29 @@ class Command:
     :param run: the exact command line, built by the same function the step's action sends it with (run as
         root, see the ``sudo`` step), or an SSH login the service makes; ``""`` when the item is a note only.
     :param note: what decides at run time whether (or how) it runs: a check that finds the work done, a
-        value read from the server. Never a secret.
+        value read from the server (a catalogued message, so the preview reads it in either language).
+        Never a secret.
     :param text: the whole text a command uploads (the person's own script), shown as it is.
     """
 
     run: str
-    note: str | None = None
+    note: Msg | None = None
     text: str | None = None
 
-    def describe(self) -> list[str]:
-        """As indented text: ``$ run``, ``# note``, then an uploaded text's lines marked ``|``."""
+    def note_text(self, lang: Lang = "en") -> str:
+        """The note in ``lang`` ("" without one)."""
+        return self.note.text(lang) if self.note is not None else ""
+
+    def describe(self, lang: Lang = "zh") -> list[str]:
+        """As indented text: ``$ run``, ``# note`` in ``lang``, then an uploaded text's lines marked ``|``."""
         # a command that writes a file's text spans lines: its continuation lines are indented to read well
         out: list[str] = []
         if self.run:
             first, *rest = self.run.split("\n")
             out += [f"     $ {first}", *(f"       {line}" for line in rest)]
-        if self.note:
-            out.append(f"       # {self.note}" if self.run else f"     # {self.note}")
+        if self.note is not None:
+            note = self.note.text(lang)
+            out.append(f"       # {note}" if self.run else f"     # {note}")
         if self.text is not None:
             out.append("       --- begin uploaded text ---")
             out.extend(f"       | {line}" for line in self.text.splitlines())
@@ -78,7 +84,7 @@ class Step:
     :param id: stable identifier (``apt_update``), used in events and results.
     :param name: what a person reads.
     :param commands: what it runs, with the chosen values (see :class:`Command`).
-    :param check: how it finds out the work is already done (idempotence), or None.
+    :param check: how it finds out the work is already done (idempotence, a catalogued message), or None.
     :param policy: abort the plan on failure, or warn and continue.
     :param action: the coroutine that does it.
     """
@@ -86,7 +92,7 @@ class Step:
     id: str
     name: str
     commands: tuple[Command, ...]
-    check: str | None
+    check: Msg | None
     policy: Policy
     action: StepAction
 
@@ -105,7 +111,7 @@ class Plan:
             name = render(code, None, lang) if code in CATALOGUE else step.name
             out.append(f"{index}. {name} [{step.id}, on failure: {step.policy.value}]")
             for command in step.commands:
-                out.extend(command.describe())
-            if step.check:
-                out.append(f"     check: {step.check}")
+                out.extend(command.describe(lang))
+            if step.check is not None:
+                out.append(f"     check: {step.check.text(lang)}")
         return out

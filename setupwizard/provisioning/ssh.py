@@ -37,8 +37,6 @@ log = logging.getLogger(__name__)
 AUTH_TIMEOUT = 30.0
 _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.EADDRNOTAVAIL}
 
-RESET_HINT = str(msg("error.reset_hint"))
-
 CIPHERS = (
     "aes128-gcm@openssh.com",
     "aes256-gcm@openssh.com",
@@ -73,11 +71,13 @@ class _HostKeyCheck(asyncssh.SSHClient):
         self.expected = expected
         self.pinned = pinned
         self.seen: str | None = None
+        self.algorithm = ""  # the key's type as SSH names it ("ssh-ed25519"), for the remedy's command
         self.mismatch = False
         self.key_checked = asyncio.Event()  # key exchange is done: the login phase begins
 
     def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
         self.seen = key.get_fingerprint("sha256")
+        self.algorithm = key.get_algorithm()
         if self.expected is not None and self.seen != self.expected:
             self.mismatch = True
             return False
@@ -236,6 +236,38 @@ async def _two_phases(
                 await task
 
 
+def host_key_file(algorithm: str) -> str:
+    """The server's public host key file of an SSH key type (``ssh-ed25519`` -> the ed25519 one)."""
+    kind = "ed25519" if "ed25519" in algorithm else "ecdsa" if "ecdsa" in algorithm else "rsa"
+    return f"/etc/ssh/ssh_host_{kind}_key.pub"
+
+
+def check_command(algorithm: str) -> str:
+    """What to run on the server's console to see the fingerprint of the key it shows."""
+    return f"ssh-keygen -lf {host_key_file(algorithm)}"
+
+
+async def server_host_key(host: str, port: int, connect_timeout: float = 10.0) -> tuple[str, str]:
+    """The SHA256 fingerprint and type of the host key ``host:port`` shows, by a key exchange alone (no
+    login, no credential): the key a connection of :func:`open_connection` would be shown.
+
+    :raises UnreachableError: no SSH server answered in time.
+    """
+    target = Target(host, "", port=port)
+    try:
+        key = await asyncio.wait_for(
+            asyncssh.get_server_host_key(host, port, server_host_key_algs="default", config=None),
+            connect_timeout,
+        )
+    except TimeoutError:
+        raise _unreachable(ConnectTimeoutError, target, f"no answer in {connect_timeout:g} s") from None
+    except (OSError, asyncssh.Error) as exc:
+        raise _unreachable(UnreachableError, target, f"no host key: {exc}") from None
+    if key is None:
+        raise _unreachable(UnreachableError, target, "no host key shown")
+    return key.get_fingerprint("sha256"), key.get_algorithm()
+
+
 def _key_error(target: Target, check: _HostKeyCheck, recorded: str | None) -> ConnectError:
     where = f"{target.host}:{target.port}"
     if not check.mismatch or check.seen is None:
@@ -244,12 +276,17 @@ def _key_error(target: Target, check: _HostKeyCheck, recorded: str | None) -> Co
         return HostKeyChangedError(
             msg("error.host_key_pin_mismatch", where=where, expected=check.expected, seen=check.seen)
         )
+    command = check_command(check.algorithm)
     return HostKeyChangedError(
         msg(
             "error.host_key_changed",
             where=where,
+            host=target.host,
+            port=target.port,
             recorded=recorded,
             seen=check.seen,
-            hint=msg("error.reset_hint"),
+            key_type=check.algorithm,
+            check=command,
+            hint=msg("error.reset_hint", check=command, seen=check.seen),
         )
     )

@@ -1,6 +1,7 @@
 """The guard in front of every route that makes the service connect to a server (test-connection,
-auto-setup): the target must not be in ``SETUPWIZARD_TARGET_DENY``, and the user must be within their
-connection attempts per minute. Attached by the app to the setup router; other requests pass through."""
+auto-setup, trusting a new host key): the target must not be in ``SETUPWIZARD_TARGET_DENY``, and the user
+must be within their connection attempts per minute. Attached by the app to the setup and servers routers;
+other requests pass through."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from setupwizard.config import Settings
 from setupwizard.core.errors import AppError
 from setupwizard.servers.targets import ConnectAttempts, TargetPolicy, own_addresses
 
-GUARDED_PATHS = frozenset({"/api/setup/auto-setup", "/api/setup/test-connection"})
+GUARDED_PATHS = frozenset(
+    {"/api/setup/auto-setup", "/api/setup/test-connection", "/api/servers/known-hosts/trust"}
+)
 
 
 class TargetDeniedError(AppError):

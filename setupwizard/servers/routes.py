@@ -9,12 +9,14 @@ from fastapi import APIRouter, Query, Request, status
 from setupwizard.audit import trail as audit
 from setupwizard.audit.trail import AuditAction
 from setupwizard.auth.deps import CurrentUser
-from setupwizard.core.api_docs import error_responses
+from setupwizard.config import Settings
+from setupwizard.core.api_docs import ErrorBody, error_responses
 from setupwizard.core.errors import ConflictError, ForbiddenError, NotFoundError
 from setupwizard.core.params import RowIdPath, RowIdQuery
 from setupwizard.core.secretbox import SecretBox
 from setupwizard.db.deps import SessionDep
 from setupwizard.provisioning import validate_options
+from setupwizard.servers.key_trust import trust_new_key
 from setupwizard.servers.preset_repository import MAX_PRESETS_PER_USER, PresetRepository
 from setupwizard.servers.repository import (
     KnownHostRepository,
@@ -25,11 +27,13 @@ from setupwizard.servers.repository import (
 from setupwizard.servers.schemas import (
     ForgottenServer,
     KnownHostOut,
+    KnownHostTrust,
     PresetIn,
     PresetOut,
     ServerOut,
     SudoOut,
     SudoPrefill,
+    TrustedHostKey,
 )
 
 router = APIRouter(prefix="/api/servers", tags=["servers"])
@@ -59,7 +63,8 @@ async def forget_server(
 ) -> ForgottenServer:
     """Forget one of the caller's servers: its saved sudo row, the caller's trusted host key and any
     generated admin key still waiting for its download go. The setup history stays. 404 when nothing of
-    the caller's is saved for host:port."""
+    the caller's is saved for host:port. (After a changed host key, ``POST /known-hosts/trust`` replaces
+    the key alone.)"""
     sudo_rows, known_hosts, admin_keys = await SavedServerRepository(session).forget(user.id, host, port)
     if not sudo_rows and not known_hosts and not admin_keys:
         raise NotFoundError("No such saved server")
@@ -195,3 +200,33 @@ async def delete_known_host(
     await audit.record_in(
         session, request, AuditAction.KNOWN_HOST_DELETE, user=user, target=f"{host}:{port}", detail=detail
     )
+
+
+@router.post(
+    "/known-hosts/trust",
+    responses={
+        **error_responses(403, 422, 429),
+        409: {"model": ErrorBody, "description": "host_key_mismatch: the server shows yet another key"},
+        502: {"model": ErrorBody, "description": "unreachable: no SSH server answered"},
+    },
+)
+async def trust_known_host(
+    body: KnownHostTrust, request: Request, user: CurrentUser, session: SessionDep
+) -> TrustedHostKey:
+    """Trust the new host key the caller checked on the server's console (after a refused changed key).
+
+    The service does a key exchange with the server (no login, no credential): when the key it shows is
+    ``fingerprint``, it becomes the caller's trusted key for host:port, and the audit trail records the old
+    and the new fingerprint. When it shows another key: 409 ``host_key_mismatch``, nothing trusted. The
+    saved sudo data stays (``DELETE /api/servers`` forgets that too). Guarded as test-connection is (the
+    target deny list, the connection attempts per minute).
+    """
+    settings: Settings = request.app.state.settings
+    timeout = settings.ssh_connect_timeout
+    previous = await trust_new_key(session, user.id, body.host, body.port, body.fingerprint, timeout)
+    host = normalise_host(body.host)
+    detail = {"user_id": user.id, "old": previous, "new": body.fingerprint}
+    await audit.record_in(
+        session, request, AuditAction.KNOWN_HOST_TRUST, user=user, target=f"{host}:{body.port}", detail=detail
+    )
+    return TrustedHostKey(host=host, port=body.port, fingerprint=body.fingerprint, previous=previous)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from setupwizard.provisioning.validate import FINGERPRINT_PATTERN
 from setupwizard.setup.schemas import StepChoice
 
 
@@ -40,6 +41,28 @@ class KnownHostOut(BaseModel):
     fingerprint: str
     first_seen: datetime
     last_seen: datetime
+
+
+class KnownHostTrust(BaseModel):
+    """``POST /api/servers/known-hosts/trust``: the new key the person checked on the server's console."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    host: str = Field(min_length=1, max_length=255, description="The server, as the record names it.")
+    port: int = Field(22, ge=1, le=65535, description="Its SSH port.")
+    fingerprint: str = Field(
+        description='The new key\'s fingerprint the person saw and checked, "SHA256:…".',
+        pattern=FINGERPRINT_PATTERN,
+    )
+
+
+class TrustedHostKey(BaseModel):
+    """The answer of a trust: the key trusted now and the one it replaced (null: none was on record)."""
+
+    host: str
+    port: int
+    fingerprint: str
+    previous: str | None
 
 
 class ServerOut(BaseModel):

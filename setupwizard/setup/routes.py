@@ -22,23 +22,23 @@ from setupwizard.db.deps import SessionDep
 from setupwizard.live import event_reads, store
 from setupwizard.live.socket import serve_progress
 from setupwizard.provisioning import test_connection, validate_options
+from setupwizard.provisioning.messages import Lang
 from setupwizard.provisioning.result import SessionStatus
 from setupwizard.provisioning.steps import default_plan
 from setupwizard.servers.known_hosts import DatabaseKnownHosts
 from setupwizard.setup.admin_keys import AdminKeyVault
 from setupwizard.setup.history_repository import HistoryFilter, find_sessions, readable_session
+from setupwizard.setup.log_text import log_text
+from setupwizard.setup.plan_preview import plan_preview
 from setupwizard.setup.schemas import (
     AutoSetupRequest,
     ConnectionRequest,
-    PlanCommand,
     PlanPreview,
     PlanRequest,
-    PlanStep,
     SessionDetail,
     SessionSummary,
     SetupResponse,
     StartedSetup,
-    format_log_line,
 )
 from setupwizard.setup.service import SetupService
 from setupwizard.vault.service import fill_saved_key
@@ -107,18 +107,7 @@ async def preview_plan(body: PlanRequest, user: CurrentUser) -> PlanPreview:
     """
     options = body.to_options()
     validate_options(options)
-    plan = default_plan(options, body.to_target())
-    steps = [
-        PlanStep(
-            id=step.id,
-            name=step.name,
-            commands=[PlanCommand(run=c.run, note=c.note, text=c.text) for c in step.commands],
-            check=step.check,
-            policy=step.policy.value,
-        )
-        for step in plan.steps
-    ]
-    return PlanPreview(steps=steps, lines=plan.describe())
+    return plan_preview(default_plan(options, body.to_target()))
 
 
 @router.get("/sessions")
@@ -171,17 +160,17 @@ async def get_session(
 
 
 @router.get("/sessions/{session_id}/log.txt", response_class=PlainTextResponse)
-async def download_log(session_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> PlainTextResponse:
-    """The session's log as a plain text file (the caller's session; an admin: anyone's)."""
+async def download_log(
+    session_id: uuid.UUID,
+    user: CurrentUser,
+    session: SessionDep,
+    lang: Annotated[Lang, Query(description="The language of the service's own lines (zh, en).")] = "zh",
+) -> PlainTextResponse:
+    """The session's log as a plain text file (the caller's session; an admin: anyone's). The service's
+    own lines (each a catalogued message) in ``lang``; what the server printed, as printed."""
     row = await readable_session(session, str(session_id), user)
     events = await event_reads.events_after(session, row.id, 0)
-    header = [
-        f"# Setup Wizard session {row.id}",
-        f"# server: {row.username}@{row.host}:{row.port}",
-        f"# status: {row.status}",
-        "",
-    ]
-    text = "\n".join(header + [format_log_line(event) for event in events]) + "\n"
+    text = log_text(row, events, lang)
     filename = f"setup-{row.id}.log.txt"
     return PlainTextResponse(text, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 

@@ -270,7 +270,11 @@ class PlanCommand(BaseModel):
     """One thing a step does: the exact command line, what decides at run time, an uploaded text."""
 
     run: str = Field(description='The exact command (as root unless its note says otherwise); "" for a note.')
-    note: str | None = Field(None, description="When it runs, or what the server decides at run time.")
+    note: str | None = Field(
+        None, description="When it runs, or what the server decides at run time (English)."
+    )
+    note_code: str | None = Field(None, description="The note as a catalogued message: its code…")
+    note_params: dict[str, Any] | None = Field(None, description="…and its parameters (any language).")
     text: str | None = Field(None, description="The whole text it uploads (the person's script), as is.")
 
 
@@ -280,7 +284,9 @@ class PlanStep(BaseModel):
     id: str
     name: str
     commands: list[PlanCommand]
-    check: str | None
+    check: str | None = Field(description="How it finds the work already done (English), or null.")
+    check_code: str | None = Field(None, description="The check as a catalogued message: its code…")
+    check_params: dict[str, Any] | None = Field(None, description="…and its parameters (any language).")
     policy: str
 
 
@@ -383,9 +389,3 @@ class SessionDetail(SessionSummary):
         """Shape a session row and its events (as WebSocket frames)."""
         summary = SessionSummary.of(row).model_dump()
         return cls(**summary, result=row.result, events=[e.to_frame() for e in events])
-
-
-def format_log_line(event: SessionEvent) -> str:
-    """One line of the ``log.txt`` download."""
-    stamp = format_timestamp(event.timestamp)
-    return f"{stamp} [{event.level.value}] {event.message}"

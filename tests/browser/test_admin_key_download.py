@@ -32,7 +32,7 @@ def test_the_generated_key_is_offered_once_and_logs_in(
     # the preview shows the key the service will make as a placeholder, and that the service makes it
     preview = page.locator("#plan-preview")
     expect(preview).to_contain_text("'ssh-ed25519 NEW_PUBLIC_KEY keyholder@setupwizard'")
-    expect(preview).to_contain_text("a new ed25519 key pair made by the service")
+    expect(preview).to_contain_text("服务每次运行都会生成一对新的 ed25519 密钥")  # the page is in Chinese
     expect(page.locator("#admin-key")).to_be_hidden()
     page.click("#auto-setup")
     assert wait_finished(page) == "succeeded"

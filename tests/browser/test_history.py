@@ -116,8 +116,8 @@ def test_history_follows_refuses_cancels_reads_and_downloads(
     with page.expect_download() as download:
         row.locator("a.download").click()
     text = Path(download.value.path()).read_text(encoding="utf-8")
-    assert text.startswith(f"# Setup Wizard session {session_id}")
-    assert "# status: cancelled" in text
+    assert text.startswith(f"# Setup Wizard 设置会话 {session_id}")  # in the page's language (zh)
+    assert "# 状态: 已取消" in text
     assert "still working 1\n" in text or "still working 1" in text
     assert test_host.sudo_nopasswd.password not in text
 

@@ -64,7 +64,7 @@ def test_presets_preview_and_a_run_of_only_the_chosen_steps(
     expect(preview).to_contain_text("|| ufw default deny incoming; } && ufw --force enable")
     expect(preview).to_contain_text(" install -- nginx jq")
     expect(preview).to_contain_text(f"ssh {user}@{test_host.address} -p {port}")
-    expect(preview).to_contain_text("# only the packages dpkg-query does not list as installed")
+    expect(preview).to_contain_text("# 只安装 dpkg-query 没有列为已安装 (ii) 的软件包")  # comments in Chinese
     page.click("section[data-step='4'] [data-next='3']")
     page.fill("input[name=firewall_ports]", "9443/udp")
     to_preview(page)

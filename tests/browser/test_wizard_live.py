@@ -137,7 +137,7 @@ def test_seed_flow_streams_lines_before_the_post_returns(
     with page.expect_download() as download:
         page.click("#terminal .terminal-download")
     log_text = Path(download.value.path()).read_text(encoding="utf-8")
-    assert f"# Setup Wizard session {session_id}" in log_text
+    assert f"# Setup Wizard 设置会话 {session_id}" in log_text  # in the page's language (zh)
     assert test_host.sudo_password.password not in log_text
     assert test_host.sudo_password.password not in " ".join(texts)
 

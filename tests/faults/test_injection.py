@@ -58,6 +58,8 @@ def base_bodies(host: TestHost) -> dict[str, dict[str, Any]]:
         "POST /api/users": {"username": f"inj{secrets.token_hex(3)}", "password": "user-password-1234"},
         "POST /api/setup/auto-setup": connection | {"port": _closed_port(), "packages": [], "wait": True},
         "POST /api/setup/test-connection": connection,
+        # a key exchange with the test server, which shows another key: 409 host_key_mismatch, nothing trusted
+        "POST /api/servers/known-hosts/trust": {"host": host.address, "fingerprint": "SHA256:" + "A" * 43},
     }
 
 
@@ -68,7 +70,11 @@ def base_params() -> dict[str, str]:
 # docs/api.md: 502/504 answer "the server being set up failed or did not answer" (auth failed, refused,
 # timeout). They are answers about the remote server, not faults of the service.
 REMOTE_FAILURE = {502, 504}
-REMOTE_ROUTES = {"POST /api/setup/auto-setup", "POST /api/setup/test-connection"}
+REMOTE_ROUTES = {
+    "POST /api/setup/auto-setup",
+    "POST /api/setup/test-connection",
+    "POST /api/servers/known-hosts/trust",
+}
 
 
 def documented_statuses() -> dict[str, set[int]]:

@@ -249,29 +249,25 @@ def admin_user_step(admin: AdminUser, target: Target) -> Step:
     name = admin.username
     if admin.generate_key:
         key = f"ssh-ed25519 NEW_PUBLIC_KEY {key_comment(name)}"
-        key_note = (
-            "a new ed25519 key pair made by the service on every run (a lost key is replaced by running "
-            "again; keys made by earlier runs stay); NEW_PUBLIC_KEY is its public half, the private half is "
-            "handed back once and never stored"
-        )
+        key_note = msg("plan.note.admin_new_key")
     else:
         key = shortened_key(admin.public_key.strip()) if admin.public_key else ""
-        key_note = "the pasted public key, shortened here"
+        key_note = msg("plan.note.admin_pasted_key")
     commands = [
         Command(
             create_script(name, key or None),
-            f"skipped when {name} exists in group sudo with the key installed; {key_note}",
+            msg("plan.note.admin_create", name=name, key=key_note),
         )
     ]
     if admin.nopasswd:
-        commands.append(Command(nopasswd_script(name), f"skipped when {sudoers_path(name)} already says so"))
+        commands.append(
+            Command(nopasswd_script(name), msg("plan.note.admin_nopasswd", path=sudoers_path(name)))
+        )
     if admin.sudo_password is not None:
         commands.append(
             Command(
                 PASSWORD_COMMAND,
-                f"no PTY, as root through sudo like the rest; stdin: {name}:{PASSWORD_PLACEHOLDER} "
-                "(after the login's own sudo password, when sudo asks one); chpasswd is skipped when the "
-                "password is already that one",
+                msg("plan.note.admin_password", stdin=f"{name}:{PASSWORD_PLACEHOLDER}"),
             )
         )
     if admin.generate_key:
@@ -279,14 +275,14 @@ def admin_user_step(admin: AdminUser, target: Target) -> Step:
         commands.append(
             Command(
                 login_command(proof, "id -un"),
-                "with the new key: a brand-new login as the new user proves it (the port sshd is on now)",
+                msg("plan.note.admin_proof"),
             )
         )
     return Step(
         id="admin_user",
         name="创建管理员用户",
         commands=tuple(commands),
-        check="id, id -nG, authorized_keys, the sudoers drop-in and the password hash already match",
+        check=msg("plan.check.admin"),
         policy=Policy.ABORT,
         action=create_admin,
     )

@@ -253,11 +253,16 @@ def wait_step(settings: PlanSettings) -> Step:
         commands=(
             Command(
                 BUSY_CHECK,
-                f"lists running {busy} from /proc, every {CHECK_SECONDS:g} s while one works; says who "
-                f"every {POLL_SECONDS:.0f} s, up to {settings.apt_lock_timeout:.0f} s",
+                msg(
+                    "plan.note.apt_wait",
+                    busy=busy,
+                    check=f"{CHECK_SECONDS:g}",
+                    poll=f"{POLL_SECONDS:.0f}",
+                    limit=f"{settings.apt_lock_timeout:.0f}",
+                ),
             ),
         ),
-        check="no package-manager process is running",
+        check=msg("plan.check.apt_wait"),
         policy=Policy.ABORT,
         action=wait_for_apt,
     )
@@ -267,25 +272,18 @@ def update_step(options: SetupOptions, settings: PlanSettings) -> Step:
     """``apt-get update``, skipped while the lists are fresh (never when upgrading)."""
     max_age = 0.0 if options.upgrade else settings.apt_lists_max_age
     if max_age > 0:
-        when = (
-            f"skipped when {UPDATE_STAMP} is younger than {max(1, round(max_age / 60))} minutes and no apt "
-            "source or key changed since; run again while another update holds the lists' lock"
-        )
+        when = msg("plan.note.apt_update_fresh", stamp=UPDATE_STAMP, minutes=max(1, round(max_age / 60)))
     else:
-        when = "always (upgrade asked); run again while another update holds the lists' lock"
+        when = msg("plan.note.apt_update_always")
     return Step(
         id="apt_update",
         name="更新软件源 (apt-get update)",
         commands=(
-            Command(CONFIGURE, "only when dpkg --audit reports an interrupted dpkg run"),
+            Command(CONFIGURE, msg("plan.note.dpkg_configure")),
             Command(UPDATE_COMMAND, when),
-            Command(TOUCH_STAMP, "after an update without W: lines"),
+            Command(TOUCH_STAMP, msg("plan.note.apt_stamp")),
         ),
-        check=(
-            f"{UPDATE_STAMP} younger than the lists' max age and no apt source newer than it"
-            if max_age > 0
-            else None
-        ),
+        check=msg("plan.check.apt_update", stamp=UPDATE_STAMP) if max_age > 0 else None,
         policy=Policy.ABORT,
         action=apt_update,
     )
@@ -297,7 +295,7 @@ def upgrade_step() -> Step:
         id="apt_upgrade",
         name="升级已安装的软件包 (apt-get upgrade)",
         commands=(Command(UPGRADE_COMMAND),),
-        check="apt-get reports 0 upgraded",
+        check=msg("plan.check.apt_upgrade"),
         policy=Policy.WARN,
         action=apt_upgrade,
     )
@@ -312,11 +310,10 @@ def install_step(options: SetupOptions) -> Step:
         commands=(
             Command(
                 install_command(wanted),
-                "only the packages dpkg-query does not list as installed (ii); nothing runs when none "
-                "is missing",
+                msg("plan.note.packages"),
             ),
         ),
-        check=f"{installed_query(wanted)} shows every package as installed (ii)",
+        check=msg("plan.check.packages", query=installed_query(wanted)),
         policy=Policy.ABORT,
         action=install_packages,
     )

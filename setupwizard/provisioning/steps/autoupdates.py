@@ -83,12 +83,12 @@ def auto_updates_step() -> Step:
         id="auto_updates",
         name="自动安全更新 (unattended-upgrades)",
         commands=(
-            Command(install_command(["unattended-upgrades"]), "only when it is not installed"),
-            Command(WRITE, "skipped, with the rest, when the file is as written and apt-config dump agrees"),
-            Command(STATE, 'apt-config dump must show both as "1" (another file could override ours)'),
-            Command(DRY_RUN_COMMAND, "must exit 0"),
+            Command(install_command(["unattended-upgrades"]), msg("plan.note.install_if_missing")),
+            Command(WRITE, msg("plan.note.autoupdates_write")),
+            Command(STATE, msg("plan.note.autoupdates_state")),
+            Command(DRY_RUN_COMMAND, msg("plan.note.must_exit_0")),
         ),
-        check=f'unattended-upgrades installed, {CONFIG} as written and {DUMP} shows both settings as "1"',
+        check=msg("plan.check.autoupdates", config=CONFIG, dump=DUMP),
         policy=Policy.ABORT,
         action=configure_auto_updates,
     )

@@ -124,17 +124,16 @@ def fail2ban_step() -> Step:
         id="fail2ban",
         name="配置 fail2ban (sshd)",
         commands=(
-            Command(install_command(list(PACKAGES)), "only the ones dpkg-query does not list as installed"),
-            Command(WRITE, "skipped, with the rest, when the drop-in is as written and the jail answers"),
+            Command(install_command(list(PACKAGES)), msg("plan.note.fail2ban_install")),
+            Command(WRITE, msg("plan.note.fail2ban_write")),
             Command(RESTART),
-            Command(STATUS, f"polled up to {READY_TRIES // 2} s until the jail answers"),
+            Command(STATUS, msg("plan.note.fail2ban_status", seconds=READY_TRIES // 2)),
             Command(
                 ROLL_BACK,
-                f"only when the jail does not answer: after {JOURNAL}, the earlier drop-in is put back "
-                "and the step fails",
+                msg("plan.note.fail2ban_rollback", journal=JOURNAL),
             ),
         ),
-        check=f"packages installed, {DROP_IN} as written, fail2ban active and `{STATUS}` answers",
+        check=msg("plan.check.fail2ban", drop_in=DROP_IN, status=STATUS),
         policy=Policy.ABORT,
         action=configure_fail2ban,
     )

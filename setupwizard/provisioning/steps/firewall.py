@@ -187,23 +187,17 @@ def firewall_step(options: SetupOptions, target: Target, settings: PlanSettings)
         id="firewall",
         name="配置防火墙 (ufw)",
         commands=(
-            Command(install_command(["ufw"]), "only when ufw is not installed"),
+            Command(install_command(["ufw"]), msg("plan.note.ufw_install")),
             Command(
                 apply_script(rules),
-                f"{target.port} is this login's port; the server-side port from $SSH_CONNECTION is used "
-                "if it differs (port forwarding); ufw default deny incoming only when ufw's settings do not "
-                "say DROP already. Skipped when ufw is already active, denies incoming and has every rule",
+                msg("plan.note.firewall_apply", port=target.port),
             ),
             Command(
                 login_command(target, "true"),
-                "a brand-new connection (same login, same host key) must still get in; if not, every change "
-                "above is undone through the open session (ufw delete, default, disable) and the step fails",
+                msg("plan.note.firewall_proof"),
             ),
         ),
-        check=(
-            f"ENABLED and DEFAULT_INPUT_POLICY in {SETTINGS_FILES} (what ufw status reports) and ufw show "
-            "added: active, default deny incoming, every rule present"
-        ),
+        check=msg("plan.check.firewall", files=SETTINGS_FILES),
         policy=Policy.ABORT,
         action=configure_firewall,
     )

@@ -146,11 +146,10 @@ def hostname_step(name: str) -> Step:
         commands=(
             Command(
                 set_hostname_script(name),
-                f"the 127.0.1.1 line of /etc/hosts becomes {hosts_entry(name)!r} first, so sudo resolves the "
-                "new name; without systemd, /etc/hostname and hostname instead of hostnamectl",
+                msg("plan.note.hostname", entry=repr(hosts_entry(name))),
             ),
         ),
-        check=f"hostnamectl --static, hostname and the 127.0.1.1 line of /etc/hosts already say {name}",
+        check=msg("plan.check.hostname", name=name),
         policy=Policy.ABORT,
         action=set_hostname,
     )
@@ -164,11 +163,10 @@ def timezone_step(zone: str) -> Step:
         commands=(
             Command(
                 set_timezone_script(zone),
-                f"only when the server knows {zone} (timedatectl list-timezones, or /usr/share/zoneinfo); "
-                "an unknown zone fails the step with nothing changed",
+                msg("plan.note.timezone", zone=zone),
             ),
         ),
-        check=f"timedatectl show -p Timezone --value is already {zone}",
+        check=msg("plan.check.timezone", zone=zone),
         policy=Policy.ABORT,
         action=set_timezone,
     )

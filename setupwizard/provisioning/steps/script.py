@@ -45,12 +45,11 @@ def script_step(script: str) -> Step:
         commands=(
             Command(
                 f"bash -c {shlex.quote(UPLOAD)}",
-                f"as the login user, no PTY: the script below goes to stdin, into a new {TEMP_FILE} "
-                "(mode 600)",
+                msg("plan.note.script_upload", file=TEMP_FILE),
                 text=script,
             ),
-            Command(run_command(TEMP_FILE), "as root; its output is streamed into the log"),
-            Command(remove_command(TEMP_FILE), "afterwards, even when the script failed"),
+            Command(run_command(TEMP_FILE), msg("plan.note.script_run")),
+            Command(remove_command(TEMP_FILE), msg("plan.note.script_remove")),
         ),
         check=None,
         policy=Policy.ABORT,

@@ -3,6 +3,7 @@ must work after (the action is :func:`~setupwizard.provisioning.steps.ssh_harden
 
 from __future__ import annotations
 
+from setupwizard.provisioning.messages import Msg, msg
 from setupwizard.provisioning.plan import Command, Policy, Step
 from setupwizard.provisioning.preflight import person_proves
 from setupwizard.provisioning.steps.ssh_hardening import harden_ssh
@@ -25,58 +26,49 @@ def ssh_hardening_step(options: SetupOptions, target: Target) -> Step:
     port = hardening.port or target.port
     commands: list[Command] = []
     if hardening.port is not None:
-        commands.append(
-            Command(f"ufw {port_rule(hardening.port)}", "only when ufw is active; before sshd moves")
-        )
+        commands.append(Command(f"ufw {port_rule(hardening.port)}", msg("plan.note.hardening_port")))
     commands += [
         Command(
             write_command(hardening),
-            f"where systemd runs, a timer ({REVERT_UNIT}) that puts the earlier drop-in back and restarts "
-            "sshd is armed first and stopped once the new login is proven (a dead man's switch); "
-            "skipped, with the rest, when the drop-in is as written and sshd -T shows it; "
-            + (
-                "refused when ssh.socket is active (Ubuntu 22.10+: sshd listens where the socket says)"
-                if hardening.port is not None
-                else "the earlier drop-in is kept beside it until the proof"
+            msg(
+                "plan.note.hardening_write",
+                unit=REVERT_UNIT,
+                tail=msg(
+                    "plan.note.hardening_socket" if hardening.port is not None else "plan.note.hardening_keep"
+                ),
             ),
         ),
         Command("sshd -t"),
-        Command(RELOAD_COMMAND, "reloads sshd and waits for its 'Server listening' journal line"),
+        Command(RELOAD_COMMAND, msg("plan.note.hardening_reload")),
     ]
     admin = options.admin
     person = person_proves(target, options)
     if person is not None:
         who = person
-        how = (
-            f"by you, from your own terminal: the run waits up to {hardening.confirm_timeout:g} s for your "
-            "confirmation (confirm_login) and rolls back without it"
-        )
+        how = msg("plan.note.hardening_by_person", seconds=f"{hardening.confirm_timeout:g}")
     elif admin is not None and admin.generate_key:
-        who, how = admin.username, "with the admin user's new key"
+        who, how = admin.username, msg("plan.note.hardening_by_admin_key")
     elif hardening.password_authentication:
-        who, how = target.username, "with this run's own login"
+        who, how = target.username, msg("plan.note.hardening_by_login")
     else:
-        who, how = target.username, "with this run's own key (password login goes off)"
-    root_way = ""
+        who, how = target.username, msg("plan.note.hardening_by_key")
+    root_way: Msg | str = ""
     if admin is not None and (admin.nopasswd or admin.sudo_password is not None):
-        root_way = " and becomes root as the admin user (sudo -n true, or sudo -S with its new password)"
+        root_way = msg("plan.note.hardening_root_way")
     commands.append(
         Command(
             login_command(Target(target.host, who, port=port), "true"),
-            f"a brand-new login the new way, {how},{root_way} while this session stays open. The whole plan "
-            "is refused before any change when no such login, or no way to root, can be proven. If it fails: "
-            f"{RESTORE}, mkdir -p /run/sshd, sshd -t, the reload again (a restart when sshd died)"
-            + (
-                f", ufw --force delete {port_rule(hardening.port)} when this step added it"
+            msg(
+                "plan.note.hardening_proof",
+                how=how,
+                root_way=root_way,
+                restore=RESTORE,
+                ufw_undo=msg("plan.note.hardening_ufw_undo", rule=port_rule(hardening.port))
                 if hardening.port is not None
-                else ""
-            )
-            + ", a brand-new login the old way, and the step fails"
-            + (
-                f". Once it works: ufw --force delete {port_rule(target.port)} (the old port), unless "
-                "firewall_ports asks for that port"
+                else "",
+                old_port=msg("plan.note.hardening_old_port", rule=port_rule(target.port))
                 if hardening.port is not None
-                else ""
+                else "",
             ),
         )
     )
@@ -84,7 +76,7 @@ def ssh_hardening_step(options: SetupOptions, target: Target) -> Step:
         id="ssh_hardening",
         name="加固 SSH",
         commands=tuple(commands),
-        check=f"{DROP_IN} as written and sshd -T shows its settings",
+        check=msg("plan.check.hardening", drop_in=DROP_IN),
         policy=Policy.ABORT,
         action=harden_ssh,
     )

@@ -86,14 +86,11 @@ def connect_step(target: Target) -> Step:
         commands=(
             Command(
                 login_command(target),
-                "the host key must match the recorded (or confirmed) fingerprint; a new server's is recorded",
+                msg("plan.note.connect_login"),
             ),
             Command(
                 FACTS_SCRIPT,
-                "as the login user, no PTY: the server-side SSH port, /etc/os-release, the uid, whether "
-                "PID 1 is systemd, the listening TCP ports (ss -ltn) and what sudo -n true says; anything "
-                "but Debian or Ubuntu, a new SSH port already taken, or a step that needs systemd without "
-                "it stops the plan here, before any change",
+                msg("plan.note.connect_facts"),
             ),
         ),
         check=None,
@@ -106,20 +103,17 @@ def sudo_step(target: Target) -> Step:
     """The sudo check, and how every later command becomes root."""
     commands: tuple[Command, ...]
     if target.username == "root":
-        commands = (Command("", "root login: no sudo; the commands below run as root as they are"),)
+        commands = (Command("", msg("plan.note.sudo_root")),)
     else:
         prompt = "'[sudo-pw-RANDOM]'"
         commands = (
             Command(
                 f"sudo -k -S -p {prompt} -- bash -c true",
-                f"only when sudo -n true (read by connect) asked for a password: {PASSWORD_PLACEHOLDER} "
-                "answers the prompt once; a second prompt stops the run (wrong password)",
+                msg("plan.note.sudo_check", placeholder=PASSWORD_PLACEHOLDER),
             ),
             Command(
                 "",
-                "every later command runs as root in bash with stdin from /dev/null: sudo -n -- bash -c "
-                f"COMMAND (passwordless sudo), or sudo -k -S -p {prompt} -- bash -c COMMAND with "
-                f"{PASSWORD_PLACEHOLDER}",
+                msg("plan.note.sudo_later", prompt=prompt, placeholder=PASSWORD_PLACEHOLDER),
             ),
         )
     return Step(

@@ -2,6 +2,7 @@
 
 import { apiJson } from "./api.js";
 import { showMessage } from "./chrome.js";
+import { hideKeyChange, initKeyChange, isKeyChange, showKeyChange } from "./host_key_change.js";
 import { t } from "./i18n.js";
 import { readPayload, showFieldErrors, validateServer } from "./wizard_form.js";
 import { state } from "./wizard_state.js";
@@ -19,6 +20,7 @@ export function forgetTest() {
   $("confirm-box").hidden = true;
   $("fingerprint-confirmed").hidden = true;
   $("test-advice").hidden = true;
+  hideKeyChange();
 }
 
 export function renderReport() {
@@ -77,6 +79,7 @@ export function initConnectionTest() {
       renderReport();
     } catch (err) {
       handleApiError(err, $("test-error"), "error.test_failed");
+      if (isKeyChange(err)) showKeyChange(err);
     } finally {
       button.disabled = false;
       clearInterval(ticker);
@@ -84,13 +87,15 @@ export function initConnectionTest() {
     }
     // The disabled button dropped focus to <body>: it goes to what the test found, read out from there
     // (unless the person has moved on meanwhile).
-    const result = [$("test-report"), $("test-error"), formError].find((el) => !el.hidden);
+    const result = [$("test-report"), $("test-error"), $("key-change"), formError].find((el) => !el.hidden);
     const dropped = document.activeElement === document.body || document.activeElement === button;
     if (result && dropped) {
       result.tabIndex = -1;
       result.focus();
     }
   });
+
+  initKeyChange();
 
   $("confirm-fingerprint").addEventListener("click", () => {
     if (!state.report) return;

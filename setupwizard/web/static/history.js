@@ -91,7 +91,7 @@ function render() {
     actions.className = "actions";
     actions.append(button("history.open", () => openLog(id), "open"));
     const download = document.createElement("a");
-    download.href = `/api/setup/sessions/${id}/log.txt`;
+    download.href = `/api/setup/sessions/${id}/log.txt?lang=${getLang()}`; // re-rendered on a language switch
     download.setAttribute("download", "");
     download.className = "download";
     download.textContent = t("history.download");

@@ -1,6 +1,6 @@
 // The log view's copy and download: the session's log.txt when there is one, else the lines in memory.
 
-import { t } from "./i18n.js";
+import { getLang, t } from "./i18n.js";
 import { el } from "./log_line.js";
 
 /** The log as the view shows it (codes in the page's language), without the page's own notices. */
@@ -30,10 +30,13 @@ export async function copyLog(terminal) {
   setTimeout(() => (terminal.copyEl.textContent = t("terminal.copy")), 1500);
 }
 
-/** The Download link: the session's log.txt (with the session cookie), else a file of the lines held. */
+/**
+ * The Download link: the session's log.txt in the page's language (with the session cookie), else a file
+ * of the lines held.
+ */
 export function downloadLog(terminal, event) {
   if (terminal.downloadUrl) {
-    terminal.downloadEl.href = terminal.downloadUrl;
+    terminal.downloadEl.href = `${terminal.downloadUrl}?lang=${getLang()}`;
     terminal.downloadEl.setAttribute("download", "");
     return; // the browser follows the link
   }

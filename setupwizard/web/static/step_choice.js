@@ -3,8 +3,8 @@
 // with the chosen values (packages, ports, names) and never a secret.
 
 import { apiJson } from "./api.js";
-import { ready as codesReady, stepName } from "./codes.js";
-import { t } from "./i18n.js";
+import { ready as codesReady, renderCode, stepName } from "./codes.js";
+import { has, t } from "./i18n.js";
 
 const DEFAULT_PACKAGES = "ufw curl ca-certificates unattended-upgrades";
 
@@ -174,13 +174,17 @@ export function initStepChoice(form, { applyPreset } = {}) {
   return loaded;
 }
 
-/** One command as Plan.describe() writes it: "$ run" (continuation lines indented), "# note", uploaded text. */
+/**
+ * One command as Plan.describe() writes it: "$ run" (continuation lines indented), "# note" (in the page's
+ * language, from its catalogued message), uploaded text.
+ */
 function describeCommand(command, lines) {
   if (command.run) {
     const [first, ...rest] = command.run.split("\n");
     lines.push(`     $ ${first}`, ...rest.map((line) => `       ${line}`));
   }
-  if (command.note) lines.push(`${command.run ? "       " : "     "}# ${command.note}`);
+  const note = renderCode(command.note_code, command.note_params, command.note);
+  if (note) lines.push(`${command.run ? "       " : "     "}# ${note}`);
   if (command.text != null) {
     lines.push("       --- begin uploaded text ---");
     for (const line of command.text.replace(/\n$/, "").split("\n")) lines.push(`       | ${line}`);
@@ -192,9 +196,11 @@ function describeCommand(command, lines) {
 function describe(steps) {
   const lines = [];
   steps.forEach((step, index) => {
-    lines.push(`${index + 1}. ${stepName(step.id) ?? step.name} [${step.id}, ${t("plan.on_failure")}: ${step.policy}]`);
+    const policy = has(`plan.policy.${step.policy}`) ? t(`plan.policy.${step.policy}`) : step.policy;
+    lines.push(`${index + 1}. ${stepName(step.id) ?? step.name} [${step.id}, ${t("plan.on_failure")}: ${policy}]`);
     for (const command of step.commands) describeCommand(command, lines);
-    if (step.check) lines.push(`     ${t("plan.check")}: ${step.check}`);
+    const check = renderCode(step.check_code, step.check_params, step.check);
+    if (check) lines.push(`     ${t("plan.check")}: ${check}`);
   });
   return lines.join("\n");
 }
@@ -210,21 +216,29 @@ function planBody(form) {
 }
 
 let asked = 0; // only the answer to the latest request is shown (choices change while one is on its way)
+let shown = null; // the plan on show: described again in the page's language on a switch (mid-run too)
+
+function renderShown() {
+  if (!shown) return;
+  document.getElementById("plan-preview").textContent = describe(shown.steps);
+  document.getElementById("plan-status").textContent = t("plan.count", { count: shown.steps.length });
+}
 
 /** Ask for the plan of the chosen steps and show its exact commands; throws the ApiError of a bad choice. */
 export async function previewPlan(form) {
   const pre = document.getElementById("plan-preview");
   const status = document.getElementById("plan-status");
   const mine = ++asked;
+  shown = null;
   pre.textContent = "";
   status.textContent = t("plan.loading");
   try {
     const plan = await apiJson("/api/setup/plan", { method: "POST", body: planBody(form) });
     await codesReady;
     if (mine !== asked) return plan;
-    pre.textContent = describe(plan.steps);
+    shown = plan;
+    renderShown();
     pre.dataset.steps = String(plan.steps.length); // the folded plan's "11 steps" (run_view.js)
-    status.textContent = t("plan.count", { count: plan.steps.length });
     document.dispatchEvent(new CustomEvent("planready"));
     return plan;
   } catch (err) {
@@ -233,3 +247,5 @@ export async function previewPlan(form) {
     throw err;
   }
 }
+
+document.addEventListener("langchange", renderShown);

@@ -54,7 +54,8 @@ async def test_new_host_key_is_recorded_and_a_changed_key_refused(
     message = str(caught.value)
     assert first.host_key_fingerprint in message  # the old one
     assert "SHA256:" in message.replace(first.host_key_fingerprint, "")  # and the new one
-    assert "已知主机密钥" in message and "--forget-host-key" in message
+    assert "ssh-keygen -lf /etc/ssh/ssh_host_" in message and "--forget-host-key" in message
+    assert caught.value.msg.params["recorded"] == first.host_key_fingerprint
     assert canary not in message
     assert await known.get(host.address, 22) == first.host_key_fingerprint  # not overwritten
     # refused during key exchange: the (correct) password was never sent, so sshd saw no login

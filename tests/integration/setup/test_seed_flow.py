@@ -9,6 +9,7 @@ assert on those records.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ import pytest
 import websockets
 
 from setupwizard.provisioning.events import EventType
+from setupwizard.provisioning.messages import render
 from setupwizard.testbed.accounts import Account
 from setupwizard.testbed.host import TestHost
 from tests.integration.web.live import Login, ProcessServer
@@ -179,6 +181,37 @@ async def test_session_history_and_log_download(seed_run: SeedRun, live: Process
     assert "attachment" in log.headers["content-disposition"]
     for event in events(seed_run.ws_frames):
         assert event["message"] in log.text
+
+
+async def test_log_download_renders_the_services_own_lines_in_the_asked_language(
+    seed_run: SeedRun, live: ProcessServer, owner: Login
+) -> None:
+    url = f"/api/setup/sessions/{seed_run.session_id}/log.txt"
+    async with live.async_client(owner) as client:
+        english = await client.get(url, params={"lang": "en"})
+        chinese = await client.get(url, params={"lang": "zh"})
+        unknown = await client.get(url, params={"lang": "fr"})
+    assert english.status_code == chinese.status_code == 200
+    assert (unknown.status_code, unknown.json()["field"]) == (422, "lang")
+    lines = english.text.splitlines()
+    assert lines[:3] == [
+        f"# Setup Wizard session {seed_run.session_id}",
+        lines[1],
+        "# status: succeeded",
+    ]
+    assert lines[1].startswith("# server: bob@")
+    assert chinese.text.splitlines()[2] == "# 状态: 成功"
+    coded = [e for e in events(seed_run.ws_frames) if e.get("code")]
+    printed = [e for e in events(seed_run.ws_frames) if not e.get("code") and e["type"] == "log"]
+    assert coded and printed
+    for event in coded:  # each of the service's own lines, in the language asked for
+        assert render(event["code"], event["params"], "en") in english.text
+        assert event["message"] in chinese.text
+    start = next(e for e in coded if e["code"] == "run.start")
+    assert start["message"] not in english.text  # 开始设置 bob@…: not in an English download
+    assert re.search(r"\] Setting up bob@\S+: \d+ steps$", english.text, re.MULTILINE)
+    for event in printed:  # what the server printed, as printed, in both
+        assert event["message"] in english.text and event["message"] in chinese.text
 
 
 @dataclass

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from setupwizard.provisioning.messages import render
 from setupwizard.provisioning.steps.apt import install_command
 from setupwizard.provisioning.steps.firewall import apply_script, wanted_rules
 from tests.integration.web.live import LiveServer
@@ -76,6 +77,9 @@ def test_the_preview_of_an_auto_setup_body_shows_the_chosen_values_and_no_secret
     assert "| echo previewed-script" in text and "--- begin uploaded text ---" in text
     [update] = [c for s in answer["steps"] if s["id"] == "apt_update" for c in s["commands"]][1:2]
     assert update["note"].startswith("skipped when")
+    assert update["note_code"] == "plan.note.apt_update_fresh"  # the same note in any language
+    assert render(update["note_code"], update["note_params"], "en") == update["note"]
+    assert render(update["note_code"], update["note_params"], "zh").endswith("时再运行一次")
     for canary in CANARIES.values():
         assert canary not in response.text
     assert "deploy:<sudo password, sent over stdin>" in response.text

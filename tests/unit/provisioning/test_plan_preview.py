@@ -15,6 +15,8 @@ from setupwizard.provisioning.steps.hostname import set_hostname_script, set_tim
 from setupwizard.provisioning.steps.sshd_commands import write_command
 from setupwizard.provisioning.target import AdminUser, SetupOptions, SshHardening, Target
 
+CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+
 KEY_DATA = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
 KEY = f"ssh-ed25519 {KEY_DATA} me@laptop"
 ADMIN_CANARY = "canary-admin-pw-51f0c2"
@@ -77,13 +79,13 @@ def test_the_script_is_shown_as_it_is_uploaded_and_clearly_marked() -> None:
 def test_what_the_server_decides_at_run_time_is_a_note_not_a_command() -> None:
     plan = default_plan(CHOSEN, TARGET)
     [configure, update, _stamp] = step(plan, "apt_update").commands
-    assert "dpkg --audit" in (configure.note or "")
-    assert "skipped when" in (update.note or "") and "30 minutes" in (update.note or "")
+    assert "dpkg --audit" in configure.note_text()
+    assert "skipped when" in update.note_text() and "30 minutes" in update.note_text()
     upgrading = default_plan(SetupOptions(upgrade=True), TARGET)
-    assert "always" in (step(upgrading, "apt_update").commands[1].note or "")
+    assert "always" in step(upgrading, "apt_update").commands[1].note_text()
     [install] = step(plan, "packages").commands
-    assert "not list as installed" in (install.note or "")
-    assert any("$SSH_CONNECTION" in (c.note or "") for c in step(plan, "firewall").commands)
+    assert "not list as installed" in install.note_text()
+    assert any("$SSH_CONNECTION" in c.note_text() for c in step(plan, "firewall").commands)
 
 
 def test_no_secret_is_shown_only_a_placeholder_and_a_pasted_key_is_shortened() -> None:
@@ -91,7 +93,7 @@ def test_no_secret_is_shown_only_a_placeholder_and_a_pasted_key_is_shortened() -
     text = "\n".join(plan.describe()) + "\n".join(plan.describe("en"))
     assert ADMIN_CANARY not in text and LOGIN_CANARY not in text
     assert f"deploy:{PASSWORD_PLACEHOLDER}" in text
-    assert PASSWORD_PLACEHOLDER in "\n".join(c.note or "" for c in step(plan, "sudo").commands)
+    assert PASSWORD_PLACEHOLDER in "\n".join(c.note_text() for c in step(plan, "sudo").commands)
     assert KEY_DATA not in text and f"{KEY_DATA[:16]}…{KEY_DATA[-8:]}" in text
 
 
@@ -100,7 +102,7 @@ def test_without_a_server_the_commands_say_host_and_user_and_a_root_login_needs_
     assert runs(plan, "connect")[0] == "ssh USER@HOST -p 22"
     assert "ufw allow 22/tcp" in runs(plan, "firewall")[1]
     as_root = default_plan(SetupOptions(), Target("203.0.113.5", "root"))
-    assert runs(as_root, "sudo") == [""] and "no sudo" in (step(as_root, "sudo").commands[0].note or "")
+    assert runs(as_root, "sudo") == [""] and "no sudo" in step(as_root, "sudo").commands[0].note_text()
 
 
 def test_multi_line_commands_stay_inside_their_step_in_the_text() -> None:
@@ -138,3 +140,28 @@ def test_every_value_the_preview_shows_is_quoted_as_the_shell_needs_it() -> None
     for run in logins:
         words = shlex.split(run)
         assert words[1] in ("deploy$@fe80::1%eth0", "ops$@fe80::1%eth0"), run
+
+
+def test_every_note_and_check_reads_in_either_language() -> None:
+    plans = [
+        default_plan(CHOSEN, TARGET),
+        default_plan(SetupOptions(upgrade=True, fail2ban=True, ssh_hardening=SshHardening()), TARGET),
+        default_plan(SetupOptions(), Target("203.0.113.5", "root")),
+    ]
+    said = [
+        m
+        for plan in plans
+        for s in plan.steps
+        for m in (s.check, *(c.note for c in s.commands))
+        if m is not None
+    ]
+    assert len({m.code for m in said}) > 30
+    for message in said:
+        assert message.code.startswith(("plan.note.", "plan.check."))
+        english, chinese = message.text("en"), message.text("zh")
+        assert not CJK.search(english), english
+        assert CJK.search(chinese), chinese
+        assert "{" not in english.replace("${", "") and "{" not in chinese.replace("${", ""), message.code
+    text = "\n".join(plans[0].describe())
+    assert "# 以 root 运行；输出实时写入日志" in text  # the comments of the Chinese plan are Chinese
+    assert "# as root; its output is streamed into the log" in "\n".join(plans[0].describe("en"))
