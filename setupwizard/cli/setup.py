@@ -21,6 +21,9 @@ line to try from another terminal, and asks at a prompt; ``yes`` keeps it, any o
 rolls it back, and no answer within ``--confirm-timeout`` seconds (default 300) rolls it back too. The
 prompt needs a terminal: without one on stdin (a pipe, ``--password-stdin``, cron) the option is
 refused before anything runs, so the CLI never waits for an answer nobody can give.
+
+Several HOSTs, or ``--inventory FILE`` (``user@host:port`` lines or an Ansible INI inventory), run the same
+steps on each, at most ``--parallel`` at once, with the secrets given once (see :mod:`.fleet_run`).
 """
 
 from __future__ import annotations
@@ -35,13 +38,21 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
-import asyncssh
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from setupwizard.cli.confirm_prompt import CONFIRM_PROMPT, agent_holds, ask_for_confirmation
+from setupwizard.cli.credentials import (
+    known_hosts_path,
+    needs_passphrase,
+    private_half,
+    read_login_secrets,
+    write_private_key,
+)
+from setupwizard.cli.fleet_run import RunSettings, event_text, new_log_dir, run_fleet
+from setupwizard.cli.fleet_targets import fleet_hosts, refuse_for_many, resolve_targets
 from setupwizard.cli.root import app
 from setupwizard.provisioning import (
     DEFAULT_PACKAGES,
@@ -54,19 +65,13 @@ from setupwizard.provisioning import (
     Target,
     run_setup,
 )
-from setupwizard.provisioning.messages import LANGS, Lang, render
+from setupwizard.provisioning.messages import LANGS, Lang
 from setupwizard.provisioning.plan import PASSWORD_PLACEHOLDER
 from setupwizard.provisioning.steps import default_plan
 from setupwizard.provisioning.steps.confirm_login import DATA_FIELD as CONFIRM_FIELD
 from setupwizard.provisioning.target import AdminUser, SshHardening
 
 _STYLES = {Level.SUCCESS: "green", Level.WARNING: "yellow", Level.ERROR: "red", Level.INFO: ""}
-
-
-def known_hosts_path() -> Path:
-    """``$XDG_CONFIG_HOME/setupwizard/known_hosts.json`` (default ``~/.config/...``)."""
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "setupwizard" / "known_hosts.json"
 
 
 def split_values(values: list[str] | None) -> list[str]:
@@ -77,29 +82,37 @@ def split_values(values: list[str] | None) -> list[str]:
     return out
 
 
-def private_half(public_file: Path) -> str | None:
-    """The private key beside ``FILE.pub`` (``FILE``), if it is readable as a key file."""
-    if public_file.suffix != ".pub":
-        return None
-    candidate = public_file.with_suffix("")
-    try:
-        text = candidate.read_text()
-    except (OSError, UnicodeDecodeError):
-        return None
-    return text if "PRIVATE KEY" in text else None
-
-
-def _needs_passphrase(private_key: str) -> bool:
-    try:
-        asyncssh.import_private_key(private_key)
-    except asyncssh.KeyImportError:
-        return True  # encrypted (or unreadable: validation will say so)
-    return False
-
-
 @app.command()
 def setup(
-    host: Annotated[str, typer.Argument(help="Server address: IPv4, IPv6 or DNS name.")],
+    hosts: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Server: IPv4, IPv6 or DNS name, or user@host:port ([IPv6]:port). Several: a many-host run.",
+            show_default=False,
+            metavar="HOST...",
+        ),
+    ] = None,
+    inventory: Annotated[
+        Path | None,
+        typer.Option(
+            "--inventory", help="Hosts from a file: user@host:port lines or an Ansible INI inventory."
+        ),
+    ] = None,
+    parallel: Annotated[
+        int, typer.Option("--parallel", min=1, max=1000, help="Many hosts: how many run at once.")
+    ] = 10,
+    stop_after_failures: Annotated[
+        int | None,
+        typer.Option(
+            "--stop-after-failures",
+            min=1,
+            help="Many hosts: after K failed hosts no new one starts (skipped).",
+        ),
+    ] = None,
+    log_dir: Annotated[
+        Path | None,
+        typer.Option("--log-dir", help="Many hosts: a log file per host here (default: a new directory)."),
+    ] = None,
     port: Annotated[int, typer.Option("--port", "-p", help="SSH port.")] = 22,
     user: Annotated[str, typer.Option("--user", "-u", help="Login user.")] = "root",
     key: Annotated[
@@ -226,6 +239,10 @@ def setup(
         if harden_ssh
         else None,
     )
+    found = resolve_targets(hosts or [], inventory, user, port)
+    many = inventory is not None or len(found) > 1
+    if many:
+        refuse_for_many(confirm_login, admin_key_out, hostname)
     if confirm_login and not show_plan and not sys.stdin.isatty():
         typer.echo(
             "--confirm-login asks you to confirm the new login at a prompt, and stdin is not a terminal "
@@ -237,19 +254,17 @@ def setup(
     if show_plan:
         if admin_sudo_password and steps.admin is not None:  # asked for after the plan; never shown
             steps = replace(steps, admin=replace(steps.admin, sudo_password=PASSWORD_PLACEHOLDER))
-        for line in default_plan(steps, Target(host=host, username=user, port=port)).describe(language):
-            typer.echo(line)
+        for one in found:
+            if many:
+                typer.echo(f"== {one.name} ==")
+            plan = default_plan(
+                steps, Target(host=one.host, username=one.username or user, port=one.port or port)
+            )
+            for line in plan.describe(language):
+                typer.echo(line)
         raise typer.Exit(0)
-    private_key = key.read_text() if key else None
-    password: str | None = None
-    passphrase: str | None = None
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    elif key is None:
-        password = typer.prompt(f"Password for {user}@{host}", hide_input=True)
-    if private_key and _needs_passphrase(private_key):
-        passphrase = typer.prompt(f"Passphrase for {key}", hide_input=True)
-    sudo_password = typer.prompt("sudo password", hide_input=True) if ask_sudo_password else None
+    who = "every host" if many else f"{found[0].username}@{found[0].host}"
+    secrets = read_login_secrets(key, password_stdin, ask_sudo_password, who)
     if admin_sudo_password and steps.admin is not None:
         new_password = typer.prompt(
             f"New sudo password for {steps.admin.username}", hide_input=True, confirmation_prompt=True
@@ -258,7 +273,7 @@ def setup(
     admin_private = private_half(admin_key) if admin_key is not None and steps.admin is not None else None
     if admin_private is not None and steps.admin is not None:
         admin_passphrase = None
-        if _needs_passphrase(admin_private):
+        if needs_passphrase(admin_private):
             where = admin_key.with_suffix("") if admin_key else ""
             admin_passphrase = typer.prompt(f"Passphrase for {where}", hide_input=True)
         steps = replace(
@@ -269,31 +284,31 @@ def setup(
     if admin_private is None and admin is not None and admin.public_key and agent:
         if asyncio.run(agent_holds(agent, admin.public_key)):  # the agent's key proves the admin login
             steps = replace(steps, admin=replace(admin, agent_path=agent))
+    if many:
+        directory = log_dir or new_log_dir(Path.cwd())
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            typer.echo(
+                f"cannot make the log directory {directory}: {exc.strerror}. Nothing was run.", err=True
+            )
+            raise typer.Exit(2) from None
+        settings = RunSettings(parallel, stop_after_failures, forget_host_key, connect_timeout, language)
+        console = Console(highlight=False)
+        console.print(f"{len(found)} hosts, {parallel} at once; a log file per host in {directory}")
+        fleet = fleet_hosts(found, secrets, directory)
+        raise typer.Exit(0 if asyncio.run(run_fleet(fleet, steps, settings, console)) else 1)
     target = Target(
-        host=host,
-        port=port,
-        username=user,
-        password=password or None,
-        private_key=private_key,
-        passphrase=passphrase,
-        sudo_password=sudo_password,
+        host=found[0].host,
+        port=found[0].port or port,
+        username=found[0].username or user,
+        password=secrets.password,
+        private_key=secrets.private_key,
+        passphrase=secrets.passphrase,
+        sudo_password=secrets.sudo_password,
     )
     ok = asyncio.run(_run(target, steps, forget_host_key, connect_timeout, language, admin_key_out))
     raise typer.Exit(0 if ok else 1)
-
-
-def write_private_key(path: Path, private_key: str) -> None:
-    """Write a generated private key to a new file only its owner can read."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(private_key)
-
-
-def event_text(event: SessionEvent, lang: Lang) -> str:
-    """The event's line in ``lang``: a coded event is rendered from the catalogue, output lines as printed."""
-    if event.code is None or lang == "zh":
-        return event.message
-    return render(event.code, event.params, lang)
 
 
 async def _run(
