@@ -97,6 +97,7 @@ def test_new_fleet_from_pasted_lines_runs_live_and_retries_the_failed_host(
     # the wizard's own plan preview, the first server as the example
     expect(page.locator("#plan-preview")).to_contain_text("fleet-page-ok")
     expect(page.locator("#plan-for")).to_contain_text(line(first))
+    expect(page.locator("#plan-preview")).to_contain_text(f"ssh bob@{first.address}")  # its own user
     expect(page.locator("#start-fleet")).to_be_disabled()  # no key confirmed yet: nothing may run
 
     page.click("#test-all")
@@ -199,6 +200,7 @@ def test_cancel_all_stops_the_running_host_and_the_queued_one_never_starts(
     running = page.locator("#fleet-hosts tr[data-status='running']")
     expect(running).to_have_count(1, timeout=120_000)
     expect(running.locator(".status")).to_have_text(re.compile(r"运行中 \d+/\d+"), timeout=60_000)
+    expect(running.locator(".step")).to_have_text("运行自定义脚本", timeout=60_000)  # the step's name
     expect(page.locator("#fleet-hosts tr[data-status='queued']")).to_have_count(1)
     expect(running.locator(".last-line")).to_contain_text("started", timeout=60_000)
     page.screenshot(path=str(artifacts / "fleet-running-zh.png"), full_page=True)

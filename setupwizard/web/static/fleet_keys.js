@@ -13,7 +13,7 @@ const $ = (id) => document.getElementById(id);
 /** The shared login and sudo choices (``defaults``); secrets only when set, never shown anywhere. */
 export function readDefaults(form) {
   const defaults = {
-    username: form.username.value.trim() || "root",
+    username: form.default_username.value.trim() || "root",
     use_saved_sudo_password: form.use_saved_sudo_password.checked,
     save_sudo_password: form.save_sudo_password.checked,
   };

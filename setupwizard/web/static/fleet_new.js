@@ -45,6 +45,7 @@ function schedulePreview() {
     const first = targets[0];
     form.host.value = first ? first.host : "";
     form.port.value = first ? String(first.port) : "22";
+    form.username.value = (first && first.username) || form.default_username.value.trim() || "root";
     $("plan-for").textContent = first ? t("fleet_new.plan_for", { host: label(first) }) : "";
     previewPlan(form).catch((err) => {
       if (!(err instanceof ApiError)) throw err;
@@ -100,7 +101,7 @@ document.addEventListener("targetschange", () => {
   renderStart();
   schedulePreview();
 });
-for (const name of ["username", "password", "private_key", "passphrase"]) {
+for (const name of ["default_username", "password", "private_key", "passphrase"]) {
   form.elements.namedItem(name).addEventListener("change", () => {
     if (targets.some((x) => x.scan)) {
       forgetTests(); // another login may see other servers: test again
@@ -109,6 +110,7 @@ for (const name of ["username", "password", "private_key", "passphrase"]) {
   });
 }
 form.accept_new_host_keys.addEventListener("change", renderStart);
+form.default_username.addEventListener("change", schedulePreview);
 $("step-choice").addEventListener("change", schedulePreview);
 $("preset").addEventListener("change", schedulePreview);
 form.script.addEventListener("change", schedulePreview);

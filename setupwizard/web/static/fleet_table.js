@@ -40,10 +40,11 @@ function durationOf(host) {
   return host.duration == null ? "" : formatDuration(host.duration);
 }
 
+/** The step column: the step's name in the page's language (running n/N is the status's), or why it never ran. */
 function stepText(host) {
   if (!host.step_index) return host.reason ? t(`fleet.reason.${host.reason}`) : "";
-  const name = (host.step_id && stepName(host.step_id)) || host.step_name || "";
-  return `${host.step_index}/${host.step_total} ${name}`.trim();
+  const name = stepName(host.step_id) ?? stepName(host.step_name) ?? host.step_name ?? "";
+  return host.status === "running" ? name : `${host.step_index}/${host.step_total} ${name}`.trim();
 }
 
 /** The host column: a link to its live log once it has a session row (a queued host has none yet). */

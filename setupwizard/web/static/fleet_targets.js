@@ -88,6 +88,7 @@ export function renderTargets() {
     const actions = cell("", "actions");
     actions.append(remove);
     const test = cell(testText(target), `message test ${target.scan && !target.scan.ok ? "error" : ""}`, "fleet_new.col_test");
+    test.title = testText(target);
     tr.append(
       cell(label(target), "server", "fleet_new.col_host"),
       cell(target.username || t("fleet_new.shared_user"), "login", "fleet_new.col_user"),
