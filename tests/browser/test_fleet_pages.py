@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from setupwizard.testbed.host import TestHost
 from setupwizard.testbed.testbed import Testbed
@@ -24,8 +24,8 @@ SCRIPT = (
     "echo fleet-page-ok\n"
 )
 FLEET_URL = re.compile(r"/fleets/[0-9a-f-]{36}$")
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1200, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1200, "height": 900}
 
 
 @pytest.fixture(scope="module")
