@@ -62,6 +62,16 @@ def phone_fits(page: Page) -> None:
     assert width <= PHONE["width"], f"{page.url} is {width}px wide on a phone"
 
 
+def light_plan(page: Page, password: str, script: str) -> None:
+    """The shared password and a plan of only the connect, sudo and script steps."""
+    page.fill("input[name=password]", password)
+    page.uncheck("input[name=apt_update]")
+    page.fill("input[name=packages]", "")
+    page.uncheck("input[name=firewall]")
+    page.fill("textarea[name=script]", script)
+    page.locator("textarea[name=script]").dispatch_event("change")
+
+
 def test_new_fleet_from_pasted_lines_runs_live_and_retries_the_failed_host(
     page: Page, live_service: LiveService, hosts: list[TestHost], artifacts: Path
 ) -> None:
@@ -88,12 +98,7 @@ def test_new_fleet_from_pasted_lines_runs_live_and_retries_the_failed_host(
     expect(page.locator("#targets tbody tr")).to_have_count(2)
     expect(page.locator("#inventory-problems")).to_be_hidden()
 
-    page.fill("input[name=password]", first.sudo_nopasswd.password)
-    page.uncheck("input[name=apt_update]")
-    page.fill("input[name=packages]", "")
-    page.uncheck("input[name=firewall]")
-    page.fill("textarea[name=script]", SCRIPT)
-    page.locator("textarea[name=script]").dispatch_event("change")
+    light_plan(page, first.sudo_nopasswd.password, SCRIPT)
     # the wizard's own plan preview, the first server as the example
     expect(page.locator("#plan-preview")).to_contain_text("fleet-page-ok")
     expect(page.locator("#plan-for")).to_contain_text(line(first))
@@ -180,23 +185,22 @@ def test_cancel_all_stops_the_running_host_and_the_queued_one_never_starts(
     page: Page, live_service: LiveService, hosts: list[TestHost], artifacts: Path
 ) -> None:
     log_in(page, live_service.url, live_service.username, live_service.password, path="/history")
-    expect(page.locator("nav a[href='/fleets']")).to_be_visible()  # in every page's navigation
-    body = {
-        "name": "long fleet",
-        "plan": {
-            "apt_update": False,
-            "packages": [],
-            "firewall": False,
-            "script": "echo started\nsleep 120\n",
-        },
-        "targets": [{"host": h.address, "port": h.port, "username": "bob"} for h in hosts],
-        "defaults": {"password": hosts[0].sudo_nopasswd.password},
-        "parallel": 1,
-        "accept_new_host_keys": True,
-    }
-    answer = page.context.request.post(f"{live_service.url}/api/fleets", data=body)
-    assert answer.status == 202, answer.text()
-    page.goto(f"{live_service.url}/fleets/{answer.json()['fleet_id']}")
+    page.click("nav a[href='/fleets']")  # in every page's navigation
+    page.click("#new-fleet")
+    # The servers list: both hosts are there since the first fleet; pick them.
+    choices = page.locator("#server-choices input")
+    expect(choices).to_have_count(2)
+    choices.nth(0).check()
+    choices.nth(1).check()
+    page.click("#add-servers")
+    expect(page.locator("#targets tbody tr")).to_have_count(2)
+    light_plan(page, hosts[0].sudo_nopasswd.password, "echo started\nsleep 120\n")
+    page.click("#test-all")
+    expect(page.locator("#targets tbody tr[data-key='known']")).to_have_count(2, timeout=120_000)
+    expect(page.locator("#trust-new")).to_be_hidden()  # nothing new to confirm: the keys are trusted
+    page.fill("input[name=parallel]", "1")
+    page.click("#start-fleet")
+    page.wait_for_url(FLEET_URL)
     running = page.locator("#fleet-hosts tr[data-status='running']")
     expect(running).to_have_count(1, timeout=120_000)
     expect(running.locator(".status")).to_have_text(re.compile(r"运行中 \d+/\d+"), timeout=60_000)
@@ -213,3 +217,27 @@ def test_cancel_all_stops_the_running_host_and_the_queued_one_never_starts(
     expect(page.locator("#fleet-cancel")).to_be_hidden()
     expect(page.locator("#fleet-retry")).to_be_visible()
     assert serious(page) == [], "a cancelled fleet"
+
+
+def test_a_changed_host_key_leaves_that_host_out_and_the_fleet_runs_the_other(
+    page: Page, live_service: LiveService, hosts: list[TestHost]
+) -> None:
+    changed, kept = hosts
+    changed.regenerate_host_keys()
+    log_in(page, live_service.url, live_service.username, live_service.password, path="/fleets/new")
+    page.fill("#inventory", f"bob@{line(changed)}\nbob@{line(kept)}\n")
+    page.click("#add-pasted")
+    light_plan(page, kept.sudo_nopasswd.password, "echo after-key-change\n")
+    page.click("#test-all")
+    changed_row = page.locator(f"#targets tbody tr[data-host='{changed.address}']")
+    expect(changed_row).to_have_attribute("data-key", "changed", timeout=120_000)
+    expect(changed_row.locator(".key")).to_contain_text("密钥已改变")
+    expect(page.locator(f"#targets tbody tr[data-host='{kept.address}']")).to_have_attribute(
+        "data-key", "known"
+    )
+    expect(page.locator("#start-summary")).to_contain_text(line(changed))  # named as left out
+    assert serious(page) == [], "a changed key in the fingerprint table"
+    page.click("#start-fleet")
+    page.wait_for_url(FLEET_URL)
+    wait_fleet_status(page, "done")
+    assert rows(page) == [(kept.address, "succeeded")]
