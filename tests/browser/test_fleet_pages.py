@@ -14,7 +14,7 @@ from playwright.sync_api import Page, ViewportSize, expect
 
 from setupwizard.testbed.host import TestHost
 from setupwizard.testbed.testbed import Testbed
-from tests.browser.conftest import LiveService
+from tests.browser.conftest import LiveService, serve
 from tests.browser.test_accessibility import serious
 from tests.browser.wizard_page import log_in, wait_log_contains
 
@@ -241,3 +241,43 @@ def test_a_changed_host_key_leaves_that_host_out_and_the_fleet_runs_the_other(
     page.wait_for_url(FLEET_URL)
     wait_fleet_status(page, "done")
     assert rows(page) == [(kept.address, "succeeded")]
+
+
+def test_retry_after_a_restart_asks_for_the_login_again(
+    page: Page, hosts: list[TestHost], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    host = hosts[1]
+    password = host.sudo_nopasswd.password
+    data_dir = tmp_path_factory.mktemp("fleet-restart")
+    body = {
+        "name": "wrong password",
+        "plan": {"apt_update": False, "packages": [], "firewall": False, "script": "echo retried-ok\n"},
+        "targets": [{"host": host.address, "port": host.port, "username": "bob", "password": "not-it"}],
+        "defaults": {"password": password},
+        "accept_new_host_keys": True,
+    }
+    with serve(data_dir) as first:
+        log_in(page, first.url, first.username, first.password, path="/fleets")
+        answer = page.context.request.post(f"{first.url}/api/fleets", data=body)
+        assert answer.status == 202, answer.text()
+        fleet_id = answer.json()["fleet_id"]
+        page.goto(f"{first.url}/fleets/{fleet_id}")
+        wait_fleet_status(page, "done")
+        assert rows(page) == [(host.address, "failed")]
+    # Another service on the same data: the fleet's login was held only by the first one.
+    with serve(data_dir) as second:
+        # still logged in: the cookie (per host, not per port) names a session the shared database holds
+        page.goto(f"{second.url}/fleets/{fleet_id}")
+        expect(page.locator("#fleet-hosts tr")).to_have_count(1)
+        page.click("#fleet-retry")
+        form = page.locator("#retry-login")
+        expect(form).to_be_visible()
+        expect(form.locator("input[name=password]")).to_be_focused()
+        assert serious(page) == [], "the retry's login form"
+        form.locator("input[name=username]").fill("bob")
+        form.locator("input[name=password]").fill(password)
+        page.click("#retry-with-login")
+        expect(form).to_be_hidden()
+        wait_fleet_status(page, "done")
+        assert rows(page) == [(host.address, "succeeded")]
+        expect(form.locator("input[name=password]")).to_have_value("")  # not kept in the page

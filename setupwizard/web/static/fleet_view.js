@@ -105,14 +105,31 @@ function follow(delay = 0) {
   }, delay);
 }
 
-async function post(path, note) {
+/** The login typed again for a retry, when the service no longer holds the fleet's (a restart, an hour). */
+function retryDefaults() {
+  const form = $("retry-login");
+  const defaults = { username: form.username.value.trim() || "root" };
+  for (const name of ["password", "private_key", "passphrase", "sudo_password"]) {
+    if (form[name].value.trim()) defaults[name] = form[name].value;
+  }
+  return defaults;
+}
+
+async function post(path, note, body = undefined) {
   showMessage($("fleet-error"), "");
   try {
-    await apiJson(`${base}/${path}`, { method: "POST" });
+    await apiJson(`${base}/${path}`, { method: "POST", body });
     showMessage($("fleet-note"), t(note));
+    $("retry-login").hidden = true;
+    $("retry-login").reset(); // the login typed again is not kept in the page
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
-    if (err.status !== 401) showMessage($("fleet-error"), err.detail ? `${err.message} (${err.detail})` : err.message);
+    if (err.data?.code === "credentials_gone") {
+      $("retry-login").hidden = false;
+      $("retry-login").password.focus();
+    } else if (err.status !== 401) {
+      showMessage($("fleet-error"), err.detail ? `${err.message} (${err.detail})` : err.message);
+    }
   }
   await load();
   if (!socket && fleet?.status === "running") follow();
@@ -122,6 +139,10 @@ $("fleet-cancel").addEventListener("click", () => {
   if (window.confirm(t("fleet.cancel_confirm"))) post("cancel", "fleet.cancelling").catch(console.warn);
 });
 $("fleet-retry").addEventListener("click", () => post("retry", "fleet.retrying").catch(console.warn));
+$("retry-login").addEventListener("submit", (event) => {
+  event.preventDefault();
+  post("retry", "fleet.retrying", { defaults: retryDefaults() }).catch(console.warn);
+});
 document.addEventListener("langchange", render);
 codesReady.then(render);
 
