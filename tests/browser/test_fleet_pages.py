@@ -72,6 +72,23 @@ def light_plan(page: Page, password: str, script: str) -> None:
     page.locator("textarea[name=script]").dispatch_event("change")
 
 
+def known_to_the_service(page: Page, live_service: LiveService, hosts: list[TestHost]) -> None:
+    """A quick fleet through the API that records the hosts' keys and puts them in the servers list (so a
+    test does not depend on an earlier one having run)."""
+    body = {
+        "name": "first contact",
+        "plan": {"apt_update": False, "packages": [], "firewall": False, "script": "true\n"},
+        "targets": [{"host": h.address, "port": h.port, "username": "bob"} for h in hosts],
+        "defaults": {"password": hosts[0].sudo_nopasswd.password},
+        "accept_new_host_keys": True,
+    }
+    answer = page.context.request.post(f"{live_service.url}/api/fleets", data=body)
+    assert answer.status == 202, answer.text()
+    page.goto(f"{live_service.url}/fleets/{answer.json()['fleet_id']}")
+    wait_fleet_status(page, "done")
+    assert {status for _, status in rows(page)} == {"succeeded"}
+
+
 def test_new_fleet_from_pasted_lines_runs_live_and_retries_the_failed_host(
     page: Page, live_service: LiveService, hosts: list[TestHost], artifacts: Path
 ) -> None:
@@ -185,6 +202,8 @@ def test_cancel_all_stops_the_running_host_and_the_queued_one_never_starts(
     page: Page, live_service: LiveService, hosts: list[TestHost], artifacts: Path
 ) -> None:
     log_in(page, live_service.url, live_service.username, live_service.password, path="/history")
+    known_to_the_service(page, live_service, hosts)
+    page.goto(f"{live_service.url}/history")
     page.click("nav a[href='/fleets']")  # in every page's navigation
     page.click("#new-fleet")
     # The servers list: both hosts are there since the first fleet; pick them.
@@ -220,11 +239,13 @@ def test_cancel_all_stops_the_running_host_and_the_queued_one_never_starts(
 
 
 def test_a_changed_host_key_leaves_that_host_out_and_the_fleet_runs_the_other(
-    page: Page, live_service: LiveService, hosts: list[TestHost]
+    page: Page, live_service: LiveService, hosts: list[TestHost], artifacts: Path
 ) -> None:
     changed, kept = hosts
+    log_in(page, live_service.url, live_service.username, live_service.password, path="/fleets")
+    known_to_the_service(page, live_service, hosts)
     changed.regenerate_host_keys()
-    log_in(page, live_service.url, live_service.username, live_service.password, path="/fleets/new")
+    page.goto(f"{live_service.url}/fleets/new")
     page.fill("#inventory", f"bob@{line(changed)}\nbob@{line(kept)}\n")
     page.click("#add-pasted")
     light_plan(page, kept.sudo_nopasswd.password, "echo after-key-change\n")
@@ -237,6 +258,14 @@ def test_a_changed_host_key_leaves_that_host_out_and_the_fleet_runs_the_other(
     )
     expect(page.locator("#start-summary")).to_contain_text(line(changed))  # named as left out
     assert serious(page) == [], "a changed key in the fingerprint table"
+    page.click("#lang-switch")
+    expect(changed_row.locator(".key")).to_contain_text("Key changed")
+    expect(page.locator("#start-summary")).to_contain_text("Left out")
+    page.locator("#targets").screenshot(path=str(artifacts / "fleet-keys-en.png"))
+    page.set_viewport_size(PHONE)
+    page.locator("#targets").screenshot(path=str(artifacts / "fleet-keys-phone-en.png"))
+    page.set_viewport_size(DESKTOP)
+    page.click("#lang-switch")
     page.click("#start-fleet")
     page.wait_for_url(FLEET_URL)
     wait_fleet_status(page, "done")

@@ -4,7 +4,7 @@
 
 import { apiJson, ApiError } from "./api.js";
 import { showMessage } from "./chrome.js";
-import { t } from "./i18n.js";
+import { has, t } from "./i18n.js";
 import { cell } from "./table_cell.js";
 
 const $ = (id) => document.getElementById(id);
@@ -51,7 +51,8 @@ function keyText(target) {
 function testText(target) {
   const scan = target.scan;
   if (!scan) return "";
-  if (!scan.ok) return scan.detail || scan.code || t("fleet_new.test_failed");
+  // our sentence for a known code in the page's language; the service's own words are the cell's tooltip
+  if (!scan.ok) return scan.code && has(`error.code.${scan.code}`) ? t(`error.code.${scan.code}`) : scan.detail || t("fleet_new.test_failed");
   const sudo = scan.sudo_mode ? ` · sudo: ${scan.sudo_mode}` : "";
   return `${scan.os || ""}${sudo}`;
 }
@@ -88,7 +89,7 @@ export function renderTargets() {
     const actions = cell("", "actions");
     actions.append(remove);
     const test = cell(testText(target), `message test ${target.scan && !target.scan.ok ? "error" : ""}`, "fleet_new.col_test");
-    test.title = testText(target);
+    test.title = target.scan?.detail || testText(target);
     tr.append(
       cell(label(target), "server", "fleet_new.col_host"),
       cell(target.username || t("fleet_new.shared_user"), "login", "fleet_new.col_user"),
