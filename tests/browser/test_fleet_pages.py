@@ -173,6 +173,11 @@ def test_new_fleet_from_pasted_lines_runs_live_and_retries_the_failed_host(
     expect(page.locator("#fleet-status")).to_have_text("Finished")
     expect(page.locator("nav a[href='/fleets']")).to_have_text("Fleets")
     expect(page.locator("#fleet-hosts tr").nth(1).locator(".status")).to_have_text(re.compile("^✓ Succeeded"))
+    # the bar is whole once its width's transition is over (the screenshot is taken after it)
+    page.wait_for_function(
+        "() => { const box = (id) => document.getElementById(id).getBoundingClientRect();"
+        " return box('fleet-fill').width >= box('fleet-bar').width - 1; }"
+    )
     page.screenshot(path=str(artifacts / "fleet-view-en.png"), full_page=True)
     phone_fits(page)
     assert serious(page) == [], "the fleet view on a phone, English"
