@@ -34,10 +34,22 @@ class Settings(BaseSettings):
         description="Prefix of every Redis key (several deployments share one Redis).",
     )
     lease_seconds: float = Field(
-        30.0, gt=0, description="A running setup's host lock and heartbeat outlive their worker by this long."
+        30.0,
+        gt=0,
+        description="PostgreSQL: a job worker silent this long is dead (it beats 6 times per lease).",
     )
     sweep_interval_seconds: float = Field(
-        10.0, gt=0, description="How often a worker looks for setups whose worker died (Redis mode)."
+        10.0,
+        gt=0,
+        description="PostgreSQL: how often (whole seconds) a worker looks for dead workers' setup jobs.",
+    )
+    run_jobs: bool = Field(
+        True,
+        description="PostgreSQL: this serve process also runs setup jobs; false: it only serves the API and "
+        "`setupwizard worker` processes run them.",
+    )
+    worker_concurrency: int = Field(
+        20, ge=1, description="PostgreSQL: setups one process (serve or `setupwizard worker`) runs at once."
     )
     secret_key: SecretStr | None = Field(
         None,

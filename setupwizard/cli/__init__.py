@@ -16,7 +16,7 @@ from setupwizard.cli.root import app
 
 __all__ = ["COMMANDS", "app", "load_commands", "main"]
 
-COMMANDS = ("serve", "setup", "testbed", "users")
+COMMANDS = ("serve", "setup", "testbed", "users", "worker")
 """Sub-commands, each registered by the module of the same name."""
 
 

@@ -96,7 +96,13 @@ def serve(
     from setupwizard.web.serving import server_options
 
     settings = get_settings()
-    problem = several_workers_problem(settings, workers) or metrics_address_problem(settings, workers)
+    from setupwizard.jobs.queue import run_jobs_problem
+
+    problem = (
+        several_workers_problem(settings, workers)
+        or metrics_address_problem(settings, workers)
+        or run_jobs_problem(settings)
+    )
     if problem:
         typer.echo(problem, err=True)
         raise typer.Exit(2)

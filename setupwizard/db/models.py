@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from setupwizard.db.types import UTCDateTime
@@ -284,6 +295,27 @@ class NotifyTarget(Base):
 
     def __repr__(self) -> str:  # never the URL, not even its ciphertext
         return f"NotifyTarget(id={self.id!r}, name={self.name!r}, hint={self.hint!r})"
+
+
+class SetupJobSecrets(Base):
+    """The request of a setup waiting for (or run by) a job of the queue (PostgreSQL mode, ``jobs/``).
+
+    The job's own arguments are only the session id; everything the run needs (passwords, key, passphrase,
+    sudo password among it) is here, ``sealed``: one secretbox ciphertext bound to the session id. The row
+    is deleted when the job ends. ``job_id`` is the queue's job (``procrastinate_jobs.id``), for cancel.
+    """
+
+    __tablename__ = "setup_job_secrets"
+
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("setup_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    job_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    sealed: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+    def __repr__(self) -> str:  # never the sealed request, not even its ciphertext
+        return f"SetupJobSecrets(session_id={self.session_id!r}, job_id={self.job_id!r})"
 
 
 class Fleet(Base):

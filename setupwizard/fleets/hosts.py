@@ -14,6 +14,7 @@ from datetime import datetime
 
 from setupwizard.core.errors import AppError
 from setupwizard.db.database import Database
+from setupwizard.fleets import repository as fleets
 from setupwizard.fleets.progress import FleetProgress
 from setupwizard.fleets.scheduler import FleetJob, HostJob
 from setupwizard.live import store
@@ -49,6 +50,11 @@ class HostRunner:
     async def run(self, job: FleetJob, host: HostJob) -> str:
         """Start the host's session, follow it to its end; answers its final status."""
         session_id = str(host.request.session_id)
+        async with self.db.session() as session:  # a cancel through another worker sets only the row
+            job.cancelled = job.cancelled or await fleets.fleet_cancelled(session, job.fleet_id)
+        if job.cancelled:
+            await self.end_unstarted(job, host, SessionStatus.CANCELLED, "fleet_cancelled")
+            return SessionStatus.CANCELLED
         await self.progress.host_changed(
             job.fleet_id,
             host.position,

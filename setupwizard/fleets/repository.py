@@ -29,6 +29,11 @@ async def owned_fleet(session: AsyncSession, fleet_id: str, owner_id: int) -> Fl
     return row
 
 
+async def fleet_cancelled(session: AsyncSession, fleet_id: str) -> bool:
+    """Whether the fleet was cancelled (by any process)."""
+    return bool(await session.scalar(select(Fleet.cancelled).where(Fleet.id == fleet_id)))
+
+
 async def get_fleet(session: AsyncSession, fleet_id: str) -> Fleet | None:
     """A fleet by id, whoever's."""
     return await session.get(Fleet, fleet_id)

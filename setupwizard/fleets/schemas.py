@@ -22,11 +22,7 @@ class Credentials(BaseModel):
     password: SecretStr | None = Field(None, description="SSH password (also the sudo password by default).")
     private_key: SecretStr | None = Field(None, description="OpenSSH/PEM private key text.")
     passphrase: SecretStr | None = Field(None, description="Passphrase of the private key.")
-    key_id: int | None = Field(
-        None,
-        description="A key saved in the caller's vault (GET /api/keys).",
-        json_schema_extra={"minimum": 1},
-    )
+    key_id: int | None = Field(None, ge=1, description="A key saved in the caller's vault (GET /api/keys).")
     sudo_password: SecretStr | None = Field(None, description="Sudo password.")
 
 

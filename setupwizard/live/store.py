@@ -17,7 +17,7 @@ event, and every row stored before revision 0006, is one row with ``first_seq`` 
 
 Readers never see rows: :mod:`setupwizard.live.event_reads` expands them into one :class:`SessionEvent`
 per seq, exactly as they were written (``since``/``until``/``limit`` count events and may fall inside a
-row), so the history, ``log.txt``, the WebSocket replay and the sweep are unchanged.
+row), so the history, ``log.txt``, the WebSocket replay and the stalled-job pass are unchanged.
 
 Writing a batch also advances the session row's ``last_seq`` (the event log's high-water mark, which a
 reader compares with its ``since``); that one column of ``setup_sessions`` is written only here.

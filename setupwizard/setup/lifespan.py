@@ -1,9 +1,9 @@
-"""Start and stop the setup feature with the app: progress bus, host locks, run signals, service, recovery.
+"""Start and stop the setup feature with the app: progress bus, host locks, run signals, service, recovery,
+and (PostgreSQL) the job queue.
 
-One process (no Redis): in-process bus, locks and signals; sessions a crash left ``running`` are marked
-``interrupted`` at start. Several workers (``redis_url`` set): all of them on Redis, and instead of the
-start-up recovery every worker runs the dead-worker sweep (at start and every ``sweep_interval_seconds``),
-which only ends sessions no live worker runs.
+One process (SQLite, or PostgreSQL without Redis): sessions a crash left ``running`` are marked
+``interrupted`` at start. Several workers (PostgreSQL and Redis): the bus and the run signals on Redis,
+setups are jobs of the queue, and a dead worker's setups are its stalled jobs (``jobs/stalled.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from setupwizard.config import Settings
 from setupwizard.core.secretbox import SecretBox
 from setupwizard.db.database import Database
 from setupwizard.db.worker_guard import single_worker_guard
+from setupwizard.jobs.lifespan import job_queue
+from setupwizard.jobs.queue import uses_queue
 from setupwizard.live.bus import ProgressBus
 from setupwizard.live.memory import MemoryBus
 from setupwizard.live.redis import RedisBus
@@ -29,11 +31,10 @@ from setupwizard.servers.known_hosts import DatabaseKnownHostBook
 from setupwizard.servers.login_switch import DatabaseLoginSwitch
 from setupwizard.servers.repository import SudoRepository
 from setupwizard.setup.admin_keys import AdminKeyVault
-from setupwizard.setup.locks import HostLocks, MemoryHostLocks, RedisHostLocks
+from setupwizard.setup.locks import HostLocks, MemoryHostLocks
 from setupwizard.setup.run_signals import MemoryRunSignals, RedisRunSignals, RunSignals
 from setupwizard.setup.service import SetupService
 from setupwizard.setup.session_end import recover_interrupted
-from setupwizard.setup.sweep import DeadRunSweep
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +73,12 @@ def validate(target: Target, options: SetupOptions) -> None:
 
 
 def build_shared_parts(settings: Settings) -> tuple[ProgressBus, HostLocks, RunSignals]:
-    """Bus, host locks and run signals: on Redis when ``redis_url`` is set (one client), else in-process."""
+    """Bus and run signals on Redis when ``redis_url`` is set (one client), else in-process. The host
+    locks are this process's: several workers share the job queue's (``setupwizard/jobs/``) instead."""
     if settings.redis_url:
         redis = Redis.from_url(settings.redis_url, socket_timeout=REDIS_SOCKET_TIMEOUT_SECONDS)
         prefix = settings.redis_prefix
-        return (
-            RedisBus(redis, prefix=prefix),
-            RedisHostLocks(redis, prefix=prefix, ttl=settings.lease_seconds),
-            RedisRunSignals(redis, prefix=prefix, lease_seconds=settings.lease_seconds),
-        )
+        return RedisBus(redis, prefix=prefix), MemoryHostLocks(), RedisRunSignals(redis, prefix=prefix)
     return MemoryBus(), MemoryHostLocks(), MemoryRunSignals()
 
 
@@ -97,20 +95,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 @asynccontextmanager
 async def _setup_feature(app: FastAPI, settings: Settings, db: Database) -> AsyncIterator[None]:
     bus, locks, signals = build_shared_parts(settings)
-    sweep: DeadRunSweep | None = None
     if isinstance(signals, RedisRunSignals):
         await signals.start()
-        sweep = DeadRunSweep(
-            db,
-            bus,
-            signals,
-            interval=settings.sweep_interval_seconds,
-            grace=settings.lease_seconds,
-            confirm_after=settings.lease_seconds / 2,  # longer than a heartbeat's renewal period (1/3)
-        )
-        sweep.start()
-    else:
+    if not (uses_queue(settings) and settings.redis_url):
+        # one process (SQLite's flock, or PostgreSQL's guard without Redis): what it ran died with it
         await recover_interrupted(db, locks)
+    # several workers (PostgreSQL and Redis): a dead worker's setups are the queue's stalled jobs
     admin_keys = AdminKeyVault(db, app.state.secretbox)
     admin_keys.start()  # every worker deletes expired keys
     notifier = Notifier(db, app.state.secretbox, settings.public_url)
@@ -131,12 +121,12 @@ async def _setup_feature(app: FastAPI, settings: Settings, db: Database) -> Asyn
     app.state.progress_bus = bus
     app.state.admin_keys = admin_keys
     app.state.setup_service = service
-    try:
-        yield
-    finally:
-        if sweep is not None:
-            await sweep.close()
-        await service.close()
+    async with job_queue(settings, db, app.state.secretbox, service) as stop_taking_jobs:
+        try:
+            yield
+        finally:
+            stop_taking_jobs()  # PostgreSQL: while the service ends the runs, no new job starts here
+            await service.close()
         await notifier.close()
         await admin_keys.close()
         await signals.close()

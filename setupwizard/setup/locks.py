@@ -1,25 +1,14 @@
-"""One setup per server at a time: a lock per host:port, in-process or on Redis (several workers agree).
+"""One setup per server at a time in one process: a lock per host:port (the embedded default, SQLite).
 
-A Redis lock has a TTL that its holder keeps renewing, so a crashed worker's lock frees itself; the same
-lock tells crash recovery whether a ``running`` session still has a live runner somewhere.
+With PostgreSQL the server lock is the job queue's (``setupwizard/jobs/repository.py``): a setup job's
+procrastinate ``lock`` is the same :func:`lock_name`, shared by every worker.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from typing import Protocol
 
-from redis.asyncio import Redis
-from redis.asyncio.lock import Lock
-from redis.exceptions import LockError
-
 from setupwizard.provisioning.address import canonical_host
-
-log = logging.getLogger(__name__)
-
-REDIS_LOCK_TTL_SECONDS = 30.0
 
 
 def lock_name(host: str, port: int) -> str:
@@ -43,7 +32,7 @@ class HostLocks(Protocol):
         ...
 
     async def is_held(self, host: str, port: int) -> bool:
-        """Whether any runner (in any worker) holds the server now."""
+        """Whether a runner holds the server now."""
         ...
 
 
@@ -71,56 +60,3 @@ class MemoryHostLocks:
 
     async def is_held(self, host: str, port: int) -> bool:
         return lock_name(host, port) in self._held
-
-
-class _RedisLease:
-    def __init__(self, lock: Lock, refresh_every: float) -> None:
-        self._lock = lock
-        self._refresher = asyncio.create_task(self._refresh(refresh_every))
-
-    async def _refresh(self, every: float) -> None:
-        while True:
-            await asyncio.sleep(every)
-            try:
-                await self._lock.reacquire()
-            except LockError:
-                log.error("Lost the Redis lock %s while a setup runs", self._lock.name)
-                return
-            except Exception:
-                log.exception("Renewing the Redis lock %s failed; retrying", self._lock.name)
-
-    async def release(self) -> None:
-        self._refresher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._refresher
-        try:
-            await self._lock.release()
-        except LockError:
-            log.warning("Redis lock %s had already expired", self._lock.name)
-
-
-class RedisHostLocks:
-    """Locks shared by every worker through Redis (``SET NX PX`` with a renewed TTL).
-
-    :param redis: the client.
-    :param prefix: key prefix shared with the bus.
-    :param ttl: seconds a lock outlives its holder's last renewal.
-    """
-
-    def __init__(self, redis: Redis, *, prefix: str = "setupwizard:", ttl: float = REDIS_LOCK_TTL_SECONDS):
-        self.redis = redis
-        self.prefix = prefix
-        self.ttl = ttl
-
-    def key(self, host: str, port: int) -> str:
-        """The Redis key of a server's lock."""
-        return f"{self.prefix}host-lock:{lock_name(host, port)}"
-
-    async def acquire(self, host: str, port: int) -> HostLease | None:
-        lock = self.redis.lock(self.key(host, port), timeout=self.ttl, blocking=False)
-        if not await lock.acquire():
-            return None
-        return _RedisLease(lock, refresh_every=self.ttl / 3)
-
-    async def is_held(self, host: str, port: int) -> bool:
-        return bool(await self.redis.exists(self.key(host, port)))

@@ -5,8 +5,8 @@ Why retried in the background: when the disk is full, the session's last lines a
 written, but the run is over and its answer must go out now (saying what was lost). The row then still
 says ``running``; the end is written as soon as the database takes writes again (a few seconds later), so
 the row ends up saying what the answer said. If the process stops first, the start-up recovery (or the
-dead-worker sweep) marks the row ``interrupted`` as for any crash. While an end waits, ``/api/health``
-answers 503 (:attr:`OutcomeWriter.failing`).
+stalled-job pass, ``jobs/stalled.py``) marks the row ``interrupted`` as for any crash. While an end waits,
+``/api/health`` answers 503 (:attr:`OutcomeWriter.failing`).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from setupwizard.provisioning.known_hosts import KnownHostStore
 from setupwizard.provisioning.result import SetupResult
 from setupwizard.provisioning.target import SetupOptions, Target
 from setupwizard.servers.repository import SwitchedLogin
+from setupwizard.setup.running import PreparedSetup, RunningSetup
 
 
 class SetupRunner(Protocol):
@@ -86,3 +87,17 @@ class EndNotifier(Protocol):
 
 
 Validator = Callable[[Target, SetupOptions], None]
+
+
+class SetupQueue(Protocol):
+    """A job queue that runs setups (PostgreSQL mode: :class:`setupwizard.jobs.launcher.JobLauncher`)."""
+
+    async def launch(self, prepared: PreparedSetup, *, wait: bool) -> RunningSetup:
+        """Record the ``running`` session and defer its job (one transaction; 409 ``setup_running`` when
+        the server is busy). The returned run's ``task`` ends with the session's response when ``wait``
+        (None otherwise); the run itself happens in whichever worker takes the job."""
+        ...
+
+    async def cancel(self, session_id: str) -> None:
+        """Stop the session's job wherever it is: queued (it never starts) or running (on any worker)."""
+        ...

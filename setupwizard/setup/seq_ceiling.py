@@ -4,10 +4,10 @@ Events go to the bus (live viewers) at once and to the database a tick later (gr
 ``kill -9`` the in-process bus is gone with the process, and the stored seqs end below what viewers saw:
 numbering the recovery's final event after the stored ones reused seqs already shown, and a viewer
 resuming with ``?since=<last seen>`` never got it. So a running session publishes a seq only once its row's
-``seq_ceiling`` covers it; the recovery (and the dead-worker sweep when the bus lost the stream) numbers the
-final event above the ceiling. The price is a gap in the seqs of a crashed session's history, between its
-last stored line and its final event: the lines published there were lost with the process
-(docs/reliability.md).
+``seq_ceiling`` covers it; the recovery (and the stalled-job pass, ``jobs/stalled.py``, when the bus lost
+the stream) numbers the final event above the ceiling. The price is a gap in the seqs of a crashed
+session's history, between its last stored line and its final event: the lines published there were lost
+with the process (docs/reliability.md).
 
 The reservation stays ahead of the seqs, so publishing never waits for it:
 

@@ -2,7 +2,7 @@
 
 Flow of one session (docs/architecture.md)::
 
-    start() ── validate ─ lock host:port ─ insert+commit the session row ─▶ background task
+    start() ── validate ─ lock host:port ─ insert+commit the session row ─▶ task here, or a job (jobs/)
     task: engine batches ─▶ sink ─▶ one bus.publish per batch (live readers) + recorder (batched writes)
     end:  flush events ─ final row + ssh_servers_sudo ─ release lock ─ publish ``complete``
 
@@ -20,7 +20,6 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -44,45 +43,26 @@ from setupwizard.setup import confirm_login, repository
 from setupwizard.setup.admin_keys import offer_admin_key
 from setupwizard.setup.locks import HostLease, HostLocks
 from setupwizard.setup.outcomes import OutcomeWriter, incomplete_log_event
-from setupwizard.setup.ports import EndNotifier, KeyHandover, LoginSwitch, SetupRunner, SudoStore, Validator
+from setupwizard.setup.ports import (
+    EndNotifier,
+    KeyHandover,
+    LoginSwitch,
+    SetupQueue,
+    SetupRunner,
+    SudoStore,
+    Validator,
+)
 from setupwizard.setup.publisher import Publisher
 from setupwizard.setup.run_signals import MemoryRunSignals, RunSignals
+from setupwizard.setup.running import PreparedSetup, RunningSetup, SetupRunningError
 from setupwizard.setup.schemas import AutoSetupRequest, SetupResponse
 from setupwizard.setup.seq_ceiling import FIRST_RESERVATION, SeqCeiling
-from setupwizard.setup.session_end import complete_event, switched_login
+from setupwizard.setup.session_end import complete_event_for, switched_login
 from setupwizard.setup.session_lookup import DatabaseSessions, session_state
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 10.0
-
-
-class SetupRunningError(ConflictError):
-    """409 ``setup_running``: the server is busy; ``session_id`` names that run when it is the caller's."""
-
-    def __init__(self, host: str, port: int, session_id: str | None) -> None:
-        super().__init__(f"{host}:{port} 正在设置中，请等待当前设置结束", code="setup_running")
-        self.session_id = session_id
-
-    def to_dict(self) -> dict[str, str | None]:
-        """The usual error body plus ``session_id`` (null when the run is another user's or unknown)."""
-        return {**super().to_dict(), "session_id": self.session_id}
-
-
-@dataclass
-class RunningSetup:
-    """A session running in this process."""
-
-    session_id: str
-    owner_id: int
-    host: str
-    port: int
-    cancel: asyncio.Event = field(default_factory=asyncio.Event)
-    confirm: asyncio.Event = field(default_factory=asyncio.Event)  # confirm-or-revert: the person said yes
-    awaiting_confirm: bool = False  # the run shows an ssh line and waits for the confirmation
-    logs: list[str] = field(default_factory=list)
-    task: asyncio.Task[SetupResponse] | None = None
-    save_sudo_password: bool = True  # false: the person chose not to keep the sudo password
 
 
 class SetupService:
@@ -111,6 +91,7 @@ class SetupService:
         logins: LoginSwitch | None = None,
         admin_keys: KeyHandover | None = None,
         notifier: EndNotifier | None = None,
+        queue: SetupQueue | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -125,6 +106,7 @@ class SetupService:
         self.logins = logins
         self.admin_keys = admin_keys
         self.notifier = notifier
+        self.queue = queue  # PostgreSQL: every setup is a job of the queue (setupwizard.jobs)
         self.running: dict[str, RunningSetup] = {}
         self.events = EventStore(db, settings.event_flush_seconds)  # one writer for every session's events
         self.outcomes = OutcomeWriter(db)  # each session's end: complete event + final row, retried
@@ -133,11 +115,47 @@ class SetupService:
         self._closing = False
 
     async def start(self, owner_id: int, request: AutoSetupRequest) -> RunningSetup:
-        """Validate, lock and record a new session, then run it in a background task.
+        """Validate, lock and record a new session, then run it in a background task (or, with a job
+        queue, defer its job: :mod:`setupwizard.jobs`).
 
         Raises 422 (bad field; nothing runs), 409 (server busy, or the caller's own finished session id),
         403 (session id of another user).
         """
+        prepared = await self.prepare(owner_id, request)
+        if self.queue is not None:
+            return await self.queue.launch(prepared, wait=request.wait)
+        lease = await self.locks.acquire(prepared.target.host, prepared.target.port)
+        if lease is None:
+            async with self.db.session() as session:
+                busy = await repository.running_session_on(
+                    session, prepared.target.host, prepared.target.port
+                )
+            mine = busy.id if busy is not None and busy.owner_id == owner_id else None
+            raise SetupRunningError(prepared.target.host, prepared.target.port, mine)
+        try:
+            async with self.db.session() as session:
+                row = await repository.insert_session(
+                    session,
+                    session_id=prepared.session_id,
+                    owner_id=owner_id,
+                    host=prepared.target.host,
+                    port=prepared.target.port,
+                    username=prepared.target.username,
+                    seq_ceiling=FIRST_RESERVATION,
+                )
+        except IntegrityError:
+            await lease.release()
+            await self.check_session_id(owner_id, prepared.session_id)
+            raise ConflictError("session_id 已被使用", code="session_id_used") from None
+        except BaseException:
+            await lease.release()
+            raise
+        self.arrivals.arrived(session_state(row))
+        return await self.launch(prepared, lease)
+
+    async def prepare(self, owner_id: int, request: AutoSetupRequest) -> PreparedSetup:
+        """Check a request (422 naming the field; 403/409 for a used session id) and fill in the saved
+        sudo password: what a run needs, before anything is stored."""
         options = request.to_options()
         self.validate(request.to_target(), options)
         saved = None
@@ -145,53 +163,41 @@ class SetupService:
             saved = await self.sudo_store.saved_password(
                 owner_id, request.host, request.port, request.username
             )
-        target = request.to_target(saved_sudo_password=saved)
         session_id = str(request.session_id or uuid.uuid4())
-        await self._check_session_id(owner_id, session_id)
-
-        lease = await self.locks.acquire(target.host, target.port)
-        if lease is None:
-            async with self.db.session() as session:
-                busy = await repository.running_session_on(session, target.host, target.port)
-            mine = busy.id if busy is not None and busy.owner_id == owner_id else None
-            raise SetupRunningError(target.host, target.port, mine)
-        try:
-            async with self.db.session() as session:
-                row = await repository.insert_session(
-                    session,
-                    session_id=session_id,
-                    owner_id=owner_id,
-                    host=target.host,
-                    port=target.port,
-                    username=target.username,
-                    seq_ceiling=FIRST_RESERVATION,
-                )
-        except IntegrityError:
-            await lease.release()
-            await self._check_session_id(owner_id, session_id)
-            raise ConflictError("session_id 已被使用", code="session_id_used") from None
-        except BaseException:
-            await lease.release()
-            raise
-        run = RunningSetup(
+        await self.check_session_id(owner_id, session_id)
+        return PreparedSetup(
             session_id=session_id,
             owner_id=owner_id,
-            host=target.host,
-            port=target.port,
+            target=request.to_target(saved_sudo_password=saved),
+            options=options,
             save_sudo_password=request.save_sudo_password,
+            request=request,
+            saved_sudo_password=saved,
         )
+
+    async def launch(self, prepared: PreparedSetup, lease: HostLease) -> RunningSetup:
+        """Run a recorded (``running``) session in a background task of this process; ``lease`` is freed
+        when it ends. The in-process path after :meth:`start`'s insert, and a queue job's run."""
+        run = RunningSetup(
+            session_id=prepared.session_id,
+            owner_id=prepared.owner_id,
+            host=prepared.target.host,
+            port=prepared.target.port,
+            save_sudo_password=prepared.save_sudo_password,
+        )
+        session_id = run.session_id
         self.running[session_id] = run
         metrics.setup_started()
-        self.arrivals.arrived(session_state(row))
         bind_session(session_id)  # the run's task inherits it: its log lines name the session
-        run.task = asyncio.create_task(self._run(run, target, options, lease), name=f"setup-{session_id}")
-        # several workers: a cancel sent to any worker reaches this run; its heartbeat ends with the
-        # task, i.e. after the final row is stored (the dead-worker sweep relies on that order)
+        run.task = asyncio.create_task(
+            self._run(run, prepared.target, prepared.options, lease), name=f"setup-{session_id}"
+        )
+        # a confirmation (or, without a queue, a cancel) sent to any worker reaches this run
         await self.signals.track(session_id, run.cancel, run.confirm)
         run.task.add_done_callback(lambda _task: self.signals.untrack(session_id))
         return run
 
-    async def _check_session_id(self, owner_id: int, session_id: str) -> None:
+    async def check_session_id(self, owner_id: int, session_id: str) -> None:
         """A new session's id must be unused: 403 when another user's session has it, 409 one's own."""
         try:
             async with self.db.session() as session:
@@ -231,17 +237,17 @@ class SetupService:
         try:
             result = await self._call_engine(run, target, options, emitter)
         except asyncio.CancelledError:  # the process is stopping and did not wait for the engine
-            complete = _complete_event(emitter, completes, SetupResult.interrupted())
+            complete = complete_event_for(emitter, completes, SetupResult.interrupted())
             await self._conclude(run, recorder, ceiling, lease, complete, None)
             raise
         finally:
             self.running.pop(run.session_id, None)
         if self._closing and result.status == SessionStatus.CANCELLED:  # stopped by a shutdown, not the user
-            complete = _complete_event(emitter, completes, SetupResult.interrupted(result))
+            complete = complete_event_for(emitter, completes, SetupResult.interrupted(result))
         elif completes:
             complete = completes[0]
         else:  # the engine promises one complete event (it failed before it); never leave readers hanging
-            complete = _complete_event(emitter, completes, result)
+            complete = complete_event_for(emitter, completes, result)
         switched = switched_login(target, options, result, run.port)
         port = switched.port if switched is not None else run.port
         complete = await offer_admin_key(
@@ -350,7 +356,10 @@ class SetupService:
             row = await repository.get_owned_session(session, session_id, owner_id)
         if row.status != SessionStatus.RUNNING:
             raise ConflictError("该设置已结束，无法取消", code="session_not_running")
-        await self.signals.request_cancel(session_id)  # scale-out: reaches the run in whichever worker
+        if self.queue is not None:  # PostgreSQL: the queue's abort reaches the run on any worker
+            await self.queue.cancel(session_id)
+        else:
+            await self.signals.request_cancel(session_id)
 
     async def confirm_login(self, user_id: int, is_admin: bool, session_id: str) -> None:
         """The person could log in the new way: keep the hardening of a session waiting for it (owner or
@@ -385,11 +394,3 @@ class SetupService:
         await self.events.close()
         await self.outcomes.close()
         await self.arrivals.close()
-
-
-def _complete_event(
-    emitter: EventEmitter, completes: list[SessionEvent], result: SetupResult
-) -> SessionEvent:
-    """The ``complete`` event for ``result``, shaped as the engine's (its seq, if the engine sent one)."""
-    seq = completes[0].seq if completes else emitter.last_seq + 1
-    return complete_event(seq, result, emitter.redact)

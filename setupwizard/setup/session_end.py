@@ -1,18 +1,20 @@
 """How a session ends when the engine did not end it: the one ``complete`` event built from a result, and the
 one way to end a session as ``interrupted`` (the service at shutdown or after a crash, and the dead-worker
-sweep). Also the login a hardening left, which the end saves in place of the old one."""
+stalled-job pass). Also the login a hardening left, which the end saves in place of the old one."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from setupwizard.db.database import Database
 from setupwizard.live import event_reads, store
-from setupwizard.provisioning.events import EventType, SessionEvent, utc_now
-from setupwizard.provisioning.result import SessionStatus, SetupResult, SudoMode
+from setupwizard.provisioning.events import EventEmitter, EventType, SessionEvent, utc_now
+from setupwizard.provisioning.result import SetupResult, SudoMode
 from setupwizard.provisioning.summary import complete_event_level, level_mark
 from setupwizard.provisioning.target import SetupOptions, Target
 from setupwizard.servers.repository import SwitchedLogin
@@ -37,14 +39,37 @@ def complete_event(seq: int, result: SetupResult, redact: Callable[[str], str] =
     )
 
 
+def complete_event_for(
+    emitter: EventEmitter, completes: list[SessionEvent], result: SetupResult
+) -> SessionEvent:
+    """The service's ``complete`` event for ``result``, shaped as the engine's (its seq, if the engine
+    sent one)."""
+    seq = completes[0].seq if completes else emitter.last_seq + 1
+    return complete_event(seq, result, emitter.redact)
+
+
 async def interrupt_session(session: AsyncSession, session_id: str, above: int) -> SessionEvent:
     """End a session as ``interrupted``: its final event numbered ``above + 1`` (above every seq that may
     have been shown live), stored with the final row in the caller's transaction. Returns the event."""
-    interrupted = SetupResult.interrupted()
-    final = complete_event(above + 1, interrupted)
+    return await end_session(session, session_id, above, SetupResult.interrupted())
+
+
+async def end_session(
+    session: AsyncSession,
+    session_id: str,
+    above: int,
+    result: SetupResult,
+    extra: dict[str, Any] | None = None,
+) -> SessionEvent:
+    """End a session that no run will end (interrupted, or cancelled before it started) with ``result``:
+    its final event numbered ``above + 1`` (``extra`` added to its data), stored with the final row in the
+    caller's transaction."""
+    final = complete_event(above + 1, result)
+    if extra:
+        final = dataclasses.replace(final, data={**final.data, **extra})
     await store.add_events(session, session_id, [final])
     await repository.finish_session(
-        session, session_id, status=SessionStatus.INTERRUPTED, message=interrupted.message, result=final.data
+        session, session_id, status=result.status, message=result.message, result=final.data
     )
     return final
 

@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from setupwizard.config import Settings
 from setupwizard.db.database import create_engine_for
 from setupwizard.db.models import Base
+from setupwizard.db.procrastinate_schema import is_ours
 
 config = context.config
 target_metadata = Base.metadata
@@ -25,6 +26,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER most things
         compare_type=True,
+        include_name=is_ours,  # procrastinate's tables are its own (revision 0011)
     )
 
 

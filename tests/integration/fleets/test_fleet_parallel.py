@@ -80,3 +80,6 @@ def test_ten_hosts_parallel_three(embedded: ProcessServer, ten_hosts: list[TestH
                 (datetime.fromisoformat(row["created_at"]), datetime.fromisoformat(row["finished_at"]))
             )
     assert most_at_once(spans) == 3
+    with embedded.client(embedded.admin_login()) as client:
+        trail = client.get("/api/audit", params={"action": "fleet.start"}).json()
+    assert [e["detail"]["accept_new_host_keys"] for e in trail] == [True]  # the explicit choice, recorded

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import io
 import secrets
+import sqlite3
+import subprocess
 import uuid
 import zipfile
 from typing import Any
@@ -89,6 +91,15 @@ def test_bad_targets_are_refused_naming_the_field(
                 code,
             )
         listed = client.get("/api/fleets").json()
+        scans: list[tuple[dict[str, Any], int, str]] = [
+            ({"targets": [good, {**good, "port": 0}]}, 422, "targets.1.port"),
+            ({"targets": [good, {**good, "username": "Bad User"}]}, 422, "targets.1.username"),
+            ({"targets": [good, {**good, "key_id": 0}]}, 422, "targets.1.key_id"),
+            ({"targets": [good, {**good, "host": "169.254.169.254"}]}, 403, "targets.1.host"),
+        ]
+        for scan, status, field in scans:
+            answer = client.post("/api/fleets/test-connections", json=scan)
+            assert (answer.status_code, answer.json()["field"]) == (status, field)
     assert listed == []  # nothing was recorded, nothing ran
 
 
@@ -262,6 +273,65 @@ def test_a_busy_server_fails_its_host_without_waiting(
             ("succeeded", ""),
         ]
         client.post(f"/api/setup/sessions/{session_id}/cancel")
+
+
+def mark_cancelled_elsewhere(store: Store, fleet_id: str) -> None:
+    """What a cancel through another worker leaves this process: the fleet's row says cancelled."""
+    sql = f"UPDATE fleets SET cancelled = true WHERE id = '{fleet_id}'"
+    if store.pg_database is None:
+        with sqlite3.connect(store.data_dir / "setupwizard.db", timeout=30) as db:
+            db.execute(sql)
+        return
+    psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", store.pg_database, "-v", "ON_ERROR_STOP=1"]
+    subprocess.run([*psql, "-qc", sql], check=True, capture_output=True, timeout=60)
+
+
+def test_a_cancel_through_another_worker_starts_no_queued_host(
+    live: ProcessServer, owner: Login, store: Store, canary_hosts: list[TestHost], fleet: dict[str, Any]
+) -> None:
+    body = fleet_body(canary_hosts, parallel=1)
+    body["plan"]["script"] = "echo started\nsleep 120\n"
+    with live.client(owner) as client:
+        fleet_id = client.post("/api/fleets", json=body).json()["fleet_id"]
+
+        def first_running() -> dict[str, Any] | None:
+            host: dict[str, Any] = client.get(f"/api/fleets/{fleet_id}").json()["hosts"][0]
+            return host if host["step_name"] else None
+
+        first = wait_until(first_running)
+        mark_cancelled_elsewhere(store, fleet_id)
+        assert client.post(f"/api/setup/sessions/{first['session_id']}/cancel").status_code == 202
+        ended = wait_fleet(live, owner, fleet_id)
+    assert ended["status"] == "cancelled"
+    assert [(h["status"], h["reason"]) for h in ended["hosts"]] == [
+        ("cancelled", ""),
+        ("cancelled", "fleet_cancelled"),
+        ("cancelled", "fleet_cancelled"),
+    ]
+
+
+def test_a_changed_key_blocks_that_host_only(
+    live: ProcessServer, owner: Login, canary_hosts: list[TestHost], fleet: dict[str, Any]
+) -> None:
+    canary_hosts[2].regenerate_host_keys()  # the keys of every host are trusted by now
+    scan_body = {"targets": [target(h) for h in canary_hosts], "defaults": {"password": CANARY}}
+    with live.client(owner) as client:
+        trusted = {k["host"]: k["fingerprint"] for k in client.get("/api/servers/known-hosts").json()}
+        scanned = client.post("/api/fleets/test-connections", json=scan_body).json()
+        assert [(s["host_key"], s["ok"]) for s in scanned] == [
+            ("known", True),
+            ("known", True),
+            ("changed", False),
+        ]
+        assert scanned[2]["code"] == "host_key_changed"
+        assert scanned[2]["host_key_fingerprint"] != trusted[canary_hosts[2].address]
+        fleet_id = client.post("/api/fleets", json=fleet_body(canary_hosts)).json()["fleet_id"]
+        ended = wait_fleet(live, owner, fleet_id)
+        assert [h["status"] for h in ended["hosts"]] == ["succeeded", "succeeded", "failed"]
+        changed = client.get(f"/api/setup/sessions/{ended['hosts'][2]['session_id']}").json()
+        assert changed["result"]["error_code"] == "host_key_changed"
+        still = {k["host"]: k["fingerprint"] for k in client.get("/api/servers/known-hosts").json()}
+    assert still == trusted  # the new key was not trusted by the scan nor by the run
 
 
 def test_audit_and_no_credential_anywhere(

@@ -1,9 +1,9 @@
 """Two real ``setupwizard serve`` processes on two loopback ports, sharing the machine's PostgreSQL (a
 database of their own, dropped afterwards) and Redis (a key prefix of their own, deleted afterwards).
 
-The lease and the sweep are short (``LEASE_SECONDS``, ``SWEEP_SECONDS``) so a killed worker is noticed
-quickly; tests still only poll with generous deadlines and assert no durations. Every process is stopped
-in teardown, also when a test fails; a test that kills one calls :meth:`Cluster.ensure_running` first.
+The lease and the stalled-job check are short (``LEASE_SECONDS``, ``SWEEP_SECONDS``) so a killed worker is
+noticed quickly; tests still only poll with generous deadlines and assert no durations. Every process is
+stopped in teardown, also when a test fails; a test that kills one calls :meth:`Cluster.ensure_running` first.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -111,3 +112,19 @@ def lines_of(frames: list[dict[str, Any]]) -> list[tuple[int, str]]:
         assert len(texts) == last - first + 1, frame
         out.extend(zip(range(first, last + 1), texts, strict=True))
     return out
+
+
+RUNNER_DEADLINE = 120.0  # generous: polling, not a speed assertion
+
+
+def runner_of(cluster: Cluster, session_id: str) -> tuple[ProcessServer, ProcessServer]:
+    """(the worker whose job runs the session, the other one): a setup is a job of the queue, taken by
+    whichever worker is free, so the tests that kill or avoid its runner look it up in the logs."""
+    needle = f"of session {session_id} runs on worker"
+    deadline = time.monotonic() + RUNNER_DEADLINE
+    while time.monotonic() < deadline:
+        for runner, other in ((cluster.a, cluster.b), (cluster.b, cluster.a)):
+            if needle in runner.log_path.read_text(errors="replace"):
+                return runner, other
+        time.sleep(0.05)
+    raise AssertionError(f"no worker took the job of session {session_id}")

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, inspect
 
 from setupwizard.db.database import Database, alembic_config
 from setupwizard.db.models import Base, SshServerSudo
+from setupwizard.db.procrastinate_schema import is_ours
 from tests.integration.web.fixtures import SettingsFactory, run_sync
 
 TABLES = {"users", "auth_tokens", "ssh_servers_sudo", "known_hosts", "setup_sessions", "session_events"}
@@ -21,7 +22,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 def _state(connection: Connection) -> tuple[set[str], str | None, list[object]]:
     tables = set(inspect(connection).get_table_names())
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": is_ours})
     return tables, context.get_current_revision(), compare_metadata(context, Base.metadata)
 
 

@@ -32,7 +32,7 @@ def test_setup_loads_the_engine_but_not_the_web_service() -> None:
 
 def test_top_level_help_lists_every_command() -> None:
     out = run("--help")
-    for command in ("serve", "setup", "testbed", "users"):
+    for command in ("serve", "setup", "testbed", "users", "worker"):
         assert f" {command} " in out, out
 
 

@@ -23,7 +23,7 @@ from setupwizard.setup.locks import MemoryHostLocks
 from setupwizard.setup.service import SetupService
 from tests.support import redis_namespace
 
-from .test_run_signals_and_sweep import Worker
+from .test_run_signals import Worker
 from .test_service import MemorySudoStore, request, validate
 
 MakeUser = Callable[[], Awaitable[int]]

@@ -25,8 +25,9 @@ from setupwizard.provisioning.result import SessionStatus, SetupResult, SudoCred
 from setupwizard.provisioning.target import SetupOptions, Target
 from setupwizard.setup import repository
 from setupwizard.setup.locks import MemoryHostLocks
+from setupwizard.setup.running import SetupRunningError
 from setupwizard.setup.schemas import AutoSetupRequest
-from setupwizard.setup.service import SetupRunningError, SetupService
+from setupwizard.setup.service import SetupService
 from setupwizard.setup.session_end import recover_interrupted
 
 MakeUser = Callable[[], Awaitable[int]]

@@ -1,0 +1,142 @@
+"""Starting a setup as a job (PostgreSQL mode) and waiting for its end, for ``POST /api/setup/auto-setup``.
+
+One transaction holds the server's advisory lock, checks that no setup job holds the server, inserts the
+``running`` session row, defers the job (its only argument: the session id) and stores the sealed request:
+a session never exists without its job, nor a job without its session. ``wait=true`` then follows the
+session on the bus until its ``complete`` event (checking the row too, every few seconds, in case the bus
+lost it) and answers with the final row and every stored line, as the in-process run does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from procrastinate.jobs import Status
+from procrastinate.manager import JobManager
+from sqlalchemy.exc import IntegrityError
+
+from setupwizard.core.errors import ConflictError
+from setupwizard.core.secretbox import SecretBox
+from setupwizard.db.database import Database
+from setupwizard.jobs import repository as jobs
+from setupwizard.jobs.sealing import seal
+from setupwizard.jobs.unrun import cancelled_before_start, end_unrun
+from setupwizard.live import event_reads
+from setupwizard.live.arrivals import SessionArrivals
+from setupwizard.live.bus import ProgressBus
+from setupwizard.provisioning.events import EventType
+from setupwizard.provisioning.result import SessionStatus
+from setupwizard.setup import repository
+from setupwizard.setup.locks import lock_name
+from setupwizard.setup.running import PreparedSetup, RunningSetup, SetupRunningError
+from setupwizard.setup.schemas import SetupResponse
+from setupwizard.setup.seq_ceiling import FIRST_RESERVATION
+from setupwizard.setup.session_lookup import session_state
+
+log = logging.getLogger(__name__)
+
+ROW_CHECK_SECONDS = 2.0
+"""While waiting on the bus, how often the session's row is looked at as well."""
+
+
+class JobLauncher:
+    """The service's :class:`~setupwizard.setup.ports.SetupQueue` on procrastinate."""
+
+    def __init__(
+        self, db: Database, box: SecretBox, bus: ProgressBus, arrivals: SessionArrivals, manager: JobManager
+    ) -> None:
+        self.db = db
+        self.manager = manager
+        self.box = box
+        self.bus = bus
+        self.arrivals = arrivals
+        self._waiters: set[asyncio.Task[SetupResponse]] = set()
+
+    async def launch(self, prepared: PreparedSetup, *, wait: bool) -> RunningSetup:
+        target = prepared.target
+        name = lock_name(target.host, target.port)
+        sealed = seal(self.box, prepared)
+        try:
+            async with self.db.session() as session:
+                await jobs.lock_server(session, name)
+                busy = await jobs.busy_server(session, name)
+                if busy is not None:
+                    mine = busy.session_id if busy.owner_id == prepared.owner_id else None
+                    raise SetupRunningError(target.host, target.port, mine)
+                row = await repository.insert_session(
+                    session,
+                    session_id=prepared.session_id,
+                    owner_id=prepared.owner_id,
+                    host=target.host,
+                    port=target.port,
+                    username=target.username,
+                    seq_ceiling=FIRST_RESERVATION,
+                )
+                job_id = await jobs.defer_job(session, prepared.session_id, name)
+                await jobs.store_sealed(session, prepared.session_id, job_id, sealed)
+        except IntegrityError:
+            raise ConflictError("session_id 已被使用", code="session_id_used") from None
+        self.arrivals.arrived(session_state(row))
+        log.info("Setup %s queued as job %d", prepared.session_id, job_id)
+        run = RunningSetup(
+            session_id=prepared.session_id, owner_id=prepared.owner_id, host=target.host, port=target.port
+        )
+        if wait:
+            run.task = asyncio.create_task(self.wait_for_end(run.session_id), name=f"wait-{run.session_id}")
+            self._waiters.add(run.task)
+            run.task.add_done_callback(self._waiters.discard)
+        return run
+
+    async def cancel(self, session_id: str) -> None:
+        """Abort the session's job, from any process: a queued job never starts (its session ends
+        ``cancelled`` here), a running one is aborted in its worker (``jobs/task.py``)."""
+        async with self.db.session() as session:
+            job_id = await jobs.job_of(session, session_id)
+        if job_id is None:  # the job is ending right now: its run ends the session
+            return
+        await self.manager.cancel_job_by_id_async(job_id, abort=True)
+        if await self.manager.get_job_status_async(job_id) is Status.CANCELLED:  # was still queued
+            await end_unrun(self.db, self.bus, session_id, cancelled_before_start())
+            async with self.db.session() as session:
+                await jobs.forget_request(session, session_id)
+
+    async def wait_for_end(self, session_id: str) -> SetupResponse:
+        """The session's response once it ended (in any worker): its result, ``session_id`` and all its
+        lines, the complete event's last, as the in-process run answers."""
+        since = await self.bus.last_seq(session_id) or 0
+        replay = self.bus.subscribe(session_id, since=since, heartbeat=ROW_CHECK_SECONDS)
+        try:
+            async for batch in replay:  # complete comes once the row is final (else: a database fault)
+                ended = not batch or any(event.type is EventType.COMPLETE for event in batch)
+                if ended and await self._ended(session_id):
+                    break
+        finally:
+            close = getattr(replay, "aclose", None)
+            if close is not None:
+                await close()
+        return await self._response(session_id)
+
+    async def _ended(self, session_id: str) -> bool:
+        async with self.db.session() as session:
+            row = await repository.get_session(session, session_id)
+        return row is None or row.status != SessionStatus.RUNNING
+
+    async def _response(self, session_id: str) -> SetupResponse:
+        async with self.db.session() as session:
+            row = await repository.get_session(session, session_id)
+            events = await event_reads.events_after(session, session_id, 0)
+        result: dict[str, Any] = dict(row.result or {}) if row is not None else {}
+        if row is not None:
+            result.setdefault("status", row.status)
+            result.setdefault("message", row.message)
+            result.setdefault("success", row.status == SessionStatus.SUCCEEDED)
+        body = {**result, "session_id": session_id, "logs": [event.message for event in events]}
+        return SetupResponse.model_validate(body)
+
+    async def close(self) -> None:
+        """Stop waiting (the requests still waiting end with the server)."""
+        for task in list(self._waiters):
+            task.cancel()
+        await asyncio.gather(*self._waiters, return_exceptions=True)

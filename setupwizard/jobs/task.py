@@ -1,0 +1,87 @@
+"""The setup job: run one queued session in this worker, with the same service code as the embedded mode.
+
+The job's argument is the session id. The worker unseals the request (``setup_job_secrets``), hands it to
+:meth:`~setupwizard.setup.service.SetupService.launch` (validate-free: it was checked at the POST; the
+events, recorder, outcome and notifications are the service's own) and waits for the run to end. The
+sealed request is deleted when the job ends, however it ends.
+
+Abort (``cancel_job_by_id_async(..., abort=True)``, from any process): procrastinate cancels this
+coroutine once. The run is not cut off: its cancel event is set, as the person's cancel always did, the
+run ends ``cancelled`` with its complete event and final row, then the job ends ``aborted``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from procrastinate import JobContext
+
+from setupwizard.core.secretbox import SecretBox
+from setupwizard.db.database import Database
+from setupwizard.jobs import repository as jobs
+from setupwizard.jobs.sealing import unseal
+from setupwizard.provisioning.result import SessionStatus
+from setupwizard.setup import repository
+from setupwizard.setup.schemas import SetupResponse
+from setupwizard.setup.service import SetupService
+
+log = logging.getLogger(__name__)
+
+CONTEXT_KEY = "setupwizard"
+"""The key of :class:`JobRuntime` in the worker's ``additional_context``."""
+
+
+@dataclass(frozen=True)
+class JobRuntime:
+    """What a job needs from the process that runs it."""
+
+    db: Database
+    box: SecretBox
+    service: SetupService
+
+
+class _NoLease:
+    """The server lock of a job is the queue's own (the job's ``lock``): nothing to release here."""
+
+    async def release(self) -> None:
+        return None
+
+
+async def run_setup_job(context: JobContext, session_id: str) -> str:
+    """Run the queued session ``session_id``; returns its final status."""
+    runtime: JobRuntime = context.additional_context[CONTEXT_KEY]
+    try:
+        async with runtime.db.session() as session:
+            row = await repository.get_session(session, session_id)
+            sealed = await jobs.sealed_request(session, session_id)
+        if row is None or sealed is None or row.status != SessionStatus.RUNNING:
+            log.warning("Setup job of session %s has nothing to run (already ended)", session_id)
+            return str(row.status) if row is not None else "gone"
+        prepared = unseal(runtime.box, session_id, sealed.sealed)
+        log.info(
+            "Setup job %s of session %s runs on worker %s", context.job.id, session_id, context.worker_name
+        )
+        run = await runtime.service.launch(prepared, _NoLease())
+        assert run.task is not None
+        response = await _follow(run.task, run.cancel)
+        return str(response.status)
+    finally:
+        async with runtime.db.session() as session:
+            await jobs.forget_request(session, session_id)
+
+
+async def _follow(task: asyncio.Task[SetupResponse], cancel: asyncio.Event) -> SetupResponse:
+    """The run's response; an abort (this coroutine cancelled) asks the run to stop and waits for its end,
+    then lets the cancellation through."""
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        cancel.set()
+        while not task.done():
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:  # a second cancel: still wait for the run's own end
+                continue
+        raise
