@@ -237,6 +237,8 @@ def test_cancel_all_stops_the_running_host_and_the_queued_one_never_starts(
     page.click("#fleet-cancel")
     wait_fleet_status(page, "cancelled", timeout=120_000)
     expect(page.locator("#fleet-hosts tr[data-status='cancelled']")).to_have_count(2)
+    # the queued one never started, and says why
+    expect(page.locator("#fleet-hosts td.step", has_text="批量设置已取消，未开始")).to_have_count(1)
     expect(page.locator("#fleet-hosts tr .status").first).to_have_text(re.compile("^⚠"))
     expect(page.locator("#fleet-cancel")).to_be_hidden()
     expect(page.locator("#fleet-retry")).to_be_visible()

@@ -4,7 +4,7 @@
 
 import { stepName } from "./codes.js";
 import { toDate } from "./dates.js";
-import { formatDuration, t } from "./i18n.js";
+import { formatDuration, has, t } from "./i18n.js";
 import { statusText } from "./session_status.js";
 import { cell } from "./table_cell.js";
 
@@ -42,7 +42,7 @@ function durationOf(host) {
 
 /** The step column: the step's name in the page's language (running n/N is the status's), or why it never ran. */
 function stepText(host) {
-  if (!host.step_index) return host.reason ? t(`fleet.reason.${host.reason}`) : "";
+  if (!host.step_index) return has(`fleet.reason.${host.reason}`) ? t(`fleet.reason.${host.reason}`) : host.reason || "";
   const name = stepName(host.step_id) ?? stepName(host.step_name) ?? host.step_name ?? "";
   return host.status === "running" ? name : `${host.step_index}/${host.step_total} ${name}`.trim();
 }
