@@ -158,8 +158,8 @@ def test_new_fleet_from_pasted_lines_runs_live_and_retries_the_failed_host(
 
     # Retry the failed one: only it runs again, and succeeds (its marker is there now).
     page.click("#fleet-retry")
+    expect(page.locator("#fleet-hosts tr[data-status='succeeded']")).to_have_count(2, timeout=300_000)
     wait_fleet_status(page, "done")
-    expect(page.locator("#fleet-hosts tr[data-status='succeeded']")).to_have_count(2)
     expect(page.locator("#fleet-retry")).to_be_hidden()
 
     # A host's row opens its log in the session view.
@@ -172,7 +172,9 @@ def test_new_fleet_from_pasted_lines_runs_live_and_retries_the_failed_host(
     page.click("#lang-switch")
     expect(page.locator("#fleet-status")).to_have_text("Finished")
     expect(page.locator("nav a[href='/fleets']")).to_have_text("Fleets")
-    expect(page.locator("#fleet-hosts tr").nth(1).locator(".status")).to_have_text(re.compile("^✓ Succeeded"))
+    expect(page.locator("#fleet-hosts tbody tr").first.locator(".status")).to_have_text(
+        re.compile("^✓ Succeeded")
+    )
     # the bar is whole once its width's transition is over (the screenshot is taken after it)
     page.wait_for_function(
         "() => { const box = (id) => document.getElementById(id).getBoundingClientRect();"
@@ -304,7 +306,7 @@ def test_retry_after_a_restart_asks_for_the_login_again(
     with serve(data_dir) as second:
         # still logged in: the cookie (per host, not per port) names a session the shared database holds
         page.goto(f"{second.url}/fleets/{fleet_id}")
-        expect(page.locator("#fleet-hosts tr")).to_have_count(1)
+        expect(page.locator("#fleet-hosts tbody tr[data-status='failed']")).to_have_count(1)
         page.click("#fleet-retry")
         form = page.locator("#retry-login")
         expect(form).to_be_visible()
@@ -314,6 +316,10 @@ def test_retry_after_a_restart_asks_for_the_login_again(
         form.locator("input[name=password]").fill(password)
         page.click("#retry-with-login")
         expect(form).to_be_hidden()
+        # (the fleet was "done" before the retry too: wait for the host's new end, not the fleet's status)
+        expect(page.locator("#fleet-hosts tbody tr[data-status='succeeded']")).to_have_count(
+            1, timeout=300_000
+        )
         wait_fleet_status(page, "done")
         assert rows(page) == [(host.address, "succeeded")]
         expect(form.locator("input[name=password]")).to_have_value("")  # not kept in the page
