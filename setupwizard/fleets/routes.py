@@ -28,6 +28,7 @@ from setupwizard.fleets.schemas import (
 from setupwizard.fleets.service import FleetService
 from setupwizard.fleets.socket import serve_fleet_progress
 from setupwizard.fleets.views import fleet_out, logs_zip
+from setupwizard.provisioning.inventory import parse_inventory
 from setupwizard.servers.guard import target_rules
 from setupwizard.servers.targets import TargetPolicy
 
@@ -111,6 +112,26 @@ async def test_connections(body: HostKeyScan, user: CurrentUser, request: Reques
     detail = {"hosts": len(hosts), "new": sum(h.host_key == "new" for h in hosts)}
     await audit.record(app.state.db, request, AuditAction.FLEET_TEST, user=user, detail=detail)
     return hosts
+
+
+@router.post("/inventory")
+async def read_inventory(
+    user: CurrentUser, text: Annotated[str, Body(embed=True, max_length=200_000)]
+) -> dict[str, Any]:
+    """Targets from pasted ``user@host:port`` lines or an Ansible INI inventory (the CLI's reader).
+
+    Changes nothing. ``errors`` and ``warnings`` name their line; a target's ``port``/``username`` is
+    null where the text left it to the defaults.
+    """
+    inventory = parse_inventory(text)
+    return {
+        "targets": [
+            {"name": t.name, "host": t.host, "port": t.port, "username": t.username, "line": t.line}
+            for t in inventory.targets
+        ],
+        "errors": [{"line": p.line, "message": p.message} for p in inventory.errors],
+        "warnings": [{"line": p.line, "message": p.message} for p in inventory.warnings],
+    }
 
 
 @router.get("")

@@ -1,4 +1,4 @@
-"""The browser pages: login, the setup wizard, the servers, the history, and their static files.
+"""The browser pages: login, the setup wizard, the fleets, the servers, the history, and their static files.
 
 Pages are plain HTML shells; the data comes from the JSON API through ``/static/*.js`` (ES modules,
 no build step). The pages themselves hold nothing secret, so they are served without a login: the
@@ -63,6 +63,24 @@ async def login_page(request: Request) -> HTMLResponse:
 async def setup_page(request: Request) -> HTMLResponse:
     """The setup wizard (``server_setup_wizard.html``, the page the API was first written for)."""
     return _page(request, "server_setup_wizard.html", "setup")
+
+
+@router.get("/fleets", response_class=HTMLResponse)
+async def fleets_page(request: Request) -> HTMLResponse:
+    """The person's fleets (one plan on many servers), newest first."""
+    return _page(request, "fleets.html", "fleets")
+
+
+@router.get("/fleets/new", response_class=HTMLResponse)
+async def new_fleet_page(request: Request) -> HTMLResponse:
+    """A new fleet: its servers, shared login, steps, host keys, parallelism; start."""
+    return _page(request, "fleet_new.html", "fleet_new")
+
+
+@router.get("/fleets/{fleet_id:uuid}", response_class=HTMLResponse)
+async def fleet_page(request: Request) -> HTMLResponse:
+    """One fleet live: a row per host (failed first), cancel, retry, every log."""
+    return _page(request, "fleet_view.html", "fleet_view")
 
 
 @router.get("/history", response_class=HTMLResponse)

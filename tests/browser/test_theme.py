@@ -124,6 +124,10 @@ def ready(page: Page, path: str) -> None:
         expect(page.locator("#servers tbody tr").first).to_be_visible()
     elif path == "/audit":
         expect(page.locator("#audit tbody tr").first).to_be_visible()
+    elif path == "/fleets":
+        expect(page.locator("#fleets-empty")).to_be_visible()  # this service ran no fleet
+    elif path == "/fleets/new":
+        expect(page.locator("#plan-status")).not_to_be_empty()  # the step choice and its preview are there
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -145,7 +149,15 @@ def test_axe_finds_nothing_serious_on_any_page_in_either_theme_and_language(
             found[f"login {lang}"] = serious(page)
             page.click("#lang-switch")
         log_in(page, live_service.url, live_service.username, live_service.password)
-        paths = ["/setup", f"/setup?session={finished_session}", "/history", "/servers", "/audit"]
+        paths = [
+            "/setup",
+            f"/setup?session={finished_session}",
+            "/history",
+            "/servers",
+            "/audit",
+            "/fleets",
+            "/fleets/new",
+        ]
         for lang in ("zh", "en"):
             page.evaluate("(lang) => localStorage.setItem('setupwizard.lang', lang)", lang)
             for path in paths:

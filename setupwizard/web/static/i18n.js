@@ -2,6 +2,7 @@
 // remembered in localStorage. Elements carry data-i18n="key" (text), data-i18n-placeholder,
 // data-i18n-title; scripts call t("key", {name: value}).
 
+import { FLEET_TEXTS } from "./fleet_texts.js";
 import { TEAM_TEXTS } from "./team_texts.js";
 
 const STORAGE_KEY = "setupwizard.lang";
@@ -732,6 +733,7 @@ export const MESSAGES = {
 };
 
 for (const lang of Object.keys(TEAM_TEXTS)) Object.assign(MESSAGES[lang], TEAM_TEXTS[lang]);
+for (const lang of Object.keys(FLEET_TEXTS)) Object.assign(MESSAGES[lang], FLEET_TEXTS[lang]);
 
 export function getLang() {
   const saved = localStorage.getItem(STORAGE_KEY);
