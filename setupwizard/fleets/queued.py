@@ -19,19 +19,15 @@ from setupwizard.core.secretbox import SecretBox
 from setupwizard.db.database import Database
 from setupwizard.db.models import FleetHost
 from setupwizard.fleets import repository as fleets
-from setupwizard.fleets.host_job import finish_if_done, lane_lock
+from setupwizard.fleets.host_job import finish_if_done
+from setupwizard.fleets.host_queue import queue_host
 from setupwizard.fleets.hosts import NEVER_RAN, HostRunner
 from setupwizard.fleets.progress import FleetProgress
 from setupwizard.fleets.scheduler import FleetJob, HostJob
-from setupwizard.jobs import repository as jobs
-from setupwizard.jobs.sealing import seal
 from setupwizard.provisioning.errors import ProvisioningError
 from setupwizard.provisioning.events import utc_now
 from setupwizard.provisioning.result import SessionStatus
 from setupwizard.setup import repository
-from setupwizard.setup.locks import lock_name
-from setupwizard.setup.running import SetupRunningError
-from setupwizard.setup.seq_ceiling import FIRST_RESERVATION
 from setupwizard.setup.service import SetupService
 from setupwizard.setup.session_lookup import session_state
 
@@ -65,39 +61,7 @@ class QueueDispatch:
 
     async def _defer(self, job: FleetJob, host: HostJob) -> None:
         prepared = await self.setup.prepare(job.owner_id, host.request)
-        target = prepared.target
-        name = lock_name(target.host, target.port)
-        sealed = seal(self.box, prepared)
-        async with self.db.session() as session:
-            await jobs.lock_server(session, name)
-            busy = await jobs.busy_server(session, name) or await jobs.fleet_host_on(
-                session, target.host, target.port
-            )
-            if busy is not None:
-                mine = busy.session_id if busy.owner_id == job.owner_id else None
-                raise SetupRunningError(target.host, target.port, mine)
-            row = await repository.insert_session(
-                session,
-                session_id=prepared.session_id,
-                owner_id=job.owner_id,
-                host=target.host,
-                port=target.port,
-                username=target.username,
-                seq_ceiling=FIRST_RESERVATION,
-            )
-            arguments = {
-                "fleet_id": job.fleet_id,
-                "position": host.position,
-                "session_id": prepared.session_id,
-            }
-            job_id = await jobs.defer_job(
-                session,
-                prepared.session_id,
-                lane_lock(job.fleet_id, host.position, job.parallel),
-                task=jobs.FLEET_TASK,
-                args=arguments,
-            )
-            await jobs.store_sealed(session, prepared.session_id, job_id, sealed)
+        row = await queue_host(self.db, self.box, prepared, job.fleet_id, host.position, job.parallel)
         self.setup.arrivals.arrived(session_state(row))
 
     async def stop(self, owner_id: int, fleet_id: str, hosts: Sequence[FleetHost]) -> int:
