@@ -141,6 +141,10 @@ class FleetService:
             fleet_id, {"type": "fleet", "status": "running", "hosts": [h.position for h in hosts]}
         )
         await self.dispatch.submit(job)
+        kept = self._kept.get(fleet_id)
+        if isinstance(self.dispatch, QueueDispatch) and kept is not None:  # its end is the workers' to see
+            loop = asyncio.get_running_loop()
+            kept.drop = loop.call_later(KEEP_CREDENTIALS_SECONDS, self._kept.pop, fleet_id, None)
 
     def _keep(self, fleet_id: str, body: FleetRequest) -> None:
         kept = self._kept.pop(fleet_id, None)

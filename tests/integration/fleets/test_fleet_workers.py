@@ -214,7 +214,7 @@ async def test_a_cancel_through_serve_stops_both_workers_and_no_queued_host_star
         ran = cluster.ran_on(fleet_id)
         assert all(ran), f"both workers run hosts of the fleet: {ran}"
         cancel = await client.post(f"/api/fleets/{fleet_id}/cancel", timeout=120)
-        assert cancel.status_code == 200, cancel.text
+        assert cancel.status_code == 202, cancel.text
     ended = await asyncio.to_thread(wait_fleet, cluster.serve, cluster.owner, fleet_id)
     assert ended["status"] == "cancelled"
     assert [h["status"] for h in ended["hosts"]] == ["cancelled"] * len(hosts), ended["hosts"]
