@@ -230,9 +230,9 @@ async def test_a_cancel_through_serve_stops_both_workers_and_no_queued_host_star
             assert events.strip() == "1", "a queued host connected"
     jobs = cluster.sql(
         f"SELECT status, count(*) FROM procrastinate_jobs WHERE args->>'fleet_id' = '{fleet_id}' "
-        "GROUP BY status ORDER BY status"
+        "GROUP BY status"
     ).split()
-    assert jobs == [f"aborted|{PARALLEL}", f"cancelled|{PARALLEL}"], jobs
+    assert sorted(jobs) == [f"aborted|{PARALLEL}", f"cancelled|{PARALLEL}"], jobs
 
 
 async def test_a_killed_workers_hosts_are_rerun_once_on_the_survivor_and_no_line_is_lost(
