@@ -69,7 +69,8 @@ class QueueDispatch:
         A job aborted while still queued never starts: its session ended ``cancelled`` with the abort
         (``jobs/launcher.py``), its host row ends so here."""
         stopping = 0
-        for host in hosts:
+        queued_first = sorted(hosts, key=lambda h: h.status != "queued")  # a running host's end frees
+        for host in queued_first:  # its lane: its next job must be cancelled before then
             if host.status not in ("queued", "running"):
                 continue
             with contextlib.suppress(AppError):

@@ -232,7 +232,11 @@ async def test_a_cancel_through_serve_stops_both_workers_and_no_queued_host_star
         f"SELECT status, count(*) FROM procrastinate_jobs WHERE args->>'fleet_id' = '{fleet_id}' "
         "GROUP BY status"
     ).split()
-    assert sorted(jobs) == [f"aborted|{PARALLEL}", f"cancelled|{PARALLEL}"], jobs
+    counted = dict(row.split("|") for row in jobs)
+    assert counted.pop("aborted") == str(PARALLEL), jobs  # the running ones
+    # the queued ones: cancelled in the queue, or (a lane freed during the cancel) taken by a worker that
+    # then read the cancelled fleet and ended the host without connecting (checked above: one event each)
+    assert set(counted) <= {"cancelled", "succeeded"} and sum(map(int, counted.values())) == PARALLEL, jobs
 
 
 async def test_a_killed_workers_hosts_are_rerun_once_on_the_survivor_and_no_line_is_lost(
@@ -257,10 +261,15 @@ async def test_a_killed_workers_hosts_are_rerun_once_on_the_survivor_and_no_line
         return rows if len(rows) == PARALLEL and all(ran) else []
 
     await asyncio.to_thread(wait_until, started, 600)
-    doomed = cluster.ran_on(fleet_id)[0]  # worker 1's hosts: all running (none has ended: sleep 6)
-    watchers = {s: await open_progress(cluster.serve, cluster.owner, s, since=0) for s in doomed}
+    candidates = cluster.ran_on(fleet_id)[0]  # worker 1's hosts so far
+    watchers = {s: await open_progress(cluster.serve, cluster.owner, s, since=0) for s in candidates}
     killed = cluster.workers[0]
     await asyncio.to_thread(killed.kill)  # SIGKILL
+    quoted = ",".join(f"'{s}'" for s in candidates)
+    doomed = set(  # running when it died (a slow machine may have let one end first)
+        cluster.sql(f"SELECT id FROM setup_sessions WHERE id IN ({quoted}) AND status = 'running'").split()
+    )
+    assert doomed, "worker 1 ran no host when it was killed"
     try:
         seen = {s: events((await read_to_close(ws))[0]) for s, ws in watchers.items()}
         ended = await asyncio.to_thread(wait_fleet, cluster.serve, cluster.owner, fleet_id, 1200)
@@ -283,5 +292,4 @@ async def test_a_killed_workers_hosts_are_rerun_once_on_the_survivor_and_no_line
         assert stored == seen[old], "a line shown live is not stored (or was changed)"
         assert any(f"started-{tag}" in e["message"] for e in stored)
     for host in ended["hosts"]:  # the queued ones and the reruns: all on the survivor
-        if host["session_id"] not in doomed:
-            assert host["session_id"] in survivor, host
+        assert host["session_id"] in survivor | (candidates - doomed), host
