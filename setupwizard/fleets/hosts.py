@@ -77,7 +77,7 @@ class HostRunner:
         if job.cancelled:  # the fleet was cancelled while this host started
             with contextlib.suppress(AppError):
                 await self.setup.cancel(job.owner_id, session_id)
-        watcher = asyncio.create_task(self._watch(job, host, session_id))
+        watcher = asyncio.create_task(self.watch(job, host, session_id))
         status: str = SessionStatus.INTERRUPTED
         message = ""
         try:
@@ -106,7 +106,7 @@ class HostRunner:
         )
         return status
 
-    async def _watch(self, job: FleetJob, host: HostJob, session_id: str) -> None:
+    async def watch(self, job: FleetJob, host: HostJob, session_id: str) -> None:
         """Follow the session's events on the bus: store each new step, keep the newest line in memory."""
         step = 0
         key = (job.fleet_id, host.position)

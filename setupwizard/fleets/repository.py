@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from setupwizard.core.errors import NotFoundError
@@ -122,3 +122,33 @@ async def end_fleet(session: AsyncSession, fleet_id: str, status: str, at: datet
 async def unfinished_fleets(session: AsyncSession) -> Sequence[Fleet]:
     """Fleets still marked running (after a crash: their scheduler is gone)."""
     return (await session.scalars(select(Fleet).where(Fleet.status == "running"))).all()
+
+
+async def failures(session: AsyncSession, fleet_id: str) -> int:
+    """Hosts of the fleet that ended failed or interrupted (what ``stop_after_failures`` counts)."""
+    statement = select(func.count()).where(
+        FleetHost.fleet_id == fleet_id, FleetHost.status.in_(("failed", "interrupted"))
+    )
+    return int(await session.scalar(statement) or 0)
+
+
+async def end_if_done(session: AsyncSession, fleet_id: str) -> str | None:
+    """PostgreSQL, hosts run by any worker: once no host is queued or running, the fleet ends (``done``,
+    or ``cancelled``); the status it got, or None (hosts left, or another worker ended it). Serialized
+    per fleet by a transaction-scoped advisory lock, so the last two hosts to end cannot both miss it."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 19))"), {"name": f"fleet:{fleet_id}"}
+    )
+    fleet = await session.get(Fleet, fleet_id, populate_existing=True)
+    if fleet is None or fleet.status != "running":
+        return None
+    left = await session.scalar(
+        select(func.count()).where(
+            FleetHost.fleet_id == fleet_id, FleetHost.status.in_(("queued", "running"))
+        )
+    )
+    if left:
+        return None
+    status = "cancelled" if fleet.cancelled else "done"
+    await end_fleet(session, fleet_id, status)
+    return status

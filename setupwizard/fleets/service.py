@@ -22,6 +22,7 @@ from setupwizard.fleets import repository
 from setupwizard.fleets.checks import checked_requests
 from setupwizard.fleets.hosts import HostRunner
 from setupwizard.fleets.progress import FleetProgress
+from setupwizard.fleets.queued import QueueDispatch
 from setupwizard.fleets.scheduler import EmbeddedScheduler, FleetDispatch, FleetJob, HostJob
 from setupwizard.fleets.schemas import FleetDefaults, FleetRequest, FleetSession, FleetTarget, StartedFleet
 from setupwizard.provisioning.events import format_timestamp
@@ -66,8 +67,10 @@ class FleetService:
         self.secretbox = secretbox
         self.progress = FleetProgress(db)
         self.hosts = HostRunner(db, setup, setup.bus, self.progress)
-        self.dispatch: FleetDispatch = dispatch or EmbeddedScheduler(
-            self.hosts.run, self.hosts.end_unstarted, self._end_fleet
+        self.dispatch: FleetDispatch = dispatch or (
+            QueueDispatch(db, setup, secretbox, self.hosts, self.progress)
+            if setup.queue is not None  # PostgreSQL: each host is a job of the queue
+            else EmbeddedScheduler(self.hosts.run, self.hosts.end_unstarted, self._end_fleet)
         )
         self._kept: dict[str, Kept] = {}
 
@@ -138,6 +141,10 @@ class FleetService:
             fleet_id, {"type": "fleet", "status": "running", "hosts": [h.position for h in hosts]}
         )
         await self.dispatch.submit(job)
+        kept = self._kept.get(fleet_id)
+        if isinstance(self.dispatch, QueueDispatch) and kept is not None:  # its end is the workers' to see
+            loop = asyncio.get_running_loop()
+            kept.drop = loop.call_later(KEEP_CREDENTIALS_SECONDS, self._kept.pop, fleet_id, None)
 
     def _keep(self, fleet_id: str, body: FleetRequest) -> None:
         kept = self._kept.pop(fleet_id, None)
@@ -163,6 +170,8 @@ class FleetService:
                 raise ConflictError("The fleet has ended", code="fleet_not_running")
             await repository.set_fleet(session, fleet_id, cancelled=True)
             hosts = await repository.hosts_of(session, fleet_id)
+        if isinstance(self.dispatch, QueueDispatch):
+            return await self.dispatch.stop(owner_id, fleet_id, hosts)
         self.dispatch.cancel(fleet_id)
         stopping = 0
         for host in hosts:

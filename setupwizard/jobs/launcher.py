@@ -61,7 +61,9 @@ class JobLauncher:
         try:
             async with self.db.session() as session:
                 await jobs.lock_server(session, name)
-                busy = await jobs.busy_server(session, name)
+                busy = await jobs.busy_server(session, name) or await jobs.fleet_host_on(
+                    session, target.host, target.port
+                )
                 if busy is not None:
                     mine = busy.session_id if busy.owner_id == prepared.owner_id else None
                     raise SetupRunningError(target.host, target.port, mine)

@@ -10,7 +10,8 @@ from procrastinate import App, PsycopgConnector
 from sqlalchemy.engine import make_url
 
 from setupwizard.config import Settings
-from setupwizard.jobs.repository import QUEUE, TASK
+from setupwizard.fleets.host_job import run_fleet_host
+from setupwizard.jobs.repository import FLEET_TASK, QUEUE, TASK
 from setupwizard.jobs.stalled import STALLED_TASK, UPKEEP_QUEUE, check_cron, end_stalled_setups
 from setupwizard.jobs.task import run_setup_job
 
@@ -35,6 +36,7 @@ def build_app(settings: Settings) -> App:
     )
     app = App(connector=connector)
     app.task(name=TASK, queue=QUEUE, pass_context=True)(run_setup_job)
+    app.task(name=FLEET_TASK, queue=QUEUE, pass_context=True)(run_fleet_host)
     upkeep = app.task(name=STALLED_TASK, queue=UPKEEP_QUEUE, pass_context=True)(end_stalled_setups)
     app.periodic(cron=check_cron(settings), periodic_id="stalled")(upkeep)
     return app

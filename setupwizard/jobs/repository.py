@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from setupwizard.db.models import SetupJobSecrets, SetupSession
+from setupwizard.db.models import SetupJobSecrets, SetupSession, utc_now
 
 QUEUE = "setups"
 TASK = "setupwizard.run_setup"
+FLEET_TASK = "setupwizard.run_fleet_host"
+"""A fleet's host (``fleets/host_job.py``): its job's ``lock`` is the fleet's lane, not the server."""
 
 
 @dataclass(frozen=True)
@@ -55,11 +57,20 @@ async def busy_server(session: AsyncSession, name: str) -> BusyServer | None:
     return BusyServer(row[0], row[1]) if row is not None else BusyServer(None, None)
 
 
-async def defer_job(session: AsyncSession, session_id: str, lock: str) -> int:
-    """Queue the setup job of ``session_id`` (its only argument) in the caller's transaction; its id.
+async def defer_job(
+    session: AsyncSession,
+    session_id: str,
+    lock: str,
+    *,
+    task: str = TASK,
+    args: dict[str, object] | None = None,
+) -> int:
+    """Queue the setup job of ``session_id`` (its only argument, unless ``args``) in the caller's
+    transaction; its id.
 
     procrastinate's own function does the insert (and its NOTIFY, sent to the workers at commit).
     """
+    arguments = args if args is not None else {"session_id": session_id}
     job_id = (
         await session.execute(
             text(
@@ -67,10 +78,35 @@ async def defer_job(session: AsyncSession, session_id: str, lock: str) -> int:
                 "CAST(:queue AS varchar), CAST(:task AS varchar), 0, CAST(:lock AS text), NULL, "
                 "CAST(:args AS jsonb), NULL)::procrastinate_job_to_defer_v1]))"
             ),
-            {"queue": QUEUE, "task": TASK, "lock": lock, "args": json.dumps({"session_id": session_id})},
+            {"queue": QUEUE, "task": task, "lock": lock, "args": json.dumps(arguments)},
         )
     ).scalar_one()
     return int(job_id)
+
+
+async def fleet_host_on(session: AsyncSession, host: str, port: int) -> BusyServer | None:
+    """A fleet host's setup that holds the server (its session running, its job ``todo`` or ``doing``):
+    a fleet's job is locked by its lane, so :func:`busy_server` does not see it."""
+    row = (
+        await session.execute(
+            text(
+                "SELECT s.id, s.owner_id FROM setup_sessions s "
+                "JOIN setup_job_secrets j ON j.session_id = s.id "
+                "JOIN procrastinate_jobs q ON q.id = j.job_id "
+                "WHERE s.host = :host AND s.port = :port AND s.status = 'running' "
+                "AND q.task_name = :task AND q.status IN ('todo', 'doing') LIMIT 1"
+            ),
+            {"host": host, "port": port, "task": FLEET_TASK},
+        )
+    ).first()
+    return BusyServer(row[0], row[1]) if row is not None else None
+
+
+async def restart_clock(session: AsyncSession, session_id: str) -> None:
+    """A fleet host's run starts now: its row (written when the fleet was queued) says so."""
+    await session.execute(
+        update(SetupSession).where(SetupSession.id == session_id).values(created_at=utc_now())
+    )
 
 
 async def store_sealed(session: AsyncSession, session_id: str, job_id: int, sealed: str) -> None:

@@ -26,6 +26,7 @@ from procrastinate.manager import JobManager
 from setupwizard.config import Settings
 from setupwizard.core.errors import ConflictError
 from setupwizard.db.database import Database
+from setupwizard.fleets.stalled_hosts import end_stalled_hosts
 from setupwizard.jobs import repository as jobs
 from setupwizard.jobs.sealing import unseal
 from setupwizard.jobs.task import CONTEXT_KEY, JobRuntime
@@ -71,7 +72,7 @@ async def end_stalled_setups(context: JobContext, timestamp: int) -> int:
             job.id,
             f", retried as {retried_as}" if retried_as else "",
         )
-    return ended
+    return ended + await end_stalled_hosts(runtime, manager)
 
 
 async def _still_running(runtime: JobRuntime, session_id: str) -> bool:
@@ -109,7 +110,12 @@ async def close_dead_jobs(manager: JobManager, db: Database) -> int:
     session ``interrupted``; finish the job ``failed`` at once (no retry), so its server is free now rather
     than after a lease. Returns how many."""
     closed = 0
-    for job in await manager.list_jobs_async(task=jobs.TASK, status=Status.DOING.value):
+    doing = [
+        job
+        for task in (jobs.TASK, jobs.FLEET_TASK)
+        for job in await manager.list_jobs_async(task=task, status=Status.DOING.value)
+    ]
+    for job in doing:
         assert job.id is not None
         try:
             await manager.finish_job_by_id_async(job.id, status=Status.FAILED, delete_job=False)

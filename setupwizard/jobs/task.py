@@ -42,7 +42,7 @@ class JobRuntime:
     service: SetupService
 
 
-class _NoLease:
+class NoLease:
     """The server lock of a job is the queue's own (the job's ``lock``): nothing to release here."""
 
     async def release(self) -> None:
@@ -63,16 +63,16 @@ async def run_setup_job(context: JobContext, session_id: str) -> str:
         log.info(
             "Setup job %s of session %s runs on worker %s", context.job.id, session_id, context.worker_name
         )
-        run = await runtime.service.launch(prepared, _NoLease())
+        run = await runtime.service.launch(prepared, NoLease())
         assert run.task is not None
-        response = await _follow(run.task, run.cancel)
+        response = await follow(run.task, run.cancel)
         return str(response.status)
     finally:
         async with runtime.db.session() as session:
             await jobs.forget_request(session, session_id)
 
 
-async def _follow(task: asyncio.Task[SetupResponse], cancel: asyncio.Event) -> SetupResponse:
+async def follow(task: asyncio.Task[SetupResponse], cancel: asyncio.Event) -> SetupResponse:
     """The run's response; an abort (this coroutine cancelled) asks the run to stop and waits for its end,
     then lets the cancellation through."""
     try:

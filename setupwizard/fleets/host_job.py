@@ -1,0 +1,154 @@
+"""A fleet's host as a job of the queue (PostgreSQL mode), run by whichever worker takes it.
+
+The job's arguments are the fleet id, the host's position and its session id; the request with its
+credentials is sealed in ``setup_job_secrets`` (:mod:`setupwizard.jobs.sealing`), as a single setup's is.
+The job's ``lock`` is the fleet's lane (:func:`lane_lock`), so the jobs of one lane run one after another
+and at most ``parallel`` hosts of the fleet run at once, across all workers.
+
+At its start the job looks at the fleet's row: cancelled → the host ends ``cancelled``;
+``stop_after_failures`` reached (counted from the host rows) → it ends ``skipped``; neither connects.
+Otherwise its session runs in
+this worker through :meth:`~setupwizard.setup.service.SetupService.launch`, as a single setup job's does
+(an abort from any process stops it, ``jobs/task.py``). This worker writes the host's row and the fleet's
+progress events; the last host to end ends the fleet (:func:`finish_if_done`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from procrastinate import JobContext
+
+from setupwizard.fleets import repository as fleets
+from setupwizard.fleets.hosts import NEVER_RAN, WATCH_GRACE_SECONDS, HostRunner
+from setupwizard.fleets.progress import FleetProgress
+from setupwizard.fleets.scheduler import FleetJob, HostJob
+from setupwizard.jobs import repository as jobs
+from setupwizard.jobs.sealing import unseal
+from setupwizard.jobs.task import CONTEXT_KEY, JobRuntime, NoLease, follow
+from setupwizard.jobs.unrun import end_unrun
+from setupwizard.provisioning.events import format_timestamp, utc_now
+from setupwizard.provisioning.result import SessionStatus, SetupResult
+from setupwizard.setup import repository
+
+log = logging.getLogger(__name__)
+
+
+def lane_lock(fleet_id: str, position: int, parallel: int) -> str:
+    """The job ``lock`` of a fleet's host: one of ``parallel`` lanes, hosts dealt round-robin."""
+    return f"fleet:{fleet_id}:lane:{position % parallel}"
+
+
+async def run_fleet_host(context: JobContext, fleet_id: str, position: int, session_id: str) -> str:
+    """Run one host of a fleet (or end it without connecting); returns its final status."""
+    runtime: JobRuntime = context.additional_context[CONTEXT_KEY]
+    progress = FleetProgress(runtime.db)
+    try:
+        return await _run(runtime, progress, fleet_id, position, session_id, context.worker_name)
+    finally:
+        async with runtime.db.session() as session:
+            await jobs.forget_request(session, session_id)
+        await finish_if_done(progress, fleet_id)
+
+
+async def _run(
+    runtime: JobRuntime,
+    progress: FleetProgress,
+    fleet_id: str,
+    position: int,
+    session_id: str,
+    worker: str | None,
+) -> str:
+    async with runtime.db.session() as session:
+        fleet = await fleets.get_fleet(session, fleet_id)
+        row = await repository.get_session(session, session_id)
+        sealed = await jobs.sealed_request(session, session_id)
+        failed = await fleets.failures(session, fleet_id)
+    if fleet is None or row is None or sealed is None or row.status != SessionStatus.RUNNING:
+        log.warning("Fleet %s host %d has nothing to run (already ended)", fleet_id, position)
+        return str(row.status) if row is not None else "gone"
+    if fleet.cancelled:
+        return await end_never_ran(runtime, progress, fleet_id, position, session_id, "fleet_cancelled")
+    if fleet.stop_after_failures is not None and failed >= fleet.stop_after_failures:
+        return await end_never_ran(runtime, progress, fleet_id, position, session_id, "stop_after_failures")
+    prepared = unseal(runtime.box, session_id, sealed.sealed)
+    assert prepared.request is not None
+    async with runtime.db.session() as session:
+        await jobs.restart_clock(session, session_id)
+    await progress.host_changed(
+        fleet_id,
+        position,
+        {"type": "host", "status": "running", "session_id": session_id},
+        status="running",
+        reason="",
+        started_at=utc_now(),
+    )
+    log.info("Fleet %s host %d (session %s) runs on worker %s", fleet_id, position, session_id, worker)
+    runner = HostRunner(runtime.db, runtime.service, runtime.service.bus, progress)
+    job = FleetJob(fleet_id, fleet.owner_id, fleet.parallel, fleet.stop_after_failures, [])
+    host = HostJob(position, prepared.request)
+    run = await runtime.service.launch(prepared, NoLease())
+    assert run.task is not None
+    watcher = asyncio.create_task(runner.watch(job, host, session_id))
+    status: str = SessionStatus.INTERRUPTED
+    message = ""
+    try:
+        async with runtime.db.session() as session:  # cancelled while this host started
+            if await fleets.fleet_cancelled(session, fleet_id):
+                run.cancel.set()
+        response = await follow(run.task, run.cancel)
+        status, message = response.status, response.message
+    except asyncio.CancelledError:  # aborted: the run has ended (cancelled) before this is raised
+        if run.task.done() and not run.task.cancelled() and run.task.exception() is None:
+            status, message = run.task.result().status, run.task.result().message
+        raise
+    except Exception:
+        log.exception("Fleet %s: the session %s of host %d failed", fleet_id, session_id, position)
+        status = SessionStatus.FAILED
+    finally:
+        done, _ = await asyncio.wait({watcher}, timeout=WATCH_GRACE_SECONDS)
+        if not done:
+            watcher.cancel()
+        last = progress.last_lines.pop((fleet_id, position), "") or message
+        await progress.host_changed(
+            fleet_id,
+            position,
+            {"type": "host", "status": status, "session_id": session_id},
+            status=status,
+            last_line=last[:2000],
+            finished_at=utc_now(),
+        )
+    return status
+
+
+async def end_never_ran(
+    runtime: JobRuntime, progress: FleetProgress, fleet_id: str, position: int, session_id: str, reason: str
+) -> str:
+    """End a queued host that will not connect (its fleet cancelled, or too many failures)."""
+    status = SessionStatus.CANCELLED if reason == "fleet_cancelled" else SessionStatus.SKIPPED
+    text = NEVER_RAN[reason]
+    result = SetupResult(message=text, status=status, error_code=reason)
+    await end_unrun(runtime.db, runtime.service.bus, session_id, result)
+    await progress.host_changed(
+        fleet_id,
+        position,
+        {"type": "host", "status": status, "session_id": session_id, "reason": reason},
+        status=status,
+        reason=reason,
+        last_line=text,
+        finished_at=utc_now(),
+    )
+    return str(status)
+
+
+async def finish_if_done(progress: FleetProgress, fleet_id: str) -> str | None:
+    """End the fleet once no host is queued or running (whichever process sees it first)."""
+    async with progress.db.session() as session:
+        status = await fleets.end_if_done(session, fleet_id)
+        if status is not None:
+            event = {"type": "fleet", "status": status, "at": format_timestamp(utc_now())}
+            await fleets.add_event(session, fleet_id, event)
+    if status is not None:
+        progress.wake(fleet_id)
+    return status
