@@ -64,9 +64,7 @@ class HostRunner:
             started_at=utc_now(),
         )
         try:
-            # wait: with the job queue the session runs on any worker, and its end is awaited here,
-            # so this scheduler's ``parallel`` holds across workers
-            run = await self.setup.start(job.owner_id, host.request.model_copy(update={"wait": True}))
+            run = await self.setup.start(job.owner_id, host.request)
         except (AppError, ProvisioningError) as exc:  # 409 setup_running: the host fails, it does not wait
             await self.end_unstarted(job, host, SessionStatus.FAILED, exc.code, str(exc))
             return SessionStatus.FAILED

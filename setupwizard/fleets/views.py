@@ -16,7 +16,7 @@ from setupwizard.fleets.schemas import FleetHostOut, FleetOut
 from setupwizard.live import event_reads
 from setupwizard.provisioning.events import format_timestamp, utc_now
 from setupwizard.setup import repository as sessions
-from setupwizard.setup.schemas import format_log_line
+from setupwizard.setup.log_text import format_log_line
 
 
 def _stamp(at: datetime | None) -> str | None:
