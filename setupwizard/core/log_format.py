@@ -36,6 +36,12 @@ def bind_user(user_id: int) -> None:
     USER_ID.set(user_id)
 
 
+def bind_request(request_id: str | None) -> None:
+    """The HTTP request the current task works for, where it is not that request's own task (a queued
+    setup's job in a worker: logged as ``request_id``, so its lines lead back to the POST)."""
+    REQUEST_ID.set(request_id)
+
+
 def bind_session(session_id: str) -> None:
     """The setup session the current task works on (logged as ``session_id``)."""
     SESSION_ID.set(session_id)

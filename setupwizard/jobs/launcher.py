@@ -18,6 +18,7 @@ from procrastinate.manager import JobManager
 from sqlalchemy.exc import IntegrityError
 
 from setupwizard.core.errors import ConflictError
+from setupwizard.core.log_format import bind_session
 from setupwizard.core.secretbox import SecretBox
 from setupwizard.db.database import Database
 from setupwizard.jobs import repository as jobs
@@ -81,6 +82,7 @@ class JobLauncher:
         except IntegrityError:
             raise ConflictError("session_id 已被使用", code="session_id_used") from None
         self.arrivals.arrived(session_state(row))
+        bind_session(prepared.session_id)  # this request's log lines name the session it queued
         log.info("Setup %s queued as job %d", prepared.session_id, job_id)
         run = RunningSetup(
             session_id=prepared.session_id, owner_id=prepared.owner_id, host=target.host, port=target.port

@@ -45,6 +45,7 @@ def seal(box: SecretBox, prepared: PreparedSetup) -> str:
         "request": body,
         "saved_sudo_password": prepared.saved_sudo_password,
         "attempt": prepared.attempt,
+        "request_id": prepared.request_id,
     }
     return box.encrypt(json.dumps(payload, default=_plain), _associated(prepared.session_id))
 
@@ -64,4 +65,5 @@ def unseal(box: SecretBox, session_id: str, sealed: str) -> PreparedSetup:
         request=request,
         saved_sudo_password=saved,
         attempt=int(payload.get("attempt", 1)),
+        request_id=payload.get("request_id"),
     )

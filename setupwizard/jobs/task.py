@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from procrastinate import JobContext
 
+from setupwizard.core.log_format import bind_request, bind_session, bind_user
 from setupwizard.core.secretbox import SecretBox
 from setupwizard.db.database import Database
 from setupwizard.jobs import repository as jobs
@@ -60,6 +61,9 @@ async def run_setup_job(context: JobContext, session_id: str) -> str:
             log.warning("Setup job of session %s has nothing to run (already ended)", session_id)
             return str(row.status) if row is not None else "gone"
         prepared = unseal(runtime.box, session_id, sealed.sealed)
+        bind_request(prepared.request_id)  # the job's log lines name the POST that queued it
+        bind_user(prepared.owner_id)
+        bind_session(session_id)
         log.info(
             "Setup job %s of session %s runs on worker %s", context.job.id, session_id, context.worker_name
         )

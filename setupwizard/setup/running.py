@@ -50,3 +50,4 @@ class PreparedSetup:
     request: AutoSetupRequest | None = None  # as it came (a queue job seals it: setupwizard.jobs.sealing)
     saved_sudo_password: str | None = None  # the saved one filled in, if any
     attempt: int = 1  # a queue job's retry after its worker died runs the request again as attempt 2
+    request_id: str | None = None  # the HTTP request that asked for it (log lines name it in a worker too)

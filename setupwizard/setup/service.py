@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from setupwizard.config import Settings
 from setupwizard.core.errors import ConflictError, ForbiddenError, ForeignSessionError, NotFoundError
-from setupwizard.core.log_format import bind_session
+from setupwizard.core.log_format import REQUEST_ID, bind_session
 from setupwizard.db.database import Database
 from setupwizard.db.faults import describe
 from setupwizard.live.arrivals import SessionArrivals
@@ -173,6 +173,7 @@ class SetupService:
             save_sudo_password=request.save_sudo_password,
             request=request,
             saved_sudo_password=saved,
+            request_id=REQUEST_ID.get(),
         )
 
     async def launch(self, prepared: PreparedSetup, lease: HostLease) -> RunningSetup:
