@@ -16,11 +16,13 @@ from typing import Any
 from procrastinate.jobs import Status
 from procrastinate.manager import JobManager
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from setupwizard.core.errors import ConflictError
 from setupwizard.core.log_format import bind_session
 from setupwizard.core.secretbox import SecretBox
 from setupwizard.db.database import Database
+from setupwizard.db.models import SetupSession
 from setupwizard.jobs import repository as jobs
 from setupwizard.jobs.sealing import seal
 from setupwizard.jobs.unrun import cancelled_before_start, end_unrun
@@ -42,6 +44,30 @@ ROW_CHECK_SECONDS = 2.0
 """While waiting on the bus, how often the session's row is looked at as well."""
 
 
+async def claim_server(session: AsyncSession, prepared: PreparedSetup) -> SetupSession:
+    """In the transaction that queues a setup's job: take the server's lock, refuse it when busy (409
+    ``setup_running``: a queued or running job, or a fleet host's session, on the same server) and insert the
+    session's ``running`` row. A single setup and a fleet's host both queue through this."""
+    target = prepared.target
+    name = lock_name(target.host, target.port)
+    await jobs.lock_server(session, name)
+    busy = await jobs.busy_server(session, name) or await jobs.fleet_host_on(
+        session, target.host, target.port
+    )
+    if busy is not None:
+        mine = busy.session_id if busy.owner_id == prepared.owner_id else None
+        raise SetupRunningError(target.host, target.port, mine)
+    return await repository.insert_session(
+        session,
+        session_id=prepared.session_id,
+        owner_id=prepared.owner_id,
+        host=target.host,
+        port=target.port,
+        username=target.username,
+        seq_ceiling=FIRST_RESERVATION,
+    )
+
+
 class JobLauncher:
     """The service's :class:`~setupwizard.setup.ports.SetupQueue` on procrastinate."""
 
@@ -61,22 +87,7 @@ class JobLauncher:
         sealed = seal(self.box, prepared)
         try:
             async with self.db.session() as session:
-                await jobs.lock_server(session, name)
-                busy = await jobs.busy_server(session, name) or await jobs.fleet_host_on(
-                    session, target.host, target.port
-                )
-                if busy is not None:
-                    mine = busy.session_id if busy.owner_id == prepared.owner_id else None
-                    raise SetupRunningError(target.host, target.port, mine)
-                row = await repository.insert_session(
-                    session,
-                    session_id=prepared.session_id,
-                    owner_id=prepared.owner_id,
-                    host=target.host,
-                    port=target.port,
-                    username=target.username,
-                    seq_ceiling=FIRST_RESERVATION,
-                )
+                row = await claim_server(session, prepared)
                 job_id = await jobs.defer_job(session, prepared.session_id, name)
                 await jobs.store_sealed(session, prepared.session_id, job_id, sealed)
         except IntegrityError:
