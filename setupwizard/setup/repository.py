@@ -5,11 +5,11 @@ A session's events are the event log's: :mod:`setupwizard.live.store` writes and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from setupwizard.core.errors import ForeignSessionError, NotFoundError
@@ -46,13 +46,20 @@ async def insert_session(
     return row
 
 
-async def raise_seq_ceiling(session: AsyncSession, session_id: str, ceiling: int) -> None:
-    """Reserve the seqs up to ``ceiling`` for live publishing (never lowers it)."""
-    await session.execute(
-        update(SetupSession)
-        .where(SetupSession.id == session_id, SetupSession.seq_ceiling < ceiling)
-        .values(seq_ceiling=ceiling)
-    )
+_SESSIONS: Table = SetupSession.__table__  # type: ignore[assignment]  # a Table, typed FromClause
+_RAISE_CEILING = (
+    update(_SESSIONS)
+    .where(_SESSIONS.c.id == bindparam("sid"), _SESSIONS.c.seq_ceiling < bindparam("ceiling"))
+    .values(seq_ceiling=bindparam("ceiling"))
+)
+
+
+async def raise_seq_ceilings(session: AsyncSession, ceilings: Mapping[str, int]) -> None:
+    """Reserve the seqs up to each session's ceiling for live publishing (never lowers one): one statement
+    for all of them (executemany)."""
+    if ceilings:
+        rows = [{"sid": session_id, "ceiling": ceiling} for session_id, ceiling in ceilings.items()]
+        await session.execute(_RAISE_CEILING, rows)
 
 
 async def get_session(session: AsyncSession, session_id: str) -> SetupSession | None:

@@ -20,6 +20,12 @@ That is about fifteen small writes for a 100,000-line session. Waiting on every 
 version) put a SQLite write in the publish path of every session at about the same seqs, and p99 latency at
 200 sessions went from 7.5 to 70 ms (bench/results.md).
 
+Every session of the process reserves through one :class:`CeilingWriter`: what all of them ask for while a
+write is under way goes into the next write, one transaction (one ``executemany`` update) for all of them.
+Sessions that start together cross half of their first reservation together: with a write each, 200 of
+them queued 200 transactions on SQLite's one write lock in the same moment, and their event loop work
+raised p99 line latency at 200 sessions from ~30 to 140–210 ms (bench/results.md, "Bisecting").
+
 When the ceiling cannot be written (the database is failing), the events are published all the same (live
 viewers come first; the session will say its log is incomplete), and the next try waits
 :data:`RETRY_SECONDS`.
@@ -43,14 +49,57 @@ RETRY_SECONDS = 1.0
 _report = ReportGate(60.0)
 
 
+class CeilingWriter:
+    """Writes the reservations of every running session of a process, together: one transaction for all
+    that were asked for while the previous one was under way."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._wanted: dict[str, int] = {}  # session id -> ceiling, for the next write
+        self._next: asyncio.Future[BaseException | None] | None = None  # that write's outcome
+        self._writer: asyncio.Task[None] | None = None
+        self.writes = 0  # transactions begun (tests and benchmarks read it)
+
+    async def reserve(self, session_id: str, ceiling: int) -> BaseException | None:
+        """Write ``ceiling`` into the session's row (never lowering it), with whatever else is asked for
+        meanwhile; returns the write's error, or None once it is committed."""
+        self._wanted[session_id] = max(ceiling, self._wanted.get(session_id, 0))
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+        outcome = self._next
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_all(), name="seq-ceilings")
+        return await asyncio.shield(outcome)
+
+    async def _write_all(self) -> None:
+        try:
+            while self._wanted:
+                wanted, self._wanted = self._wanted, {}
+                outcome, self._next = self._next, None
+                assert outcome is not None
+                self.writes += 1
+                try:
+                    async with self.db.session() as session:
+                        await repository.raise_seq_ceilings(session, wanted)
+                except Exception as exc:
+                    outcome.set_result(exc)
+                else:
+                    outcome.set_result(None)
+        finally:  # also when cancelled (the process stops): nobody waits on a write that never comes
+            self._writer = None
+            if self._next is not None and not self._next.done():
+                self._next.set_result(RuntimeError("the reservation writer stopped"))
+            self._next, self._wanted = None, {}
+
+
 class SeqCeiling:
     """One running session's reserved seqs.
 
     :param ceiling: what the row holds now (:data:`FIRST_RESERVATION` for a new session).
     """
 
-    def __init__(self, db: Database, session_id: str, ceiling: int = 0) -> None:
-        self.db = db
+    def __init__(self, writer: CeilingWriter, session_id: str, ceiling: int = 0) -> None:
+        self.writer = writer
         self.session_id = session_id
         self.ceiling = ceiling
         self._reserved_at = 0  # the seq that asked for the current ceiling
@@ -82,20 +131,18 @@ class SeqCeiling:
     async def _reserve(self, seq: int) -> None:
         ceiling = max(seq + MIN_STEP, 2 * seq)
         try:
-            async with self.db.session() as session:
-                await repository.raise_seq_ceiling(session, self.session_id, ceiling)
-        except Exception as exc:
+            error = await self.writer.reserve(self.session_id, ceiling)
+        finally:
+            if self._pending is asyncio.current_task():
+                self._pending = None
+        if error is not None:
             self._retry_at = asyncio.get_running_loop().time() + RETRY_SECONDS
             if _report.due():
                 log.warning(
                     "Session %s: seqs above %d could not be reserved (%s); publishing them all the same",
                     self.session_id,
                     self.ceiling,
-                    describe(exc),
+                    describe(error),
                 )
-        else:
-            if ceiling > self.ceiling:
-                self.ceiling, self._reserved_at = ceiling, seq
-        finally:
-            if self._pending is asyncio.current_task():
-                self._pending = None
+        elif ceiling > self.ceiling:
+            self.ceiling, self._reserved_at = ceiling, seq

@@ -56,7 +56,7 @@ from setupwizard.setup.publisher import Publisher
 from setupwizard.setup.run_signals import MemoryRunSignals, RunSignals
 from setupwizard.setup.running import PreparedSetup, RunningSetup, SetupRunningError
 from setupwizard.setup.schemas import AutoSetupRequest, SetupResponse
-from setupwizard.setup.seq_ceiling import FIRST_RESERVATION, SeqCeiling
+from setupwizard.setup.seq_ceiling import FIRST_RESERVATION, CeilingWriter, SeqCeiling
 from setupwizard.setup.session_end import complete_event_for, switched_login
 from setupwizard.setup.session_lookup import DatabaseSessions, session_state
 
@@ -110,6 +110,7 @@ class SetupService:
         self.running: dict[str, RunningSetup] = {}
         self.events = EventStore(db, settings.event_flush_seconds)  # one writer for every session's events
         self.outcomes = OutcomeWriter(db)  # each session's end: complete event + final row, retried
+        self.ceilings = CeilingWriter(db)  # every session's seq reservations, written together
         # progress sockets waiting for a session that is not there yet, and whether a session runs here
         self.arrivals = SessionArrivals(DatabaseSessions(db), running_here=self.running.__contains__)
         self._closing = False
@@ -213,7 +214,7 @@ class SetupService:
         self, run: RunningSetup, target: Target, options: SetupOptions, lease: HostLease
     ) -> SetupResponse:
         recorder = self.events.open(run.session_id)
-        ceiling = SeqCeiling(self.db, run.session_id, ceiling=FIRST_RESERVATION)
+        ceiling = SeqCeiling(self.ceilings, run.session_id, ceiling=FIRST_RESERVATION)
         completes: list[SessionEvent] = []
 
         async def sink(events: Sequence[SessionEvent]) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from setupwizard.db.database import Database
 from setupwizard.setup import repository
-from setupwizard.setup.seq_ceiling import FIRST_RESERVATION, SeqCeiling
+from setupwizard.setup.seq_ceiling import FIRST_RESERVATION, CeilingWriter, SeqCeiling
 
 
 class GatedDatabase:
@@ -62,7 +62,7 @@ async def test_a_new_session_publishes_its_first_events_without_a_write(
     session_id = await new_session(db, make_user)
     assert await stored_ceiling(db, session_id) == FIRST_RESERVATION
     gated = GatedDatabase(db)
-    ceiling = SeqCeiling(gated, session_id, ceiling=FIRST_RESERVATION)  # type: ignore[arg-type]
+    ceiling = SeqCeiling(CeilingWriter(gated), session_id, ceiling=FIRST_RESERVATION)  # type: ignore[arg-type]
     await asyncio.wait_for(ceiling.cover(FIRST_RESERVATION // 2), 5)  # the gate is shut: no write needed
     assert gated.asked == 0
 
@@ -72,7 +72,7 @@ async def test_the_next_reservation_is_written_ahead_and_a_publish_waits_only_on
 ) -> None:
     session_id = await new_session(db, make_user)
     gated = GatedDatabase(db)
-    ceiling = SeqCeiling(gated, session_id, ceiling=FIRST_RESERVATION)  # type: ignore[arg-type]
+    ceiling = SeqCeiling(CeilingWriter(gated), session_id, ceiling=FIRST_RESERVATION)  # type: ignore[arg-type]
     past_half = FIRST_RESERVATION // 2 + 1
     await asyncio.wait_for(ceiling.cover(past_half), 5)  # starts the next reservation, does not wait for it
     await asyncio.sleep(0)
@@ -94,10 +94,66 @@ async def test_every_covered_seq_is_in_the_row_through_a_long_run(
     session_id = await new_session(db, make_user)
     gated = GatedDatabase(db)
     gated.gate.set()
-    ceiling = SeqCeiling(gated, session_id, ceiling=FIRST_RESERVATION)  # type: ignore[arg-type]
+    ceiling = SeqCeiling(CeilingWriter(gated), session_id, ceiling=FIRST_RESERVATION)  # type: ignore[arg-type]
     for seq in range(1, 100_001, 37):
         await ceiling.cover(seq)
         assert seq <= ceiling.ceiling
     await ceiling.close()
     assert await stored_ceiling(db, session_id) == ceiling.ceiling >= 100_000
     assert gated.opened <= 20, f"{gated.opened} writes for 100,000 seqs"
+
+
+async def test_sessions_that_cross_together_share_one_write(
+    db: Database, make_user: Callable[[], Awaitable[int]]
+) -> None:
+    """200 sessions started together cross half of their first reservation together: their reservations
+    must not become 200 transactions on SQLite's one write lock (bench/results.md, "Bisecting")."""
+    session_ids = [await new_session(db, make_user) for _ in range(200)]
+    gated = GatedDatabase(db)
+    writer = CeilingWriter(gated)  # type: ignore[arg-type]
+    ceilings = [SeqCeiling(writer, session_id, ceiling=FIRST_RESERVATION) for session_id in session_ids]
+    past_half = FIRST_RESERVATION // 2 + 1
+    for ceiling in ceilings:  # each starts its next reservation in the background
+        await asyncio.wait_for(ceiling.cover(past_half), 5)
+    await asyncio.sleep(0.05)
+    assert gated.asked == 1, "the first write is under way; the others should wait to join the next one"
+    caught_up = [asyncio.create_task(ceiling.cover(FIRST_RESERVATION + 1)) for ceiling in ceilings]
+    await asyncio.sleep(0.05)
+    assert not any(task.done() for task in caught_up), "a seq above the ceiling was let through unreserved"
+    gated.gate.set()
+    await asyncio.wait_for(asyncio.gather(*caught_up), 10)
+    assert gated.opened == writer.writes == 2, f"{gated.opened} transactions for 200 sessions' reservations"
+    for ceiling, session_id in zip(ceilings, session_ids, strict=True):
+        assert ceiling.ceiling == await stored_ceiling(db, session_id) > FIRST_RESERVATION
+
+
+async def test_a_failed_shared_write_is_reported_to_each_session_and_tried_again(
+    db: Database, make_user: Callable[[], Awaitable[int]]
+) -> None:
+    """A write that fails (the database refuses) lets publishing go on, and the next cover tries again."""
+    session_ids = [await new_session(db, make_user) for _ in range(3)]
+
+    class Refusing(GatedDatabase):
+        refuse = True
+
+        @asynccontextmanager
+        async def session(self) -> AsyncIterator[AsyncSession]:
+            self.asked += 1
+            if self.refuse:
+                raise OSError("disk full")
+            async with self.db.session() as session:
+                yield session
+
+    refusing = Refusing(db)
+    writer = CeilingWriter(refusing)  # type: ignore[arg-type]
+    ceilings = [SeqCeiling(writer, session_id, ceiling=FIRST_RESERVATION) for session_id in session_ids]
+    beyond = FIRST_RESERVATION + 10
+    await asyncio.wait_for(asyncio.gather(*(ceiling.cover(beyond) for ceiling in ceilings)), 5)
+    assert [c.ceiling for c in ceilings] == [FIRST_RESERVATION] * 3, "a failed write raised no ceiling"
+    for ceiling, session_id in zip(ceilings, session_ids, strict=True):
+        assert await stored_ceiling(db, session_id) == FIRST_RESERVATION
+        ceiling._retry_at = 0.0  # the retry pause is over
+    refusing.refuse = False
+    await asyncio.wait_for(asyncio.gather(*(ceiling.cover(beyond) for ceiling in ceilings)), 5)
+    for ceiling, session_id in zip(ceilings, session_ids, strict=True):
+        assert ceiling.ceiling == await stored_ceiling(db, session_id) >= beyond
