@@ -3,6 +3,7 @@ skipping an update of fresh lists, and update warnings."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from setupwizard.provisioning import (
@@ -10,6 +11,7 @@ from setupwizard.provisioning import (
     EventType,
     Level,
     MemoryKnownHosts,
+    SessionEvent,
     SetupOptions,
     StepStatus,
 )
@@ -47,24 +49,38 @@ async def test_setup_waits_visibly_for_unattended_upgrades_then_continues(test_h
     assert wait_step.status is StepStatus.SUCCEEDED and "已空闲" in wait_step.message
 
 
-async def test_the_plan_goes_on_within_a_moment_of_the_other_package_manager_ending(
+async def test_the_plan_goes_on_once_the_other_package_manager_ends(
     make_test_host: Callable[[], TestHost],
 ) -> None:
+    """The wait lasts exactly as long as the other package manager works: it is ended by the test once the
+    wait has said whom it waits for, never by a timer, so a slow machine cannot change the outcome. How
+    soon the plan goes on after the release (``CHECK_SECONDS``) is speed: bench/results.md, benchmark 5."""
     host = make_test_host()  # its own: nothing left running by an earlier test adds to the wait
-    start_busy(host, "apt-get", 4)  # the server looks every 0.25 s; it used to look every 3 s (6 s here)
-    rec = Recorder()
-    result = await run_setup(
-        login(host, "root"),
-        SetupOptions(packages=[], firewall=False),
-        rec.emitter,
-        MemoryKnownHosts(),
-        settings=PlanSettings(apt_lock_timeout=120),
-    )
+    start_busy(host, "apt-get", 600)
+    released: list[int] = []
+
+    async def release_once_waiting(event: SessionEvent) -> None:
+        if event.code == "apt_wait.waiting" and not released:
+            ended = await asyncio.to_thread(host.run_root, "pkill -x apt-get")
+            released.append(ended.returncode)
+
+    rec = Recorder(on_event=release_once_waiting)
+    try:
+        result = await run_setup(
+            login(host, "root"),
+            SetupOptions(packages=[], firewall=False),
+            rec.emitter,
+            MemoryKnownHosts(),
+            settings=PlanSettings(apt_lock_timeout=120),
+        )
+    finally:
+        host.run_root("pkill -f /tmp/fakebin/apt-get; true")
+    assert released == [0], rec.dump()  # it waited, said so, and the busy apt-get was running until then
     assert result.success, rec.dump()
     wait_step = next(s for s in result.steps if s.id == "apt_wait")
-    assert wait_step.status is StepStatus.SUCCEEDED and 3.5 < wait_step.duration < 5.5, rec.dump()
+    assert wait_step.status is StepStatus.SUCCEEDED, rec.dump()
     waiting = [e for e in rec.events if e.code == "apt_wait.waiting"]
-    assert len(waiting) == 1 and "apt-get" in waiting[0].message  # one message per 3 s of waiting
+    assert waiting and all("apt-get" in e.message for e in waiting), rec.dump()
 
 
 async def test_the_wait_has_a_timeout(test_host: TestHost) -> None:
