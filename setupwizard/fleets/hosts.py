@@ -23,7 +23,7 @@ from setupwizard.live.bus import ProgressBus
 from setupwizard.live.sessions import SessionState
 from setupwizard.provisioning.errors import ProvisioningError
 from setupwizard.provisioning.events import SessionEvent, utc_now
-from setupwizard.provisioning.messages import Msg, msg
+from setupwizard.provisioning.messages import CATALOGUE, Msg, msg, text_msg
 from setupwizard.provisioning.result import SessionStatus, SetupResult
 from setupwizard.setup import repository as sessions
 from setupwizard.setup.schemas import SetupResponse
@@ -39,7 +39,8 @@ before the run's task returns, so it is normally done already)."""
 
 def never_ran(reason: str) -> Msg:
     """Why a host never ran: ``fleet_cancelled`` or ``stop_after_failures`` (its session's message)."""
-    return msg(f"fleet.never_ran.{reason}")
+    code = f"fleet.never_ran.{reason}"
+    return msg(code) if code in CATALOGUE else text_msg(reason)
 
 
 def final_line(watched: LastLine | None, response: SetupResponse | None) -> LastLine:

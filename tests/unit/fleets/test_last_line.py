@@ -69,6 +69,7 @@ def test_never_ran_reasons_read_in_both_languages() -> None:
         "params": {},
     }
     assert unrun_code(text_msg("OperationalError")) == {}
+    assert LastLine.of_msg(never_ran("some_new_reason")) == LastLine("some_new_reason")  # as before: its name
 
 
 def test_a_refused_start_says_why_in_english_too() -> None:
