@@ -361,6 +361,9 @@ class FleetHost(Base):
     step_total: Mapped[int] = mapped_column(Integer, default=0)
     step_name: Mapped[str] = mapped_column(String(128), default="")
     last_line: Mapped[str] = mapped_column(Text, default="")
+    # the last line as a catalogued message (fleets/last_line.py), when the service wrote it
+    last_line_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    last_line_params: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

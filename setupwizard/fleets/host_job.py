@@ -21,7 +21,8 @@ import logging
 from procrastinate import JobContext
 
 from setupwizard.fleets import repository as fleets
-from setupwizard.fleets.hosts import NEVER_RAN, WATCH_GRACE_SECONDS, HostRunner
+from setupwizard.fleets.hosts import WATCH_GRACE_SECONDS, HostRunner, final_line, never_ran, unrun_code
+from setupwizard.fleets.last_line import LastLine
 from setupwizard.fleets.progress import FleetProgress
 from setupwizard.fleets.scheduler import FleetJob, HostJob
 from setupwizard.jobs import repository as jobs
@@ -31,6 +32,7 @@ from setupwizard.jobs.unrun import end_unrun
 from setupwizard.provisioning.events import format_timestamp, utc_now
 from setupwizard.provisioning.result import SessionStatus, SetupResult
 from setupwizard.setup import repository
+from setupwizard.setup.schemas import SetupResponse
 
 log = logging.getLogger(__name__)
 
@@ -92,16 +94,17 @@ async def _run(
     assert run.task is not None
     watcher = asyncio.create_task(runner.watch(job, host, session_id))
     status: str = SessionStatus.INTERRUPTED
-    message = ""
+    response: SetupResponse | None = None
     try:
         async with runtime.db.session() as session:  # cancelled while this host started
             if await fleets.fleet_cancelled(session, fleet_id):
                 run.cancel.set()
         response = await follow(run.task, run.cancel)
-        status, message = response.status, response.message
+        status = response.status
     except asyncio.CancelledError:  # aborted: the run has ended (cancelled) before this is raised
         if run.task.done() and not run.task.cancelled() and run.task.exception() is None:
-            status, message = run.task.result().status, run.task.result().message
+            response = run.task.result()
+            status = response.status
         raise
     except Exception:
         log.exception("Fleet %s: the session %s of host %d failed", fleet_id, session_id, position)
@@ -110,13 +113,13 @@ async def _run(
         done, _ = await asyncio.wait({watcher}, timeout=WATCH_GRACE_SECONDS)
         if not done:
             watcher.cancel()
-        last = progress.last_lines.pop((fleet_id, position), "") or message
+        last = final_line(progress.last_lines.pop((fleet_id, position), None), response)
         await progress.host_changed(
             fleet_id,
             position,
             {"type": "host", "status": status, "session_id": session_id},
+            last,
             status=status,
-            last_line=last[:2000],
             finished_at=utc_now(),
         )
     return status
@@ -127,16 +130,16 @@ async def end_never_ran(
 ) -> str:
     """End a queued host that will not connect (its fleet cancelled, or too many failures)."""
     status = SessionStatus.CANCELLED if reason == "fleet_cancelled" else SessionStatus.SKIPPED
-    text = NEVER_RAN[reason]
-    result = SetupResult(message=text, status=status, error_code=reason)
+    said = never_ran(reason)
+    result = SetupResult(message=str(said), status=status, error_code=reason, **unrun_code(said))
     await end_unrun(runtime.db, runtime.service.bus, session_id, result)
     await progress.host_changed(
         fleet_id,
         position,
         {"type": "host", "status": status, "session_id": session_id, "reason": reason},
+        LastLine.of_msg(said),
         status=status,
         reason=reason,
-        last_line=text,
         finished_at=utc_now(),
     )
     return str(status)

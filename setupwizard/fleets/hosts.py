@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime
+from typing import Any
 
 from setupwizard.core.errors import AppError
 from setupwizard.db.database import Database
 from setupwizard.fleets import repository as fleets
+from setupwizard.fleets.last_line import LastLine, error_msg
 from setupwizard.fleets.progress import FleetProgress
 from setupwizard.fleets.scheduler import FleetJob, HostJob
 from setupwizard.live import store
@@ -22,8 +23,10 @@ from setupwizard.live.bus import ProgressBus
 from setupwizard.live.sessions import SessionState
 from setupwizard.provisioning.errors import ProvisioningError
 from setupwizard.provisioning.events import SessionEvent, utc_now
+from setupwizard.provisioning.messages import CATALOGUE, Msg, msg, text_msg
 from setupwizard.provisioning.result import SessionStatus, SetupResult
 from setupwizard.setup import repository as sessions
+from setupwizard.setup.schemas import SetupResponse
 from setupwizard.setup.service import SetupService
 from setupwizard.setup.session_end import complete_event
 
@@ -32,10 +35,19 @@ log = logging.getLogger(__name__)
 WATCH_GRACE_SECONDS = 10.0
 """How long the step watcher may still read after the session ended (its ``complete`` is published
 before the run's task returns, so it is normally done already)."""
-NEVER_RAN: dict[str, str] = {
-    "fleet_cancelled": "已取消：该主机在批量任务取消前尚未开始",
-    "stop_after_failures": "已跳过：批量任务失败次数已达上限，该主机未开始",
-}
+
+
+def never_ran(reason: str) -> Msg:
+    """Why a host never ran: ``fleet_cancelled`` or ``stop_after_failures`` (its session's message)."""
+    code = f"fleet.never_ran.{reason}"
+    return msg(code) if code in CATALOGUE else text_msg(reason)
+
+
+def final_line(watched: LastLine | None, response: SetupResponse | None) -> LastLine:
+    """A host's last line at its end: the newest line its watcher saw, else the setup's message."""
+    if watched is not None and watched.text:
+        return watched
+    return LastLine.of_response(response) if response is not None else LastLine()
 
 
 class HostRunner:
@@ -66,22 +78,23 @@ class HostRunner:
         try:
             run = await self.setup.start(job.owner_id, host.request)
         except (AppError, ProvisioningError) as exc:  # 409 setup_running: the host fails, it does not wait
-            await self.end_unstarted(job, host, SessionStatus.FAILED, exc.code, str(exc))
+            await self.end_unstarted(job, host, SessionStatus.FAILED, exc.code, error_msg(exc))
             return SessionStatus.FAILED
         except Exception as exc:  # the database away, a bug: this host fails, the fleet goes on
             log.exception("Fleet %s: host %d could not start", job.fleet_id, host.position)
-            await self.end_unstarted(job, host, SessionStatus.FAILED, "internal_error", type(exc).__name__)
+            said = msg("run.internal_error", kind=type(exc).__name__)
+            await self.end_unstarted(job, host, SessionStatus.FAILED, "internal_error", said)
             return SessionStatus.FAILED
         if job.cancelled:  # the fleet was cancelled while this host started
             with contextlib.suppress(AppError):
                 await self.setup.cancel(job.owner_id, session_id)
         watcher = asyncio.create_task(self.watch(job, host, session_id))
         status: str = SessionStatus.INTERRUPTED
-        message = ""
+        response: SetupResponse | None = None
         try:
             assert run.task is not None
             response = await asyncio.shield(run.task)
-            status, message = response.status, response.message
+            status = response.status
         except asyncio.CancelledError:  # the service is stopping: the session ends interrupted
             watcher.cancel()
             raise
@@ -93,13 +106,13 @@ class HostRunner:
         done, _ = await asyncio.wait({watcher}, timeout=WATCH_GRACE_SECONDS)
         if not done:
             watcher.cancel()
-        last = self.progress.last_lines.pop((job.fleet_id, host.position), "") or message
+        last = final_line(self.progress.last_lines.pop((job.fleet_id, host.position), None), response)
         await self.progress.host_changed(
             job.fleet_id,
             host.position,
             {"type": "host", "status": status, "session_id": session_id},
+            last,
             status=status,
-            last_line=last[:2000],
             finished_at=utc_now(),
         )
         return status
@@ -111,10 +124,12 @@ class HostRunner:
         try:
             async for batch in self.bus.subscribe(session_id, 0):
                 for event in batch:
-                    self.progress.last_lines[key] = event.message.rsplit("\n", 1)[-1][:2000]
                     if event.step_index is not None and event.step_index != step:
                         step = event.step_index
+                        self.progress.last_lines[key] = LastLine.of_event(event)
                         await self._step(job, host, session_id, event)
+                if batch:
+                    self.progress.last_lines[key] = LastLine.of_event(batch[-1])
         except Exception:  # the watcher only shows progress: the run goes on without it
             log.exception("Fleet %s: following host %d's steps failed", job.fleet_id, host.position)
 
@@ -131,20 +146,23 @@ class HostRunner:
                 "step_id": event.step_id,
                 "step_name": name,
             },
+            self.progress.last_lines.get((job.fleet_id, host.position)),
             step_index=event.step_index or 0,
             step_total=event.step_total or 0,
             step_name=name,
-            last_line=self.progress.last_lines.get((job.fleet_id, host.position), "")[:2000],
         )
 
     async def end_unstarted(
-        self, job: FleetJob, host: HostJob, status: str, reason: str, message: str | None = None
+        self, job: FleetJob, host: HostJob, status: str, reason: str, said: Msg | None = None
     ) -> None:
         """End a host whose session never ran: a finished session row saying why, and the host's row."""
         request = host.request
         session_id = str(request.session_id)
-        text = message or NEVER_RAN.get(reason, reason)
-        result = SetupResult(message=text, status=SessionStatus(status), error_code=reason)
+        said = said or never_ran(reason)
+        text = str(said)
+        result = SetupResult(
+            message=text, status=SessionStatus(status), error_code=reason, **unrun_code(said)
+        )
         final = complete_event(1, result)
         now = utc_now()
         async with self.db.session() as session:
@@ -161,17 +179,17 @@ class HostRunner:
                 session, session_id, status=status, message=text, result=final.data, finished_at=now
             )
         self.setup.arrivals.arrived(SessionState(session_id, job.owner_id, running=False, last_seq=1))
-        await self._ended(job, host, session_id, status, reason, text, now)
-
-    async def _ended(
-        self, job: FleetJob, host: HostJob, session_id: str, status: str, reason: str, text: str, at: datetime
-    ) -> None:
         await self.progress.host_changed(
             job.fleet_id,
             host.position,
             {"type": "host", "status": status, "session_id": session_id, "reason": reason},
+            LastLine.of_msg(said),
             status=status,
             reason=reason[:64],
-            last_line=text[:2000],
-            finished_at=at,
+            finished_at=now,
         )
+
+
+def unrun_code(said: Msg) -> dict[str, Any]:
+    """The ``code``/``params`` of a never-ran session's result (none for an uncatalogued text)."""
+    return {} if said.code == "text" else {"code": said.code, "params": said.params}

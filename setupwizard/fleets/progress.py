@@ -13,6 +13,7 @@ from typing import Any
 
 from setupwizard.db.database import Database
 from setupwizard.fleets import repository
+from setupwizard.fleets.last_line import LastLine
 from setupwizard.provisioning.events import format_timestamp, utc_now
 
 POLL_SECONDS = 1.0
@@ -24,11 +25,17 @@ class FleetProgress:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._changed: dict[str, asyncio.Event] = {}
-        self.last_lines: dict[tuple[str, int], str] = {}
+        self.last_lines: dict[tuple[str, int], LastLine] = {}
         """The newest line of each running host (stored at each step and at the end, shown meanwhile)."""
 
-    async def host_changed(self, fleet_id: str, position: int, event: dict[str, Any], **row: Any) -> int:
-        """Store the host's new columns and one event about it; returns the event's seq."""
+    async def host_changed(
+        self, fleet_id: str, position: int, event: dict[str, Any], line: LastLine | None = None, **row: Any
+    ) -> int:
+        """Store the host's new columns and one event about it; returns the event's seq. ``line``: its new
+        last line, in the row and in the event (text, and code with params when it has one)."""
+        if line is not None:
+            row = {**row, **line.columns()}
+            event = {**event, **line.frame()}
         async with self.db.session() as session:
             if row:
                 await repository.update_host(session, fleet_id, position, **row)

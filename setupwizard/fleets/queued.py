@@ -21,11 +21,13 @@ from setupwizard.db.models import FleetHost
 from setupwizard.fleets import repository as fleets
 from setupwizard.fleets.host_job import finish_if_done
 from setupwizard.fleets.host_queue import queue_host
-from setupwizard.fleets.hosts import NEVER_RAN, HostRunner
+from setupwizard.fleets.hosts import HostRunner, never_ran
+from setupwizard.fleets.last_line import LastLine, error_msg
 from setupwizard.fleets.progress import FleetProgress
 from setupwizard.fleets.scheduler import FleetJob, HostJob
 from setupwizard.provisioning.errors import ProvisioningError
 from setupwizard.provisioning.events import utc_now
+from setupwizard.provisioning.messages import msg
 from setupwizard.provisioning.result import SessionStatus
 from setupwizard.setup import repository
 from setupwizard.setup.service import SetupService
@@ -51,12 +53,11 @@ class QueueDispatch:
             try:
                 await self._defer(job, host)
             except (AppError, ProvisioningError) as exc:  # 409 setup_running: the host fails, not waits
-                await self.hosts.end_unstarted(job, host, SessionStatus.FAILED, exc.code, str(exc))
+                await self.hosts.end_unstarted(job, host, SessionStatus.FAILED, exc.code, error_msg(exc))
             except Exception as exc:  # the database away, a bug: this host fails, the fleet goes on
                 log.exception("Fleet %s: host %d could not be queued", job.fleet_id, host.position)
-                await self.hosts.end_unstarted(
-                    job, host, SessionStatus.FAILED, "internal_error", type(exc).__name__
-                )
+                said = msg("run.internal_error", kind=type(exc).__name__)
+                await self.hosts.end_unstarted(job, host, SessionStatus.FAILED, "internal_error", said)
         await finish_if_done(self.progress, job.fleet_id)  # every host refused
 
     async def _defer(self, job: FleetJob, host: HostJob) -> None:
@@ -82,7 +83,6 @@ class QueueDispatch:
         for host in now:
             row = ended[host.session_id]
             if host.status == "queued" and row is not None and row.status == SessionStatus.CANCELLED:
-                text = NEVER_RAN["fleet_cancelled"]
                 await self.progress.host_changed(
                     fleet_id,
                     host.position,
@@ -92,9 +92,9 @@ class QueueDispatch:
                         "session_id": host.session_id,
                         "reason": "fleet_cancelled",
                     },
+                    LastLine.of_msg(never_ran("fleet_cancelled")),
                     status=SessionStatus.CANCELLED,
                     reason="fleet_cancelled",
-                    last_line=text,
                     finished_at=utc_now(),
                 )
         await finish_if_done(self.progress, fleet_id)

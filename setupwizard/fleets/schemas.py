@@ -124,7 +124,11 @@ class FleetHostOut(BaseModel):
     step_index: int
     step_total: int
     step_name: str
-    last_line: str
+    last_line: str = Field(description="Its newest line as written (the service's own in Chinese).")
+    last_line_code: str | None = Field(
+        None, description="The last line as a message code (GET /messages.json) when the service wrote it."
+    )
+    last_line_params: dict[str, Any] | None = Field(None, description="The code's parameters.")
     started_at: str | None
     finished_at: str | None
     duration: float | None = Field(description="Seconds from start to end (so far, while running).")

@@ -213,6 +213,8 @@ class FleetService:
                     step_total=0,
                     step_name="",
                     last_line="",
+                    last_line_code=None,
+                    last_line_params=None,
                     started_at=None,
                     finished_at=None,
                 )

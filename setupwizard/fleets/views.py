@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from setupwizard.db.models import Fleet, FleetHost
 from setupwizard.fleets import repository
+from setupwizard.fleets.last_line import LastLine
 from setupwizard.fleets.progress import FleetProgress
 from setupwizard.fleets.schemas import FleetHostOut, FleetOut
 from setupwizard.live import event_reads
@@ -29,7 +30,7 @@ def host_out(row: FleetHost, progress: FleetProgress) -> FleetHostOut:
     if row.started_at is not None:
         end = row.finished_at or utc_now()
         duration = round((end - row.started_at).total_seconds(), 3)
-    last = row.last_line
+    last = LastLine(row.last_line, row.last_line_code, row.last_line_params)
     if row.status == "running":
         last = progress.last_lines.get((row.fleet_id, row.position), last)
     return FleetHostOut(
@@ -45,7 +46,9 @@ def host_out(row: FleetHost, progress: FleetProgress) -> FleetHostOut:
         step_index=row.step_index,
         step_total=row.step_total,
         step_name=row.step_name,
-        last_line=last,
+        last_line=last.text,
+        last_line_code=last.code,
+        last_line_params=last.params,
         started_at=_stamp(row.started_at),
         finished_at=_stamp(row.finished_at),
         duration=duration,

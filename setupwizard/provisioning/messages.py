@@ -55,6 +55,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "run.internal_error": ("内部错误: {kind}", "Internal error: {kind}"),
     "run.input_invalid": ("输入无效: {reason}", "Invalid input: {reason}"),
+    # a fleet's host that never ran (fleets/hosts.py): its session's message and the fleet's last line
+    "fleet.never_ran.fleet_cancelled": (
+        "已取消：该主机在批量任务取消前尚未开始",
+        "Cancelled: this host had not started when the fleet was cancelled",
+    ),
+    "fleet.never_ran.stop_after_failures": (
+        "已跳过：批量任务失败次数已达上限，该主机未开始",
+        "Skipped: the fleet reached its failure limit before this host started",
+    ),
     # the header of a session's log.txt
     "log.session": ("# Setup Wizard 设置会话 {id}", "# Setup Wizard session {id}"),
     "log.server": ("# 服务器: {server}", "# server: {server}"),
@@ -548,6 +557,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "error.sudo_password_wrong": (
         "sudo 密码错误（只尝试一次，以免账户被锁定）",
         "Wrong sudo password (tried once only, so the account is not locked)",
+    ),
+    "error.setup_running": (
+        "{where} 正在设置中，请等待当前设置结束",
+        "{where} is being set up already; wait until that setup ends",
     ),
     # input checks before anything runs (validate.py): the 422 answer's detail is the Chinese text
     "invalid.host_missing": (

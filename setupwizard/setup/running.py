@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from setupwizard.core.errors import ConflictError
+from setupwizard.provisioning.messages import msg
 from setupwizard.provisioning.target import SetupOptions, Target
 from setupwizard.setup.schemas import AutoSetupRequest, SetupResponse
 
@@ -14,7 +15,9 @@ class SetupRunningError(ConflictError):
     """409 ``setup_running``: the server is busy; ``session_id`` names that run when it is the caller's."""
 
     def __init__(self, host: str, port: int, session_id: str | None) -> None:
-        super().__init__(f"{host}:{port} 正在设置中，请等待当前设置结束", code="setup_running")
+        said = msg("error.setup_running", where=f"{host}:{port}")
+        super().__init__(str(said), code="setup_running")
+        self.said = said
         self.session_id = session_id
 
     def to_dict(self) -> dict[str, str | None]:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from setupwizard.db.database import Database
 from setupwizard.live import event_reads, store
 from setupwizard.provisioning.events import EventEmitter, EventType, SessionEvent, utc_now
+from setupwizard.provisioning.messages import Msg, msg
 from setupwizard.provisioning.result import SetupResult, SudoMode
 from setupwizard.provisioning.summary import complete_event_level, level_mark
 from setupwizard.provisioning.target import SetupOptions, Target
@@ -25,17 +26,27 @@ log = logging.getLogger(__name__)
 
 
 def complete_event(seq: int, result: SetupResult, redact: Callable[[str], str] = str) -> SessionEvent:
-    """The ``complete`` event of ``result`` (its message redacted), shaped as the engine's."""
+    """The ``complete`` event of ``result`` (its message redacted), shaped as the engine's: with the code
+    ``run.complete`` when the result's message is catalogued (and reads the same rendered, redaction and
+    all), so it shows in any language."""
     level = complete_event_level(result)
     message = redact(result.message)
     data = {**result.to_dict(), "message": message}
+    line = f"{level_mark(level)} {message}"
+    said = None
+    if result.code is not None:
+        said = msg("run.complete", mark=level_mark(level), result=Msg(result.code, result.params or {}))
+        if str(said) != line:
+            said = None
     return SessionEvent(
         seq=seq,
         type=EventType.COMPLETE,
         level=level,
-        message=f"{level_mark(level)} {message}",
+        message=line,
         timestamp=utc_now(),
         data=data,
+        code=said.code if said else None,
+        params=said.params if said else None,
     )
 
 

@@ -1,7 +1,8 @@
 """The Fleets section in Chromium on the real service and two real test hosts: a fleet made from pasted
 lines and an INI inventory, its new host keys confirmed in one action, run to the end in the live table
 (the failed host first), a host's log opened in the session view, retry of the failed host, cancel, both
-languages, the phone layout, the dark theme, and axe finds nothing serious."""
+languages (the service's own last lines too), the phone layout, the dark theme, and axe finds nothing
+serious."""
 
 from __future__ import annotations
 
@@ -241,6 +242,9 @@ def test_cancel_all_stops_the_running_host_and_the_queued_one_never_starts(
     expect(page.locator("#fleet-hosts tr[data-status='cancelled']")).to_have_count(2)
     # the queued one never started, and says why
     expect(page.locator("#fleet-hosts td.step", has_text="批量设置已取消，未开始")).to_have_count(1)
+    expect(
+        page.locator("#fleet-hosts td.last-line", has_text="已取消：该主机在批量任务取消前尚未开始")
+    ).to_have_count(1)
     expect(page.locator("#fleet-hosts tr .status").first).to_have_text(re.compile("^⚠"))
     expect(page.locator("#fleet-cancel")).to_be_hidden()
     expect(page.locator("#fleet-retry")).to_be_visible()
@@ -279,6 +283,48 @@ def test_a_changed_host_key_leaves_that_host_out_and_the_fleet_runs_the_other(
     page.wait_for_url(FLEET_URL)
     wait_fleet_status(page, "done")
     assert rows(page) == [(kept.address, "succeeded")]
+
+
+def test_the_services_own_last_lines_read_in_the_pages_language(
+    page: Page, live_service: LiveService, hosts: list[TestHost], artifacts: Path
+) -> None:
+    """A host that failed to log in (its last line the run's final line) and one skipped after it (the
+    service's reason): Chinese on the Chinese page, English on the English one, and back."""
+    failing, skipped = hosts
+    log_in(page, live_service.url, live_service.username, live_service.password, path="/fleets")
+    body = {
+        "name": "languages",
+        "plan": {"apt_update": False, "packages": [], "firewall": False, "script": "true\n"},
+        "targets": [
+            {"host": failing.address, "port": failing.port, "username": "bob", "password": "not-it"},
+            {"host": skipped.address, "port": skipped.port, "username": "bob"},
+        ],
+        "defaults": {"password": skipped.sudo_nopasswd.password},
+        "parallel": 1,
+        "stop_after_failures": 1,
+        "accept_new_host_keys": True,
+    }
+    answer = page.context.request.post(f"{live_service.url}/api/fleets", data=body)
+    assert answer.status == 202, answer.text()
+    page.goto(f"{live_service.url}/fleets/{answer.json()['fleet_id']}")
+    wait_fleet_status(page, "done")
+    assert rows(page) == [(failing.address, "failed"), (skipped.address, "skipped")]
+    failed_line = page.locator(f"#fleet-hosts tr[data-host='{failing.address}'] .last-line")
+    skipped_line = page.locator(f"#fleet-hosts tr[data-host='{skipped.address}'] .last-line")
+    expect(skipped_line).to_have_text("已跳过：批量任务失败次数已达上限，该主机未开始")
+    expect(failed_line).to_have_text(re.compile(r"^✗ .*[\u4e00-\u9fff]"))  # the run's final line, Chinese
+
+    page.click("#lang-switch")
+    expect(skipped_line).to_have_text("Skipped: the fleet reached its failure limit before this host started")
+    expect(failed_line).to_have_text(re.compile(r"^✗ Step 1 .+ failed: "))
+    expect(failed_line).not_to_have_text(re.compile(r"[\u3000-\u9fff\uff00-\uffef]"))
+    expect(skipped_line).to_have_attribute("title", re.compile("^Skipped: "))
+    page.screenshot(path=str(artifacts / "fleet-last-lines-en.png"), full_page=True)
+    page.reload()  # the English page loads English from the start
+    expect(skipped_line).to_have_text(re.compile("^Skipped: "))
+    page.click("#lang-switch")
+    expect(skipped_line).to_have_text("已跳过：批量任务失败次数已达上限，该主机未开始")
+    expect(failed_line).to_have_text(re.compile(r"^✗ .*[\u4e00-\u9fff]"))
 
 
 def test_retry_after_a_restart_asks_for_the_login_again(

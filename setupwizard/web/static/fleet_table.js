@@ -2,7 +2,7 @@
 // line; failed hosts first, then running, queued, the ones that did not run, and the succeeded ones.
 // A host that has a session opens its live log in the wizard's log view (/setup?session=…).
 
-import { stepName } from "./codes.js";
+import { renderCode, stepName } from "./codes.js";
 import { toDate } from "./dates.js";
 import { formatDuration, has, t } from "./i18n.js";
 import { statusText } from "./session_status.js";
@@ -47,6 +47,15 @@ function stepText(host) {
   return host.status === "running" ? name : `${host.step_index}/${host.step_total} ${name}`.trim();
 }
 
+/**
+ * The last line in the page's language: a line of the service's own (it has a code) rendered from the
+ * catalogue, its last line as `last_line` is; a line the server printed as printed.
+ */
+export function lastLineText(host) {
+  const rendered = renderCode(host.last_line_code, host.last_line_params, null);
+  return rendered == null ? host.last_line || "" : rendered.split("\n").pop();
+}
+
 /** The host column: a link to its live log once it has a session row (a queued host has none yet). */
 function hostCell(host) {
   const td = cell("", "server", "fleet.col_host");
@@ -79,9 +88,9 @@ export function renderHosts(tbody, hosts) {
       status,
       cell(stepText(host), "step", "fleet.col_step"),
       cell(durationOf(host), "duration", "fleet.col_duration"),
-      cell(host.last_line || "", "message last-line", "fleet.col_last"),
+      cell(lastLineText(host), "message last-line", "fleet.col_last"),
     );
-    tr.lastChild.title = host.last_line || "";
+    tr.lastChild.title = tr.lastChild.textContent;
     tr.addEventListener("click", (event) => {
       if (event.target.closest("a")) return;
       tr.querySelector("a.open-log")?.click(); // the whole row opens the log, the link is the keyboard's way

@@ -1,6 +1,6 @@
 // One fleet, live: GET /api/fleets/{id} for its hosts, then the fleet's progress socket
 // (WS /api/fleets/{id}/progress?since=N, resumed after a drop) for every status change and step; each
-// frame updates the row at once and the table is read again shortly after (the last line, the duration).
+// frame updates the row at once (status, step, last line) and the table is read again shortly after.
 // Cancel all, retry the failed ones, download every log (logs.zip).
 
 import { apiJson, ApiError } from "./api.js";
@@ -81,6 +81,10 @@ function apply(frame) {
     if (frame.reason) host.reason = frame.reason;
   }
   if (host && frame.type === "step") Object.assign(host, { step_index: frame.step_index, step_total: frame.step_total, step_id: frame.step_id, step_name: frame.step_name });
+  if (host && "last_line" in frame) {
+    // its code renders it in the page's language (a printed line has none)
+    Object.assign(host, { last_line: frame.last_line, last_line_code: frame.last_line_code ?? null, last_line_params: frame.last_line_params ?? null });
+  }
   render();
 }
 

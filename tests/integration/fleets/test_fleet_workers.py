@@ -184,6 +184,7 @@ async def test_stop_after_failures_skips_without_connecting(
     assert [h["status"] for h in ended["hosts"]] == ["failed", "skipped", "skipped"], ended["hosts"]
     for host in ended["hosts"][1:]:
         assert host["reason"] == "stop_after_failures"
+        assert host["last_line_code"] == "fleet.never_ran.stop_after_failures"  # the page shows it in English
         events = cluster.sql(f"SELECT count(*) FROM session_events WHERE session_id = '{host['session_id']}'")
         assert events.strip() == "1", "a skipped host connected"  # its complete event only
         status = cluster.sql(f"SELECT status FROM setup_sessions WHERE id = '{host['session_id']}'")
@@ -224,6 +225,7 @@ async def test_a_cancel_through_serve_stops_both_workers_and_no_queued_host_star
         status = cluster.sql(f"SELECT status FROM setup_sessions WHERE id = '{host['session_id']}'")
         assert status.strip() == "cancelled"
         if host["session_id"] not in running:
+            assert host["last_line_code"] == "fleet.never_ran.fleet_cancelled", host
             events = cluster.sql(
                 f"SELECT count(*) FROM session_events WHERE session_id = '{host['session_id']}'"
             )

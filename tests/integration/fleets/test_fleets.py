@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import secrets
 import sqlite3
 import subprocess
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from setupwizard.provisioning.messages import render
 from setupwizard.testbed.host import TestHost
 from tests.integration.web.live import Login, ProcessServer
 
@@ -24,6 +26,7 @@ from .conftest import ENDED, LIGHT_PLAN, fleet_frames, target, wait_fleet, wait_
 
 CANARY = f"fleet-canary-{secrets.token_hex(6)}"
 MARK = "fleet-line-marker"
+CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 
 
 @pytest.fixture(scope="module")
@@ -215,6 +218,14 @@ def test_stop_after_failures_skips_the_rest_and_retry_runs_them(
         assert [h["status"] for h in ended["hosts"]] == ["failed", "skipped", "skipped"]
         assert ended["counts"] == {"total": 3, "failed": 1, "skipped": 2}
         assert [h["reason"] for h in ended["hosts"][1:]] == ["stop_after_failures"] * 2
+        assert_english_last_lines(ended["hosts"])
+        assert ended["hosts"][0]["last_line_code"] == "run.complete"  # the failed run's final line
+        skip_code = "fleet.never_ran.stop_after_failures"
+        assert [h["last_line_code"] for h in ended["hosts"][1:]] == [skip_code] * 2
+        frames = asyncio.run(fleet_frames(live, owner, fleet_id))
+        ends = {f["position"]: f for f in frames if f["type"] == "host" and f["status"] in ENDED}
+        assert [ends[p].get("last_line_code") for p in range(3)] == ["run.complete", skip_code, skip_code]
+        assert all(ends[p]["last_line"] == ended["hosts"][p]["last_line"] for p in range(3))
         skipped = client.get("/api/setup/sessions", params={"status": "skipped"}).json()
         assert {s["session_id"] for s in skipped} == {h["session_id"] for h in ended["hosts"][1:]}
         # retry with the right credential for every host: new sessions, attempt 2
@@ -255,6 +266,8 @@ def test_cancel_stops_the_running_host_and_no_queued_one_starts(
         assert ended["status"] == "cancelled"
         assert [h["status"] for h in ended["hosts"]] == ["cancelled"] * 3
         assert [h["reason"] for h in ended["hosts"]] == ["", "fleet_cancelled", "fleet_cancelled"]
+        assert [h["last_line_code"] for h in ended["hosts"][1:]] == ["fleet.never_ran.fleet_cancelled"] * 2
+        assert_english_last_lines(ended["hosts"])
         again = client.post(f"/api/fleets/{fleet_id}/cancel")
         assert again.status_code == 409
 
@@ -272,7 +285,23 @@ def test_a_busy_server_fails_its_host_without_waiting(
             ("failed", "setup_running"),
             ("succeeded", ""),
         ]
+        busy_line = ended["hosts"][0]
+        assert busy_line["last_line_code"] == "error.setup_running"
+        assert render(busy_line["last_line_code"], busy_line["last_line_params"], "en").endswith(
+            "is being set up already; wait until that setup ends"
+        )
         client.post(f"/api/setup/sessions/{session_id}/cancel")
+
+
+def assert_english_last_lines(hosts: list[dict[str, Any]]) -> None:
+    """Every host's last line with a code renders without Chinese in English, and as written in Chinese."""
+    for host in hosts:
+        code, params = host["last_line_code"], host["last_line_params"]
+        if code is None:
+            continue
+        assert render(code, params, "zh").rsplit("\n", 1)[-1] == host["last_line"], host
+        english = render(code, params, "en")
+        assert not CJK.search(english), english
 
 
 def mark_cancelled_elsewhere(store: Store, fleet_id: str) -> None:
