@@ -1,4 +1,4 @@
-"""Revision 0014 on SQLite and PostgreSQL: a fleet host's last line gets its code and params columns (up,
+"""Revision 0013 on SQLite and PostgreSQL: a fleet host's last line gets its code and params columns (up,
 down, up again), and a host row written before keeps its text through both ways."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _state(connection: Connection) -> tuple[set[str], list[str]]:
     return columns, lines
 
 
-def test_0014_up_down_up_keeps_the_last_lines(make_settings: SettingsFactory) -> None:
+def test_0013_up_down_up_keeps_the_last_lines(make_settings: SettingsFactory) -> None:
     settings = make_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
 
@@ -67,7 +67,7 @@ def test_0014_up_down_up_keeps_the_last_lines(make_settings: SettingsFactory) ->
             async with db.engine.connect() as connection:
                 states.append(await connection.run_sync(_state))
             async with db.engine.begin() as connection:
-                await connection.run_sync(_downgrade, "-1")  # 0014 only (whatever precedes it)
+                await connection.run_sync(_downgrade, "-1")  # 0013 only (whatever precedes it)
             async with db.engine.connect() as connection:
                 states.append(await connection.run_sync(_state))
             await db.migrate()
