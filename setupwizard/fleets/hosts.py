@@ -22,9 +22,9 @@ from setupwizard.live import store
 from setupwizard.live.bus import ProgressBus
 from setupwizard.live.sessions import SessionState
 from setupwizard.provisioning.errors import ProvisioningError
-from setupwizard.provisioning.events import SessionEvent, utc_now
+from setupwizard.provisioning.events import EventType, SessionEvent, utc_now
 from setupwizard.provisioning.messages import CATALOGUE, Msg, msg, text_msg
-from setupwizard.provisioning.result import SessionStatus, SetupResult
+from setupwizard.provisioning.result import SessionStatus, SetupResult, StepStatus
 from setupwizard.setup import repository as sessions
 from setupwizard.setup.schemas import SetupResponse
 from setupwizard.setup.service import SetupService
@@ -124,7 +124,7 @@ class HostRunner:
         try:
             async for batch in self.bus.subscribe(session_id, 0):
                 for event in batch:
-                    if event.step_index is not None and event.step_index != step:
+                    if event.step_index is not None and event.step_index != step and _reached(event):
                         step = event.step_index
                         self.progress.last_lines[key] = LastLine.of_event(event)
                         await self._step(job, host, session_id, event)
@@ -193,3 +193,9 @@ class HostRunner:
 def unrun_code(said: Msg) -> dict[str, Any]:
     """The ``code``/``params`` of a never-ran session's result (none for an uncatalogued text)."""
     return {} if said.code == "text" else {"code": said.code, "params": said.params}
+
+
+def _reached(event: SessionEvent) -> bool:
+    """Whether the event is of a step the run reached: after a failure or a cancel, the steps that never
+    ran still get a ``skipped`` step event each, and the host's step n/N must stay where the run stopped."""
+    return not (event.type is EventType.STEP and event.data.get("status") == StepStatus.SKIPPED)

@@ -218,6 +218,7 @@ def test_stop_after_failures_skips_the_rest_and_retry_runs_them(
         assert [h["status"] for h in ended["hosts"]] == ["failed", "skipped", "skipped"]
         assert ended["counts"] == {"total": 3, "failed": 1, "skipped": 2}
         assert [h["reason"] for h in ended["hosts"][1:]] == ["stop_after_failures"] * 2
+        assert ended["hosts"][0]["step_index"] == 1, "the failed host stopped at its login, its first step"
         assert_english_last_lines(ended["hosts"])
         assert ended["hosts"][0]["last_line_code"] == "run.complete"  # the failed run's final line
         skip_code = "fleet.never_ran.stop_after_failures"
