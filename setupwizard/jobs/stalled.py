@@ -55,24 +55,32 @@ async def end_stalled_setups(context: JobContext, timestamp: int) -> int:
             await manager.finish_job_by_id_async(job.id, status=Status.FAILED, delete_job=False)
         except ConnectorException:  # another pass took it, or it ended after all
             continue
-        session_id = str(job.task_kwargs["session_id"])
-        if not await _still_running(runtime, session_id):  # ended at a restart (recover_interrupted)
-            async with runtime.db.session() as session:
-                await jobs.forget_request(session, session_id)
-            continue
-        retried_as = await _retry(runtime, session_id)
-        result = SetupResult.interrupted()
-        if await end_unrun(runtime.db, runtime.service.bus, session_id, result, retried_as=retried_as):
+        if await end_claimed_setup(runtime, job.id, str(job.task_kwargs["session_id"])):
             ended += 1
+    return ended + await end_stalled_hosts(runtime, manager)
+
+
+async def end_claimed_setup(runtime: JobRuntime, job_id: int, session_id: str, why: str = "died") -> bool:
+    """The setup of a job just claimed (finished ``failed`` by this caller, so by no one else): end its
+    session ``interrupted`` and retry it once; True when the session was still running. The stalled pass
+    and a fenced worker's take-over (``jobs/fence.py``) both end a setup this way."""
+    if not await _still_running(runtime, session_id):  # ended at a restart (recover_interrupted)
         async with runtime.db.session() as session:
             await jobs.forget_request(session, session_id)
-        log.warning(
-            "Setup %s: its worker died (job %d); ended interrupted%s",
-            session_id,
-            job.id,
-            f", retried as {retried_as}" if retried_as else "",
-        )
-    return ended + await end_stalled_hosts(runtime, manager)
+        return False
+    retried_as = await _retry(runtime, session_id)
+    result = SetupResult.interrupted()
+    ended = await end_unrun(runtime.db, runtime.service.bus, session_id, result, retried_as=retried_as)
+    async with runtime.db.session() as session:
+        await jobs.forget_request(session, session_id)
+    log.warning(
+        "Setup %s: its worker %s (job %d); ended interrupted%s",
+        session_id,
+        why,
+        job_id,
+        f", retried as {retried_as}" if retried_as else "",
+    )
+    return ended
 
 
 async def _still_running(runtime: JobRuntime, session_id: str) -> bool:
