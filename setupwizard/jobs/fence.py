@@ -13,8 +13,9 @@ Why ``lease × 2/3``: the clock starts when the last heartbeat that succeeded wa
 than PostgreSQL's ``NOW()`` of that heartbeat's write, so the fence trips at least ``lease / 3`` (10 s with
 the default 30 s lease) before any other worker can find the job stalled, and the retry's first command
 comes later still (the next stalled pass, then a new SSH connection). That third is the time the run has
-to stop its remote command (a Ctrl-C and a TERM, at once) — two heartbeats (``lease / 6`` each, see
-``jobs/worker.py``) of slack on either side: a worker fences only after four heartbeats in a row failed.
+to stop its remote command (a Ctrl-C and a TERM into it, at once). It is two heartbeat intervals (six per
+lease, ``jobs/worker.py``), so a worker fences only after about four heartbeats in a row failed: one slow
+heartbeat does not fence it.
 
 Who ends a fenced session: whoever *claims its job* — finishes it ``failed`` while it is still ``doing``
 (procrastinate's ``finish_job_by_id_async`` refuses a job that is not ``doing``, so exactly one claim
