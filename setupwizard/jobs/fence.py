@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 
 FENCE_FRACTION = 2 / 3
 """Fence once no heartbeat has succeeded for this fraction of the lease (see the module doc)."""
+SLOW_HEARTBEAT_SECONDS = 1.0
+"""A heartbeat that took longer is sent again at once (:meth:`HeartbeatJobManager.update_heartbeat`)."""
 RECONNECT_SECONDS = 1.0
 """How often a fenced job tries PostgreSQL again to take its job over."""
 
@@ -82,14 +84,21 @@ class HeartbeatJobManager(JobManager):
         return worker_id
 
     async def update_heartbeat(self, worker_id: int) -> None:
-        sent = time.monotonic()
-        try:
-            await super().update_heartbeat(worker_id)
-        except ConnectorException as exc:
-            if self._gate.due():
-                log.warning("The job worker's heartbeat failed (%s); trying again", type(exc).__name__)
-            return
-        self._succeeded(sent)
+        """procrastinate's heartbeat; one that took long is sent again at once. The fence counts from a
+        heartbeat's sending, and one held up (PostgreSQL unreachable, then back) was sent long before it was
+        written: without a fresh one right away, the fence would trip after PostgreSQL answered again,
+        before procrastinate's next heartbeat (an interval later)."""
+        while True:
+            sent = time.monotonic()
+            try:
+                await super().update_heartbeat(worker_id)
+            except ConnectorException as exc:
+                if self._gate.due():
+                    log.warning("The job worker's heartbeat failed (%s); trying again", type(exc).__name__)
+                return
+            self._succeeded(sent)
+            if time.monotonic() - sent < SLOW_HEARTBEAT_SECONDS:
+                return
 
     async def finish_job(self, job: procrastinate_jobs.Job, status: Status, delete_job: bool) -> None:
         try:

@@ -26,7 +26,7 @@ from tests.support import REDIS_URL, missing_dependency, redis_namespace
 from .conftest import WorkerProcess, psql, queue_settings
 from .pg_proxy import PausableProxy
 
-LEASE_SECONDS = 6.0  # fence after 4 s without a heartbeat; stalled (and retried) after 6 s
+LEASE_SECONDS = 12.0  # fence after 8 s without a heartbeat (one every 2 s); stalled (and retried) after 12 s
 TICKS = 20
 MAX_TICKS = 4800  # the hold file is removed long before (20 minutes): a bound, not an expectation
 

@@ -24,8 +24,14 @@ class CutOffConnector(InMemoryConnector):
         super().__init__()
         self.silent = False
         self.failing = False
+        self.held = 0.0  # the next heartbeat is held this long (PostgreSQL unreachable, then back)
+        self.beats = 0
 
     async def update_heartbeat_run(self, worker_id: int) -> None:
+        self.beats += 1
+        if self.held:
+            held, self.held = self.held, 0.0
+            await asyncio.sleep(held)
         if self.failing:
             raise ConnectorException("connection refused")
         if self.silent:
@@ -79,6 +85,18 @@ async def test_a_failed_heartbeat_is_logged_and_does_not_count_as_one(caplog: An
     connector.failing = False
     await manager.update_heartbeat(worker_id)
     assert manager.last_beat > before
+
+
+async def test_a_heartbeat_held_up_is_sent_again_at_once_so_the_fence_counts_from_a_fresh_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("setupwizard.jobs.fence.SLOW_HEARTBEAT_SECONDS", 0.05)
+    connector = CutOffConnector()
+    manager = HeartbeatJobManager(connector)
+    worker_id = await manager.register_worker()
+    connector.held = 0.2
+    await manager.update_heartbeat(worker_id)
+    assert connector.beats >= 2  # the held one, then a fresh one
 
 
 async def test_procrastinates_refused_finish_is_expected_only_for_a_fenced_job() -> None:
