@@ -10,6 +10,10 @@ each periodic tick once) asks for the setup jobs still ``doing`` on a worker who
 3. it is retried once: the same request runs again as a new session (attempt 2), whose id the interrupted
    session's ``complete`` names (``data.retried_as``). The steps are idempotent, so running them again on
    a half-set-up server finishes the job. A retry's own death is not retried again.
+
+A worker that is alive but cut off from PostgreSQL has stopped its setups a third of a lease before this
+(``jobs/fence.py``); if its PostgreSQL comes back first, it claims the job and ends the session itself
+(:func:`end_claimed_setup`), and this pass finds nothing.
 """
 
 from __future__ import annotations
