@@ -43,6 +43,12 @@ class Settings(BaseSettings):
         gt=0,
         description="PostgreSQL: how often (whole seconds) a worker looks for dead workers' setup jobs.",
     )
+    job_retention_hours: int = Field(
+        168,
+        ge=1,
+        description="PostgreSQL: finished queue jobs (procrastinate_jobs) older than this many hours are "
+        "deleted (checked every hour).",
+    )
     run_jobs: bool = Field(
         True,
         description="PostgreSQL: this serve process also runs setup jobs; false: it only serves the API and "

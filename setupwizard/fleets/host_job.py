@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 
 from procrastinate import JobContext
 
@@ -27,7 +28,7 @@ from setupwizard.fleets.progress import FleetProgress
 from setupwizard.fleets.scheduler import FleetJob, HostJob
 from setupwizard.jobs import repository as jobs
 from setupwizard.jobs.sealing import unseal
-from setupwizard.jobs.task import CONTEXT_KEY, JobRuntime, NoLease, follow
+from setupwizard.jobs.task import CONTEXT_KEY, JobRuntime, NoLease, fenced, follow
 from setupwizard.jobs.unrun import end_unrun
 from setupwizard.provisioning.events import format_timestamp, utc_now
 from setupwizard.provisioning.result import SessionStatus, SetupResult
@@ -35,6 +36,9 @@ from setupwizard.setup import repository
 from setupwizard.setup.schemas import SetupResponse
 
 log = logging.getLogger(__name__)
+
+FENCED = "fenced"
+"""What a fenced host's job returns (``jobs/fence.py``): its end is written by whoever took the job over."""
 
 
 def lane_lock(fleet_id: str, position: int, parallel: int) -> str:
@@ -46,12 +50,16 @@ async def run_fleet_host(context: JobContext, fleet_id: str, position: int, sess
     """Run one host of a fleet (or end it without connecting); returns its final status."""
     runtime: JobRuntime = context.additional_context[CONTEXT_KEY]
     progress = FleetProgress(runtime.db)
+    assert context.job.id is not None
+    status = "gone"
     try:
-        return await _run(runtime, progress, fleet_id, position, session_id, context.worker_name)
+        status = await _run(runtime, progress, fleet_id, position, session_id, context)
+        return status
     finally:
-        async with runtime.db.session() as session:
-            await jobs.forget_request(session, session_id)
-        await finish_if_done(progress, fleet_id)
+        if status != FENCED:  # a fenced host's request is kept for its rerun, and its end is the taker's
+            async with runtime.db.session() as session:
+                await jobs.forget_request(session, session_id)
+            await finish_if_done(progress, fleet_id)
 
 
 async def _run(
@@ -60,8 +68,11 @@ async def _run(
     fleet_id: str,
     position: int,
     session_id: str,
-    worker: str | None,
+    context: JobContext,
 ) -> str:
+    worker = context.worker_name
+    job_id = context.job.id
+    assert job_id is not None
     async with runtime.db.session() as session:
         fleet = await fleets.get_fleet(session, fleet_id)
         row = await repository.get_session(session, session_id)
@@ -95,34 +106,50 @@ async def _run(
     watcher = asyncio.create_task(runner.watch(job, host, session_id))
     status: str = SessionStatus.INTERRUPTED
     response: SetupResponse | None = None
-    try:
-        async with runtime.db.session() as session:  # cancelled while this host started
-            if await fleets.fleet_cancelled(session, fleet_id):
-                run.cancel.set()
-        response = await follow(run.task, run.cancel)
-        status = response.status
-    except asyncio.CancelledError:  # aborted: the run has ended (cancelled) before this is raised
-        if run.task.done() and not run.task.cancelled() and run.task.exception() is None:
-            response = run.task.result()
+    with fenced(runtime, job_id, run):
+        try:
+            async with runtime.db.session() as session:  # cancelled while this host started
+                if await fleets.fleet_cancelled(session, fleet_id):
+                    run.cancel.set()
+            response = await follow(run.task, run.cancel)
             status = response.status
-        raise
-    except Exception:
-        log.exception("Fleet %s: the session %s of host %d failed", fleet_id, session_id, position)
-        status = SessionStatus.FAILED
-    finally:
-        done, _ = await asyncio.wait({watcher}, timeout=WATCH_GRACE_SECONDS)
-        if not done:
-            watcher.cancel()
-        last = final_line(progress.last_lines.pop((fleet_id, position), None), response)
-        await progress.host_changed(
-            fleet_id,
-            position,
-            {"type": "host", "status": status, "session_id": session_id},
-            last,
-            status=status,
-            finished_at=utc_now(),
-        )
+        except asyncio.CancelledError:  # aborted: the run has ended (cancelled) before this is raised
+            if run.task.done() and not run.task.cancelled() and run.task.exception() is None:
+                response = run.task.result()
+                status = response.status
+            raise
+        except Exception:
+            log.exception("Fleet %s: the session %s of host %d failed", fleet_id, session_id, position)
+            status = SessionStatus.FAILED
+        finally:
+            done, _ = await asyncio.wait({watcher}, timeout=WATCH_GRACE_SECONDS)
+            if not done:
+                watcher.cancel()
+            last = final_line(progress.last_lines.pop((fleet_id, position), None), response)
+            if not run.fenced:  # a fenced host's row is written by whoever takes its job over
+                await progress.host_changed(
+                    fleet_id,
+                    position,
+                    {"type": "host", "status": status, "session_id": session_id},
+                    last,
+                    status=status,
+                    finished_at=utc_now(),
+                )
+        if run.fenced:
+            await take_over_host(
+                runtime, job_id, {"fleet_id": fleet_id, "position": position, "session_id": session_id}
+            )
+            return FENCED
     return status
+
+
+async def take_over_host(runtime: JobRuntime, job_id: int, arguments: dict[str, object]) -> None:
+    """A fenced host's end, once PostgreSQL answers: claimed and rerun here, or by the stalled pass."""
+    from setupwizard.fleets.stalled_hosts import end_claimed_host  # it imports this module
+
+    assert runtime.fence is not None
+    end = partial(end_claimed_host, runtime, job_id, arguments, "was fenced")
+    await runtime.fence.take_over(job_id, str(arguments["session_id"]), end)
 
 
 async def end_never_ran(

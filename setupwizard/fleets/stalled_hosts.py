@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from procrastinate.exceptions import ConnectorException
 from procrastinate.jobs import Status
@@ -39,7 +41,6 @@ async def end_stalled_hosts(runtime: JobRuntime, manager: JobManager) -> int:
     stalled = await manager.get_stalled_jobs(
         task_name=jobs.FLEET_TASK, seconds_since_heartbeat=runtime.service.settings.lease_seconds
     )
-    progress = FleetProgress(runtime.db)
     ended = 0
     for job in stalled:
         assert job.id is not None
@@ -47,34 +48,46 @@ async def end_stalled_hosts(runtime: JobRuntime, manager: JobManager) -> int:
             await manager.finish_job_by_id_async(job.id, status=Status.FAILED, delete_job=False)
         except ConnectorException:  # another pass took it, or it ended after all
             continue
-        fleet_id = str(job.task_kwargs["fleet_id"])
-        position = int(str(job.task_kwargs["position"]))
-        session_id = str(job.task_kwargs["session_id"])
-        rerun = await _rerun(runtime, fleet_id, position, session_id)
-        if await end_unrun(
-            runtime.db, runtime.service.bus, session_id, SetupResult.interrupted(), retried_as=rerun
-        ):
+        if await end_claimed_host(runtime, job.id, job.task_kwargs):
             ended += 1
-        async with runtime.db.session() as session:
-            await jobs.forget_request(session, session_id)
-        if rerun is None:
-            await progress.host_changed(
-                fleet_id,
-                position,
-                {"type": "host", "status": SessionStatus.INTERRUPTED, "session_id": session_id},
-                status=SessionStatus.INTERRUPTED,
-                reason="worker_died",
-                finished_at=utc_now(),
-            )
-            await finish_if_done(progress, fleet_id)
-        log.warning(
-            "Fleet %s host %d: its worker died (job %d, session %s); ended interrupted%s",
+    return ended
+
+
+async def end_claimed_host(
+    runtime: JobRuntime, job_id: int, arguments: Mapping[str, Any], why: str = "died"
+) -> bool:
+    """The fleet host of a job just claimed (finished ``failed`` by this caller): end its session
+    ``interrupted`` and rerun it once; True when the session was still running. The stalled pass and a
+    fenced worker's take-over (``jobs/fence.py``) both end a host this way."""
+    progress = FleetProgress(runtime.db)
+    fleet_id = str(arguments["fleet_id"])
+    position = int(str(arguments["position"]))
+    session_id = str(arguments["session_id"])
+    rerun = await _rerun(runtime, fleet_id, position, session_id)
+    ended = await end_unrun(
+        runtime.db, runtime.service.bus, session_id, SetupResult.interrupted(), retried_as=rerun
+    )
+    async with runtime.db.session() as session:
+        await jobs.forget_request(session, session_id)
+    if rerun is None:
+        await progress.host_changed(
             fleet_id,
             position,
-            job.id,
-            session_id,
-            f", rerun as {rerun}" if rerun else "",
+            {"type": "host", "status": SessionStatus.INTERRUPTED, "session_id": session_id},
+            status=SessionStatus.INTERRUPTED,
+            reason="worker_died",
+            finished_at=utc_now(),
         )
+        await finish_if_done(progress, fleet_id)
+    log.warning(
+        "Fleet %s host %d: its worker %s (job %d, session %s); ended interrupted%s",
+        fleet_id,
+        position,
+        why,
+        job_id,
+        session_id,
+        f", rerun as {rerun}" if rerun else "",
+    )
     return ended
 
 

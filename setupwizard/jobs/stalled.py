@@ -10,6 +10,10 @@ each periodic tick once) asks for the setup jobs still ``doing`` on a worker who
 3. it is retried once: the same request runs again as a new session (attempt 2), whose id the interrupted
    session's ``complete`` names (``data.retried_as``). The steps are idempotent, so running them again on
    a half-set-up server finishes the job. A retry's own death is not retried again.
+
+A worker that is alive but cut off from PostgreSQL has stopped its setups a third of a lease before this
+(``jobs/fence.py``); if its PostgreSQL comes back first, it claims the job and ends the session itself
+(:func:`end_claimed_setup`), and this pass finds nothing.
 """
 
 from __future__ import annotations
@@ -55,24 +59,32 @@ async def end_stalled_setups(context: JobContext, timestamp: int) -> int:
             await manager.finish_job_by_id_async(job.id, status=Status.FAILED, delete_job=False)
         except ConnectorException:  # another pass took it, or it ended after all
             continue
-        session_id = str(job.task_kwargs["session_id"])
-        if not await _still_running(runtime, session_id):  # ended at a restart (recover_interrupted)
-            async with runtime.db.session() as session:
-                await jobs.forget_request(session, session_id)
-            continue
-        retried_as = await _retry(runtime, session_id)
-        result = SetupResult.interrupted()
-        if await end_unrun(runtime.db, runtime.service.bus, session_id, result, retried_as=retried_as):
+        if await end_claimed_setup(runtime, job.id, str(job.task_kwargs["session_id"])):
             ended += 1
+    return ended + await end_stalled_hosts(runtime, manager)
+
+
+async def end_claimed_setup(runtime: JobRuntime, job_id: int, session_id: str, why: str = "died") -> bool:
+    """The setup of a job just claimed (finished ``failed`` by this caller, so by no one else): end its
+    session ``interrupted`` and retry it once; True when the session was still running. The stalled pass
+    and a fenced worker's take-over (``jobs/fence.py``) both end a setup this way."""
+    if not await _still_running(runtime, session_id):  # ended at a restart (recover_interrupted)
         async with runtime.db.session() as session:
             await jobs.forget_request(session, session_id)
-        log.warning(
-            "Setup %s: its worker died (job %d); ended interrupted%s",
-            session_id,
-            job.id,
-            f", retried as {retried_as}" if retried_as else "",
-        )
-    return ended + await end_stalled_hosts(runtime, manager)
+        return False
+    retried_as = await _retry(runtime, session_id)
+    result = SetupResult.interrupted()
+    ended = await end_unrun(runtime.db, runtime.service.bus, session_id, result, retried_as=retried_as)
+    async with runtime.db.session() as session:
+        await jobs.forget_request(session, session_id)
+    log.warning(
+        "Setup %s: its worker %s (job %d); ended interrupted%s",
+        session_id,
+        why,
+        job_id,
+        f", retried as {retried_as}" if retried_as else "",
+    )
+    return ended
 
 
 async def _still_running(runtime: JobRuntime, session_id: str) -> bool:

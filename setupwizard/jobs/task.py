@@ -8,13 +8,20 @@ sealed request is deleted when the job ends, however it ends.
 Abort (``cancel_job_by_id_async(..., abort=True)``, from any process): procrastinate cancels this
 coroutine once. The run is not cut off: its cancel event is set, as the person's cancel always did, the
 run ends ``cancelled`` with its complete event and final row, then the job ends ``aborted``.
+
+Fence (``jobs/fence.py``): when this worker has not reached PostgreSQL for two thirds of a lease, the run
+is stopped the same way but ends nothing itself; once its run has stopped the job waits for PostgreSQL and
+then ends the session ``interrupted`` and retries it, unless another worker's stalled pass did first. The
+sealed request is kept for that retry.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from functools import partial
 
 from procrastinate import JobContext
 
@@ -22,9 +29,11 @@ from setupwizard.core.log_format import bind_request, bind_session, bind_user
 from setupwizard.core.secretbox import SecretBox
 from setupwizard.db.database import Database
 from setupwizard.jobs import repository as jobs
+from setupwizard.jobs.fence import Fence
 from setupwizard.jobs.sealing import unseal
 from setupwizard.provisioning.result import SessionStatus
 from setupwizard.setup import repository
+from setupwizard.setup.running import RunningSetup
 from setupwizard.setup.schemas import SetupResponse
 from setupwizard.setup.service import SetupService
 
@@ -41,6 +50,7 @@ class JobRuntime:
     db: Database
     box: SecretBox
     service: SetupService
+    fence: Fence | None = None  # a worker's (jobs/worker.py): stops its setups when PostgreSQL is gone
 
 
 class NoLease:
@@ -53,6 +63,7 @@ class NoLease:
 async def run_setup_job(context: JobContext, session_id: str) -> str:
     """Run the queued session ``session_id``; returns its final status."""
     runtime: JobRuntime = context.additional_context[CONTEXT_KEY]
+    run: RunningSetup | None = None
     try:
         async with runtime.db.session() as session:
             row = await repository.get_session(session, session_id)
@@ -68,12 +79,31 @@ async def run_setup_job(context: JobContext, session_id: str) -> str:
             "Setup job %s of session %s runs on worker %s", context.job.id, session_id, context.worker_name
         )
         run = await runtime.service.launch(prepared, NoLease())
-        assert run.task is not None
-        response = await follow(run.task, run.cancel)
+        assert run.task is not None and context.job.id is not None
+        with fenced(runtime, context.job.id, run):
+            response = await follow(run.task, run.cancel)
+            if run.fenced:
+                return await take_over(runtime, context.job.id, session_id)
         return str(response.status)
     finally:
-        async with runtime.db.session() as session:
-            await jobs.forget_request(session, session_id)
+        if not (run is not None and run.fenced):  # a fenced run's request is kept for its retry
+            async with runtime.db.session() as session:
+                await jobs.forget_request(session, session_id)
+
+
+def fenced(runtime: JobRuntime, job_id: int, run: RunningSetup) -> AbstractContextManager[None]:
+    """The run, fenced by this worker's :class:`~setupwizard.jobs.fence.Fence` (none: not fenced)."""
+    return runtime.fence.guard(job_id, run) if runtime.fence is not None else nullcontext()
+
+
+async def take_over(runtime: JobRuntime, job_id: int, session_id: str) -> str:
+    """A fenced setup's end, once PostgreSQL answers: claimed and ended here, or by the stalled pass."""
+    from setupwizard.jobs.stalled import end_claimed_setup  # stalled imports this module
+
+    assert runtime.fence is not None
+    end = partial(end_claimed_setup, runtime, job_id, session_id, "was fenced")
+    await runtime.fence.take_over(job_id, session_id, end)
+    return "fenced"
 
 
 async def follow(task: asyncio.Task[SetupResponse], cancel: asyncio.Event) -> SetupResponse:

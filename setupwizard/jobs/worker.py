@@ -1,15 +1,18 @@
 """A procrastinate worker inside this process (``setupwizard serve`` unless ``SETUPWIZARD_RUN_JOBS=false``,
-and ``setupwizard worker``): it takes setup jobs, at most ``SETUPWIZARD_WORKER_CONCURRENCY`` at once."""
+and ``setupwizard worker``): it takes setup jobs, at most ``SETUPWIZARD_WORKER_CONCURRENCY`` at once, and
+stops them itself when it cannot reach PostgreSQL for two thirds of a lease (``jobs/fence.py``)."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import socket
 
 from procrastinate import App
 
+from setupwizard.jobs.fence import Fence, HeartbeatJobManager
 from setupwizard.jobs.repository import QUEUE
 from setupwizard.jobs.stalled import UPKEEP_QUEUE
 from setupwizard.jobs.task import CONTEXT_KEY, JobRuntime
@@ -26,14 +29,18 @@ class JobWorker:
 
     def __init__(self, app: App, runtime: JobRuntime, *, concurrency: int, lease_seconds: float) -> None:
         self.app = app
-        self.runtime = runtime
+        assert isinstance(app.job_manager, HeartbeatJobManager)  # jobs/queue.py builds it so
+        self.fence = Fence(app.job_manager, lease_seconds)
+        self.runtime = dataclasses.replace(runtime, fence=self.fence)
         self.concurrency = concurrency
         self.lease_seconds = lease_seconds
         self.name = f"{socket.gethostname()}-{os.getpid()}"
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        """Listen for setup jobs (LISTEN/NOTIFY, and a poll as a fallback)."""
+        """Listen for setup jobs (LISTEN/NOTIFY, and a poll as a fallback), and fence them when this process
+        loses PostgreSQL (``jobs/fence.py``)."""
+        self.fence.start()
         self._task = asyncio.create_task(
             self.app.run_worker_async(
                 queues=[QUEUE, UPKEEP_QUEUE],
@@ -59,3 +66,4 @@ class JobWorker:
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        await self.fence.stop()

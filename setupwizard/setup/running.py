@@ -39,6 +39,7 @@ class RunningSetup:
     logs: list[str] = field(default_factory=list)
     task: asyncio.Task[SetupResponse] | None = None
     save_sudo_password: bool = True  # false: the person chose not to keep the sudo password
+    fenced: bool = False  # its worker lost PostgreSQL (jobs/fence.py): stop, write and publish nothing more
 
 
 @dataclass

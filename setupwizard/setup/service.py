@@ -103,9 +103,7 @@ class SetupService:
         self.runner = runner
         self.validate = validate
         self.signals: RunSignals = signals or MemoryRunSignals()  # scale-out: cancel/liveness across workers
-        self.logins = logins
-        self.admin_keys = admin_keys
-        self.notifier = notifier
+        self.logins, self.admin_keys, self.notifier = logins, admin_keys, notifier
         self.queue = queue  # PostgreSQL: every setup is a job of the queue (setupwizard.jobs)
         self.running: dict[str, RunningSetup] = {}
         self.events = EventStore(db, settings.event_flush_seconds)  # one writer for every session's events
@@ -218,7 +216,7 @@ class SetupService:
         completes: list[SessionEvent] = []
 
         async def sink(events: Sequence[SessionEvent]) -> None:
-            if not events:
+            if not events or run.fenced:  # fenced: whoever takes the job over ends the session
                 return
             if events[-1].type is EventType.COMPLETE:  # the engine's last event ends its last batch
                 completes.append(events[-1])  # stored and published once the rest is: see _conclude
@@ -256,7 +254,7 @@ class SetupService:
             self.admin_keys, run.session_id, run.owner_id, run.host, port, complete, result, options
         )
         complete = await self._conclude(run, recorder, ceiling, lease, complete, result, switched)
-        if self.notifier is not None:  # returns at once: delivery and its retries run on their own
+        if self.notifier is not None and not run.fenced:  # returns at once: delivery runs on its own
             server = f"{target.username}@{run.host}:{run.port}"
             self.notifier.session_ended(
                 run.session_id, run.owner_id, server, complete, run.logs, emitter.redact
@@ -280,6 +278,9 @@ class SetupService:
         When not every event could be stored (a full disk), ``complete`` says so and the end
         is stored as soon as the database takes it (:class:`~setupwizard.setup.outcomes.OutcomeWriter`).
         """
+        if run.fenced:  # jobs/fence.py: nothing more is written; its lines not yet stored are on the bus
+            self.events.forget(recorder)
+            return complete
         total = recorder.added
         if not await recorder.close():
             reason = describe(recorder.error) if recorder.error is not None else "?"
