@@ -1,0 +1,85 @@
+"""A fleet through the service: ``POST /api/fleets``, then its progress socket until it closes (the fleet
+ended), then ``GET /api/fleets/{id}`` for every host's status (docs/api.md, "Fleets")."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from bench.service import Service
+
+UFW_PLAN: dict[str, Any] = {"packages": ["ufw"], "firewall_ports": ["80"]}
+"""The default plan with benchmark 5's end state (``setupwizard setup --packages ufw --allow 80``)."""
+POLL_SECONDS = 1.0
+
+
+def fleet_body(
+    targets: list[tuple[str, int]], plan: dict[str, Any], key: Path, parallel: int
+) -> dict[str, Any]:
+    """A fleet of ``targets`` (address, port) logging in as root with ``key``; new host keys trusted."""
+    return {
+        "name": "bench",
+        "plan": plan,
+        "targets": [{"host": host, "port": port, "username": "root"} for host, port in targets],
+        "defaults": {"username": "root", "private_key": key.read_text()},
+        "parallel": parallel,
+        "accept_new_host_keys": True,
+    }
+
+
+@dataclass
+class FleetRun:
+    """A fleet that ended: its id, wall time from the POST to its end, and ``GET /api/fleets/{id}``."""
+
+    fleet_id: str
+    posted_at: float  # time.time() just before the POST
+    ended_at: float
+    fleet: dict[str, Any]
+
+    @property
+    def seconds(self) -> float:
+        """POST sent → the fleet's end seen."""
+        return self.ended_at - self.posted_at
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Hosts per status (without ``total``)."""
+        counts = dict(self.fleet.get("counts") or {})
+        counts.pop("total", None)
+        return {str(k): int(v) for k, v in counts.items()}
+
+
+async def _until_closed(service: Service, fleet_id: str) -> None:
+    url = f"ws://127.0.0.1:{service.port}/api/fleets/{fleet_id}/progress"
+    async with connect(url, additional_headers=service.headers, proxy=None, max_size=None) as ws:
+        async for _frame in ws:
+            pass
+
+
+async def run_fleet(service: Service, body: dict[str, Any], timeout: float) -> FleetRun:
+    """POST the fleet and wait for its end (socket closed and the fleet's status no longer running)."""
+    posted_at = time.time()
+    answer = await service.client.post("/api/fleets", json=body, timeout=600)
+    if answer.status_code != 202:
+        raise RuntimeError(f"POST /api/fleets answered {answer.status_code}: {answer.text[:300]}")
+    fleet_id = str(answer.json()["fleet_id"])
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            remaining = max(1.0, deadline - time.monotonic())
+            await asyncio.wait_for(_until_closed(service, fleet_id), remaining)
+        except (OSError, ConnectionClosed, TimeoutError):
+            pass
+        ended_at = time.time()
+        fleet = (await service.client.get(f"/api/fleets/{fleet_id}")).json()
+        if fleet.get("status") != "running":
+            return FleetRun(fleet_id, posted_at, ended_at, fleet)
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"fleet {fleet_id} still running after {timeout:.0f} s: {fleet.get('counts')}")
+        await asyncio.sleep(POLL_SECONDS)
