@@ -48,6 +48,18 @@ class FleetRun:
         return self.ended_at - self.posted_at
 
     @property
+    def durations(self) -> list[float]:
+        """Each host's run in seconds (its session's start to its end), hosts that ran only."""
+        return [float(h["duration"]) for h in self.fleet.get("hosts") or [] if h.get("duration") is not None]
+
+    def spread(self) -> str:
+        """The hosts' run times as text: median and slowest."""
+        times = sorted(self.durations)
+        if not times:
+            return "no host ran"
+        return f"each host's run: median {times[len(times) // 2]:.1f} s, slowest {times[-1]:.1f} s"
+
+    @property
     def counts(self) -> dict[str, int]:
         """Hosts per status (without ``total``)."""
         counts = dict(self.fleet.get("counts") or {})

@@ -39,7 +39,7 @@ def peer_command(tool: str, addresses: list[str], key: Path, inventory: Path, fo
     if tool == "ansible-playbook":
         return [str(BIN / "ansible-playbook"), "-i", str(inventory), "-f", str(forks), "-u", "root",
                 "--private-key", str(key), str(HERE / "ufw.yml")]  # fmt: skip
-    return [str(BIN / "pyinfra"), ",".join(addresses), str(HERE / "ufw_deploy.py"), "-y",
+    return [str(BIN / "pyinfra"), str(inventory.with_suffix(".py")), str(HERE / "ufw_deploy.py"), "-y",
             "--ssh-user", "root", "--ssh-key", str(key), "--data", "ssh_known_hosts_file=/dev/null",
             "--data", "ssh_strict_host_key_checking=off"]  # fmt: skip
 
@@ -48,12 +48,14 @@ def _run_peer(tool: str, addresses: list[str], key: Path, log: Path) -> float:
     with tempfile.TemporaryDirectory(prefix="bench-fleet-peer-") as tmp, log.open("ab") as out:
         inventory = Path(tmp) / "inventory.ini"
         inventory.write_text("[fleet]\n" + "".join(f"{address}\n" for address in addresses))
+        inventory.with_suffix(".py").write_text(f"fleet = {addresses!r}\n")  # pyinfra's inventory
         out.write(f"\n=== {tool} on {len(addresses)} hosts\n".encode())
         out.flush()
         start = time.perf_counter()
         result = subprocess.run(
             peer_command(tool, addresses, key, inventory, len(addresses)),
             env=tool_env(Path(tmp)),
+            cwd=tmp,  # pyinfra writes pyinfra-debug.log into its working directory on an error
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -87,7 +89,7 @@ async def _ours(hosts: list[TestHost], key: Path, sizes: Sizes, commands: list[s
     counts = run.counts
     if counts.get("succeeded", 0) != len(hosts):
         raise RuntimeError(f"fleet {run.fleet_id}: not every host succeeded: {counts}")
-    note = f"fleet statuses {counts}"
+    note = f"fleet statuses {counts}; {run.spread()}"
     if problems:
         note += f"; the service logged {len(problems)} error line(s), first: `{problems[0][:200]}`"
     return run.seconds, note

@@ -175,7 +175,7 @@ async def run(sizes: Sizes) -> Section:
     section.notes.append(
         f"fleet {fleet.fleet_id} ended `{fleet.fleet.get('status')}`; the watched session ended "
         f"{watcher.watch.status} (cancelled by the benchmark after the fleet), {watcher.watch.reconnects} "
-        f"reconnect(s), {gaps} line(s) lost or doubled."
+        f"reconnect(s), {gaps} line(s) lost or doubled; {fleet.spread()}."
     )
     if not sizes.fleet_scale_default_plan:
         section.notes.append("The light plan (connect, sudo check, `seq 1 100`): not the default plan.")
