@@ -29,15 +29,27 @@ from bench.hosts import EXTRA_PORT_BASE, Endpoint, endpoints, fresh_hosts, ssh_k
 from bench.latency import PRINTER
 from bench.peers import end_state
 from bench.report import Section, verdict
-from bench.service import running_cluster
+from bench.service import Service, running_cluster
 from bench.stats import fmt, median, percentile
 from bench.watch import Watcher
 
 TARGET_MIB = 300.0
 TARGET_P99_MS = 25.0
 TICK_RATE = 20.0
+BASELINE_SECONDS = 5.0  # ticks before the fleet's POST: the same path on an idle cluster
+WINDOW_SECONDS = 20.0
 RAN = re.compile(r"Fleet (\S+) host (\d+) \(session \S+\) runs on worker")
 LIGHT_PLAN: dict[str, Any] = {"packages": [], "apt_update": False, "firewall": False, "script": "seq 1 100\n"}
+
+
+async def _sample_rss(processes: tuple[Service, ...], high: list[float], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        for index, process in enumerate(processes):
+            high[index] = max(high[index], process.rss_mib())
+        try:
+            await asyncio.wait_for(stop.wait(), 0.25)
+        except TimeoutError:
+            pass
 
 
 def layout(targets: int, parallel: int) -> tuple[int, int]:
@@ -107,6 +119,12 @@ async def run(sizes: Sizes) -> Section:
                     stuck = await serve.describe_stuck(watcher.watch.session_id)
                     raise RuntimeError(f"the printer never ticked: {stuck}")
                 await asyncio.sleep(0.1)
+            await asyncio.sleep(BASELINE_SECONDS)
+            processes = (serve, *worker_list)
+            sampled = [p.rss_mib() for p in processes]
+            cpu_before = [p.cpu_seconds() for p in processes]
+            stop = asyncio.Event()
+            sampler = asyncio.create_task(_sample_rss(processes, sampled, stop))
             try:
                 fleet = await run_fleet(
                     serve,
@@ -114,6 +132,9 @@ async def run(sizes: Sizes) -> Section:
                     sizes.session_timeout,
                 )
             finally:
+                stop.set()
+                await sampler
+                cpu = [p.cpu_seconds() - before for p, before in zip(processes, cpu_before, strict=True)]
                 await serve.client.post(f"/api/setup/sessions/{watcher.watch.session_id}/cancel")
                 try:
                     await asyncio.wait_for(watch_task, 60)
@@ -121,9 +142,12 @@ async def run(sizes: Sizes) -> Section:
                     watch_task.cancel()
             peaks = [p.peak_rss_mib() for p in (serve, *worker_list)]
             ran = []
-            for worker in worker_list:
+            printer_on = "?"
+            for index, worker in enumerate(worker_list, 1):
                 text = worker.log_path.read_text(errors="replace")
                 ran.append(sum(1 for m in RAN.finditer(text) if m.group(1) == fleet.fleet_id))
+                if f"of session {watcher.watch.session_id} runs on worker" in text:
+                    printer_on = f"worker {index}"
             problems = {p.name: p.log_problems() for p in (serve, *worker_list)}
             commands = [serve.command(), *(w.command() for w in worker_list)]
             broken = []
@@ -154,24 +178,49 @@ async def run(sizes: Sizes) -> Section:
         ]
     )
     section.tables.append(
-        [["process", "RSS idle MiB", "peak RSS MiB (VmHWM)"]]
+        [
+            [
+                "process",
+                "RSS idle MiB",
+                "RSS max during the fleet (sampled 4/s)",
+                "peak RSS MiB (VmHWM, since start)",
+                "CPU s during the fleet",
+            ]
+        ]
         + [
-            [name, f"{idle:.0f}", f"{peak:.0f}"]
-            for name, idle, peak in zip(names, rss_idle, peaks, strict=True)
+            [
+                name,
+                f"{idle:.0f}",
+                f"{high:.0f}",
+                f"{peak:.0f}",
+                f"{used:.1f} ({used / fleet.seconds:.0%} of a core)",
+            ]
+            for name, idle, high, peak, used in zip(names, rss_idle, sampled, peaks, cpu, strict=True)
         ]
     )
+    before = [lat * 1000 for printed, lat in ticks if printed < fleet.posted_at]
+    windows = [("before the POST (idle cluster)", before), ("during the fleet", during)]
+    start = fleet.posted_at
+    while start < fleet.ended_at:
+        end = min(start + WINDOW_SECONDS, fleet.ended_at)
+        part = [lat * 1000 for printed, lat in ticks if start <= printed < end]
+        windows.append((f"  {start - fleet.posted_at:.0f}–{end - fleet.posted_at:.0f} s", part))
+        start = end
     section.tables.append(
-        [
-            ["watcher's ticks during the fleet", "p50 ms", "p99 ms", "max ms"],
+        [["watcher's ticks", "count", "p50 ms", "p99 ms", "max ms"]]
+        + [
             [
-                f"{len(during):,}",
-                fmt(median(during)),
-                fmt(percentile(during, 99)),
-                fmt(max(during, default=float("nan"))),
-            ],
+                label,
+                f"{len(part):,}",
+                fmt(median(part)),
+                fmt(percentile(part, 99)),
+                fmt(max(part, default=float("nan"))),
+            ]
+            for label, part in windows
         ]
     )
     gaps = watcher.watch.gaps + watcher.watch.duplicates
+    section.notes.append(f"The printer's session ran on {printer_on}.")
     section.notes.append(
         f"fleet {fleet.fleet_id} ended `{fleet.fleet.get('status')}`; the watched session ended "
         f"{watcher.watch.status} (cancelled by the benchmark after the fleet), {watcher.watch.reconnects} "
