@@ -79,6 +79,10 @@ def override(sizes: Sizes, assignments: list[str]) -> Sizes:
         current = getattr(sizes, name)  # AttributeError names an unknown field
         if isinstance(current, tuple):
             changes[name] = tuple(int(part) for part in text.split(","))
+        elif isinstance(current, bool):  # bool("False") is True
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(f"{name}: true or false, not {text!r}")
+            changes[name] = text.lower() in ("true", "1")
         else:
             changes[name] = type(current)(text)
     return dataclasses.replace(sizes, **changes)  # type: ignore[arg-type]

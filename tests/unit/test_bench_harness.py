@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.__main__ import override
 from bench.config import FULL, Sizes
 from bench.fleet_scale import layout, plan_of
 from bench.peers import end_state
@@ -82,3 +83,9 @@ def test_fleet_scale_plan_allows_every_sshd_port() -> None:
     assert plan_of(FULL, 1)["packages"] == ["ufw"]
     light = plan_of(Sizes(fleet_scale_default_plan=False), 4)
     assert light["apt_update"] is False and light["firewall"] is False
+
+
+def test_override_reads_false_as_false() -> None:
+    assert override(FULL, ["fleet_scale_default_plan=False"]).fleet_scale_default_plan is False
+    assert override(FULL, ["scale_default_steps=true"]).scale_default_steps is True
+    assert override(FULL, ["fleet_scale_hosts=50"]).fleet_scale_hosts == 50
