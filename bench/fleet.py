@@ -95,3 +95,14 @@ async def run_fleet(service: Service, body: dict[str, Any], timeout: float) -> F
         if time.monotonic() > deadline:
             raise RuntimeError(f"fleet {fleet_id} still running after {timeout:.0f} s: {fleet.get('counts')}")
         await asyncio.sleep(POLL_SECONDS)
+
+
+async def save_slowest_log(service: Service, run: FleetRun, path: Path) -> str:
+    """Write the slowest host's ``log.txt`` (timestamped lines) to ``path``; a note naming it."""
+    ran = [h for h in run.fleet.get("hosts") or [] if h.get("duration") is not None]
+    if not ran:
+        return "no host ran"
+    slowest = max(ran, key=lambda h: float(h["duration"]))
+    answer = await service.client.get(f"/api/setup/sessions/{slowest['session_id']}/log.txt")
+    path.write_text(answer.text)
+    return f"the slowest host's log ({slowest['duration']:.1f} s): {path.name}"

@@ -23,11 +23,11 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 from bench.config import Sizes
-from bench.fleet import UFW_PLAN, fleet_body, run_fleet
+from bench.fleet import UFW_PLAN, fleet_body, run_fleet, save_slowest_log
 from bench.hosts import fresh_hosts, ssh_key
 from bench.peers import BIN, HERE, RUN_TIMEOUT, end_state, tool_env
 from bench.report import Section, verdict
-from bench.service import running_service
+from bench.service import OUT_DIR, running_service
 from bench.stats import median
 from setupwizard.testbed import TestHost
 
@@ -86,6 +86,7 @@ async def _ours(
         cpu_before = service.cpu_seconds()
         run = await run_fleet(service, body, sizes.session_timeout)
         cpu = service.cpu_seconds() - cpu_before
+        slowest = await save_slowest_log(service, run, OUT_DIR / "fleet_peers-slowest-host.log")
         commands[:] = [
             service.command(),
             f"POST /api/fleets {{plan: {UFW_PLAN}, {len(hosts)} targets (root, the key), "
@@ -96,7 +97,7 @@ async def _ours(
     counts = run.counts
     if counts.get("succeeded", 0) != len(hosts):
         raise RuntimeError(f"fleet {run.fleet_id}: not every host succeeded: {counts}")
-    note = f"fleet statuses {counts}; {run.spread()}"
+    note = f"fleet statuses {counts}; {run.spread()}; {slowest} (bench/out)"
     if problems:
         note += f"; the service logged {len(problems)} error line(s), first: `{problems[0][:200]}`"
     return run.seconds, cpu, note

@@ -24,12 +24,12 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from bench.config import Sizes
-from bench.fleet import UFW_PLAN, fleet_body, run_fleet
+from bench.fleet import UFW_PLAN, fleet_body, run_fleet, save_slowest_log
 from bench.hosts import EXTRA_PORT_BASE, Endpoint, endpoints, fresh_hosts, ssh_key
 from bench.latency import PRINTER
 from bench.peers import end_state
 from bench.report import Section, verdict
-from bench.service import Service, running_cluster
+from bench.service import OUT_DIR, Service, running_cluster
 from bench.stats import fmt, median, percentile
 from bench.watch import Watcher
 
@@ -141,6 +141,7 @@ async def run(sizes: Sizes) -> Section:
                 except Exception:  # the ticks so far still count
                     watch_task.cancel()
             peaks = [p.peak_rss_mib() for p in (serve, *worker_list)]
+            slowest = await save_slowest_log(serve, fleet, OUT_DIR / "fleet_scale-slowest-host.log")
             ran = []
             printer_on = "?"
             for index, worker in enumerate(worker_list, 1):
@@ -220,7 +221,7 @@ async def run(sizes: Sizes) -> Section:
         ]
     )
     gaps = watcher.watch.gaps + watcher.watch.duplicates
-    section.notes.append(f"The printer's session ran on {printer_on}.")
+    section.notes.append(f"The printer's session ran on {printer_on}; {slowest} (bench/out).")
     section.notes.append(
         f"fleet {fleet.fleet_id} ended `{fleet.fleet.get('status')}`; the watched session ended "
         f"{watcher.watch.status} (cancelled by the benchmark after the fleet), {watcher.watch.reconnects} "
