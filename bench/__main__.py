@@ -1,6 +1,7 @@
 """``python -m bench [--quick] [names...]``: run the benchmarks against fresh testbed hosts (as root).
 
-Names: throughput, latency, connect, scale, peers, profile (all by default, in that order). A full run
+Names: throughput, latency, connect, scale, peers, profile, fleet_peers, fleet_scale, pickup (all by
+default, in that order). A full run
 of all of them rewrites bench/results.md; a quick run or a subset writes bench/out/results-*.md unless
 ``--output`` says otherwise. Each benchmark cleans up its hosts, services, databases and keys, even
 when it fails; a failed benchmark is reported in the results and the others still run.
@@ -20,7 +21,19 @@ import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bench import connect, latency, machine, peers, profile, report, scale, throughput
+from bench import (
+    connect,
+    fleet_peers,
+    fleet_scale,
+    latency,
+    machine,
+    peers,
+    pickup,
+    profile,
+    report,
+    scale,
+    throughput,
+)
 from bench.config import FULL, QUICK, Sizes
 from bench.report import Section
 from bench.service import OUT_DIR
@@ -32,6 +45,9 @@ BENCHMARKS: dict[str, Callable[[Sizes], Awaitable[Section]]] = {
     "scale": scale.run,
     "peers": peers.run,
     "profile": profile.run,
+    "fleet_peers": fleet_peers.run,
+    "fleet_scale": fleet_scale.run,
+    "pickup": pickup.run,
 }
 RESULTS = Path(__file__).resolve().parent / "results.md"
 
@@ -63,6 +79,10 @@ def override(sizes: Sizes, assignments: list[str]) -> Sizes:
         current = getattr(sizes, name)  # AttributeError names an unknown field
         if isinstance(current, tuple):
             changes[name] = tuple(int(part) for part in text.split(","))
+        elif isinstance(current, bool):  # bool("False") is True
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(f"{name}: true or false, not {text!r}")
+            changes[name] = text.lower() in ("true", "1")
         else:
             changes[name] = type(current)(text)
     return dataclasses.replace(sizes, **changes)  # type: ignore[arg-type]

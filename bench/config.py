@@ -33,6 +33,16 @@ class Sizes:
     profile_lines: int = 100_000
     profile_backend: str = "sqlite"  # or "redis" (Redis bus + PostgreSQL)
     profile_rate: int = 100  # py-spy samples per second
+    fleet_peers_hosts: int = 50
+    fleet_peers_parallel: int = 50
+    fleet_peers_rounds: int = 1
+    fleet_scale_hosts: int = 200  # fleet targets: testbed hosts × sshd ports (max_hosts hosts at most)
+    fleet_scale_parallel: int = 50
+    fleet_scale_workers: int = 2
+    fleet_scale_worker_concurrency: int = 30  # per worker: the fleet's lanes and the watched session fit
+    # True: the default plan (ufw, as fleet_peers); False: connect, sudo check and a short script only.
+    fleet_scale_default_plan: bool = True
+    pickup_samples: int = 20
     session_timeout: float = 900.0  # seconds any one phase may take before the benchmark gives up
 
 
@@ -51,5 +61,11 @@ QUICK = Sizes(
     scale_script_lines=200,
     peer_rounds=1,
     profile_lines=20_000,
+    fleet_peers_hosts=3,
+    fleet_peers_parallel=3,
+    fleet_scale_hosts=8,
+    fleet_scale_parallel=4,
+    fleet_scale_worker_concurrency=4,
+    pickup_samples=5,
     session_timeout=120.0,
 )

@@ -48,7 +48,8 @@ def render(sections: list[Section], *, command: str, started: float, load_before
         f"{(time.time() - started) / 60:.1f} min, with `{command}` (as root: the testbed needs it).",
         "",
         "Reproduce: `sudo make bench` (all, rewrites this file), or "
-        "`sudo .venv/bin/python -m bench [--quick] [throughput latency connect scale peers profile]`. "
+        "`sudo .venv/bin/python -m bench [--quick] [throughput latency connect scale peers profile "
+        "fleet_peers fleet_scale pickup]`. "
         "Needs the testbed (docs/testbed.md), PostgreSQL and Redis, and the `bench` extra "
         "(`make bench` installs it from uv.lock: ansible-core, pyinfra, py-spy).",
         "",

@@ -41,6 +41,7 @@ POSTGRES_ADMIN_DSN = os.environ.get("BENCH_POSTGRES_DSN", "postgresql://postgres
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 ADMIN_USER = "bench"
 START_TIMEOUT = 60.0
+WORKER_READY = "takes setups"  # setupwizard/jobs/worker.py logs it (level info) once it takes jobs
 PR_SET_PDEATHSIG = 1
 
 
@@ -140,10 +141,19 @@ class Service:
     """One ``setupwizard serve`` process; ``await start()``, use ``client``/``ws_url``, ``await stop()``."""
 
     def __init__(
-        self, name: str, backend: Backend, data_dir: Path, *, sibling: Service | None = None
+        self,
+        name: str,
+        backend: Backend,
+        data_dir: Path,
+        *,
+        sibling: Service | None = None,
+        command: str = "serve",
+        env: dict[str, str] | None = None,
     ) -> None:
         self.name = name
         self.backend = backend
+        self.subcommand = command  # "serve", or "worker": no HTTP, ready once its log says so
+        self.extra_env = dict(env or {})
         self.data_dir = data_dir
         self.port = free_port()
         # A sibling worker shares the database: same admin password and secret key.
@@ -178,8 +188,10 @@ class Service:
 
     def command(self) -> str:
         """The command line, for the results."""
-        settings = " ".join(f"{k}=…" if "URL" in k else f"{k}={v}" for k, v in self.backend.env.items())
-        return f"{settings + ' ' if settings else ''}setupwizard serve  # port {self.port}, own data dir"
+        every = {**self.backend.env, **self.extra_env}
+        settings = " ".join(f"{k}=…" if "URL" in k else f"{k}={v}" for k, v in every.items())
+        where = f"port {self.port}, own data dir" if self.subcommand == "serve" else "own data dir"
+        return f"{settings + ' ' if settings else ''}setupwizard {self.subcommand}  # {where}"
 
     async def start(self) -> None:
         """Start the process, wait for ``/api/health``, log in."""
@@ -196,11 +208,12 @@ class Service:
             # what is measured.
             "SETUPWIZARD_CONNECT_ATTEMPTS_PER_MINUTE": "100000",
             **self.backend.env,
+            **self.extra_env,
         }
         executable = Path(sys.executable).with_name("setupwizard")
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [str(executable), "serve"],
+                [str(executable), self.subcommand],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -209,6 +222,9 @@ class Service:
                 preexec_fn=die_with_parent,
             )
         deadline = time.monotonic() + START_TIMEOUT
+        if self.subcommand == "worker":
+            await self._wait_for_worker(deadline)
+            return
         while True:
             if self.process.poll() is not None:
                 raise RuntimeError(f"service {self.name} exited at start:\n{self.log_tail()}")
@@ -227,11 +243,27 @@ class Service:
         self.token = answer.json()["access_token"]
         self.client.headers.update(self.headers)
 
+    async def _wait_for_worker(self, deadline: float) -> None:
+        assert self.process is not None
+        while WORKER_READY not in self.log_path.read_text(errors="replace"):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker {self.name} exited at start:\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"worker {self.name} not ready after {START_TIMEOUT:.0f}s:\n{self.log_tail()}"
+                )
+            await asyncio.sleep(0.1)
+
     def _status_kib(self, field_name: str) -> int:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
             if line.startswith(field_name + ":"):
                 return int(line.split()[1])
         return 0
+
+    def cpu_seconds(self) -> float:
+        """CPU time the process used so far (user + system, /proc/PID/stat)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def rss_mib(self) -> float:
         """Resident memory now."""
@@ -331,4 +363,39 @@ async def running_workers(name: str, backend_name: str, count: int) -> AsyncIter
                 yield services
             finally:
                 for service in services:
+                    await service.stop()
+
+
+@asynccontextmanager
+async def running_cluster(
+    name: str,
+    *,
+    workers: int,
+    serve_env: dict[str, str] | None = None,
+    worker_env: dict[str, str] | None = None,
+) -> AsyncIterator[tuple[Service, list[Service]]]:
+    """PostgreSQL + Redis: one ``serve`` and ``workers`` × ``setupwizard worker``; all stopped afterwards.
+
+    The workers log at level info (their readiness line and which fleet host each ran are info records).
+    """
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
+        async with redis_backend() as backend:
+            started: list[Service] = []
+            try:
+                (Path(tmp) / "serve").mkdir()
+                serve = Service(f"{name}-serve", backend, Path(tmp) / "serve", env=serve_env)
+                started.append(serve)
+                await serve.start()
+                for index in range(1, workers + 1):
+                    directory = Path(tmp) / f"worker{index}"
+                    directory.mkdir()
+                    env = {"SETUPWIZARD_LOG_LEVEL": "info", **(worker_env or {})}
+                    worker = Service(
+                        f"{name}-worker{index}", backend, directory, sibling=serve, command="worker", env=env
+                    )
+                    started.append(worker)
+                    await worker.start()
+                yield serve, started[1:]
+            finally:
+                for service in reversed(started):
                     await service.stop()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.__main__ import override
+from bench.config import FULL, Sizes
+from bench.fleet_scale import layout, plan_of
 from bench.peers import end_state
 from bench.profile import summarise
 from bench.stats import percentile
@@ -62,3 +65,27 @@ def test_ufw_end_state() -> None:
     assert end_state(active)
     assert not end_state(active.replace("80/tcp", "81/tcp"))
     assert not end_state("Status: inactive\n")
+
+
+def test_fleet_scale_layout_keeps_a_hosts_targets_in_one_lane() -> None:
+    for targets, parallel in [(200, 50), (8, 4), (6, 3), (7, 3), (3, 10)]:
+        hosts, ports = layout(targets, parallel)
+        assert hosts * ports >= targets
+        # bench.hosts.endpoints lists port by port, so target i is on host i % hosts; its lane is i % parallel
+        for i in range(targets):
+            for j in range(targets):
+                if i % hosts == j % hosts:
+                    assert i % parallel == j % parallel
+
+
+def test_fleet_scale_plan_allows_every_sshd_port() -> None:
+    assert plan_of(FULL, 4)["firewall_ports"] == ["80", "2201/tcp", "2202/tcp", "2203/tcp"]
+    assert plan_of(FULL, 1)["packages"] == ["ufw"]
+    light = plan_of(Sizes(fleet_scale_default_plan=False), 4)
+    assert light["apt_update"] is False and light["firewall"] is False
+
+
+def test_override_reads_false_as_false() -> None:
+    assert override(FULL, ["fleet_scale_default_plan=False"]).fleet_scale_default_plan is False
+    assert override(FULL, ["scale_default_steps=true"]).scale_default_steps is True
+    assert override(FULL, ["fleet_scale_hosts=50"]).fleet_scale_hosts == 50
