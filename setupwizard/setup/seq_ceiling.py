@@ -23,8 +23,9 @@ version) put a SQLite write in the publish path of every session at about the sa
 Every session of the process reserves through one :class:`CeilingWriter`: what all of them ask for while a
 write is under way goes into the next write, one transaction (one ``executemany`` update) for all of them.
 Sessions that start together cross half of their first reservation together: with a write each, 200 of
-them queued 200 transactions on SQLite's one write lock in the same moment, and their event loop work
-raised p99 line latency at 200 sessions from ~30 to 140–210 ms (bench/results.md, "Bisecting").
+them queued 200 transactions on SQLite's one write lock in the same moment (about 30 shared writes instead
+of 400 in benchmark 2's 200-session run). It was suspected of that run's higher latency; measured again,
+the latency is the same without any reservation write (bench/results.md, session (d)).
 
 When the ceiling cannot be written (the database is failing), the events are published all the same (live
 viewers come first; the session will say its log is incomplete), and the next try waits
