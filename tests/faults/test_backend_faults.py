@@ -57,7 +57,10 @@ def service(
         database_url=postgres.url,
         redis_url=redis.url,
         secret_key="fault-suite-scale-out-key-0123456789",
-        lease_seconds=5.0,
+        # A worker that cannot reach PostgreSQL for 2/3 of a lease fences itself (jobs/fence.py): the 4 s
+        # outage below, plus stopping and starting the cluster and up to a heartbeat interval before it, must
+        # stay under that, or the run ends interrupted and is retried by design (jobs/test_fencing.py).
+        lease_seconds=20.0,
         sweep_interval_seconds=1.0,
     )
     server = ProcessServer(settings, root / "service.log")
