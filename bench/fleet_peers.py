@@ -25,7 +25,7 @@ from pathlib import Path
 from bench.config import Sizes
 from bench.fleet import UFW_PLAN, fleet_body, run_fleet, save_slowest_log
 from bench.hosts import fresh_hosts, ssh_key
-from bench.peers import BIN, HERE, RUN_TIMEOUT, end_state, tool_env
+from bench.peers import BIN, HERE, RUN_TIMEOUT, end_state, tool_env, warm_apt_proxy
 from bench.report import Section, verdict
 from bench.service import OUT_DIR, running_service
 from bench.stats import median
@@ -122,8 +122,7 @@ async def run(sizes: Sizes) -> Section:
     notes: list[str] = []
     ours_commands: list[str] = []
     with ssh_key() as key:
-        async with fresh_hosts(1) as [warm]:  # fill the apt proxy's cache (and lists) for ufw
-            warm.run_root("apt-get update -q && apt-get install -y -q ufw", timeout=600)
+        await warm_apt_proxy()
         for round_index in range(sizes.fleet_peers_rounds):
             order = TOOLS[round_index % 3 :] + TOOLS[: round_index % 3]
             for tool in order:

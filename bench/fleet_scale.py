@@ -27,7 +27,7 @@ from bench.config import Sizes
 from bench.fleet import UFW_PLAN, fleet_body, run_fleet, save_slowest_log
 from bench.hosts import EXTRA_PORT_BASE, Endpoint, endpoints, fresh_hosts, ssh_key
 from bench.latency import PRINTER
-from bench.peers import end_state
+from bench.peers import end_state, warm_apt_proxy
 from bench.report import Section, verdict
 from bench.service import OUT_DIR, Service, running_cluster
 from bench.stats import fmt, median, percentile
@@ -96,8 +96,7 @@ async def run(sizes: Sizes) -> Section:
     with ssh_key() as key:
         async with AsyncExitStack() as stack:
             if sizes.fleet_scale_default_plan:
-                async with fresh_hosts(1) as [warm]:  # fill the apt proxy's cache (and lists) for ufw
-                    warm.run_root("apt-get update -q && apt-get install -y -q ufw", timeout=600)
+                await warm_apt_proxy()
             began = time.monotonic()
             hosts = await stack.enter_async_context(fresh_hosts(host_count, ports_per_host=per_host, key=key))
             [printer_host] = await stack.enter_async_context(fresh_hosts(1))

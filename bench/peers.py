@@ -91,6 +91,12 @@ def timed(tool: str, address: str, key: Path, log: Path) -> float:
     return elapsed
 
 
+async def warm_apt_proxy() -> None:
+    """Fill the apt proxy's cache (and lists) for ufw on a throwaway host, so no tool downloads it."""
+    async with fresh_hosts(1) as [warm]:
+        warm.run_root("apt-get update -q && apt-get install -y -q ufw", timeout=600)
+
+
 async def run(sizes: Sizes) -> Section:
     """Warm the proxy, then ``peer_rounds`` rounds of the three tools on fresh hosts."""
     section = Section(
@@ -106,8 +112,7 @@ async def run(sizes: Sizes) -> Section:
     log.write_text("")
     times: dict[str, list[float]] = {tool: [] for tool in TOOLS}
     with ssh_key() as key:
-        async with fresh_hosts(1) as [warm]:  # fill the apt proxy's cache (and lists) for ufw
-            warm.run_root("apt-get update -q && apt-get install -y -q ufw", timeout=600)
+        await warm_apt_proxy()
         for round_index in range(sizes.peer_rounds):
             order = TOOLS[round_index % 3 :] + TOOLS[: round_index % 3]
             async with AsyncExitStack() as stack:
