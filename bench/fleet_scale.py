@@ -21,6 +21,7 @@ import re
 import time
 import uuid
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 from typing import Any
 
 from bench.config import Sizes
@@ -66,6 +67,17 @@ def renice(host: TestHost, nice: int) -> None:
     result = host.run_root("python3 -", input=script)
     if result.returncode != 0:
         raise RuntimeError(f"{host.name}: renice failed: {result.stderr}")
+
+
+def stamp_seconds(frame: dict[str, Any]) -> float | None:
+    """The frame's ``timestamp`` (when the engine made the event, UTC without a zone) as epoch seconds."""
+    text = frame.get("timestamp")
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
 
 
 def layout(targets: int, parallel: int) -> tuple[int, int]:
@@ -117,11 +129,15 @@ async def run(sizes: Sizes) -> Section:
             rss_idle = [p.rss_mib() for p in (serve, *worker_list)]
             # The watched printer: one more session, on its own host, ticking until cancelled.
             ticks: list[tuple[float, float]] = []  # (printed, latency s)
+            legs: list[tuple[float, float, float]] = []  # (printed, to the worker's stamp s, from it s)
 
-            def on_tick(_seq: int, line: str, _frame: dict[str, Any], now: float) -> None:
+            def on_tick(_seq: int, line: str, frame: dict[str, Any], now: float) -> None:
                 if line.startswith("tick "):
                     printed = float(line.split()[2])
                     ticks.append((printed, now - printed))
+                    stamped = stamp_seconds(frame)
+                    if stamped is not None:
+                        legs.append((printed, stamped - printed, now - stamped))
 
             watcher = Watcher(serve, str(uuid.uuid4()), on_tick)
             watch_task = asyncio.create_task(watcher.run())
@@ -237,6 +253,23 @@ async def run(sizes: Sizes) -> Section:
                 fmt(max(part, default=float("nan"))),
             ]
             for label, part in windows
+        ]
+    )
+    in_fleet = [(to, since) for printed, to, since in legs if fleet.posted_at <= printed <= fleet.ended_at]
+    section.tables.append(
+        [["the ticks during the fleet, by leg", "p50 ms", "p99 ms", "max ms"]]
+        + [
+            [label, fmt(median(part)), fmt(percentile(part, 99)), fmt(max(part, default=float("nan")))]
+            for label, part in (
+                (
+                    "printed → the worker's event timestamp (host, sshd, SSH, the worker's read)",
+                    [to * 1000 for to, _ in in_fleet],
+                ),
+                (
+                    "the worker's event timestamp → received (publish, Redis, serve, WebSocket)",
+                    [since * 1000 for _, since in in_fleet],
+                ),
+            )
         ]
     )
     gaps = watcher.watch.gaps + watcher.watch.duplicates

@@ -330,7 +330,7 @@ class EventEmitter:
     ) -> list[SessionEvent]:
         """The lines as ``log`` events with consecutive seqs, redacted together, handed to the sink at once.
 
-        Each run of lines (:mod:`~setupwizard.provisioning.line_runs`: here, lines of one level) is one event
+        Each run of lines (the join rule, :func:`continues`: here, lines of one level) is one event
         carrying them all (``first_seq``..``seq``); a line holding ``"\n"`` (none does from the line
         assembler) is an event of its own.
         """
@@ -344,7 +344,7 @@ class EventEmitter:
         seq = self._seq
         events: list[SessionEvent] = []
         begin, count = 0, len(texts)
-        keys = [line_key(level, step_id, index, total) for level in levels]  # the join rule: line_runs.py
+        keys = [line_key(level, step_id, index, total) for level in levels]  # the join rule (see continues)
         while begin < count:
             level, key = levels[begin], keys[begin]
             end = begin + 1
