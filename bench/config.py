@@ -42,10 +42,10 @@ class Sizes:
     fleet_scale_worker_concurrency: int = 30  # per worker: the fleet's lanes and the watched session fit
     # True: the default plan (ufw, as fleet_peers); False: connect, sudo check and a short script only.
     fleet_scale_default_plan: bool = True
-    # 0: the fleet's hosts run at the service's priority. 1–19: every process of the fleet's hosts (not the
-    # watched host) at that nice value, so their apt work takes only the CPU the service leaves, as servers
-    # of their own would: on this machine the 50 hosts' installs share the service's 2 cores.
-    fleet_scale_hosts_nice: int = 0
+    # 0: the fleet's hosts compete for the CPU as any process does. 0 < f ≤ 1: every process of the fleet's
+    # hosts (not the watched host) shares one control group worth f of a default one (bench/cpu_share.py),
+    # so their apt work takes only the CPU the service leaves, as servers of their own would.
+    fleet_scale_hosts_cpu_share: float = 0.0
     pickup_samples: int = 20
     session_timeout: float = 900.0  # seconds any one phase may take before the benchmark gives up
 

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench.config import Sizes
+from bench.cpu_share import small_cpu_share
 from bench.fleet import UFW_PLAN, fleet_body, run_fleet, save_slowest_log
 from bench.hosts import EXTRA_PORT_BASE, Endpoint, endpoints, fresh_hosts, ssh_key
 from bench.latency import PRINTER
@@ -33,7 +34,6 @@ from bench.report import Section, verdict
 from bench.service import OUT_DIR, Service, running_cluster
 from bench.stats import fmt, median, percentile
 from bench.watch import Watcher
-from setupwizard.testbed.host import TestHost
 
 TARGET_MIB = 300.0
 TARGET_P99_MS = 25.0
@@ -52,21 +52,6 @@ async def _sample_rss(processes: tuple[Service, ...], high: list[float], stop: a
             await asyncio.wait_for(stop.wait(), 0.25)
         except TimeoutError:
             pass
-
-
-def renice(host: TestHost, nice: int) -> None:
-    """Every process of ``host`` (its sshd listeners among them, so every session they start) at ``nice``."""
-    script = (
-        "import os\n"
-        "for pid in [int(p) for p in os.listdir('/proc') if p.isdigit()]:\n"
-        "    try:\n"
-        f"        os.setpriority(os.PRIO_PROCESS, pid, {int(nice)})\n"
-        "    except OSError:\n"
-        "        pass\n"
-    )
-    result = host.run_root("python3 -", input=script)
-    if result.returncode != 0:
-        raise RuntimeError(f"{host.name}: renice failed: {result.stderr}")
 
 
 def stamp_seconds(frame: dict[str, Any]) -> float | None:
@@ -112,10 +97,8 @@ async def run(sizes: Sizes) -> Section:
             began = time.monotonic()
             hosts = await stack.enter_async_context(fresh_hosts(host_count, ports_per_host=per_host, key=key))
             [printer_host] = await stack.enter_async_context(fresh_hosts(1))
-            if sizes.fleet_scale_hosts_nice:
-                await asyncio.gather(
-                    *(asyncio.to_thread(renice, h, sizes.fleet_scale_hosts_nice) for h in hosts)
-                )
+            if sizes.fleet_scale_hosts_cpu_share:
+                weight = stack.enter_context(small_cpu_share(hosts, sizes.fleet_scale_hosts_cpu_share))
             hosts_s = time.monotonic() - began
             serve, worker_list = await stack.enter_async_context(
                 running_cluster(
@@ -281,10 +264,12 @@ async def run(sizes: Sizes) -> Section:
     )
     if not sizes.fleet_scale_default_plan:
         section.notes.append("The light plan (connect, sudo check, `seq 1 100`): not the default plan.")
-    if sizes.fleet_scale_hosts_nice:
+    if sizes.fleet_scale_hosts_cpu_share:
         section.notes.append(
-            f"The fleet's hosts ran at nice {sizes.fleet_scale_hosts_nice} (every process, so every command "
-            "the fleet started there too); the service, the watched host and the watcher at nice 0."
+            f"The fleet's hosts ran in one control group of CPU weight {weight} (a default group: 1024 in "
+            "cgroup v1), every process of theirs and every command the fleet started there: servers of their "
+            "own, as far as the service's CPU goes (bench/cpu_share.py). The watched host, the service and "
+            "the watcher at the default weight."
         )
     if broken:
         section.notes.append(f"ufw end state missing on {len(broken)} host(s), first {broken[0]}")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import pytest
 
 from bench.__main__ import override
 from bench.config import FULL, Sizes
-from bench.fleet_scale import layout, plan_of
+from bench.cpu_share import namespace_pids, weight_for
+from bench.fleet_scale import layout, plan_of, stamp_seconds
 from bench.peers import end_state
 from bench.profile import summarise
 from bench.stats import percentile
@@ -89,3 +93,20 @@ def test_override_reads_false_as_false() -> None:
     assert override(FULL, ["fleet_scale_default_plan=False"]).fleet_scale_default_plan is False
     assert override(FULL, ["scale_default_steps=true"]).scale_default_steps is True
     assert override(FULL, ["fleet_scale_hosts=50"]).fleet_scale_hosts == 50
+
+
+def test_cpu_share_weight_is_a_fraction_of_the_default_and_never_below_the_minimum() -> None:
+    assert weight_for(1 / 64, 1024) == 16
+    assert weight_for(0.0001, 1024) == 2  # cgroup v1's cpu.shares minimum
+    with pytest.raises(ValueError, match="fraction"):
+        weight_for(0, 1024)
+
+
+def test_namespace_pids_finds_this_process_among_its_namespace() -> None:
+    assert os.getpid() in namespace_pids(os.getpid())
+
+
+def test_stamp_seconds_reads_the_frame_timestamp_as_utc() -> None:
+    assert stamp_seconds({"timestamp": "1970-01-01T00:00:01.500000"}) == 1.5
+    assert stamp_seconds({"timestamp": "not a time"}) is None
+    assert stamp_seconds({}) is None

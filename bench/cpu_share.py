@@ -1,0 +1,96 @@
+"""A small CPU share for a benchmark's testbed hosts, so they stand for servers of their own.
+
+In a deployment the servers of a fleet are other machines: their ``apt-get`` and ``dpkg`` never take the
+service's CPU. Here the testbed's hosts run on the service's 2 cores, and a 50-host install keeps ~30
+processes runnable, so each process a line crosses (the worker, Redis, ``serve``, the watcher) waits in that
+run queue at every hop.
+
+``nice`` does not change that: with ``kernel.sched_autogroup_enabled`` (on here, as on most desktops and many
+servers), every session (``setsid``) is a scheduling group of its own and competes with the others at its
+group's weight, whatever its processes' nice values. sshd starts a session per connection, so each of the
+fleet's SSH sessions is a group with the full default weight. A control group with a small ``cpu.shares``
+(cgroup v1's cpu controller, as on this machine) or ``cpu.weight`` (pure cgroup v2) does: its processes, and
+everything they start later, share that one small weight. Autogroups apply only in the root group.
+
+The group is the benchmark's own (``setupwizard-bench-hosts-<pid>``); on exit the processes still in it go
+back to the root group and it is removed. A group left by a killed run is removed by the next one once empty.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from setupwizard.testbed.host import TestHost
+
+V1_ROOT = Path("/sys/fs/cgroup/cpu")  # the cpu controller of a hybrid (v1) hierarchy
+V2_ROOT = Path("/sys/fs/cgroup")
+PREFIX = "setupwizard-bench-hosts-"
+V1_DEFAULT = 1024  # cpu.shares of a group (and of an autogroup at nice 0)
+V2_DEFAULT = 100  # cpu.weight
+
+
+def _root() -> tuple[Path, str, int]:
+    """(the hierarchy's root, the weight file, its default) on this machine."""
+    if (V1_ROOT / "cpu.shares").exists():
+        return V1_ROOT, "cpu.shares", V1_DEFAULT
+    controllers = V2_ROOT / "cgroup.subtree_control"
+    if controllers.exists() and "cpu" in controllers.read_text().split():
+        return V2_ROOT, "cpu.weight", V2_DEFAULT
+    raise RuntimeError("no cpu controller: neither /sys/fs/cgroup/cpu (v1) nor cpu in the v2 subtree_control")
+
+
+def weight_for(fraction: float, default: int) -> int:
+    """The group weight worth ``fraction`` of one default-weight group (at least 2, the v1 minimum)."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], not {fraction}")
+    return max(2, round(default * fraction))
+
+
+def namespace_pids(init_pid: int) -> list[int]:
+    """Every process (as this machine numbers it) in the PID namespace of ``init_pid``."""
+    namespace = os.readlink(f"/proc/{init_pid}/ns/pid")
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/{entry}/ns/pid") == namespace:
+                found.append(int(entry))
+    return found
+
+
+def _remove_stale(root: Path) -> None:
+    for group in root.glob(f"{PREFIX}*"):
+        with contextlib.suppress(OSError):  # not empty: a run still going
+            group.rmdir()
+
+
+def _move(pids: Iterable[int], procs: Path) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, OSError):  # it ended meanwhile
+            procs.write_text(str(pid))
+
+
+@contextlib.contextmanager
+def small_cpu_share(hosts: Iterable[TestHost], fraction: float) -> Iterator[int]:
+    """Every process of ``hosts`` (their sshd listeners, so every session they start later too) in one
+    group worth ``fraction`` of a default group; yields the weight written."""
+    root, weight_file, default = _root()
+    _remove_stale(root)
+    weight = weight_for(fraction, default)
+    group = root / f"{PREFIX}{os.getpid()}"
+    group.mkdir()
+    try:
+        (group / weight_file).write_text(str(weight))
+        for host in hosts:
+            _move(namespace_pids(host.init_pid()), group / "cgroup.procs")
+        yield weight
+    finally:
+        with contextlib.suppress(OSError):
+            left = [int(p) for p in (group / "cgroup.procs").read_text().split()]
+            _move(left, root / "cgroup.procs")
+        with contextlib.suppress(OSError):
+            group.rmdir()
