@@ -35,7 +35,7 @@ def test_counts_in_a_fixed_order_without_zeros() -> None:
 
 def test_the_first_failed_hosts_are_named_in_order_and_the_rest_counted() -> None:
     statuses = ["succeeded", "failed", "skipped", "interrupted"] + ["failed"] * 6
-    title, body = render_fleet(end(statuses), PUBLIC_URL)
+    _, body = render_fleet(end(statuses), PUBLIC_URL)
     lines = body.splitlines()
     start = lines.index("Failed hosts · 失败的服务器:")
     named = lines[start + 1 : start + 1 + FLEET_SHOWN_HOSTS]
