@@ -10,7 +10,7 @@ At its start the job looks at the fleet's row: cancelled → the host ends ``can
 Otherwise its session runs in
 this worker through :meth:`~setupwizard.setup.service.SetupService.launch`, as a single setup job's does
 (an abort from any process stops it, ``jobs/task.py``). This worker writes the host's row and the fleet's
-progress events; the last host to end ends the fleet (:func:`finish_if_done`).
+progress events; the last host to end ends the fleet (:func:`finish_if_done`) and tells it (``notice.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from procrastinate import JobContext
 from setupwizard.fleets import repository as fleets
 from setupwizard.fleets.hosts import WATCH_GRACE_SECONDS, HostRunner, final_line, never_ran, unrun_code
 from setupwizard.fleets.last_line import LastLine
+from setupwizard.fleets.notice import quiet_session, tell_fleet_end, unquiet_session
 from setupwizard.fleets.progress import FleetProgress
 from setupwizard.fleets.scheduler import FleetJob, HostJob
 from setupwizard.jobs import repository as jobs
@@ -34,6 +35,7 @@ from setupwizard.provisioning.events import format_timestamp, utc_now
 from setupwizard.provisioning.result import SessionStatus, SetupResult
 from setupwizard.setup import repository
 from setupwizard.setup.schemas import SetupResponse
+from setupwizard.setup.service import SetupService
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,7 @@ async def run_fleet_host(context: JobContext, fleet_id: str, position: int, sess
         if status != FENCED:  # a fenced host's request is kept for its rerun, and its end is the taker's
             async with runtime.db.session() as session:
                 await jobs.forget_request(session, session_id)
-            await finish_if_done(progress, fleet_id)
+            await finish_if_done(progress, fleet_id, runtime.service)
 
 
 async def _run(
@@ -101,6 +103,7 @@ async def _run(
     runner = HostRunner(runtime.db, runtime.service, runtime.service.bus, progress)
     job = FleetJob(fleet_id, fleet.owner_id, fleet.parallel, fleet.stop_after_failures, [])
     host = HostJob(position, prepared.request)
+    quiet_session(runtime.service, session_id)  # its fleet's end is told, not its own
     run = await runtime.service.launch(prepared, NoLease())
     assert run.task is not None
     watcher = asyncio.create_task(runner.watch(job, host, session_id))
@@ -121,7 +124,8 @@ async def _run(
         except Exception:
             log.exception("Fleet %s: the session %s of host %d failed", fleet_id, session_id, position)
             status = SessionStatus.FAILED
-        finally:
+        finally:  # the run has ended (follow waits for it): a mark its end did not clear goes
+            unquiet_session(runtime.service, session_id)  # (a fenced run's end is the taker's)
             done, _ = await asyncio.wait({watcher}, timeout=WATCH_GRACE_SECONDS)
             if not done:
                 watcher.cancel()
@@ -172,8 +176,9 @@ async def end_never_ran(
     return str(status)
 
 
-async def finish_if_done(progress: FleetProgress, fleet_id: str) -> str | None:
-    """End the fleet once no host is queued or running (whichever process sees it first)."""
+async def finish_if_done(progress: FleetProgress, fleet_id: str, setup: SetupService) -> str | None:
+    """End the fleet once no host is queued or running (whichever process sees it first); the one that
+    ended it tells the owner's notification targets (``notice.py``)."""
     async with progress.db.session() as session:
         status = await fleets.end_if_done(session, fleet_id)
         if status is not None:
@@ -181,4 +186,5 @@ async def finish_if_done(progress: FleetProgress, fleet_id: str) -> str | None:
             await fleets.add_event(session, fleet_id, event)
     if status is not None:
         progress.wake(fleet_id)
+        tell_fleet_end(setup, progress.db, fleet_id, status)
     return status

@@ -16,6 +16,7 @@ from setupwizard.core.errors import AppError
 from setupwizard.db.database import Database
 from setupwizard.fleets import repository as fleets
 from setupwizard.fleets.last_line import LastLine, error_msg
+from setupwizard.fleets.notice import quiet_session, unquiet_session
 from setupwizard.fleets.progress import FleetProgress
 from setupwizard.fleets.scheduler import FleetJob, HostJob
 from setupwizard.live import store
@@ -75,13 +76,16 @@ class HostRunner:
             reason="",
             started_at=utc_now(),
         )
+        quiet_session(self.setup, session_id)  # its fleet's end is told, not its own
         try:
             run = await self.setup.start(job.owner_id, host.request)
         except (AppError, ProvisioningError) as exc:  # 409 setup_running: the host fails, it does not wait
+            unquiet_session(self.setup, session_id)
             await self.end_unstarted(job, host, SessionStatus.FAILED, exc.code, error_msg(exc))
             return SessionStatus.FAILED
         except Exception as exc:  # the database away, a bug: this host fails, the fleet goes on
             log.exception("Fleet %s: host %d could not start", job.fleet_id, host.position)
+            unquiet_session(self.setup, session_id)
             said = msg("run.internal_error", kind=type(exc).__name__)
             await self.end_unstarted(job, host, SessionStatus.FAILED, "internal_error", said)
             return SessionStatus.FAILED
@@ -103,6 +107,7 @@ class HostRunner:
                 "Fleet %s: the session %s of host %d failed", job.fleet_id, session_id, host.position
             )
             status = SessionStatus.FAILED
+        unquiet_session(self.setup, session_id)  # the run has ended: a mark its end did not clear goes
         done, _ = await asyncio.wait({watcher}, timeout=WATCH_GRACE_SECONDS)
         if not done:
             watcher.cancel()

@@ -58,7 +58,7 @@ class QueueDispatch:
                 log.exception("Fleet %s: host %d could not be queued", job.fleet_id, host.position)
                 said = msg("run.internal_error", kind=type(exc).__name__)
                 await self.hosts.end_unstarted(job, host, SessionStatus.FAILED, "internal_error", said)
-        await finish_if_done(self.progress, job.fleet_id)  # every host refused
+        await finish_if_done(self.progress, job.fleet_id, self.setup)  # every host refused
 
     async def _defer(self, job: FleetJob, host: HostJob) -> None:
         prepared = await self.setup.prepare(job.owner_id, host.request)
@@ -97,7 +97,7 @@ class QueueDispatch:
                     reason="fleet_cancelled",
                     finished_at=utc_now(),
                 )
-        await finish_if_done(self.progress, fleet_id)
+        await finish_if_done(self.progress, fleet_id, self.setup)
         return stopping
 
     def cancel(self, fleet_id: str) -> FleetJob | None:

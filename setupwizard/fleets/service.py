@@ -21,6 +21,7 @@ from setupwizard.db.models import Fleet, FleetHost, utc_now
 from setupwizard.fleets import repository
 from setupwizard.fleets.checks import checked_requests
 from setupwizard.fleets.hosts import HostRunner
+from setupwizard.fleets.notice import tell_fleet_end
 from setupwizard.fleets.progress import FleetProgress
 from setupwizard.fleets.queued import QueueDispatch
 from setupwizard.fleets.scheduler import EmbeddedScheduler, FleetDispatch, FleetJob, HostJob
@@ -157,6 +158,7 @@ class FleetService:
         await self.progress.fleet_changed(
             job.fleet_id, {"type": "fleet", "status": status}, status=status, finished_at=utc_now()
         )
+        tell_fleet_end(self.setup, self.db, job.fleet_id, status)
         kept = self._kept.get(job.fleet_id)
         if kept is not None:  # the credentials go after a while: a retry then needs them again
             loop = asyncio.get_running_loop()
@@ -287,6 +289,8 @@ class FleetService:
                 await repository.end_fleet(session, fleet_id, "interrupted")
                 event = {"type": "fleet", "status": "interrupted", "at": format_timestamp(utc_now())}
                 await repository.add_event(session, fleet_id, event)
+        for fleet_id in fleet_ids:  # once their end is stored
+            tell_fleet_end(self.setup, self.db, fleet_id, "interrupted")
 
     async def close(self) -> None:
         """Stop the scheduler; the fleets it ran end ``interrupted`` (their running sessions end with the

@@ -78,7 +78,7 @@ async def end_claimed_host(
             reason="worker_died",
             finished_at=utc_now(),
         )
-        await finish_if_done(progress, fleet_id)
+        await finish_if_done(progress, fleet_id, runtime.service)
     log.warning(
         "Fleet %s host %d: its worker %s (job %d, session %s); ended interrupted%s",
         fleet_id,

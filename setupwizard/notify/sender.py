@@ -1,7 +1,11 @@
-"""Delivering notifications with apprise: one try for "send test", a bounded retry after a session ends.
+"""Delivering notifications with apprise: one try for "send test", a bounded retry after a session or a
+fleet ends.
 
-A notification never fails or delays a setup: the service hands the end over (:meth:`Notifier.session_ended`
-returns at once) and this module delivers it in a task of its own. There is no job engine yet, so the
+A notification never fails or delays a setup or a fleet: the service hands the end over
+(:meth:`Notifier.session_ended`, :meth:`Notifier.fleet_ended` return at once) and this module delivers it
+in a task of its own. A fleet is told once, at its end; its hosts' own sessions tell nobody: the fleet
+code marks each host's session (:meth:`Notifier.fleet_session`) in the process that runs it, before it
+starts (``fleets/notice.py``). There is no job engine yet, so the
 retry is in-process: :data:`ATTEMPTS` tries, waiting ``backoff × 2ⁿ`` between them; a delivery still
 pending when the service stops is dropped (logged). When the job queue exists, this moves onto it.
 """
@@ -10,15 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import apprise
 
 from setupwizard.core.secretbox import SecretBox, SecretBoxError
 from setupwizard.db.database import Database
 from setupwizard.db.models import NotifyTarget
-from setupwizard.notify.message import SessionEnd, render, session_end
+from setupwizard.notify.message import FleetEnd, render, render_fleet, session_end
 from setupwizard.notify.repository import NotifyTargetRepository
 from setupwizard.provisioning.events import SessionEvent
 
@@ -48,7 +53,7 @@ async def send_once(url: str, title: str, body: str) -> bool:
 
 
 class Notifier:
-    """Sends each finished session to its owner's targets whose rule asks for it.
+    """Sends each finished session, and each ended fleet, to its owner's targets whose rule asks for it.
 
     :param public_url: the service's address as people reach it, for the link to the session.
     :param attempts: tries per target; :param backoff: seconds before the second try (doubled after).
@@ -69,9 +74,19 @@ class Notifier:
         self.attempts = attempts
         self.backoff = backoff
         self._tasks: set[asyncio.Task[None]] = set()
+        self._fleet_sessions: set[str] = set()
 
     def __repr__(self) -> str:
         return "Notifier()"
+
+    def fleet_session(self, session_id: str) -> None:
+        """The session is a fleet host's, about to run in this process: its end tells nobody (its fleet's
+        end is told instead). Cleared by that end, or by :meth:`not_fleet_session` when it never runs."""
+        self._fleet_sessions.add(session_id)
+
+    def not_fleet_session(self, session_id: str) -> None:
+        """Forget a mark of :meth:`fleet_session` (its session did not start, or was fenced)."""
+        self._fleet_sessions.discard(session_id)
 
     def session_ended(
         self,
@@ -83,25 +98,54 @@ class Notifier:
         redact: Callable[[str], str],
     ) -> None:
         """Notify the owner's targets about this end, in the background; never raises, never waits."""
+        if session_id in self._fleet_sessions:  # a fleet host's: told with its fleet
+            self._fleet_sessions.discard(session_id)
+            return
         try:
             end = session_end(session_id, owner_id, server, complete, logs, redact)
             if not end.notified:
                 return
-            task = asyncio.create_task(self._deliver(end), name=f"notify-{session_id}")
+            title, body = render(end, self.public_url)
+            delivery = self._deliver(end.owner_id, end.succeeded, title, body, f"Session {session_id}")
+            self._hand_over(delivery, f"notify-{session_id}")
         except Exception:
             log.exception("Session %s: its notifications could not be prepared", session_id)
-            return
+
+    def fleet_ended(self, fleet_id: str, load: Callable[[], Awaitable[FleetEnd | None]]) -> None:
+        """Notify the owner's targets that the fleet ended, once (the caller is the one that ended it):
+        ``load`` reads its hosts, in the background as the delivery; never raises, never waits."""
+        try:
+            self._hand_over(self._deliver_fleet(fleet_id, load), f"notify-fleet-{fleet_id}")
+        except Exception:
+            log.exception("Fleet %s: its notifications could not be prepared", fleet_id)
+
+    def _hand_over(self, delivery: Coroutine[Any, Any, None], name: str) -> None:
+        try:
+            task = asyncio.create_task(delivery, name=name)
+        except BaseException:
+            delivery.close()
+            raise
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _deliver(self, end: SessionEnd) -> None:
+    async def _deliver_fleet(self, fleet_id: str, load: Callable[[], Awaitable[FleetEnd | None]]) -> None:
+        try:
+            end = await load()
+            if end is None:
+                return
+            title, body = render_fleet(end, self.public_url)
+        except Exception:
+            log.exception("Fleet %s: its end could not be read for its notifications", fleet_id)
+            return
+        await self._deliver(end.owner_id, end.succeeded, title, body, f"Fleet {fleet_id}")
+
+    async def _deliver(self, owner_id: int, succeeded: bool, title: str, body: str, what: str) -> None:
         try:
             async with self.db.session() as session:
-                targets = list(await NotifyTargetRepository(session).wanting(end.owner_id, end.succeeded))
+                targets = list(await NotifyTargetRepository(session).wanting(owner_id, succeeded))
         except Exception:
-            log.exception("Session %s: its notification targets could not be read", end.session_id)
+            log.exception("%s: its notification targets could not be read", what)
             return
-        title, body = render(end, self.public_url)
         await asyncio.gather(*(self._deliver_to(target, title, body) for target in targets))
 
     async def _deliver_to(self, target: NotifyTarget, title: str, body: str) -> None:
