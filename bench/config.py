@@ -42,10 +42,11 @@ class Sizes:
     fleet_scale_worker_concurrency: int = 30  # per worker: the fleet's lanes and the watched session fit
     # True: the default plan (ufw, as fleet_peers); False: connect, sudo check and a short script only.
     fleet_scale_default_plan: bool = True
-    # 0: the fleet's hosts compete for the CPU as any process does. 0 < f ≤ 1: every process of the fleet's
-    # hosts (not the watched host) shares one control group worth f of a default one (bench/cpu_share.py),
-    # so their apt work takes only the CPU the service leaves, as servers of their own would.
-    fleet_scale_hosts_cpu_share: float = 0.0
+    # 0 < f ≤ 1: every process of the fleet's hosts (not the watched host) shares one control group worth f
+    # of a default one (bench/cpu_share.py), so their apt work takes only the CPU the service leaves, as
+    # servers of their own would. 0: they compete for the service's 2 cores as any process does (the
+    # latency then measures this machine's run queue: bench/results.md, "F2, the latency explained").
+    fleet_scale_hosts_cpu_share: float = 1 / 64
     pickup_samples: int = 20
     session_timeout: float = 900.0  # seconds any one phase may take before the benchmark gives up
 

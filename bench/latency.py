@@ -60,6 +60,7 @@ class Level:
     flood_lines: int = 0
     flood_window: tuple[float, float] = (0.0, 0.0)
     watches: list[Watch] = field(default_factory=list)
+    cpu_seconds: float = 0.0  # the service's CPU from the start line to every session's end
 
 
 async def _run_level(
@@ -95,8 +96,10 @@ async def _run_level(
         tasks = [asyncio.create_task(watcher.run()) for _, _, watcher in jobs]
         try:
             level.reached = await start_in_waves(service, jobs, tasks, barrier, sizes.session_timeout)
+            cpu_before = service.cpu_seconds()
             barrier.release()
             done, pending = await asyncio.wait(tasks, timeout=sizes.session_timeout)
+            level.cpu_seconds = service.cpu_seconds() - cpu_before
             if pending:
                 stuck = [w.watch.session_id for t, (_, _, w) in zip(tasks, jobs, strict=True) if t in pending]
                 details = [await service.describe_stuck(session_id) for session_id in stuck[:3]]
@@ -124,6 +127,7 @@ def _row(level: Level) -> list[str]:
         fmt(median(latencies)),
         fmt(percentile(latencies, 99)),
         fmt(max(latencies) if latencies else float("nan")),
+        f"{level.cpu_seconds:.2f}",
     ]
     if level.flood is not None:
         start, end = level.flood_window
@@ -172,7 +176,16 @@ async def run(sizes: Sizes) -> Section:
         levels.append(await _run_level(service, pool[:n], pool[n], sizes, f"{n} + flood"))
         problems = service.log_problems()
     table = [
-        ["level", "printers", "ticks received / printed", "p50 ms", "p99 ms", "max ms", "beside the flood"]
+        [
+            "level",
+            "printers",
+            "ticks received / printed",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "serve CPU s (start line → every session ended)",
+            "beside the flood",
+        ]
     ]
     table += [_row(level) for level in levels]
     section.tables.append(table)
