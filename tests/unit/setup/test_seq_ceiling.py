@@ -33,19 +33,26 @@ class GatedDatabase:
             yield session
 
 
-async def new_session(db: Database, make_user: Callable[[], Awaitable[int]]) -> str:
-    session_id = str(uuid.uuid4())
+async def new_sessions(db: Database, make_user: Callable[[], Awaitable[int]], count: int) -> list[str]:
+    """``count`` running sessions of one new user, inserted in one transaction (one commit, not ``count``)."""
+    session_ids = [str(uuid.uuid4()) for _ in range(count)]
     owner = await make_user()
     async with db.session() as session:
-        await repository.insert_session(
-            session,
-            session_id=session_id,
-            owner_id=owner,
-            host="192.0.2.1",
-            port=22,
-            username="root",
-            seq_ceiling=FIRST_RESERVATION,
-        )
+        for session_id in session_ids:
+            await repository.insert_session(
+                session,
+                session_id=session_id,
+                owner_id=owner,
+                host="192.0.2.1",
+                port=22,
+                username="root",
+                seq_ceiling=FIRST_RESERVATION,
+            )
+    return session_ids
+
+
+async def new_session(db: Database, make_user: Callable[[], Awaitable[int]]) -> str:
+    [session_id] = await new_sessions(db, make_user, 1)
     return session_id
 
 
@@ -108,7 +115,7 @@ async def test_sessions_that_cross_together_share_one_write(
 ) -> None:
     """200 sessions started together cross half of their first reservation together: their reservations
     must not become 200 transactions on SQLite's one write lock (bench/results.md, "Bisecting")."""
-    session_ids = [await new_session(db, make_user) for _ in range(200)]
+    session_ids = await new_sessions(db, make_user, 200)
     gated = GatedDatabase(db)
     writer = CeilingWriter(gated)  # type: ignore[arg-type]
     ceilings = [SeqCeiling(writer, session_id, ceiling=FIRST_RESERVATION) for session_id in session_ids]
@@ -131,7 +138,7 @@ async def test_a_failed_shared_write_is_reported_to_each_session_and_tried_again
     db: Database, make_user: Callable[[], Awaitable[int]]
 ) -> None:
     """A write that fails (the database refuses) lets publishing go on, and the next cover tries again."""
-    session_ids = [await new_session(db, make_user) for _ in range(3)]
+    session_ids = await new_sessions(db, make_user, 3)
 
     class Refusing(GatedDatabase):
         refuse = True
