@@ -20,6 +20,10 @@ class Sizes:
     # tick out of step, as independent ones do; 0.0: all 200 print at the same instants, a burst of 200
     # lines every 1/rate seconds).
     latency_phase_spread: float = 1.0
+    # 0 < f ≤ 1: the printers' hosts (their sshd sessions and printers) share one control group worth f of a
+    # default one (bench/cpu_share.py), as servers of their own would; 0: each SSH session competes with the
+    # service at full weight (an autogroup of its own), and the p99 measures this machine's run queue.
+    latency_hosts_cpu_share: float = 0.0
     max_hosts: int = 50  # testbed hosts started at once by one benchmark
     connect_samples: int = 200
     scale_setups: int = 200

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from setupwizard.testbed.host import TestHost
@@ -88,6 +88,54 @@ def small_cpu_share(hosts: Iterable[TestHost], fraction: float) -> Iterator[int]
         for host in hosts:
             _move(namespace_pids(host.init_pid()), group / "cgroup.procs")
         yield weight
+    finally:
+        with contextlib.suppress(OSError):
+            left = [int(p) for p in (group / "cgroup.procs").read_text().split()]
+            _move(left, root / "cgroup.procs")
+        with contextlib.suppress(OSError):
+            group.rmdir()
+
+
+CPUACCT_V1_ROOT = Path("/sys/fs/cgroup/cpuacct")  # the cpuacct controller of a hybrid (v1) hierarchy
+METER_PREFIX = "setupwizard-bench-meter-"
+
+
+def _meter_root() -> tuple[Path, Callable[[Path], float]]:
+    """(the hierarchy's root, a reader of a group's CPU seconds) on this machine."""
+    if (CPUACCT_V1_ROOT / "cpuacct.usage").exists():
+        return CPUACCT_V1_ROOT, lambda group: int((group / "cpuacct.usage").read_text()) / 1e9
+    if (V2_ROOT / "cgroup.controllers").exists():  # cpu.stat's usage_usec exists in every v2 group
+        return V2_ROOT, lambda group: usage_usec((group / "cpu.stat").read_text()) / 1e6
+    raise RuntimeError("no CPU accounting: neither /sys/fs/cgroup/cpuacct (v1) nor a cgroup v2 hierarchy")
+
+
+def usage_usec(stat: str) -> int:
+    for line in stat.splitlines():
+        name, _, value = line.partition(" ")
+        if name == "usage_usec":
+            return int(value)
+    raise RuntimeError(f"no usage_usec in cpu.stat: {stat!r}")
+
+
+@contextlib.contextmanager
+def cpu_meter(hosts: Iterable[TestHost]) -> Iterator[Callable[[], float]]:
+    """Every process of ``hosts`` (and every one they start later) in one accounting group of our own;
+    yields a function that gives the CPU seconds (user + system) they used since.
+
+    On cgroup v1 the accounting hierarchy is not the one :func:`small_cpu_share` weights, so both can hold the
+    same hosts; on pure cgroup v2 one group does both, and the later move wins: use one or the other there.
+    """
+    root, read = _meter_root()
+    for stale in root.glob(f"{METER_PREFIX}*"):
+        with contextlib.suppress(OSError):
+            stale.rmdir()
+    group = root / f"{METER_PREFIX}{os.getpid()}"
+    group.mkdir()
+    try:
+        for host in hosts:
+            _move(namespace_pids(host.init_pid()), group / "cgroup.procs")
+        start = read(group)
+        yield lambda: read(group) - start
     finally:
         with contextlib.suppress(OSError):
             left = [int(p) for p in (group / "cgroup.procs").read_text().split()]

@@ -21,6 +21,7 @@ from typing import Any
 
 from bench.barrier import Barrier
 from bench.config import Sizes
+from bench.cpu_share import small_cpu_share
 from bench.hosts import Endpoint, endpoints, fresh_hosts, plan_hosts
 from bench.report import Section, verdict
 from bench.service import Service, running_service
@@ -156,6 +157,12 @@ async def run(sizes: Sizes) -> Section:
         hosts_began = time.monotonic()
         hosts = await stack.enter_async_context(fresh_hosts(host_count, ports_per_host=per_host))
         hosts_s = time.monotonic() - hosts_began
+        if sizes.latency_hosts_cpu_share:
+            weight = stack.enter_context(small_cpu_share(hosts, sizes.latency_hosts_cpu_share))
+            section.notes.append(
+                f"The printers' hosts ran in one control group of CPU weight {weight} (a default group: 1024 "
+                "in cgroup v1): servers of their own, as far as the service's CPU goes (bench/cpu_share.py)."
+            )
         service = await stack.enter_async_context(running_service("latency", "sqlite"))
         pool = endpoints(hosts, per_host)
         section.commands = [

@@ -9,7 +9,7 @@ import pytest
 
 from bench.__main__ import override
 from bench.config import FULL, Sizes
-from bench.cpu_share import namespace_pids, weight_for
+from bench.cpu_share import namespace_pids, usage_usec, weight_for
 from bench.fleet_scale import layout, plan_of, stamp_seconds
 from bench.peers import end_state
 from bench.profile import summarise
@@ -104,6 +104,12 @@ def test_cpu_share_weight_is_a_fraction_of_the_default_and_never_below_the_minim
 
 def test_namespace_pids_finds_this_process_among_its_namespace() -> None:
     assert os.getpid() in namespace_pids(os.getpid())
+
+
+def test_cpu_meter_readsusage_usec_of_a_v2_cpu_stat() -> None:
+    assert usage_usec("usage_usec 1250000\nuser_usec 1000000\nsystem_usec 250000\n") == 1_250_000
+    with pytest.raises(RuntimeError, match="usage_usec"):
+        usage_usec("user_usec 1\n")
 
 
 def test_stamp_seconds_reads_the_frame_timestamp_as_utc() -> None:
