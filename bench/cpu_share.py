@@ -62,16 +62,34 @@ def namespace_pids(init_pid: int) -> list[int]:
     return found
 
 
-def _remove_stale(root: Path) -> None:
-    for group in root.glob(f"{PREFIX}*"):
-        with contextlib.suppress(OSError):  # not empty: a run still going
-            group.rmdir()
-
-
 def _move(pids: Iterable[int], procs: Path) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, OSError):  # it ended meanwhile
             procs.write_text(str(pid))
+
+
+def _move_hosts(hosts: Iterable[TestHost], group: Path) -> None:
+    for host in hosts:
+        _move(namespace_pids(host.init_pid()), group / "cgroup.procs")
+
+
+@contextlib.contextmanager
+def _own_group(root: Path, prefix: str) -> Iterator[Path]:
+    """A new group ``<prefix><pid>`` under ``root`` (groups left by killed runs removed first, once empty);
+    on exit the processes still in it go back to ``root`` and it is removed."""
+    for stale in root.glob(f"{prefix}*"):
+        with contextlib.suppress(OSError):  # not empty: a run still going
+            stale.rmdir()
+    group = root / f"{prefix}{os.getpid()}"
+    group.mkdir()
+    try:
+        yield group
+    finally:
+        with contextlib.suppress(OSError):
+            left = [int(p) for p in (group / "cgroup.procs").read_text().split()]
+            _move(left, root / "cgroup.procs")
+        with contextlib.suppress(OSError):
+            group.rmdir()
 
 
 @contextlib.contextmanager
@@ -79,21 +97,11 @@ def small_cpu_share(hosts: Iterable[TestHost], fraction: float) -> Iterator[int]
     """Every process of ``hosts`` (their sshd listeners, so every session they start later too) in one
     group worth ``fraction`` of a default group; yields the weight written."""
     root, weight_file, default = _root()
-    _remove_stale(root)
     weight = weight_for(fraction, default)
-    group = root / f"{PREFIX}{os.getpid()}"
-    group.mkdir()
-    try:
+    with _own_group(root, PREFIX) as group:
         (group / weight_file).write_text(str(weight))
-        for host in hosts:
-            _move(namespace_pids(host.init_pid()), group / "cgroup.procs")
+        _move_hosts(hosts, group)
         yield weight
-    finally:
-        with contextlib.suppress(OSError):
-            left = [int(p) for p in (group / "cgroup.procs").read_text().split()]
-            _move(left, root / "cgroup.procs")
-        with contextlib.suppress(OSError):
-            group.rmdir()
 
 
 CPUACCT_V1_ROOT = Path("/sys/fs/cgroup/cpuacct")  # the cpuacct controller of a hybrid (v1) hierarchy
@@ -126,19 +134,7 @@ def cpu_meter(hosts: Iterable[TestHost]) -> Iterator[Callable[[], float]]:
     same hosts; on pure cgroup v2 one group does both, and the later move wins: use one or the other there.
     """
     root, read = _meter_root()
-    for stale in root.glob(f"{METER_PREFIX}*"):
-        with contextlib.suppress(OSError):
-            stale.rmdir()
-    group = root / f"{METER_PREFIX}{os.getpid()}"
-    group.mkdir()
-    try:
-        for host in hosts:
-            _move(namespace_pids(host.init_pid()), group / "cgroup.procs")
+    with _own_group(root, METER_PREFIX) as group:
+        _move_hosts(hosts, group)
         start = read(group)
         yield lambda: read(group) - start
-    finally:
-        with contextlib.suppress(OSError):
-            left = [int(p) for p in (group / "cgroup.procs").read_text().split()]
-            _move(left, root / "cgroup.procs")
-        with contextlib.suppress(OSError):
-            group.rmdir()
