@@ -37,11 +37,12 @@ from setupwizard.setup.service import SetupService
 
 BOX = SecretBox(derive_key(b"fleet notice unit tests key material"))
 FAILING = "198.18.0.61"
+HANGING = "198.18.0.64"
 PASSWORD = f"fleet-notice-canary-{secrets.token_hex(4)}"
 
 
 class Engine:
-    """Ends at once: ``failed`` on FAILING, ``succeeded`` elsewhere."""
+    """Ends at once: ``failed`` on FAILING, ``succeeded`` elsewhere; on HANGING it works until cancelled."""
 
     async def __call__(
         self,
@@ -55,6 +56,11 @@ class Engine:
         keepalive_interval: float,
     ) -> SetupResult:
         await emitter.emit(EventType.LOG, Level.INFO, f"working on {target.host}")
+        if target.host == HANGING:
+            await cancel.wait()  # a shutdown cancels every running setup
+            result = SetupResult(message="⚠ cancelled", status=SessionStatus.CANCELLED)
+            await emitter.emit(EventType.COMPLETE, Level.WARNING, result.message, data=result.to_dict())
+            return result
         failed = target.host == FAILING
         status = SessionStatus.FAILED if failed else SessionStatus.SUCCEEDED
         result = SetupResult(message="✗ boom" if failed else "✓ done", status=status)
@@ -195,3 +201,38 @@ async def test_a_marked_session_is_silent_once_and_its_mark_goes_with_its_end(
     notifier.session_ended("s-unstarted", user, "bob@h:22", complete, ["line"], str)
     await notifier.wait()
     assert len(sent) == 2
+
+
+async def test_a_fleet_cut_short_by_a_shutdown_is_told_once_interrupted(
+    db: Database, told: tuple[int, SetupService, FleetService, Notifier], sent: Sent
+) -> None:
+    """The fleet service's close ends the fleet ``interrupted`` and tells it; the host sessions the setup
+    service then interrupts tell nobody, and nothing tells the fleet a second time."""
+    user, setup, fleet_service, notifier = told
+    body: dict[str, Any] = {
+        "name": "cut fleet",
+        "targets": [{"host": h, "username": "bob"} for h in ("198.18.0.65", HANGING, "198.18.0.66")],
+        "defaults": {"password": PASSWORD},
+        "plan": {"packages": [], "apt_update": False, "firewall": False},
+        "parallel": 1,  # the third host is still queued when the service stops
+        "accept_new_host_keys": True,
+    }
+    started = await fleet_service.start(user, FleetRequest.model_validate(body), TargetPolicy([]))
+    for _ in range(500):
+        if any(run.host == HANGING for run in setup.running.values()):
+            break
+        await asyncio.sleep(0.02)
+    else:
+        raise AssertionError("the hanging host never started")
+    await fleet_service.close()
+    await setup.close()
+    await notifier.wait()
+    assert await ended(db, started.fleet_id) == "interrupted"
+    async with db.session() as session:
+        statuses = {host.host: host.status for host in await fleets.hosts_of(session, started.fleet_id)}
+    assert statuses == {"198.18.0.65": "succeeded", HANGING: "interrupted", "198.18.0.66": "interrupted"}
+    assert len(sent) == 1, [title for _, title, _ in sent]  # the fleet's end, none of its sessions'
+    _, title, text = sent[0]
+    assert "fleet cut fleet ended interrupted" in title
+    assert f"https://wizard.example.com/fleets/{started.fleet_id}" in text
+    assert PASSWORD not in title + text
