@@ -118,6 +118,7 @@ def _meter_root() -> tuple[Path, Callable[[Path], float]]:
 
 
 def usage_usec(stat: str) -> int:
+    """The ``usage_usec`` field of a cgroup v2 ``cpu.stat`` (user + system microseconds)."""
     for line in stat.splitlines():
         name, _, value = line.partition(" ")
         if name == "usage_usec":

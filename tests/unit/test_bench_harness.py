@@ -106,7 +106,7 @@ def test_namespace_pids_finds_this_process_among_its_namespace() -> None:
     assert os.getpid() in namespace_pids(os.getpid())
 
 
-def test_cpu_meter_readsusage_usec_of_a_v2_cpu_stat() -> None:
+def test_cpu_meter_reads_usage_usec_of_a_v2_cpu_stat() -> None:
     assert usage_usec("usage_usec 1250000\nuser_usec 1000000\nsystem_usec 250000\n") == 1_250_000
     with pytest.raises(RuntimeError, match="usage_usec"):
         usage_usec("user_usec 1\n")
