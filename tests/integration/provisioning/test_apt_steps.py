@@ -17,6 +17,7 @@ from setupwizard.provisioning import (
 )
 from setupwizard.provisioning.plan import PlanSettings
 from setupwizard.provisioning.runner import run_setup
+from setupwizard.provisioning.steps.apt import APT_ENV, APT_GET, UPDATE_COMMAND
 from setupwizard.testbed.host import TestHost
 
 from .recorder import Recorder, login
@@ -248,3 +249,30 @@ async def test_the_lists_lock_wait_ends_at_the_apt_lock_timeout(test_host: TestH
     step = next(s for s in result.steps if s.id == "apt_update")
     assert step.status is StepStatus.FAILED and "apt-get update" in step.message, rec.dump()
     assert [e for e in rec.events if e.code == "apt_update.lists_locked"], rec.dump()
+
+
+def _index_uris(host: TestHost, update_command: str) -> list[str]:
+    """The package index addresses ``update_command`` would fetch (apt-get's ``--print-uris``)."""
+    result = host.run_root(update_command.replace(" update", " --print-uris update"))
+    assert result.returncode == 0, result.stderr
+    return [line.split("'")[1] for line in result.stdout.splitlines() if "/Packages" in line]
+
+
+async def test_the_update_fetches_gzip_indexes_and_stores_the_lists_unpacked(
+    make_test_host: Callable[[], TestHost],
+) -> None:
+    """The update prefers ``Packages.gz`` (cheaper to unpack than apt's default ``.xz``, docs/engine.md), only
+    for its own command: the lists are stored as a plain update stores them, and the server's apt keeps xz."""
+    host = make_test_host()
+    assert all(uri.endswith("Packages.xz") for uri in _index_uris(host, APT_ENV + APT_GET + " update"))
+    ours = _index_uris(host, UPDATE_COMMAND)
+    assert ours and all(uri.endswith("Packages.gz") for uri in ours), ours
+    rec = Recorder()
+    result = await run_setup(
+        login(host, "root"), SetupOptions(packages=[], firewall=False), rec.emitter, MemoryKnownHosts()
+    )
+    assert result.success, rec.dump()
+    assert any("Packages" in line and line.startswith("Get:") for line in _apt_update_step(rec)), rec.dump()
+    lists = host.run_root("ls /var/lib/apt/lists/").stdout.split()
+    assert any(name.endswith("_Packages") for name in lists), lists
+    assert not any(name.endswith((".gz", ".xz")) for name in lists), lists
