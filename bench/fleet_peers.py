@@ -125,8 +125,10 @@ async def run(sizes: Sizes) -> Section:
     ours_commands: list[str] = []
     with ssh_key() as key:
         await warm_apt_proxy()
+        tools = TOOLS if sizes.fleet_peers_ansible else (TOOLS[0], TOOLS[2])
         for round_index in range(sizes.fleet_peers_rounds):
-            order = TOOLS[round_index % 3 :] + TOOLS[: round_index % 3]
+            turn = round_index % len(tools)
+            order = tools[turn:] + tools[:turn]
             for tool in order:
                 async with AsyncExitStack() as stack:
                     began = time.monotonic()
@@ -169,6 +171,9 @@ async def run(sizes: Sizes) -> Section:
     ]
     met = True
     for tool in TOOLS:
+        if not times[tool]:
+            table.append([tool, "not run", "", "", "", "", ""])
+            continue
         mine = median(times[tool])
         target = TARGETS.get(tool)
         if target is not None:
@@ -185,8 +190,12 @@ async def run(sizes: Sizes) -> Section:
             ]
         )
     section.tables.append(table)
+    paired = [o / p for o, p in zip(times[TOOLS[0]], times[TOOLS[2]], strict=True)]
     section.notes += [
         *notes,
+        "ours ÷ pyinfra round by round (the same minutes of this machine): "
+        + ", ".join(f"{r:.2f}×" for r in paired)
+        + f"; their median {median(paired):.2f}×.",
         f"{sizes.fleet_peers_rounds} round(s); each tool on {n} fresh hosts of its own (started before "
         "its clock starts), tools one after another, order rotated per round; end state checked with "
         "`ufw status` inside every host; peer output in bench/out/fleet_peers.log.",
@@ -202,5 +211,5 @@ async def run(sizes: Sizes) -> Section:
         "lock-out proof over a new SSH connection), every line stored and published; the peers run two "
         "tasks (see benchmark 5).",
     ]
-    section.verdict = verdict(met)
+    section.verdict = verdict(met) + ("" if sizes.fleet_peers_ansible else " (pyinfra only: Ansible not run)")
     return section
