@@ -52,9 +52,9 @@ _AUDIT_END = "--- setupwizard:fresh"
 # Package description translations are not needed to install anything: about 40% of a fresh
 # Debian 12 update's download (6.1 of 15 MB). The package indexes are fetched as .gz where the archive
 # has them (apt falls back to its own order where not): unpacking Packages.xz is most of the server's CPU
-# in an update (0.3-0.5 s of ~1.3 s on a fresh Debian 12 host), .gz is 38 % more download (12.1 MB against
-# 8.8 MB), which a server on a link of 100 Mbit/s or more fetches sooner than it unpacks xz. Both are
-# for this one command: the server's own later updates keep its apt settings (docs/engine.md).
+# in an update, and .gz's larger download (+38 %) is fetched sooner than xz is unpacked on a link of
+# 100 Mbit/s or more. Both are for this one command: the server's own later updates keep its apt settings
+# (the trade and its figures: docs/engine.md).
 UPDATE_OPTIONS = " -o Acquire::Languages=none -o Acquire::CompressionTypes::Order::=gz"
 _UPGRADED = re.compile(r"^(\d+) upgraded, (\d+) newly installed", re.MULTILINE)
 # apt-get update's refusal when another update holds the lists lock (exit 100). DPkg::Lock::Timeout

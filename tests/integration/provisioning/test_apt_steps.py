@@ -264,7 +264,8 @@ async def test_the_update_fetches_gzip_indexes_and_stores_the_lists_unpacked(
     """The update prefers ``Packages.gz`` (cheaper to unpack than apt's default ``.xz``, docs/engine.md), only
     for its own command: the lists are stored as a plain update stores them, and the server's apt keeps xz."""
     host = make_test_host()
-    assert all(uri.endswith("Packages.xz") for uri in _index_uris(host, APT_ENV + APT_GET + " update"))
+    default = _index_uris(host, APT_ENV + APT_GET + " update")
+    assert default and all(uri.endswith("Packages.xz") for uri in default), default
     ours = _index_uris(host, UPDATE_COMMAND)
     assert ours and all(uri.endswith("Packages.gz") for uri in ours), ours
     rec = Recorder()
