@@ -79,7 +79,10 @@ async def create_user(session: AsyncSession, username: str, password: str, is_ad
     if await repo.get_by_username(username) is not None:
         raise ConflictError(f"User {username!r} already exists", code="user_exists")
     password_hash = await run_in_threadpool(credentials.hash_password, password)
-    return await repo.add(username, password_hash, is_admin)
+    try:
+        return await repo.add(username, password_hash, is_admin)
+    except IntegrityError:  # another request took the name while the password was being hashed
+        raise ConflictError(f"User {username!r} already exists", code="user_exists") from None
 
 
 async def change_password(session: AsyncSession, user: User, current: str, new: str) -> None:
@@ -130,7 +133,7 @@ async def ensure_first_admin(db: Database, settings: Settings) -> User | None:
             if await UserRepository(session).count() > 0:
                 return None
             user = await create_user(session, username, password, is_admin=True)
-    except IntegrityError:  # another instance created it at the same moment
+    except (IntegrityError, ConflictError):  # another instance created it at the same moment
         return None
     except InvalidRequestError as exc:
         variable = "SETUPWIZARD_ADMIN_USER" if exc.field == "username" else "SETUPWIZARD_ADMIN_PASSWORD"

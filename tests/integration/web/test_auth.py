@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
@@ -176,6 +177,23 @@ def test_admin_creates_users_and_others_cannot(live_server: LiveServer) -> None:
         assert short.json()["field"] == "password"
         names = [u["username"] for u in client.get("/api/users").json()]
     assert names == ["admin", "alice"]
+
+
+async def test_one_name_asked_for_at_once_makes_one_user_and_409s(live_server: LiveServer) -> None:
+    """Requests racing for one name: the name is checked, then the password hashed (slow), then the row
+    added. Each race the check passed ends in the unique index, which must answer 409, not 500."""
+    async with live_server.async_client(live_server.admin_login()) as client:
+        answers = await asyncio.gather(
+            *(
+                client.post("/api/users", json={"username": "carol", "password": f"carol-pw-{n}-long"})
+                for n in range(8)
+            )
+        )
+        names = [u["username"] for u in (await client.get("/api/users")).json()]
+    codes = sorted(answer.status_code for answer in answers)
+    assert codes == [201] + [409] * 7, [answer.text for answer in answers]
+    assert {answer.json()["code"] for answer in answers if answer.status_code == 409} == {"user_exists"}
+    assert names.count("carol") == 1
 
 
 def test_password_change_ends_every_login(live_server: LiveServer) -> None:
