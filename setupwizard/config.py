@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from setupwizard.servers.targets import DEFAULT_TARGET_DENY, parse_networks
+from setupwizard.core.networks import DEFAULT_TARGET_DENY, parse_networks
 
 
 class Settings(BaseSettings):

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from setupwizard.config import Settings
+from setupwizard.core.networks import TargetPolicy
 from setupwizard.core.secretbox import SecretBox, derive_key
 from setupwizard.db.database import Database
 from setupwizard.db.models import NotifyTarget
@@ -30,7 +31,6 @@ from setupwizard.provisioning.events import EventEmitter, EventType, Level, Sess
 from setupwizard.provisioning.known_hosts import KnownHostStore, MemoryKnownHosts
 from setupwizard.provisioning.result import SessionStatus, SetupResult
 from setupwizard.provisioning.target import SetupOptions, Target
-from setupwizard.servers.targets import TargetPolicy
 from setupwizard.setup.locks import MemoryHostLocks
 from setupwizard.setup.schemas import AutoSetupRequest
 from setupwizard.setup.service import SetupService
