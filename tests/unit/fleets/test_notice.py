@@ -89,9 +89,9 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> Sent:
     """Every delivery (url, title, body), received as apprise would send it."""
     got: Sent = []
 
-    async def send_once(url: str, title: str, body: str) -> bool:
+    async def send_once(url: str, title: str, body: str, policy: TargetPolicy) -> str:
         got.append((url, title, body))
-        return True
+        return ""
 
     monkeypatch.setattr(sender, "send_once", send_once)
     return got
@@ -118,7 +118,7 @@ async def told(
                 last_error="",
             )
         )
-    notifier = Notifier(db, BOX, "https://wizard.example.com")
+    notifier = Notifier(db, BOX, "https://wizard.example.com", policy=TargetPolicy([]))
     bus = MemoryBus()
     settings = Settings(event_flush_seconds=0.05)
     setup = SetupService(
