@@ -10,8 +10,8 @@ A name could resolve to another address between this check and the connection (D
 that matters, give the service a resolver you trust, or deny by firewall as well.
 
 Shared: ``servers/`` (SSH targets), ``notify/`` (notification URLs) and ``config.py`` (the default lists
-and their validation); ``notify/`` may not import a sibling domain's rules, so it cannot live in
-``servers/``.
+and their validation). In ``servers/`` it made ``notify/`` and ``config.py`` depend on the SSH domain for a
+rule that is not about SSH.
 """
 
 from __future__ import annotations
