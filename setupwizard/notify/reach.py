@@ -17,11 +17,12 @@ its name resolves to. A plugin of one public service (``tgram://``, ``discord://
 holds tokens only and sends to that service's fixed address: it has no host to check. A host token that
 maps to something else (WeChat's agent id) is not a host.
 
-Known limits. A name may resolve to another address between the check and apprise's own connection (DNS
-rebinding), and a receiver allowed here may answer with an HTTP redirect that apprise follows; a plugin
-that builds its server from some other part of the URL (Zulip's ``org.hostname``, Bluesky's handle
-domain) is not seen. Where that matters, deny by an egress firewall as well (docs/deploy.md). Some
-plugins' ``host`` is a name that is never connected to (a Mailgun domain, an ntfy.sh topic): one that
+A name may resolve to another address between this check and apprise's own connection (DNS rebinding),
+and a receiver allowed here may answer with an HTTP redirect that apprise follows: ``connect_guard.py``
+checks every HTTP connection of a delivery where it is made, including those of a plugin that builds its
+server from some other part of the URL (Zulip's ``org.hostname``, Bluesky's handle domain), which this
+module does not see. Connections made without urllib3 (mail's SMTP) are checked here only, by name; where
+that matters, deny by an egress firewall as well (docs/deploy.md). Some plugins' ``host`` is a name that is never connected to (a Mailgun domain, an ntfy.sh topic): one that
 spells a denied address (``ntfy://1234``, ``localhost``) is refused although harmless.
 """
 

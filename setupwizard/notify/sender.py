@@ -10,8 +10,9 @@ retry is in-process: :data:`ATTEMPTS` tries, waiting ``backoff × 2ⁿ`` between
 pending when the service stops is dropped (logged). When the job queue exists, this moves onto it.
 
 Before every try the URL is checked against the deny list again (``notify/reach.py``: its host may resolve
-elsewhere since it was saved); a refused delivery makes no connection, is not retried, and is noted on the
-target like any failed one (:data:`~setupwizard.notify.reach.DENIED`), never with the URL.
+elsewhere since it was saved), and while it is sent every connection is checked where it is made
+(``notify/connect_guard.py``: redirects, DNS rebinding); a refused delivery is not retried, and is noted on
+the target like any failed one (:data:`~setupwizard.notify.reach.DENIED`), never with the URL.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from setupwizard.core.networks import TargetPolicy
 from setupwizard.core.secretbox import SecretBox, SecretBoxError
 from setupwizard.db.database import Database
 from setupwizard.db.models import NotifyTarget
+from setupwizard.notify.connect_guard import guarded
 from setupwizard.notify.message import FleetEnd, render, render_fleet, session_end
 from setupwizard.notify.reach import DENIED, is_denied
 from setupwizard.notify.repository import NotifyTargetRepository
@@ -60,10 +62,14 @@ async def send_once(url: str, title: str, body: str, policy: TargetPolicy) -> st
     if not sender.add(url):
         return NOT_DELIVERED
     try:
-        delivered = bool(await sender.async_notify(title=title, body=body))
+        # In a thread of ours, not apprise's async_notify (its executor threads would not see the guard).
+        with guarded(policy) as guard:
+            delivered = bool(await asyncio.to_thread(sender.notify, title=title, body=body))
     except Exception:  # a plugin's bug must not reach the caller; its message may quote the URL
         log.warning("apprise raised while sending a notification")
         return NOT_DELIVERED
+    if guard.refused:  # a redirect, or a name that resolves elsewhere now, into a denied network
+        return DENIED
     return "" if delivered else NOT_DELIVERED
 
 
