@@ -26,50 +26,25 @@ POLICY = TargetPolicy([f"{DENIED_ADDRESS}/32", "169.254.0.0/16"])
 
 
 @contextmanager
-def redirector(location: str) -> Iterator[list[str]]:
-    """A receiver on 127.0.0.1 that answers every POST with a 307 to ``location``; yields the paths asked."""
-    asked: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            asked.append(self.path)
-            self.send_response(307)
-            self.send_header("Location", location)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        asked.append(f"port {server.server_address[1]}")
-        yield asked
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@contextmanager
-def denied_receiver() -> Iterator[tuple[int, list[str]]]:
-    """A webhook on the denied address: (its port, the paths that reached it)."""
+def receiver(address: str, status: int = 200, location: str = "") -> Iterator[tuple[int, list[str]]]:
+    """An HTTP receiver on ``address`` answering every POST with ``status`` (and a ``Location`` when given):
+    (its port, the paths posted to it)."""
     reached: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length", "0")))
             reached.append(self.path)
-            self.send_response(200)
+            self.send_response(status)
+            if location:
+                self.send_header("Location", location)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer((DENIED_ADDRESS, 0), Handler)
+    server = ThreadingHTTPServer((address, 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -80,12 +55,12 @@ def denied_receiver() -> Iterator[tuple[int, list[str]]]:
 
 
 async def test_a_redirect_into_a_denied_network_is_not_followed() -> None:
-    with denied_receiver() as (port, reached), redirector(f"http://{DENIED_ADDRESS}:{port}/stolen") as asked:
-        redirector_port = int(asked.pop(0).split()[1])
-        # The control: followed without the guard, the redirect does reach the denied receiver.
-        followed = requests.post(f"http://127.0.0.1:{redirector_port}/control", json={}, timeout=10)
-        assert followed.status_code == 200 and reached == ["/stolen"]
-        outcome = await send_once(f"json://127.0.0.1:{redirector_port}/hook", "title", "body", POLICY)
+    with receiver(DENIED_ADDRESS) as (port, reached):
+        with receiver("127.0.0.1", 307, f"http://{DENIED_ADDRESS}:{port}/stolen") as (allowed, asked):
+            # The control: followed without the guard, the redirect does reach the denied receiver.
+            followed = requests.post(f"http://127.0.0.1:{allowed}/control", json={}, timeout=10)
+            assert followed.status_code == 200 and reached == ["/stolen"]
+            outcome = await send_once(f"json://127.0.0.1:{allowed}/hook", "title", "body", POLICY)
     assert asked == ["/control", "/hook"]  # the allowed receiver was asked
     assert reached == ["/stolen"]  # the delivery's redirect never arrived
     assert outcome == DENIED
