@@ -33,6 +33,7 @@ from setupwizard.fleets.lifespan import lifespan as fleets_lifespan
 from setupwizard.fleets.routes import router as fleets_router
 from setupwizard.metrics.listener import metrics_lifespan
 from setupwizard.metrics.routes import router as metrics_router
+from setupwizard.notify.reach import notify_policy
 from setupwizard.notify.routes import router as notify_router
 from setupwizard.servers.guard import connection_guard
 from setupwizard.servers.routes import router as servers_router
@@ -68,10 +69,10 @@ def configure_logging(settings: Settings) -> None:
 
 FEATURE_LIFESPANS: tuple[FeatureLifespan, ...] = (setup_lifespan, fleets_lifespan, metrics_lifespan)
 """The features' own start/stop, entered in order once the database is migrated and the first admin exists
-(``app.state.db``/``settings``/``secretbox`` are set), left in reverse. The setup feature builds the
-progress bus, the host locks and the setup service, and marks sessions a crash left ``running`` as
-``interrupted``. The fleets run their hosts on that service. The metrics count that service's running
-setups and serve ``/metrics`` on ``SETUPWIZARD_METRICS_ADDRESS`` when it is set."""
+(``app.state.db``/``settings``/``secretbox``/``notify_policy`` are set), left in reverse. The setup
+feature builds the progress bus, the host locks and the setup service, and marks sessions a crash left
+``running`` as ``interrupted``. The fleets run their hosts on that service. The metrics count that
+service's running setups and serve ``/metrics`` on ``SETUPWIZARD_METRICS_ADDRESS`` when it is set."""
 
 
 @asynccontextmanager
@@ -81,6 +82,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     configure_logging(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     app.state.secretbox = secretbox_from_settings(settings)
+    app.state.notify_policy = notify_policy(settings)  # where notification URLs may not reach
     db = Database(settings)
     app.state.db = db
     app.state.db_faults = DatabaseFaults()

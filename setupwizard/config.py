@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from setupwizard.servers.targets import DEFAULT_TARGET_DENY, parse_networks
+from setupwizard.core.networks import DEFAULT_TARGET_DENY, parse_networks
 
 
 class Settings(BaseSettings):
@@ -120,6 +120,16 @@ class Settings(BaseSettings):
         description="The service's address as people open it (https://wizard.example.com); notifications "
         "link to a session's log under it. Empty: a notification names the session id only.",
     )
+    notify_deny: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_TARGET_DENY),
+        description="Networks (a JSON list of CIDRs) a notification URL may not reach: refused when it is "
+        "saved, and again at every delivery (every address its host resolves to).",
+    )
+    notify_deny_own_addresses: bool = Field(
+        True,
+        description="Also refuse notification URLs that reach the service host's own addresses (every "
+        "interface's, read at start); false: allow a receiver on the service's own machine.",
+    )
 
     @field_validator("public_url")
     @classmethod
@@ -136,9 +146,9 @@ class Settings(BaseSettings):
             split_address(value)
         return value.strip()
 
-    @field_validator("target_deny")
+    @field_validator("target_deny", "notify_deny")
     @classmethod
-    def _target_deny_is_networks(cls, value: list[str]) -> list[str]:
+    def _deny_lists_are_networks(cls, value: list[str]) -> list[str]:
         parse_networks(value)
         return value
 

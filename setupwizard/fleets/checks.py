@@ -8,6 +8,7 @@ Every refusal names the target: ``targets.3.host``, ``targets.3.password``; the 
 from __future__ import annotations
 
 from setupwizard.core.errors import AppError, InvalidRequestError
+from setupwizard.core.networks import TargetPolicy
 from setupwizard.core.secretbox import SecretBox
 from setupwizard.db.database import Database
 from setupwizard.fleets.schemas import FleetRequest
@@ -15,7 +16,6 @@ from setupwizard.provisioning import validate_options
 from setupwizard.provisioning.address import canonical_host
 from setupwizard.provisioning.errors import InvalidInputError
 from setupwizard.provisioning.known_hosts import KnownHostStore
-from setupwizard.servers.targets import TargetPolicy
 from setupwizard.setup.ports import Validator
 from setupwizard.setup.schemas import AutoSetupRequest
 from setupwizard.vault.service import fill_saved_key

@@ -13,6 +13,7 @@ from setupwizard.audit import trail as audit
 from setupwizard.audit.trail import AuditAction
 from setupwizard.auth.deps import CurrentUser
 from setupwizard.core.errors import AppError
+from setupwizard.core.networks import TargetPolicy
 from setupwizard.db.deps import SessionDep
 from setupwizard.db.models import User
 from setupwizard.fleets import repository
@@ -30,7 +31,6 @@ from setupwizard.fleets.socket import serve_fleet_progress
 from setupwizard.fleets.views import fleet_out, logs_zip
 from setupwizard.provisioning.inventory import parse_inventory
 from setupwizard.servers.guard import target_rules
-from setupwizard.servers.targets import TargetPolicy
 
 router = APIRouter(prefix="/api/fleets", tags=["fleets"])
 

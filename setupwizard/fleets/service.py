@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from setupwizard.config import Settings
 from setupwizard.core.errors import AppError, ConflictError
+from setupwizard.core.networks import TargetPolicy
 from setupwizard.core.secretbox import SecretBox
 from setupwizard.db.database import Database
 from setupwizard.db.models import Fleet, FleetHost, utc_now
@@ -29,7 +30,6 @@ from setupwizard.fleets.schemas import FleetDefaults, FleetRequest, FleetSession
 from setupwizard.provisioning.events import format_timestamp
 from setupwizard.provisioning.result import SessionStatus
 from setupwizard.servers.known_hosts import DatabaseKnownHosts
-from setupwizard.servers.targets import TargetPolicy
 from setupwizard.setup.schemas import AutoSetupRequest
 from setupwizard.setup.service import SetupService
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
 
 from setupwizard.auth.deps import CurrentUser
 from setupwizard.config import Settings
 from setupwizard.core.api_docs import ErrorBody, error_responses
+from setupwizard.core.networks import TargetPolicy
 from setupwizard.core.params import RowIdPath
 from setupwizard.db.deps import SessionDep
 from setupwizard.notify import service
@@ -14,6 +17,15 @@ from setupwizard.notify.schemas import NotifyRules, NotifyTargetCreate, NotifyTa
 from setupwizard.vault.routes import SecretBoxDep
 
 router = APIRouter(prefix="/api/notifications/targets", tags=["notifications"])
+
+
+def get_notify_policy(request: Request) -> TargetPolicy:
+    """The networks no notification URL may reach (``app.state.notify_policy``, built at start)."""
+    policy: TargetPolicy = request.app.state.notify_policy
+    return policy
+
+
+NotifyPolicyDep = Annotated[TargetPolicy, Depends(get_notify_policy)]
 
 
 @router.get("")
@@ -24,11 +36,18 @@ async def list_targets(user: CurrentUser, session: SessionDep) -> list[NotifyTar
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(422))
 async def save_target(
-    body: NotifyTargetCreate, user: CurrentUser, session: SessionDep, box: SecretBoxDep, request: Request
+    body: NotifyTargetCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    box: SecretBoxDep,
+    policy: NotifyPolicyDep,
+    request: Request,
 ) -> NotifyTargetOut:
-    """Save a target; its URL is stored encrypted and never shown again (422 naming ``url`` or ``name``)."""
+    """Save a target; its URL is stored encrypted and never shown again (422 naming ``url`` or ``name``;
+    ``notify_url_denied`` when the URL reaches a network in ``SETUPWIZARD_NOTIFY_DENY``)."""
+    url = body.url.get_secret_value()
     row = await service.save(
-        session, request, box, user, body.name, body.url.get_secret_value(), body.on_failed, body.on_succeeded
+        session, request, box, policy, user, body.name, url, body.on_failed, body.on_succeeded
     )
     return NotifyTargetOut.model_validate(row)
 
@@ -44,14 +63,20 @@ async def set_rules(
 
 @router.post(
     "/{target_id}/test",
-    responses={**error_responses(404), 502: {"model": ErrorBody, "description": "notify_failed"}},
+    responses={**error_responses(404, 422), 502: {"model": ErrorBody, "description": "notify_failed"}},
 )
 async def send_test(
-    target_id: RowIdPath, user: CurrentUser, session: SessionDep, box: SecretBoxDep, request: Request
+    target_id: RowIdPath,
+    user: CurrentUser,
+    session: SessionDep,
+    box: SecretBoxDep,
+    policy: NotifyPolicyDep,
+    request: Request,
 ) -> NotifyTargetOut:
-    """Send a test notification to the target now (one try); 502 ``notify_failed`` when it did not arrive."""
+    """Send a test notification to the target now (one try); 502 ``notify_failed`` when it did not arrive,
+    422 ``notify_url_denied`` when its host is now in a denied network (nothing was sent)."""
     settings: Settings = request.app.state.settings
-    row = await service.send_test(session, box, user, target_id, settings.public_url)
+    row = await service.send_test(session, box, policy, user, target_id, settings.public_url)
     return NotifyTargetOut.model_validate(row)
 
 

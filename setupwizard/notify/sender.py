@@ -8,6 +8,11 @@ code marks each host's session (:meth:`Notifier.fleet_session`) in the process t
 starts (``fleets/notice.py``). There is no job engine yet, so the
 retry is in-process: :data:`ATTEMPTS` tries, waiting ``backoff × 2ⁿ`` between them; a delivery still
 pending when the service stops is dropped (logged). When the job queue exists, this moves onto it.
+
+Before every try the URL is checked against the deny list again (``notify/reach.py``: its host may resolve
+elsewhere since it was saved), and while it is sent every connection is checked where it is made
+(``notify/connect_guard.py``: redirects, DNS rebinding); a refused delivery is not retried, and is noted on
+the target like any failed one (:data:`~setupwizard.notify.reach.DENIED`), never with the URL.
 """
 
 from __future__ import annotations
@@ -20,10 +25,13 @@ from typing import Any
 
 import apprise
 
+from setupwizard.core.networks import TargetPolicy
 from setupwizard.core.secretbox import SecretBox, SecretBoxError
 from setupwizard.db.database import Database
 from setupwizard.db.models import NotifyTarget
+from setupwizard.notify.connect_guard import guarded
 from setupwizard.notify.message import FleetEnd, render, render_fleet, session_end
+from setupwizard.notify.reach import DENIED, is_denied
 from setupwizard.notify.repository import NotifyTargetRepository
 from setupwizard.provisioning.events import SessionEvent
 
@@ -40,22 +48,36 @@ def url_associated_data(user_id: int, ref: str) -> str:
     return f"notify_targets:{user_id}:{ref}"
 
 
-async def send_once(url: str, title: str, body: str) -> bool:
-    """One delivery through apprise; whether the receiver took it (never raises)."""
+async def send_once(url: str, title: str, body: str, policy: TargetPolicy) -> str:
+    """One delivery through apprise, unless ``policy`` denies a host the URL reaches (then nothing is
+    connected to). ``""`` when the receiver took it, else why not: :data:`~setupwizard.notify.reach.DENIED`
+    or :data:`NOT_DELIVERED`. Never raises."""
+    try:
+        if await is_denied(url, policy):
+            return DENIED
+    except Exception:  # a plugin's bug while reading the URL: refuse rather than send unchecked
+        log.warning("apprise raised while reading a notification URL")
+        return DENIED
     sender = apprise.Apprise()
     if not sender.add(url):
-        return False
+        return NOT_DELIVERED
     try:
-        return bool(await sender.async_notify(title=title, body=body))
+        # In a thread of ours, not apprise's async_notify (its executor threads would not see the guard).
+        with guarded(policy) as guard:
+            delivered = bool(await asyncio.to_thread(sender.notify, title=title, body=body))
     except Exception:  # a plugin's bug must not reach the caller; its message may quote the URL
         log.warning("apprise raised while sending a notification")
-        return False
+        return NOT_DELIVERED
+    if guard.refused:  # a redirect, or a name that resolves elsewhere now, into a denied network
+        return DENIED
+    return "" if delivered else NOT_DELIVERED
 
 
 class Notifier:
     """Sends each finished session, and each ended fleet, to its owner's targets whose rule asks for it.
 
     :param public_url: the service's address as people reach it, for the link to the session.
+    :param policy: the networks no delivery may reach (``notify/reach.py`` ``notify_policy``).
     :param attempts: tries per target; :param backoff: seconds before the second try (doubled after).
     """
 
@@ -65,12 +87,14 @@ class Notifier:
         secretbox: SecretBox,
         public_url: str,
         *,
+        policy: TargetPolicy,
         attempts: int = ATTEMPTS,
         backoff: float = BACKOFF_SECONDS,
     ) -> None:
         self.db = db
         self.secretbox = secretbox
         self.public_url = public_url
+        self.policy = policy
         self.attempts = attempts
         self.backoff = backoff
         self._tasks: set[asyncio.Task[None]] = set()
@@ -156,7 +180,16 @@ class Notifier:
             await self._note(target.id, "cannot be decrypted: save the target again")
             return
         for attempt in range(1, self.attempts + 1):
-            if await send_once(url, title, body):
+            error = await send_once(url, title, body, self.policy)
+            if error == DENIED:  # a rule, not a fault: another try would be refused as well
+                log.warning(
+                    "Notification target %d (%s): refused, its host is in SETUPWIZARD_NOTIFY_DENY",
+                    target.id,
+                    target.hint,
+                )
+                await self._note(target.id, DENIED)
+                return
+            if not error:
                 await self._note(target.id, "")
                 return
             log.warning(

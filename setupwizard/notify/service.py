@@ -12,9 +12,11 @@ from starlette.requests import HTTPConnection
 from setupwizard.audit import trail as audit
 from setupwizard.audit.trail import AuditAction
 from setupwizard.core.errors import AppError, InvalidRequestError, NotFoundError
+from setupwizard.core.networks import TargetPolicy
 from setupwizard.core.secretbox import SecretBox, SecretBoxError
 from setupwizard.db.models import NotifyTarget, User
 from setupwizard.notify.message import trial_notice
+from setupwizard.notify.reach import DENIED, NotifyUrlDeniedError, check_reach
 from setupwizard.notify.repository import NotifyTargetRepository
 from setupwizard.notify.sender import NOT_DELIVERED, send_once, url_associated_data
 from setupwizard.notify.urls import check_url, mask
@@ -31,13 +33,15 @@ async def save(
     session: AsyncSession,
     conn: HTTPConnection,
     secretbox: SecretBox,
+    policy: TargetPolicy,
     user: User,
     name: str,
     url: str,
     on_failed: bool,
     on_succeeded: bool,
 ) -> NotifyTarget:
-    """A new target of ``user`` (422 naming ``name`` or ``url`` when it cannot be saved)."""
+    """A new target of ``user`` (422 naming ``name`` or ``url`` when it cannot be saved; ``url`` with
+    ``notify_url_denied`` when it reaches a network ``policy`` denies)."""
     name = name.strip()
     if not name:
         raise InvalidRequestError("name", "请为通知目标起一个名字 (the target needs a name)")
@@ -45,6 +49,7 @@ async def save(
     if await repo.name_taken(user.id, name):
         raise InvalidRequestError("name", f"已有名为 {name} 的通知目标 (a target named {name} exists)")
     url = check_url(url)
+    await check_reach(url, policy)
     ref = secrets.token_hex(8)
     row = await repo.add(
         NotifyTarget(
@@ -97,9 +102,15 @@ async def delete(session: AsyncSession, conn: HTTPConnection, user: User, target
 
 
 async def send_test(
-    session: AsyncSession, secretbox: SecretBox, user: User, target_id: int, public_url: str
+    session: AsyncSession,
+    secretbox: SecretBox,
+    policy: TargetPolicy,
+    user: User,
+    target_id: int,
+    public_url: str,
 ) -> NotifyTarget:
-    """Send one test notification now (no retry); 502 when it did not go through."""
+    """Send one test notification now (no retry); 502 when it did not go through, 422
+    ``notify_url_denied`` when its host is (now) in a denied network."""
     row = await _owned(session, user, target_id)
     try:
         url = secretbox.decrypt(row.url, url_associated_data(user.id, row.ref))
@@ -107,10 +118,12 @@ async def send_test(
         raise InvalidRequestError(
             "url", "通知地址无法解密（服务的密钥已更换）；请删除后重新保存 (cannot be decrypted)"
         ) from None
-    sent = await send_once(url, *trial_notice(row.name, public_url))
+    error = await send_once(url, *trial_notice(row.name, public_url), policy)
     repo = NotifyTargetRepository(session)
-    await repo.mark_sent(row.id, datetime.now(UTC), "" if sent else NOT_DELIVERED)
-    if not sent:
+    await repo.mark_sent(row.id, datetime.now(UTC), error)
+    if error == DENIED:
+        raise NotifyUrlDeniedError()
+    if error:
         raise NotifyFailedError()
     await session.refresh(row)
     return row

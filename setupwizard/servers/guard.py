@@ -12,7 +12,8 @@ from starlette.requests import HTTPConnection, Request
 from setupwizard.auth.deps import get_current_user
 from setupwizard.config import Settings
 from setupwizard.core.errors import AppError
-from setupwizard.servers.targets import ConnectAttempts, TargetPolicy, own_addresses
+from setupwizard.core.networks import TargetPolicy, own_addresses
+from setupwizard.servers.targets import ConnectAttempts
 
 GUARDED_PATHS = frozenset(
     {"/api/setup/auto-setup", "/api/setup/test-connection", "/api/servers/known-hosts/trust"}

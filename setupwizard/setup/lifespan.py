@@ -103,7 +103,7 @@ async def _setup_feature(app: FastAPI, settings: Settings, db: Database) -> Asyn
     # several workers (PostgreSQL and Redis): a dead worker's setups are the queue's stalled jobs
     admin_keys = AdminKeyVault(db, app.state.secretbox)
     admin_keys.start()  # every worker deletes expired keys
-    notifier = Notifier(db, app.state.secretbox, settings.public_url)
+    notifier = Notifier(db, app.state.secretbox, settings.public_url, policy=app.state.notify_policy)
     service = SetupService(
         settings=settings,
         db=db,

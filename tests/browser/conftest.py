@@ -13,6 +13,7 @@ from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -52,8 +53,9 @@ class LiveService:
 
 
 @contextmanager
-def serve(data_dir: Path) -> Iterator[LiveService]:
-    """The real service on a free loopback port, its SQLite database in ``data_dir``, until the block ends."""
+def serve(data_dir: Path, **overrides: Any) -> Iterator[LiveService]:
+    """The real service on a free loopback port, its SQLite database in ``data_dir``, until the block ends
+    (``overrides``: more settings)."""
     settings = Settings(
         data_dir=data_dir,
         database_url=f"sqlite+aiosqlite:///{data_dir / 'setupwizard.db'}",
@@ -64,6 +66,7 @@ def serve(data_dir: Path) -> Iterator[LiveService]:
         allowed_origins=[],
         log_level="warning",
         ssh_connect_timeout=7.0,  # not the default, so the page is seen to show the service's own limit
+        **overrides,
     )
     server = ThreadServer(settings)
     server.start()

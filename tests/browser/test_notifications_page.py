@@ -4,16 +4,27 @@ URL is refused with the reason, and the target is deleted; in Chinese and Englis
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
+import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from tests.browser.conftest import LiveService
+from tests.browser.conftest import LiveService, serve
 from tests.browser.test_accessibility import serious
 from tests.browser.test_phone import fits
 from tests.browser.wizard_page import log_in
-from tests.integration.notify.receivers import webhook
+from tests.integration.notify.receivers import RECEIVERS_ALLOWED, webhook
 
 SECRET_PATH = "page-hook-Canary-41d9e0"
+
+
+@pytest.fixture(scope="module")
+def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
+    """The real service, letting notifications reach the receivers on loopback (the metadata service and
+    link-local stay denied)."""
+    with serve(tmp_path_factory.mktemp("notify-page"), **RECEIVERS_ALLOWED) as service:
+        yield service
 
 
 def _targets(page: Page, live_service: LiveService) -> list[dict[str, object]]:
@@ -72,6 +83,9 @@ def test_notifications_page_in_english_refuses_an_unknown_url(page: Page, live_s
     page.fill("#notify-url", "nosuchservice://abc-token")
     page.click("#notify-form button[type=submit]")
     expect(page.locator("#notify-error")).to_contain_text("not an apprise URL")
+    page.fill("#notify-url", "json://169.254.169.254/latest/meta-data")  # the cloud metadata service
+    page.click("#notify-form button[type=submit]")
+    expect(page.locator("#notify-error")).to_contain_text("the URL reaches a denied network")
     page.fill("#notify-url", "json://127.0.0.1:9/unused-in-this-test")
     page.click("#notify-form button[type=submit]")
     row = page.locator("#targets tbody tr[data-name='chat']")

@@ -16,7 +16,7 @@ import pytest
 from setupwizard.testbed.host import TestHost
 from tests.integration.web.live import Login, ProcessServer
 
-from ..notify.receivers import webhook
+from ..notify.receivers import RECEIVERS_ALLOWED, webhook
 from ..setup.conftest import Store, settings_for
 from .conftest import LIGHT_PLAN, target, wait_fleet
 
@@ -29,8 +29,8 @@ session ended before its fleet did, and a local delivery takes milliseconds)."""
 
 @pytest.fixture(scope="module")
 def told(store: Store) -> Iterator[ProcessServer]:
-    """A live service whose notifications link under PUBLIC_URL."""
-    settings = settings_for(store).model_copy(update={"public_url": PUBLIC_URL})
+    """A live service whose notifications link under PUBLIC_URL (and may reach the receiver on loopback)."""
+    settings = settings_for(store).model_copy(update={"public_url": PUBLIC_URL, **RECEIVERS_ALLOWED})
     server = ProcessServer(settings, store.data_dir / "told.log")
     server.start()
     try:

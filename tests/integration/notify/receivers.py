@@ -1,5 +1,5 @@
 """Real local receivers for notifications: an HTTP webhook server and an SMTP server (aiosmtpd), each on
-127.0.0.1 and a free port, recording what arrives."""
+127.0.0.1 and a free port, recording what arrives; and the deny list that lets the service reach them."""
 
 from __future__ import annotations
 
@@ -17,7 +17,19 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from setupwizard.core.networks import DEFAULT_TARGET_DENY, TargetPolicy
+
 WAIT_SECONDS = 60.0  # polling for an arrival, not a speed assertion
+
+LOOPBACK = ("127.0.0.0/8", "::1/128")
+RECEIVERS_ALLOWED: dict[str, Any] = {
+    "notify_deny": [net for net in DEFAULT_TARGET_DENY if net not in LOOPBACK],
+    "notify_deny_own_addresses": False,  # 127.0.0.1 is one of the service host's own addresses
+}
+"""Settings that let notifications reach these receivers on loopback (the default refuses loopback); the
+link-local and metadata networks stay denied."""
+RECEIVERS_POLICY = TargetPolicy(RECEIVERS_ALLOWED["notify_deny"])
+"""The same allowance for a :class:`~setupwizard.notify.sender.Notifier` built by a test."""
 
 
 def free_port() -> int:

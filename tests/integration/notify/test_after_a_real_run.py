@@ -10,7 +10,7 @@ import asyncio
 from setupwizard.testbed.host import TestHost
 from tests.integration.web.fixtures import LiveServerFactory, SettingsFactory
 
-from .receivers import free_port, mail_text, smtp_server, webhook
+from .receivers import RECEIVERS_ALLOWED, free_port, mail_text, smtp_server, webhook
 
 PUBLIC_URL = "https://wizard.example.com:8443"
 
@@ -18,7 +18,8 @@ PUBLIC_URL = "https://wizard.example.com:8443"
 async def test_a_failed_real_run_is_told_to_a_webhook_and_a_mailbox(
     live_server_factory: LiveServerFactory, make_settings: SettingsFactory, test_host: TestHost
 ) -> None:
-    server = await asyncio.to_thread(live_server_factory, make_settings(public_url=PUBLIC_URL))
+    settings = make_settings(public_url=PUBLIC_URL, **RECEIVERS_ALLOWED)  # the receivers are on loopback
+    server = await asyncio.to_thread(live_server_factory, settings)
     admin = await asyncio.to_thread(server.admin_login)
     password = test_host.root.password
     with webhook() as hook, smtp_server() as mailbox:

@@ -1,10 +1,11 @@
 """Delivering a session's end through apprise to real local receivers (a webhook server, an SMTP server),
 with a real migrated SQLite database: the message names the server, the status, the failed step and its
 last lines (redacted), with a link; rules pick the targets; a failing receiver is retried with backoff and
-never raises into the caller."""
+never raises into the caller; a target whose host resolves into a denied network gets no connection."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -14,16 +15,18 @@ import pytest
 
 from setupwizard.auth.service import create_user
 from setupwizard.config import Settings
+from setupwizard.core.networks import DEFAULT_TARGET_DENY, TargetPolicy
 from setupwizard.core.secretbox import SecretBox, derive_key
 from setupwizard.db.database import Database
 from setupwizard.db.models import NotifyTarget
+from setupwizard.notify.reach import DENIED
 from setupwizard.notify.repository import NotifyTargetRepository
 from setupwizard.notify.sender import NOT_DELIVERED, Notifier, url_associated_data
 from setupwizard.notify.urls import mask
 from setupwizard.provisioning.events import EventType, Level, SessionEvent, utc_now
 from setupwizard.provisioning.redaction import Redactor
 
-from .receivers import free_port, mail_text, smtp_server, webhook
+from .receivers import RECEIVERS_POLICY, free_port, mail_text, smtp_server, webhook
 
 PUBLIC_URL = "https://wizard.example.com"
 SUDO_SECRET = "CanarySudo-5be1d07a"
@@ -89,7 +92,7 @@ LOGS = [f"line {n}" for n in range(1, 30)] + [f"sudo said {SUDO_SECRET}", "exit 
 
 async def test_a_failed_run_reaches_a_webhook_and_a_mailbox_with_what_a_person_needs(db: Database) -> None:
     user = await new_user(db)
-    notifier = Notifier(db, BOX, PUBLIC_URL, backoff=0.01)
+    notifier = Notifier(db, BOX, PUBLIC_URL, policy=RECEIVERS_POLICY, backoff=0.01)
     with webhook() as hook, smtp_server() as mailbox:
         await add_target(db, user, hook.url(), failed=True, succeeded=False)
         await add_target(db, user, mailbox.url(), failed=True, succeeded=True)
@@ -113,7 +116,7 @@ async def test_a_failed_run_reaches_a_webhook_and_a_mailbox_with_what_a_person_n
 
 async def test_rules_pick_who_hears_of_a_success_and_a_cancel_tells_nobody(db: Database) -> None:
     user = await new_user(db)
-    notifier = Notifier(db, BOX, "", backoff=0.01)
+    notifier = Notifier(db, BOX, "", policy=RECEIVERS_POLICY, backoff=0.01)
     with webhook() as on_failure, webhook() as on_success:
         await add_target(db, user, on_failure.url(), failed=True, succeeded=False)
         await add_target(db, user, on_success.url(), failed=False, succeeded=True)
@@ -127,7 +130,7 @@ async def test_rules_pick_who_hears_of_a_success_and_a_cancel_tells_nobody(db: D
 
 async def test_a_failing_receiver_is_retried_with_backoff_and_noted(db: Database) -> None:
     user = await new_user(db)
-    notifier = Notifier(db, BOX, "", attempts=3, backoff=0.01)
+    notifier = Notifier(db, BOX, "", policy=RECEIVERS_POLICY, attempts=3, backoff=0.01)
     with webhook(fail_first=2) as flaky:
         flaky_id = await add_target(db, user, flaky.url(), failed=True, succeeded=False)
         dead_id = await add_target(
@@ -145,7 +148,35 @@ async def test_a_target_that_cannot_be_decrypted_is_noted_not_raised(db: Databas
     user = await new_user(db)
     target_id = await add_target(db, user, "json://127.0.0.1/x", failed=True, succeeded=False)
     other_key = SecretBox(derive_key(b"another service's key material 123"))
-    notifier = Notifier(db, other_key, "", backoff=0.01)
+    notifier = Notifier(db, other_key, "", policy=RECEIVERS_POLICY, backoff=0.01)
     notifier.session_ended("sess-k", user, "u@h:22", complete("failed"), [], str)
     await notifier.wait()
     assert "decrypted" in (await target_row(db, user, target_id)).last_error
+
+
+async def test_a_target_whose_host_resolves_into_a_denied_network_is_refused_at_delivery(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Saved while loopback was allowed, delivered under the default list: ``localhost`` resolves into
+    127.0.0.0/8 at send time, so apprise is never called, nothing is retried, and the refusal is noted on
+    the target and logged without the URL."""
+    caplog.set_level(logging.DEBUG)
+    canary = "deny-Canary-41c9e07b"
+    user = await new_user(db)
+    allowing = Notifier(db, BOX, "", policy=RECEIVERS_POLICY, backoff=0.01)
+    denying = Notifier(db, BOX, "", policy=TargetPolicy(DEFAULT_TARGET_DENY), backoff=0.01)
+    with webhook() as hook:
+        url = f"json://localhost:{hook.port}/{canary}"
+        target_id = await add_target(db, user, url, failed=True, succeeded=False)
+        allowing.session_ended("sess-a", user, "u@h:22", complete("failed"), ["x"], str)
+        await allowing.wait()
+        assert hook.tries == 1  # the receiver is reachable: what follows is the deny list's doing
+        caplog.clear()
+        denying.session_ended("sess-d", user, "u@h:22", complete("failed"), ["x"], str)
+        await denying.wait()
+    assert hook.tries == 1
+    row = await target_row(db, user, target_id)
+    assert row.last_error == DENIED and row.last_sent_at is not None
+    logged = [record.getMessage() for record in caplog.records]
+    assert any(f"Notification target {target_id}" in line and "refused" in line for line in logged), logged
+    assert not [line for line in logged if canary in line or url in line]

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from setupwizard.servers.targets import own_addresses
+from setupwizard.core.networks import own_addresses
 from setupwizard.testbed.host import TestHost
 from tests.integration.web.fixtures import LiveServerFactory, SettingsFactory
 from tests.integration.web.live import LiveServer, free_port, free_socket

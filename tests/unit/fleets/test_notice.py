@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from setupwizard.config import Settings
+from setupwizard.core.networks import TargetPolicy
 from setupwizard.core.secretbox import SecretBox, derive_key
 from setupwizard.db.database import Database
 from setupwizard.db.models import NotifyTarget
@@ -30,7 +31,6 @@ from setupwizard.provisioning.events import EventEmitter, EventType, Level, Sess
 from setupwizard.provisioning.known_hosts import KnownHostStore, MemoryKnownHosts
 from setupwizard.provisioning.result import SessionStatus, SetupResult
 from setupwizard.provisioning.target import SetupOptions, Target
-from setupwizard.servers.targets import TargetPolicy
 from setupwizard.setup.locks import MemoryHostLocks
 from setupwizard.setup.schemas import AutoSetupRequest
 from setupwizard.setup.service import SetupService
@@ -89,9 +89,9 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> Sent:
     """Every delivery (url, title, body), received as apprise would send it."""
     got: Sent = []
 
-    async def send_once(url: str, title: str, body: str) -> bool:
+    async def send_once(url: str, title: str, body: str, policy: TargetPolicy) -> str:
         got.append((url, title, body))
-        return True
+        return ""
 
     monkeypatch.setattr(sender, "send_once", send_once)
     return got
@@ -118,7 +118,7 @@ async def told(
                 last_error="",
             )
         )
-    notifier = Notifier(db, BOX, "https://wizard.example.com")
+    notifier = Notifier(db, BOX, "https://wizard.example.com", policy=TargetPolicy([]))
     bus = MemoryBus()
     settings = Settings(event_flush_seconds=0.05)
     setup = SetupService(

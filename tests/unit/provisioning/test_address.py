@@ -7,11 +7,11 @@ import ipaddress
 
 import pytest
 
+from setupwizard.core.networks import DEFAULT_TARGET_DENY, TargetPolicy
 from setupwizard.provisioning import InvalidInputError, MemoryKnownHosts, Target, validate_target
 from setupwizard.provisioning.address import canonical_host, numeric_spelling
 from setupwizard.provisioning.validate import check_host
 from setupwizard.servers.repository import normalise_host, sudo_associated_data
-from setupwizard.servers.targets import DEFAULT_TARGET_DENY, TargetPolicy
 from setupwizard.setup.locks import MemoryHostLocks, lock_name
 
 TESTBED = "198.18.0.10"

@@ -5,13 +5,8 @@ from __future__ import annotations
 import pytest
 
 from setupwizard.config import Settings
-from setupwizard.servers.targets import (
-    DEFAULT_TARGET_DENY,
-    ConnectAttempts,
-    TargetPolicy,
-    own_addresses,
-    parse_networks,
-)
+from setupwizard.core.networks import DEFAULT_TARGET_DENY, TargetPolicy, own_addresses, parse_networks
+from setupwizard.servers.targets import ConnectAttempts
 
 
 @pytest.mark.parametrize(
@@ -29,6 +24,10 @@ from setupwizard.servers.targets import (
         "::ffff:169.254.169.254",
         "fd00:ec2::254",
         "localhost",
+        "2130706433",  # 127.0.0.1 as one number: judged as the address, not left to the resolver
+        "0x7f000001",
+        "0x7f.1",
+        "0251.0376.0251.0376",  # 169.254.169.254 in octal
     ],
 )
 async def test_the_default_list_refuses_the_services_own_and_metadata_addresses(host: str) -> None:
