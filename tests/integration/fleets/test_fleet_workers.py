@@ -2,7 +2,7 @@
 jobs of the queue on two ``setupwizard worker`` processes. Every host succeeds; ``parallel`` holds across
 the workers (measured from the session rows' times); no credential reaches a row; ``stop_after_failures``
 skips without connecting; a cancel through ``serve`` stops the running hosts on both workers and the queued
-ones never start."""
+ones never start; a killed worker's hosts are rerun on the survivor, and the fleet is still told once."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ from tests.integration.setup.clients import events, open_progress, read_to_close
 from tests.integration.web.live import Login, ProcessServer
 from tests.support import REDIS_URL, missing_dependency, redis_namespace
 
+from ..notify.receivers import RECEIVERS_ALLOWED, webhook
 from .conftest import LIGHT_PLAN, target, wait_fleet, wait_until
+from .test_fleet_notify import SETTLE_SECONDS
 from .test_fleet_parallel import most_at_once
 
 HOSTS = 20
@@ -74,6 +76,7 @@ async def fleet_cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
                     "worker_concurrency": WORKER_CONCURRENCY,
                     "lease_seconds": LEASE_SECONDS,
                     "sweep_interval_seconds": 1.0,
+                    **RECEIVERS_ALLOWED,  # the killed-worker test's webhook listens on loopback
                 }
                 return made.model_copy(update=update)
 
@@ -247,6 +250,35 @@ async def test_a_killed_workers_hosts_are_rerun_once_on_the_survivor_and_no_line
     cluster = fleet_cluster
     tag = secrets.token_hex(4)
     hosts = many_hosts[: PARALLEL * 2]
+    with webhook() as hook:
+        target_id = await notify_to(cluster, hook.url())
+        try:
+            await killed_worker_fleet(cluster, hosts, tag)
+            posts = await asyncio.to_thread(hook.wait_for, 1)
+            await asyncio.sleep(SETTLE_SECONDS)
+            told = list(hook.posts)
+        finally:
+            async with cluster.serve.async_client(cluster.owner) as client:
+                await client.delete(f"/api/notifications/targets/{target_id}")
+    # The survivor ended the dead worker's hosts (interrupted) and reran them: the fleet is told once, by
+    # whichever process ended it, and none of its hosts' sessions (the interrupted ones included) is told.
+    assert len(posts) == 1 and len(told) == 1, [p["title"] for p in told]
+    assert f"Hosts: {len(hosts)}: {len(hosts)} succeeded" in told[0]["message"], told[0]
+
+
+async def notify_to(cluster: FleetCluster, url: str) -> int:
+    """The owner's notification target for every end; its id."""
+    async with cluster.serve.async_client(cluster.owner) as client:
+        answer = await client.post(
+            "/api/notifications/targets",
+            json={"name": "killed-worker", "url": url, "on_failed": True, "on_succeeded": True},
+        )
+    assert answer.status_code == 201, answer.text
+    return int(answer.json()["id"])
+
+
+async def killed_worker_fleet(cluster: FleetCluster, hosts: list[TestHost], tag: str) -> None:
+    """A fleet whose first worker is killed while it runs hosts: checked through to every host's end."""
     body = fleet_body(hosts, f"echo started-{tag}\nsleep 6\necho done-{tag}\n")
     async with cluster.serve.async_client(cluster.owner) as client:
         answer = await client.post("/api/fleets", json=body, timeout=300)
