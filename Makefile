@@ -43,13 +43,17 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The suite runs in TEST_WORKERS processes side by side (pytest-xdist): most tests wait on SSH logins, sshd's
+# PAM delays and real commands, so one process left half of the 2 cores idle. Each module stays in one
+# process (--dist loadscope: its module-scoped test servers and services are started once).
+TEST_WORKERS ?= 2
 test: install system-deps services lint
-	$(BIN)/pytest -ra --durations=40
+	$(BIN)/pytest -ra --durations=40 -n $(TEST_WORKERS) --dist loadscope
 
 # The fault suite alone (it also runs inside `make test`), then its table into docs/reliability.md.
 test-faults: install system-deps services
 	rm -rf test-artifacts/faults
-	$(BIN)/pytest -ra tests/faults; status=$$?; $(BIN)/python -m tests.faults.report; exit $$status
+	$(BIN)/pytest -ra -n $(TEST_WORKERS) --dist loadscope tests/faults; status=$$?; $(BIN)/python -m tests.faults.report; exit $$status
 
 testbed: install
 	@if [ "$$(id -u)" -ne 0 ]; then echo "make testbed needs root (network namespaces, chroot): run it with sudo" >&2; exit 1; fi
