@@ -21,8 +21,7 @@ A name may resolve to another address between this check and apprise's own conne
 and a receiver allowed here may answer with an HTTP redirect that apprise follows: ``connect_guard.py``
 checks every HTTP connection of a delivery where it is made, including those of a plugin that builds its
 server from some other part of the URL (Zulip's ``org.hostname``, Bluesky's handle domain), which this
-module does not see. Connections made without urllib3 (mail's SMTP) are checked here only, by name; where
-that matters, deny by an egress firewall as well (docs/deploy.md). Some plugins' ``host`` is a name that is
+module does not see, and every SMTP connection of mail. Some plugins' ``host`` is a name that is
 never connected to (a Mailgun domain, an ntfy.sh topic): one that
 spells a denied address (``ntfy://1234``, ``localhost``) is refused although harmless.
 """

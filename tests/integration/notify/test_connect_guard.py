@@ -1,25 +1,27 @@
 """The deny list where a delivery connects (``notify/connect_guard.py``), with real local receivers: an
 allowed receiver's redirect into a denied address is not followed there, a name that resolves into a denied
-network is refused when the connection is made (as after DNS rebinding, the URL check aside), and urllib3
-connections outside a delivery are untouched."""
+network is refused when the connection is made (as after DNS rebinding, the URL check aside), for HTTP and
+for mail, and connections outside a delivery are untouched."""
 
 from __future__ import annotations
 
+import smtplib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import apprise
 import pytest
 import requests
 
 from setupwizard.core.networks import TargetPolicy
-from setupwizard.notify.connect_guard import guarded
+from setupwizard.notify.connect_guard import DeniedConnectionError, guarded
 from setupwizard.notify.reach import DENIED
 from setupwizard.notify.sender import send_once
 
-from .receivers import webhook
+from .receivers import smtp_server, webhook
 
 DENIED_ADDRESS = "127.0.0.2"  # loopback too, so the test stays on this machine; the policy denies it alone
 POLICY = TargetPolicy([f"{DENIED_ADDRESS}/32", "169.254.0.0/16"])
@@ -85,3 +87,30 @@ def test_an_allowed_address_connects_through_the_guard() -> None:
         answer = requests.post(f"http://127.0.0.1:{hook.port}/ok", json={"m": 3}, timeout=10)
     assert answer.status_code == 200 and hook.posts == [{"path": "/ok", "m": 3}]
     assert not guard.refused
+
+
+def test_mail_to_a_name_resolving_into_a_denied_network_is_refused_where_it_connects() -> None:
+    loopback_denied = TargetPolicy(["127.0.0.0/8", "::1/128"])
+    with smtp_server() as box:
+        url = f"mailto://localhost:{box.port}?from=wizard@example.com&to=ops@example.com"
+        with guarded(loopback_denied) as guard:
+            with pytest.raises(DeniedConnectionError):
+                smtplib.SMTP("localhost", box.port, timeout=10)
+            # apprise's own mail plugin goes through the same connect: nothing is sent.
+            sender = apprise.Apprise()
+            assert sender.add(url)
+            assert sender.notify(title="refused", body="never arrives") is False
+        assert guard.refused
+        # The control: outside a delivery the same name and server take the same mail.
+        assert apprise.Apprise(servers=[url]).notify(title="arrives", body="outside the guard")
+        mails = box.wait_for(1)
+    assert [message["Subject"] for _, message in mails] == ["arrives"]
+
+
+def test_mail_to_an_allowed_address_is_sent_through_the_guard() -> None:
+    with smtp_server() as box, guarded(POLICY) as guard:
+        with smtplib.SMTP("127.0.0.1", box.port, timeout=10) as smtp:
+            smtp.sendmail("wizard@example.com", ["ops@example.com"], "Subject: allowed\r\n\r\nbody")
+        mails = box.wait_for(1)
+    assert not guard.refused
+    assert [message["Subject"] for _, message in mails] == ["allowed"]
