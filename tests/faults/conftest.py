@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from schemathesis.pytest.plugin import SchemathesisFunction
 
 from setupwizard.config import Settings
 from setupwizard.testbed.host import TestHost
@@ -35,6 +36,18 @@ def fault_settings(data_dir: Path, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give each schemathesis test (one per API operation) the node id its name says.
+
+    schemathesis 4 names each operation's test ``test_x[GET /api/health]``, but pytest 9.2 builds a test's
+    node id from its function's name and its ``parametrize`` values, which schemathesis does not use: all of
+    one function's tests get the node id ``test_x``. pytest-xdist schedules by node id, so under ``make test``
+    one operation in 48 ran and the rest silently did not (test_schema.py now also counts them)."""
+    for item in items:
+        if isinstance(item, SchemathesisFunction) and item.parent is not None and item.operation_label:
+            item._id = item.parent.id.child(item.originalname).with_params(item.operation_label)
 
 
 @pytest.fixture(scope="module")

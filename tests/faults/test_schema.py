@@ -136,18 +136,23 @@ RESULTS: dict[str, dict[str, bool]] = {}
 
 
 @pytest.fixture(scope="module", autouse=True)
-def record_outcome() -> Iterator[None]:
+def record_outcome(request: pytest.FixtureRequest) -> Iterator[None]:
     """After the module: one row for the table, naming the operations that failed and whether each is
-    a known finding (``KNOWN_5XX``)."""
+    a known finding (``KNOWN_5XX``). Fails when fewer operations were tried than were selected: a test
+    that silently did not run is not a pass."""
     yield
     parts: list[str] = []
     unknown: list[str] = []
+    untried: list[str] = []
     any_failing = False
     for name, known in (
         ("test_no_operation_answers_5xx", KNOWN_5XX),
         ("test_every_answer_matches_the_documented_schema", KNOWN_NONCONFORMING),
     ):
         verdicts = RESULTS.get(name, {})
+        selected = sum(1 for item in request.session.items if getattr(item, "originalname", "") == name)
+        if len(verdicts) < selected:
+            untried.append(f"{name}: {len(verdicts)} of {selected} operations tried")
         failing = sorted(key for key, ok in verdicts.items() if not ok)
         any_failing = any_failing or bool(failing)
         unknown += [key for key in failing if key not in known]
@@ -170,11 +175,13 @@ def record_outcome() -> Iterator[None]:
             f"; NOT KNOWN: {unknown}"
             if unknown
             else ("; every failure is a known F item" if any_failing else "")
-        ),
+        )
+        + (f"; NOT TRIED: {untried}" if untried else ""),
         0,
         0,
-        not unknown,
+        not unknown and not untried,
     ).write()
+    assert not untried, untried
 
 
 @schema.parametrize()
