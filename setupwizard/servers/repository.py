@@ -7,19 +7,21 @@ setup service reads it to prefill a setup; no route ever returns it).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.expression import Executable
 
 from setupwizard.audit.repository import AuditRepository
 from setupwizard.core.secretbox import SecretBox, SecretBoxError
 from setupwizard.db.models import (
+    Base,
     KnownHost,
     SetupSession,
     SshServerSudo,
@@ -54,14 +56,20 @@ class SavedSudo:
         return f"SavedSudo(sudo_user={self.sudo_user!r}, passwordless={self.passwordless!r})"
 
 
-def _upsert(session: AsyncSession, values: dict[str, object], update: dict[str, object]) -> Executable:
-    """INSERT … ON CONFLICT (user_id, host, ssh_port) DO UPDATE, in the session's SQL dialect."""
-    keys = [SshServerSudo.user_id, SshServerSudo.host, SshServerSudo.ssh_port]
+Update = Callable[[Any], dict[str, object]]
+"""The columns to set when the row exists, given the statement's ``excluded`` (the values refused)."""
+
+
+def _upsert(
+    session: AsyncSession, model: type[Base], keys: list[Any], values: dict[str, object], update: Update
+) -> Executable:
+    """INSERT … ON CONFLICT (keys) DO UPDATE, in the session's SQL dialect: one statement, so two requests
+    writing the same row at once both succeed (the later one's values win) instead of one failing."""
     if session.get_bind().dialect.name == "postgresql":
-        pg = postgresql.insert(SshServerSudo).values(**values)
-        return pg.on_conflict_do_update(index_elements=keys, set_=update)
-    lite = sqlite.insert(SshServerSudo).values(**values)
-    return lite.on_conflict_do_update(index_elements=keys, set_=update)
+        pg = postgresql.insert(model).values(**values)
+        return pg.on_conflict_do_update(index_elements=keys, set_=update(pg.excluded))
+    lite = sqlite.insert(model).values(**values)
+    return lite.on_conflict_do_update(index_elements=keys, set_=update(lite.excluded))
 
 
 class SudoRepository:
@@ -92,7 +100,8 @@ class SudoRepository:
             "updated_at": now,
         }
         update: dict[str, object] = {"sudo_user": sudo_user, "sudo_password": stored, "updated_at": now}
-        await self.session.execute(_upsert(self.session, values, update))
+        keys = [SshServerSudo.user_id, SshServerSudo.host, SshServerSudo.ssh_port]
+        await self.session.execute(_upsert(self.session, SshServerSudo, keys, values, lambda _: update))
         owner = await self.session.get(User, user_id)
         await AuditRepository(self.session).add(  # in the same transaction as the row: both or neither
             action="sudo.save",
@@ -162,26 +171,33 @@ class KnownHostRepository:
         return await self.session.get(KnownHost, (user_id, normalise_host(host), port))
 
     async def put(self, user_id: int, host: str, port: int, fingerprint: str) -> None:
-        """Record the user's trust in the fingerprint; a different one replaces the old (first_seen anew)."""
+        """Record the user's trust in the fingerprint; a different one replaces the old (first_seen anew).
+
+        One upsert: two first logins to a new server at once (two tabs, a fleet's scan and its run) both
+        record it; they used to race to insert the row, and the second answered 500."""
         now = datetime.now(UTC)
-        row = await self.get(user_id, host, port)
-        if row is None:
-            self.session.add(
-                KnownHost(
-                    user_id=user_id,
-                    host=normalise_host(host),
-                    port=port,
-                    fingerprint=fingerprint,
-                    first_seen=now,
-                    last_seen=now,
-                )
-            )
-        else:
-            if row.fingerprint != fingerprint:
-                row.fingerprint = fingerprint
-                row.first_seen = now
-            row.last_seen = now
-        await self.session.flush()
+        row_key = (user_id, normalise_host(host), port)
+        values: dict[str, object] = {
+            "user_id": user_id,
+            "host": row_key[1],
+            "port": port,
+            "fingerprint": fingerprint,
+            "first_seen": now,
+            "last_seen": now,
+        }
+
+        def update(excluded: Any) -> dict[str, object]:
+            changed = KnownHost.fingerprint != excluded.fingerprint
+            return {
+                "fingerprint": excluded.fingerprint,
+                "first_seen": case((changed, excluded.first_seen), else_=KnownHost.first_seen),
+                "last_seen": excluded.last_seen,
+            }
+
+        keys = [KnownHost.user_id, KnownHost.host, KnownHost.port]
+        await self.session.execute(_upsert(self.session, KnownHost, keys, values, update))
+        if self.session.identity_map.get(identity_key(KnownHost, row_key)) is not None:
+            await self.session.get(KnownHost, row_key, populate_existing=True)  # the row as now stored
 
     async def list(self, user_id: int | None) -> Sequence[tuple[KnownHost, str]]:
         """The user's records (``None``: everybody's, for admins), each with its user's name."""

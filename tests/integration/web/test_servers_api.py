@@ -3,6 +3,7 @@ on a live server with a real database: owner scoping, no secrets, 422s naming th
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -11,6 +12,7 @@ import pytest
 from setupwizard.core.secretbox import secretbox_from_settings
 from setupwizard.db.database import Database
 from setupwizard.db.models import utc_now
+from setupwizard.servers.known_hosts import DatabaseKnownHosts
 from setupwizard.servers.repository import KnownHostRepository, SudoRepository
 from setupwizard.setup import repository
 from tests.integration.web.fixtures import run_sync
@@ -59,6 +61,45 @@ async def _seed(
                 )
     finally:
         await db.dispose()
+
+
+def test_a_host_key_recorded_by_eight_logins_at_once_is_one_row(live_server: LiveServer) -> None:
+    """Eight first logins to one new server at once (as the injection sweep's test-connections do) each
+    record its key: one row, none of them failing; then a changed key, recorded eight times at once,
+    replaces it and starts its first_seen anew, and the same key again keeps first_seen."""
+    alice_id = _user_id(live_server, live_server.create_user("alice", "alice-password-1"))
+    changed = "SHA256:" + "B" * 43
+    host = "Web-9.Example.org"  # one row for every spelling of the name
+
+    async def at_once(store: DatabaseKnownHosts, fingerprint: str, where: str = host) -> None:
+        await asyncio.gather(*(store.put(where, 22, fingerprint) for _ in range(8)))
+
+    async def rows(db: Database) -> list[tuple[str, object, object]]:
+        async with db.session() as session:
+            found = await KnownHostRepository(session).list(alice_id)
+        return [(row.fingerprint, row.first_seen, row.last_seen) for row, _ in found]
+
+    async def scenario() -> list[list[tuple[str, object, object]]]:
+        db = Database(live_server.settings)
+        try:
+            store = DatabaseKnownHosts(db, alice_id)
+            # Eight pooled connections first: with a cold pool, SQLite's first connects spread the writers.
+            await asyncio.gather(*(DatabaseKnownHosts(db, alice_id).get(host, 22) for _ in range(8)))
+            await at_once(store, FINGERPRINT)
+            first = await rows(db)
+            await at_once(store, FINGERPRINT)
+            again = await rows(db)
+            await at_once(store, changed)
+            return [first, again, await rows(db)]
+        finally:
+            await db.dispose()
+
+    first, again, replaced = run_sync(scenario)
+    assert [fingerprint for fingerprint, *_ in first] == [FINGERPRINT]
+    assert again[0][0] == FINGERPRINT and again[0][1] == first[0][1]  # same key: first_seen kept
+    assert again[0][2] >= first[0][2]  # type: ignore[operator]
+    assert [fingerprint for fingerprint, *_ in replaced] == [changed]
+    assert replaced[0][1] > first[0][1]  # type: ignore[operator]  # a new key is seen for the first time
 
 
 def test_each_user_sees_and_forgets_only_their_own_servers(live_server: LiveServer) -> None:
