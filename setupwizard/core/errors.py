@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from setupwizard.db.faults import HANDLED_ERRORS, DatabaseFaults, is_database_fault
+from setupwizard.db.faults import HANDLED_ERRORS, DatabaseFaults, is_database_fault, is_unique_violation
 from setupwizard.provisioning import errors as prov
 from setupwizard.provisioning.messages import Msg
 
@@ -85,6 +85,9 @@ class ConflictError(AppError):
 
     def __init__(self, message: str, code: str = "conflict") -> None:
         super().__init__(409, code, message)
+
+
+SAME_MOMENT = "Another request changed the same thing at the same moment: try again"
 
 
 class DatabaseUnavailableError(AppError):
@@ -227,6 +230,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=500)
 
     async def database_error(request: Request, exc: Exception) -> JSONResponse:
+        if is_unique_violation(exc):
+            # Two requests wrote the same row at the same moment (one name saved twice at once): the later one
+            # is refused by the unique index. The client may try again; the routes that can do better do
+            # (a host key is an upsert, a user name answers user_exists). No SQL or values in the log.
+            path = request.url.path
+            log.warning("%s %s: a row was written twice at once; answered 409", request.method, path)
+            return await app_error(request, ConflictError(SAME_MOMENT))
         if not is_database_fault(exc):  # a failing query is a bug: 500, with the traceback in the log
             log.error("Unexpected database error in %s %s", request.method, request.url.path, exc_info=exc)
             return await unexpected_error(request, exc)

@@ -47,6 +47,21 @@ def _is_fault(exc: BaseException) -> bool:
     )
 
 
+UNIQUE_VIOLATION = "23505"
+"""PostgreSQL's SQLSTATE for a unique index refusing a row."""
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """True when ``exc`` is a unique index (or primary key) refusing a second row with the same key: two
+    requests that wrote the same thing at the same moment (not a bug in a query: other integrity errors
+    are)."""
+    if not isinstance(exc, sa_exc.IntegrityError):
+        return False
+    driver = exc.orig
+    state = getattr(driver, "sqlstate", None) or getattr(driver, "pgcode", None)
+    return state == UNIQUE_VIOLATION or str(driver).startswith("UNIQUE constraint failed")
+
+
 def is_database_fault(exc: BaseException | None) -> bool:
     """True when ``exc``, or an exception it was raised from, means the database is unavailable."""
     seen = 0

@@ -204,6 +204,28 @@ def test_a_bad_step_choice_is_a_422_naming_the_field(
     assert response.json()["field"] == field
 
 
+async def test_one_preset_name_saved_eight_times_at_once_is_one_preset_and_no_500(
+    live_server: LiveServer,
+) -> None:
+    """Saves of one new name at once each find no preset and insert one: the unique index refuses all but
+    the first. The others answer 409 ``conflict`` (try again), never 500, and one preset is kept."""
+    alice = live_server.create_user("alice", "alice-password-1")
+    async with live_server.async_client(alice) as client:
+        await asyncio.gather(*(client.get("/api/servers/presets") for _ in range(8)))  # warm connections
+        answers = await asyncio.gather(
+            *(
+                client.post("/api/servers/presets", json={"name": "web", "steps": {"firewall_ports": [port]}})
+                for port in ("80", "81", "82", "83", "84", "85", "86", "87")
+            )
+        )
+        presets = (await client.get("/api/servers/presets")).json()
+    codes = [answer.status_code for answer in answers]
+    assert 500 not in codes, [answer.text for answer in answers]
+    assert set(codes) <= {200, 409} and 200 in codes, codes
+    assert {answer.json()["code"] for answer in answers if answer.status_code == 409} <= {"conflict"}
+    assert [preset["name"] for preset in presets] == ["web"]
+
+
 def test_presets_are_saved_per_user_without_the_admin_password(live_server: LiveServer) -> None:
     alice = live_server.create_user("alice", "alice-password-1")
     bob = live_server.create_user("bob", "bob-password-12")

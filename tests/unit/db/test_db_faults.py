@@ -6,9 +6,15 @@ import logging
 import sqlite3
 
 import pytest
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from setupwizard.db.faults import DatabaseFaults, RepeatedFaultFilter, describe, is_database_fault
+from setupwizard.db.faults import (
+    DatabaseFaults,
+    RepeatedFaultFilter,
+    describe,
+    is_database_fault,
+    is_unique_violation,
+)
 
 
 def disk_full() -> OperationalError:
@@ -67,3 +73,20 @@ def test_faults_are_recognised_through_their_cause_and_described_without_sql() -
         assert is_database_fault(wrapped)
     assert not is_database_fault(ValueError("x"))
     assert describe(disk_full()) == "OperationalError: database or disk is full"
+
+
+@pytest.mark.parametrize(
+    ("driver_error", "unique"),
+    [
+        (sqlite3.IntegrityError("UNIQUE constraint failed: setup_presets.user_id, setup_presets.name"), True),
+        (sqlite3.IntegrityError("NOT NULL constraint failed: setup_presets.name"), False),
+        (sqlite3.IntegrityError("FOREIGN KEY constraint failed"), False),
+        (type("UniqueViolation", (Exception,), {"sqlstate": "23505"})("duplicate key"), True),
+        (type("ForeignKeyViolation", (Exception,), {"sqlstate": "23503"})("violates foreign key"), False),
+    ],
+)
+def test_only_a_unique_index_refusing_a_row_is_a_write_race(driver_error: Exception, unique: bool) -> None:
+    """A unique violation is two requests writing one row at once (409); any other integrity error is a bug
+    in a query and stays a 500."""
+    assert is_unique_violation(IntegrityError("INSERT …", {}, driver_error)) is unique
+    assert not is_unique_violation(OperationalError("INSERT …", {}, driver_error))
