@@ -43,7 +43,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     schemathesis 4 names each operation's test ``test_x[GET /api/health]``, but pytest 9.2 builds a test's
     node id from its function's name and its ``parametrize`` values, which schemathesis does not use: all of
-    one function's tests get the node id ``test_x``. pytest-xdist schedules by node id, so under ``make test``
+    one function's tests get the node id ``test_x``. pytest-xdist schedules by node id, so in two processes
     one operation in 48 ran and the rest silently did not (test_schema.py now also counts them)."""
     for item in items:
         if isinstance(item, SchemathesisFunction) and item.parent is not None and item.operation_label:
