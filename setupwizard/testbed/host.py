@@ -20,8 +20,15 @@ from setupwizard.testbed import cgroups
 from setupwizard.testbed.accounts import NO_SUDO, ROOT, SUDO_NOPASSWD, SUDO_PASSWORD, Account
 from setupwizard.testbed.commands import TestbedError, require_commands
 from setupwizard.testbed.network import NETNS_DIR, create_host_network, remove_host_network
-from setupwizard.testbed.paths import host_address, host_address6
-from setupwizard.testbed.records import HostRecord, ProcessRef, host_dir, write_record
+from setupwizard.testbed.paths import TRASH_DIR, host_address, host_address6
+from setupwizard.testbed.records import (
+    HostRecord,
+    ProcessRef,
+    host_dir,
+    hosts_locked,
+    read_record,
+    write_record,
+)
 
 LAUNCHER = Path(__file__).with_name("launcher.sh")
 SYSTEMD_LAUNCHER = Path(__file__).with_name("launcher-systemd.sh")
@@ -169,7 +176,9 @@ class TestHost:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not launcher.alive():
-                raise TestbedError(f"{self.name} exited during start:\n{self.console_log()[-4000:]}")
+                status = "" if self._process is None else f" (launcher status {self._process.wait()})"
+                console = self.console_log()[-4000:] or f"(no console log in {self.directory})"
+                raise TestbedError(f"{self.name} exited during start{status}:\n{console}")
             if _tcp_open(self.address, self.port, timeout=0.2):
                 return
             time.sleep(0.05)
@@ -290,7 +299,14 @@ def start(record: HostRecord, lower: Path, *, persistent: bool = False) -> TestH
 
 
 def destroy(record: HostRecord, process: subprocess.Popen[bytes] | None = None) -> None:
-    """Stop the host of ``record`` (its whole PID namespace), delete its netns, veth and directory."""
+    """Stop the host of ``record`` (its whole PID namespace), delete its netns, veth and directory.
+
+    The processes are found by pid and start time, so they are only ever this host's. Everything named
+    after the slot (cgroups, network, directory) goes under the host-table lock, and only while the slot
+    is still this host's: stopping a host twice, after another host took its slot, leaves that one alone.
+    The directory is renamed into the trash in one step and deleted after the lock is let go, so no other
+    process ever claims the slot while this one is still deleting its files.
+    """
     launcher = record.launcher
     waiting: list[ProcessRef] = []
     if record.init is not None and record.init.alive():
@@ -309,7 +325,52 @@ def destroy(record: HostRecord, process: subprocess.Popen[bytes] | None = None) 
     deadline = time.monotonic() + 10
     while any(ref.alive() for ref in waiting) and time.monotonic() < deadline:
         time.sleep(0.02)
-    # Whatever is left in the host's cgroups (a launcher killed before its record was written).
-    cgroups.kill_and_remove(record.name)
-    remove_host_network(record.name)
-    shutil.rmtree(host_dir(record.name), ignore_errors=True)
+    with hosts_locked():
+        if not _still_holds_slot(record):
+            return
+        # Whatever is left in the host's cgroups (a launcher killed before its record was written).
+        cgroups.kill_and_remove(record.name)
+        remove_host_network(record.name)
+        trash = _move_to_trash(host_dir(record.name))
+    if trash is not None:
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def _still_holds_slot(record: HostRecord) -> bool:
+    """True unless the slot's record on disk is another host's (call with ``hosts_locked``)."""
+    current = read_record(record.name)
+    if current is None:
+        return True  # nobody holds the slot: what is left of it is ours to remove
+    if current.owner != record.owner:
+        return False
+    return record.launcher is None or current.launcher in (None, record.launcher)
+
+
+def _move_to_trash(directory: Path) -> Path | None:
+    """Rename ``directory`` into the trash; return its new path (None when it was already gone)."""
+    me = ProcessRef.of(os.getpid())
+    assert me is not None
+    TRASH_DIR.mkdir(parents=True, exist_ok=True)
+    target = TRASH_DIR / f"{directory.name}.{me.pid}.{me.start}.{time.monotonic_ns()}"
+    try:
+        directory.rename(target)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        shutil.rmtree(directory, ignore_errors=True)  # cannot rename: delete it in place, still locked
+        return None
+    return target
+
+
+def empty_trash() -> None:
+    """Delete what processes that are gone left in the trash (those still running delete their own)."""
+    if not TRASH_DIR.is_dir():
+        return
+    for entry in TRASH_DIR.iterdir():
+        fields = entry.name.split(".")
+        try:
+            deleter: ProcessRef | None = ProcessRef(int(fields[-3]), int(fields[-2]))
+        except (IndexError, ValueError):
+            deleter = None
+        if deleter is None or not deleter.alive():
+            shutil.rmtree(entry, ignore_errors=True)

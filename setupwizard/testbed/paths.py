@@ -11,6 +11,8 @@ from pathlib import Path
 CACHE_DIR = Path("/var/cache/setupwizard-testbed")
 STATE_DIR = Path("/var/lib/setupwizard-testbed")
 HOSTS_DIR = STATE_DIR / "hosts"
+# A stopped host's directory is renamed here in one step (so its slot is free at once), then deleted.
+TRASH_DIR = STATE_DIR / "trash"
 
 BRIDGE = "swtb0"
 NETWORK_PREFIX = "198.18.0"  # RFC 2544 benchmark range; the host's eth0 sits in 192.0.2.0/24

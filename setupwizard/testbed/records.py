@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -115,12 +116,29 @@ def all_records() -> list[HostRecord]:
     return sorted((r for r in records if r is not None), key=lambda r: r.slot)
 
 
+_held = threading.local()
+
+
 @contextmanager
 def hosts_locked() -> Iterator[None]:
-    """Hold the exclusive lock on the host table (allocation and cleanup)."""
+    """Hold the exclusive lock on the host table (allocation and cleanup).
+
+    Re-entrant within a thread: ``destroy`` takes it, and is also called by cleanups that hold it.
+    """
+    if getattr(_held, "depth", 0):
+        _held.depth += 1
+        try:
+            yield
+        finally:
+            _held.depth -= 1
+        return
     HOSTS_DIR.mkdir(parents=True, exist_ok=True)
     with file_lock(LOCK_FILE):
-        yield
+        _held.depth = 1
+        try:
+            yield
+        finally:
+            _held.depth = 0
 
 
 def claim_free_slot(taken: set[int]) -> HostRecord:

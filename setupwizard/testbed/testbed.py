@@ -118,6 +118,7 @@ class Testbed:
             if name not in known:
                 cgroups.kill_and_remove(name)
                 removed.append(name)
+        host_module.empty_trash()
         return sorted(set(removed))
 
     def destroy_all(self, *, include_running_tests: bool = False, only: str | None = None) -> list[str]:

@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import asyncssh
@@ -18,8 +19,10 @@ import pytest
 from setupwizard.testbed import Account, Testbed, TestHost, cgroups
 from setupwizard.testbed.aptproxy import ACNG_DIR, BRIDGE_PROXY, AptProxy
 from setupwizard.testbed.commands import TestbedError
+from setupwizard.testbed.host import destroy
 from setupwizard.testbed.network import netns_exists
-from setupwizard.testbed.records import HostRecord, all_records, read_record
+from setupwizard.testbed.paths import TRASH_DIR
+from setupwizard.testbed.records import HostRecord, all_records, hosts_locked, read_record
 
 APT_PROXY_LOG = ACNG_DIR / "log" / "apt-cacher.log"
 
@@ -257,40 +260,69 @@ def test_concurrent_processes_get_distinct_hosts(testbed: Testbed) -> None:
     finally:
         for proc in procs:
             proc.communicate(timeout=60)
-    assert all(not netns_exists(name) for name, _ in started)
+    with hosts_locked():  # (another test run on this machine may take a freed slot at once)
+        assert all(not netns_exists(name) for name, _ in started if read_record(name) is None)
 
 
 def test_stop_removes_the_host_completely(testbed: Testbed) -> None:
     host = testbed.new_host()
     directory = host.directory
-    host.stop()
-    assert not netns_exists(host.name)
-    assert not directory.exists()
-    assert not tcp_connects(host.address, 22, timeout=1)
+    with hosts_locked():  # no other test run takes the freed slot before we looked
+        host.stop()
+        assert not netns_exists(host.name)
+        assert not directory.exists()
+        assert not tcp_connects(host.address, 22, timeout=1)
+        assert not [entry for entry in TRASH_DIR.glob(f"{host.name}.{os.getpid()}.*")]
+
+
+def test_stopping_a_host_again_leaves_the_next_host_in_its_slot_alone(testbed: Testbed) -> None:
+    # An old handle on a slot (a host stopped twice, or cleaned up by another process first) must not
+    # tear down the host that took the slot since: concurrent test runs take freed slots at once.
+    first = testbed.new_host()
+    with hosts_locked():
+        first.stop()
+        second = testbed.new_host()  # the lowest free slot: most often first's
+    assert second.record.launcher is not None
+    try:
+        old_handle = replace(first.record, slot=second.record.slot)
+        destroy(old_handle)
+        assert second.record.launcher.alive()
+        assert netns_exists(second.name)
+        assert read_record(second.name) == second.record
+        assert tcp_connects(second.address, 22)
+    finally:
+        second.stop()
 
 
 def test_hosts_of_a_crashed_process_are_cleaned_up(testbed: Testbed) -> None:
     script = textwrap.dedent(
         f"""
-        import os
+        import os, sys
         from pathlib import Path
         from setupwizard.testbed import Testbed
         host = Testbed(Path({str(testbed.image)!r})).new_host()
         print(host.name, flush=True)
+        sys.stdin.readline()
         os._exit(0)  # crash: no stop()
         """
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
-    name = out.stdout.strip()
-    record = read_record(name)
-    assert record is not None and record.launcher is not None
-    assert record.launcher.alive(), "the orphaned host should still run before cleanup"
-    assert name in testbed.clean_stale()
-    assert not record.launcher.alive()
-    assert not netns_exists(name)
-    assert not Path("/var/lib/setupwizard-testbed/hosts", name).exists()
+    assert proc.stdout is not None and proc.stdin is not None
+    name = proc.stdout.readline().strip()
+    # Held from before the crash: no other test run's allocation cleans the host up before this test does.
+    with hosts_locked():
+        proc.stdin.write("crash\n")
+        proc.stdin.close()
+        assert proc.wait(timeout=60) == 0
+        record = read_record(name)
+        assert record is not None and record.launcher is not None
+        assert record.launcher.alive(), "the orphaned host should still run before cleanup"
+        assert name in testbed.clean_stale()
+        assert not record.launcher.alive()
+        assert not netns_exists(name)
+        assert not Path("/var/lib/setupwizard-testbed/hosts", name).exists()
 
 
 def free_port() -> int:
@@ -354,11 +386,14 @@ def test_a_port_held_by_another_program_is_an_error_and_the_program_stays(tmp_pa
 
 def mounted_anywhere(path: Path) -> bool:
     """True when any process on the machine has a mount at or below ``path`` (in any mount namespace)."""
-    needle = f" {path}".encode()
+    needles = [f" {path}".encode()]
+    if path.parent.name == "hosts":  # a stopped host's directory is renamed into the trash first
+        needles.append(f" {TRASH_DIR}/{path.name}.".encode())
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if needle in (entry / "mountinfo").read_bytes():
+                mountinfo = (entry / "mountinfo").read_bytes()
+                if any(needle in mountinfo for needle in needles):
                     return True
             except OSError:
                 continue
@@ -391,18 +426,19 @@ def test_hosts_of_a_run_killed_with_sigkill_are_reclaimed_by_the_next(testbed: T
     )
     assert proc.stdout is not None
     names = [proc.stdout.readline().strip() for _ in range(2)]
-    proc.kill()  # SIGKILL: no finally, no atexit, no fixture teardown
-    proc.wait()
-    records = [read_record(name) for name in names]
-    assert all(r is not None and r.launcher is not None and r.launcher.alive() for r in records), records
-    systemd = records[1]
-    assert systemd is not None and systemd.init is not None and systemd.init.alive()
-    assert mounted_anywhere(Path("/var/lib/setupwizard-testbed/hosts", systemd.name, "root"))
-    removed = testbed.clean_stale()
-    assert set(names) <= set(removed)
-    for record in records:
-        assert record is not None
-        assert_reclaimed(record)
+    with hosts_locked():  # the next run is this test: no other run's allocation reclaims them first
+        proc.kill()  # SIGKILL: no finally, no atexit, no fixture teardown
+        proc.wait()
+        records = [read_record(name) for name in names]
+        assert all(r is not None and r.launcher is not None and r.launcher.alive() for r in records), records
+        systemd = records[1]
+        assert systemd is not None and systemd.init is not None and systemd.init.alive()
+        assert mounted_anywhere(Path("/var/lib/setupwizard-testbed/hosts", systemd.name, "root"))
+        removed = testbed.clean_stale()
+        assert set(names) <= set(removed)
+        for record in records:
+            assert record is not None
+            assert_reclaimed(record)
 
 
 def test_a_systemd_host_killed_while_booting_is_reclaimed(testbed: Testbed) -> None:
@@ -420,13 +456,14 @@ def test_a_systemd_host_killed_while_booting_is_reclaimed(testbed: Testbed) -> N
         mine = [r for r in all_records() if r.owner.pid == proc.pid and r.launcher is not None]
         record = mine[0] if mine else None
         time.sleep(0.01)
-    proc.kill()  # somewhere during the boot
-    proc.wait()
-    assert record is not None, "the host never got a launcher"
-    testbed.clean_stale()
-    final = read_record(record.name)
-    assert final is None
-    assert_reclaimed(record)
+    with hosts_locked():  # the host is reclaimed by this test, not by another run's allocation
+        proc.kill()  # somewhere during the boot
+        proc.wait()
+        assert record is not None, "the host never got a launcher"
+        testbed.clean_stale()
+        final = read_record(record.name)
+        assert final is None
+        assert_reclaimed(record)
 
 
 def setupwizard_cli(*args: str, user: int | None = None) -> subprocess.CompletedProcess[str]:
