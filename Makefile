@@ -43,12 +43,10 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# TEST_WORKERS=2 runs the suite in two processes side by side (pytest-xdist, each module kept in one process):
-# 27-30 min instead of 45 on 2 cores, since most tests wait on SSH logins and real commands. Not the default yet:
-# of 4 full runs that way, one failed on test servers of one process that would not start while the other ran
-# its testbed tests, and one on a login to a test server stalling 30 s (issue 19's note of 2026-12-06 (i)).
-# 0 runs the suite in this process, as before.
-TEST_WORKERS ?= 0
+# The suite runs in two processes side by side (pytest-xdist, each module kept in one process): about 30 min
+# instead of 47 on 2 cores, since most tests wait on SSH logins and real commands. TEST_WORKERS=0 runs it in
+# this process (a single file: .venv/bin/pytest FILE).
+TEST_WORKERS ?= 2
 test: install system-deps services lint
 	$(BIN)/pytest -ra --durations=40 -n $(TEST_WORKERS) --dist loadscope
 
