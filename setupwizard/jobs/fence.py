@@ -30,9 +30,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import LiteralString
 
+import psycopg
 from procrastinate import jobs as procrastinate_jobs
 from procrastinate.connector import BaseConnector
 from procrastinate.exceptions import ConnectorException
@@ -53,6 +55,22 @@ RECONNECT_SECONDS = 1.0
 
 TakeOver = Callable[[], Awaitable[object]]
 """Ends a claimed job's session ``interrupted`` and retries it (the stalled-job pass's own steps)."""
+
+
+HEARTBEAT: LiteralString = """
+WITH beat AS (
+    UPDATE procrastinate_workers SET last_heartbeat = NOW() WHERE id = %(worker_id)s::bigint RETURNING id
+)
+INSERT INTO procrastinate_workers (id, last_heartbeat) OVERRIDING SYSTEM VALUE
+SELECT %(worker_id)s::bigint, NOW() WHERE NOT EXISTS (SELECT 1 FROM beat)
+ON CONFLICT (id) DO NOTHING
+RETURNING id
+"""
+"""procrastinate's heartbeat (``procrastinate_update_heartbeat_v1``), and the worker's row back under its own
+id when it is gone: a starting worker deletes the rows of workers whose heartbeat is older than the stalled
+timeout, so one cut off from PostgreSQL that long comes back to no row. Its heartbeats would then update
+nothing (its next jobs would look stalled to every other worker) and each job it fetched would break the
+jobs' foreign key to the workers. Returns a row only when it registered the worker again."""
 
 
 def fence_seconds(lease_seconds: float) -> float:
@@ -87,18 +105,36 @@ class HeartbeatJobManager(JobManager):
         """procrastinate's heartbeat; one that took long is sent again at once. The fence counts from a
         heartbeat's sending, and one held up (PostgreSQL unreachable, then back) was sent long before it was
         written: without a fresh one right away, the fence would trip after PostgreSQL answered again,
-        before procrastinate's next heartbeat (an interval later)."""
+        before procrastinate's next heartbeat (an interval later). A worker whose row was pruned meanwhile
+        gets it back (:data:`HEARTBEAT`)."""
         while True:
             sent = time.monotonic()
             try:
-                await super().update_heartbeat(worker_id)
+                restored = await self.connector.execute_query_all_async(HEARTBEAT, worker_id=worker_id)
             except ConnectorException as exc:
                 if self._gate.due():
                     log.warning("The job worker's heartbeat failed (%s); trying again", type(exc).__name__)
                 return
+            if restored:
+                log.warning(
+                    "This job worker (%s) was counted stalled and removed while it could not reach "
+                    "PostgreSQL; it is registered again under the same id",
+                    worker_id,
+                )
             self._succeeded(sent)
             if time.monotonic() - sent < SLOW_HEARTBEAT_SECONDS:
                 return
+
+    async def fetch_job(self, queues: Iterable[str] | None, worker_id: int) -> procrastinate_jobs.Job | None:
+        """procrastinate's fetch; a worker whose row was pruned (the job's ``worker_id`` then refers to no
+        worker) sends a heartbeat, which registers it again, and fetches once more."""
+        try:
+            return await super().fetch_job(queues=queues, worker_id=worker_id)
+        except ConnectorException as exc:
+            if not isinstance(exc.__cause__, psycopg.errors.ForeignKeyViolation):
+                raise
+        await self.update_heartbeat(worker_id)
+        return await super().fetch_job(queues=queues, worker_id=worker_id)
 
     async def finish_job(self, job: procrastinate_jobs.Job, status: Status, delete_job: bool) -> None:
         try:

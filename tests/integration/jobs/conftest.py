@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from procrastinate import App
 
 from setupwizard.config import Settings
+from setupwizard.jobs.queue import build_app
 from tests.integration.web.live import ADMIN_PASSWORD, ADMIN_USER, Login, ProcessServer, settings_env
 from tests.support import REDIS_URL, missing_dependency, redis_namespace
 
@@ -138,4 +140,28 @@ async def queue_cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
                 await asyncio.to_thread(worker.stop)
                 await asyncio.to_thread(serve.stop)
     finally:
+        await asyncio.to_thread(psql, "test", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+async def queue_app(tmp_path: Path) -> AsyncIterator[tuple[App, str]]:
+    """Our procrastinate app (``build_app``) opened on a PostgreSQL database of its own with procrastinate's
+    schema, and the database's name; the database is dropped afterwards."""
+    name = f"sw_queue_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    try:
+        await asyncio.to_thread(psql, "test", f"CREATE DATABASE {name}")
+    except (OSError, subprocess.CalledProcessError) as exc:
+        missing_dependency("PostgreSQL on 127.0.0.1:5432", f"start it (scripts/ensure-services.sh): {exc}")
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}",
+        job_retention_hours=2,
+    )
+    app = build_app(settings)
+    try:
+        await app.open_async()
+        await app.schema_manager.apply_schema_async()
+        yield app, name
+    finally:
+        await app.close_async()
         await asyncio.to_thread(psql, "test", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

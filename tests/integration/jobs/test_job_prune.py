@@ -4,45 +4,16 @@ ones stay."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import subprocess
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from procrastinate import App, JobContext
 from procrastinate.jobs import Status
 
 from setupwizard.config import Settings
 from setupwizard.jobs.queue import PRUNE_TASK, build_app, remove_finished_jobs
 from setupwizard.jobs.repository import TASK
-from tests.support import missing_dependency
 
 from .conftest import psql
-
-
-@pytest.fixture
-async def queue_app(tmp_path: Path) -> AsyncIterator[tuple[App, str]]:
-    name = f"sw_prune_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    try:
-        await asyncio.to_thread(psql, "test", f"CREATE DATABASE {name}")
-    except (OSError, subprocess.CalledProcessError) as exc:
-        missing_dependency("PostgreSQL on 127.0.0.1:5432", f"start it (scripts/ensure-services.sh): {exc}")
-    settings = Settings(
-        data_dir=tmp_path,
-        database_url=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}",
-        job_retention_hours=2,
-    )
-    app = build_app(settings)
-    try:
-        await app.open_async()
-        await app.schema_manager.apply_schema_async()
-        yield app, name
-    finally:
-        await app.close_async()
-        await asyncio.to_thread(psql, "test", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def test_the_prune_is_a_periodic_upkeep_task_with_the_configured_retention(tmp_path: Path) -> None:
