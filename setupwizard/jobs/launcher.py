@@ -4,7 +4,8 @@ One transaction holds the server's advisory lock, checks that no setup job holds
 ``running`` session row, defers the job (its only argument: the session id) and stores the sealed request:
 a session never exists without its job, nor a job without its session. ``wait=true`` then follows the
 session on the bus until its ``complete`` event (checking the row too, every few seconds, in case the bus
-lost it) and answers with the final row and every stored line, as the in-process run does.
+lost it) and answers with the final row and every stored line, as the in-process run does; or, when the
+database has not stored the end a few seconds after the bus carried it, with the bus's ``complete``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from procrastinate.jobs import Status
 from procrastinate.manager import JobManager
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from setupwizard.core.errors import ConflictError
@@ -29,7 +30,7 @@ from setupwizard.jobs.unrun import cancelled_before_start, end_unrun
 from setupwizard.live import event_reads
 from setupwizard.live.arrivals import SessionArrivals
 from setupwizard.live.bus import ProgressBus
-from setupwizard.provisioning.events import EventType
+from setupwizard.provisioning.events import EventType, SessionEvent
 from setupwizard.provisioning.result import SessionStatus
 from setupwizard.setup import repository
 from setupwizard.setup.locks import lock_name
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 
 ROW_CHECK_SECONDS = 2.0
 """While waiting on the bus, how often the session's row is looked at as well."""
+END_GRACE_SECONDS = 3.0
+"""How long ``wait=true`` waits for the database to store an end the bus already carried."""
 
 
 async def claim_server(session: AsyncSession, prepared: PreparedSetup) -> SetupSession:
@@ -119,24 +122,65 @@ class JobLauncher:
 
     async def wait_for_end(self, session_id: str) -> SetupResponse:
         """The session's response once it ended (in any worker): its result, ``session_id`` and all its
-        lines, the complete event's last, as the in-process run answers."""
+        lines, the complete event's last, as the in-process run answers.
+
+        The answer comes from the database once the session's row is final. When the run has ended (its
+        ``complete`` came on the bus) but the database has not stored the end within
+        :data:`END_GRACE_SECONDS` (it refuses writes: a full disk, a failover), the answer comes from the
+        bus's ``complete`` and every line the bus or the database holds, as the in-process run answers
+        from memory; the worker stores the end once the database takes it again.
+        """
         since = await self.bus.last_seq(session_id) or 0
         replay = self.bus.subscribe(session_id, since=since, heartbeat=ROW_CHECK_SECONDS)
+        live: dict[int, SessionEvent] = {}
+        complete: SessionEvent | None = None
         try:
-            async for batch in replay:  # complete comes once the row is final (else: a database fault)
-                ended = not batch or any(event.type is EventType.COMPLETE for event in batch)
-                if ended and await self._ended(session_id):
-                    break
+            async for batch in replay:
+                live.update((event.seq, event) for event in batch)
+                complete = next((e for e in batch if e.type is EventType.COMPLETE), complete)
+                if (not batch or complete is not None) and await self._ended(session_id):
+                    return await self._response(session_id)
         finally:
             close = getattr(replay, "aclose", None)
             if close is not None:
                 await close()
-        return await self._response(session_id)
+        if complete is None:
+            return await self._response(session_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + END_GRACE_SECONDS
+        while loop.time() < deadline:
+            await asyncio.sleep(END_GRACE_SECONDS / 10)
+            if await self._ended(session_id):
+                return await self._response(session_id)
+        log.warning(
+            "Session %s has ended, but the database has not stored its end yet: answering from the live bus",
+            session_id,
+        )
+        return await self._response_from_bus(session_id, complete, live)
 
     async def _ended(self, session_id: str) -> bool:
-        async with self.db.session() as session:
-            row = await repository.get_session(session, session_id)
+        """Whether the session's row is final (False while the database cannot say)."""
+        try:
+            async with self.db.session() as session:
+                row = await repository.get_session(session, session_id)
+        except (SQLAlchemyError, OSError):
+            return False
         return row is None or row.status != SessionStatus.RUNNING
+
+    async def _response_from_bus(
+        self, session_id: str, complete: SessionEvent, live: dict[int, SessionEvent]
+    ) -> SetupResponse:
+        """The answer from the bus's ``complete`` and the lines of the bus and of the database, by seq."""
+        events: dict[int, SessionEvent] = {}
+        try:
+            async with self.db.session() as session:
+                events.update((e.seq, e) for e in await event_reads.events_after(session, session_id, 0))
+        except (SQLAlchemyError, OSError):
+            pass  # the bus's lines alone
+        events.update(live)
+        logs = [events[seq].message for seq in sorted(events)]
+        body = {**complete.data, "session_id": session_id, "logs": logs}
+        return SetupResponse.model_validate(body)
 
     async def _response(self, session_id: str) -> SetupResponse:
         async with self.db.session() as session:

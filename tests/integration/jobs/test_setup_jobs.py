@@ -137,3 +137,59 @@ async def test_a_cancel_sent_to_serve_stops_the_run_on_the_worker(
     assert rest[-1]["type"] == "complete" and rest[-1]["data"]["status"] == "cancelled", rest[-1]
     assert detail["status"] == "cancelled"
     assert all(f"never-{tag}" not in str(frame) for frame in rest)
+
+
+REFUSE_ENDS = """
+CREATE FUNCTION sw_refuse_end() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'the test refuses this session end'; END $$;
+CREATE TRIGGER sw_refuse_end BEFORE UPDATE ON setup_sessions FOR EACH ROW
+WHEN (NEW.status <> 'running') EXECUTE FUNCTION sw_refuse_end();
+"""
+ALLOW_ENDS = (
+    "DROP TRIGGER IF EXISTS sw_refuse_end ON setup_sessions; DROP FUNCTION IF EXISTS sw_refuse_end();"
+)
+
+
+def status_of(cluster: QueueCluster, session_id: str) -> str:
+    return cluster.sql(f"SELECT status FROM setup_sessions WHERE id = '{session_id}'").strip()
+
+
+async def test_wait_true_answers_from_the_bus_while_the_database_refuses_the_end(
+    queue_cluster: QueueCluster, test_host: TestHost
+) -> None:
+    # The database takes the lines but refuses to store any session's end (the worker keeps trying): the
+    # POST still answers with the run's result and every line, as an in-process run answers from memory.
+    assert queue_cluster.owner is not None
+    session_id = str(uuid.uuid4())
+    tag = secrets.token_hex(4)
+    ws = await open_progress(queue_cluster.serve, queue_cluster.owner, session_id)
+    queue_cluster.sql(REFUSE_ENDS)
+    try:
+        async with queue_cluster.serve.async_client(queue_cluster.owner) as client:
+            response = await client.post(
+                "/api/setup/auto-setup",
+                json=body(test_host, test_host.root, script=f"echo refused-{tag}\n", session_id=session_id),
+                timeout=900,
+            )
+        watched, _code = await read_to_close(ws)
+        row = status_of(queue_cluster, session_id)
+    finally:
+        queue_cluster.sql(ALLOW_ENDS)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert row == "running", "the answer came before the end was stored"
+    assert answer["status"] == "succeeded" and answer["success"] is True, answer["message"]
+    assert answer["session_id"] == session_id
+    assert f"refused-{tag}" in answer["logs"]
+    assert answer["logs"] == [event["message"] for event in events(watched)]  # every line, complete last
+    # Once the database takes writes again, the worker stores the end it kept.
+    deadline = asyncio.get_running_loop().time() + POLL_DEADLINE
+    while (
+        queue_cluster.sql(f"SELECT status FROM setup_sessions WHERE id = '{session_id}'").strip() == "running"
+    ):
+        assert asyncio.get_running_loop().time() < deadline, "the end was never stored"
+        await asyncio.sleep(0.2)
+    assert (
+        queue_cluster.sql(f"SELECT status FROM setup_sessions WHERE id = '{session_id}'").strip()
+        == "succeeded"
+    )
