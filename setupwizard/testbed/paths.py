@@ -37,6 +37,9 @@ DEFAULT_FLAVOUR = "quick"
 HOST_NAME_PREFIX = "swtb-"
 FIRST_GUEST_OCTET = 10
 MAX_HOSTS = 200  # guests .10 .. .209
+# On the bridge's network but never a guest's: nobody answers there (a stopped host's address may be
+# taken by another test run's next host at once).
+SILENT_ADDRESS = f"{NETWORK_PREFIX}.250"
 
 
 def host_name(slot: int) -> str:

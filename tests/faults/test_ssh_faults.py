@@ -12,6 +12,7 @@ from typing import Any
 import asyncssh
 
 from setupwizard.testbed.host import TestHost
+from setupwizard.testbed.paths import SILENT_ADDRESS
 from tests.integration.web.live import Login, ProcessServer
 
 from .outcome import Outcome
@@ -83,16 +84,16 @@ async def test_ssh_connection_cut_mid_command_fails_the_step_and_keeps_every_lin
 
 
 async def test_unreachable_server_fails_with_a_clear_message(
-    service: ProcessServer, owner: Login, fresh_host: Callable[[], TestHost]
+    service: ProcessServer, owner: Login, test_host: TestHost
 ) -> None:
-    gone = fresh_host()
-    request = body(gone)
-    gone.stop()  # its address stays routed on the bridge, but no one answers there
+    # On the test hosts' network, where no host ever runs (a stopped host's address could be taken by another
+    # test run's next host at once, and that one answers).
+    request = body(test_host) | {"host": SILENT_ADDRESS}
     await run_and_record(
         service,
         owner,
         "ssh.02-unreachable",
-        "server unreachable (a stopped test host's address)",
+        "server unreachable (an address on the test hosts' network where no host runs)",
         "session failed: the address does not answer (unreachable or timed out)",
         request,
         {"unreachable"},  # no route, refused, filtered: one answer (the detail is in the service's log)

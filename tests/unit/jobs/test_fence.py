@@ -13,7 +13,7 @@ from procrastinate.exceptions import ConnectorException
 from procrastinate.jobs import Status
 from procrastinate.testing import InMemoryConnector
 
-from setupwizard.jobs.fence import Fence, HeartbeatJobManager, fence_seconds
+from setupwizard.jobs.fence import HEARTBEAT, Fence, HeartbeatJobManager, fence_seconds
 from setupwizard.setup.running import RunningSetup
 
 
@@ -26,6 +26,14 @@ class CutOffConnector(InMemoryConnector):
         self.failing = False
         self.held = 0.0  # the next heartbeat is held this long (PostgreSQL unreachable, then back)
         self.beats = 0
+        self.reverse_queries[HEARTBEAT] = "heartbeat_or_register"
+
+    async def heartbeat_or_register_all(self, worker_id: int) -> list[dict[str, Any]]:
+        """Our heartbeat statement (``jobs/fence.py`` ``HEARTBEAT``) on this connector: the heartbeat, and a
+        row when it had to put the worker's row back."""
+        known = worker_id in self.workers
+        await self.update_heartbeat_run(worker_id)
+        return [] if known else [{"id": worker_id}]
 
     async def update_heartbeat_run(self, worker_id: int) -> None:
         self.beats += 1
