@@ -19,11 +19,12 @@ from setupwizard.core.errors import translate_provisioning_error
 from setupwizard.provisioning import InvalidInputError, SetupOptions
 from setupwizard.provisioning.messages import CATALOGUE
 from setupwizard.provisioning.validate import validate_options
+from setupwizard.testbed.paths import SILENT_ADDRESS
 
 from .test_english_lines import CHINESE, ENGINE
 
 SETUPWIZARD = str(Path(sys.executable).with_name("setupwizard"))
-UNROUTABLE = "198.18.0.250"  # never reached: every case is refused before connecting
+UNROUTABLE = SILENT_ADDRESS  # never reached: every case is refused before connecting
 
 
 def _reason_codes() -> list[str]:

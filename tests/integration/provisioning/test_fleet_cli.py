@@ -18,11 +18,12 @@ from pathlib import Path
 import pytest
 
 from setupwizard.testbed.host import TestHost
+from setupwizard.testbed.paths import SILENT_ADDRESS
 from setupwizard.testbed.testbed import Testbed
 
 SETUPWIZARD = str(Path(sys.executable).with_name("setupwizard"))
 CANARY = "fleet-canary-Qz8vK2"
-UNREACHABLE = "198.18.0.250"
+UNREACHABLE = SILENT_ADDRESS
 LIGHT = ["--no-update", "--no-packages", "--no-firewall", "--connect-timeout", "3"]
 SCRIPT = "echo fleet-script-ran-on-$(hostname)\nps -eo args | grep -c sudo >/dev/null || true\n"
 
