@@ -9,7 +9,8 @@ At its start the job looks at the fleet's row: cancelled → the host ends ``can
 ``stop_after_failures`` reached (counted from the host rows) → it ends ``skipped``; neither connects.
 Otherwise its session runs in
 this worker through :meth:`~setupwizard.setup.service.SetupService.launch`, as a single setup job's does
-(an abort from any process stops it, ``jobs/task.py``). This worker writes the host's row and the fleet's
+(an abort from any process stops it; one that comes before the run starts ends the host ``cancelled``
+without connecting, ``jobs/abort.py``). This worker writes the host's row and the fleet's
 progress events; the last host to end ends the fleet (:func:`finish_if_done`) and tells it (``notice.py``).
 """
 
@@ -28,8 +29,9 @@ from setupwizard.fleets.notice import quiet_session, tell_fleet_end, unquiet_ses
 from setupwizard.fleets.progress import FleetProgress
 from setupwizard.fleets.scheduler import FleetJob, HostJob
 from setupwizard.jobs import repository as jobs
+from setupwizard.jobs.abort import Abort, abortable
 from setupwizard.jobs.sealing import unseal
-from setupwizard.jobs.task import CONTEXT_KEY, JobRuntime, NoLease, fenced, follow
+from setupwizard.jobs.task import CONTEXT_KEY, JobRuntime, NoLease, fenced
 from setupwizard.jobs.unrun import end_unrun
 from setupwizard.provisioning.events import format_timestamp, utc_now
 from setupwizard.provisioning.result import SessionStatus, SetupResult
@@ -55,7 +57,8 @@ async def run_fleet_host(context: JobContext, fleet_id: str, position: int, sess
     assert context.job.id is not None
     status = "gone"
     try:
-        status = await _run(runtime, progress, fleet_id, position, session_id, context)
+        job = partial(_run, runtime, progress, fleet_id, position, session_id, context)
+        status = await abortable(job, f"fleet {fleet_id} host {position}")  # answered at a safe point
         return status
     finally:
         if status != FENCED:  # a fenced host's request is kept for its rerun, and its end is the taker's
@@ -71,6 +74,7 @@ async def _run(
     position: int,
     session_id: str,
     context: JobContext,
+    abort: Abort,
 ) -> str:
     worker = context.worker_name
     job_id = context.job.id
@@ -99,12 +103,15 @@ async def _run(
         reason="",
         started_at=utc_now(),
     )
+    if abort.requested:  # cancelled as this worker took the job: it never connects
+        return await end_never_ran(runtime, progress, fleet_id, position, session_id, "fleet_cancelled")
     log.info("Fleet %s host %d (session %s) runs on worker %s", fleet_id, position, session_id, worker)
     runner = HostRunner(runtime.db, runtime.service, runtime.service.bus, progress)
     job = FleetJob(fleet_id, fleet.owner_id, fleet.parallel, fleet.stop_after_failures, [])
     host = HostJob(position, prepared.request)
     quiet_session(runtime.service, session_id)  # its fleet's end is told, not its own
     run = await runtime.service.launch(prepared, NoLease())
+    abort.started(run)
     assert run.task is not None
     watcher = asyncio.create_task(runner.watch(job, host, session_id))
     status: str = SessionStatus.INTERRUPTED
@@ -114,17 +121,12 @@ async def _run(
             async with runtime.db.session() as session:  # cancelled while this host started
                 if await fleets.fleet_cancelled(session, fleet_id):
                     run.cancel.set()
-            response = await follow(run.task, run.cancel)
+            response = await run.task
             status = response.status
-        except asyncio.CancelledError:  # aborted: the run has ended (cancelled) before this is raised
-            if run.task.done() and not run.task.cancelled() and run.task.exception() is None:
-                response = run.task.result()
-                status = response.status
-            raise
         except Exception:
             log.exception("Fleet %s: the session %s of host %d failed", fleet_id, session_id, position)
             status = SessionStatus.FAILED
-        finally:  # the run has ended (follow waits for it): a mark its end did not clear goes
+        finally:  # the run has ended: a mark its end did not clear goes
             unquiet_session(runtime.service, session_id)  # (a fenced run's end is the taker's)
             done, _ = await asyncio.wait({watcher}, timeout=WATCH_GRACE_SECONDS)
             if not done:

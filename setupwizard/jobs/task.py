@@ -6,8 +6,10 @@ events, recorder, outcome and notifications are the service's own) and waits for
 sealed request is deleted when the job ends, however it ends.
 
 Abort (``cancel_job_by_id_async(..., abort=True)``, from any process): procrastinate cancels this
-coroutine once. The run is not cut off: its cancel event is set, as the person's cancel always did, the
-run ends ``cancelled`` with its complete event and final row, then the job ends ``aborted``.
+coroutine once; the job answers it at a safe point (``jobs/abort.py``). Before the run starts, the session
+ends ``cancelled`` without connecting; after, the run is not cut off: its cancel event is set, as the
+person's cancel always did, the run ends ``cancelled`` with its complete event and final row, then the job
+ends ``aborted``.
 
 Fence (``jobs/fence.py``): when this worker has not reached PostgreSQL for two thirds of a lease, the run
 is stopped the same way but ends nothing itself; once its run has stopped the job waits for PostgreSQL and
@@ -17,7 +19,6 @@ sealed request is kept for that retry.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -29,12 +30,13 @@ from setupwizard.core.log_format import bind_request, bind_session, bind_user
 from setupwizard.core.secretbox import SecretBox
 from setupwizard.db.database import Database
 from setupwizard.jobs import repository as jobs
+from setupwizard.jobs.abort import Abort, abortable
 from setupwizard.jobs.fence import Fence
 from setupwizard.jobs.sealing import unseal
+from setupwizard.jobs.unrun import cancelled_before_start, end_unrun
 from setupwizard.provisioning.result import SessionStatus
 from setupwizard.setup import repository
 from setupwizard.setup.running import RunningSetup
-from setupwizard.setup.schemas import SetupResponse
 from setupwizard.setup.service import SetupService
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,14 @@ class NoLease:
 async def run_setup_job(context: JobContext, session_id: str) -> str:
     """Run the queued session ``session_id``; returns its final status."""
     runtime: JobRuntime = context.additional_context[CONTEXT_KEY]
+    assert context.job.id is not None
+    job = partial(_run_setup, runtime, context.job.id, context.worker_name, session_id)
+    return await abortable(job, f"the setup job of session {session_id}")
+
+
+async def _run_setup(
+    runtime: JobRuntime, job_id: int, worker: str | None, session_id: str, abort: Abort
+) -> str:
     run: RunningSetup | None = None
     try:
         async with runtime.db.session() as session:
@@ -75,15 +85,17 @@ async def run_setup_job(context: JobContext, session_id: str) -> str:
         bind_request(prepared.request_id)  # the job's log lines name the POST that queued it
         bind_user(prepared.owner_id)
         bind_session(session_id)
-        log.info(
-            "Setup job %s of session %s runs on worker %s", context.job.id, session_id, context.worker_name
-        )
+        if abort.requested:  # cancelled as this worker took the job: it never connects
+            await end_unrun(runtime.db, runtime.service.bus, session_id, cancelled_before_start())
+            return str(SessionStatus.CANCELLED)
+        log.info("Setup job %s of session %s runs on worker %s", job_id, session_id, worker)
         run = await runtime.service.launch(prepared, NoLease())
-        assert run.task is not None and context.job.id is not None
-        with fenced(runtime, context.job.id, run):
-            response = await follow(run.task, run.cancel)
+        abort.started(run)
+        assert run.task is not None
+        with fenced(runtime, job_id, run):
+            response = await run.task
             if run.fenced:
-                return await take_over(runtime, context.job.id, session_id)
+                return await take_over(runtime, job_id, session_id)
         return str(response.status)
     finally:
         if not (run is not None and run.fenced):  # a fenced run's request is kept for its retry
@@ -104,18 +116,3 @@ async def take_over(runtime: JobRuntime, job_id: int, session_id: str) -> str:
     end = partial(end_claimed_setup, runtime, job_id, session_id, "was fenced")
     await runtime.fence.take_over(job_id, session_id, end)
     return "fenced"
-
-
-async def follow(task: asyncio.Task[SetupResponse], cancel: asyncio.Event) -> SetupResponse:
-    """The run's response; an abort (this coroutine cancelled) asks the run to stop and waits for its end,
-    then lets the cancellation through."""
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        cancel.set()
-        while not task.done():
-            try:
-                await asyncio.shield(task)
-            except asyncio.CancelledError:  # a second cancel: still wait for the run's own end
-                continue
-        raise

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psycopg
 import pytest
 
 from setupwizard.testbed.host import TestHost
@@ -242,6 +243,63 @@ async def test_a_cancel_through_serve_stops_both_workers_and_no_queued_host_star
     # the queued ones: cancelled in the queue, or (a lane freed during the cancel) taken by a worker that
     # then read the cancelled fleet and ended the host without connecting (checked above: one event each)
     assert set(counted) <= {"cancelled", "succeeded"} and sum(map(int, counted.values())) == PARALLEL, jobs
+
+
+async def test_a_cancel_that_reaches_a_host_job_before_its_run_starts_still_ends_the_fleet(
+    fleet_cluster: FleetCluster, many_hosts: list[TestHost]
+) -> None:
+    """The abort of a job a worker has just taken lands while the job marks its host ``running``: here that
+    write waits on a row lock the test holds. The job must still end its host ``cancelled`` without
+    connecting, and the fleet must end (it waited forever when the abort cut the job off there)."""
+    cluster = fleet_cluster
+    body = fleet_body(many_hosts[:2], "sleep 3\n", parallel=1)
+    async with cluster.serve.async_client(cluster.owner) as client:
+        answer = await client.post("/api/fleets", json=body, timeout=300)
+        assert answer.status_code == 202, answer.text
+        fleet_id = answer.json()["fleet_id"]
+        second = answer.json()["sessions"][1]["session_id"]
+        hold = await psycopg.AsyncConnection.connect(
+            f"host=127.0.0.1 user=postgres dbname={cluster.database}"
+        )
+        try:  # the second host's row: its job, once taken, waits to mark it running
+            await hold.execute(
+                "SELECT 1 FROM fleet_hosts WHERE fleet_id = %s AND position = 1 FOR UPDATE", (fleet_id,)
+            )
+
+            def second_job_waits() -> bool:
+                waiting = cluster.sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    f"AND datname = '{cluster.database}' AND query ILIKE '%UPDATE fleet_hosts%'"
+                )
+                return waiting.strip() == "1"
+
+            await asyncio.to_thread(wait_until, second_job_waits, 300)
+            cancel = await client.post(f"/api/fleets/{fleet_id}/cancel", timeout=120)
+            assert cancel.status_code == 202, cancel.text
+
+            def abort_arrived() -> bool:
+                logs = "".join(w.log_path.read_text(errors="replace") for w in cluster.workers)
+                gone = cluster.sql(
+                    f"SELECT status FROM procrastinate_jobs WHERE args->>'session_id' = '{second}'"
+                )
+                return f"Abort of fleet {fleet_id} host 1 received" in logs or gone.strip() != "doing"
+
+            await asyncio.to_thread(wait_until, abort_arrived, 120)
+        finally:
+            await hold.rollback()
+            await hold.close()
+    ended = await asyncio.to_thread(wait_fleet, cluster.serve, cluster.owner, fleet_id, 120)
+    assert ended["status"] == "cancelled"
+    host = ended["hosts"][1]
+    assert (host["status"], host["reason"], host["last_line_code"]) == (
+        "cancelled",
+        "fleet_cancelled",
+        "fleet.never_ran.fleet_cancelled",
+    ), host
+    assert cluster.sql(f"SELECT status FROM setup_sessions WHERE id = '{second}'").strip() == "cancelled"
+    events = cluster.sql(f"SELECT count(*) FROM session_events WHERE session_id = '{second}'")
+    assert events.strip() == "1", "the host connected after its cancel"  # its complete event only
+    assert second not in set().union(*cluster.ran_on(fleet_id))
 
 
 async def test_a_killed_workers_hosts_are_rerun_once_on_the_survivor_and_no_line_is_lost(
