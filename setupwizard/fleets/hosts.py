@@ -39,7 +39,8 @@ before the run's task returns, so it is normally done already)."""
 
 
 def never_ran(reason: str) -> Msg:
-    """Why a host never ran: ``fleet_cancelled`` or ``stop_after_failures`` (its session's message)."""
+    """Why a host never ran: ``fleet_cancelled``, ``cancelled`` (its own session's cancel) or
+    ``stop_after_failures`` (its session's message)."""
     code = f"fleet.never_ran.{reason}"
     return msg(code) if code in CATALOGUE else text_msg(reason)
 

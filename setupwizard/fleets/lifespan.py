@@ -21,7 +21,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if not settings.redis_url:
         await service.recover()
     app.state.fleet_service = service
+    app.state.setup_service.cancel_waiting = service.cancel_queued_host  # a queued host's own cancel
     try:
         yield
     finally:
+        app.state.setup_service.cancel_waiting = None
         await service.close()

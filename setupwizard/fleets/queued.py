@@ -5,7 +5,8 @@ At the POST, each host gets, in one transaction as a single setup does (``jobs/l
 server's advisory lock and busy check, its ``running`` session row, its sealed request and its job, whose
 ``lock`` is the fleet's lane. A host whose server is busy fails at once (``setup_running``), as in the
 embedded mode. Cancel: every queued or running host's job is aborted (the queue's cancel); a job still
-queued never starts, its session and host end ``cancelled`` here.
+queued never starts, its session and host end ``cancelled`` here. A queued host's own session cancel
+cancels its job the same way (:meth:`QueueDispatch.cancel_queued`).
 """
 
 from __future__ import annotations
@@ -21,14 +22,15 @@ from setupwizard.db.models import FleetHost
 from setupwizard.fleets import repository as fleets
 from setupwizard.fleets.host_job import finish_if_done
 from setupwizard.fleets.host_queue import queue_host
-from setupwizard.fleets.hosts import HostRunner, never_ran
+from setupwizard.fleets.hosts import HostRunner, never_ran, unrun_code
 from setupwizard.fleets.last_line import LastLine, error_msg
 from setupwizard.fleets.progress import FleetProgress
 from setupwizard.fleets.scheduler import FleetJob, HostJob
+from setupwizard.jobs.launcher import JobLauncher
 from setupwizard.provisioning.errors import ProvisioningError
 from setupwizard.provisioning.events import utc_now
 from setupwizard.provisioning.messages import msg
-from setupwizard.provisioning.result import SessionStatus
+from setupwizard.provisioning.result import SessionStatus, SetupResult
 from setupwizard.setup import repository
 from setupwizard.setup.service import SetupService
 from setupwizard.setup.session_lookup import session_state
@@ -99,6 +101,33 @@ class QueueDispatch:
                 )
         await finish_if_done(self.progress, fleet_id, self.setup)
         return stopping
+
+    async def cancel_queued(self, host: FleetHost) -> bool:
+        """Cancel the host's job while no worker has taken it: its session and its row end ``cancelled``
+        (the job never starts); the fleet ends if that was its last host."""
+        launcher = self.setup.queue
+        said = never_ran("cancelled")
+        result = SetupResult(
+            message=str(said), status=SessionStatus.CANCELLED, error_code="cancelled", **unrun_code(said)
+        )
+        if not isinstance(launcher, JobLauncher) or not await launcher.cancel_queued(host.session_id, result):
+            return False
+        await self.progress.host_changed(
+            host.fleet_id,
+            host.position,
+            {
+                "type": "host",
+                "status": SessionStatus.CANCELLED,
+                "session_id": host.session_id,
+                "reason": "cancelled",
+            },
+            LastLine.of_msg(said),
+            status=SessionStatus.CANCELLED,
+            reason="cancelled",
+            finished_at=utc_now(),
+        )
+        await finish_if_done(self.progress, host.fleet_id, self.setup)
+        return True
 
     def cancel(self, fleet_id: str) -> FleetJob | None:
         return None  # nothing of a fleet runs in this process's memory: see stop()

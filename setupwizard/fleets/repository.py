@@ -72,6 +72,12 @@ async def hosts_of(session: AsyncSession, fleet_id: str) -> Sequence[FleetHost]:
     return (await session.scalars(statement)).all()
 
 
+async def host_of_session(session: AsyncSession, session_id: str) -> FleetHost | None:
+    """The fleet host whose current session is ``session_id``, if any."""
+    statement = select(FleetHost).where(FleetHost.session_id == session_id)
+    return (await session.scalars(statement)).first()
+
+
 async def update_host(session: AsyncSession, fleet_id: str, position: int, **values: Any) -> None:
     """Change columns of one host."""
     await session.execute(

@@ -7,7 +7,8 @@ queue job (the job's secrets encrypted) without the service or the routes changi
 Order of one fleet: hosts start in the request's order. A host takes a slot before it starts and gives it
 back when its session has ended (its final row is stored), so the session rows of a fleet never overlap
 more than ``parallel`` deep. Before each start the scheduler looks at the fleet: cancelled → the host ends
-``cancelled`` without a session run; K failures reached → it ends ``skipped``.
+``cancelled`` without a session run; K failures reached → it ends ``skipped``. A host whose own session is
+cancelled while it waits ends ``cancelled`` at once and is passed over (:meth:`cancel_queued`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from setupwizard.db.models import FleetHost
 from setupwizard.provisioning.result import SessionStatus
 from setupwizard.setup.schemas import AutoSetupRequest
 
@@ -48,6 +50,8 @@ class FleetJob:
     failures: int = 0
     running: int = 0
     peak: int = 0  # the most hosts this job ran at once (a probe for tests and logs)
+    started: set[int] = field(default_factory=set)  # positions handed to run_host
+    dropped: set[int] = field(default_factory=set)  # positions cancelled while queued: never started
 
 
 RunHost = Callable[[FleetJob, HostJob], Awaitable[str]]
@@ -70,6 +74,11 @@ class FleetDispatch(Protocol):
 
     def job(self, fleet_id: str) -> FleetJob | None:
         """The fleet's job running here, if any."""
+        ...
+
+    async def cancel_queued(self, host: FleetHost) -> bool:
+        """End a host still waiting for its turn ``cancelled``, without connecting (its own session's
+        cancel); False when it has started or is starting (its session's cancel stops it then)."""
         ...
 
     def fleet_ids(self) -> list[str]:
@@ -105,6 +114,15 @@ class EmbeddedScheduler:
     def job(self, fleet_id: str) -> FleetJob | None:
         return self._jobs.get(fleet_id)
 
+    async def cancel_queued(self, host: FleetHost) -> bool:
+        job = self._jobs.get(host.fleet_id)
+        waiting = next((h for h in job.hosts if h.position == host.position), None) if job else None
+        if job is None or waiting is None or host.position in job.started | job.dropped:
+            return False
+        job.dropped.add(host.position)  # decided in this step of the loop: _drive will not start it
+        await self._end_unstarted(job, waiting, SessionStatus.CANCELLED, "cancelled")
+        return True
+
     def fleet_ids(self) -> list[str]:
         return list(self._jobs)
 
@@ -113,7 +131,12 @@ class EmbeddedScheduler:
         runs: list[asyncio.Task[None]] = []
         try:
             for host in job.hosts:
+                if host.position in job.dropped:  # its own cancel ended it: it needs no slot
+                    continue
                 await slots.acquire()
+                if host.position in job.dropped:
+                    slots.release()
+                    continue
                 if job.cancelled or self._stopped(job):
                     slots.release()
                     if job.cancelled:
@@ -123,6 +146,7 @@ class EmbeddedScheduler:
                     continue
                 job.running += 1
                 job.peak = max(job.peak, job.running)
+                job.started.add(host.position)
                 runs.append(
                     asyncio.create_task(self._one(job, host, slots), name=f"fleet-host-{host.position}")
                 )

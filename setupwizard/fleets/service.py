@@ -183,6 +183,17 @@ class FleetService:
                     stopping += 1
         return stopping
 
+    async def cancel_queued_host(self, owner_id: int, session_id: str) -> bool:
+        """The person's cancel of one session (``POST /api/setup/sessions/{id}/cancel``): when it is the
+        session of the owner's fleet host still waiting for its turn, the host ends ``cancelled`` without
+        connecting and the fleet goes on; True then. False otherwise: the session's own cancel applies."""
+        async with self.db.session() as session:
+            host = await repository.host_of_session(session, session_id)
+            fleet = await repository.get_fleet(session, host.fleet_id) if host is not None else None
+        if host is None or fleet is None or fleet.owner_id != owner_id or fleet.cancelled:
+            return False
+        return host.status == "queued" and await self.dispatch.cancel_queued(host)
+
     async def retry(
         self, owner_id: int, fleet_id: str, defaults: FleetDefaults | None, policy: TargetPolicy
     ) -> StartedFleet:

@@ -31,7 +31,7 @@ from setupwizard.live import event_reads
 from setupwizard.live.arrivals import SessionArrivals
 from setupwizard.live.bus import ProgressBus
 from setupwizard.provisioning.events import EventType, SessionEvent
-from setupwizard.provisioning.result import SessionStatus
+from setupwizard.provisioning.result import SessionStatus, SetupResult
 from setupwizard.setup import repository
 from setupwizard.setup.locks import lock_name
 from setupwizard.setup.running import PreparedSetup, RunningSetup, SetupRunningError
@@ -119,6 +119,19 @@ class JobLauncher:
             await end_unrun(self.db, self.bus, session_id, cancelled_before_start())
             async with self.db.session() as session:
                 await jobs.forget_request(session, session_id)
+
+    async def cancel_queued(self, session_id: str, result: SetupResult | None = None) -> bool:
+        """Cancel the session's job only while it is still queued (no worker took it): the session ends
+        with ``result`` (default: cancelled) here. False when it has a job no more, or one a worker runs
+        (abort it then)."""
+        async with self.db.session() as session:
+            job_id = await jobs.job_of(session, session_id)
+        if job_id is None or not await self.manager.cancel_job_by_id_async(job_id):
+            return False
+        await end_unrun(self.db, self.bus, session_id, result or cancelled_before_start())
+        async with self.db.session() as session:
+            await jobs.forget_request(session, session_id)
+        return True
 
     async def wait_for_end(self, session_id: str) -> SetupResponse:
         """The session's response once it ended (in any worker): its result, ``session_id`` and all its

@@ -60,6 +60,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "已取消：该主机在批量任务取消前尚未开始",
         "Cancelled: this host had not started when the fleet was cancelled",
     ),
+    "fleet.never_ran.cancelled": (
+        "已取消：该主机在开始前被取消",
+        "Cancelled: this host was cancelled before it started",
+    ),
     "fleet.never_ran.stop_after_failures": (
         "已跳过：批量任务失败次数已达上限，该主机未开始",
         "Skipped: the fleet reached its failure limit before this host started",

@@ -10,8 +10,7 @@ The ``complete`` event is held back until the database is final, so a client tha
 session, its events and the saved sudo row right away (unless the database refuses writes: then
 ``complete`` says what could not be stored, and the end is written once the database takes it). The
 engine's ``complete`` is trusted as it is; the service builds one itself only when the run was interrupted
-(the service stopping) or the engine failed without one, both from a
-:class:`~setupwizard.provisioning.result.SetupResult`.
+(the service stopping) or the engine failed without one, both from a :class:`.SetupResult`.
 """
 
 from __future__ import annotations
@@ -98,13 +97,12 @@ class SetupService:
         self.bus = bus
         self.publisher = Publisher(bus)
         self.locks = locks
-        self.known_hosts = known_hosts
-        self.sudo_store = sudo_store
-        self.runner = runner
-        self.validate = validate
+        self.known_hosts, self.sudo_store = known_hosts, sudo_store
+        self.runner, self.validate = runner, validate
         self.signals: RunSignals = signals or MemoryRunSignals()  # scale-out: cancel/liveness across workers
         self.logins, self.admin_keys, self.notifier = logins, admin_keys, notifier
         self.queue = queue  # PostgreSQL: every setup is a job of the queue (setupwizard.jobs)
+        self.cancel_waiting: Callable[[int, str], Awaitable[bool]] | None = None  # a fleet's queued host
         self.running: dict[str, RunningSetup] = {}
         self.events = EventStore(db, settings.event_flush_seconds)  # one writer for every session's events
         self.outcomes = OutcomeWriter(db)  # each session's end: complete event + final row, retried
@@ -355,6 +353,8 @@ class SetupService:
 
     async def cancel(self, owner_id: int, session_id: str) -> None:
         """Ask a running session of the caller to stop, in any worker (404 not theirs, 409 not running)."""
+        if self.cancel_waiting is not None and await self.cancel_waiting(owner_id, session_id):
+            return  # a fleet's host still waiting for its turn: the fleet ended it
         async with self.db.session() as session:
             row = await repository.get_owned_session(session, session_id, owner_id)
         if row.status != SessionStatus.RUNNING:

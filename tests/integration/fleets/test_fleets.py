@@ -294,6 +294,33 @@ def test_a_busy_server_fails_its_host_without_waiting(
         client.post(f"/api/setup/sessions/{session_id}/cancel")
 
 
+def test_cancelling_one_queued_hosts_session_ends_that_host_and_the_fleet_goes_on(
+    live: ProcessServer, owner: Login, canary_hosts: list[TestHost], fleet: dict[str, Any]
+) -> None:
+    """A host's session is an ordinary session: its own cancel, sent while the host waits for its lane,
+    ends that host ``cancelled`` (it never connects) and the fleet still ends once the others have."""
+    body = fleet_body(canary_hosts, parallel=1)
+    body["plan"]["script"] = "echo started\nsleep 5\n"
+    with live.client(owner) as client:
+        fleet_id = client.post("/api/fleets", json=body).json()["fleet_id"]
+        wait_until(lambda: client.get(f"/api/fleets/{fleet_id}").json()["hosts"][0]["step_name"] != "")
+        queued = client.get(f"/api/fleets/{fleet_id}").json()["hosts"][2]
+        assert queued["status"] == "queued"  # parallel 1: it waits for the two before it
+        cancel = client.post(f"/api/setup/sessions/{queued['session_id']}/cancel")
+        assert cancel.status_code == 202, cancel.text
+        ended = wait_fleet(live, owner, fleet_id, timeout=300)
+        assert ended["status"] == "done"
+        statuses = [(h["status"], h["reason"]) for h in ended["hosts"]]
+        assert statuses == [("succeeded", ""), ("succeeded", ""), ("cancelled", "cancelled")], ended["hosts"]
+        assert ended["hosts"][2]["last_line_code"] == "fleet.never_ran.cancelled"
+        assert_english_last_lines(ended["hosts"])
+        session = client.get(f"/api/setup/sessions/{queued['session_id']}").json()
+        assert session["status"] == "cancelled"
+        log = client.get(f"/api/setup/sessions/{queued['session_id']}/log.txt").text
+        lines = [line for line in log.splitlines() if line and not line.startswith("#")]
+        assert len(lines) == 1 and lines[0].endswith(render("fleet.never_ran.cancelled", {}, "zh")), log
+
+
 def assert_english_last_lines(hosts: list[dict[str, Any]]) -> None:
     """Every host's last line with a code renders without Chinese in English, and as written in Chinese."""
     for host in hosts:
