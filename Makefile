@@ -43,12 +43,10 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# TEST_WORKERS=2 runs the suite in two processes side by side (pytest-xdist, each module kept in one process):
-# 25-28 min instead of 47 on 2 cores, since most tests wait on SSH logins and real commands. Not the default yet:
-# in the last of three fresh-clone runs that way, tests/integration/fleets/test_fleets.py's restart test
-# (postgresql, sigkill) waited 600 s for a fleet that never ended after its retry and cancel (issue 19's note
-# of 2026-12-06 (j)). 0 runs the suite in this process (a single file: .venv/bin/pytest FILE).
-TEST_WORKERS ?= 0
+# The suite runs in two processes side by side (pytest-xdist, each module kept in one process): about 28 min
+# instead of 43-51 on 2 cores, since most tests wait on SSH logins and real commands. TEST_WORKERS=0 runs it in
+# this process (a single file: .venv/bin/pytest FILE).
+TEST_WORKERS ?= 2
 test: install system-deps services lint
 	$(BIN)/pytest -ra --durations=40 -n $(TEST_WORKERS) --dist loadscope
 

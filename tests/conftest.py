@@ -16,7 +16,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Refuse a collection in which two tests share a node id: pytest-xdist (``make test TEST_WORKERS=2``)
+    """Refuse a collection in which two tests share a node id: pytest-xdist (``make test``)
     schedules and reports by node id, so all but one of them would silently not run."""
     shared = [nodeid for nodeid, count in Counter(item.nodeid for item in session.items).items() if count > 1]
     if shared:
