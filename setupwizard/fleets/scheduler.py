@@ -50,8 +50,9 @@ class FleetJob:
     failures: int = 0
     running: int = 0
     peak: int = 0  # the most hosts this job ran at once (a probe for tests and logs)
-    started: set[int] = field(default_factory=set)  # positions handed to run_host
+    decided: set[int] = field(default_factory=set)  # positions the scheduler started or ended
     dropped: set[int] = field(default_factory=set)  # positions cancelled while queued: never started
+    dropping: list[asyncio.Task[None]] = field(default_factory=list)  # their ends being written
 
 
 RunHost = Callable[[FleetJob, HostJob], Awaitable[str]]
@@ -117,10 +118,16 @@ class EmbeddedScheduler:
     async def cancel_queued(self, host: FleetHost) -> bool:
         job = self._jobs.get(host.fleet_id)
         waiting = next((h for h in job.hosts if h.position == host.position), None) if job else None
-        if job is None or waiting is None or host.position in job.started | job.dropped:
+        if job is None or waiting is None or host.position in job.decided | job.dropped:
             return False
         job.dropped.add(host.position)  # decided in this step of the loop: _drive will not start it
-        await self._end_unstarted(job, waiting, SessionStatus.CANCELLED, "cancelled")
+
+        async def end() -> None:
+            await self._end_unstarted(job, waiting, SessionStatus.CANCELLED, "cancelled")
+
+        ending = asyncio.create_task(end())
+        job.dropping.append(ending)  # the fleet ends after it
+        await asyncio.shield(ending)
         return True
 
     def fleet_ids(self) -> list[str]:
@@ -137,6 +144,7 @@ class EmbeddedScheduler:
                 if host.position in job.dropped:
                     slots.release()
                     continue
+                job.decided.add(host.position)
                 if job.cancelled or self._stopped(job):
                     slots.release()
                     if job.cancelled:
@@ -146,11 +154,11 @@ class EmbeddedScheduler:
                     continue
                 job.running += 1
                 job.peak = max(job.peak, job.running)
-                job.started.add(host.position)
                 runs.append(
                     asyncio.create_task(self._one(job, host, slots), name=f"fleet-host-{host.position}")
                 )
             await asyncio.gather(*runs, return_exceptions=True)
+            await asyncio.gather(*job.dropping, return_exceptions=True)
             await self._end_fleet(job)
         except asyncio.CancelledError:
             for run in runs:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from setupwizard.db.models import FleetHost
 from setupwizard.fleets.scheduler import EmbeddedScheduler, FleetJob, HostJob
 from setupwizard.provisioning.result import SessionStatus
 from setupwizard.setup.schemas import AutoSetupRequest
@@ -88,3 +89,46 @@ async def test_cancel_ends_queued_hosts_without_starting_them() -> None:
     assert fakes.started == [0, 1]
     assert fakes.unstarted == [(p, SessionStatus.CANCELLED, "fleet_cancelled") for p in range(2, 5)]
     assert scheduler.job("f") is None
+
+
+def fleet_host(position: int) -> FleetHost:
+    return FleetHost(fleet_id="f", position=position, session_id=f"s{position}", status="queued")
+
+
+async def test_a_queued_hosts_own_cancel_ends_it_at_once_and_the_rest_run() -> None:
+    gate = asyncio.Event()
+    fakes = Fakes(gate=gate)
+    scheduler = EmbeddedScheduler(fakes.run, fakes.end_unstarted, fakes.end_fleet)
+    await scheduler.submit(job(3, 1))
+    while fakes.started != [0]:
+        await asyncio.sleep(0)
+    assert await scheduler.cancel_queued(fleet_host(0)) is False  # started: its session's cancel stops it
+    assert await scheduler.cancel_queued(fleet_host(2)) is True
+    assert fakes.unstarted == [(2, SessionStatus.CANCELLED, "cancelled")]  # at once, not at its turn
+    assert await scheduler.cancel_queued(fleet_host(2)) is False  # once
+    gate.set()
+    await fakes.ended.wait()
+    assert fakes.started == [0, 1]
+    assert fakes.unstarted == [(2, SessionStatus.CANCELLED, "cancelled")]
+
+
+async def test_the_fleet_ends_only_after_a_dropped_hosts_end_is_written() -> None:
+    fakes = Fakes()
+    written = asyncio.Event()
+
+    async def slow_end(job: FleetJob, host: HostJob, status: str, reason: str) -> None:
+        await written.wait()
+        await fakes.end_unstarted(job, host, status, reason)
+
+    scheduler = EmbeddedScheduler(fakes.run, slow_end, fakes.end_fleet)
+    await scheduler.submit(job(2, 1))
+    cancel = asyncio.create_task(scheduler.cancel_queued(fleet_host(1)))
+    while fakes.started != [0]:
+        await asyncio.sleep(0)
+    for _ in range(20):  # host 0 ends meanwhile; the fleet waits for host 1's end
+        await asyncio.sleep(0)
+    assert not fakes.ended.is_set()
+    written.set()
+    assert await cancel is True
+    await fakes.ended.wait()
+    assert fakes.unstarted == [(1, SessionStatus.CANCELLED, "cancelled")]
