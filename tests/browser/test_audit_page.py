@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Route, expect
 
 from setupwizard.testbed.host import TestHost
 from tests.browser.conftest import LiveService
@@ -104,9 +104,26 @@ def test_the_trail_reads_in_words_in_time_order_and_filters_on_the_server(
     with page.expect_request(re.compile(r"/api/audit\?.*actor=nobody-here")):
         page.press("#audit-filter input[name=actor]", "Enter")
     expect(page.locator("#audit-empty")).to_be_visible()
+    # A slow answer to an earlier filter (nobody's rows) never replaces the newer filter's answer.
+    held: list[Route] = []
+    earlier = re.compile(r"/api/audit\?.*actor=nobody-else")
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route(earlier, hold)
+    page.fill("#audit-filter input[name=actor]", "nobody-else")
+    page.press("#audit-filter input[name=actor]", "Enter")
+    while not held:
+        page.wait_for_timeout(20)
     page.fill("#audit-filter input[name=actor]", live_service.username)
     page.press("#audit-filter input[name=actor]", "Enter")
     expect(page.locator("#audit tbody tr")).to_have_count(2)
+    with page.expect_response(earlier):
+        held[0].continue_()
+    page.wait_for_timeout(300)  # the stale answer (no rows) has been read by now: it must not show
+    expect(page.locator("#audit tbody tr")).to_have_count(2)
+    page.unroute(earlier)
     page.click("#filter-clear")
     expect(row(page, "setup.start")).to_have_count(1)
 

@@ -8,7 +8,7 @@ import re
 from datetime import date, timedelta
 from pathlib import Path
 
-from playwright.sync_api import APIRequestContext, Browser, Page, expect
+from playwright.sync_api import APIRequestContext, Browser, Page, Route, expect
 
 from setupwizard.testbed.host import TestHost
 from tests.browser.conftest import LiveService
@@ -97,12 +97,35 @@ def test_history_filters_pages_and_shows_who_ran_what(
     page.fill("#history-filter input[name=q]", "")
     page.press("#history-filter input[name=q]", "Enter")
 
+    expect(rows).to_have_count(3)
     tomorrow = (date.today() + timedelta(days=2)).isoformat()
     page.fill("#history-filter input[name=from]", tomorrow)
     expect(rows).to_have_count(0)
     page.fill("#history-filter input[name=from]", (date.today() - timedelta(days=1)).isoformat())
     expect(rows).to_have_count(3)
-    page.fill("#history-filter input[name=from]", "")
+
+    # A slow answer to an earlier filter never replaces the newer filter's answer.
+    page.fill("#history-filter input[name=from]", tomorrow)
+    expect(rows).to_have_count(0)
+    held: list[Route] = []
+    earlier = re.compile(r"/api/setup/sessions\?.*status=failed.*started_from=")
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route(earlier, hold)
+    page.select_option("#history-filter select[name=status]", "failed")  # tomorrow's failed: none
+    while not held:
+        page.wait_for_timeout(20)
+    page.fill("#history-filter input[name=from]", "")  # every day's failed: one
+    expect(rows).to_have_count(1)
+    with page.expect_response(earlier):
+        held[0].continue_()
+    page.wait_for_timeout(300)  # the stale answer (no rows) has been read by now: it must not show
+    expect(rows).to_have_count(1)
+    page.unroute(earlier)
+    page.select_option("#history-filter select[name=status]", "")
+    expect(rows).to_have_count(3)
 
     # An admin may list everyone's setups, with who ran each.
     page.check("#history-filter input[name=everyone]")

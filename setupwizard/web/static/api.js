@@ -54,6 +54,23 @@ export async function authFetch(url, options = {}) {
   return response;
 }
 
+/** What a call wrapped by newestOnly resolves to when a newer call started before it answered. */
+export const STALE = Symbol("stale");
+
+/**
+ * `fn`, where only the newest call's answer counts: a call still waiting when a newer one starts resolves
+ * to STALE. A list reloaded on every filter change must not show a slow answer to an earlier filter
+ * after the answer to the newer one.
+ */
+export function newestOnly(fn) {
+  let newest = 0;
+  return async (...args) => {
+    const mine = ++newest;
+    const value = await fn(...args);
+    return mine === newest ? value : STALE;
+  };
+}
+
 /** authFetch + JSON both ways; throws ApiError for any non-2xx answer. */
 export async function apiJson(url, { method = "GET", body, signal, noLoginRedirect } = {}) {
   const response = await authFetch(url, {

@@ -4,7 +4,7 @@
 // Actions and outcomes are shown in words; a setup's start reads "started", not "ok": its outcome is
 // the session's, one click away.
 
-import { apiJson } from "./api.js";
+import { apiJson, newestOnly, STALE } from "./api.js";
 import { initChrome, showMessage } from "./chrome.js";
 import { timeElement } from "./dates.js";
 import { has, t } from "./i18n.js";
@@ -93,6 +93,8 @@ function renderFilter() {
   select.value = chosen;
 }
 
+const fetchAudit = newestOnly(apiJson);
+
 async function load({ older = false } = {}) {
   const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
   const actor = filters.elements.actor.value.trim();
@@ -101,7 +103,8 @@ async function load({ older = false } = {}) {
   if (action) params.set("action", action);
   if (older && events.length) params.set("before_id", String(events[events.length - 1].id));
   try {
-    const page = await apiJson(`/api/audit?${params}`);
+    const page = await fetchAudit(`/api/audit?${params}`);
+    if (page === STALE) return; // the filter changed meanwhile: the newer answer is shown
     events = older ? events.concat(page) : page;
     $("older").hidden = page.length < PAGE_SIZE;
     showMessage($("audit-error"), "");

@@ -1,7 +1,7 @@
 // The history page: past and running sessions; read a log (live when still running), download it,
 // cancel a running session.
 
-import { apiJson, ApiError, authFetch, toApiError } from "./api.js";
+import { apiJson, ApiError, authFetch, newestOnly, STALE, toApiError } from "./api.js";
 import { initChrome, showMessage } from "./chrome.js";
 import { renderCode, stepName } from "./codes.js";
 import { timeElement, toDate } from "./dates.js";
@@ -105,13 +105,19 @@ function render() {
 const POLL_MS = 3000;
 let pollTimer = null;
 
+// Filtered and paged by the server; X-Total-Count says how many match in all.
+const fetchPage = newestOnly(async (query) => {
+  const response = await authFetch(`/api/setup/sessions?${query}`);
+  return { response, data: await response.json().catch(() => null) };
+});
+
 async function load() {
   clearTimeout(pollTimer);
   showMessage($("history-error"), "");
   try {
-    // Filtered and paged by the server; X-Total-Count says how many match in all.
-    const response = await authFetch(`/api/setup/sessions?${filter.query()}`);
-    const data = await response.json().catch(() => null);
+    const answer = await fetchPage(filter.query());
+    if (answer === STALE) return; // the filter changed meanwhile: the newer answer is shown
+    const { response, data } = answer;
     if (!response.ok) throw toApiError(response.status, data);
     sessions = Array.isArray(data) ? data : [];
     total = Number(response.headers.get("X-Total-Count")) || sessions.length;
