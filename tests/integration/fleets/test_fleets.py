@@ -14,6 +14,7 @@ import uuid
 import zipfile
 from typing import Any
 
+import httpx
 import pytest
 
 from setupwizard.provisioning.messages import render
@@ -46,6 +47,16 @@ def fleet_body(hosts: list[TestHost], **extra: Any) -> dict[str, Any]:
         "parallel": 2,
         **extra,
     }
+
+
+def one_lane_fleet(client: httpx.Client, hosts: list[TestHost], script: str) -> str:
+    """Post a fleet that runs its hosts one after another (``parallel`` 1) and wait until the first has
+    started a step; the fleet's id."""
+    body = fleet_body(hosts, parallel=1)
+    body["plan"]["script"] = script
+    fleet_id: str = client.post("/api/fleets", json=body).json()["fleet_id"]
+    wait_until(lambda: client.get(f"/api/fleets/{fleet_id}").json()["hosts"][0]["step_name"] != "")
+    return fleet_id
 
 
 def test_bad_targets_are_refused_naming_the_field(
@@ -247,11 +258,8 @@ def test_stop_after_failures_skips_the_rest_and_retry_runs_them(
 def test_cancel_stops_the_running_host_and_no_queued_one_starts(
     live: ProcessServer, owner: Login, canary_hosts: list[TestHost], fleet: dict[str, Any]
 ) -> None:
-    body = fleet_body(canary_hosts, parallel=1)
-    body["plan"]["script"] = "echo started\nsleep 120\n"
     with live.client(owner) as client:
-        fleet_id = client.post("/api/fleets", json=body).json()["fleet_id"]
-        wait_until(lambda: client.get(f"/api/fleets/{fleet_id}").json()["hosts"][0]["step_name"] != "")
+        fleet_id = one_lane_fleet(client, canary_hosts, "echo started\nsleep 120\n")
         queued = client.get(f"/api/fleets/{fleet_id}").json()["hosts"][1]
         assert queued["status"] == "queued"  # parallel 1: it waits for the first host
 
@@ -299,11 +307,8 @@ def test_cancelling_one_queued_hosts_session_ends_that_host_and_the_fleet_goes_o
 ) -> None:
     """A host's session is an ordinary session: its own cancel, sent while the host waits for its lane,
     ends that host ``cancelled`` (it never connects) and the fleet still ends once the others have."""
-    body = fleet_body(canary_hosts, parallel=1)
-    body["plan"]["script"] = "echo started\nsleep 5\n"
     with live.client(owner) as client:
-        fleet_id = client.post("/api/fleets", json=body).json()["fleet_id"]
-        wait_until(lambda: client.get(f"/api/fleets/{fleet_id}").json()["hosts"][0]["step_name"] != "")
+        fleet_id = one_lane_fleet(client, canary_hosts, "echo started\nsleep 5\n")
         queued = client.get(f"/api/fleets/{fleet_id}").json()["hosts"][2]
         assert queued["status"] == "queued"  # parallel 1: it waits for the two before it
         cancel = client.post(f"/api/setup/sessions/{queued['session_id']}/cancel")
@@ -423,11 +428,8 @@ def test_a_restart_interrupts_the_fleet_and_retry_needs_the_credentials_again(
     live: ProcessServer, owner: Login, canary_hosts: list[TestHost], fleet: dict[str, Any], stop: str
 ) -> None:
     """Last in the module: it restarts the service. The credentials lived in the old process only."""
-    body = fleet_body(canary_hosts, parallel=1)
-    body["plan"]["script"] = "echo started\nsleep 120\n"
     with live.client(owner) as client:
-        fleet_id = client.post("/api/fleets", json=body).json()["fleet_id"]
-        wait_until(lambda: client.get(f"/api/fleets/{fleet_id}").json()["hosts"][0]["step_name"] != "")
+        fleet_id = one_lane_fleet(client, canary_hosts, "echo started\nsleep 120\n")
     if stop == "sigterm":
         live.restart()  # graceful: the shutdown marks the fleet
     else:
