@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from setupwizard.testbed.host import TestHost
+from setupwizard.testbed.paths import SILENT_ADDRESS
 
 SETUPWIZARD = str(Path(sys.executable).with_name("setupwizard"))
 
@@ -54,7 +55,7 @@ def test_cli_speaks_english_with_lang_en(test_host: TestHost, tmp_path: Path) ->
 
 
 def test_cli_rejects_bad_input_before_connecting(tmp_path: Path) -> None:
-    done = run_cli(["198.18.0.250", "--allow", "22; touch /tmp/pwned"], "x", tmp_path)
+    done = run_cli([SILENT_ADDRESS, "--allow", "22; touch /tmp/pwned"], "x", tmp_path)
     assert done.returncode == 1
     assert "firewall_ports" in done.stdout
 

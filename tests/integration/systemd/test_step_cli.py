@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncssh
 
 from setupwizard.testbed.host import TestHost
+from setupwizard.testbed.paths import SILENT_ADDRESS
 
 SETUPWIZARD = str(Path(sys.executable).with_name("setupwizard"))
 CHOSEN = ["--no-update", "--no-packages", "--no-firewall", "--hostname", "cli-1", "--timezone", "Etc/UTC"]
@@ -31,9 +32,9 @@ def run_cli(args: list[str], password: str, home: Path) -> subprocess.CompletedP
 
 
 def test_show_plan_lists_only_the_chosen_steps_and_connects_nowhere(tmp_path: Path) -> None:
-    done = run_cli(["198.18.0.250", *CHOSEN, "--fail2ban"], "x", tmp_path)
+    done = run_cli([SILENT_ADDRESS, *CHOSEN, "--fail2ban"], "x", tmp_path)
     assert done.returncode == 1  # no --show-plan: it tried to connect to a host that is not there
-    done = run_cli(["198.18.0.250", *CHOSEN, "--fail2ban", "--show-plan"], "x", tmp_path)
+    done = run_cli([SILENT_ADDRESS, *CHOSEN, "--fail2ban", "--show-plan"], "x", tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     ids = [line.split("[")[1].split(",")[0] for line in done.stdout.splitlines() if line[:1].isdigit()]
     assert ids == ["connect", "sudo", "hostname", "timezone", "fail2ban"]

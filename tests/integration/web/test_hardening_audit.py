@@ -10,6 +10,7 @@ import pytest
 from setupwizard.core.secretbox import secretbox_from_settings
 from setupwizard.db.database import Database
 from setupwizard.servers.repository import SudoRepository
+from setupwizard.testbed.paths import SILENT_ADDRESS
 from tests.integration.web.fixtures import run_sync
 from tests.integration.web.live import ADMIN_PASSWORD, LiveServer
 
@@ -50,7 +51,7 @@ def test_the_trail_records_who_did_what_and_never_a_secret(live_server: LiveServ
         refused = client.post(
             "/api/setup/auto-setup",
             json={
-                "host": "198.18.0.250",
+                "host": SILENT_ADDRESS,
                 "username": "root",
                 "password": SSH_PASSWORD,
                 "packages": ["curl;id"],
@@ -72,7 +73,7 @@ def test_the_trail_records_who_did_what_and_never_a_secret(live_server: LiveServ
     assert ("login", "", "failed", "") in seen  # a name nobody has is not kept: it may be a password
     assert ("login", "admin", "ok", "admin") in seen
     assert ("user.create", "admin", "ok", "carol") in seen
-    assert ("setup.start", "carol", "invalid_input", "root@198.18.0.250:22") in seen
+    assert ("setup.start", "carol", "invalid_input", f"root@{SILENT_ADDRESS}:22") in seen
     assert ("setup.cancel", "carol", "not_found", "") in seen
     assert ("sudo.save", "admin", "ok", "deployer@web-1.example.org:22") in seen
     start = next(e for e in events if e["action"] == "setup.start")
@@ -104,7 +105,7 @@ def test_a_setup_started_without_a_session_id_is_linked_to_the_session_it_made(
 ) -> None:
     """The page sends its own session_id; an API client often sends none."""
     body = {
-        "host": "198.18.0.250",
+        "host": SILENT_ADDRESS,
         "username": "root",
         "password": SSH_PASSWORD,
         "packages": [],

@@ -11,6 +11,7 @@ import pytest
 
 from setupwizard.core.networks import own_addresses
 from setupwizard.testbed.host import TestHost
+from setupwizard.testbed.paths import SILENT_ADDRESS
 from tests.integration.web.fixtures import LiveServerFactory, SettingsFactory
 from tests.integration.web.live import LiveServer, free_port, free_socket
 
@@ -57,7 +58,7 @@ def test_refused_and_filtered_ports_answer_alike(
     )
     with server.client(server.admin_login()) as client:
         refused = client.post("/api/setup/test-connection", json=_body(test_host.address, 2223))  # closed
-        silent = client.post("/api/setup/test-connection", json=_body("198.18.0.250"))  # nobody answers
+        silent = client.post("/api/setup/test-connection", json=_body(SILENT_ADDRESS))  # nobody answers
         loopback = client.post("/api/setup/test-connection", json=_body("127.0.0.1", free_port()))
     assert refused.status_code == silent.status_code == loopback.status_code == 502
     assert refused.json() == silent.json() == loopback.json()  # before: connection_refused vs timeout (504)
@@ -102,7 +103,7 @@ def test_closed_open_non_ssh_and_silent_targets_are_one_answer_with_the_detail_i
     targets = {
         "closed": (test_host.address, 2223),
         "not ssh": ("127.0.0.1", web.port),
-        "silent": ("198.18.0.250", 22),
+        "silent": (SILENT_ADDRESS, 22),
     }
     try:
         with server.client(server.admin_login()) as client:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncssh
 import pytest
 
+from setupwizard.testbed.paths import SILENT_ADDRESS
 from tests.integration.web.live import LiveServer
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the edge, not the database
@@ -42,7 +43,7 @@ def test_a_plan_without_a_way_to_root_is_a_422_before_any_session(
     field: str,
     what_to_add: str,
 ) -> None:
-    body: dict[str, object] = {"host": "198.18.0.250", "username": "root", **login, "ssh_hardening": OFF}
+    body: dict[str, object] = {"host": SILENT_ADDRESS, "username": "root", **login, "ssh_hardening": OFF}
     if admin is not None:
         body["admin"] = admin
     with live_server.client(live_server.admin_login()) as client:
@@ -56,7 +57,7 @@ def test_a_plan_without_a_way_to_root_is_a_422_before_any_session(
 
 def test_the_same_plan_with_nopasswd_is_accepted(live_server: LiveServer) -> None:
     body = {
-        "host": "198.18.0.250",
+        "host": SILENT_ADDRESS,
         "username": "root",
         "private_key": PRIVATE,
         "admin": {"username": "deploy", "public_key": PUBLIC, "nopasswd": True},
