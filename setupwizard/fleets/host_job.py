@@ -23,8 +23,7 @@ from functools import partial
 from procrastinate import JobContext
 
 from setupwizard.fleets import repository as fleets
-from setupwizard.fleets.hosts import WATCH_GRACE_SECONDS, HostRunner, final_line, never_ran, unrun_code
-from setupwizard.fleets.last_line import LastLine
+from setupwizard.fleets.hosts import WATCH_GRACE_SECONDS, HostRunner, final_line, never_ran, unrun_result
 from setupwizard.fleets.notice import quiet_session, tell_fleet_end, unquiet_session
 from setupwizard.fleets.progress import FleetProgress
 from setupwizard.fleets.scheduler import FleetJob, HostJob
@@ -34,7 +33,7 @@ from setupwizard.jobs.sealing import unseal
 from setupwizard.jobs.task import CONTEXT_KEY, JobRuntime, NoLease, fenced
 from setupwizard.jobs.unrun import end_unrun
 from setupwizard.provisioning.events import format_timestamp, utc_now
-from setupwizard.provisioning.result import SessionStatus, SetupResult
+from setupwizard.provisioning.result import SessionStatus
 from setupwizard.setup import repository
 from setupwizard.setup.schemas import SetupResponse
 from setupwizard.setup.service import SetupService
@@ -164,17 +163,8 @@ async def end_never_ran(
     """End a queued host that will not connect (its fleet cancelled, or too many failures)."""
     status = SessionStatus.CANCELLED if reason == "fleet_cancelled" else SessionStatus.SKIPPED
     said = never_ran(reason)
-    result = SetupResult(message=str(said), status=status, error_code=reason, **unrun_code(said))
-    await end_unrun(runtime.db, runtime.service.bus, session_id, result)
-    await progress.host_changed(
-        fleet_id,
-        position,
-        {"type": "host", "status": status, "session_id": session_id, "reason": reason},
-        LastLine.of_msg(said),
-        status=status,
-        reason=reason,
-        finished_at=utc_now(),
-    )
+    await end_unrun(runtime.db, runtime.service.bus, session_id, unrun_result(status, reason, said))
+    await progress.host_never_ran(fleet_id, position, session_id, status, reason, said)
     return str(status)
 
 

@@ -166,10 +166,7 @@ class HostRunner:
         session_id = str(request.session_id)
         said = said or never_ran(reason)
         text = str(said)
-        result = SetupResult(
-            message=text, status=SessionStatus(status), error_code=reason, **unrun_code(said)
-        )
-        final = complete_event(1, result)
+        final = complete_event(1, unrun_result(status, reason, said))
         now = utc_now()
         async with self.db.session() as session:
             await sessions.insert_session(
@@ -185,20 +182,17 @@ class HostRunner:
                 session, session_id, status=status, message=text, result=final.data, finished_at=now
             )
         self.setup.arrivals.arrived(SessionState(session_id, job.owner_id, running=False, last_seq=1))
-        await self.progress.host_changed(
-            job.fleet_id,
-            host.position,
-            {"type": "host", "status": status, "session_id": session_id, "reason": reason},
-            LastLine.of_msg(said),
-            status=status,
-            reason=reason[:64],
-            finished_at=now,
-        )
+        await self.progress.host_never_ran(job.fleet_id, host.position, session_id, status, reason, said, now)
 
 
 def unrun_code(said: Msg) -> dict[str, Any]:
     """The ``code``/``params`` of a never-ran session's result (none for an uncatalogued text)."""
     return {} if said.code == "text" else {"code": said.code, "params": said.params}
+
+
+def unrun_result(status: str, reason: str, said: Msg) -> SetupResult:
+    """The result of a host's session that never ran: ``said`` is why, ``reason`` its error code."""
+    return SetupResult(message=str(said), status=SessionStatus(status), error_code=reason, **unrun_code(said))
 
 
 def _reached(event: SessionEvent) -> bool:

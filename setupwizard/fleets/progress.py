@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import datetime
 from typing import Any
 
 from setupwizard.db.database import Database
 from setupwizard.fleets import repository
 from setupwizard.fleets.last_line import LastLine
 from setupwizard.provisioning.events import format_timestamp, utc_now
+from setupwizard.provisioning.messages import Msg
 
 POLL_SECONDS = 1.0
 
@@ -44,6 +46,28 @@ class FleetProgress:
             )
         self.wake(fleet_id)
         return seq
+
+    async def host_never_ran(
+        self,
+        fleet_id: str,
+        position: int,
+        session_id: str,
+        status: str,
+        reason: str,
+        said: Msg,
+        at: datetime | None = None,
+    ) -> int:
+        """A host that ended without running (cancelled, skipped, refused): its row and one event, its last
+        line ``said`` (why)."""
+        return await self.host_changed(
+            fleet_id,
+            position,
+            {"type": "host", "status": status, "session_id": session_id, "reason": reason},
+            LastLine.of_msg(said),
+            status=status,
+            reason=reason[:64],
+            finished_at=at or utc_now(),
+        )
 
     async def fleet_changed(self, fleet_id: str, event: dict[str, Any], **row: Any) -> int:
         """Store the fleet's new columns and one event about it."""

@@ -22,15 +22,14 @@ from setupwizard.db.models import FleetHost
 from setupwizard.fleets import repository as fleets
 from setupwizard.fleets.host_job import finish_if_done
 from setupwizard.fleets.host_queue import queue_host
-from setupwizard.fleets.hosts import HostRunner, never_ran, unrun_code
-from setupwizard.fleets.last_line import LastLine, error_msg
+from setupwizard.fleets.hosts import HostRunner, never_ran, unrun_result
+from setupwizard.fleets.last_line import error_msg
 from setupwizard.fleets.progress import FleetProgress
 from setupwizard.fleets.scheduler import FleetJob, HostJob
 from setupwizard.jobs.launcher import JobLauncher
 from setupwizard.provisioning.errors import ProvisioningError
-from setupwizard.provisioning.events import utc_now
 from setupwizard.provisioning.messages import msg
-from setupwizard.provisioning.result import SessionStatus, SetupResult
+from setupwizard.provisioning.result import SessionStatus
 from setupwizard.setup import repository
 from setupwizard.setup.service import SetupService
 from setupwizard.setup.session_lookup import session_state
@@ -85,20 +84,9 @@ class QueueDispatch:
         for host in now:
             row = ended[host.session_id]
             if host.status == "queued" and row is not None and row.status == SessionStatus.CANCELLED:
-                await self.progress.host_changed(
-                    fleet_id,
-                    host.position,
-                    {
-                        "type": "host",
-                        "status": SessionStatus.CANCELLED,
-                        "session_id": host.session_id,
-                        "reason": "fleet_cancelled",
-                    },
-                    LastLine.of_msg(never_ran("fleet_cancelled")),
-                    status=SessionStatus.CANCELLED,
-                    reason="fleet_cancelled",
-                    finished_at=utc_now(),
-                )
+                where = (fleet_id, host.position, host.session_id)
+                said = never_ran("fleet_cancelled")
+                await self.progress.host_never_ran(*where, SessionStatus.CANCELLED, "fleet_cancelled", said)
         await finish_if_done(self.progress, fleet_id, self.setup)
         return stopping
 
@@ -106,26 +94,13 @@ class QueueDispatch:
         """Cancel the host's job while no worker has taken it: its session and its row end ``cancelled``
         (the job never starts); the fleet ends if that was its last host."""
         launcher = self.setup.queue
-        said = never_ran("cancelled")
-        result = SetupResult(
-            message=str(said), status=SessionStatus.CANCELLED, error_code="cancelled", **unrun_code(said)
-        )
+        status, reason = SessionStatus.CANCELLED, "cancelled"
+        said = never_ran(reason)
+        result = unrun_result(status, reason, said)
         if not isinstance(launcher, JobLauncher) or not await launcher.cancel_queued(host.session_id, result):
             return False
-        await self.progress.host_changed(
-            host.fleet_id,
-            host.position,
-            {
-                "type": "host",
-                "status": SessionStatus.CANCELLED,
-                "session_id": host.session_id,
-                "reason": "cancelled",
-            },
-            LastLine.of_msg(said),
-            status=SessionStatus.CANCELLED,
-            reason="cancelled",
-            finished_at=utc_now(),
-        )
+        where = (host.fleet_id, host.position, host.session_id)
+        await self.progress.host_never_ran(*where, status, reason, said)
         await finish_if_done(self.progress, host.fleet_id, self.setup)
         return True
 

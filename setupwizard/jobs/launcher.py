@@ -14,7 +14,6 @@ import asyncio
 import logging
 from typing import Any
 
-from procrastinate.jobs import Status
 from procrastinate.manager import JobManager
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -110,15 +109,12 @@ class JobLauncher:
     async def cancel(self, session_id: str) -> None:
         """Abort the session's job, from any process: a queued job never starts (its session ends
         ``cancelled`` here), a running one is aborted in its worker (``jobs/task.py``)."""
+        if await self.cancel_queued(session_id):
+            return
         async with self.db.session() as session:
             job_id = await jobs.job_of(session, session_id)
-        if job_id is None:  # the job is ending right now: its run ends the session
-            return
-        await self.manager.cancel_job_by_id_async(job_id, abort=True)
-        if await self.manager.get_job_status_async(job_id) is Status.CANCELLED:  # was still queued
-            await end_unrun(self.db, self.bus, session_id, cancelled_before_start())
-            async with self.db.session() as session:
-                await jobs.forget_request(session, session_id)
+        if job_id is not None:  # None: the job is ending right now, its run ends the session
+            await self.manager.cancel_job_by_id_async(job_id, abort=True)
 
     async def cancel_queued(self, session_id: str, result: SetupResult | None = None) -> bool:
         """Cancel the session's job only while it is still queued (no worker took it): the session ends
